@@ -1,0 +1,200 @@
+package lock
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// MaxTokenBytes bounds the token the lock-check API parses; a longer one is
+// rejected before any work.
+const MaxTokenBytes = 8 << 10
+
+// ErrUnauthorized is every token problem. The reason travels in the
+// wrapped error for the log; clients see one generic answer.
+var ErrUnauthorized = errors.New("unauthorized")
+
+// verifier checks lock-check tokens: HS256 only, key chosen by iss (and
+// kid), aud one of the public URLs, sub required, exp required and close
+// to iat.
+type verifier struct {
+	store       Store
+	box         secretOpener
+	parser      *jwt.Parser
+	maxLifetime time.Duration
+	leeway      time.Duration
+	now         func() time.Time
+	ttl         time.Duration
+
+	mu    sync.RWMutex
+	cache map[string]keyEntry // by issuer
+}
+
+type secretOpener interface {
+	Open(sealed, context string) ([]byte, error)
+}
+
+type keyEntry struct {
+	app     Application
+	keys    []verifyKey
+	expires time.Time
+}
+
+type verifyKey struct {
+	id     string
+	secret []byte
+}
+
+func newVerifier(store Store, box secretOpener, audiences []string, leeway, maxLifetime, ttl time.Duration, now func() time.Time) *verifier {
+	return &verifier{
+		store: store,
+		box:   box,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithLeeway(leeway),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithAudience(audiences...),
+			jwt.WithTimeFunc(now),
+		),
+		maxLifetime: maxLifetime,
+		leeway:      leeway,
+		now:         now,
+		ttl:         ttl,
+		cache:       make(map[string]keyEntry),
+	}
+}
+
+func unauthorized(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUnauthorized, fmt.Sprintf(format, args...))
+}
+
+// verify returns the application and username a token speaks for.
+func (v *verifier) verify(ctx context.Context, token string) (Application, string, error) {
+	if token == "" {
+		return Application{}, "", unauthorized("no token")
+	}
+	if len(token) > MaxTokenBytes {
+		return Application{}, "", unauthorized("token of %d bytes is over %d", len(token), MaxTokenBytes)
+	}
+	var app Application
+	claims := jwt.RegisteredClaims{}
+	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		iss, err := t.Claims.GetIssuer()
+		if err != nil || iss == "" {
+			return nil, errors.New("no iss")
+		}
+		e, err := v.keys(ctx, iss)
+		if err != nil {
+			return nil, err
+		}
+		app = e.app
+		kid, _ := t.Header["kid"].(string)
+		set := jwt.VerificationKeySet{}
+		for _, k := range e.keys {
+			if kid == "" || kid == k.id {
+				set.Keys = append(set.Keys, k.secret)
+			}
+		}
+		if len(set.Keys) == 0 {
+			return nil, fmt.Errorf("no usable key for iss %q kid %q", iss, kid)
+		}
+		return set, nil
+	})
+	if err != nil {
+		return Application{}, "", unauthorized("%v", err)
+	}
+	if claims.Subject == "" {
+		return Application{}, "", unauthorized("no sub")
+	}
+	if !validText(claims.Subject, 512) {
+		return Application{}, "", unauthorized("sub is over 512 bytes, not UTF-8, or holds NUL")
+	}
+	// A token good for hours is a replayable credential: bound exp by iat,
+	// or by now when the token carries no iat.
+	from := v.now().Add(v.leeway)
+	if claims.IssuedAt != nil {
+		from = claims.IssuedAt.Time
+	}
+	if claims.ExpiresAt.Sub(from) > v.maxLifetime {
+		return Application{}, "", unauthorized("exp is %s after iat, over %s", claims.ExpiresAt.Sub(from).Round(time.Second), v.maxLifetime)
+	}
+	return app, claims.Subject, nil
+}
+
+// keys returns the application of issuer with its usable keys opened,
+// from a cache of at most ttl age: key revocation reaches other replicas
+// within ttl, and this replica at once (invalidate).
+func (v *verifier) keys(ctx context.Context, issuer string) (keyEntry, error) {
+	now := v.now()
+	v.mu.RLock()
+	e, ok := v.cache[issuer]
+	v.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		return e, nil
+	}
+	app, err := v.store.ApplicationByIssuer(ctx, issuer)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return keyEntry{}, fmt.Errorf("unknown iss %q", issuer)
+		}
+		return keyEntry{}, err
+	}
+	sks, err := v.store.SigningKeys(ctx, app.ID)
+	if err != nil {
+		return keyEntry{}, err
+	}
+	e = keyEntry{app: app, expires: now.Add(v.ttl)}
+	for _, k := range sks {
+		if !k.RevokedAt.IsZero() {
+			continue
+		}
+		secret, err := v.box.Open(k.Sealed, k.ID)
+		if err != nil {
+			return keyEntry{}, fmt.Errorf("key %s: %w", k.ID, err)
+		}
+		e.keys = append(e.keys, verifyKey{id: k.ID, secret: secret})
+	}
+	if v.ttl > 0 {
+		v.mu.Lock()
+		v.cache[issuer] = e
+		v.mu.Unlock()
+	}
+	return e, nil
+}
+
+// invalidate drops cached keys of every issuer of app.
+func (v *verifier) invalidate(issuers ...string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, iss := range issuers {
+		delete(v.cache, iss)
+	}
+}
+
+// DecodeSigningKey decodes an application's key as integrations hold it:
+// base64, decoded before signing (the seed's base64.b64decode).
+func DecodeSigningKey(s string) ([]byte, error) {
+	return base64.StdEncoding.DecodeString(s)
+}
+
+// validText reports whether s is UTF-8 of at most max bytes without NUL,
+// which both databases can store.
+func validText(s string, max int) bool {
+	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// cleanText makes s storable: valid UTF-8, no NUL.
+func cleanText(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
