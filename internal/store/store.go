@@ -794,3 +794,19 @@ func (s *Store) PersonByToken(ctx context.Context, hash string) (lock.Person, er
 	p, err := scanPerson(s.db.QueryRowContext(ctx, `SELECT p.id, p.name, p.email, p.created_at FROM persons p JOIN person_tokens t ON t.person_id = p.id WHERE t.hash = $1`, hash))
 	return p, s.wrap(err)
 }
+
+// Meta returns a value of the meta table, or lock.ErrNotFound.
+func (s *Store) Meta(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = $1`, name).Scan(&v)
+	return v, s.wrap(err)
+}
+
+// InitMeta sets name to value unless it is set, and returns the value
+// that is stored: the first writer wins when replicas start together.
+func (s *Store) InitMeta(ctx context.Context, name, value string) (string, error) {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING`, name, value); err != nil {
+		return "", err
+	}
+	return s.Meta(ctx, name)
+}

@@ -117,3 +117,10 @@ CREATE TABLE person_tokens (
     person_id  TEXT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
     created_at BIGINT NOT NULL
 );
+
+-- Facts about the database itself, such as a value sealed under the
+-- master key that tells a wrong key at start-up.
+CREATE TABLE meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

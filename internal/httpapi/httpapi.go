@@ -1,0 +1,263 @@
+// Package httpapi serves lockgate's HTTP APIs: the lock check (with the
+// Next Level3 paths existing integrations call), the admin API, the owner
+// API, health and metrics. It translates HTTP to lock.Service calls and
+// maps domain errors to statuses in one place.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lockgate/lockgate/internal/lock"
+)
+
+// MaxCheckBody is the largest lock-check body; larger gets 413.
+const MaxCheckBody = 64 << 10
+
+// maxAdminBody bounds admin and owner request bodies.
+const maxAdminBody = 64 << 10
+
+// Handler serves every API.
+type Handler struct {
+	svc     *lock.Service
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+// Options configure a Handler.
+type Options struct {
+	Service *lock.Service
+	Logger  *slog.Logger
+	// Registry receives the metrics; a new one when nil. /metrics serves it.
+	Registry *prometheus.Registry
+}
+
+// New returns the API handler.
+func New(o Options) *Handler {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+		o.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	}
+	h := &Handler{svc: o.Service, log: o.Logger, mux: http.NewServeMux(), metrics: newMetrics(o.Registry)}
+
+	h.handle("GET /healthz", h.healthz)
+	h.handle("GET /readyz", h.readyz)
+	h.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
+
+	// The lock check, at lockgate's path and at the two paths Next Level3
+	// integrations call, so they work by changing only their API URI.
+	for _, p := range []string{"/api/v1/lock-check", "/nl3/api/v1/accountProtectionCheck", "/nl3/api/v1/sdk/accountLockCheck"} {
+		h.handle("POST "+p, h.lockCheck)
+	}
+
+	a := func(pattern string, f func(http.ResponseWriter, *http.Request) error) {
+		h.handle(pattern, h.admin(f))
+	}
+	a("POST /api/v1/admin/applications", h.createApp)
+	a("GET /api/v1/admin/applications", h.listApps)
+	a("GET /api/v1/admin/applications/{app}", h.getApp)
+	a("PATCH /api/v1/admin/applications/{app}", h.updateApp)
+	a("DELETE /api/v1/admin/applications/{app}", h.deleteApp)
+	a("GET /api/v1/admin/applications/{app}/keys", h.listKeys)
+	a("POST /api/v1/admin/applications/{app}/keys", h.rotateKey)
+	a("DELETE /api/v1/admin/applications/{app}/keys/{key}", h.revokeKey)
+	a("GET /api/v1/admin/applications/{app}/accounts", h.listAppAccounts)
+	a("GET /api/v1/admin/applications/{app}/accounts/{user}", h.getAccount)
+	a("PUT /api/v1/admin/applications/{app}/accounts/{user}/owner", h.setOwner)
+	a("POST /api/v1/admin/applications/{app}/accounts/{user}/lock", h.lockAccount(true))
+	a("POST /api/v1/admin/applications/{app}/accounts/{user}/unlock", h.lockAccount(false))
+	a("GET /api/v1/admin/applications/{app}/accounts/{user}/history", h.accountHistory)
+	a("POST /api/v1/admin/applications/{app}/webhooks", h.addWebhook("application", "app"))
+	a("GET /api/v1/admin/applications/{app}/webhooks", h.listWebhooks("application", "app"))
+	a("DELETE /api/v1/admin/webhooks/{id}", h.deleteWebhook)
+	a("POST /api/v1/admin/persons", h.createPerson)
+	a("GET /api/v1/admin/persons", h.listPersons)
+	a("GET /api/v1/admin/persons/{person}", h.getPerson)
+	a("DELETE /api/v1/admin/persons/{person}", h.deletePerson)
+	a("GET /api/v1/admin/persons/{person}/accounts", h.personAccounts)
+	a("POST /api/v1/admin/persons/{person}/tokens", h.personToken)
+	a("POST /api/v1/admin/persons/{person}/lock", h.lockPerson(true))
+	a("POST /api/v1/admin/persons/{person}/unlock", h.lockPerson(false))
+	a("POST /api/v1/admin/persons/{person}/webhooks", h.addWebhook("person", "person"))
+	a("GET /api/v1/admin/persons/{person}/webhooks", h.listWebhooks("person", "person"))
+	a("GET /api/v1/admin/attempts", h.listAttempts)
+
+	m := func(pattern string, f func(http.ResponseWriter, *http.Request, lock.Person) error) {
+		h.handle(pattern, h.owner(f))
+	}
+	m("GET /api/v1/me", h.me)
+	m("GET /api/v1/me/accounts", h.myAccounts)
+	m("POST /api/v1/me/accounts/{account}/lock", h.myLock(true))
+	m("POST /api/v1/me/accounts/{account}/unlock", h.myLock(false))
+	m("POST /api/v1/me/lock-all", h.myLockAll(true))
+	m("POST /api/v1/me/unlock-all", h.myLockAll(false))
+	m("GET /api/v1/me/accounts/{account}/history", h.myHistory)
+	m("GET /api/v1/me/attempts", h.myAttempts)
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// handle registers f under pattern with per-route metrics.
+func (h *Handler) handle(pattern string, f http.HandlerFunc) {
+	route := pattern
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		route = p
+	}
+	h.mux.Handle(pattern, h.metrics.instrument(route, f))
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := h.svc.Ping(ctx); err != nil {
+		h.log.Warn("readiness: storage unreachable", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "storage unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// --- lock check ---
+
+type checkResponse struct {
+	Locked    bool   `json:"locked"`
+	Status    string `json:"status"`
+	Message   string `json:"message"`
+	SessionID string `json:"sessionID"`
+}
+
+func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
+	token := r.Header.Get("x-nl3-authorization-token")
+	if token == "" {
+		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			token = strings.TrimSpace(v)
+		}
+	}
+	var in lock.CheckInput
+	if status, msg := decodeCheckBody(w, r, &in); status != 0 {
+		h.metrics.checks.WithLabelValues("bad_request").Inc()
+		writeError(w, status, "bad_request", msg)
+		return
+	}
+	res, err := h.svc.Check(r.Context(), token, in)
+	switch {
+	case errors.Is(err, lock.ErrUnauthorized):
+		h.metrics.checks.WithLabelValues("unauthorized").Inc()
+		// The reason is for the operator only: telling a client why its
+		// token failed helps an attacker forge the next one.
+		h.log.Info("lock-check: token rejected", "reason", err.Error(), "remote", clientIP(r))
+		writeError(w, http.StatusUnauthorized, "unauthorized", "Unauthorized")
+		return
+	case err != nil:
+		h.metrics.checks.WithLabelValues("error").Inc()
+		h.log.Error("lock-check failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		return
+	}
+	status := "unlocked"
+	if res.Locked {
+		status = "locked"
+	}
+	h.metrics.checks.WithLabelValues(status).Inc()
+	writeJSON(w, http.StatusOK, checkResponse{Locked: res.Locked, Status: status, Message: res.Message, SessionID: res.AttemptID})
+}
+
+// decodeCheckBody reads an optional JSON object; it returns a status and
+// message on failure.
+func decodeCheckBody(w http.ResponseWriter, r *http.Request, in *lock.CheckInput) (int, string) {
+	if r.ContentLength > MaxCheckBody {
+		return http.StatusRequestEntityTooLarge, "body is over 64 KiB"
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxCheckBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return http.StatusRequestEntityTooLarge, "body is over 64 KiB"
+		}
+		return http.StatusBadRequest, "cannot read body"
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return 0, ""
+	}
+	if err := decodeStrict(body, in); err != nil {
+		return http.StatusBadRequest, "body: " + err.Error()
+	}
+	return 0, ""
+}
+
+// decodeStrict decodes one JSON value, refusing trailing data. Unknown
+// fields are allowed: integrations send more than lockgate reads.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return errors.New(te.Field + ": expected " + te.Type.String() + ", got " + te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return errors.New("invalid JSON at byte " + strconv.FormatInt(se.Offset, 10) + ": " + se.Error())
+	}
+	return err
+}
+
+// --- helpers ---
+
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, errorBody{Error: code, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// clientIP is the peer address; lockgate's own APIs trust no forwarded
+// header (the gateway has its own trusted-proxy logic).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,203 @@
+// Package server assembles a running lockgate from its configuration:
+// storage, the master key, the lock service, its HTTP API, the webhook
+// dispatcher and the timed-relock loop, with graceful shutdown.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/internal/httpapi"
+	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/secretbox"
+	"github.com/lockgate/lockgate/internal/store"
+	"github.com/lockgate/lockgate/internal/webhook"
+)
+
+// Server is a configured lockgate, ready to serve.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   *store.Store
+	box     *secretbox.Box
+	svc     *lock.Service
+	handler http.Handler
+	// AdminToken is set when this start created the first admin token;
+	// the caller shows it once.
+	AdminToken string
+}
+
+// Options change how Open builds the server, for tests.
+type Options struct {
+	Now func() time.Time
+}
+
+// Open prepares a server: storage migrated, master key checked, first
+// admin token ensured.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*Server, error) {
+	dsn := cfg.DatabaseURL
+	if dsn == "" {
+		dsn = cfg.SQLitePath()
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, store: st}
+	if err := s.openBox(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	s.svc = lock.New(lock.Options{
+		Store:              st,
+		Box:                s.box,
+		Audiences:          cfg.PublicURLs,
+		Leeway:             cfg.LockCheck.Leeway.Std(),
+		MaxTokenLifetime:   cfg.LockCheck.MaxTokenLifetime.Std(),
+		KeyCacheTTL:        cfg.LockCheck.KeyCacheTTL.Std(),
+		MaxIntegrationData: cfg.LockCheck.MaxIntegrationKiB << 10,
+		Country:            geo.Country,
+		Now:                opts.Now,
+		Logger:             log,
+	})
+	if s.AdminToken, err = s.svc.EnsureAdminToken(ctx, cfg.AdminToken); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("admin token: %w", err)
+	}
+	s.handler = httpapi.New(httpapi.Options{Service: s.svc, Logger: log, Registry: reg})
+	return s, nil
+}
+
+// keyCheck is sealed under the master key when a database is first used;
+// a later start with another key cannot open it and refuses to run rather
+// than answer every check with 401.
+const keyCheck = "master_key_check"
+
+func (s *Server) openBox(ctx context.Context) error {
+	var key []byte
+	var err error
+	switch {
+	case s.cfg.MasterKey != "":
+		key, err = secretbox.ParseKey(s.cfg.MasterKey)
+	default:
+		path := s.cfg.MasterKeyFile
+		if path == "" {
+			path = filepath.Join(s.cfg.DataDir, "master.key")
+		}
+		var created bool
+		key, created, err = secretbox.LoadOrCreateKeyFile(path)
+		if created {
+			s.log.Info("created a master key file; back it up: without it signing keys cannot be read", "path", path)
+			if s.store.Dialect() == "postgres" {
+				s.log.Warn("a master key file was generated for a shared PostgreSQL database: every replica needs the same key (set LOCKGATE_MASTER_KEY)")
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	if s.box, err = secretbox.New(key); err != nil {
+		return err
+	}
+	stored, err := s.store.InitMeta(ctx, keyCheck, s.box.Seal([]byte("lockgate"), keyCheck))
+	if err != nil {
+		return err
+	}
+	if _, err := s.box.Open(stored, keyCheck); err != nil {
+		return errors.New("master key: this is not the key the database was created with (check LOCKGATE_MASTER_KEY or the key file)")
+	}
+	return nil
+}
+
+// Handler returns the HTTP API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Service returns the lock service.
+func (s *Server) Service() *lock.Service { return s.svc }
+
+// Close closes storage after queued writes finish.
+func (s *Server) Close() error { return s.store.Close() }
+
+// Background runs the webhook dispatcher and the timed-relock loop until
+// ctx ends; the returned function waits for them to stop.
+func (s *Server) Background(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	d := &webhook.Dispatcher{
+		Store:       s.store,
+		Secrets:     s.box,
+		MaxAttempts: s.cfg.Webhooks.MaxAttempts,
+		MaxBackoff:  s.cfg.Webhooks.MaxBackoff.Std(),
+		Timeout:     s.cfg.Webhooks.Timeout.Std(),
+		Logger:      s.log,
+		Wake:        s.svc.Queued(),
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); d.Run(ctx) }()
+	go func() { defer wg.Done(); s.svc.RunRelocker(ctx, time.Second) }()
+	return wg.Wait
+}
+
+// Serve listens on ln until ctx ends, then stops accepting, lets in-flight
+// requests finish (up to the shutdown timeout), stops background work and
+// closes storage.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	tlsOn := s.cfg.TLS.CertFile != ""
+	if tlsOn {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	bgCtx, stopBg := context.WithCancel(context.Background())
+	waitBg := s.Background(bgCtx)
+	errc := make(chan error, 1)
+	go func() {
+		if tlsOn {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	s.log.Info("lockgate serving", "addr", ln.Addr().String(), "tls", tlsOn, "storage", s.store.Dialect(), "public_urls", s.cfg.PublicURLs)
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		s.log.Info("shutting down: finishing in-flight requests")
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.Std())
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopBg()
+	waitBg()
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
