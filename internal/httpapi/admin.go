@@ -551,4 +551,3 @@ func (h *Handler) myAttempts(w http.ResponseWriter, r *http.Request, p lock.Pers
 	f.PersonID = p.ID // whatever the query said
 	return h.writeAttempts(w, r, f)
 }
-

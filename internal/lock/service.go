@@ -700,7 +700,9 @@ func (s *Service) CreatePerson(ctx context.Context, name, email string) (Person,
 }
 
 // Person returns one person.
-func (s *Service) Person(ctx context.Context, id string) (Person, error) { return s.store.Person(ctx, id) }
+func (s *Service) Person(ctx context.Context, id string) (Person, error) {
+	return s.store.Person(ctx, id)
+}
 
 // Persons lists persons.
 func (s *Service) Persons(ctx context.Context) ([]Person, error) { return s.store.Persons(ctx) }

@@ -2,13 +2,13 @@ package lock
 
 import (
 	"context"
-	"strings"
-	"unicode/utf8"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )

@@ -25,8 +25,8 @@ type UnknownAccountPolicy string
 
 // The unknown-account policies.
 const (
-	UnknownUnlocked UnknownAccountPolicy = "unlocked"    // answer unlocked, enrol nothing
-	UnknownLocked   UnknownAccountPolicy = "locked"      // answer locked, enrol nothing
+	UnknownUnlocked UnknownAccountPolicy = "unlocked"   // answer unlocked, enrol nothing
+	UnknownLocked   UnknownAccountPolicy = "locked"     // answer locked, enrol nothing
 	UnknownEnrol    UnknownAccountPolicy = "auto-enrol" // create the account in the default state
 )
 
