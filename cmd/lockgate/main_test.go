@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// binary is lockgate built once for the process tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lockgate-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "lockgate")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building lockgate: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a running lockgate serve.
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+	logs *bytes.Buffer
+}
+
+func (p *proc) url() string { return "http://" + p.addr }
+
+// startServe runs lockgate serve with env and waits until it is ready.
+func startServe(t *testing.T, addr string, env ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = append(os.Environ(), append([]string{"LOCKGATE_LISTEN=" + addr, "LOCKGATE_PUBLIC_URL=http://" + addr}, env...)...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, addr: addr, logs: &logs}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(p.url() + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("lockgate did not become ready:\n%s", logs.String())
+	return nil
+}
+
+func runCLI(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("listen: nowhere\npublic_urls:\n  - ftp://x\nlock_check:\n  leeway: 10m\n  max_token_lifetime: soon\n"), 0o600)
+	unknown := filepath.Join(dir, "unknown.yaml")
+	os.WriteFile(unknown, []byte("listen: 127.0.0.1:1\nlisten_addr: x\n"), 0o600)
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("listen: 0.0.0.0:9000\npublic_urls: [https://lock.example.com]\nlog:\n  format: json\n"), 0o600)
+	bad2 := filepath.Join(dir, "bad2.yaml")
+	os.WriteFile(bad2, []byte("listen: nowhere\npublic_urls:\n  - ftp://x\nlock_check:\n  leeway: 10m\n"), 0o600)
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		contains []string
+	}{
+		{"version", []string{"version"}, 0, []string{"lockgate"}},
+		{"help", []string{"--help"}, 0, []string{"serve"}},
+		{"subcommand help", []string{"app", "create", "--help"}, 0, []string{"--issuer"}},
+		{"unknown command", []string{"frobnicate"}, 2, []string{"unknown command"}},
+		{"unknown flag", []string{"serve", "--nope"}, 2, []string{"unknown flag"}},
+		{"missing argument", []string{"config", "validate"}, 2, []string{"takes 1 argument"}},
+		{"required flag", []string{"account", "lock", "--app", "x"}, 2, []string{"--user is required"}},
+		{"valid config", []string{"config", "validate", good}, 0, []string{"ok"}},
+		{"unknown field", []string{"config", "validate", unknown}, 1, []string{"listen_addr", "not found"}},
+		{"bad duration", []string{"config", "validate", bad}, 1, []string{"line 6", "not a duration"}},
+		{"every problem with its path", []string{"config", "validate", bad2}, 1, []string{`listen (line 1): "nowhere" is not host:port`, "public_urls[0] (line 3)", "lock_check.leeway (line 5)"}},
+		{"missing file", []string{"config", "validate", filepath.Join(dir, "none.yaml")}, 1, []string{"no such file"}},
+		{"admin command with nothing listening", []string{"app", "list", "--server", "http://127.0.0.1:1", "--token", "x"}, 1, []string{"connection refused"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, nil, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout, stderr)
+			}
+			for _, c := range tt.contains {
+				if !strings.Contains(stdout+stderr, c) {
+					t.Errorf("output lacks %q:\n%s%s", c, stdout, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestREADMEWalkthrough runs the README's walkthrough verbatim, in a
+// directory that looks like a clean clone, on a free port.
+func TestREADMEWalkthrough(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "<!-- walkthrough:begin -->\n```sh\n")
+	script, _, ok2 := strings.Cut(rest, "```\n<!-- walkthrough:end -->")
+	if !ok || !ok2 {
+		t.Fatal("README has no walkthrough block")
+	}
+	root, _ := filepath.Abs("../..")
+	dir := t.TempDir()
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if e.Name() == ".git" || e.Name() == "lockgate-data" || e.Name() == "lockgate" {
+			continue
+		}
+		os.Symlink(filepath.Join(root, e.Name()), filepath.Join(dir, e.Name()))
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-e", "-c", script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "LOCKGATE_LISTEN="+addr, "LOCKGATE_PUBLIC_URL=http://"+addr)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("walkthrough failed: %v\n%s", err, out)
+	}
+	var seen []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, `{"locked":`) {
+			var m map[string]any
+			json.Unmarshal([]byte(line), &m)
+			seen = append(seen, fmt.Sprint(m["locked"]))
+		}
+	}
+	if strings.Join(seen, ",") != "false,true,false" {
+		t.Fatalf("lock answers %v, want false,true,false\n%s", seen, out)
+	}
+	for _, want := range []string{"unlocked", "lockgate-cli", "admin"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("walkthrough output lacks %q\n%s", want, out)
+		}
+	}
+}
+
+// TestGracefulShutdown sends SIGTERM while a request is half sent: the
+// request still completes, then the process exits 0.
+func TestGracefulShutdown(t *testing.T) {
+	addr := freeAddr(t)
+	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN=graceful-admin-token-0123")
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", p.url()+"/api/v1/admin/persons", pr)
+	req.Header.Set("Authorization", "Bearer graceful-admin-token-0123")
+	req.ContentLength = int64(len(`{"name":"Ann"}`))
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- resp
+	}()
+	pw.Write([]byte(`{"name":`))
+	time.Sleep(200 * time.Millisecond)
+	p.cmd.Process.Signal(os.Interrupt)
+	time.Sleep(300 * time.Millisecond)
+	pw.Write([]byte(`"Ann"}`))
+	pw.Close()
+	resp := <-done
+	if resp == nil || resp.StatusCode != 201 {
+		t.Fatalf("in-flight request: %v\n%s", resp, p.logs)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, p.logs)
+	}
+	if _, err := http.Get(p.url() + "/healthz"); err == nil {
+		t.Fatal("still answering after shutdown")
+	}
+}
