@@ -71,7 +71,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 			p := startServe(t, addr, env...)
 			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			var app struct {
-				ID         string `json:"id"`
+				ID         string                  `json:"id"`
 				SigningKey struct{ Secret string } `json:"signing_key"`
 			}
 			if code, err := adminDo(client, p.url(), "POST", "/api/v1/admin/applications", map[string]any{"name": "crash", "issuers": []string{"https://crash.example"}}, &app); code != 201 {
@@ -80,7 +80,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 
 			var (
 				mu       sync.Mutex
-				acked    []string       // attempt ids answered 200
+				acked    []string        // attempt ids answered 200
 				changes  = map[int]int{} // account → acknowledged lock changes
 				stop     atomic.Bool
 				wg       sync.WaitGroup

@@ -121,6 +121,9 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
+	if p.Path == "" {
+		return p.Msg
+	}
 	if p.Line > 0 {
 		return fmt.Sprintf("%s (line %d): %s", p.Path, p.Line, p.Msg)
 	}
@@ -195,7 +198,7 @@ func yamlProblem(err error) Problem {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
-	return Problem{Path: "(file)", Msg: msg}
+	return Problem{Msg: msg}
 }
 
 func applyEnv(cfg *Config, getenv func(string) string) error {

@@ -23,13 +23,13 @@ import (
 const adminToken = "test-admin-token-0123456789"
 
 type api struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 }
 
 // newAPI starts lockgate on backend behind a real HTTP server. Its public
 // URL is the test server's own.
-func newAPI(t *testing.T, backend string) *api {
+func newAPI(t testing.TB, backend string) *api {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := config.Default()

@@ -45,7 +45,7 @@ type env struct {
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
-func newEnvWithStore(t *testing.T, st *store.Store, c *clock) *env {
+func newEnvWithStore(t testing.TB, st *store.Store, c *clock) *env {
 	box, err := secretbox.New(testKey)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func newEnvWithStore(t *testing.T, st *store.Store, c *clock) *env {
 	return &env{svc: svc, clock: c, store: st, box: box}
 }
 
-func newEnv(t *testing.T, backend string) *env {
+func newEnv(t testing.TB, backend string) *env {
 	t.Helper()
 	return newEnvWithStore(t, storetest.Open(t, backend), &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)})
 }
@@ -74,7 +74,7 @@ func sign(key []byte, header, claims map[string]any) string {
 	return input + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func mustKey(t *testing.T, k lock.NewKey) []byte {
+func mustKey(t testing.TB, k lock.NewKey) []byte {
 	b, err := base64.StdEncoding.DecodeString(k.Secret)
 	if err != nil || len(b) != 32 {
 		t.Fatalf("secret %q: %v", k.Secret, err)
@@ -87,7 +87,7 @@ func (e *env) claims(iss, sub string) map[string]any {
 	return map[string]any{"iss": iss, "aud": aud, "sub": sub, "iat": now - 60.25, "exp": now + 300.5}
 }
 
-func (e *env) app(t *testing.T, name, iss string, opts ...func(*lock.ApplicationInput)) (lock.Application, []byte, string) {
+func (e *env) app(t testing.TB, name, iss string, opts ...func(*lock.ApplicationInput)) (lock.Application, []byte, string) {
 	t.Helper()
 	in := lock.ApplicationInput{Name: &name, Issuers: []string{iss}}
 	for _, o := range opts {
@@ -356,7 +356,9 @@ func TestIntegrationDataBounded(t *testing.T) {
 	e := newEnv(t, "sqlite")
 	ctx := context.Background()
 	app, key, _ := e.app(t, "A", "https://a.example")
-	tok := func() string { return sign(key, map[string]any{"alg": "HS256"}, e.claims("https://a.example", "alice")) }
+	tok := func() string {
+		return sign(key, map[string]any{"alg": "HS256"}, e.claims("https://a.example", "alice"))
+	}
 	small := json.RawMessage(`{"city":"Paris"}`)
 	big := json.RawMessage(`"` + strings.Repeat("x", 17<<10) + `"`)
 	for _, d := range []json.RawMessage{small, big} {

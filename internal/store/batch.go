@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"sync"
@@ -9,8 +10,8 @@ import (
 	"github.com/lockgate/lockgate/internal/lock"
 )
 
-// maxBatch bounds one group commit (rows × 11 columns stays far below both
-// databases' parameter limits).
+// maxBatch bounds one group commit; it is a power of two so a batch splits
+// into chunks whose statements are prepared once.
 const maxBatch = 256
 
 // ErrClosed is returned for writes after Close.
@@ -18,9 +19,9 @@ var ErrClosed = errors.New("store: closed")
 
 // batcher is the group commit of attempts: writers queue their attempt
 // and wait; a committer takes everything queued, writes it in one
-// transaction with multi-row inserts, commits (one fsync for the batch)
-// and then releases every waiter. Under load one commit serves hundreds
-// of checks; unloaded, a lone attempt commits at once with no added delay.
+// transaction, commits (one fsync for the batch) and then releases every
+// waiter. Under load one commit serves hundreds of checks; unloaded, a
+// lone attempt commits at once with no added delay.
 type batcher struct {
 	s    *Store
 	ch   chan *pending
@@ -82,6 +83,8 @@ func (b *batcher) close() {
 
 func (b *batcher) run() {
 	defer b.wg.Done()
+	w := &writer{s: b.s}
+	defer w.reset()
 	batch := make([]*pending, 0, maxBatch)
 	for p := range b.ch {
 		batch = append(batch[:0], p)
@@ -97,7 +100,7 @@ func (b *batcher) run() {
 				break fill
 			}
 		}
-		if err := b.commit(batch); err == nil || len(batch) == 1 {
+		if err := w.commit(batch); err == nil || len(batch) == 1 {
 			for _, q := range batch {
 				q.done <- err
 			}
@@ -105,42 +108,102 @@ func (b *batcher) run() {
 		}
 		// One bad row must not fail its neighbours: retry each alone.
 		for _, q := range batch {
-			q.done <- b.commit([]*pending{q})
+			q.done <- w.commit([]*pending{q})
 		}
 	}
 }
 
-func (b *batcher) commit(batch []*pending) error {
-	// Not the callers' contexts: one caller giving up must not fail the
-	// others' writes.
-	ctx := context.Background()
-	tx, err := b.s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+// writer owns one connection with the attempt inserts prepared on it, so
+// a commit parses no SQL. It drives the transaction with plain BEGIN and
+// COMMIT statements because database/sql re-prepares a connection's
+// statements inside a *sql.Tx.
+type writer struct {
+	s     *Store
+	conn  *sql.Conn
+	stmts map[int]*sql.Stmt // rows per statement → prepared insert
+}
+
+func (w *writer) reset() {
+	for _, st := range w.stmts {
+		st.Close()
 	}
-	defer tx.Rollback()
+	if w.conn != nil {
+		w.conn.Close()
+	}
+	w.conn, w.stmts = nil, nil
+}
+
+func (w *writer) stmt(ctx context.Context, rows int) (*sql.Stmt, error) {
+	if st, ok := w.stmts[rows]; ok {
+		return st, nil
+	}
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO attempts (id, at, app_id, account_id, username, user_ip, user_device, user_location, integration_type, integration_data, locked) VALUES `)
-	args := make([]any, 0, 11*len(batch))
-	var events []lock.Event
-	for i, p := range batch {
+	for i := range rows {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		writePlaceholders(&sb, len(args), 11)
-		a := p.a
-		locked := 0
-		if a.Locked {
-			locked = 1
+		w.s.dialect.writePlaceholders(&sb, i*11, 11)
+	}
+	st, err := w.conn.PrepareContext(ctx, sb.String())
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[rows] = st
+	return st, nil
+}
+
+func (w *writer) commit(batch []*pending) (err error) {
+	// Not the callers' contexts: one caller giving up must not fail the
+	// others' writes.
+	ctx := context.Background()
+	if w.conn == nil {
+		if w.conn, err = w.s.db.Conn(ctx); err != nil {
+			return err
 		}
-		args = append(args, a.ID, micros(a.At), a.AppID, a.AccountID, a.Username, a.UserIP, a.UserDevice, a.UserLocation, a.IntegrationType, string(a.IntegrationData), locked)
-		events = append(events, p.events...)
+		w.stmts = map[int]*sql.Stmt{}
 	}
-	if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-		return b.s.wrap(err)
+	if _, err := w.conn.ExecContext(ctx, w.s.dialect.begin); err != nil {
+		w.reset() // the connection may be broken; take a new one next time
+		return err
 	}
-	if err := insertEvents(ctx, tx, events); err != nil {
-		return b.s.wrap(err)
+	defer func() {
+		if err != nil {
+			if _, rerr := w.conn.ExecContext(ctx, "ROLLBACK"); rerr != nil {
+				w.reset()
+			}
+			err = w.s.wrap(err)
+		}
+	}()
+	var events []lock.Event
+	args := make([]any, 0, 11*len(batch))
+	for rest := batch; len(rest) > 0; {
+		n := 1
+		for n*2 <= len(rest) {
+			n *= 2
+		}
+		args = args[:0]
+		for _, p := range rest[:n] {
+			a := p.a
+			locked := 0
+			if a.Locked {
+				locked = 1
+			}
+			args = append(args, a.ID, micros(a.At), a.AppID, a.AccountID, a.Username, a.UserIP, a.UserDevice, a.UserLocation, a.IntegrationType, string(a.IntegrationData), locked)
+			events = append(events, p.events...)
+		}
+		st, err := w.stmt(ctx, n)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		rest = rest[n:]
 	}
-	return b.s.wrap(tx.Commit())
+	if err := w.s.dialect.insertEvents(ctx, w.conn, events); err != nil {
+		return err
+	}
+	_, err = w.conn.ExecContext(ctx, "COMMIT")
+	return err
 }

@@ -36,6 +36,8 @@ type Store struct {
 	db      *sql.DB
 	dialect dialect
 	batch   *batcher
+	// account is the lock check's one read, prepared once.
+	account *sql.Stmt
 }
 
 var _ lock.Store = (*Store)(nil)
@@ -46,7 +48,13 @@ type dialect struct {
 	isUnique func(error) bool
 	// lockMigrations serialises migrations between processes in tx.
 	lockMigrations string
-	writers        int // group-commit writer goroutines
+	// begin starts a write transaction on a raw connection.
+	begin string
+	// positional writes bare ? placeholders in generated multi-row
+	// inserts: modernc resolves each named $N by a search, which costs
+	// more than the insert itself in a 2,816-parameter statement.
+	positional bool
+	writers    int // group-commit writer goroutines
 }
 
 var sqliteDialect = dialect{
@@ -57,6 +65,9 @@ var sqliteDialect = dialect{
 	},
 	// SQLite has one writer; a second batch writer would only wait.
 	writers: 1,
+	// IMMEDIATE takes the write lock at once, as _txlock does for BeginTx.
+	begin:      "BEGIN IMMEDIATE",
+	positional: true,
 }
 
 var postgresDialect = dialect{
@@ -68,6 +79,7 @@ var postgresDialect = dialect{
 	lockMigrations: "SELECT pg_advisory_xact_lock(7274111)",
 	// Two writers overlap one batch's commit with the next batch's insert.
 	writers: 2,
+	begin:   "BEGIN",
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or a SQLite
@@ -117,6 +129,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if s.account, err = db.PrepareContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE app_id = $1 AND username = $2`); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.batch = newBatcher(s, d.writers)
 	return s, nil
 }
@@ -127,6 +143,7 @@ func (s *Store) Dialect() string { return s.dialect.name }
 // Close finishes queued attempt writes and closes the database.
 func (s *Store) Close() error {
 	s.batch.close()
+	s.account.Close()
 	return s.db.Close()
 }
 
@@ -527,7 +544,7 @@ func (s *Store) CreateAccount(ctx context.Context, a lock.Account) error {
 
 // Account implements lock.Store.
 func (s *Store) Account(ctx context.Context, appID, username string) (lock.Account, error) {
-	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE app_id = $1 AND username = $2`, appID, username))
+	a, err := scanAccount(s.account.QueryRowContext(ctx, appID, username))
 	return a, s.wrap(err)
 }
 
@@ -577,7 +594,7 @@ func (s *Store) ApplyLockChanges(ctx context.Context, changes []lock.AccountChan
 				return err
 			}
 		}
-		return insertEvents(ctx, tx, events)
+		return s.dialect.insertEvents(ctx, tx, events)
 	})
 }
 
@@ -619,7 +636,7 @@ func (s *Store) Attempts(ctx context.Context, f lock.AttemptFilter) ([]lock.Atte
 		add("username = ?", f.Username)
 	}
 	if f.PersonID != "" {
-		add("account_id IN (SELECT id FROM accounts WHERE person_id = ?)", f.PersonID)
+		add("(app_id, username) IN (SELECT app_id, username FROM accounts WHERE person_id = ?)", f.PersonID)
 	}
 	if !f.Since.IsZero() {
 		add("at >= ?", micros(f.Since))
@@ -693,7 +710,7 @@ type execer interface {
 }
 
 // insertEvents writes events in one multi-row statement.
-func insertEvents(ctx context.Context, tx execer, events []lock.Event) error {
+func (d dialect) insertEvents(ctx context.Context, tx execer, events []lock.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -704,19 +721,23 @@ func insertEvents(ctx context.Context, tx execer, events []lock.Event) error {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writePlaceholders(&b, len(args), 6)
+		d.writePlaceholders(&b, len(args), 6)
 		args = append(args, e.ID, e.WebhookID, e.Type, string(e.Body), micros(e.CreatedAt), micros(e.CreatedAt))
 	}
 	_, err := tx.ExecContext(ctx, b.String(), args...)
 	return err
 }
 
-// writePlaceholders writes "($from+1, …, $from+n)".
-func writePlaceholders(b *strings.Builder, from, n int) {
+// writePlaceholders writes "($from+1, …, $from+n)", or "(?, …, ?)".
+func (d dialect) writePlaceholders(b *strings.Builder, from, n int) {
 	b.WriteByte('(')
 	for j := 1; j <= n; j++ {
 		if j > 1 {
 			b.WriteString(", ")
+		}
+		if d.positional {
+			b.WriteByte('?')
+			continue
 		}
 		b.WriteByte('$')
 		b.WriteString(strconv.Itoa(from + j))
