@@ -52,7 +52,6 @@ func New(o Options) *Handler {
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
-		o.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	}
 	h := &Handler{svc: o.Service, log: o.Logger, mux: http.NewServeMux(), metrics: newMetrics(o.Registry)}
 
