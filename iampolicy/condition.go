@@ -427,14 +427,12 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// eval reports whether the condition holds for req. resolved is false
-// when a policy variable in it has no value: its statement then does not
-// apply.
-func (c *condition) eval(req *Request, buf *[]byte) (holds, resolved bool) {
+// eval reports whether the condition holds for req.
+func (c *condition) eval(req *Request, buf *[]byte) bool {
 	vals, present := req.Context.lookup(c.key)
 	if !present && !req.Time.IsZero() && (c.key == "aws:currenttime" || c.key == "aws:epochtime") {
 		if c.op.fam == famDate && c.set == setNone {
-			return c.evalTime(req.Time), true
+			return c.evalTime(req.Time)
 		}
 		// Other operators on the request time are rare: format it.
 		vals, present = []string{req.Time.UTC().Format(time.RFC3339)}, true
@@ -443,59 +441,51 @@ func (c *condition) eval(req *Request, buf *[]byte) (holds, resolved bool) {
 		}
 	}
 	if c.op.fam == famNull {
-		absent := !present || len(vals) == 0
+		// A present but empty multi-valued key exists: it is not null.
 		for _, v := range c.values {
-			if v.null == absent {
-				return true, true
+			if v.null == !present {
+				return true
 			}
 		}
-		return false, true
+		return false
 	}
-	if !present || len(vals) == 0 {
+	if !present {
+		// IfExists: a missing key makes the condition true. Otherwise
+		// ForAllValues holds vacuously, ForAnyValue fails, and a negated
+		// operator holds (nothing equals an absent value).
 		switch {
-		case c.set == setForAll:
-			return true, true
+		case c.ifExists, c.set == setForAll:
+			return true
 		case c.set == setForAny:
-			return c.ifExists, true
+			return false
 		}
-		return c.ifExists || c.op.negated, true
+		return c.op.negated
 	}
 	switch c.set {
 	case setForAll:
 		for _, v := range vals {
-			m, ok := c.matchOne(v, req, buf)
-			if !ok {
-				return false, false
-			}
-			if m == c.op.negated {
-				return false, true
+			if c.matchOne(v, req, buf) == c.op.negated {
+				return false
 			}
 		}
-		return true, true
+		return true
 	case setForAny:
 		for _, v := range vals {
-			m, ok := c.matchOne(v, req, buf)
-			if !ok {
-				return false, false
-			}
-			if m != c.op.negated {
-				return true, true
+			if c.matchOne(v, req, buf) != c.op.negated {
+				return true
 			}
 		}
-		return false, true
+		return false
 	}
 	// A single-valued operator on several request values: any pair
-	// matching satisfies it; negated, no pair may match.
+	// matching satisfies it; negated, no pair may match. A present but
+	// empty key has no pair.
 	for _, v := range vals {
-		m, ok := c.matchOne(v, req, buf)
-		if !ok {
-			return false, false
-		}
-		if m {
-			return !c.op.negated, true
+		if c.matchOne(v, req, buf) {
+			return !c.op.negated
 		}
 	}
-	return c.op.negated, true
+	return c.op.negated
 }
 
 func (c *condition) evalTime(t time.Time) bool {
@@ -509,56 +499,56 @@ func (c *condition) evalTime(t time.Time) bool {
 
 // matchOne reports whether one request value matches any policy value
 // under the operator's positive form.
-func (c *condition) matchOne(v string, req *Request, buf *[]byte) (bool, bool) {
+func (c *condition) matchOne(v string, req *Request, buf *[]byte) bool {
 	switch c.op.fam {
 	case famNumeric:
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return false, true
+			return false
 		}
 		for i := range c.values {
 			if compareNum(f, c.values[i].num, c.op.cmp) {
-				return true, true
+				return true
 			}
 		}
-		return false, true
+		return false
 	case famDate:
 		t, ok := parseDate(v)
 		if !ok {
-			return false, true
+			return false
 		}
 		for i := range c.values {
 			if compareDate(t, c.values[i].date, c.op.cmp) {
-				return true, true
+				return true
 			}
 		}
-		return false, true
+		return false
 	case famIP:
 		a, err := netip.ParseAddr(v)
 		if err != nil {
-			return false, true
+			return false
 		}
 		a = a.Unmap()
 		for i := range c.values {
 			if c.values[i].prefix.Contains(a) {
-				return true, true
+				return true
 			}
 		}
-		return false, true
+		return false
 	case famBool:
 		for i := range c.values {
 			if strings.EqualFold(v, c.values[i].str) {
-				return true, true
+				return true
 			}
 		}
-		return false, true
+		return false
 	case famBinary:
 		for i := range c.values {
 			if v == c.values[i].str {
-				return true, true
+				return true
 			}
 		}
-		return false, true
+		return false
 	case famARN:
 		for i := range c.values {
 			cv := &c.values[i]
@@ -567,20 +557,20 @@ func (c *condition) matchOne(v string, req *Request, buf *[]byte) (bool, bool) {
 				b, ok := cv.tmpl.resolve((*buf)[:0], req.Context, true)
 				*buf = b
 				if !ok {
-					return false, false
+					continue // no value: equal to nothing, like nothing
 				}
 				resolved := cv.arn
 				resolved[4] = bytesView(b)
 				if arnMatch(&resolved, v) {
-					return true, true
+					return true
 				}
 				continue
 			}
 			if arnMatch(pat, v) {
-				return true, true
+				return true
 			}
 		}
-		return false, true
+		return false
 	}
 	// The string family.
 	for i := range c.values {
@@ -590,7 +580,7 @@ func (c *condition) matchOne(v string, req *Request, buf *[]byte) (bool, bool) {
 			b, ok := cv.tmpl.resolve((*buf)[:0], req.Context, c.op.fam == famStringLike)
 			*buf = b
 			if !ok {
-				return false, false
+				continue // no value: equal to nothing, like nothing
 			}
 			want = bytesView(b)
 		}
@@ -604,10 +594,10 @@ func (c *condition) matchOne(v string, req *Request, buf *[]byte) (bool, bool) {
 			m = glob(want, v)
 		}
 		if m {
-			return true, true
+			return true
 		}
 	}
-	return false, true
+	return false
 }
 
 func compareNum(a, b float64, c comparison) bool {

@@ -45,7 +45,7 @@ func TestConditionOperators(t *testing.T) {
 		{"StringEqualsIfExists", "aws:PrincipalTag/team", "red", []string{"blue"}, false},
 		{"StringNotEquals", "aws:PrincipalTag/team", "red", []string{"blue"}, true},
 		{"StringNotEquals", "aws:PrincipalTag/team", []string{"blue", "red"}, []string{"red"}, false}, // negated values NOR
-		{"StringNotEquals", "aws:PrincipalTag/team", "red", absent, true},                            // negated, missing → true
+		{"StringNotEquals", "aws:PrincipalTag/team", "red", absent, true},                             // negated, missing → true
 		{"StringEqualsIgnoreCase", "aws:PrincipalTag/team", "RED", []string{"red"}, true},
 		{"StringNotEqualsIgnoreCase", "aws:PrincipalTag/team", "RED", []string{"red"}, false},
 		{"StringLike", "s3:prefix", "home/*", []string{"home/alice/x"}, true},
@@ -110,7 +110,8 @@ func TestConditionOperators(t *testing.T) {
 		{"Null", "aws:TokenIssueTime", "true", []string{"2026-01-01T00:00:00Z"}, false},
 		{"Null", "aws:TokenIssueTime", "false", []string{"2026-01-01T00:00:00Z"}, true},
 		{"Null", "aws:TokenIssueTime", "false", absent, false},
-		{"Null", "aws:TagKeys", "true", []string{}, true}, // empty is absent
+		{"Null", "aws:TagKeys", "true", []string{}, false}, // empty is present, not null
+		{"Null", "aws:TagKeys", "false", []string{}, true},
 		// Set operators.
 		{"ForAllValues:StringEquals", "aws:TagKeys", []string{"a", "b"}, []string{"a"}, true},
 		{"ForAllValues:StringEquals", "aws:TagKeys", []string{"a", "b"}, []string{"a", "c"}, false},
@@ -121,6 +122,9 @@ func TestConditionOperators(t *testing.T) {
 		{"ForAnyValue:StringEquals", "aws:TagKeys", []string{"a", "b"}, []string{}, false},
 		{"ForAnyValue:StringEquals", "aws:TagKeys", []string{"a", "b"}, absent, false},
 		{"ForAnyValue:StringEqualsIfExists", "aws:TagKeys", []string{"a"}, absent, true},
+		{"ForAnyValue:StringEqualsIfExists", "aws:TagKeys", []string{"a"}, []string{}, false}, // empty is present: IfExists does not apply
+		{"ForAllValues:StringEqualsIfExists", "aws:TagKeys", []string{"a"}, []string{"b"}, false},
+		{"StringNotEqualsIfExists", "aws:TagKeys", "a", []string{}, true},
 		{"ForAllValues:StringNotEquals", "aws:TagKeys", []string{"secret"}, []string{"a", "b"}, true},
 		{"ForAllValues:StringNotEquals", "aws:TagKeys", []string{"secret"}, []string{"a", "secret"}, false},
 		{"ForAnyValue:StringNotEquals", "aws:TagKeys", []string{"a"}, []string{"a", "b"}, true},
@@ -151,7 +155,7 @@ func TestConditionsAND(t *testing.T) {
 		want           Decision
 	}{
 		{"red", "prod", "true", Allowed},
-		{"red", "dev", "true", ImplicitDeny},  // keys under one operator AND
+		{"red", "dev", "true", ImplicitDeny},   // keys under one operator AND
 		{"red", "prod", "false", ImplicitDeny}, // operators AND
 	}
 	for _, tt := range tests {

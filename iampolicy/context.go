@@ -11,7 +11,9 @@ import (
 type Request struct {
 	// Principal is the caller's ARN: an IAM user, a role session
 	// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION), a federated user,
-	// a service principal (s3.amazonaws.com), or "" for anonymous.
+	// or a service principal (s3.amazonaws.com). With neither Principal
+	// nor PrincipalAccount the request is taken to come from the
+	// resource's own account, so identity policies decide alone.
 	Principal string
 	// PrincipalAccount is the caller's account; taken from Principal's ARN
 	// when empty.

@@ -52,14 +52,16 @@ func (s *Statement) applies(req *Request, buf *[]byte) (ok bool, how principalMa
 		return false, noMatch
 	}
 	if s.hasResource {
-		m, resolved := s.matchResource(req, buf)
-		if !resolved || m == s.notResource {
+		m, unresolved := s.matchResource(req, buf)
+		// A NotResource ARN whose variable has no value cannot be matched
+		// against, which makes the statement invalid (AWS, "policy
+		// variables with no value").
+		if m == s.notResource || s.notResource && unresolved {
 			return false, noMatch
 		}
 	}
 	for i := range s.conditions {
-		holds, resolved := s.conditions[i].eval(req, buf)
-		if !resolved || !holds {
+		if !s.conditions[i].eval(req, buf) {
 			return false, noMatch
 		}
 	}
@@ -75,32 +77,35 @@ func (s *Statement) matchAction(action string) bool {
 	return s.notAction
 }
 
-// matchResource reports whether any pattern matches; resolved is false
-// when a pattern's variable has no value.
-func (s *Statement) matchResource(req *Request, buf *[]byte) (match, resolved bool) {
+// matchResource reports whether any pattern matches, and whether some
+// pattern's variable had no value (that pattern matches nothing).
+func (s *Statement) matchResource(req *Request, buf *[]byte) (match, unresolved bool) {
 	for i := range s.resources {
 		rp := &s.resources[i]
 		switch {
 		case rp.any:
-			return true, true
+			return true, unresolved
 		case rp.tmpl != nil:
 			b, ok := rp.tmpl.resolve((*buf)[:0], req.Context, true)
 			*buf = b
 			if !ok {
-				return false, false
+				// A variable with no value: this ARN matches nothing,
+				// the statement's other ARNs still count.
+				unresolved = true
+				continue
 			}
 			parts := rp.parts
 			parts[4] = bytesView(b)
 			if arnMatch(&parts, req.Resource) {
-				return true, true
+				return true, unresolved
 			}
 		default:
 			if arnMatch(&rp.parts, req.Resource) {
-				return true, true
+				return true, unresolved
 			}
 		}
 	}
-	return false, true
+	return false, unresolved
 }
 
 // Match names a statement that took part in a decision.
@@ -212,8 +217,25 @@ func (s *Set) Validate() error {
 		}
 	}
 	for _, n := range s.RCPs {
-		// RCPs name Principal "*" by AWS's rules.
 		check(TypeRCP, n, true)
+		if n.Policy == nil {
+			continue
+		}
+		// AWS's RCP syntax: Allow only in RCPFullAWSAccess (attached
+		// everywhere, and applied here implicitly); no NotAction or
+		// NotPrincipal elements.
+		for _, st := range n.Policy.Statements {
+			where := string(TypeRCP) + " " + n.Name + ": " + st.Label()
+			if st.Effect == Allow {
+				errs = append(errs, Error{Path: where, Msg: "an RCP may only Deny: Allow is reserved to RCPFullAWSAccess, which always applies"})
+			}
+			if st.notAction {
+				errs = append(errs, Error{Path: where, Msg: "RCPs do not support NotAction"})
+			}
+			if st.notPrincipal {
+				errs = append(errs, Error{Path: where, Msg: "RCPs do not support NotPrincipal"})
+			}
+		}
 	}
 	if s.Boundary != nil {
 		check(TypeBoundary, *s.Boundary, false)
@@ -326,7 +348,8 @@ func (s *Set) EvaluateInto(req *Request, r *Result) {
 		return
 	}
 	boundaryOK := s.Boundary == nil || boundary.allow
-	sameAccount := req.principalAccount() == req.resourceAccount()
+	pa := req.principalAccount()
+	sameAccount := pa == "" || pa == req.resourceAccount()
 	switch {
 	case sameAccount && resource.allow && resource.how == matchDirect:
 		r.Decision = Allowed
