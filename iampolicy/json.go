@@ -19,7 +19,6 @@ type node struct {
 	b     bool
 	keys  []string
 	vals  []*node // object values, or array elements
-	bytes int
 }
 
 // Limits on what Parse accepts.
