@@ -14,11 +14,11 @@ import (
 // enough to walk with paths; encoding/json's map[string]any loses both
 // order and duplicate keys.
 type node struct {
-	kind  byte // 'o' object, 'a' array, 's' string, 'n' number, 'b' bool, 'z' null
-	str   string
-	b     bool
-	keys  []string
-	vals  []*node // object values, or array elements
+	kind byte // 'o' object, 'a' array, 's' string, 'n' number, 'b' bool, 'z' null
+	str  string
+	b    bool
+	keys []string
+	vals []*node // object values, or array elements
 }
 
 // Limits on what Parse accepts.
