@@ -338,7 +338,7 @@ func (s *Set) EvaluateInto(req *Request, r *Result) {
 	deny = deny || identity.deny || resource.deny || boundary.deny
 	if deny {
 		r.Decision = ExplicitDeny
-		r.keepOnly(Deny)
+		r.keep(isDeny)
 		r.Reason = "an explicit Deny applies"
 		return
 	}
@@ -353,7 +353,7 @@ func (s *Set) EvaluateInto(req *Request, r *Result) {
 	switch {
 	case sameAccount && resource.allow && resource.how == matchDirect:
 		r.Decision = Allowed
-		r.keepOnlyType(TypeResource)
+		r.keep(isResourceMatch)
 		r.Reason = "the resource-based policy allows the principal itself"
 	case sameAccount && (identity.allow || resource.allow && resource.how == matchRole) && boundaryOK && sessionOK:
 		r.Decision = Allowed
@@ -378,25 +378,19 @@ func (s *Set) EvaluateInto(req *Request, r *Result) {
 	}
 }
 
-func (r *Result) keepOnly(e Effect) {
+// keep drops the matches that do not satisfy ok.
+func (r *Result) keep(ok func(Match) bool) {
 	out := r.Matched[:0]
 	for _, m := range r.Matched {
-		if m.Effect == e {
+		if ok(m) {
 			out = append(out, m)
 		}
 	}
 	r.Matched = out
 }
 
-func (r *Result) keepOnlyType(t PolicyType) {
-	out := r.Matched[:0]
-	for _, m := range r.Matched {
-		if m.PolicyType == t {
-			out = append(out, m)
-		}
-	}
-	r.Matched = out
-}
+func isDeny(m Match) bool          { return m.Effect == Deny }
+func isResourceMatch(m Match) bool { return m.PolicyType == TypeResource }
 
 // String is the decision and the statements, for people.
 func (r Result) String() string {

@@ -6,41 +6,12 @@ import "strings"
 // characters (including none) and ? exactly one. It does not allocate:
 // on a mismatch it backtracks only to the last star, which is enough for
 // patterns of this form.
-func glob(pattern, s string) bool {
-	var p, i, starP, starI = 0, 0, -1, 0
-	for i < len(s) {
-		if p < len(pattern) {
-			switch c := pattern[p]; c {
-			case '*':
-				starP, starI = p, i
-				p++
-				continue
-			case '?':
-				p++
-				i += runeLen(s, i)
-				continue
-			default:
-				if c == s[i] || c == litStar && s[i] == '*' || c == litQuestion && s[i] == '?' {
-					p++
-					i++
-					continue
-				}
-			}
-		}
-		if starP < 0 {
-			return false
-		}
-		starI += runeLen(s, starI)
-		p, i = starP+1, starI
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
+func glob(pattern, s string) bool { return match(pattern, s, false) }
 
 // globFold is glob with ASCII case folding; pattern must be lower case.
-func globFold(pattern, s string) bool {
+func globFold(pattern, s string) bool { return match(pattern, s, true) }
+
+func match(pattern, s string, fold bool) bool {
 	var p, i, starP, starI = 0, 0, -1, 0
 	for i < len(s) {
 		if p < len(pattern) {
@@ -54,7 +25,11 @@ func globFold(pattern, s string) bool {
 				i += runeLen(s, i)
 				continue
 			default:
-				if c == lower(s[i]) || c == litStar && s[i] == '*' || c == litQuestion && s[i] == '?' {
+				sc := s[i]
+				if fold {
+					sc = lower(sc)
+				}
+				if c == sc || c == litStar && sc == '*' || c == litQuestion && sc == '?' {
 					p++
 					i++
 					continue
