@@ -8,9 +8,9 @@ import (
 
 func TestParseSamples(t *testing.T) {
 	tests := []struct {
-		file                                  string
+		file                                   string
 		typ, user, role, session, roleID, acct string
-		success                               bool
+		success                                bool
 	}{
 		{"iam-user-success.eventbridge.json", "IAMUser", "anaya", "", "", "", "111122223333", true},
 		{"assumed-role-success.eventbridge.json", "AssumedRole", "", "admin", "youradmin", "AROXXXXXXXXXXXXXXXXX", "892xxxxxxxxx", true},
