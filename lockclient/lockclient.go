@@ -248,3 +248,38 @@ func parseAnswer(data []byte) (Decision, error) {
 	}
 	return d, nil
 }
+
+// ReportPath is where integrations post what they did about an account.
+const ReportPath = "/api/v1/integration-events"
+
+// Report posts what an integration did about username (source names the
+// integration; detail is any JSON value) to the lock service's history.
+// Unlike Check it does not retry: a report is informative.
+func (c *Client) Report(ctx context.Context, username, source string, detail any) error {
+	token, err := c.Token(username)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(map[string]any{"source": source, "detail": detail})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.cfg.APIURI, "/")+ReportPath, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-nl3-authorization-token", token)
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("lockclient: report: %w", err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("lockclient: report: %s answered %d", c.url, resp.StatusCode)
+	}
+	return nil
+}

@@ -144,7 +144,17 @@ func TestAgainstLockgate(t *testing.T) {
 	if d, err := c.Check(context.Background(), lockclient.Request{Username: "bob"}); err != nil || !d.Locked || d.Failed {
 		t.Fatalf("after lock: %+v %v", d, err)
 	}
+	if err := c.Report(context.Background(), "bob", "aws-iam-responder", map[string]any{"result": "locked"}); err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	evs, err := svc.AccountEvents(context.Background(), app.ID, "bob", 10)
+	if err != nil || len(evs) != 1 || evs[0].Source != "aws-iam-responder" || string(evs[0].Detail) != `{"result":"locked"}` {
+		t.Fatalf("reported events: %+v %v", evs, err)
+	}
 	wrong, _ := lockclient.New(lockclient.Config{APIURI: srv.URL, Issuer: "https://demo.example", SigningKey: key})
+	if err := wrong.Report(context.Background(), "bob", "x", nil); err == nil {
+		t.Fatal("a report signed with the wrong key was accepted")
+	}
 	if d, err := wrong.Check(context.Background(), lockclient.Request{Username: "bob"}); err == nil || !d.Locked {
 		t.Fatalf("wrong key: %+v %v", d, err)
 	}

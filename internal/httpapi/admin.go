@@ -284,6 +284,19 @@ func (h *Handler) accountHistory(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (h *Handler) accountEvents(w http.ResponseWriter, r *http.Request) error {
+	if _, err := h.svc.Application(r.Context(), r.PathValue("app")); err != nil {
+		return err
+	}
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	evs, err := h.svc.AccountEvents(r.Context(), r.PathValue("app"), r.PathValue("user"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+	return nil
+}
+
 // --- persons ---
 
 func (h *Handler) createPerson(w http.ResponseWriter, r *http.Request) error {
@@ -540,6 +553,19 @@ func (h *Handler) myHistory(w http.ResponseWriter, r *http.Request, p lock.Perso
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"history": hist})
+	return nil
+}
+
+func (h *Handler) myEvents(w http.ResponseWriter, r *http.Request, p lock.Person) error {
+	acc, err := h.myAccount(r, p)
+	if err != nil {
+		return err
+	}
+	evs, err := h.svc.AccountEvents(r.Context(), acc.AppID, acc.Username, 100)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
 	return nil
 }
 

@@ -65,6 +65,8 @@ func New(o Options) *Handler {
 		h.handle("POST "+p, h.lockCheck)
 	}
 
+	h.handle("POST /api/v1/integration-events", h.integrationEvent)
+
 	a := func(pattern string, f func(http.ResponseWriter, *http.Request) error) {
 		h.handle(pattern, h.admin(f))
 	}
@@ -82,6 +84,7 @@ func New(o Options) *Handler {
 	a("POST /api/v1/admin/applications/{app}/accounts/{user}/lock", h.lockAccount(true))
 	a("POST /api/v1/admin/applications/{app}/accounts/{user}/unlock", h.lockAccount(false))
 	a("GET /api/v1/admin/applications/{app}/accounts/{user}/history", h.accountHistory)
+	a("GET /api/v1/admin/applications/{app}/accounts/{user}/events", h.accountEvents)
 	a("POST /api/v1/admin/applications/{app}/webhooks", h.addWebhook("application", "app"))
 	a("GET /api/v1/admin/applications/{app}/webhooks", h.listWebhooks("application", "app"))
 	a("DELETE /api/v1/admin/webhooks/{id}", h.deleteWebhook)
@@ -108,6 +111,7 @@ func New(o Options) *Handler {
 	m("POST /api/v1/me/unlock-all", h.myLockAll(false))
 	m("GET /api/v1/me/accounts/{account}/history", h.myHistory)
 	m("GET /api/v1/me/attempts", h.myAttempts)
+	m("GET /api/v1/me/accounts/{account}/events", h.myEvents)
 	return h
 }
 
@@ -180,6 +184,35 @@ func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	h.metrics.checks.WithLabelValues(status).Inc()
 	writeJSON(w, http.StatusOK, checkResponse{Locked: res.Locked, Status: status, Message: res.Message, SessionID: res.AttemptID})
+}
+
+// integrationEvent records what an integration did about the token's
+// account: {"source": "...", "detail": {...}}. Authenticated like a lock
+// check.
+func (h *Handler) integrationEvent(w http.ResponseWriter, r *http.Request) {
+	token := r.Header.Get("x-nl3-authorization-token")
+	if token == "" {
+		token = bearer(r)
+	}
+	var in struct {
+		Source string          `json:"source"`
+		Detail json.RawMessage `json:"detail"`
+	}
+	if err := readJSON(w, r, &in); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	e, err := h.svc.ReportEvent(r.Context(), token, in.Source, in.Detail)
+	if errors.Is(err, lock.ErrUnauthorized) {
+		h.log.Info("integration event: token rejected", "reason", err.Error(), "remote", clientIP(r))
+		writeError(w, http.StatusUnauthorized, "unauthorized", "Unauthorized")
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"id": e.ID})
 }
 
 // decodeCheckBody reads an optional JSON object; it returns a status and

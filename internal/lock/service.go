@@ -418,6 +418,30 @@ func (s *Service) events(ctx context.Context, typ string, now time.Time, data an
 	return events, nil
 }
 
+// ReportEvent records what an integration did about the token's account.
+// The token is verified as for a lock check.
+func (s *Service) ReportEvent(ctx context.Context, token, source string, detail json.RawMessage) (AccountEvent, error) {
+	app, username, err := s.verifier.verify(ctx, token)
+	if err != nil {
+		return AccountEvent{}, err
+	}
+	if source == "" || !validText(source, 100) {
+		return AccountEvent{}, invalid("source: required, at most 100 bytes")
+	}
+	if len(detail) == 0 {
+		detail = json.RawMessage("null")
+	}
+	now := s.now()
+	e := AccountEvent{ID: newID("aev", now), At: now, AppID: app.ID, Username: username, Source: source, Detail: s.boundData(detail)}
+	return e, s.store.AddAccountEvent(ctx, e)
+}
+
+// AccountEvents lists what integrations reported about an account, newest
+// first.
+func (s *Service) AccountEvents(ctx context.Context, appID, username string, limit int) ([]AccountEvent, error) {
+	return s.store.AccountEvents(ctx, appID, username, clampLimit(limit))
+}
+
 // --- lock state ---
 
 // MaxUnlockFor bounds a timed unlock.

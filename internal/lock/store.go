@@ -45,6 +45,9 @@ type Store interface {
 	RecordAttempt(ctx context.Context, a Attempt, events []Event) error
 	Attempts(ctx context.Context, f AttemptFilter) ([]Attempt, error)
 
+	AddAccountEvent(ctx context.Context, e AccountEvent) error
+	AccountEvents(ctx context.Context, appID, username string, limit int) ([]AccountEvent, error)
+
 	CreateWebhook(ctx context.Context, w Webhook) error
 	Webhooks(ctx context.Context, ownerKind, ownerID string) ([]Webhook, error)
 	Webhook(ctx context.Context, id string) (Webhook, error)

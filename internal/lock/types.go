@@ -138,6 +138,17 @@ type AttemptFilter struct {
 	Limit    int
 }
 
+// AccountEvent is something an integration did about an account, as it
+// reported it (the AWS IAM responder's lock or restore).
+type AccountEvent struct {
+	ID       string          `json:"id"`
+	At       time.Time       `json:"at"`
+	AppID    string          `json:"app_id"`
+	Username string          `json:"username"`
+	Source   string          `json:"source"`
+	Detail   json.RawMessage `json:"detail"`
+}
+
 // Webhook is a URL events are posted to, owned by an application or person.
 type Webhook struct {
 	ID        string    `json:"id"`

@@ -349,3 +349,20 @@ func TestReopenKeepsData(t *testing.T) {
 		})
 	}
 }
+
+func TestAccountEvents(t *testing.T) {
+	forEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		for i := range 3 {
+			e := lock.AccountEvent{ID: fmt.Sprintf("aev_%d", i), At: t0.Add(time.Duration(i) * time.Second), AppID: "app_1", Username: "ann", Source: "aws", Detail: []byte(`{"i":` + fmt.Sprint(i) + `}`)}
+			if err := s.AddAccountEvent(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.AddAccountEvent(ctx, lock.AccountEvent{ID: "aev_x", At: t0, AppID: "app_1", Username: "bob", Source: "aws", Detail: []byte(`null`)})
+		evs, err := s.AccountEvents(ctx, "app_1", "ann", 2)
+		if err != nil || len(evs) != 2 || evs[0].ID != "aev_2" || string(evs[0].Detail) != `{"i":2}` || !evs[0].At.Equal(t0.Add(2*time.Second)) {
+			t.Fatalf("%+v %v", evs, err)
+		}
+	})
+}

@@ -831,3 +831,22 @@ func (s *Store) InitMeta(ctx context.Context, name, value string) (string, error
 	}
 	return s.Meta(ctx, name)
 }
+
+// AddAccountEvent implements lock.Store.
+func (s *Store) AddAccountEvent(ctx context.Context, e lock.AccountEvent) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO account_events (id, at, app_id, username, source, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+		e.ID, micros(e.At), e.AppID, e.Username, e.Source, string(e.Detail))
+	return s.wrap(err)
+}
+
+// AccountEvents implements lock.Store.
+func (s *Store) AccountEvents(ctx context.Context, appID, username string, limit int) ([]lock.AccountEvent, error) {
+	return queryAll(ctx, s.db, func(r scanner) (lock.AccountEvent, error) {
+		var e lock.AccountEvent
+		var at int64
+		var detail string
+		err := r.Scan(&e.ID, &at, &e.AppID, &e.Username, &e.Source, &detail)
+		e.At, e.Detail = fromMicros(at), []byte(detail)
+		return e, err
+	}, `SELECT id, at, app_id, username, source, detail FROM account_events WHERE app_id = $1 AND username = $2 ORDER BY id DESC LIMIT $3`, appID, username, limit)
+}

@@ -1,0 +1,190 @@
+package awsiam
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/lockgate/lockgate/internal/eventpattern"
+	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/lockclient"
+)
+
+// Settings configure a responder: the iam_responder section of the
+// config file, or LOCKGATE_* variables for the Lambda function.
+type Settings struct {
+	Enabled bool `yaml:"enabled"`
+	// AppURI is the application's issuer URI (the token's iss).
+	AppURI string `yaml:"app_uri"`
+	// APIURI is the lock service's URI (the token's aud) and APIPath the
+	// lock-check path on it.
+	APIURI  string `yaml:"api_uri"`
+	APIPath string `yaml:"api_path"`
+	// The signing key: a file holding it, or a Secrets Manager secret
+	// (its string, or its "signing_key" field when it is JSON). A plain
+	// environment variable (LOCKGATE_SIGNING_KEY) works with a warning.
+	SigningKeyFile      string `yaml:"signing_key_file"`
+	SigningKeySecretARN string `yaml:"signing_key_secret_arn"`
+	SigningKey          string `yaml:"-"`
+	DenyPolicyARN       string `yaml:"deny_policy_arn"`
+	OnError             string `yaml:"on_error"`
+	DeleteLoginProfile  bool   `yaml:"delete_login_profile"`
+	FallbackReactivate  bool   `yaml:"fallback_reactivate"`
+	// EventPattern replaces the default EventBridge pattern (JSON).
+	EventPattern string `yaml:"event_pattern"`
+	// EventsSecret authenticates POST /events/aws-signin (EventBridge API
+	// destinations send it in EventsSecretHeader).
+	EventsSecret       string `yaml:"events_secret"`
+	EventsSecretHeader string `yaml:"events_secret_header"`
+	// WebhookSecret verifies the lock service's lock.changed pushes to
+	// POST /events/lock-changed.
+	WebhookSecret string `yaml:"webhook_secret"`
+	// Report posts every outcome back to the lock service's account
+	// history.
+	Report bool `yaml:"report"`
+}
+
+// SettingsFromEnv reads the Lambda function's environment.
+func SettingsFromEnv(getenv func(string) string) Settings {
+	b := func(k string) bool { v, _ := strconv.ParseBool(getenv(k)); return v }
+	return Settings{
+		Enabled:             true,
+		AppURI:              getenv("LOCKGATE_APP_URI"),
+		APIURI:              getenv("LOCKGATE_API_URI"),
+		APIPath:             getenv("LOCKGATE_API_PATH"),
+		SigningKeyFile:      getenv("LOCKGATE_SIGNING_KEY_FILE"),
+		SigningKeySecretARN: getenv("LOCKGATE_SIGNING_KEY_SECRET_ARN"),
+		SigningKey:          getenv("LOCKGATE_SIGNING_KEY"),
+		DenyPolicyARN:       getenv("LOCKGATE_DENY_POLICY_ARN"),
+		OnError:             getenv("LOCKGATE_ON_ERROR"),
+		DeleteLoginProfile:  b("LOCKGATE_DELETE_LOGIN_PROFILE"),
+		FallbackReactivate:  b("LOCKGATE_FALLBACK_REACTIVATE"),
+		EventPattern:        getenv("LOCKGATE_EVENT_PATTERN"),
+		Report:              b("LOCKGATE_REPORT"),
+	}
+}
+
+// Validate lists what is wrong, with the setting names.
+func (s Settings) Validate() error {
+	var errs []error
+	if s.AppURI == "" {
+		errs = append(errs, errors.New("app_uri (LOCKGATE_APP_URI): required, the application's issuer URI"))
+	}
+	if s.APIURI == "" {
+		errs = append(errs, errors.New("api_uri (LOCKGATE_API_URI): required, the lock service's URI"))
+	}
+	if s.SigningKeyFile == "" && s.SigningKeySecretARN == "" && s.SigningKey == "" {
+		errs = append(errs, errors.New("signing_key_file or signing_key_secret_arn (LOCKGATE_SIGNING_KEY_FILE, LOCKGATE_SIGNING_KEY_SECRET_ARN): required"))
+	}
+	if s.OnError != "" && s.OnError != "lock" && s.OnError != "keep" {
+		errs = append(errs, fmt.Errorf("on_error: %q is not lock or keep", s.OnError))
+	}
+	if s.EventPattern != "" {
+		if _, err := eventpattern.Compile([]byte(s.EventPattern)); err != nil {
+			errs = append(errs, fmt.Errorf("event_pattern: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// signingKey loads the key from its configured source.
+func (s Settings) signingKey(ctx context.Context, cfg aws.Config, log *slog.Logger) (string, error) {
+	switch {
+	case s.SigningKeyFile != "":
+		data, err := os.ReadFile(s.SigningKeyFile)
+		if err != nil {
+			return "", fmt.Errorf("signing_key_file: %w", err)
+		}
+		return strings.TrimSpace(string(data)), nil
+	case s.SigningKeySecretARN != "":
+		out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &s.SigningKeySecretARN})
+		if err != nil {
+			return "", fmt.Errorf("signing_key_secret_arn: %w", err)
+		}
+		v := strings.TrimSpace(aws.ToString(out.SecretString))
+		var j struct {
+			SigningKey string `json:"signing_key"`
+		}
+		if json.Unmarshal([]byte(v), &j) == nil && j.SigningKey != "" {
+			v = j.SigningKey
+		}
+		return v, nil
+	}
+	log.Warn("awsiam: the signing key comes from the LOCKGATE_SIGNING_KEY environment variable; keep it in a file or AWS Secrets Manager instead")
+	return s.SigningKey, nil
+}
+
+// AWSConfig loads the AWS SDK's standard configuration: region,
+// credential chain, AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_IAM. IAM is a
+// global service; with no region set, us-east-1 is used.
+func AWSConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return cfg, nil
+}
+
+// New builds a responder from settings.
+func New(ctx context.Context, s Settings, cfg aws.Config, log *slog.Logger) (*Responder, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	secret, err := s.signingKey(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	key, err := lockclient.DecodeKey(secret)
+	if err != nil {
+		return nil, err
+	}
+	client, err := lockclient.New(lockclient.Config{APIURI: s.APIURI, Path: s.APIPath, Issuer: s.AppURI, SigningKey: key, Timeout: 5 * time.Second, Retries: 3})
+	if err != nil {
+		return nil, err
+	}
+	r := &Responder{
+		IAM:     iam.NewFromConfig(cfg),
+		Checker: client,
+		Config: Config{
+			DenyPolicyARN:      s.DenyPolicyARN,
+			OnError:            s.OnError,
+			DeleteLoginProfile: s.DeleteLoginProfile,
+			FallbackReactivate: s.FallbackReactivate,
+		},
+		Country: geo.Country,
+		Log:     log,
+	}
+	if s.EventPattern != "" {
+		r.Pattern, _ = eventpattern.Compile([]byte(s.EventPattern))
+	}
+	if s.Report {
+		r.Report = func(ctx context.Context, o Outcome) {
+			if err := client.Report(ctx, o.Target.subject(), "aws-iam-responder", o); err != nil {
+				log.Warn("awsiam: posting the outcome to the lock service failed", "err", err)
+			}
+		}
+	}
+	return r, nil
+}
+
+// subject is the lock-service user name of a target.
+func (t Target) subject() string {
+	if t.User != "" {
+		return t.User
+	}
+	return t.SessionName
+}
