@@ -40,6 +40,9 @@ func main() {
 }
 
 func run(args []string) int {
+	if isLambdaBootstrap(args) {
+		args = []string{"lambda", "iam-responder"}
+	}
 	root := newRoot()
 	root.SetArgs(args)
 	err := root.Execute()
@@ -88,7 +91,7 @@ Start it on embedded defaults (SQLite in ./lockgate-data, 127.0.0.1:8080):
 	}
 	root.PersistentFlags().String("config", "", "configuration file (YAML)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newCheck(), newPolicy())
+	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newCheck(), newPolicy(), newLambda(), newIAMResponder())
 	return root
 }
 

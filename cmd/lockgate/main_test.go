@@ -56,7 +56,13 @@ func (p *proc) url() string { return "http://" + p.addr }
 // startServe runs lockgate serve with env and waits until it is ready.
 func startServe(t *testing.T, addr string, env ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary, "serve")
+	return startServeArgs(t, addr, nil, env...)
+}
+
+// startServeArgs is startServe with more arguments to serve.
+func startServeArgs(t *testing.T, addr string, args []string, env ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(), append([]string{"LOCKGATE_LISTEN=" + addr, "LOCKGATE_PUBLIC_URL=http://" + addr}, env...)...)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

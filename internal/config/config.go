@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lockgate/lockgate/internal/awsiam"
 )
 
 // Config is the whole configuration. Field names in YAML are snake_case.
@@ -38,6 +40,8 @@ type Config struct {
 	Webhooks      Webhooks  `yaml:"webhooks"`
 	// ShutdownTimeout bounds how long in-flight requests may take to finish.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// IAMResponder runs the AWS IAM lockout responder's HTTP endpoints.
+	IAMResponder awsiam.Settings `yaml:"iam_responder"`
 }
 
 // Log selects the log format and level.
@@ -212,6 +216,9 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	set("LOCKGATE_DATABASE_URL", &cfg.DatabaseURL)
 	set("LOCKGATE_ADMIN_TOKEN", &cfg.AdminToken)
 	set("LOCKGATE_MASTER_KEY", &cfg.MasterKey)
+	set("LOCKGATE_EVENTS_SECRET", &cfg.IAMResponder.EventsSecret)
+	set("LOCKGATE_WEBHOOK_SECRET", &cfg.IAMResponder.WebhookSecret)
+	set("LOCKGATE_SIGNING_KEY", &cfg.IAMResponder.SigningKey)
 	if v := getenv("LOCKGATE_PUBLIC_URL"); v != "" {
 		cfg.PublicURLs = nil
 		for _, u := range strings.Split(v, ",") {
@@ -306,6 +313,16 @@ func (c *Config) Validate() []Problem {
 	}
 	if c.ShutdownTimeout.Std() <= 0 {
 		add("shutdown_timeout", "must be positive")
+	}
+	if r := c.IAMResponder; r.Enabled {
+		if err := r.Validate(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				add("iam_responder", "%s", line)
+			}
+		}
+		if len(r.EventsSecret) < 20 {
+			add("iam_responder.events_secret", "required, at least 20 characters (LOCKGATE_EVENTS_SECRET): it authenticates EventBridge's calls")
+		}
 	}
 	return probs
 }

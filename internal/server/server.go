@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/lockgate/lockgate/internal/awsiam"
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/httpapi"
@@ -79,7 +80,25 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		st.Close()
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
-	s.handler = httpapi.New(httpapi.Options{Service: s.svc, Logger: log, Registry: reg})
+	api := httpapi.New(httpapi.Options{Service: s.svc, Logger: log, Registry: reg})
+	s.handler = api
+	if rc := cfg.IAMResponder; rc.Enabled {
+		awsCfg, err := awsiam.AWSConfig(ctx)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("iam_responder: AWS configuration: %w", err)
+		}
+		resp, err := awsiam.New(ctx, rc, awsCfg, log)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("iam_responder: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/", api)
+		(&awsiam.Handler{R: resp, EventsSecret: rc.EventsSecret, EventsHeader: rc.EventsSecretHeader, WebhookSecret: rc.WebhookSecret, Sessions: &awsiam.Sessions{}}).Register(mux)
+		s.handler = mux
+		log.Info("AWS IAM lockout responder enabled", "events", "/events/aws-signin", "pushes", "/events/lock-changed")
+	}
 	return s, nil
 }
 

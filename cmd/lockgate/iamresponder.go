@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/spf13/cobra"
+
+	"github.com/lockgate/lockgate/internal/awsiam"
+)
+
+// lambdaLogger logs JSON to stderr, which Lambda sends to CloudWatch.
+func lambdaLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// responderFromEnv builds the responder as the Lambda function and
+// replay do: LOCKGATE_* variables and the AWS SDK's configuration.
+func responderFromEnv(ctx context.Context, log *slog.Logger) (*awsiam.Responder, error) {
+	awsCfg, err := awsiam.AWSConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return awsiam.New(ctx, awsiam.SettingsFromEnv(os.Getenv), awsCfg, log)
+}
+
+// lambdaHandler is what Lambda invokes with each EventBridge event.
+// Returning an error makes Lambda retry the event; handling is idempotent.
+func lambdaHandler(r *awsiam.Responder) func(context.Context, json.RawMessage) (awsiam.Outcome, error) {
+	return func(ctx context.Context, ev json.RawMessage) (awsiam.Outcome, error) {
+		return r.HandleEvent(ctx, ev)
+	}
+}
+
+// runLambda serves the Lambda runtime API.
+func runLambda() error {
+	log := lambdaLogger()
+	r, err := responderFromEnv(context.Background(), log)
+	if err != nil {
+		return err
+	}
+	lambda.Start(lambdaHandler(r))
+	return nil
+}
+
+// isLambdaBootstrap reports whether this binary runs as the bootstrap of
+// a provided.al2023 function.
+func isLambdaBootstrap(args []string) bool {
+	return len(args) == 0 && filepath.Base(os.Args[0]) == "bootstrap" && os.Getenv("AWS_LAMBDA_RUNTIME_API") != ""
+}
+
+func newLambda() *cobra.Command {
+	c := &cobra.Command{Use: "lambda", Short: "Run as an AWS Lambda function"}
+	c.AddCommand(&cobra.Command{
+		Use:   "iam-responder",
+		Short: "The AWS IAM lockout responder as a Lambda function (also runs as a provided.al2023 bootstrap)",
+		Long: `Handle EventBridge "AWS Console Sign In via CloudTrail" events: ask the lock service
+and lock or restore the IAM user or role session. Configured by the environment:
+
+  LOCKGATE_APP_URI                 the application's issuer URI (token iss)
+  LOCKGATE_API_URI                 the lock service's URI (token aud)
+  LOCKGATE_SIGNING_KEY_SECRET_ARN  Secrets Manager secret holding the signing key
+  LOCKGATE_SIGNING_KEY_FILE        or a file holding it
+  LOCKGATE_DENY_POLICY_ARN         managed deny-all policy to attach
+  LOCKGATE_ON_ERROR                lock (default) or keep, when the check fails
+  LOCKGATE_DELETE_LOGIN_PROFILE    true to remove console passwords on lock
+  LOCKGATE_FALLBACK_REACTIVATE     true to restore users another tool locked
+  LOCKGATE_EVENT_PATTERN           EventBridge pattern replacing the default
+  LOCKGATE_REPORT                  true to post outcomes to the account history
+
+AWS access uses the SDK's standard configuration (region, credentials,
+AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM).`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error { return runLambda() },
+	})
+	return c
+}
+
+func newIAMResponder() *cobra.Command {
+	c := &cobra.Command{Use: "iam-responder", Short: "The AWS IAM lockout responder"}
+	c.AddCommand(&cobra.Command{
+		Use:   "replay FILE...",
+		Short: "Handle the sign-in events in files (one JSON event per file, or JSON lines), printing each outcome",
+		Long: `Handle sign-in events from files, as the Lambda function would, with the same
+LOCKGATE_* environment (see 'lockgate lambda iam-responder --help'). Each outcome
+is printed as a JSON line. Exit 1 if any event failed.`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("iam-responder replay takes one or more files")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil))
+			r, err := responderFromEnv(c.Context(), log)
+			if err != nil {
+				return err
+			}
+			failed := false
+			enc := json.NewEncoder(c.OutOrStdout())
+			for _, f := range args {
+				events, err := readEvents(f)
+				if err != nil {
+					return err
+				}
+				for _, ev := range events {
+					out, err := r.HandleEvent(c.Context(), ev)
+					if err != nil {
+						failed = true
+					}
+					enc.Encode(out)
+				}
+			}
+			if failed {
+				return exitError{exitFailure}
+			}
+			return nil
+		},
+	})
+	return c
+}
+
+// readEvents reads one JSON value, a JSON array of events, or JSON lines.
+func readEvents(path string) ([]json.RawMessage, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var list []json.RawMessage
+		if err := json.Unmarshal(trimmed, &list); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return list, nil
+	}
+	var out []json.RawMessage
+	dec := json.NewDecoder(bufio.NewReader(bytes.NewReader(data)))
+	for n := 1; ; n++ {
+		var v json.RawMessage
+		if err := dec.Decode(&v); err == io.EOF {
+			return out, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("%s: event %d: %w", path, n, err)
+		}
+		out = append(out, v)
+	}
+}
+
