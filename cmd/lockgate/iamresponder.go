@@ -154,4 +154,3 @@ func readEvents(path string) ([]json.RawMessage, error) {
 		out = append(out, v)
 	}
 }
-

@@ -38,7 +38,7 @@ func iamWorld(t *testing.T) (*iamtest.Server, string, *iamtest.User) {
 	srv.Do(func(users map[string]*iamtest.User, roles map[string]*iamtest.Role) {
 		users["anaya"].Attached = []string{admin}
 		users["anaya"].Keys[2].Status = "Inactive" // disabled by an administrator
-		roles["admin"].ID = "AROXXXXXXXXXXXXXXXXX"  // as in the sample event
+		roles["admin"].ID = "AROXXXXXXXXXXXXXXXXX" // as in the sample event
 	})
 	return srv, hs.URL, anaya
 }
@@ -101,7 +101,7 @@ func TestIAMResponderFlow(t *testing.T) {
 	a := startServe(t, lockAddr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+crashAdmin)
 	client := &http.Client{Timeout: 10 * time.Second}
 	var app struct {
-		ID         string `json:"id"`
+		ID         string                  `json:"id"`
 		SigningKey struct{ Secret string } `json:"signing_key"`
 	}
 	if code, err := adminDo(client, a.url(), "POST", "/api/v1/admin/applications", map[string]any{"name": "AWS", "issuers": []string{"https://aws.example.com"}}, &app); code != 201 {
@@ -214,7 +214,7 @@ func TestLambdaHandler(t *testing.T) {
 	a := startServe(t, lockAddr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+crashAdmin)
 	client := &http.Client{Timeout: 10 * time.Second}
 	var app struct {
-		ID         string `json:"id"`
+		ID         string                  `json:"id"`
 		SigningKey struct{ Secret string } `json:"signing_key"`
 	}
 	adminDo(client, a.url(), "POST", "/api/v1/admin/applications", map[string]any{"name": "AWS", "issuers": []string{"https://aws.example.com"}}, &app)
@@ -251,7 +251,7 @@ func TestReplay(t *testing.T) {
 	a := startServe(t, lockAddr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+crashAdmin)
 	client := &http.Client{Timeout: 10 * time.Second}
 	var app struct {
-		ID         string `json:"id"`
+		ID         string                  `json:"id"`
 		SigningKey struct{ Secret string } `json:"signing_key"`
 	}
 	adminDo(client, a.url(), "POST", "/api/v1/admin/applications", map[string]any{"name": "AWS", "issuers": []string{"https://aws.example.com"}}, &app)
