@@ -1,0 +1,63 @@
+package awsiam
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockgate/lockgate/internal/webhook"
+)
+
+func TestHandlerAuth(t *testing.T) {
+	g := newRig(t)
+	g.admin("anaya", 1)
+	h := &Handler{R: g.r, EventsSecret: "events-secret-0123456789", WebhookSecret: "hook-secret", Sessions: &Sessions{}}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	event, _ := os.ReadFile("testdata/iam-user-success.eventbridge.json")
+	do := func(path string, hdr map[string]string, body string) int {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	change := `{"id":"evt_1","type":"lock.changed","data":{"change":{"username":"anaya","to":"locked","at":"` + time.Now().UTC().Format(time.RFC3339Nano) + `"}}}`
+	signed := func(secret, body string, ts time.Time) map[string]string {
+		return map[string]string{webhook.HeaderTimestamp: strconv.FormatInt(ts.Unix(), 10), webhook.HeaderSignature: webhook.Sign([]byte(secret), ts.Unix(), []byte(body))}
+	}
+	tests := []struct {
+		name, path string
+		hdr        map[string]string
+		body       string
+		want       int
+	}{
+		{"no events secret", "/events/aws-signin", nil, string(event), 401},
+		{"wrong events secret", "/events/aws-signin", map[string]string{"X-Lockgate-Events-Secret": "nope"}, string(event), 401},
+		{"events secret", "/events/aws-signin", map[string]string{"X-Lockgate-Events-Secret": "events-secret-0123456789"}, string(event), 200},
+		{"unsigned push", "/events/lock-changed", nil, change, 401},
+		{"push signed with another secret", "/events/lock-changed", signed("other", change, time.Now()), change, 401},
+		{"replayed push", "/events/lock-changed", signed("hook-secret", change, time.Now().Add(-10*time.Minute)), change, 401},
+		{"not a change", "/events/lock-changed", signed("hook-secret", `{"type":"x"}`, time.Now()), `{"type":"x"}`, 400},
+		{"signed push", "/events/lock-changed", signed("hook-secret", change, time.Now()), change, 200},
+	}
+	for _, tt := range tests {
+		if got := do(tt.path, tt.hdr, tt.body); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	if got := strings.Join(keyStatus(g, "anaya"), ","); got != "Inactive" {
+		t.Fatalf("the signed push did not lock: %s", got)
+	}
+}
