@@ -422,3 +422,47 @@ func TestIAMFaults(t *testing.T) {
 		t.Fatal("NoSuchEntity for an unknown user was not reported")
 	}
 }
+
+func TestDeleteLoginProfileWhenConfigured(t *testing.T) {
+	for _, del := range []bool{false, true} {
+		g := newRig(t)
+		g.r.DeleteLoginProfile = del
+		u := g.admin("anaya", 0)
+		g.checker.set("anaya", true)
+		g.handle(g.event("anaya"))
+		var has bool
+		g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) { has = u.LoginProfile })
+		if has == del {
+			t.Errorf("delete_login_profile=%v: login profile present=%v", del, has)
+		}
+	}
+}
+
+func TestRolePolicyBudget(t *testing.T) {
+	g := newRig(t)
+	role := g.iam.AddRole("shared")
+	ctx := context.Background()
+	var last Outcome
+	var err error
+	n := 0
+	for ; n < 200; n++ {
+		name := "person-" + strings.Repeat("x", 20) + "-" + string(rune('a'+n%26)) + strings.Repeat("y", n/26)
+		last, err = g.r.Apply(ctx, Target{Role: "shared", RoleID: role.ID, SessionName: name}, true, g.clock, "test")
+		if err != nil {
+			break
+		}
+	}
+	if err == nil || last.Result != "failed" || n < 10 {
+		t.Fatalf("after %d people: %+v %v", n, last, err)
+	}
+	// The policy that is there is whole and within IAM's quota.
+	g.iam.Do(func(_ map[string]*iamtest.User, roles map[string]*iamtest.Role) {
+		doc := roles["shared"].Inline[SessionPolicyName]
+		if policySize(doc) > iamtest.InlineRolePolicyBytes {
+			t.Errorf("role policy of %d characters", policySize(doc))
+		}
+		if _, err := parseSessions(doc); err != nil {
+			t.Error(err)
+		}
+	})
+}
