@@ -2,6 +2,7 @@ package iampolicy
 
 import (
 	"encoding/base64"
+	"github.com/lockgate/lockgate/internal/jsontree"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -105,29 +106,29 @@ type condValue struct {
 var keyRe = regexp.MustCompile(`^[A-Za-z0-9-]+:[!-~]+$`)
 
 func (p *parser) conditions(path string, n *node) []condition {
-	if n.kind != 'o' {
+	if n.Kind != jsontree.Object {
 		p.errorf(path, "must be an object of operators, not %s", kindName(n))
 		return nil
 	}
 	// Sorted, so explanations and errors come in a stable order.
-	order := make([]int, len(n.keys))
+	order := make([]int, len(n.Keys))
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool { return n.keys[order[a]] < n.keys[order[b]] })
+	sort.SliceStable(order, func(a, b int) bool { return n.Keys[order[a]] < n.Keys[order[b]] })
 	var out []condition
 	for _, i := range order {
-		name, body := n.keys[i], n.vals[i]
+		name, body := n.Keys[i], n.Vals[i]
 		opPath := pathKey(path, name)
 		c, ok := p.operatorName(opPath, name)
 		if !ok {
 			continue
 		}
-		if body.kind != 'o' || len(body.keys) == 0 {
+		if body.Kind != jsontree.Object || len(body.Keys) == 0 {
 			p.errorf(opPath, "must be a non-empty object of condition keys, not %s", kindName(body))
 			continue
 		}
-		for j, key := range body.keys {
+		for j, key := range body.Keys {
 			kp := pathKey(opPath, key)
 			if strings.Contains(key, "${") {
 				p.errorf(kp, "policy variables are not allowed in condition keys")
@@ -139,7 +140,7 @@ func (p *parser) conditions(path string, n *node) []condition {
 			}
 			cc := c
 			cc.key, cc.keyName = strings.ToLower(key), key
-			cc.values = p.conditionValues(kp, body.vals[j], cc.op.fam)
+			cc.values = p.conditionValues(kp, body.Vals[j], cc.op.fam)
 			if cc.values != nil {
 				out = append(out, cc)
 			}
@@ -177,19 +178,19 @@ func (p *parser) operatorName(path, name string) (condition, bool) {
 
 func (p *parser) conditionValues(path string, n *node, fam family) []condValue {
 	var raw []*node
-	switch n.kind {
-	case 's', 'n', 'b':
+	switch n.Kind {
+	case jsontree.String, jsontree.Number, jsontree.Bool:
 		raw = []*node{n}
-	case 'a':
-		if len(n.vals) == 0 {
+	case jsontree.Array:
+		if len(n.Vals) == 0 {
 			p.errorf(path, "must not be an empty list")
 			return nil
 		}
-		if len(n.vals) > maxListLen {
-			p.errorf(path, "%d values, over the limit of %d", len(n.vals), maxListLen)
+		if len(n.Vals) > maxListLen {
+			p.errorf(path, "%d values, over the limit of %d", len(n.Vals), maxListLen)
 			return nil
 		}
-		raw = n.vals
+		raw = n.Vals
 	default:
 		p.errorf(path, "must be a value or a list of values, not %s", kindName(n))
 		return nil
@@ -198,12 +199,12 @@ func (p *parser) conditionValues(path string, n *node, fam family) []condValue {
 	bad := false
 	for i, v := range raw {
 		vp := elemPath(path, n, i)
-		if v.kind != 's' && v.kind != 'n' && v.kind != 'b' {
+		if v.Kind != jsontree.String && v.Kind != jsontree.Number && v.Kind != jsontree.Bool {
 			p.errorf(vp, "must be a string, number or boolean, not %s", kindName(v))
 			bad = true
 			continue
 		}
-		cv, ok := p.conditionValue(vp, v.str, fam)
+		cv, ok := p.conditionValue(vp, v.Str, fam)
 		if !ok {
 			bad = true
 			continue

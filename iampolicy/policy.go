@@ -11,6 +11,7 @@ package iampolicy
 
 import (
 	"fmt"
+	"github.com/lockgate/lockgate/internal/jsontree"
 	"regexp"
 	"strings"
 )
@@ -119,47 +120,47 @@ func MustParse(doc string) *Policy {
 }
 
 func (p *parser) policy(root *node) *Policy {
-	if root.kind != 'o' {
+	if root.Kind != jsontree.Object {
 		p.errorf("", "a policy is a JSON object, not %s", kindName(root))
 		return nil
 	}
 	pol := &Policy{Version: Version2008}
-	for i, k := range root.keys {
-		v := root.vals[i]
+	for i, k := range root.Keys {
+		v := root.Vals[i]
 		switch k {
 		case "Version":
-			if v.kind != 's' || (v.str != Version2012 && v.str != Version2008) {
+			if v.Kind != jsontree.String || (v.Str != Version2012 && v.Str != Version2008) {
 				p.errorf("Version", "%s is not %q or %q", show(v), Version2012, Version2008)
 				continue
 			}
-			pol.Version = v.str
+			pol.Version = v.Str
 		case "Id":
-			if v.kind != 's' {
+			if v.Kind != jsontree.String {
 				p.errorf("Id", "must be a string, not %s", kindName(v))
 			}
-			pol.ID = v.str
+			pol.ID = v.Str
 		case "Statement":
 		default:
 			p.errorf(pathKey("", k), "unknown element (a policy has Version, Id and Statement)")
 		}
 	}
 	p.version = pol.Version
-	st := root.get("Statement")
+	st := root.Get("Statement")
 	switch {
 	case st == nil:
 		p.errorf("Statement", "required")
-	case st.kind == 'o':
+	case st.Kind == jsontree.Object:
 		pol.Statements = append(pol.Statements, p.statement("Statement", 0, st))
-	case st.kind == 'a':
-		if len(st.vals) == 0 {
+	case st.Kind == jsontree.Array:
+		if len(st.Vals) == 0 {
 			p.errorf("Statement", "must not be empty")
 		}
-		if len(st.vals) > maxStatements {
-			p.errorf("Statement", "%d statements, over the limit of %d", len(st.vals), maxStatements)
+		if len(st.Vals) > maxStatements {
+			p.errorf("Statement", "%d statements, over the limit of %d", len(st.Vals), maxStatements)
 			return pol
 		}
 		sids := map[string]int{}
-		for i, sn := range st.vals {
+		for i, sn := range st.Vals {
 			path := pathIndex("Statement", i)
 			s := p.statement(path, i, sn)
 			if s == nil {
@@ -180,11 +181,11 @@ func (p *parser) policy(root *node) *Policy {
 }
 
 func show(n *node) string {
-	if n.kind == 's' {
-		return fmt.Sprintf("%q", n.str)
+	if n.Kind == jsontree.String {
+		return fmt.Sprintf("%q", n.Str)
 	}
-	if n.kind == 'n' || n.kind == 'b' {
-		return n.str
+	if n.Kind == jsontree.Number || n.Kind == jsontree.Bool {
+		return n.Str
 	}
 	return kindName(n)
 }
@@ -192,38 +193,38 @@ func show(n *node) string {
 var sidRe = regexp.MustCompile(`^[A-Za-z0-9 _.\-]*$`)
 
 func (p *parser) statement(path string, index int, n *node) *Statement {
-	if n.kind != 'o' {
+	if n.Kind != jsontree.Object {
 		p.errorf(path, "a statement is an object, not %s", kindName(n))
 		return nil
 	}
 	s := &Statement{Index: index}
 	known := map[string]bool{"Sid": true, "Effect": true, "Principal": true, "NotPrincipal": true, "Action": true, "NotAction": true, "Resource": true, "NotResource": true, "Condition": true}
-	for _, k := range n.keys {
+	for _, k := range n.Keys {
 		if !known[k] {
 			p.errorf(pathKey(path, k), "unknown element")
 		}
 	}
-	if v := n.get("Sid"); v != nil {
-		if v.kind != 's' {
+	if v := n.Get("Sid"); v != nil {
+		if v.Kind != jsontree.String {
 			p.errorf(path+".Sid", "must be a string, not %s", kindName(v))
-		} else if !sidRe.MatchString(v.str) {
-			p.errorf(path+".Sid", "%q has characters other than letters, digits, space, _ . -", v.str)
+		} else if !sidRe.MatchString(v.Str) {
+			p.errorf(path+".Sid", "%q has characters other than letters, digits, space, _ . -", v.Str)
 		} else {
-			s.Sid = v.str
+			s.Sid = v.Str
 		}
 	}
-	switch v := n.get("Effect"); {
+	switch v := n.Get("Effect"); {
 	case v == nil:
 		p.errorf(path+".Effect", "required (Allow or Deny)")
-	case v.kind == 's' && v.str == "Allow":
+	case v.Kind == jsontree.String && v.Str == "Allow":
 		s.Effect = Allow
-	case v.kind == 's' && v.str == "Deny":
+	case v.Kind == jsontree.String && v.Str == "Deny":
 		s.Effect = Deny
 	default:
 		p.errorf(path+".Effect", "%s is not Allow or Deny", show(v))
 	}
 
-	pr, npr := n.get("Principal"), n.get("NotPrincipal")
+	pr, npr := n.Get("Principal"), n.Get("NotPrincipal")
 	switch {
 	case pr != nil && npr != nil:
 		p.errorf(path, "has both Principal and NotPrincipal; use one")
@@ -237,7 +238,7 @@ func (p *parser) statement(path string, index int, n *node) *Statement {
 		}
 	}
 
-	act, nact := n.get("Action"), n.get("NotAction")
+	act, nact := n.Get("Action"), n.Get("NotAction")
 	switch {
 	case act != nil && nact != nil:
 		p.errorf(path, "has both Action and NotAction; use one")
@@ -250,7 +251,7 @@ func (p *parser) statement(path string, index int, n *node) *Statement {
 		s.notAction = true
 	}
 
-	res, nres := n.get("Resource"), n.get("NotResource")
+	res, nres := n.Get("Resource"), n.Get("NotResource")
 	switch {
 	case res != nil && nres != nil:
 		p.errorf(path, "has both Resource and NotResource; use one")
@@ -260,7 +261,7 @@ func (p *parser) statement(path string, index int, n *node) *Statement {
 		s.resources, s.hasResource, s.notResource = p.resources(path+".NotResource", nres), true, true
 	}
 
-	if c := n.get("Condition"); c != nil {
+	if c := n.Get("Condition"); c != nil {
 		s.conditions = p.conditions(path+".Condition", c)
 	}
 	s.label = s.Sid
@@ -272,25 +273,25 @@ func (p *parser) statement(path string, index int, n *node) *Statement {
 
 // strings reads a string or a non-empty array of strings.
 func (p *parser) strings(path string, n *node) []string {
-	switch n.kind {
-	case 's':
-		return []string{n.str}
-	case 'a':
-		if len(n.vals) == 0 {
+	switch n.Kind {
+	case jsontree.String:
+		return []string{n.Str}
+	case jsontree.Array:
+		if len(n.Vals) == 0 {
 			p.errorf(path, "must not be an empty list")
 			return nil
 		}
-		if len(n.vals) > maxListLen {
-			p.errorf(path, "%d entries, over the limit of %d", len(n.vals), maxListLen)
+		if len(n.Vals) > maxListLen {
+			p.errorf(path, "%d entries, over the limit of %d", len(n.Vals), maxListLen)
 			return nil
 		}
-		out := make([]string, 0, len(n.vals))
-		for i, v := range n.vals {
-			if v.kind != 's' {
+		out := make([]string, 0, len(n.Vals))
+		for i, v := range n.Vals {
+			if v.Kind != jsontree.String {
 				p.errorf(pathIndex(path, i), "must be a string, not %s", kindName(v))
 				continue
 			}
-			out = append(out, v.str)
+			out = append(out, v.Str)
 		}
 		return out
 	}
@@ -300,7 +301,7 @@ func (p *parser) strings(path string, n *node) []string {
 
 // elemPath names element i of a string-or-list element.
 func elemPath(path string, n *node, i int) string {
-	if n.kind == 'a' {
+	if n.Kind == jsontree.Array {
 		return pathIndex(path, i)
 	}
 	return path

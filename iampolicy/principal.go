@@ -1,6 +1,7 @@
 package iampolicy
 
 import (
+	"github.com/lockgate/lockgate/internal/jsontree"
 	"regexp"
 	"strings"
 )
@@ -23,22 +24,22 @@ var (
 
 func (p *parser) principals(path string, n *node) *principals {
 	pr := &principals{}
-	if n.kind == 's' {
-		if n.str != "*" {
-			p.errorf(path, "%q: a string Principal must be \"*\"; write {\"AWS\": …}, {\"Service\": …}, {\"Federated\": …} or {\"CanonicalUser\": …}", n.str)
+	if n.Kind == jsontree.String {
+		if n.Str != "*" {
+			p.errorf(path, "%q: a string Principal must be \"*\"; write {\"AWS\": …}, {\"Service\": …}, {\"Federated\": …} or {\"CanonicalUser\": …}", n.Str)
 		}
 		pr.any = true
 		return pr
 	}
-	if n.kind != 'o' || len(n.keys) == 0 {
+	if n.Kind != jsontree.Object || len(n.Keys) == 0 {
 		p.errorf(path, "must be \"*\" or a non-empty object, not %s", kindName(n))
 		return pr
 	}
-	for i, k := range n.keys {
+	for i, k := range n.Keys {
 		kp := pathKey(path, k)
-		vals := p.strings(kp, n.vals[i])
+		vals := p.strings(kp, n.Vals[i])
 		for j, v := range vals {
-			ep := elemPath(kp, n.vals[i], j)
+			ep := elemPath(kp, n.Vals[i], j)
 			if strings.Contains(v, "${") {
 				p.errorf(ep, "%q: policy variables are not allowed in a principal", v)
 				continue

@@ -1,0 +1,176 @@
+// Package jsontree decodes JSON into a tree that keeps object key order,
+// refuses duplicate keys and deep nesting, and names its paths, so that
+// validators can report every problem with where it is.
+package jsontree
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Kind is a node's JSON type.
+type Kind byte
+
+// The kinds.
+const (
+	Object Kind = 'o'
+	Array  Kind = 'a'
+	String Kind = 's'
+	Number Kind = 'n'
+	Bool   Kind = 'b'
+	Null   Kind = 'z'
+)
+
+// Node is a decoded JSON value. For strings, numbers and booleans Str
+// holds the text; objects keep Keys and Vals in order; arrays keep Vals.
+type Node struct {
+	Kind Kind
+	Str  string
+	Bool bool
+	Keys []string
+	Vals []*Node
+}
+
+// Decode parses data, refusing more than maxBytes, nesting deeper than
+// maxDepth, duplicate object keys and trailing data.
+func Decode(data []byte, maxBytes, maxDepth int) (*Node, error) {
+	if len(data) > maxBytes {
+		return nil, fmt.Errorf("document is %d bytes, over the %d-byte limit", len(data), maxBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	n, err := decodeValue(dec, 0, maxDepth)
+	if err != nil {
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &se):
+			return nil, fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, se)
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, errors.New("invalid JSON: unexpected end of input")
+		}
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("trailing data after the document at byte %d", dec.InputOffset())
+	}
+	return n, nil
+}
+
+func decodeValue(dec *json.Decoder, depth, maxDepth int) (*Node, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("JSON nested deeper than %d levels at byte %d", maxDepth, dec.InputOffset())
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			n := &Node{Kind: Object}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k := kt.(string)
+				if n.Get(k) != nil {
+					return nil, fmt.Errorf("duplicate key %q at byte %d", k, dec.InputOffset())
+				}
+				v, err := decodeValue(dec, depth+1, maxDepth)
+				if err != nil {
+					return nil, err
+				}
+				n.Keys = append(n.Keys, k)
+				n.Vals = append(n.Vals, v)
+			}
+			_, err := dec.Token()
+			return n, err
+		case '[':
+			n := &Node{Kind: Array}
+			for dec.More() {
+				v, err := decodeValue(dec, depth+1, maxDepth)
+				if err != nil {
+					return nil, err
+				}
+				n.Vals = append(n.Vals, v)
+			}
+			_, err := dec.Token()
+			return n, err
+		}
+	case string:
+		return &Node{Kind: String, Str: t}, nil
+	case json.Number:
+		return &Node{Kind: Number, Str: t.String()}, nil
+	case bool:
+		return &Node{Kind: Bool, Bool: t, Str: strconv.FormatBool(t)}, nil
+	case nil:
+		return &Node{Kind: Null}, nil
+	}
+	return nil, fmt.Errorf("unexpected JSON token %v", tok)
+}
+
+// Get returns the value of key in an object, or nil.
+func (n *Node) Get(key string) *Node {
+	for i, k := range n.Keys {
+		if k == key {
+			return n.Vals[i]
+		}
+	}
+	return nil
+}
+
+// KindName names a node's kind for messages ("an object", "a string"…).
+func (n *Node) KindName() string {
+	switch n.Kind {
+	case Object:
+		return "an object"
+	case Array:
+		return "an array"
+	case String:
+		return "a string"
+	case Number:
+		return "a number"
+	case Bool:
+		return "a boolean"
+	}
+	return "null"
+}
+
+// Show is a node as it appears in messages: quoted strings, literal
+// numbers and booleans, else its kind.
+func (n *Node) Show() string {
+	switch n.Kind {
+	case String:
+		return strconv.Quote(n.Str)
+	case Number, Bool:
+		return n.Str
+	}
+	return n.KindName()
+}
+
+// Key appends a key to a path: .Name for identifiers, ["a:b"] otherwise.
+func Key(path, key string) string {
+	ident := key != ""
+	for _, r := range key {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			ident = false
+			break
+		}
+	}
+	if ident {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
+	return path + "[" + strconv.Quote(key) + "]"
+}
+
+// Index appends an array index to a path.
+func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
