@@ -1,0 +1,487 @@
+package waf
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/lockgate/lockgate/internal/jsontree"
+)
+
+// Limits on what Load reads.
+const (
+	MaxDocumentBytes = 4 << 20
+	maxDepth         = 40
+	// MaxSearchStringBytes is AWS's limit on a ByteMatch search string.
+	MaxSearchStringBytes = 200
+)
+
+// Error is one problem, with the JSON path where it is.
+type Error struct {
+	Path string
+	Msg  string
+}
+
+func (e Error) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// Errors is every problem found.
+type Errors []Error
+
+func (es Errors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+type validator struct {
+	errs Errors
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	v.errs = append(v.errs, Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Format says how a document was written.
+type Format string
+
+// The formats Load recognises.
+const (
+	FormatWebACL   Format = "WebACL"           // a WebACL object
+	FormatEnvelope Format = "get-web-acl"      // {"WebACL": …, "LockToken": …}
+	FormatRule     Format = "rule"             // one rule, as the console's JSON editor shows it
+	FormatRules    Format = "rules"            // a Rules array
+	defaultName           = "lockgate-web-acl" // name given to bare rules
+	defaultMetric         = "lockgate-web-acl"
+)
+
+// LoadOptions change how Load reads a document.
+type LoadOptions struct {
+	// SearchStringBase64 reads every SearchString as base64, as AWS's API
+	// writes it. The get-web-acl envelope always is; a WebACL object, a
+	// bare rule and a Rules array are read as plain text (the console's
+	// JSON editor) unless this is set.
+	SearchStringBase64 bool
+}
+
+// Load reads and validates a web ACL document. Bare rules and Rules
+// arrays get a web ACL named lockgate-web-acl whose default action is
+// Allow.
+func Load(data []byte, opts LoadOptions) (*WebACL, Format, error) {
+	root, err := jsontree.Decode(data, MaxDocumentBytes, maxDepth)
+	if err != nil {
+		return nil, "", Errors{{Msg: err.Error()}}
+	}
+	v := &validator{}
+	var acl *jsontree.Node
+	var format Format
+	base64Search := opts.SearchStringBase64
+	path := ""
+	switch {
+	case root.Kind == jsontree.Array:
+		format = FormatRules
+		acl = &jsontree.Node{Kind: jsontree.Object, Keys: []string{"Name", "DefaultAction", "VisibilityConfig", "Rules"},
+			Vals: []*jsontree.Node{str(defaultName), obj("Allow", obj()), visibility(), root}}
+	case root.Kind == jsontree.Object && root.Get("WebACL") != nil:
+		format, acl, path, base64Search = FormatEnvelope, root.Get("WebACL"), "WebACL", true
+		for _, k := range root.Keys {
+			if k != "WebACL" && k != "LockToken" && k != "ApplicationIntegrationURL" {
+				v.errorf(k, "unknown member of the get-web-acl answer")
+			}
+		}
+	case root.Kind == jsontree.Object && root.Get("Statement") != nil:
+		format = FormatRule
+		acl = &jsontree.Node{Kind: jsontree.Object, Keys: []string{"Name", "DefaultAction", "VisibilityConfig", "Rules"},
+			Vals: []*jsontree.Node{str(defaultName), obj("Allow", obj()), visibility(), {Kind: jsontree.Array, Vals: []*jsontree.Node{root}}}}
+	case root.Kind == jsontree.Object:
+		format, acl = FormatWebACL, root
+	default:
+		return nil, "", Errors{{Msg: "a web ACL document is an object or a list of rules, not " + root.KindName()}}
+	}
+	if acl.Kind != jsontree.Object {
+		return nil, format, Errors{{Path: path, Msg: "must be an object"}}
+	}
+	v.normalizeSearchStrings(acl, path, base64Search)
+	v.checkShape(acl, "WebACL", path)
+	if len(v.errs) > 0 {
+		return nil, format, v.errs
+	}
+	var w WebACL
+	if err := json.Unmarshal(mustMarshal(acl), &w); err != nil {
+		return nil, format, Errors{{Path: path, Msg: err.Error()}}
+	}
+	v.checkWebACL(&w, acl, path)
+	if len(v.errs) > 0 {
+		return nil, format, v.errs
+	}
+	return &w, format, nil
+}
+
+func str(s string) *jsontree.Node { return &jsontree.Node{Kind: jsontree.String, Str: s} }
+
+func obj(kv ...any) *jsontree.Node {
+	n := &jsontree.Node{Kind: jsontree.Object}
+	for i := 0; i+1 < len(kv); i += 2 {
+		n.Keys = append(n.Keys, kv[i].(string))
+		n.Vals = append(n.Vals, kv[i+1].(*jsontree.Node))
+	}
+	return n
+}
+
+func visibility() *jsontree.Node {
+	return obj("SampledRequestsEnabled", &jsontree.Node{Kind: jsontree.Bool, Str: "false"},
+		"CloudWatchMetricsEnabled", &jsontree.Node{Kind: jsontree.Bool, Str: "false"},
+		"MetricName", str(defaultMetric))
+}
+
+// mustMarshal writes a tree back to JSON (for encoding/json to decode
+// into the typed structs once it has been validated).
+func mustMarshal(n *jsontree.Node) []byte {
+	var b strings.Builder
+	var write func(n *jsontree.Node)
+	write = func(n *jsontree.Node) {
+		switch n.Kind {
+		case jsontree.Object:
+			b.WriteByte('{')
+			for i, k := range n.Keys {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				kb, _ := json.Marshal(k)
+				b.Write(kb)
+				b.WriteByte(':')
+				write(n.Vals[i])
+			}
+			b.WriteByte('}')
+		case jsontree.Array:
+			b.WriteByte('[')
+			for i, e := range n.Vals {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				write(e)
+			}
+			b.WriteByte(']')
+		case jsontree.String:
+			sb, _ := json.Marshal(n.Str)
+			b.Write(sb)
+		case jsontree.Null:
+			b.WriteString("null")
+		default:
+			b.WriteString(n.Str)
+		}
+	}
+	write(n)
+	return []byte(b.String())
+}
+
+// normalizeSearchStrings makes every ByteMatch SearchString plain text:
+// it decodes base64 (API format, or CloudFormation's SearchStringBase64)
+// and checks AWS's 200-byte limit.
+func (v *validator) normalizeSearchStrings(n *jsontree.Node, path string, base64Search bool) {
+	switch n.Kind {
+	case jsontree.Array:
+		for i, e := range n.Vals {
+			v.normalizeSearchStrings(e, jsontree.Index(path, i), base64Search)
+		}
+	case jsontree.Object:
+		for i, k := range n.Keys {
+			p := jsontree.Key(path, k)
+			if k == "ByteMatchStatement" && n.Vals[i].Kind == jsontree.Object {
+				v.normalizeByteMatch(n.Vals[i], p, base64Search)
+			}
+			v.normalizeSearchStrings(n.Vals[i], p, base64Search)
+		}
+	}
+}
+
+func (v *validator) normalizeByteMatch(bm *jsontree.Node, path string, base64Search bool) {
+	plain, b64 := bm.Get("SearchString"), bm.Get("SearchStringBase64")
+	switch {
+	case plain != nil && b64 != nil:
+		v.errorf(path, "has both SearchString and SearchStringBase64; use one")
+		return
+	case b64 != nil:
+		if b64.Kind != jsontree.String {
+			v.errorf(jsontree.Key(path, "SearchStringBase64"), "must be a string")
+			return
+		}
+		raw, err := base64.StdEncoding.DecodeString(b64.Str)
+		if err != nil {
+			v.errorf(jsontree.Key(path, "SearchStringBase64"), "%q is not base64", b64.Str)
+			return
+		}
+		for i, k := range bm.Keys {
+			if k == "SearchStringBase64" {
+				bm.Keys[i], bm.Vals[i] = "SearchString", str(string(raw))
+			}
+		}
+		plain = bm.Get("SearchString")
+	case plain != nil && base64Search && plain.Kind == jsontree.String:
+		raw, err := base64.StdEncoding.DecodeString(plain.Str)
+		if err != nil {
+			v.errorf(jsontree.Key(path, "SearchString"), "%q is not base64 (the API and get-web-acl write SearchString in base64)", plain.Str)
+			return
+		}
+		plain.Str = string(raw)
+	}
+	if plain != nil && plain.Kind == jsontree.String {
+		if len(plain.Str) == 0 || len(plain.Str) > MaxSearchStringBytes {
+			v.errorf(jsontree.Key(path, "SearchString"), "is %d bytes; AWS allows 1 to %d", len(plain.Str), MaxSearchStringBytes)
+		}
+	}
+}
+
+var validWindows = map[int64]bool{60: true, 120: true, 300: true, 600: true}
+
+// implemented lists what lockgate evaluates; anything else the model
+// allows is refused at load rather than ignored.
+var (
+	implementedStatements = map[string]bool{"ByteMatchStatement": true, "RegexMatchStatement": true, "SizeConstraintStatement": true,
+		"GeoMatchStatement": true, "IPSetReferenceStatement": true, "LabelMatchStatement": true, "AndStatement": true,
+		"OrStatement": true, "NotStatement": true, "RateBasedStatement": true, "ManagedRuleGroupStatement": true}
+	implementedFields = map[string]bool{"UriPath": true, "QueryString": true, "Method": true, "AllQueryArguments": true,
+		"SingleHeader": true, "SingleQueryArgument": true, "Body": true, "UriFragment": true}
+)
+
+// checkWebACL checks what the model cannot express.
+func (v *validator) checkWebACL(w *WebACL, n *jsontree.Node, path string) {
+	if w.DefaultAction.Allow == nil == (w.DefaultAction.Block == nil) {
+		v.errorf(jsontree.Key(path, "DefaultAction"), "must be exactly one of Allow and Block")
+	}
+	if w.DefaultAction.Block != nil {
+		v.checkCustomResponse(w, w.DefaultAction.Block.CustomResponse, jsontree.Key(jsontree.Key(path, "DefaultAction"), "Block"))
+	}
+	rulesPath := jsontree.Key(path, "Rules")
+	v.checkRules(w, w.Rules, n.Get("Rules"), rulesPath, true)
+}
+
+func (v *validator) checkRules(w *WebACL, rules []Rule, n *jsontree.Node, path string, topLevel bool) {
+	priorities := map[int64]string{}
+	names := map[string]bool{}
+	for i := range rules {
+		r := &rules[i]
+		rp := jsontree.Index(path, i)
+		if prev, dup := priorities[r.Priority]; dup {
+			v.errorf(jsontree.Key(rp, "Priority"), "%d is also the priority of rule %q; priorities must be unique", r.Priority, prev)
+		}
+		priorities[r.Priority] = r.Name
+		if names[r.Name] {
+			v.errorf(jsontree.Key(rp, "Name"), "%q names two rules; names must be unique", r.Name)
+		}
+		names[r.Name] = true
+		group := r.Statement.ManagedRuleGroupStatement != nil || r.Statement.RuleGroupReferenceStatement != nil
+		switch {
+		case r.Action != nil && r.OverrideAction != nil:
+			v.errorf(rp, "has both Action and OverrideAction; a rule has exactly one")
+		case group && r.Action != nil:
+			v.errorf(jsontree.Key(rp, "Action"), "a rule group reference takes OverrideAction, not Action")
+		case !group && r.OverrideAction != nil:
+			v.errorf(jsontree.Key(rp, "OverrideAction"), "only rule group references take OverrideAction; use Action")
+		case group && r.OverrideAction == nil:
+			v.errorf(rp, "a rule group reference needs OverrideAction (None or Count)")
+		case !group && r.Action == nil:
+			v.errorf(rp, "needs an Action")
+		}
+		if r.Action != nil {
+			v.checkAction(w, r.Action, jsontree.Key(rp, "Action"))
+		}
+		if r.OverrideAction != nil && (r.OverrideAction.None == nil) == (r.OverrideAction.Count == nil) {
+			v.errorf(jsontree.Key(rp, "OverrideAction"), "must be exactly one of None and Count")
+		}
+		for j, l := range r.RuleLabels {
+			v.checkLabel(l.Name, jsontree.Index(jsontree.Key(rp, "RuleLabels"), j)+".Name")
+		}
+		var sn *jsontree.Node
+		if n != nil && i < len(n.Vals) {
+			sn = n.Vals[i].Get("Statement")
+		}
+		v.checkStatement(&r.Statement, sn, jsontree.Key(rp, "Statement"), 0)
+	}
+}
+
+var labelPart = regexp.MustCompile(`^[0-9A-Za-z_\-]+$`)
+
+// checkLabel: parts of letters, digits, _ and - separated by colons; AWS
+// reserves some words as the first part.
+func (v *validator) checkLabel(name, path string) {
+	for _, part := range strings.Split(name, ":") {
+		if !labelPart.MatchString(part) {
+			v.errorf(path, "%q: label parts are letters, digits, _ and -, separated by :", name)
+			return
+		}
+	}
+	first := strings.ToLower(strings.SplitN(name, ":", 2)[0])
+	for _, reserved := range []string{"awswaf", "aws", "waf", "rulegroup", "webacl", "regexpatternset", "ipset", "managed"} {
+		if first == reserved {
+			v.errorf(path, "%q: %q is reserved by AWS WAF", name, reserved)
+			return
+		}
+	}
+}
+
+func (v *validator) checkAction(w *WebACL, a *RuleAction, path string) {
+	n := 0
+	for _, set := range []bool{a.Allow != nil, a.Block != nil, a.Count != nil, a.Captcha != nil, a.Challenge != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		v.errorf(path, "must be exactly one of Allow, Block, Count, Captcha and Challenge")
+		return
+	}
+	switch {
+	case a.Captcha != nil:
+		v.errorf(jsontree.Key(path, "Captcha"), "CAPTCHA is not implemented by lockgate yet: refused rather than ignored")
+	case a.Challenge != nil:
+		v.errorf(jsontree.Key(path, "Challenge"), "Challenge is not implemented by lockgate yet: refused rather than ignored")
+	case a.Block != nil:
+		v.checkCustomResponse(w, a.Block.CustomResponse, jsontree.Key(path, "Block"))
+	}
+}
+
+func (v *validator) checkCustomResponse(w *WebACL, cr *CustomResponse, path string) {
+	if cr == nil || cr.CustomResponseBodyKey == "" {
+		return
+	}
+	if _, ok := w.CustomResponseBodies[cr.CustomResponseBodyKey]; !ok {
+		v.errorf(jsontree.Key(jsontree.Key(path, "CustomResponse"), "CustomResponseBodyKey"), "%q is not a key of the web ACL's CustomResponseBodies", cr.CustomResponseBodyKey)
+	}
+}
+
+// checkStatement: exactly one member, implemented, with its own rules.
+// depth 0 is a rule's own statement, where rate-based and rule group
+// statements may stand.
+func (v *validator) checkStatement(s *Statement, n *jsontree.Node, path string, depth int) {
+	if n == nil || n.Kind != jsontree.Object {
+		return
+	}
+	if len(n.Keys) != 1 {
+		v.errorf(path, "must have exactly one statement, not %d", len(n.Keys))
+		return
+	}
+	kind := n.Keys[0]
+	sp := jsontree.Key(path, kind)
+	if !implementedStatements[kind] {
+		v.errorf(sp, "%s is not implemented by lockgate yet: refused rather than ignored", kind)
+		return
+	}
+	if depth > 0 && (kind == "RateBasedStatement" || kind == "ManagedRuleGroupStatement" || kind == "RuleGroupReferenceStatement") {
+		v.errorf(sp, "a %s can only be a rule's own statement, not nested", kind)
+		return
+	}
+	body := n.Vals[0]
+	switch {
+	case s.ByteMatchStatement != nil:
+		v.checkField(&s.ByteMatchStatement.FieldToMatch, body.Get("FieldToMatch"), jsontree.Key(sp, "FieldToMatch"))
+		v.checkTransforms(s.ByteMatchStatement.TextTransformations, jsontree.Key(sp, "TextTransformations"))
+	case s.RegexMatchStatement != nil:
+		if _, err := regexp.Compile(s.RegexMatchStatement.RegexString); err != nil {
+			v.errorf(jsontree.Key(sp, "RegexString"), "not a regular expression lockgate can run (RE2): %v", err)
+		}
+		v.checkField(&s.RegexMatchStatement.FieldToMatch, body.Get("FieldToMatch"), jsontree.Key(sp, "FieldToMatch"))
+		v.checkTransforms(s.RegexMatchStatement.TextTransformations, jsontree.Key(sp, "TextTransformations"))
+	case s.SizeConstraintStatement != nil:
+		v.checkField(&s.SizeConstraintStatement.FieldToMatch, body.Get("FieldToMatch"), jsontree.Key(sp, "FieldToMatch"))
+		v.checkTransforms(s.SizeConstraintStatement.TextTransformations, jsontree.Key(sp, "TextTransformations"))
+	case s.AndStatement != nil, s.OrStatement != nil:
+		c := s.AndStatement
+		if c == nil {
+			c = s.OrStatement
+		}
+		list := body.Get("Statements")
+		for i := range c.Statements {
+			v.checkStatement(&c.Statements[i], list.Vals[i], jsontree.Index(jsontree.Key(sp, "Statements"), i), depth+1)
+		}
+	case s.NotStatement != nil:
+		v.checkStatement(&s.NotStatement.Statement, body.Get("Statement"), jsontree.Key(sp, "Statement"), depth+1)
+	case s.LabelMatchStatement != nil:
+		if s.LabelMatchStatement.Scope == "NAMESPACE" && !strings.HasSuffix(s.LabelMatchStatement.Key, ":") {
+			v.errorf(jsontree.Key(sp, "Key"), "%q: a NAMESPACE key ends with ':'", s.LabelMatchStatement.Key)
+		}
+	case s.RateBasedStatement != nil:
+		v.checkRateBased(s.RateBasedStatement, body, sp)
+	case s.ManagedRuleGroupStatement != nil:
+		m := s.ManagedRuleGroupStatement
+		if _, ok := managedGroups[managedKey(m.VendorName, m.Name)]; !ok {
+			v.errorf(sp, "managed rule group %s/%s is not one lockgate provides (it has %s)", m.VendorName, m.Name, managedGroupList())
+		}
+		if len(m.ExcludedRules) > 0 || len(m.ManagedRuleGroupConfigs) > 0 {
+			v.errorf(sp, "ExcludedRules and ManagedRuleGroupConfigs are not implemented by lockgate yet: refused rather than ignored")
+		}
+		if m.ScopeDownStatement != nil {
+			v.checkStatement(m.ScopeDownStatement, body.Get("ScopeDownStatement"), jsontree.Key(sp, "ScopeDownStatement"), depth+1)
+		}
+	}
+}
+
+func (v *validator) checkRateBased(r *RateBasedStatement, body *jsontree.Node, path string) {
+	if r.EvaluationWindowSec != 0 && !validWindows[r.EvaluationWindowSec] {
+		v.errorf(jsontree.Key(path, "EvaluationWindowSec"), "%d is not 60, 120, 300 or 600", r.EvaluationWindowSec)
+	}
+	switch r.AggregateKeyType {
+	case "CONSTANT":
+		if r.ScopeDownStatement == nil {
+			v.errorf(path, "AggregateKeyType CONSTANT needs a ScopeDownStatement")
+		}
+	case "FORWARDED_IP":
+		if r.ForwardedIPConfig == nil {
+			v.errorf(path, "AggregateKeyType FORWARDED_IP needs a ForwardedIPConfig")
+		}
+	case "CUSTOM_KEYS":
+		v.errorf(jsontree.Key(path, "CustomKeys"), "CUSTOM_KEYS aggregation is not implemented by lockgate yet: refused rather than ignored")
+	}
+	if r.AggregateKeyType != "CUSTOM_KEYS" && len(r.CustomKeys) > 0 {
+		v.errorf(jsontree.Key(path, "CustomKeys"), "only with AggregateKeyType CUSTOM_KEYS")
+	}
+	if r.AggregateKeyType != "FORWARDED_IP" && r.ForwardedIPConfig != nil {
+		v.errorf(jsontree.Key(path, "ForwardedIPConfig"), "only with AggregateKeyType FORWARDED_IP")
+	}
+	if r.ScopeDownStatement != nil {
+		v.checkStatement(r.ScopeDownStatement, body.Get("ScopeDownStatement"), jsontree.Key(path, "ScopeDownStatement"), 1)
+	}
+}
+
+func (v *validator) checkField(f *FieldToMatch, n *jsontree.Node, path string) {
+	if n == nil || n.Kind != jsontree.Object {
+		return
+	}
+	if len(n.Keys) != 1 {
+		v.errorf(path, "must name exactly one request component, not %d", len(n.Keys))
+		return
+	}
+	if !implementedFields[n.Keys[0]] {
+		v.errorf(jsontree.Key(path, n.Keys[0]), "inspecting %s is not implemented by lockgate yet: refused rather than ignored", n.Keys[0])
+	}
+	if f.Body != nil && f.Body.OversizeHandling == "" {
+		f.Body.OversizeHandling = "CONTINUE" // AWS's default
+	}
+}
+
+func (v *validator) checkTransforms(ts []TextTransformation, path string) {
+	seen := map[int64]bool{}
+	for i, t := range ts {
+		tp := jsontree.Index(path, i)
+		if seen[t.Priority] {
+			v.errorf(jsontree.Key(tp, "Priority"), "%d is used twice; transformation priorities must differ", t.Priority)
+		}
+		seen[t.Priority] = true
+		if !transformImplemented(t.Type) {
+			v.errorf(jsontree.Key(tp, "Type"), "%s is not implemented by lockgate yet: refused rather than ignored", t.Type)
+		}
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Priority < ts[j].Priority })
+}

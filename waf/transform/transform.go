@@ -1,0 +1,342 @@
+// Package transform implements AWS WAF's text transformations, applied to
+// a request component before it is inspected. Each follows the
+// description in the AWS WAF Developer Guide ("Text transformation
+// options") and the WAFV2 API reference (TextTransformation).
+package transform
+
+import (
+	"bytes"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"html"
+	"strings"
+)
+
+// Func transforms a value. It may return its argument unchanged.
+type Func func([]byte) []byte
+
+var funcs = map[string]Func{
+	"NONE":                 func(b []byte) []byte { return b },
+	"LOWERCASE":            bytes.ToLower,
+	"UPPERCASE":            bytes.ToUpper,
+	"COMPRESS_WHITE_SPACE": compressWhiteSpace,
+	"REMOVE_WHITESPACE":    removeWhiteSpace,
+	"TRIM":                 func(b []byte) []byte { return bytes.TrimFunc(b, isSpaceRune) },
+	"TRIM_LEFT":            func(b []byte) []byte { return bytes.TrimLeftFunc(b, isSpaceRune) },
+	"TRIM_RIGHT":           func(b []byte) []byte { return bytes.TrimRightFunc(b, isSpaceRune) },
+	"REMOVE_NULLS":         func(b []byte) []byte { return bytes.ReplaceAll(b, []byte{0}, nil) },
+	"REPLACE_NULLS":        func(b []byte) []byte { return bytes.ReplaceAll(b, []byte{0}, []byte{' '}) },
+	"URL_DECODE":           urlDecode,
+	"BASE64_DECODE":        base64Decode,
+	"BASE64_DECODE_EXT":    base64DecodeExt,
+	"HEX_DECODE":           hexDecode,
+	"MD5":                  func(b []byte) []byte { s := md5.Sum(b); return s[:] },
+	"SHA256":               func(b []byte) []byte { s := sha256.Sum256(b); return s[:] },
+	"CMD_LINE":             cmdLine,
+	"HTML_ENTITY_DECODE":   htmlEntityDecode,
+	"NORMALIZE_PATH":       normalizePath,
+	"NORMALIZE_PATH_WIN":   func(b []byte) []byte { return normalizePath(bytes.ReplaceAll(b, []byte{'\\'}, []byte{'/'})) },
+	"REPLACE_COMMENTS":     replaceComments,
+	"ESCAPE_SEQ_DECODE":    escapeSeqDecode,
+	"SQL_HEX_DECODE":       sqlHexDecode,
+}
+
+// Implemented reports whether lockgate implements the transformation.
+// The others (CSS_DECODE, JS_DECODE, JS_DECODE_EXT, URL_DECODE_UNI,
+// UTF8_TO_UNICODE, CMD_LINE_WIN, CMD_LINE_UNIX, REMOVE_COMMENTS_CHAR) are
+// refused when a web ACL is loaded.
+func Implemented(typ string) bool { _, ok := funcs[typ]; return ok }
+
+// Get returns a transformation, or nil.
+func Get(typ string) Func { return funcs[typ] }
+
+// Apply runs the transformations in order.
+func Apply(b []byte, types ...string) []byte {
+	for _, t := range types {
+		b = funcs[t](b)
+	}
+	return b
+}
+
+// isSpace: the characters COMPRESS_WHITE_SPACE turns into a space: \f,
+// \t, \n, \r, \v, the space itself and the non-breaking space (160).
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\f' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == 0xa0
+}
+
+func isSpaceRune(r rune) bool { return r < 0x100 && isSpace(byte(r)) }
+
+func compressWhiteSpace(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	prevSpace := false
+	for _, c := range b {
+		if isSpace(c) {
+			if !prevSpace {
+				out = append(out, ' ')
+			}
+			prevSpace = true
+			continue
+		}
+		prevSpace = false
+		out = append(out, c)
+	}
+	return out
+}
+
+func removeWhiteSpace(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if !isSpace(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// urlDecode decodes %XX and + (a space); an invalid escape stays as it is.
+func urlDecode(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '+':
+			out = append(out, ' ')
+		case '%':
+			if i+2 < len(b) {
+				h, ok1 := unhex(b[i+1])
+				l, ok2 := unhex(b[i+2])
+				if ok1 && ok2 {
+					out = append(out, h<<4|l)
+					i += 2
+					continue
+				}
+			}
+			out = append(out, c)
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// base64Decode decodes standard base64 (with or without padding); a value
+// that is not base64 is left as it is.
+func base64Decode(b []byte) []byte {
+	s := strings.TrimRight(string(b), "=")
+	if out, err := base64.RawStdEncoding.DecodeString(s); err == nil {
+		return out
+	}
+	return b
+}
+
+// base64DecodeExt ignores the characters that are not base64.
+func base64DecodeExt(b []byte) []byte {
+	clean := make([]byte, 0, len(b))
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' {
+			clean = append(clean, c)
+		}
+	}
+	if len(clean)%4 == 1 {
+		clean = clean[:len(clean)-1]
+	}
+	out, err := base64.RawStdEncoding.DecodeString(string(clean))
+	if err != nil {
+		return b
+	}
+	return out
+}
+
+// hexDecode decodes a string of hex digit pairs; anything else is left as
+// it is.
+func hexDecode(b []byte) []byte {
+	if len(b)%2 != 0 {
+		return b
+	}
+	out := make([]byte, len(b)/2)
+	for i := 0; i < len(b); i += 2 {
+		h, ok1 := unhex(b[i])
+		l, ok2 := unhex(b[i+1])
+		if !ok1 || !ok2 {
+			return b
+		}
+		out[i/2] = h<<4 | l
+	}
+	return out
+}
+
+// cmdLine: delete \ " ' ^; delete spaces before / and (; replace , and ;
+// with a space; replace runs of spaces with one; lower-case A-Z.
+func cmdLine(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		switch c {
+		case '\\', '"', '\'', '^':
+			continue
+		case ',', ';':
+			c = ' '
+		case '/', '(':
+			for len(out) > 0 && out[len(out)-1] == ' ' {
+				out = out[:len(out)-1]
+			}
+		}
+		if c == ' ' && len(out) > 0 && out[len(out)-1] == ' ' {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// htmlEntityDecode decodes &quot; &amp; &lt; &gt; &nbsp; (to 160),
+// &#xhhhh; and &#nnnn; and the other named HTML entities.
+func htmlEntityDecode(b []byte) []byte {
+	if !bytes.ContainsRune(b, '&') {
+		return b
+	}
+	return []byte(html.UnescapeString(string(b)))
+}
+
+// normalizePath removes repeated slashes, ./ self-references and ../
+// back-references that are not at the start of the input.
+func normalizePath(b []byte) []byte {
+	if len(b) == 0 {
+		return b
+	}
+	abs := b[0] == '/'
+	trailing := len(b) > 1 && b[len(b)-1] == '/'
+	var parts []string
+	for _, p := range strings.Split(string(b), "/") {
+		switch p {
+		case "", ".":
+		case "..":
+			if len(parts) > 0 && parts[len(parts)-1] != ".." {
+				parts = parts[:len(parts)-1]
+			} else if !abs {
+				parts = append(parts, "..")
+			}
+		default:
+			parts = append(parts, p)
+		}
+	}
+	s := strings.Join(parts, "/")
+	if abs {
+		s = "/" + s
+	}
+	if trailing && !strings.HasSuffix(s, "/") {
+		s += "/"
+	}
+	return []byte(s)
+}
+
+// replaceComments replaces each C-style comment /* … */ with a single
+// space; an unterminated comment at the end also becomes a space.
+func replaceComments(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '/' && i+1 < len(b) && b[i+1] == '*' {
+			end := bytes.Index(b[i+2:], []byte("*/"))
+			out = append(out, ' ')
+			if end < 0 {
+				return out
+			}
+			i += 2 + end + 1
+			continue
+		}
+		out = append(out, b[i])
+	}
+	return out
+}
+
+// escapeSeqDecode decodes the ANSI C escapes \a \b \f \n \r \t \v \\ \?
+// \' \" \xHH and \0OOO (octal); an invalid escape keeps its character.
+func escapeSeqDecode(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			out = append(out, b[i])
+			continue
+		}
+		i++
+		switch c := b[i]; c {
+		case 'a':
+			out = append(out, 7)
+		case 'b':
+			out = append(out, 8)
+		case 'f':
+			out = append(out, 12)
+		case 'n':
+			out = append(out, 10)
+		case 'r':
+			out = append(out, 13)
+		case 't':
+			out = append(out, 9)
+		case 'v':
+			out = append(out, 11)
+		case '\\', '?', '\'', '"':
+			out = append(out, c)
+		case 'x':
+			if i+2 < len(b) {
+				h, ok1 := unhex(b[i+1])
+				l, ok2 := unhex(b[i+2])
+				if ok1 && ok2 {
+					out = append(out, h<<4|l)
+					i += 2
+					continue
+				}
+			}
+			out = append(out, c)
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			v, n := 0, 0
+			for n < 3 && i+n < len(b) && b[i+n] >= '0' && b[i+n] <= '7' {
+				v = v*8 + int(b[i+n]-'0')
+				n++
+			}
+			out = append(out, byte(v))
+			i += n - 1
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// sqlHexDecode decodes SQL hex literals: 0x414243 becomes ABC.
+func sqlHexDecode(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '0' && i+1 < len(b) && (b[i+1] == 'x' || b[i+1] == 'X') {
+			j := i + 2
+			for j+1 < len(b) {
+				h, ok1 := unhex(b[j])
+				l, ok2 := unhex(b[j+1])
+				if !ok1 || !ok2 {
+					break
+				}
+				out = append(out, h<<4|l)
+				j += 2
+			}
+			if j > i+2 {
+				i = j - 1
+				continue
+			}
+		}
+		out = append(out, b[i])
+	}
+	return out
+}

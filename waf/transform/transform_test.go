@@ -1,0 +1,82 @@
+package transform
+
+import (
+	"encoding/hex"
+	"testing"
+)
+
+// Worked examples for every implemented transformation.
+func TestTransformations(t *testing.T) {
+	tests := []struct {
+		typ, in, want string
+	}{
+		{"NONE", "AbC /x", "AbC /x"},
+		{"LOWERCASE", "SELECT * FROM", "select * from"},
+		{"UPPERCASE", "select", "SELECT"},
+		{"COMPRESS_WHITE_SPACE", "a \t\n\r\f\v\xa0b  c", "a b c"},
+		{"REMOVE_WHITESPACE", " a \tb\nc ", "abc"},
+		{"TRIM", " \t a b \n", "a b"},
+		{"TRIM_LEFT", "  a b ", "a b "},
+		{"TRIM_RIGHT", "  a b ", "  a b"},
+		{"REMOVE_NULLS", "a\x00b\x00", "ab"},
+		{"REPLACE_NULLS", "a\x00b", "a b"},
+		{"URL_DECODE", "a%20b+c%3Cscript%3E", "a b c<script>"},
+		{"URL_DECODE", "100%zz%", "100%zz%"},
+		{"BASE64_DECODE", "PHNjcmlwdD4=", "<script>"},
+		{"BASE64_DECODE", "PHNjcmlwdD4", "<script>"},
+		{"BASE64_DECODE", "not base64!", "not base64!"},
+		{"BASE64_DECODE_EXT", "PH*Nj.cmlw dD4", "<script>"},
+		{"HEX_DECODE", "3c7363726970743e", "<script>"},
+		{"HEX_DECODE", "3c7", "3c7"},
+		{"CMD_LINE", `C^at "/ETC/PASSWD"`, "cat/etc/passwd"},
+		{"CMD_LINE", "a,b;c   d (e)", "a b c d(e)"},
+		{"CMD_LINE", `wh\o'am'i`, "whoami"},
+		{"HTML_ENTITY_DECODE", "&lt;script&gt; &quot;x&quot; &amp; &#x41;&#66;&nbsp;", "<script> \"x\" & AB\u00a0"},
+		{"NORMALIZE_PATH", "/a//b/./c/../d", "/a/b/d"},
+		{"NORMALIZE_PATH", "/../../etc/passwd", "/etc/passwd"},
+		{"NORMALIZE_PATH", "a/b/", "a/b/"},
+		{"NORMALIZE_PATH_WIN", `C:\a\..\windows\\system32`, "C:/windows/system32"},
+		{"REPLACE_COMMENTS", "SELECT/* x */name/**/FROM", "SELECT name FROM"},
+		{"REPLACE_COMMENTS", "a/* open", "a "},
+		{"ESCAPE_SEQ_DECODE", `a\tb\x41\101\n\\\q`, "a\tbAA\n\\q"},
+		{"SQL_HEX_DECODE", "SELECT 0x414243 x 0xZZ", "SELECT ABC x 0xZZ"},
+	}
+	for _, tt := range tests {
+		if got := string(Get(tt.typ)([]byte(tt.in))); got != tt.want {
+			t.Errorf("%s(%q) = %q, want %q", tt.typ, tt.in, got, tt.want)
+		}
+	}
+	md5 := hex.EncodeToString(Get("MD5")([]byte("abc")))
+	sha := hex.EncodeToString(Get("SHA256")([]byte("abc")))
+	if md5 != "900150983cd24fb0d6963f7d28e17f72" || sha != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Errorf("MD5 %s, SHA256 %s", md5, sha)
+	}
+	if got := string(Apply([]byte("%3C%53cript%3E"), "URL_DECODE", "LOWERCASE")); got != "<script>" {
+		t.Errorf("chained: %q", got)
+	}
+}
+
+func TestImplemented(t *testing.T) {
+	for _, typ := range []string{"CSS_DECODE", "JS_DECODE", "JS_DECODE_EXT", "URL_DECODE_UNI", "UTF8_TO_UNICODE", "CMD_LINE_WIN", "CMD_LINE_UNIX", "REMOVE_COMMENTS_CHAR", "BOGUS"} {
+		if Implemented(typ) {
+			t.Errorf("%s claims to be implemented", typ)
+		}
+	}
+	if len(funcs) != 23 {
+		t.Errorf("%d transformations", len(funcs))
+	}
+}
+
+func FuzzTransformations(f *testing.F) {
+	for _, s := range []string{"%", "%4", "\\x4", "\\0", "/*", "0x", "&#x;", "../..", "===="} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for typ, fn := range funcs {
+			out := fn(append([]byte(nil), b...))
+			if typ == "NONE" && string(out) != string(b) {
+				t.Fatal("NONE changed its input")
+			}
+		}
+	})
+}
