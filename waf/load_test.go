@@ -69,7 +69,7 @@ func rule(name string, priority int, action, statement string) string {
 	return `{"Name":"` + name + `","Priority":` + strconv.Itoa(priority) + `,"Action":` + action + `,"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"` + name + `"},"Statement":` + statement + `}`
 }
 
-const byteMatch = `{"ByteMatchStatement":{"SearchString":"/login","FieldToMatch":{"UriPath":{}},"TextTransformations":[{"Priority":0,"Type":"NONE"}],"PositionalConstraint":"STARTS_WITH"}}`
+const byteMatchDoc = `{"ByteMatchStatement":{"SearchString":"/login","FieldToMatch":{"UriPath":{}},"TextTransformations":[{"Priority":0,"Type":"NONE"}],"PositionalConstraint":"STARTS_WITH"}}`
 
 func TestLoadErrors(t *testing.T) {
 	tests := []struct {
@@ -78,30 +78,30 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"not JSON", `{"Name":`, []string{"invalid JSON"}},
 		{"a string", `"x"`, []string{"is an object or a list of rules"}},
-		{"unknown member", `[` + strings.Replace(rule("a", 0, `{"Block":{}}`, byteMatch), `"Priority"`, `"Prio":1,"Priority"`, 1) + `]`, []string{`Rules[0].Prio: unknown member of Rule`}},
-		{"missing required", `[{"Name":"a","Priority":0,"Action":{"Block":{}},"Statement":` + byteMatch + `}]`, []string{"Rules[0].VisibilityConfig: required"}},
+		{"unknown member", `[` + strings.Replace(rule("a", 0, `{"Block":{}}`, byteMatchDoc), `"Priority"`, `"Prio":1,"Priority"`, 1) + `]`, []string{`Rules[0].Prio: unknown member of Rule`}},
+		{"missing required", `[{"Name":"a","Priority":0,"Action":{"Block":{}},"Statement":` + byteMatchDoc + `}]`, []string{"Rules[0].VisibilityConfig: required"}},
 		{"limit below 10", `[` + rule("a", 0, `{"Block":{}}`, `{"RateBasedStatement":{"Limit":5,"AggregateKeyType":"IP"}}`) + `]`, []string{"Rules[0].Statement.RateBasedStatement.Limit: 5 is below the minimum 10"}},
 		{"window", `[` + rule("a", 0, `{"Block":{}}`, `{"RateBasedStatement":{"Limit":100,"AggregateKeyType":"IP","EvaluationWindowSec":30}}`) + `]`, []string{"EvaluationWindowSec: 30 is not 60, 120, 300 or 600"}},
-		{"bad enum", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatch, "STARTS_WITH", "BEGINS", 1)) + `]`, []string{`PositionalConstraint: "BEGINS" is not one of`}},
-		{"bad name", `[` + rule("a b", 0, `{"Block":{}}`, byteMatch) + `]`, []string{`Rules[0].Name: "a b" does not match the pattern`}},
-		{"duplicate priority", `[` + rule("a", 0, `{"Block":{}}`, byteMatch) + `,` + rule("b", 0, `{"Count":{}}`, byteMatch) + `]`, []string{`Rules[1].Priority: 0 is also the priority of rule "a"`}},
-		{"duplicate name", `[` + rule("a", 0, `{"Block":{}}`, byteMatch) + `,` + rule("a", 1, `{"Count":{}}`, byteMatch) + `]`, []string{`Rules[1].Name: "a" names two rules`}},
-		{"two actions", `[` + rule("a", 0, `{"Block":{},"Allow":{}}`, byteMatch) + `]`, []string{"Rules[0].Action: must be exactly one of"}},
+		{"bad enum", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, "STARTS_WITH", "BEGINS", 1)) + `]`, []string{`PositionalConstraint: "BEGINS" is not one of`}},
+		{"bad name", `[` + rule("a b", 0, `{"Block":{}}`, byteMatchDoc) + `]`, []string{`Rules[0].Name: "a b" does not match the pattern`}},
+		{"duplicate priority", `[` + rule("a", 0, `{"Block":{}}`, byteMatchDoc) + `,` + rule("b", 0, `{"Count":{}}`, byteMatchDoc) + `]`, []string{`Rules[1].Priority: 0 is also the priority of rule "a"`}},
+		{"duplicate name", `[` + rule("a", 0, `{"Block":{}}`, byteMatchDoc) + `,` + rule("a", 1, `{"Count":{}}`, byteMatchDoc) + `]`, []string{`Rules[1].Name: "a" names two rules`}},
+		{"two actions", `[` + rule("a", 0, `{"Block":{},"Allow":{}}`, byteMatchDoc) + `]`, []string{"Rules[0].Action: must be exactly one of"}},
 		{"no statement", `[` + rule("a", 0, `{"Block":{}}`, `{}`) + `]`, []string{"Rules[0].Statement: must have exactly one statement, not 0"}},
-		{"two statements", `[` + rule("a", 0, `{"Block":{}}`, `{"ByteMatchStatement":`+byteMatch[len(`{"ByteMatchStatement":`):len(byteMatch)-1]+`,"NotStatement":{"Statement":`+byteMatch+`}}`) + `]`, []string{"must have exactly one statement, not 2"}},
-		{"captcha refused", `[` + rule("a", 0, `{"Captcha":{}}`, byteMatch) + `]`, []string{"CAPTCHA is not implemented"}},
+		{"two statements", `[` + rule("a", 0, `{"Block":{}}`, `{"ByteMatchStatement":`+byteMatchDoc[len(`{"ByteMatchStatement":`):len(byteMatchDoc)-1]+`,"NotStatement":{"Statement":`+byteMatchDoc+`}}`) + `]`, []string{"must have exactly one statement, not 2"}},
+		{"captcha refused", `[` + rule("a", 0, `{"Captcha":{}}`, byteMatchDoc) + `]`, []string{"CAPTCHA is not implemented"}},
 		{"not implemented statement", `[` + rule("a", 0, `{"Block":{}}`, `{"AsnMatchStatement":{"AsnList":[64496]}}`) + `]`, []string{"AsnMatchStatement is not implemented"}},
-		{"not implemented transformation", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatch, `"NONE"`, `"CSS_DECODE"`, 1)) + `]`, []string{"CSS_DECODE is not implemented"}},
-		{"unknown transformation", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatch, `"NONE"`, `"ROT13"`, 1)) + `]`, []string{`Type: "ROT13" is not one of`}},
-		{"duplicate transformation priority", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatch, `[{"Priority":0,"Type":"NONE"}]`, `[{"Priority":0,"Type":"NONE"},{"Priority":0,"Type":"LOWERCASE"}]`, 1)) + `]`, []string{"TextTransformations[1].Priority: 0 is used twice"}},
-		{"two fields", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatch, `{"UriPath":{}}`, `{"UriPath":{},"Method":{}}`, 1)) + `]`, []string{"FieldToMatch: must name exactly one request component, not 2"}},
-		{"search string too long", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatch, "/login", strings.Repeat("x", 201), 1)) + `]`, []string{"SearchString: is 201 bytes"}},
+		{"not implemented transformation", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, `"NONE"`, `"CSS_DECODE"`, 1)) + `]`, []string{"CSS_DECODE is not implemented"}},
+		{"unknown transformation", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, `"NONE"`, `"ROT13"`, 1)) + `]`, []string{`Type: "ROT13" is not one of`}},
+		{"duplicate transformation priority", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, `[{"Priority":0,"Type":"NONE"}]`, `[{"Priority":0,"Type":"NONE"},{"Priority":0,"Type":"LOWERCASE"}]`, 1)) + `]`, []string{"TextTransformations[1].Priority: 0 is used twice"}},
+		{"two fields", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, `{"UriPath":{}}`, `{"UriPath":{},"Method":{}}`, 1)) + `]`, []string{"FieldToMatch: must name exactly one request component, not 2"}},
+		{"search string too long", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, "/login", strings.Repeat("x", 201), 1)) + `]`, []string{"SearchString: is 201 bytes"}},
 		{"nested rate-based", `[` + rule("a", 0, `{"Block":{}}`, `{"NotStatement":{"Statement":{"RateBasedStatement":{"Limit":100,"AggregateKeyType":"IP"}}}}`) + `]`, []string{"can only be a rule's own statement"}},
 		{"constant needs scope-down", `[` + rule("a", 0, `{"Block":{}}`, `{"RateBasedStatement":{"Limit":100,"AggregateKeyType":"CONSTANT"}}`) + `]`, []string{"CONSTANT needs a ScopeDownStatement"}},
-		{"custom body key", `[` + rule("a", 0, `{"Block":{"CustomResponse":{"ResponseCode":429,"CustomResponseBodyKey":"nope"}}}`, byteMatch) + `]`, []string{`"nope" is not a key of the web ACL's CustomResponseBodies`}},
-		{"response code", `[` + rule("a", 0, `{"Block":{"CustomResponse":{"ResponseCode":99}}}`, byteMatch) + `]`, []string{"ResponseCode: 99 is below the minimum 200"}},
-		{"reserved label", strings.Replace(`[`+rule("a", 0, `{"Count":{}}`, byteMatch)+`]`, `"VisibilityConfig"`, `"RuleLabels":[{"Name":"aws:x"}],"VisibilityConfig"`, 1), []string{`"aws" is reserved`}},
-		{"envelope base64", `{"WebACL":{"Name":"p","DefaultAction":{"Allow":{}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"p"},"Rules":[` + rule("a", 0, `{"Block":{}}`, byteMatch) + `]}}`, []string{"is not base64 (the API and get-web-acl write SearchString in base64)"}},
+		{"custom body key", `[` + rule("a", 0, `{"Block":{"CustomResponse":{"ResponseCode":429,"CustomResponseBodyKey":"nope"}}}`, byteMatchDoc) + `]`, []string{`"nope" is not a key of the web ACL's CustomResponseBodies`}},
+		{"response code", `[` + rule("a", 0, `{"Block":{"CustomResponse":{"ResponseCode":99}}}`, byteMatchDoc) + `]`, []string{"ResponseCode: 99 is below the minimum 200"}},
+		{"reserved label", strings.Replace(`[`+rule("a", 0, `{"Count":{}}`, byteMatchDoc)+`]`, `"VisibilityConfig"`, `"RuleLabels":[{"Name":"aws:x"}],"VisibilityConfig"`, 1), []string{`"aws" is reserved`}},
+		{"envelope base64", `{"WebACL":{"Name":"p","DefaultAction":{"Allow":{}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"p"},"Rules":[` + rule("a", 0, `{"Block":{}}`, byteMatchDoc) + `]}}`, []string{"is not base64 (the API and get-web-acl write SearchString in base64)"}},
 		{"managed group unknown", `[{"Name":"m","Priority":0,"OverrideAction":{"None":{}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"m"},"Statement":{"ManagedRuleGroupStatement":{"VendorName":"AWS","Name":"AWSManagedRulesCommonRuleSet"}}}]`, []string{"is not one lockgate provides"}},
 		{"group needs OverrideAction", `[{"Name":"m","Priority":0,"Action":{"Block":{}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"m"},"Statement":{"ManagedRuleGroupStatement":{"VendorName":"AWS","Name":"AWSManagedRulesAmazonIpReputationList"}}}]`, []string{"takes OverrideAction, not Action"}},
 		{"every problem", `[` + rule("a b", 0, `{"Block":{}}`, `{"RateBasedStatement":{"Limit":5,"AggregateKeyType":"NOPE"}}`) + `]`, []string{"Rules[0].Name", "Limit: 5", `AggregateKeyType: "NOPE"`}},
