@@ -22,6 +22,10 @@ type Decision struct {
 	ResponseBody   *CustomResponseBody
 	// InsertHeaders go to the upstream (as x-amzn-waf-NAME) on Allow.
 	InsertHeaders []CustomHTTPHeader
+
+	// st is the evaluation's scratch, kept here so that reusing a
+	// Decision reuses it (interface calls make it escape otherwise).
+	st evalState
 }
 
 // RuleMatch is a non-terminating match.

@@ -144,6 +144,9 @@ type evalState struct {
 	buf    []byte
 }
 
+// release drops the references to the request once evaluated.
+func (st *evalState) release() { st.ctx, st.req = nil, nil }
+
 type matcher interface {
 	match(st *evalState) bool
 }
@@ -315,9 +318,11 @@ func (e *Engine) Evaluate(ctx context.Context, req *Request) Decision {
 // that no rule matches it does not allocate.
 func (e *Engine) EvaluateInto(ctx context.Context, req *Request, d *Decision) {
 	d.reset()
-	st := evalState{ctx: ctx, req: req, eng: e, now: e.now(), labels: &d.Labels}
+	st := &d.st
+	st.ctx, st.req, st.eng, st.now, st.labels = ctx, req, e, e.now(), &d.Labels
+	defer st.release()
 	for _, r := range e.rules {
-		act, matched := e.evalRule(&st, r, d)
+		act, matched := e.evalRule(st, r, d)
 		if !matched {
 			continue
 		}
