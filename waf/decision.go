@@ -15,7 +15,8 @@ type Decision struct {
 	NonTerminating []RuleMatch
 	// RateBased lists the rate-based rules limiting this request's key.
 	RateBased []RateBasedMatch
-	// RuleGroups lists managed rule groups that matched.
+	// RuleGroups lists the rule groups (managed or referenced) in which a
+	// rule matched.
 	RuleGroups []GroupMatch
 	// CustomResponse and ResponseBody are a Block's answer, when set.
 	CustomResponse *CustomResponse
@@ -41,12 +42,23 @@ type RateBasedMatch struct {
 	LimitValue          string `json:"limitValue"`
 	MaxRateAllowed      int64  `json:"maxRateAllowed"`
 	EvaluationWindowSec int64  `json:"evaluationWindowSec"`
+	// CustomValues are the components of a CUSTOM_KEYS key.
+	CustomValues []CustomValue `json:"customValues,omitempty"`
+}
+
+// CustomValue is one component of a CUSTOM_KEYS aggregation key.
+type CustomValue struct {
+	Key   string `json:"key"`
+	Name  string `json:"name,omitempty"`
+	Value string `json:"value"`
 }
 
 // GroupMatch is a rule group that matched.
 type GroupMatch struct {
-	RuleGroupID     string `json:"ruleGroupId"`
-	TerminatingRule string `json:"terminatingRule"`
+	// RuleGroupID is the web ACL rule that references the group.
+	RuleGroupID     string      `json:"ruleGroupId"`
+	TerminatingRule *RuleMatch  `json:"terminatingRule"`
+	NonTerminating  []RuleMatch `json:"nonTerminatingMatchingRules"`
 }
 
 func (d *Decision) reset() {

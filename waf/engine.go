@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corazawaf/libinjection-go"
 	"github.com/gaissmai/bart"
 
 	"github.com/lockgate/lockgate/waf/ratelimit"
@@ -36,6 +37,36 @@ type Request struct {
 	BodySize int64
 }
 
+// cookie returns a cookie's value (names compared with case).
+func (r *Request) cookie(name string) (string, bool) {
+	for _, h := range r.Headers {
+		if !strings.EqualFold(h.Name, "Cookie") {
+			continue
+		}
+		for part := range strings.SplitSeq(h.Value, ";") {
+			n, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if n == name {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// queryArg returns the first value of a query argument (names compared
+// without case, as AWS WAF does).
+func (r *Request) queryArg(name string) (string, bool) {
+	for q := r.Query; q != ""; {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		n, v, _ := strings.Cut(pair, "=")
+		if strings.EqualFold(n, name) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // Header is one request header.
 type Header struct{ Name, Value string }
 
@@ -58,6 +89,11 @@ type Options struct {
 	// name ("ip-reputation" and "anonymous-ip" back lockgate's managed
 	// groups).
 	IPSets map[string][]netip.Prefix
+	// RegexSets holds the patterns of regex pattern sets, by ARN.
+	RegexSets map[string][]string
+	// RuleGroups holds the rule groups RuleGroupReferenceStatements name,
+	// by ARN.
+	RuleGroups map[string]*RuleGroup
 	// Counter makes the counter of a rate-based rule; in-memory when nil.
 	Counter func(rule string, window time.Duration, limit int64) ratelimit.Counter
 	// MaxKeys bounds the keys an in-memory counter tracks (0: 100,000).
@@ -116,6 +152,15 @@ type crule struct {
 	stmt    matcher
 	rate    *rateRule
 	managed *managedRule
+	group   *groupRule
+}
+
+// groupRule is a RuleGroupReferenceStatement: the group's rules compiled
+// in its own label namespace, with the reference's overrides.
+type groupRule struct {
+	rules     []*crule
+	overrides map[string]action // RuleActionOverrides and ExcludedRules (Count)
+	count     bool              // OverrideAction Count
 }
 
 type rateRule struct {
@@ -125,6 +170,7 @@ type rateRule struct {
 	fwd     *ForwardedIPConfig
 	scope   matcher
 	counter ratelimit.Counter
+	keys    []customKey // CUSTOM_KEYS
 }
 
 type managedRule struct {
@@ -142,6 +188,7 @@ type evalState struct {
 	now    time.Time
 	labels *[]string
 	buf    []byte
+	keyBuf []byte
 }
 
 // release drops the references to the request once evaluated.
@@ -181,7 +228,7 @@ func New(acl *WebACL, opts Options) (*Engine, error) {
 		}
 	}
 	e.ns = "awswaf:" + account + ":webacl:" + acl.Name + ":"
-	c := compiler{e: e, opts: opts}
+	c := compiler{e: e, acl: acl, opts: opts, ns: e.ns, bodies: acl.CustomResponseBodies, account: account}
 	e.defaultAct = c.defaultAction()
 	rules := append([]Rule(nil), acl.Rules...)
 	sort.SliceStable(rules, func(i, j int) bool { return rules[i].Priority < rules[j].Priority })
@@ -201,8 +248,15 @@ func jsonPathRule(i int) string { return "Rules[" + strconv.Itoa(i) + "]" }
 
 type compiler struct {
 	e    *Engine
+	acl  *WebACL
 	opts Options
 	errs Errors
+	// ns and bodies are the label namespace and custom response bodies
+	// of the rules being compiled: the web ACL's or a rule group's.
+	ns      string
+	bodies  map[string]CustomResponseBody
+	prefix  string // counter name prefix inside a rule group
+	account string
 }
 
 func (c *compiler) errorf(path, format string, args ...any) {
@@ -210,7 +264,7 @@ func (c *compiler) errorf(path, format string, args ...any) {
 }
 
 func (c *compiler) defaultAction() action {
-	d := c.e.acl.DefaultAction
+	d := c.acl.DefaultAction
 	if d.Block != nil {
 		return c.block(d.Block)
 	}
@@ -224,7 +278,7 @@ func (c *compiler) defaultAction() action {
 func (c *compiler) block(b *BlockAction) action {
 	a := action{kind: actBlock, resp: b.CustomResponse}
 	if b.CustomResponse != nil && b.CustomResponse.CustomResponseBodyKey != "" {
-		body := c.e.acl.CustomResponseBodies[b.CustomResponse.CustomResponseBodyKey]
+		body := c.bodies[b.CustomResponse.CustomResponseBodyKey]
 		a.body = &body
 	}
 	return a
@@ -251,7 +305,7 @@ func (c *compiler) action(ra *RuleAction) action {
 func (c *compiler) rule(r *Rule, path string) *crule {
 	cr := &crule{name: r.Name, typ: "REGULAR"}
 	for _, l := range r.RuleLabels {
-		cr.labels = append(cr.labels, c.e.ns+l.Name)
+		cr.labels = append(cr.labels, c.ns+l.Name)
 	}
 	if r.Action != nil {
 		cr.act = c.action(r.Action)
@@ -267,11 +321,14 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 			win = 300 * time.Second
 		}
 		rr := &rateRule{limit: rb.Limit, window: win, keyType: rb.AggregateKeyType, fwd: rb.ForwardedIPConfig}
+		for _, k := range rb.CustomKeys {
+			rr.keys = append(rr.keys, compileKey(k))
+		}
 		if rb.ScopeDownStatement != nil {
 			rr.scope = c.statement(rb.ScopeDownStatement, sp+".RateBasedStatement.ScopeDownStatement")
 		}
 		if c.opts.Counter != nil {
-			rr.counter = c.opts.Counter(r.Name, win, rb.Limit)
+			rr.counter = c.opts.Counter(c.prefix+r.Name, win, rb.Limit)
 		} else {
 			rr.counter = ratelimit.NewMemory(win, rb.Limit, c.opts.MaxKeys)
 		}
@@ -288,8 +345,10 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 		for _, p := range prefixes {
 			mr.set.Insert(p.Masked())
 		}
-		if r.OverrideAction != nil && r.OverrideAction.Count != nil {
-			mr.override = &action{kind: actCount}
+		for _, x := range m.ExcludedRules {
+			if x.Name == g.rule {
+				mr.override = &action{kind: actCount}
+			}
 		}
 		for _, o := range m.RuleActionOverrides {
 			if o.Name == g.rule {
@@ -297,14 +356,108 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 				mr.override = &a
 			}
 		}
+		if r.OverrideAction != nil && r.OverrideAction.Count != nil {
+			mr.override = &action{kind: actCount} // the whole group counts
+		}
 		if m.ScopeDownStatement != nil {
 			mr.scope = c.statement(m.ScopeDownStatement, sp+".ManagedRuleGroupStatement.ScopeDownStatement")
 		}
 		cr.managed = mr
+	case s.RuleGroupReferenceStatement != nil:
+		cr.typ = "GROUP"
+		cr.group = c.ruleGroup(r, s.RuleGroupReferenceStatement, sp+".RuleGroupReferenceStatement")
 	default:
 		cr.stmt = c.statement(s, sp)
 	}
 	return cr
+}
+
+func (c *compiler) ruleGroup(r *Rule, ref *RuleGroupReferenceStatement, path string) *groupRule {
+	g := &groupRule{overrides: map[string]action{}, count: r.OverrideAction != nil && r.OverrideAction.Count != nil}
+	if c.prefix != "" {
+		c.errorf(path, "a rule group cannot reference another rule group")
+		return g
+	}
+	rg, ok := c.opts.RuleGroups[ref.ARN]
+	if !ok {
+		c.errorf(path+".ARN", "no rule group %q is defined (in the configuration or a file)", ref.ARN)
+		return g
+	}
+	names := map[string]bool{}
+	for _, gr := range rg.Rules {
+		names[gr.Name] = true
+	}
+	for i, x := range ref.ExcludedRules {
+		if !names[x.Name] {
+			c.errorf(fmt.Sprintf("%s.ExcludedRules[%d].Name", path, i), "rule group %q has no rule %q", rg.Name, x.Name)
+		}
+		g.overrides[x.Name] = action{kind: actCount}
+	}
+	saved := *c
+	account := c.account // a group's labels carry its own account
+	if parts := strings.Split(ref.ARN, ":"); len(parts) > 4 && parts[4] != "" {
+		account = parts[4]
+	}
+	c.ns = "awswaf:" + account + ":rulegroup:" + rg.Name + ":"
+	if rg.LabelNamespace != "" {
+		c.ns = rg.LabelNamespace
+	}
+	c.bodies, c.prefix = rg.CustomResponseBodies, rg.Name+"/"
+	for i, o := range ref.RuleActionOverrides {
+		if !names[o.Name] {
+			c.errorf(fmt.Sprintf("%s.RuleActionOverrides[%d].Name", path, i), "rule group %q has no rule %q", rg.Name, o.Name)
+		}
+		g.overrides[o.Name] = c.action(&o.ActionToUse)
+	}
+	rules := append([]Rule(nil), rg.Rules...)
+	sort.SliceStable(rules, func(i, j int) bool { return rules[i].Priority < rules[j].Priority })
+	for i := range rules {
+		g.rules = append(g.rules, c.rule(&rules[i], fmt.Sprintf("RuleGroup %s.Rules[%d]", rg.Name, i)))
+	}
+	c.ns, c.bodies, c.prefix = saved.ns, saved.bodies, saved.prefix
+	return g
+}
+
+// evalGroup runs a rule group's rules. Count matches are recorded in the
+// group's entry; the first Allow or Block ends the group and, unless the
+// reference overrides it to Count, the web ACL's evaluation.
+func (e *Engine) evalGroup(st *evalState, r *crule, d *Decision) (action, bool) {
+	g := r.group
+	entry := -1
+	record := func(m RuleMatch, terminating bool) {
+		if entry < 0 {
+			d.RuleGroups = append(d.RuleGroups, GroupMatch{RuleGroupID: r.name})
+			entry = len(d.RuleGroups) - 1
+		}
+		if terminating {
+			d.RuleGroups[entry].TerminatingRule = &m
+		} else {
+			d.RuleGroups[entry].NonTerminating = append(d.RuleGroups[entry].NonTerminating, m)
+		}
+	}
+	for _, gr := range g.rules {
+		act, matched := e.evalRule(st, gr, d)
+		if !matched {
+			continue
+		}
+		if o, ok := g.overrides[gr.name]; ok {
+			act = o
+		}
+		for _, l := range gr.labels {
+			st.addLabel(l)
+		}
+		if act.kind == actCount {
+			record(RuleMatch{RuleID: gr.name, Action: "COUNT"}, false)
+			d.InsertHeaders = append(d.InsertHeaders, act.headers...)
+			continue
+		}
+		record(RuleMatch{RuleID: gr.name, Action: act.kind.String()}, true)
+		if g.count {
+			return action{kind: actCount}, true
+		}
+		return act, true
+	}
+	return action{}, false
 }
 
 // Evaluate decides a request.
@@ -354,11 +507,14 @@ func (e *Engine) evalRule(st *evalState, r *crule, d *Decision) (action, bool) {
 			return action{}, false
 		}
 		st.addLabel(m.group.label)
-		d.RuleGroups = append(d.RuleGroups, GroupMatch{RuleGroupID: r.name, TerminatingRule: m.group.rule})
+		act := action{kind: actBlock}
 		if m.override != nil {
-			return *m.override, true
+			act = *m.override
 		}
-		return action{kind: actBlock}, true
+		d.RuleGroups = append(d.RuleGroups, GroupMatch{RuleGroupID: r.name, TerminatingRule: &RuleMatch{RuleID: m.group.rule, Action: act.kind.String()}})
+		return act, true
+	case r.group != nil:
+		return e.evalGroup(st, r, d)
 	}
 	return r.act, r.stmt.match(st)
 }
@@ -392,13 +548,113 @@ func (e *Engine) evalRate(st *evalState, r *crule, d *Decision) bool {
 		key.IP = ip.Unmap()
 	case "CONSTANT":
 		key.Text = "CONSTANT"
+	case "CUSTOM_KEYS":
+		limitKey = "CUSTOMKEYS"
+		buf := st.keyBuf[:0]
+		for i := range rr.keys {
+			v, ok := rr.keys[i].value(st, rr.fwd)
+			if !ok {
+				return false // a component is missing: neither counted nor limited
+			}
+			buf = append(append(buf, v...), 0x1f)
+		}
+		st.keyBuf = buf
+		key.Text = string(buf)
 	}
 	n, err := rr.counter.Hit(st.ctx, key, st.now)
 	if err != nil || n <= rr.limit {
 		return false
 	}
-	d.RateBased = append(d.RateBased, RateBasedMatch{RuleName: r.name, LimitKey: limitKey, LimitValue: key.String(), MaxRateAllowed: rr.limit, EvaluationWindowSec: int64(rr.window / time.Second)})
+	m := RateBasedMatch{RuleName: r.name, LimitKey: limitKey, LimitValue: key.String(), MaxRateAllowed: rr.limit, EvaluationWindowSec: int64(rr.window / time.Second)}
+	if rr.keys != nil {
+		m.LimitValue = ""
+		for i := range rr.keys {
+			v, _ := rr.keys[i].value(st, rr.fwd)
+			m.CustomValues = append(m.CustomValues, CustomValue{Key: rr.keys[i].logKey, Name: rr.keys[i].name, Value: string(v)})
+		}
+	}
+	d.RateBased = append(d.RateBased, m)
 	return true
+}
+
+// customKey is one component of a CUSTOM_KEYS aggregation key.
+type customKey struct {
+	kind   string // Header, Cookie, QueryArgument, QueryString, UriPath, HTTPMethod, IP, ForwardedIP, LabelNamespace
+	logKey string // as AWS WAF logs it: HEADER, COOKIE, …
+	name   string // header, cookie or argument name; label namespace
+	tt     []transform.Func
+}
+
+func compileKey(k RateBasedKey) customKey {
+	switch {
+	case k.Header != nil:
+		return customKey{kind: "Header", logKey: "HEADER", name: k.Header.Name, tt: types(k.Header.TextTransformations)}
+	case k.Cookie != nil:
+		return customKey{kind: "Cookie", logKey: "COOKIE", name: k.Cookie.Name, tt: types(k.Cookie.TextTransformations)}
+	case k.QueryArgument != nil:
+		return customKey{kind: "QueryArgument", logKey: "QUERY_ARGUMENT", name: k.QueryArgument.Name, tt: types(k.QueryArgument.TextTransformations)}
+	case k.QueryString != nil:
+		return customKey{kind: "QueryString", logKey: "QUERY_STRING", tt: types(k.QueryString.TextTransformations)}
+	case k.UriPath != nil:
+		return customKey{kind: "UriPath", logKey: "URIPATH", tt: types(k.UriPath.TextTransformations)}
+	case k.HTTPMethod != nil:
+		return customKey{kind: "HTTPMethod", logKey: "HTTP_METHOD"}
+	case k.IP != nil:
+		return customKey{kind: "IP", logKey: "IP"}
+	case k.ForwardedIP != nil:
+		return customKey{kind: "ForwardedIP", logKey: "FORWARDED_IP"}
+	case k.LabelNamespace != nil:
+		return customKey{kind: "LabelNamespace", logKey: "LABEL_NAMESPACE", name: k.LabelNamespace.Namespace}
+	}
+	return customKey{} // refused at load
+}
+
+// value is the key component's value for the request; ok is false when
+// the request lacks it.
+func (k *customKey) value(st *evalState, fwd *ForwardedIPConfig) (v []byte, ok bool) {
+	req := st.req
+	text := func(s string) ([]byte, bool) { return applyAll([]byte(s), k.tt), true }
+	switch k.kind {
+	case "Header":
+		if h, found := req.header(k.name); found {
+			return text(h)
+		}
+	case "Cookie":
+		if c, found := req.cookie(k.name); found {
+			return text(c)
+		}
+	case "QueryArgument":
+		if a, found := req.queryArg(k.name); found {
+			return text(a)
+		}
+	case "QueryString":
+		if req.Query != "" {
+			return text(req.Query)
+		}
+	case "UriPath":
+		return text(req.URI)
+	case "HTTPMethod":
+		return []byte(req.Method), true
+	case "IP":
+		return req.ClientIP.AppendTo(nil), true
+	case "ForwardedIP":
+		ip, present, invalid := clientIP(st, fwd)
+		if present && !invalid {
+			return ip.AppendTo(nil), true
+		}
+	case "LabelNamespace":
+		var out []byte
+		for _, l := range *st.labels {
+			if i := strings.Index(l, k.name); i >= 0 && (i == 0 || l[i-1] == ':') {
+				if out != nil {
+					out = append(out, ',')
+				}
+				out = append(out, l[i+len(k.name):]...)
+			}
+		}
+		return out, out != nil
+	}
+	return nil, false
 }
 
 // Limited lists the keys a rate-based rule is limiting now, as
@@ -423,6 +679,28 @@ func (c *compiler) statement(s *Statement, path string) matcher {
 	case s.RegexMatchStatement != nil:
 		r := s.RegexMatchStatement
 		return &regexMatch{field: c.field(&r.FieldToMatch, path+".RegexMatchStatement.FieldToMatch"), tt: types(r.TextTransformations), re: regexp.MustCompile(r.RegexString)}
+	case s.RegexPatternSetReferenceStatement != nil:
+		r := s.RegexPatternSetReferenceStatement
+		patterns, ok := c.opts.RegexSets[r.ARN]
+		if !ok {
+			c.errorf(path+".RegexPatternSetReferenceStatement.ARN", "no regex pattern set %q is defined (in the configuration or a file)", r.ARN)
+		}
+		m := &regexSetMatch{field: c.field(&r.FieldToMatch, path+".RegexPatternSetReferenceStatement.FieldToMatch"), tt: types(r.TextTransformations)}
+		for i, p := range patterns {
+			re, err := regexp.Compile(p)
+			if err != nil {
+				c.errorf(path+".RegexPatternSetReferenceStatement.ARN", "pattern %d of %q is not a regular expression lockgate can run (RE2): %v", i, r.ARN, err)
+				continue
+			}
+			m.res = append(m.res, re)
+		}
+		return m
+	case s.SqliMatchStatement != nil:
+		q := s.SqliMatchStatement
+		return &sqliMatch{field: c.field(&q.FieldToMatch, path+".SqliMatchStatement.FieldToMatch"), tt: types(q.TextTransformations), high: q.SensitivityLevel == "HIGH"}
+	case s.XssMatchStatement != nil:
+		x := s.XssMatchStatement
+		return &xssMatch{field: c.field(&x.FieldToMatch, path+".XssMatchStatement.FieldToMatch"), tt: types(x.TextTransformations)}
 	case s.SizeConstraintStatement != nil:
 		z := s.SizeConstraintStatement
 		return &sizeMatch{field: c.field(&z.FieldToMatch, path+".SizeConstraintStatement.FieldToMatch"), tt: types(z.TextTransformations), op: z.ComparisonOperator, size: z.Size}
@@ -477,93 +755,6 @@ func types(ts []TextTransformation) []transform.Func {
 	return out
 }
 
-// field extracts the values of a request component; each is inspected
-// on its own (AllQueryArguments has several). oversize reports a body
-// over the inspection limit, for OversizeHandling.
-type field struct {
-	kind     string
-	name     string // header or query argument name
-	oversize string // OversizeHandling for Body
-}
-
-func (c *compiler) field(f *FieldToMatch, path string) *field {
-	switch {
-	case f.UriPath != nil:
-		return &field{kind: "UriPath"}
-	case f.QueryString != nil:
-		return &field{kind: "QueryString"}
-	case f.Method != nil:
-		return &field{kind: "Method"}
-	case f.AllQueryArguments != nil:
-		return &field{kind: "AllQueryArguments"}
-	case f.SingleHeader != nil:
-		return &field{kind: "SingleHeader", name: f.SingleHeader.Name}
-	case f.SingleQueryArgument != nil:
-		return &field{kind: "SingleQueryArgument", name: f.SingleQueryArgument.Name}
-	case f.Body != nil:
-		return &field{kind: "Body", oversize: f.Body.OversizeHandling}
-	case f.UriFragment != nil:
-		return &field{kind: "UriFragment"}
-	}
-	c.errorf(path, "request component not implemented")
-	return &field{kind: "none"}
-}
-
-// each calls fn with every value of the field until fn returns true. It
-// returns the forced result of OversizeHandling when forced is set.
-func (f *field) each(st *evalState, fn func([]byte) bool) (result, forced bool) {
-	req := st.req
-	switch f.kind {
-	case "UriPath":
-		return fn(stringBytes(st, req.URI)), false
-	case "QueryString":
-		return fn(stringBytes(st, req.Query)), false
-	case "Method":
-		return fn(stringBytes(st, req.Method)), false
-	case "UriFragment":
-		return fn(stringBytes(st, req.Fragment)), false
-	case "SingleHeader":
-		v, ok := req.header(f.name)
-		if !ok {
-			return false, false
-		}
-		return fn(stringBytes(st, v)), false
-	case "SingleQueryArgument", "AllQueryArguments":
-		q := req.Query
-		for q != "" {
-			var pair string
-			pair, q, _ = strings.Cut(q, "&")
-			name, value, _ := strings.Cut(pair, "=")
-			if f.kind == "SingleQueryArgument" && !strings.EqualFold(name, f.name) {
-				continue
-			}
-			if fn(stringBytes(st, value)) {
-				return true, false
-			}
-		}
-		return false, false
-	case "Body":
-		size := req.BodySize
-		if size < int64(len(req.Body)) {
-			size = int64(len(req.Body))
-		}
-		body := req.Body
-		if size > int64(st.eng.bodyLimit) {
-			switch f.oversize {
-			case "MATCH":
-				return true, true
-			case "NO_MATCH":
-				return false, true
-			}
-			if len(body) > st.eng.bodyLimit {
-				body = body[:st.eng.bodyLimit]
-			}
-		}
-		return fn(body), false
-	}
-	return false, false
-}
-
 // stringBytes gives a string's bytes in the evaluation's scratch buffer
 // (no allocation once the buffer has grown).
 func stringBytes(st *evalState, s string) []byte {
@@ -586,7 +777,7 @@ type byteMatch struct {
 }
 
 func (m *byteMatch) match(st *evalState) bool {
-	r, _ := m.field.each(st, func(v []byte) bool {
+	r := m.field.each(st, func(v []byte) bool {
 		v = applyAll(v, m.tt)
 		switch m.pos {
 		case "EXACTLY":
@@ -631,8 +822,61 @@ type regexMatch struct {
 }
 
 func (m *regexMatch) match(st *evalState) bool {
-	r, _ := m.field.each(st, func(v []byte) bool { return m.re.Match(applyAll(v, m.tt)) })
+	r := m.field.each(st, func(v []byte) bool { return m.re.Match(applyAll(v, m.tt)) })
 	return r
+}
+
+type regexSetMatch struct {
+	field *field
+	tt    []transform.Func
+	res   []*regexp.Regexp
+}
+
+func (m *regexSetMatch) match(st *evalState) bool {
+	return m.field.each(st, func(v []byte) bool {
+		v = applyAll(v, m.tt)
+		for _, re := range m.res {
+			if re.Match(v) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// sqliMatch detects SQL injection with libinjection's tokenizer and
+// fingerprints. HIGH sensitivity also inspects the value with comments
+// replaced and URL-decoded, catching obfuscated payloads at the price of
+// more false positives, as AWS's HIGH level does.
+type sqliMatch struct {
+	field *field
+	tt    []transform.Func
+	high  bool
+}
+
+var highSQLi = []transform.Func{transform.Get("URL_DECODE"), transform.Get("REPLACE_COMMENTS")}
+
+func (m *sqliMatch) match(st *evalState) bool {
+	return m.field.each(st, func(v []byte) bool {
+		v = applyAll(v, m.tt)
+		if ok, _ := libinjection.IsSQLi(string(v)); ok {
+			return true
+		}
+		if m.high {
+			ok, _ := libinjection.IsSQLi(string(applyAll(v, highSQLi)))
+			return ok
+		}
+		return false
+	})
+}
+
+type xssMatch struct {
+	field *field
+	tt    []transform.Func
+}
+
+func (m *xssMatch) match(st *evalState) bool {
+	return m.field.each(st, func(v []byte) bool { return libinjection.IsXSS(string(applyAll(v, m.tt))) })
 }
 
 type sizeMatch struct {
@@ -644,7 +888,7 @@ type sizeMatch struct {
 
 func (m *sizeMatch) match(st *evalState) bool {
 	// Oversize handling's verdict comes back as r too.
-	r, _ := m.field.each(st, func(v []byte) bool {
+	r := m.field.each(st, func(v []byte) bool {
 		n := int64(len(applyAll(v, m.tt)))
 		if m.field.kind == "Body" && st.req.BodySize > n && len(m.tt) == 0 {
 			n = st.req.BodySize

@@ -47,7 +47,8 @@ func (es Errors) Error() string {
 }
 
 type validator struct {
-	errs Errors
+	errs   Errors
+	bodies map[string]CustomResponseBody // of the rules being checked
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
@@ -123,10 +124,114 @@ func Load(data []byte, opts LoadOptions) (*WebACL, Format, error) {
 		return nil, format, Errors{{Path: path, Msg: err.Error()}}
 	}
 	v.checkWebACL(&w, acl, path)
+	v.checkDropped(acl, &w, path)
 	if len(v.errs) > 0 {
 		return nil, format, v.errs
 	}
 	return &w, format, nil
+}
+
+// LoadRuleGroup reads and validates a rule group: a RuleGroup object (its
+// SearchStrings plain text unless opts say base64) or the answer of
+// aws wafv2 get-rule-group (base64).
+func LoadRuleGroup(data []byte, opts LoadOptions) (*RuleGroup, error) {
+	root, err := jsontree.Decode(data, MaxDocumentBytes, maxDepth)
+	if err != nil {
+		return nil, Errors{{Msg: err.Error()}}
+	}
+	if root.Kind != jsontree.Object {
+		return nil, Errors{{Msg: "a rule group document is an object, not " + root.KindName()}}
+	}
+	v := &validator{}
+	n, path, base64Search := root, "", opts.SearchStringBase64
+	if g := root.Get("RuleGroup"); g != nil {
+		n, path, base64Search = g, "RuleGroup", true
+		for _, k := range root.Keys {
+			if k != "RuleGroup" && k != "LockToken" {
+				v.errorf(k, "unknown member of the get-rule-group answer")
+			}
+		}
+		if n.Kind != jsontree.Object {
+			return nil, Errors{{Path: path, Msg: "must be an object"}}
+		}
+	}
+	v.normalizeSearchStrings(n, path, base64Search)
+	v.checkShape(n, "RuleGroup", path)
+	if len(v.errs) > 0 {
+		return nil, v.errs
+	}
+	var g RuleGroup
+	if err := json.Unmarshal(mustMarshal(n), &g); err != nil {
+		return nil, Errors{{Path: path, Msg: err.Error()}}
+	}
+	v.checkRules(g.CustomResponseBodies, g.Rules, n.Get("Rules"), jsontree.Key(path, "Rules"), true)
+	if g.LabelNamespace != "" && !strings.HasSuffix(g.LabelNamespace, ":") {
+		v.errorf(jsontree.Key(path, "LabelNamespace"), "%q: a label namespace ends with ':'", g.LabelNamespace)
+	}
+	v.checkDropped(n, &g, path)
+	if len(v.errs) == 0 && g.Capacity > 0 {
+		if wcu := ruleCapacity(g.Rules, nil); wcu > g.Capacity {
+			v.errorf(jsontree.Key(path, "Capacity"), "the rules need %d WCUs, more than the group's capacity %d", wcu, g.Capacity)
+		}
+	}
+	if len(v.errs) > 0 {
+		return nil, v.errs
+	}
+	return &g, nil
+}
+
+// checkDropped refuses members the model allows but lockgate's types do
+// not carry: decoding would drop them silently, and a setting ignored is
+// protection weakened. It compares the document with its typed form.
+func (v *validator) checkDropped(in *jsontree.Node, typed any, path string) {
+	b, err := json.Marshal(typed)
+	if err != nil {
+		v.errorf(path, "%v", err)
+		return
+	}
+	out, err := jsontree.Decode(b, len(b)+1, 4*maxDepth)
+	if err != nil {
+		v.errorf(path, "%v", err)
+		return
+	}
+	v.dropped(in, out, path)
+}
+
+func (v *validator) dropped(in, out *jsontree.Node, path string) {
+	switch {
+	case in.Kind == jsontree.Object && out.Kind == jsontree.Object:
+		for i, k := range in.Keys {
+			o := out.Get(k)
+			if o == nil {
+				if !emptyValue(in.Vals[i]) {
+					v.errorf(jsontree.Key(path, k), "is not implemented by lockgate yet: refused rather than ignored")
+				}
+				continue
+			}
+			v.dropped(in.Vals[i], o, jsontree.Key(path, k))
+		}
+	case in.Kind == jsontree.Array && out.Kind == jsontree.Array:
+		for i := range min(len(in.Vals), len(out.Vals)) {
+			v.dropped(in.Vals[i], out.Vals[i], jsontree.Index(path, i))
+		}
+	}
+}
+
+// emptyValue: a member whose value is its zero (omitted when encoded).
+func emptyValue(n *jsontree.Node) bool {
+	switch n.Kind {
+	case jsontree.Null:
+		return true
+	case jsontree.String:
+		return n.Str == ""
+	case jsontree.Number:
+		return n.Str == "0"
+	case jsontree.Bool:
+		return !n.Bool
+	case jsontree.Array:
+		return len(n.Vals) == 0
+	}
+	return false
 }
 
 func str(s string) *jsontree.Node { return &jsontree.Node{Kind: jsontree.String, Str: s} }
@@ -251,9 +356,11 @@ var validWindows = map[int64]bool{60: true, 120: true, 300: true, 600: true}
 var (
 	implementedStatements = map[string]bool{"ByteMatchStatement": true, "RegexMatchStatement": true, "SizeConstraintStatement": true,
 		"GeoMatchStatement": true, "IPSetReferenceStatement": true, "LabelMatchStatement": true, "AndStatement": true,
-		"OrStatement": true, "NotStatement": true, "RateBasedStatement": true, "ManagedRuleGroupStatement": true}
+		"OrStatement": true, "NotStatement": true, "RateBasedStatement": true, "ManagedRuleGroupStatement": true,
+		"RuleGroupReferenceStatement": true, "RegexPatternSetReferenceStatement": true, "SqliMatchStatement": true, "XssMatchStatement": true}
 	implementedFields = map[string]bool{"UriPath": true, "QueryString": true, "Method": true, "AllQueryArguments": true,
-		"SingleHeader": true, "SingleQueryArgument": true, "Body": true, "UriFragment": true}
+		"SingleHeader": true, "SingleQueryArgument": true, "Body": true, "UriFragment": true, "JsonBody": true,
+		"Headers": true, "Cookies": true, "HeaderOrder": true}
 )
 
 // checkWebACL checks what the model cannot express.
@@ -262,13 +369,16 @@ func (v *validator) checkWebACL(w *WebACL, n *jsontree.Node, path string) {
 		v.errorf(jsontree.Key(path, "DefaultAction"), "must be exactly one of Allow and Block")
 	}
 	if w.DefaultAction.Block != nil {
-		v.checkCustomResponse(w, w.DefaultAction.Block.CustomResponse, jsontree.Key(jsontree.Key(path, "DefaultAction"), "Block"))
+		v.checkCustomResponse(w.CustomResponseBodies, w.DefaultAction.Block.CustomResponse, jsontree.Key(jsontree.Key(path, "DefaultAction"), "Block"))
 	}
 	rulesPath := jsontree.Key(path, "Rules")
-	v.checkRules(w, w.Rules, n.Get("Rules"), rulesPath, true)
+	v.checkRules(w.CustomResponseBodies, w.Rules, n.Get("Rules"), rulesPath, false)
 }
 
-func (v *validator) checkRules(w *WebACL, rules []Rule, n *jsontree.Node, path string, topLevel bool) {
+// checkRules checks a web ACL's or, inGroup, a rule group's rules;
+// bodies are the custom response bodies their Block actions may name.
+func (v *validator) checkRules(bodies map[string]CustomResponseBody, rules []Rule, n *jsontree.Node, path string, inGroup bool) {
+	v.bodies = bodies
 	priorities := map[int64]string{}
 	names := map[string]bool{}
 	for i := range rules {
@@ -296,7 +406,7 @@ func (v *validator) checkRules(w *WebACL, rules []Rule, n *jsontree.Node, path s
 			v.errorf(rp, "needs an Action")
 		}
 		if r.Action != nil {
-			v.checkAction(w, r.Action, jsontree.Key(rp, "Action"))
+			v.checkAction(bodies, r.Action, jsontree.Key(rp, "Action"))
 		}
 		if r.OverrideAction != nil && (r.OverrideAction.None == nil) == (r.OverrideAction.Count == nil) {
 			v.errorf(jsontree.Key(rp, "OverrideAction"), "must be exactly one of None and Count")
@@ -307,6 +417,10 @@ func (v *validator) checkRules(w *WebACL, rules []Rule, n *jsontree.Node, path s
 		var sn *jsontree.Node
 		if n != nil && i < len(n.Vals) {
 			sn = n.Vals[i].Get("Statement")
+		}
+		if inGroup && group {
+			v.errorf(jsontree.Key(rp, "Statement"), "a rule group cannot contain rule group references or managed rule groups")
+			continue
 		}
 		v.checkStatement(&r.Statement, sn, jsontree.Key(rp, "Statement"), 0)
 	}
@@ -332,7 +446,7 @@ func (v *validator) checkLabel(name, path string) {
 	}
 }
 
-func (v *validator) checkAction(w *WebACL, a *RuleAction, path string) {
+func (v *validator) checkAction(bodies map[string]CustomResponseBody, a *RuleAction, path string) {
 	n := 0
 	for _, set := range []bool{a.Allow != nil, a.Block != nil, a.Count != nil, a.Captcha != nil, a.Challenge != nil} {
 		if set {
@@ -349,15 +463,15 @@ func (v *validator) checkAction(w *WebACL, a *RuleAction, path string) {
 	case a.Challenge != nil:
 		v.errorf(jsontree.Key(path, "Challenge"), "Challenge is not implemented by lockgate yet: refused rather than ignored")
 	case a.Block != nil:
-		v.checkCustomResponse(w, a.Block.CustomResponse, jsontree.Key(path, "Block"))
+		v.checkCustomResponse(bodies, a.Block.CustomResponse, jsontree.Key(path, "Block"))
 	}
 }
 
-func (v *validator) checkCustomResponse(w *WebACL, cr *CustomResponse, path string) {
+func (v *validator) checkCustomResponse(bodies map[string]CustomResponseBody, cr *CustomResponse, path string) {
 	if cr == nil || cr.CustomResponseBodyKey == "" {
 		return
 	}
-	if _, ok := w.CustomResponseBodies[cr.CustomResponseBodyKey]; !ok {
+	if _, ok := bodies[cr.CustomResponseBodyKey]; !ok {
 		v.errorf(jsontree.Key(jsontree.Key(path, "CustomResponse"), "CustomResponseBodyKey"), "%q is not a key of the web ACL's CustomResponseBodies", cr.CustomResponseBodyKey)
 	}
 }
@@ -384,7 +498,22 @@ func (v *validator) checkStatement(s *Statement, n *jsontree.Node, path string, 
 		return
 	}
 	body := n.Vals[0]
+	if body.Get("PreParseTextTransformations") != nil {
+		v.errorf(jsontree.Key(sp, "PreParseTextTransformations"), "is not implemented by lockgate yet: refused rather than ignored")
+	}
 	switch {
+	case s.RegexPatternSetReferenceStatement != nil:
+		v.checkField(&s.RegexPatternSetReferenceStatement.FieldToMatch, body.Get("FieldToMatch"), jsontree.Key(sp, "FieldToMatch"))
+		v.checkTransforms(s.RegexPatternSetReferenceStatement.TextTransformations, jsontree.Key(sp, "TextTransformations"))
+	case s.SqliMatchStatement != nil:
+		if s.SqliMatchStatement.SensitivityLevel == "" {
+			s.SqliMatchStatement.SensitivityLevel = "LOW" // AWS's default
+		}
+		v.checkField(&s.SqliMatchStatement.FieldToMatch, body.Get("FieldToMatch"), jsontree.Key(sp, "FieldToMatch"))
+		v.checkTransforms(s.SqliMatchStatement.TextTransformations, jsontree.Key(sp, "TextTransformations"))
+	case s.XssMatchStatement != nil:
+		v.checkField(&s.XssMatchStatement.FieldToMatch, body.Get("FieldToMatch"), jsontree.Key(sp, "FieldToMatch"))
+		v.checkTransforms(s.XssMatchStatement.TextTransformations, jsontree.Key(sp, "TextTransformations"))
 	case s.ByteMatchStatement != nil:
 		v.checkField(&s.ByteMatchStatement.FieldToMatch, body.Get("FieldToMatch"), jsontree.Key(sp, "FieldToMatch"))
 		v.checkTransforms(s.ByteMatchStatement.TextTransformations, jsontree.Key(sp, "TextTransformations"))
@@ -419,8 +548,24 @@ func (v *validator) checkStatement(s *Statement, n *jsontree.Node, path string, 
 		if _, ok := managedGroups[managedKey(m.VendorName, m.Name)]; !ok {
 			v.errorf(sp, "managed rule group %s/%s is not one lockgate provides (it has %s)", m.VendorName, m.Name, managedGroupList())
 		}
-		if len(m.ExcludedRules) > 0 || len(m.ManagedRuleGroupConfigs) > 0 {
-			v.errorf(sp, "ExcludedRules and ManagedRuleGroupConfigs are not implemented by lockgate yet: refused rather than ignored")
+		if len(m.ManagedRuleGroupConfigs) > 0 {
+			v.errorf(jsontree.Key(sp, "ManagedRuleGroupConfigs"), "lockgate's managed groups take no configuration: refused rather than ignored")
+		}
+		if m.Version != "" {
+			v.errorf(jsontree.Key(sp, "Version"), "lockgate's managed groups have one version, the IP-set files you give: remove Version")
+		}
+		g := managedGroups[managedKey(m.VendorName, m.Name)]
+		for i, x := range m.ExcludedRules {
+			if x.Name != g.rule {
+				v.errorf(jsontree.Key(jsontree.Index(jsontree.Key(sp, "ExcludedRules"), i), "Name"), "%q is not a rule of %s/%s (its rule is %s)", x.Name, m.VendorName, m.Name, g.rule)
+			}
+		}
+		for i, o := range m.RuleActionOverrides {
+			p := jsontree.Index(jsontree.Key(sp, "RuleActionOverrides"), i)
+			if o.Name != g.rule {
+				v.errorf(jsontree.Key(p, "Name"), "%q is not a rule of %s/%s (its rule is %s)", o.Name, m.VendorName, m.Name, g.rule)
+			}
+			v.checkAction(v.bodies, &o.ActionToUse, jsontree.Key(p, "ActionToUse"))
 		}
 		if m.ScopeDownStatement != nil {
 			v.checkStatement(m.ScopeDownStatement, body.Get("ScopeDownStatement"), jsontree.Key(sp, "ScopeDownStatement"), depth+1)
@@ -442,16 +587,65 @@ func (v *validator) checkRateBased(r *RateBasedStatement, body *jsontree.Node, p
 			v.errorf(path, "AggregateKeyType FORWARDED_IP needs a ForwardedIPConfig")
 		}
 	case "CUSTOM_KEYS":
-		v.errorf(jsontree.Key(path, "CustomKeys"), "CUSTOM_KEYS aggregation is not implemented by lockgate yet: refused rather than ignored")
+		v.checkCustomKeys(r, body.Get("CustomKeys"), jsontree.Key(path, "CustomKeys"))
 	}
 	if r.AggregateKeyType != "CUSTOM_KEYS" && len(r.CustomKeys) > 0 {
 		v.errorf(jsontree.Key(path, "CustomKeys"), "only with AggregateKeyType CUSTOM_KEYS")
 	}
-	if r.AggregateKeyType != "FORWARDED_IP" && r.ForwardedIPConfig != nil {
-		v.errorf(jsontree.Key(path, "ForwardedIPConfig"), "only with AggregateKeyType FORWARDED_IP")
+	forwardedKey := false
+	for _, k := range r.CustomKeys {
+		forwardedKey = forwardedKey || k.ForwardedIP != nil
+	}
+	if r.AggregateKeyType != "FORWARDED_IP" && !forwardedKey && r.ForwardedIPConfig != nil {
+		v.errorf(jsontree.Key(path, "ForwardedIPConfig"), "only with AggregateKeyType FORWARDED_IP or a ForwardedIP custom key")
 	}
 	if r.ScopeDownStatement != nil {
 		v.checkStatement(r.ScopeDownStatement, body.Get("ScopeDownStatement"), jsontree.Key(path, "ScopeDownStatement"), 1)
+	}
+}
+
+// checkCustomKeys: one to five keys, each of one kind; IP and ForwardedIP
+// only beside another key; ForwardedIP needs the ForwardedIPConfig.
+func (v *validator) checkCustomKeys(r *RateBasedStatement, n *jsontree.Node, path string) {
+	if len(r.CustomKeys) == 0 {
+		v.errorf(path, "AggregateKeyType CUSTOM_KEYS needs at least one custom key")
+		return
+	}
+	ipOnly := true
+	for i, k := range r.CustomKeys {
+		kp := jsontree.Index(path, i)
+		kn := n.Vals[i]
+		if len(kn.Keys) != 1 {
+			v.errorf(kp, "must be exactly one kind of key, not %d", len(kn.Keys))
+			continue
+		}
+		kind := kn.Keys[0]
+		switch kind {
+		case "ASN", "JA3Fingerprint", "JA4Fingerprint":
+			v.errorf(jsontree.Key(kp, kind), "aggregating on %s is not implemented by lockgate yet: refused rather than ignored", kind)
+		case "IP", "ForwardedIP":
+		default:
+			ipOnly = false
+		}
+		switch {
+		case k.ForwardedIP != nil && r.ForwardedIPConfig == nil:
+			v.errorf(jsontree.Key(kp, kind), "a ForwardedIP key needs the statement's ForwardedIPConfig")
+		case k.LabelNamespace != nil && !strings.HasSuffix(k.LabelNamespace.Namespace, ":"):
+			v.errorf(jsontree.Key(jsontree.Key(kp, kind), "Namespace"), "%q: a namespace ends with ':'", k.LabelNamespace.Namespace)
+		case k.Header != nil:
+			v.checkTransforms(k.Header.TextTransformations, jsontree.Key(jsontree.Key(kp, kind), "TextTransformations"))
+		case k.Cookie != nil:
+			v.checkTransforms(k.Cookie.TextTransformations, jsontree.Key(jsontree.Key(kp, kind), "TextTransformations"))
+		case k.QueryArgument != nil:
+			v.checkTransforms(k.QueryArgument.TextTransformations, jsontree.Key(jsontree.Key(kp, kind), "TextTransformations"))
+		case k.QueryString != nil:
+			v.checkTransforms(k.QueryString.TextTransformations, jsontree.Key(jsontree.Key(kp, kind), "TextTransformations"))
+		case k.UriPath != nil:
+			v.checkTransforms(k.UriPath.TextTransformations, jsontree.Key(jsontree.Key(kp, kind), "TextTransformations"))
+		}
+	}
+	if ipOnly {
+		v.errorf(path, "IP and ForwardedIP keys need another kind of key beside them (use AggregateKeyType IP or FORWARDED_IP instead)")
 	}
 }
 
@@ -468,6 +662,32 @@ func (v *validator) checkField(f *FieldToMatch, n *jsontree.Node, path string) {
 	}
 	if f.Body != nil && f.Body.OversizeHandling == "" {
 		f.Body.OversizeHandling = "CONTINUE" // AWS's default
+	}
+	fp := jsontree.Key(path, n.Keys[0])
+	one := func(p string, set ...bool) {
+		k := 0
+		for _, b := range set {
+			if b {
+				k++
+			}
+		}
+		if k != 1 {
+			v.errorf(jsontree.Key(fp, "MatchPattern"), "must be exactly one of %s", p)
+		}
+	}
+	switch {
+	case f.JsonBody != nil:
+		j := f.JsonBody
+		one("All and IncludedPaths", j.MatchPattern.All != nil, j.MatchPattern.IncludedPaths != nil)
+		if j.OversizeHandling == "" {
+			j.OversizeHandling = "CONTINUE"
+		}
+	case f.Headers != nil:
+		m := f.Headers.MatchPattern
+		one("All, IncludedHeaders and ExcludedHeaders", m.All != nil, m.IncludedHeaders != nil, m.ExcludedHeaders != nil)
+	case f.Cookies != nil:
+		m := f.Cookies.MatchPattern
+		one("All, IncludedCookies and ExcludedCookies", m.All != nil, m.IncludedCookies != nil, m.ExcludedCookies != nil)
 	}
 }
 

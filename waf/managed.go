@@ -16,6 +16,8 @@ type managedGroup struct {
 	ipSet string
 	// rule is the rule's name, and label the label it adds.
 	rule, label string
+	// capacity is the group's WCUs, as AWS's equivalent group costs.
+	capacity int64
 }
 
 func managedKey(vendor, name string) string { return vendor + "/" + name }
@@ -24,10 +26,10 @@ func managedKey(vendor, name string) string { return vendor + "/" + name }
 // reputation and anonymous IP lists are accepted under their AWS names so
 // that web ACLs written for AWS load unchanged.
 var managedGroups = map[string]managedGroup{
-	managedKey("lockgate", "IPReputationList"):                 {ipSet: "ip-reputation", rule: "IPReputationList", label: "awswaf:managed:lockgate:ip-reputation-list"},
-	managedKey("AWS", "AWSManagedRulesAmazonIpReputationList"): {ipSet: "ip-reputation", rule: "AWSManagedIPReputationList", label: "awswaf:managed:aws:amazon-ip-list:AWSManagedIPReputationList"},
-	managedKey("lockgate", "AnonymousIPList"):                  {ipSet: "anonymous-ip", rule: "AnonymousIPList", label: "awswaf:managed:lockgate:anonymous-ip-list"},
-	managedKey("AWS", "AWSManagedRulesAnonymousIpList"):        {ipSet: "anonymous-ip", rule: "AnonymousIPList", label: "awswaf:managed:aws:anonymous-ip-list:AnonymousIPList"},
+	managedKey("lockgate", "IPReputationList"):                 {ipSet: "ip-reputation", rule: "IPReputationList", label: "awswaf:managed:lockgate:ip-reputation-list", capacity: 25},
+	managedKey("AWS", "AWSManagedRulesAmazonIpReputationList"): {ipSet: "ip-reputation", rule: "AWSManagedIPReputationList", label: "awswaf:managed:aws:amazon-ip-list:AWSManagedIPReputationList", capacity: 25},
+	managedKey("lockgate", "AnonymousIPList"):                  {ipSet: "anonymous-ip", rule: "AnonymousIPList", label: "awswaf:managed:lockgate:anonymous-ip-list", capacity: 50},
+	managedKey("AWS", "AWSManagedRulesAnonymousIpList"):        {ipSet: "anonymous-ip", rule: "AnonymousIPList", label: "awswaf:managed:aws:anonymous-ip-list:AnonymousIPList", capacity: 50},
 }
 
 func managedGroupList() string {

@@ -123,8 +123,8 @@ type Statement struct {
 	RateBasedStatement                *RateBasedStatement          `json:"RateBasedStatement,omitempty"`
 	ManagedRuleGroupStatement         *ManagedRuleGroupStatement   `json:"ManagedRuleGroupStatement,omitempty"`
 	RuleGroupReferenceStatement       *RuleGroupReferenceStatement `json:"RuleGroupReferenceStatement,omitempty"`
-	SqliMatchStatement                json.RawMessage              `json:"SqliMatchStatement,omitempty"`
-	XssMatchStatement                 json.RawMessage              `json:"XssMatchStatement,omitempty"`
+	SqliMatchStatement                *SqliMatchStatement          `json:"SqliMatchStatement,omitempty"`
+	XssMatchStatement                 *XssMatchStatement           `json:"XssMatchStatement,omitempty"`
 	AsnMatchStatement                 json.RawMessage              `json:"AsnMatchStatement,omitempty"`
 }
 
@@ -212,7 +212,7 @@ type RateBasedStatement struct {
 	AggregateKeyType    string             `json:"AggregateKeyType"`
 	ScopeDownStatement  *Statement         `json:"ScopeDownStatement,omitempty"`
 	ForwardedIPConfig   *ForwardedIPConfig `json:"ForwardedIPConfig,omitempty"`
-	CustomKeys          []json.RawMessage  `json:"CustomKeys,omitempty"`
+	CustomKeys          []RateBasedKey     `json:"CustomKeys,omitempty"`
 }
 
 // ManagedRuleGroupStatement uses a managed rule group.
@@ -220,7 +220,7 @@ type ManagedRuleGroupStatement struct {
 	VendorName              string               `json:"VendorName"`
 	Name                    string               `json:"Name"`
 	Version                 string               `json:"Version,omitempty"`
-	ExcludedRules           []json.RawMessage    `json:"ExcludedRules,omitempty"`
+	ExcludedRules           []ExcludedRule       `json:"ExcludedRules,omitempty"`
 	ScopeDownStatement      *Statement           `json:"ScopeDownStatement,omitempty"`
 	RuleActionOverrides     []RuleActionOverride `json:"RuleActionOverrides,omitempty"`
 	ManagedRuleGroupConfigs []json.RawMessage    `json:"ManagedRuleGroupConfigs,omitempty"`
@@ -229,8 +229,13 @@ type ManagedRuleGroupStatement struct {
 // RuleGroupReferenceStatement uses a rule group by ARN.
 type RuleGroupReferenceStatement struct {
 	ARN                 string               `json:"ARN"`
-	ExcludedRules       []json.RawMessage    `json:"ExcludedRules,omitempty"`
+	ExcludedRules       []ExcludedRule       `json:"ExcludedRules,omitempty"`
 	RuleActionOverrides []RuleActionOverride `json:"RuleActionOverrides,omitempty"`
+}
+
+// ExcludedRule is the older way of overriding a group's rule to Count.
+type ExcludedRule struct {
+	Name string `json:"Name"`
 }
 
 // RuleActionOverride changes the action of one rule of a group.
@@ -249,10 +254,10 @@ type FieldToMatch struct {
 	SingleQueryArgument *NamedField     `json:"SingleQueryArgument,omitempty"`
 	Body                *BodyField      `json:"Body,omitempty"`
 	UriFragment         *struct{}       `json:"UriFragment,omitempty"`
-	JsonBody            json.RawMessage `json:"JsonBody,omitempty"`
-	Headers             json.RawMessage `json:"Headers,omitempty"`
-	Cookies             json.RawMessage `json:"Cookies,omitempty"`
-	HeaderOrder         json.RawMessage `json:"HeaderOrder,omitempty"`
+	JsonBody            *JsonBodyField  `json:"JsonBody,omitempty"`
+	Headers             *HeadersField   `json:"Headers,omitempty"`
+	Cookies             *CookiesField   `json:"Cookies,omitempty"`
+	HeaderOrder         *BodyField      `json:"HeaderOrder,omitempty"`
 	JA3Fingerprint      json.RawMessage `json:"JA3Fingerprint,omitempty"`
 	JA4Fingerprint      json.RawMessage `json:"JA4Fingerprint,omitempty"`
 }
@@ -265,4 +270,107 @@ type NamedField struct {
 // BodyField says what to do with a body over the inspection limit.
 type BodyField struct {
 	OversizeHandling string `json:"OversizeHandling,omitempty"`
+}
+
+// SqliMatchStatement inspects a component for SQL injection.
+type SqliMatchStatement struct {
+	FieldToMatch        FieldToMatch         `json:"FieldToMatch"`
+	TextTransformations []TextTransformation `json:"TextTransformations"`
+	SensitivityLevel    string               `json:"SensitivityLevel,omitempty"`
+}
+
+// XssMatchStatement inspects a component for cross-site scripting.
+type XssMatchStatement struct {
+	FieldToMatch        FieldToMatch         `json:"FieldToMatch"`
+	TextTransformations []TextTransformation `json:"TextTransformations"`
+}
+
+// JsonBodyField inspects the body as JSON.
+type JsonBodyField struct {
+	MatchPattern            JsonMatchPattern `json:"MatchPattern"`
+	MatchScope              string           `json:"MatchScope"`
+	InvalidFallbackBehavior string           `json:"InvalidFallbackBehavior,omitempty"`
+	OversizeHandling        string           `json:"OversizeHandling,omitempty"`
+}
+
+// JsonMatchPattern selects all of a JSON body or the elements at JSON
+// Pointer paths.
+type JsonMatchPattern struct {
+	All           *struct{} `json:"All,omitempty"`
+	IncludedPaths []string  `json:"IncludedPaths,omitempty"`
+}
+
+// HeadersField inspects headers chosen by MatchPattern.
+type HeadersField struct {
+	MatchPattern     HeaderMatchPattern `json:"MatchPattern"`
+	MatchScope       string             `json:"MatchScope"`
+	OversizeHandling string             `json:"OversizeHandling"`
+}
+
+// HeaderMatchPattern selects all headers, or those named (without case).
+type HeaderMatchPattern struct {
+	All             *struct{} `json:"All,omitempty"`
+	IncludedHeaders []string  `json:"IncludedHeaders,omitempty"`
+	ExcludedHeaders []string  `json:"ExcludedHeaders,omitempty"`
+}
+
+// CookiesField inspects cookies chosen by MatchPattern.
+type CookiesField struct {
+	MatchPattern     CookieMatchPattern `json:"MatchPattern"`
+	MatchScope       string             `json:"MatchScope"`
+	OversizeHandling string             `json:"OversizeHandling"`
+}
+
+// CookieMatchPattern selects all cookies, or those named (with case).
+type CookieMatchPattern struct {
+	All             *struct{} `json:"All,omitempty"`
+	IncludedCookies []string  `json:"IncludedCookies,omitempty"`
+	ExcludedCookies []string  `json:"ExcludedCookies,omitempty"`
+}
+
+// RateBasedKey is one component of a CUSTOM_KEYS aggregation key.
+type RateBasedKey struct {
+	Header         *RateBasedKeyNamed  `json:"Header,omitempty"`
+	Cookie         *RateBasedKeyNamed  `json:"Cookie,omitempty"`
+	QueryArgument  *RateBasedKeyNamed  `json:"QueryArgument,omitempty"`
+	QueryString    *RateBasedKeyText   `json:"QueryString,omitempty"`
+	UriPath        *RateBasedKeyText   `json:"UriPath,omitempty"`
+	HTTPMethod     *struct{}           `json:"HTTPMethod,omitempty"`
+	IP             *struct{}           `json:"IP,omitempty"`
+	ForwardedIP    *struct{}           `json:"ForwardedIP,omitempty"`
+	LabelNamespace *RateBasedKeyLabels `json:"LabelNamespace,omitempty"`
+	ASN            json.RawMessage     `json:"ASN,omitempty"`
+	JA3Fingerprint json.RawMessage     `json:"JA3Fingerprint,omitempty"`
+	JA4Fingerprint json.RawMessage     `json:"JA4Fingerprint,omitempty"`
+}
+
+// RateBasedKeyNamed is a named header, cookie or query argument key.
+type RateBasedKeyNamed struct {
+	Name                string               `json:"Name"`
+	TextTransformations []TextTransformation `json:"TextTransformations"`
+}
+
+// RateBasedKeyText is a query string or URI path key.
+type RateBasedKeyText struct {
+	TextTransformations []TextTransformation `json:"TextTransformations"`
+}
+
+// RateBasedKeyLabels keys on the labels of a namespace.
+type RateBasedKeyLabels struct {
+	Namespace string `json:"Namespace"`
+}
+
+// RuleGroup is a reusable list of rules, referenced by ARN.
+type RuleGroup struct {
+	Name                 string                        `json:"Name"`
+	Id                   string                        `json:"Id,omitempty"`
+	ARN                  string                        `json:"ARN,omitempty"`
+	Description          string                        `json:"Description,omitempty"`
+	Capacity             int64                         `json:"Capacity"`
+	Rules                []Rule                        `json:"Rules,omitempty"`
+	VisibilityConfig     VisibilityConfig              `json:"VisibilityConfig"`
+	CustomResponseBodies map[string]CustomResponseBody `json:"CustomResponseBodies,omitempty"`
+	LabelNamespace       string                        `json:"LabelNamespace,omitempty"`
+	AvailableLabels      []json.RawMessage             `json:"AvailableLabels,omitempty"`
+	ConsumedLabels       []json.RawMessage             `json:"ConsumedLabels,omitempty"`
 }

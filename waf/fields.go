@@ -1,0 +1,365 @@
+package waf
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// AWS WAF inspects at most the first 8 KiB or 200 of the headers and of
+// the cookies; beyond that OversizeHandling decides.
+const (
+	maxInspectedItems = 200
+	maxInspectedBytes = 8 << 10
+)
+
+// field extracts the values of a request component; each is inspected
+// on its own (AllQueryArguments, Headers, Cookies and JsonBody have
+// several).
+type field struct {
+	kind     string
+	name     string // header or query argument name
+	oversize string // OversizeHandling
+	scope    string // MatchScope: ALL, KEY or VALUE
+	// Headers and Cookies: the names included or excluded (headers
+	// lower-cased); all when both are nil.
+	included, excluded []string
+	// JsonBody
+	paths    []string // JSON Pointers; all when nil
+	fallback string   // InvalidFallbackBehavior
+}
+
+func (c *compiler) field(f *FieldToMatch, path string) *field {
+	switch {
+	case f.UriPath != nil:
+		return &field{kind: "UriPath"}
+	case f.QueryString != nil:
+		return &field{kind: "QueryString"}
+	case f.Method != nil:
+		return &field{kind: "Method"}
+	case f.AllQueryArguments != nil:
+		return &field{kind: "AllQueryArguments"}
+	case f.SingleHeader != nil:
+		return &field{kind: "SingleHeader", name: f.SingleHeader.Name}
+	case f.SingleQueryArgument != nil:
+		return &field{kind: "SingleQueryArgument", name: f.SingleQueryArgument.Name}
+	case f.Body != nil:
+		return &field{kind: "Body", oversize: f.Body.OversizeHandling}
+	case f.UriFragment != nil:
+		return &field{kind: "UriFragment"}
+	case f.HeaderOrder != nil:
+		return &field{kind: "HeaderOrder", oversize: f.HeaderOrder.OversizeHandling}
+	case f.Headers != nil:
+		h := f.Headers
+		fl := &field{kind: "Headers", oversize: h.OversizeHandling, scope: h.MatchScope}
+		for _, n := range h.MatchPattern.IncludedHeaders {
+			fl.included = append(fl.included, strings.ToLower(n))
+		}
+		for _, n := range h.MatchPattern.ExcludedHeaders {
+			fl.excluded = append(fl.excluded, strings.ToLower(n))
+		}
+		return fl
+	case f.Cookies != nil:
+		k := f.Cookies
+		return &field{kind: "Cookies", oversize: k.OversizeHandling, scope: k.MatchScope,
+			included: k.MatchPattern.IncludedCookies, excluded: k.MatchPattern.ExcludedCookies}
+	case f.JsonBody != nil:
+		j := f.JsonBody
+		return &field{kind: "JsonBody", oversize: j.OversizeHandling, scope: j.MatchScope, paths: j.MatchPattern.IncludedPaths, fallback: j.InvalidFallbackBehavior}
+	}
+	c.errorf(path, "request component not implemented")
+	return &field{kind: "none"}
+}
+
+// selected reports whether a header or cookie name is chosen by the
+// match pattern.
+func (f *field) selected(name string) bool {
+	if f.kind == "Headers" {
+		name = strings.ToLower(name)
+	}
+	switch {
+	case f.included != nil:
+		for _, n := range f.included {
+			if n == name {
+				return true
+			}
+		}
+		return false
+	case f.excluded != nil:
+		for _, n := range f.excluded {
+			if n == name {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// pair inspects a name and value as MatchScope says: KEY the name, VALUE
+// the value, ALL either.
+func (f *field) pair(st *evalState, name, value string, fn func([]byte) bool) bool {
+	if f.scope != "VALUE" && fn(stringBytes(st, name)) {
+		return true
+	}
+	return f.scope != "KEY" && fn(stringBytes(st, value))
+}
+
+// each calls fn with every value of the field until fn returns true, and
+// returns whether one did. A component over AWS's inspection limits
+// answers as its OversizeHandling says (MATCH, NO_MATCH, or CONTINUE:
+// inspect what is within the limit).
+func (f *field) each(st *evalState, fn func([]byte) bool) bool {
+	req := st.req
+	switch f.kind {
+	case "UriPath":
+		return fn(stringBytes(st, req.URI))
+	case "QueryString":
+		return fn(stringBytes(st, req.Query))
+	case "Method":
+		return fn(stringBytes(st, req.Method))
+	case "UriFragment":
+		return fn(stringBytes(st, req.Fragment))
+	case "SingleHeader":
+		v, ok := req.header(f.name)
+		return ok && fn(stringBytes(st, v))
+	case "SingleQueryArgument", "AllQueryArguments":
+		q := req.Query
+		for q != "" {
+			var pair string
+			pair, q, _ = strings.Cut(q, "&")
+			name, value, _ := strings.Cut(pair, "=")
+			if f.kind == "SingleQueryArgument" && !strings.EqualFold(name, f.name) {
+				continue
+			}
+			if fn(stringBytes(st, value)) {
+				return true
+			}
+		}
+		return false
+	case "Body":
+		body, verdict, decided := f.body(st)
+		if decided {
+			return verdict
+		}
+		return fn(body)
+	case "JsonBody":
+		body, verdict, decided := f.body(st)
+		if decided {
+			return verdict
+		}
+		return f.eachJSON(st, body, fn)
+	case "Headers":
+		if over, verdict := f.headersOver(req.Headers); over && f.oversize != "CONTINUE" {
+			return verdict
+		}
+		size := 0
+		for i, h := range req.Headers {
+			size += len(h.Name) + len(h.Value)
+			if i >= maxInspectedItems || size > maxInspectedBytes {
+				break
+			}
+			if f.selected(h.Name) && f.pair(st, h.Name, h.Value, fn) {
+				return true
+			}
+		}
+		return false
+	case "HeaderOrder":
+		if over, verdict := f.headersOver(req.Headers); over && f.oversize != "CONTINUE" {
+			return verdict
+		}
+		buf := st.buf[:0]
+		for i, h := range req.Headers {
+			if i >= maxInspectedItems || len(buf)+len(h.Name) > maxInspectedBytes {
+				break
+			}
+			if i > 0 {
+				buf = append(buf, ':')
+			}
+			buf = append(buf, h.Name...)
+		}
+		st.buf = buf
+		return fn(buf)
+	case "Cookies":
+		return f.eachCookie(st, fn)
+	}
+	return false
+}
+
+// body is the inspected part of the body, or the OversizeHandling verdict
+// for a body over the inspection limit.
+func (f *field) body(st *evalState) (body []byte, verdict, decided bool) {
+	req := st.req
+	size := max(req.BodySize, int64(len(req.Body)))
+	body = req.Body
+	if size > int64(st.eng.bodyLimit) {
+		switch f.oversize {
+		case "MATCH":
+			return nil, true, true
+		case "NO_MATCH":
+			return nil, false, true
+		}
+		if len(body) > st.eng.bodyLimit {
+			body = body[:st.eng.bodyLimit]
+		}
+	}
+	return body, false, false
+}
+
+func (f *field) headersOver(hs []Header) (over, verdict bool) {
+	size := 0
+	for _, h := range hs {
+		size += len(h.Name) + len(h.Value)
+	}
+	if len(hs) <= maxInspectedItems && size <= maxInspectedBytes {
+		return false, false
+	}
+	return true, f.oversize == "MATCH"
+}
+
+func (f *field) eachCookie(st *evalState, fn func([]byte) bool) bool {
+	n, size := 0, 0
+	over := false
+	for _, h := range st.req.Headers {
+		if !strings.EqualFold(h.Name, "Cookie") {
+			continue
+		}
+		for part := range strings.SplitSeq(h.Value, ";") {
+			name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if name == "" {
+				continue
+			}
+			n++
+			size += len(name) + len(value)
+			if n > maxInspectedItems || size > maxInspectedBytes {
+				over = true
+				break
+			}
+			if f.selected(name) && f.pair(st, name, value, fn) {
+				return true
+			}
+		}
+	}
+	if over && f.oversize != "CONTINUE" {
+		return f.oversize == "MATCH"
+	}
+	return false
+}
+
+// eachJSON inspects the keys and/or values of a JSON body, each on its
+// own. An invalid body answers as InvalidFallbackBehavior says: MATCH,
+// NO_MATCH, EVALUATE_AS_STRING (the whole body as text) or, when not
+// set, what was parsed before the error, as AWS does.
+func (f *field) eachJSON(st *evalState, body []byte, fn func([]byte) bool) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	// stack of containers: for objects the pending key, for arrays the index.
+	type frame struct {
+		object  bool
+		index   int
+		key     string
+		wantKey bool
+	}
+	var stack []frame
+	pointer := func() string {
+		var b strings.Builder
+		for _, fr := range stack {
+			b.WriteByte('/')
+			if fr.object {
+				b.WriteString(escapePointer(fr.key))
+			} else {
+				b.WriteString(strconv.Itoa(fr.index))
+			}
+		}
+		return b.String()
+	}
+	wanted := func(p string) bool {
+		if f.paths == nil {
+			return true
+		}
+		for _, w := range f.paths {
+			if p == w || strings.HasPrefix(p, w+"/") || w == "" {
+				return true
+			}
+		}
+		return false
+	}
+	// afterValue advances the parent past a completed value.
+	afterValue := func() {
+		if n := len(stack); n > 0 {
+			if stack[n-1].object {
+				stack[n-1].wantKey = true
+			} else {
+				stack[n-1].index++
+			}
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF && len(stack) == 0 {
+			return false
+		}
+		if err != nil { // not JSON (a truncated body included)
+			switch f.fallback {
+			case "MATCH":
+				return true
+			case "EVALUATE_AS_STRING":
+				return fn(body)
+			}
+			return false
+		}
+		top := len(stack) - 1
+		if top >= 0 && stack[top].object && stack[top].wantKey {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:top]
+				afterValue()
+				continue
+			}
+			key, _ := tok.(string)
+			stack[top].key, stack[top].wantKey = key, false
+			if f.scope != "VALUE" && wanted(pointer()) && fn(append(st.buf[:0], key...)) {
+				return true
+			}
+			continue
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, frame{object: true, wantKey: true})
+			case '[':
+				stack = append(stack, frame{})
+			default: // ']' ('}' is handled with keys)
+				stack = stack[:top]
+				afterValue()
+			}
+			continue
+		case string:
+			if f.scope != "KEY" && wanted(pointer()) && fn(append(st.buf[:0], v...)) {
+				return true
+			}
+		case json.Number:
+			if f.scope != "KEY" && wanted(pointer()) && fn(append(st.buf[:0], v...)) {
+				return true
+			}
+		case bool:
+			if f.scope != "KEY" && wanted(pointer()) && fn(strconv.AppendBool(st.buf[:0], v)) {
+				return true
+			}
+		case nil:
+			if f.scope != "KEY" && wanted(pointer()) && fn(append(st.buf[:0], "null"...)) {
+				return true
+			}
+		}
+		afterValue()
+	}
+}
+
+// escapePointer escapes a key for a JSON Pointer (RFC 6901).
+func escapePointer(k string) string {
+	if !strings.ContainsAny(k, "~/") {
+		return k
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
+}
