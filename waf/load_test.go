@@ -91,7 +91,7 @@ func TestLoadErrors(t *testing.T) {
 		{"two statements", `[` + rule("a", 0, `{"Block":{}}`, `{"ByteMatchStatement":`+byteMatchDoc[len(`{"ByteMatchStatement":`):len(byteMatchDoc)-1]+`,"NotStatement":{"Statement":`+byteMatchDoc+`}}`) + `]`, []string{"must have exactly one statement, not 2"}},
 		{"captcha refused", `[` + rule("a", 0, `{"Captcha":{}}`, byteMatchDoc) + `]`, []string{"CAPTCHA is not implemented"}},
 		{"not implemented statement", `[` + rule("a", 0, `{"Block":{}}`, `{"AsnMatchStatement":{"AsnList":[64496]}}`) + `]`, []string{"AsnMatchStatement is not implemented"}},
-		{"not implemented transformation", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, `"NONE"`, `"CSS_DECODE"`, 1)) + `]`, []string{"CSS_DECODE is not implemented"}},
+		{"not implemented transformation", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, `"NONE"`, `"JS_DECODE_EXT"`, 1)) + `]`, []string{"JS_DECODE_EXT is not implemented"}},
 		{"unknown transformation", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, `"NONE"`, `"ROT13"`, 1)) + `]`, []string{`Type: "ROT13" is not one of`}},
 		{"duplicate transformation priority", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, `[{"Priority":0,"Type":"NONE"}]`, `[{"Priority":0,"Type":"NONE"},{"Priority":0,"Type":"LOWERCASE"}]`, 1)) + `]`, []string{"TextTransformations[1].Priority: 0 is used twice"}},
 		{"two fields", `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, `{"UriPath":{}}`, `{"UriPath":{},"Method":{}}`, 1)) + `]`, []string{"FieldToMatch: must name exactly one request component, not 2"}},

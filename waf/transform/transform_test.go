@@ -11,6 +11,20 @@ func TestTransformations(t *testing.T) {
 		typ, in, want string
 	}{
 		{"NONE", "AbC /x", "AbC /x"},
+		{"CSS_DECODE", `ja\vascript`, "javascript"},
+		{"CSS_DECODE", `\3c script\3E`, "<script>"},
+		{"CSS_DECODE", `\00003c`, "<"},
+		{"CSS_DECODE", `\ff1cx`, "<x"},
+		{"CSS_DECODE", "a\\\nb\\", "ab"},
+		{"JS_DECODE", `\x3cscript\u003e`, "<script>"},
+		{"JS_DECODE", `\uff1c\u0141`, "<A"},
+		{"JS_DECODE", `\74\101\n\q`, "<A\nq"},
+		{"JS_DECODE", `end\`, `end\`},
+		{"URL_DECODE_UNI", "%u003cscript%3E+x", "<script> x"},
+		{"URL_DECODE_UNI", "%uff1c%u0141%u12", "<A%u12"},
+		{"UTF8_TO_UNICODE", "caf\u00e9 \u20ac", "caf%u00e9 %u20ac"},
+		{"UTF8_TO_UNICODE", "a\xffb", "a\xffb"},
+		{"REMOVE_COMMENTS_CHAR", "SEL/**/ECT 1 -- x #y <!--z-->", "SELECT 1  x y z"},
 		{"LOWERCASE", "SELECT * FROM", "select * from"},
 		{"UPPERCASE", "select", "SELECT"},
 		{"COMPRESS_WHITE_SPACE", "a \t\n\r\f\v\xa0b  c", "a b c"},
@@ -57,12 +71,12 @@ func TestTransformations(t *testing.T) {
 }
 
 func TestImplemented(t *testing.T) {
-	for _, typ := range []string{"CSS_DECODE", "JS_DECODE", "JS_DECODE_EXT", "URL_DECODE_UNI", "UTF8_TO_UNICODE", "CMD_LINE_WIN", "CMD_LINE_UNIX", "REMOVE_COMMENTS_CHAR", "BOGUS"} {
+	for _, typ := range []string{"JS_DECODE_EXT", "CMD_LINE_WIN", "CMD_LINE_UNIX", "BOGUS"} {
 		if Implemented(typ) {
 			t.Errorf("%s claims to be implemented", typ)
 		}
 	}
-	if len(funcs) != 23 {
+	if len(funcs) != 28 {
 		t.Errorf("%d transformations", len(funcs))
 	}
 }
