@@ -1,0 +1,355 @@
+package ratelimit
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisStore shares rate-based counts between engines through Redis.
+//
+// The request path never waits on Redis: a hit is counted locally and
+// answered from the key's last known shared count, plus the hits not yet
+// sent, plus the other engines' hits it expects but has not seen (as many
+// as they added between its last two syncs). Every Interval the store
+// sends each key's new hits and reads back its shared count over the
+// window, in one pipelined round trip. An engine sees other engines' hits
+// at most one Interval (plus a round trip) late, so the over-admission is
+// at most what the other engines admit for the key in that time beyond
+// the expected; for a steady attacker the expectation is right and the
+// admitted count stays at the limit. No engine ever under-counts its own
+// hits. When Redis does not answer, engines keep counting on their own
+// (each still enforces the limit on what it sees) and send the hits they
+// held once it answers again.
+type RedisStore struct {
+	client   redis.UniversalClient
+	prefix   string
+	interval time.Duration
+	maxKeys  int
+
+	mu       sync.Mutex
+	counters []*RedisCounter
+
+	errors atomic.Int64
+	stop   chan struct{}
+	done   chan struct{}
+	now    func() time.Time
+}
+
+// RedisOptions configure a RedisStore.
+type RedisOptions struct {
+	// Prefix starts every Redis key (default "lockgate:rl:"); engines
+	// that share counts use the same prefix.
+	Prefix string
+	// Interval between synchronisations (default 100 ms). Shorter is
+	// more exact and costs more round trips.
+	Interval time.Duration
+	// MaxKeys bounds the keys each counter tracks locally (0: 100,000).
+	MaxKeys int
+	// Now is the clock (tests); time.Now by default.
+	Now func() time.Time
+	// Manual disables the background loop: the caller calls Sync (tests
+	// and measurements that need exact interleavings).
+	Manual bool
+}
+
+// NewRedisStore starts a store; Close stops it after a last sync.
+func NewRedisStore(client redis.UniversalClient, opts RedisOptions) *RedisStore {
+	s := &RedisStore{client: client, prefix: opts.Prefix, interval: opts.Interval, maxKeys: opts.MaxKeys, now: opts.Now,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	if s.prefix == "" {
+		s.prefix = "lockgate:rl:"
+	}
+	if s.interval <= 0 {
+		s.interval = 100 * time.Millisecond
+	}
+	if s.maxKeys <= 0 {
+		s.maxKeys = 100_000
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if opts.Manual {
+		close(s.done)
+		return s
+	}
+	go s.loop()
+	return s
+}
+
+func (s *RedisStore) loop() {
+	defer close(s.done)
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 5*s.interval+time.Second)
+			_ = s.Sync(ctx)
+			cancel()
+		}
+	}
+}
+
+// Close stops the loop and sends what is pending.
+func (s *RedisStore) Close(ctx context.Context) error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.done
+	return s.Sync(ctx)
+}
+
+// Errors is how many synchronisations failed.
+func (s *RedisStore) Errors() int64 { return s.errors.Load() }
+
+// Counter returns the counter of one rate-based rule. name must be
+// unique among the rules that share the store (web ACL and rule name).
+func (s *RedisStore) Counter(name string, window time.Duration, limit int64) *RedisCounter {
+	c := &RedisCounter{store: s, name: name, width: int64(window) / Buckets, window: window, limit: limit, keys: map[Key]*redisEntry{}}
+	s.mu.Lock()
+	s.counters = append(s.counters, c)
+	s.mu.Unlock()
+	return c
+}
+
+// RedisCounter is a Counter whose counts are shared through a RedisStore.
+type RedisCounter struct {
+	store  *RedisStore
+	name   string
+	width  int64
+	window time.Duration
+	limit  int64
+
+	mu   sync.Mutex
+	keys map[Key]*redisEntry
+}
+
+type redisEntry struct {
+	shared  int64 // the key's count over the window at the last sync
+	pending int64 // hits not yet sent
+	// others is how many hits the other engines added between this
+	// engine's last two syncs: the estimate of what it has not seen yet.
+	others  int64
+	sentAt  int64 // bucket of the last sync
+	// pendingBucket is the bucket the pending hits are sent under (the
+	// newest of them: counting them later never under-counts).
+	pendingBucket int64
+	dirty         bool
+}
+
+// bucket is the shared bucket number of a time: all engines must agree,
+// so it is derived from Unix time.
+func (c *RedisCounter) bucket(now time.Time) int64 { return now.UnixNano() / c.width }
+
+// Hit implements Counter. It never waits on Redis.
+func (c *RedisCounter) Hit(_ context.Context, key Key, now time.Time) (int64, error) {
+	b := c.bucket(now)
+	c.mu.Lock()
+	e, ok := c.keys[key]
+	if !ok {
+		if len(c.keys) >= c.store.maxKeys {
+			c.evictLocked()
+		}
+		e = &redisEntry{sentAt: b}
+		c.keys[key] = e
+	}
+	if b-e.sentAt > Buckets { // the shared count has left the window
+		e.shared, e.others = 0, 0
+	}
+	e.pending++
+	e.pendingBucket = b
+	e.dirty = true
+	n := e.shared + e.pending + e.others
+	c.mu.Unlock()
+	return n, nil
+}
+
+// evictLocked drops a key with nothing pending and under the limit.
+func (c *RedisCounter) evictLocked() {
+	seen := 0
+	for k, e := range c.keys {
+		if e.pending == 0 && e.shared <= c.limit {
+			delete(c.keys, k)
+			return
+		}
+		if seen++; seen > 64 {
+			break
+		}
+	}
+}
+
+func (c *RedisCounter) redisKey(k Key) string {
+	if k.IP.IsValid() {
+		return c.store.prefix + c.name + ":ip:" + k.IP.String()
+	}
+	return c.store.prefix + c.name + ":t:" + k.Text
+}
+
+func (c *RedisCounter) limitedKey() string { return c.store.prefix + c.name + ":limited" }
+
+// hitScript adds n hits to bucket b of a key's hash, drops buckets older
+// than the window, and returns the sum of the rest. ARGV: b, n, oldest
+// bucket kept, TTL in ms. A limited key is remembered in KEYS[2] (a
+// sorted set scored by the time it was last over the limit) so that the
+// limited keys can be listed without scanning.
+var hitScript = redis.NewScript(`
+local b, n, oldest = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if n > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], n) end
+local all = redis.call('HGETALL', KEYS[1])
+local total = 0
+for i = 1, #all, 2 do
+  if tonumber(all[i]) < oldest then
+    redis.call('HDEL', KEYS[1], all[i])
+  else
+    total = total + tonumber(all[i+1])
+  end
+end
+if total > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+if total > tonumber(ARGV[5]) then
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[6])
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+end
+return total
+`)
+
+type syncItem struct {
+	c   *RedisCounter
+	key Key
+	n   int64
+	cmd *redis.Cmd
+}
+
+// Sync sends every pending hit and refreshes the shared counts of the
+// keys that had hits since the last sync.
+func (s *RedisStore) Sync(ctx context.Context) error {
+	now := s.now()
+	s.mu.Lock()
+	counters := append([]*RedisCounter(nil), s.counters...)
+	s.mu.Unlock()
+	var items []syncItem
+	for _, c := range counters {
+		c.mu.Lock()
+		for k, e := range c.keys {
+			if !e.dirty {
+				continue
+			}
+			items = append(items, syncItem{c: c, key: k, n: e.pending})
+			e.dirty = false
+		}
+		c.mu.Unlock()
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	err := s.send(ctx, items, now)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") { // Redis restarted or flushed its scripts
+		if err = hitScript.Load(ctx, s.client).Err(); err == nil {
+			err = s.send(ctx, items, now)
+		}
+	}
+	failed := false
+	for _, it := range items {
+		total, cerr := it.cmd.Int64()
+		c := it.c
+		c.mu.Lock()
+		e := c.keys[it.key]
+		if e == nil { // evicted meanwhile: its hits go with it only if sent
+			c.mu.Unlock()
+			continue
+		}
+		if cerr != nil {
+			// Not sent: keep the hits pending for the next sync.
+			e.dirty = true
+			failed = true
+		} else {
+			e.pending -= it.n // hits that arrived during the sync stay pending
+			e.others = max(0, total-e.shared-it.n)
+			e.shared = total
+			e.sentAt = c.bucket(now)
+			if e.pending > 0 {
+				e.dirty = true
+			}
+		}
+		c.mu.Unlock()
+	}
+	if failed {
+		s.errors.Add(1)
+		if err == nil {
+			err = errFailedItems
+		}
+		return err
+	}
+	return nil
+}
+
+// send runs the hit script for every item in one pipeline.
+func (s *RedisStore) send(ctx context.Context, items []syncItem, now time.Time) error {
+	pipe := s.client.Pipeline()
+	for i := range items {
+		it := &items[i]
+		it.cmd = it.c.script(ctx, pipe, it.key, now, it.n)
+	}
+	_, err := pipe.Exec(ctx)
+	return err
+}
+
+// script runs hitScript for a key: n hits at now (0 to only read).
+func (c *RedisCounter) script(ctx context.Context, r redis.Scripter, k Key, now time.Time, n int64) *redis.Cmd {
+	b := c.bucket(now)
+	ttl := (c.window + time.Duration(2*c.width)).Milliseconds()
+	return hitScript.EvalSha(ctx, r, []string{c.redisKey(k), c.limitedKey()}, b, n, b-Buckets, ttl, c.limit, k.String())
+}
+
+// parseKey reverses Key.String for the members of the limited set. A
+// custom key's text never parses as an address (it ends with 0x1f).
+func parseKey(s string) Key {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return Key{IP: a}
+	}
+	return Key{Text: s}
+}
+
+type syncError string
+
+func (e syncError) Error() string { return string(e) }
+
+const errFailedItems = syncError("ratelimit: some counts were not sent to Redis")
+
+// Limited implements Counter: the keys whose shared count is over the
+// limit, from Redis (so every engine lists the same keys).
+func (c *RedisCounter) Limited(ctx context.Context, now time.Time) ([]KeyCount, error) {
+	b := c.bucket(now)
+	members, err := c.store.client.ZRangeByScore(ctx, c.limitedKey(), &redis.ZRangeBy{Min: strconv.FormatInt(b-Buckets, 10), Max: "+inf"}).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []KeyCount
+	for _, m := range members {
+		k := parseKey(m)
+		cmd := c.script(ctx, c.store.client, k, now, 0)
+		if cmd.Err() != nil && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			_ = hitScript.Load(ctx, c.store.client).Err()
+			cmd = c.script(ctx, c.store.client, k, now, 0)
+		}
+		total, err := cmd.Int64()
+		if err != nil {
+			return nil, err
+		}
+		if total > c.limit {
+			out = append(out, KeyCount{Key: k, Count: total})
+		} else {
+			c.store.client.ZRem(ctx, c.limitedKey(), m)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,286 @@
+package ratelimit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// testRedis connects to the Redis at 127.0.0.1:6379 (or LOCKGATE_TEST_REDIS)
+// and returns a key prefix of the test's own, removed afterwards.
+func testRedis(t testing.TB) (*redis.Client, string) {
+	t.Helper()
+	addr := os.Getenv("LOCKGATE_TEST_REDIS")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Redis is not answering at %s (CI=true requires it): %v", addr, err)
+		}
+		t.Skipf("Redis is not answering at %s: start it with redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no (%v)", addr, err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	prefix := "lockgate-test:" + hex.EncodeToString(b) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+		c.Close()
+	})
+	return c, prefix
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func TestRedisSharedCounts(t *testing.T) {
+	client, prefix := testRedis(t)
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	var engines []*RedisCounter
+	var stores []*RedisStore
+	for range 3 {
+		s := NewRedisStore(client, RedisOptions{Prefix: prefix, Manual: true, Now: clk.now})
+		stores = append(stores, s)
+		engines = append(engines, s.Counter("acl/rule", time.Minute, 100))
+	}
+	key := Key{IP: netip.MustParseAddr("203.0.113.7")}
+	// 4 rounds: each engine counts 10 hits, then all sync.
+	for round := 1; round <= 4; round++ {
+		for i, e := range engines {
+			for j := range 10 {
+				n, err := e.Hit(ctx, key, clk.t)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// An engine never counts fewer than its own hits, plus
+				// the others' that it had learnt at its last sync.
+				if min := int64((round-1)*10 + j + 1 + (round-1)*10*i); n < min {
+					t.Fatalf("round %d engine %d hit %d: count %d < %d", round, i, j, n, min)
+				}
+			}
+		}
+		for _, s := range stores {
+			if err := s.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clk.t = clk.t.Add(time.Second)
+	}
+	// The last engine to sync has seen all 120 hits; the first learns
+	// the others' last round at its next sync.
+	// Each also expects the others' next round (20) before seeing it.
+	if n, _ := engines[2].Hit(ctx, key, clk.t); n != 121+20 {
+		t.Fatalf("engine 2 sees %d, want 141", n)
+	}
+	if n, _ := engines[0].Hit(ctx, key, clk.t); n != 101+20 {
+		t.Fatalf("engine 0 sees %d, want 121 (it synced first)", n)
+	}
+	engines[1].Hit(ctx, key, clk.t)
+	for _, s := range stores {
+		s.Sync(ctx)
+	}
+	lim, err := engines[0].Limited(ctx, clk.t)
+	if err != nil || len(lim) != 1 || lim[0].Key != key || lim[0].Count != 123 {
+		t.Fatalf("limited: %v %v", lim, err)
+	}
+	// Another key is independent.
+	if n, _ := engines[1].Hit(ctx, Key{Text: "CONSTANT"}, clk.t); n != 1 {
+		t.Fatalf("other key: %d", n)
+	}
+	// After the window the counts are gone, here and in Redis.
+	clk.t = clk.t.Add(time.Minute + 5*time.Second)
+	if n, _ := engines[2].Hit(ctx, key, clk.t); n != 1 {
+		t.Fatalf("after the window: %d", n)
+	}
+	stores[2].Sync(ctx)
+	if n, _ := engines[2].Hit(ctx, key, clk.t); n != 2 {
+		t.Fatalf("after the window, synced: %d", n)
+	}
+	if lim, err := engines[0].Limited(ctx, clk.t); err != nil || len(lim) != 0 {
+		t.Fatalf("limited after the window: %v %v", lim, err)
+	}
+}
+
+// TestRedisOverAdmission checks the documented bound: with N engines
+// each receiving r requests of one key per sync interval, at most
+// Limit + (N-1)·r requests are admitted in a window.
+func TestRedisOverAdmission(t *testing.T) {
+	client, prefix := testRedis(t)
+	ctx := context.Background()
+	tests := []struct {
+		engines int
+		limit   int64
+		r       int // requests per engine per interval
+	}{
+		{3, 100, 5},
+		{3, 100, 50},
+		{3, 1000, 20},
+		{2, 10, 100},
+	}
+	for _, tt := range tests {
+		clk := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+		var stores []*RedisStore
+		var counters []*RedisCounter
+		name := prefix + "x"
+		for range tt.engines {
+			s := NewRedisStore(client, RedisOptions{Prefix: prefix, Manual: true, Now: clk.now})
+			stores = append(stores, s)
+			counters = append(counters, s.Counter(name+time.Now().Format("150405.000000000"), time.Minute, tt.limit))
+		}
+		// All engines must share one rule name.
+		for _, c := range counters {
+			c.name = counters[0].name
+		}
+		key := Key{IP: netip.MustParseAddr("198.51.100.1")}
+		admitted := int64(0)
+		// 60 intervals of 100 ms: well inside one window.
+		for range 60 {
+			for _, c := range counters {
+				for range tt.r {
+					if n, _ := c.Hit(ctx, key, clk.t); n <= tt.limit {
+						admitted++
+					}
+				}
+			}
+			for _, s := range stores {
+				if err := s.Sync(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clk.t = clk.t.Add(100 * time.Millisecond)
+		}
+		bound := tt.limit + int64((tt.engines-1)*tt.r)
+		t.Logf("%d engines, limit %d, %d requests/interval each (%d offered): admitted %d (%.1f%% of the limit; bound %d)",
+			tt.engines, tt.limit, tt.r, 60*tt.engines*tt.r, admitted, 100*float64(admitted)/float64(tt.limit), bound)
+		if admitted < tt.limit || admitted > bound {
+			t.Errorf("%d engines, limit %d, %d/interval each: admitted %d, want %d..%d", tt.engines, tt.limit, tt.r, admitted, tt.limit, bound)
+		}
+	}
+}
+
+// Redis down: hits are still counted and limited locally, and kept for
+// when it answers again.
+func TestRedisUnavailable(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer client.Close()
+	clk := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	s := NewRedisStore(client, RedisOptions{Manual: true, Now: clk.now})
+	c := s.Counter("r", time.Minute, 10)
+	ctx := context.Background()
+	key := Key{IP: netip.MustParseAddr("192.0.2.1")}
+	for range 11 {
+		c.Hit(ctx, key, clk.t)
+	}
+	if err := s.Sync(ctx); err == nil || s.Errors() != 1 {
+		t.Fatalf("sync against a closed port: %v, %d errors", err, s.Errors())
+	}
+	if n, _ := c.Hit(ctx, key, clk.t); n != 12 {
+		t.Fatalf("local count kept: %d", n)
+	}
+	if e := c.keys[key]; e.pending != 12 || !e.dirty {
+		t.Fatalf("pending hits kept for the next sync: %+v", e)
+	}
+}
+
+// The background loop syncs by itself and Close sends what is left.
+func TestRedisLoop(t *testing.T) {
+	client, prefix := testRedis(t)
+	ctx := context.Background()
+	a := NewRedisStore(client, RedisOptions{Prefix: prefix, Interval: 10 * time.Millisecond})
+	b := NewRedisStore(client, RedisOptions{Prefix: prefix, Interval: 10 * time.Millisecond})
+	ca, cb := a.Counter("r", time.Minute, 1000), b.Counter("r", time.Minute, 1000)
+	key := Key{Text: "k\x1f"}
+	now := time.Now()
+	for range 50 {
+		ca.Hit(ctx, key, now)
+	}
+	if err := a.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cb.Hit(ctx, key, now)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		cb.mu.Lock()
+		shared := cb.keys[key].shared
+		cb.mu.Unlock()
+		if shared >= 51 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("engine b never saw engine a's hits: %d", shared)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.Close(ctx)
+}
+
+func BenchmarkRedisHit(b *testing.B) {
+	client, prefix := testRedis(b)
+	s := NewRedisStore(client, RedisOptions{Prefix: prefix})
+	defer s.Close(context.Background())
+	c := s.Counter("bench", 5*time.Minute, 1_000_000)
+	keys := make([]Key, 10_000)
+	for i := range keys {
+		keys[i] = Key{IP: netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			c.Hit(ctx, keys[i%len(keys)], time.Now())
+			i++
+		}
+	})
+}
+
+// Three engines sharing counts through one Redis, each syncing every
+// 100 ms in the background: the cost of a hit on the request path.
+func BenchmarkRedis3Engines(b *testing.B) {
+	client, prefix := testRedis(b)
+	var counters []*RedisCounter
+	var stores []*RedisStore
+	for range 3 {
+		s := NewRedisStore(client, RedisOptions{Prefix: prefix})
+		stores = append(stores, s)
+		counters = append(counters, s.Counter("bench", 5*time.Minute, 1_000_000))
+	}
+	keys := make([]Key, 10_000)
+	for i := range keys {
+		keys[i] = Key{IP: netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)})}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			counters[i%3].Hit(ctx, keys[i%len(keys)], time.Now())
+			i++
+		}
+	})
+	b.StopTimer()
+	errs := int64(0)
+	for _, s := range stores {
+		s.Close(ctx)
+		errs += s.Errors()
+	}
+	if errs > 0 {
+		b.Fatalf("%d syncs failed", errs)
+	}
+}
