@@ -139,8 +139,8 @@ type redisEntry struct {
 	pending int64 // hits not yet sent
 	// others is how many hits the other engines added between this
 	// engine's last two syncs: the estimate of what it has not seen yet.
-	others  int64
-	sentAt  int64 // bucket of the last sync
+	others int64
+	sentAt int64 // bucket of the last sync
 	// pendingBucket is the bucket the pending hits are sent under (the
 	// newest of them: counting them later never under-counts).
 	pendingBucket int64
