@@ -116,7 +116,15 @@ type Engine struct {
 	now        func() time.Time
 	bodyLimit  int
 	defaultAct action
+	needsBody  bool // some rule inspects Body or JsonBody
 }
+
+// BodyLimit is how many bytes of a body the engine inspects.
+func (e *Engine) BodyLimit() int { return e.bodyLimit }
+
+// InspectsBody reports whether some rule inspects the body: callers need
+// not read it otherwise.
+func (e *Engine) InspectsBody() bool { return e.needsBody }
 
 type actionKind uint8
 
@@ -189,10 +197,34 @@ type evalState struct {
 	labels *[]string
 	buf    []byte
 	keyBuf []byte
+	trace  *[]TraceStep
+	count  int64 // a rate-based rule's count for the trace; -1 when none
 }
 
 // release drops the references to the request once evaluated.
-func (st *evalState) release() { st.ctx, st.req = nil, nil }
+func (st *evalState) release() { st.ctx, st.req, st.trace = nil, nil, nil }
+
+// TraceStep is what one rule made of a request.
+type TraceStep struct {
+	Rule    string `json:"rule"`
+	Type    string `json:"type"`
+	Matched bool   `json:"matched"`
+	// Action is the rule's action when it matched (COUNT continues).
+	Action string `json:"action,omitempty"`
+	// Count and Limit are a rate-based rule's count over the window
+	// (this request included) and its limit, when it counted the request.
+	Count int64 `json:"count,omitempty"`
+	Limit int64 `json:"limit,omitempty"`
+}
+
+// EvaluateTrace is Evaluate that also reports each rule it ran, in order.
+func (e *Engine) EvaluateTrace(ctx context.Context, req *Request) (Decision, []TraceStep) {
+	var d Decision
+	var trace []TraceStep
+	d.st.trace = &trace
+	e.EvaluateInto(ctx, req, &d)
+	return d, trace
+}
 
 type matcher interface {
 	match(st *evalState) bool
@@ -475,7 +507,18 @@ func (e *Engine) EvaluateInto(ctx context.Context, req *Request, d *Decision) {
 	st.ctx, st.req, st.eng, st.now, st.labels = ctx, req, e, e.now(), &d.Labels
 	defer st.release()
 	for _, r := range e.rules {
+		st.count = -1
 		act, matched := e.evalRule(st, r, d)
+		if st.trace != nil {
+			step := TraceStep{Rule: r.name, Type: r.typ, Matched: matched}
+			if r.rate != nil && st.count >= 0 {
+				step.Count, step.Limit = st.count, r.rate.limit
+			}
+			if matched {
+				step.Action = act.kind.String()
+			}
+			*st.trace = append(*st.trace, step)
+		}
 		if !matched {
 			continue
 		}
@@ -562,6 +605,7 @@ func (e *Engine) evalRate(st *evalState, r *crule, d *Decision) bool {
 		key.Text = string(buf)
 	}
 	n, err := rr.counter.Hit(st.ctx, key, st.now)
+	st.count = n
 	if err != nil || n <= rr.limit {
 		return false
 	}

@@ -46,6 +46,7 @@ func (c *compiler) field(f *FieldToMatch, path string) *field {
 	case f.SingleQueryArgument != nil:
 		return &field{kind: "SingleQueryArgument", name: f.SingleQueryArgument.Name}
 	case f.Body != nil:
+		c.e.needsBody = true
 		return &field{kind: "Body", oversize: f.Body.OversizeHandling}
 	case f.UriFragment != nil:
 		return &field{kind: "UriFragment"}
@@ -66,6 +67,7 @@ func (c *compiler) field(f *FieldToMatch, path string) *field {
 		return &field{kind: "Cookies", oversize: k.OversizeHandling, scope: k.MatchScope,
 			included: k.MatchPattern.IncludedCookies, excluded: k.MatchPattern.ExcludedCookies}
 	case f.JsonBody != nil:
+		c.e.needsBody = true
 		j := f.JsonBody
 		return &field{kind: "JsonBody", oversize: j.OversizeHandling, scope: j.MatchScope, paths: j.MatchPattern.IncludedPaths, fallback: j.InvalidFallbackBehavior}
 	}

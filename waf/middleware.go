@@ -1,0 +1,136 @@
+package waf
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"sort"
+	"sync"
+)
+
+// MiddlewareOptions configure Engine.Middleware.
+type MiddlewareOptions struct {
+	// ClientIP gives the client's address; the connection's (RemoteAddr)
+	// when nil. Statements with a ForwardedIPConfig read their header
+	// themselves.
+	ClientIP func(*http.Request) netip.Addr
+	// OnDecision sees every request's decision (logging, metrics). The
+	// decision is reused after it returns: copy what you keep.
+	OnDecision func(*http.Request, *Decision)
+}
+
+var decisionPool = sync.Pool{New: func() any { return new(Decision) }}
+
+// Middleware evaluates every request before next sees it. A blocked
+// request gets the rule's custom response (403 by default); an allowed or
+// counted one goes on with the rules' inserted headers (x-amzn-waf-NAME).
+// When the web ACL inspects the body, up to the inspection limit is read
+// and put back in front of the rest, so next reads the whole body.
+//
+// Go's net/http does not keep the order of request headers: HeaderOrder
+// sees them sorted by name.
+func (e *Engine) Middleware(next http.Handler, opts MiddlewareOptions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := decisionPool.Get().(*Decision)
+		defer decisionPool.Put(d)
+		req, err := e.request(r, opts.ClientIP)
+		if err != nil {
+			http.Error(w, "cannot read the request body", http.StatusBadRequest)
+			return
+		}
+		e.EvaluateInto(r.Context(), req, d)
+		if opts.OnDecision != nil {
+			opts.OnDecision(r, d)
+		}
+		if d.Action == "BLOCK" {
+			WriteBlock(w, d)
+			return
+		}
+		for _, h := range d.InsertHeaders {
+			r.Header.Set("x-amzn-waf-"+h.Name, h.Value)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// request builds the inspected view of an HTTP request.
+func (e *Engine) request(r *http.Request, clientIP func(*http.Request) netip.Addr) (*Request, error) {
+	req := &Request{Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, Fragment: r.URL.Fragment, BodySize: r.ContentLength}
+	if clientIP != nil {
+		req.ClientIP = clientIP(r)
+	} else if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		req.ClientIP = ap.Addr().Unmap()
+	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		req.ClientIP, _ = netip.ParseAddr(host)
+	}
+	names := make([]string, 0, len(r.Header)+1)
+	for name := range r.Header {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	req.Headers = make([]Header, 0, len(names)+1)
+	if r.Host != "" {
+		req.Headers = append(req.Headers, Header{"Host", r.Host})
+	}
+	for _, name := range names {
+		for _, v := range r.Header[name] {
+			req.Headers = append(req.Headers, Header{name, v})
+		}
+	}
+	if e.needsBody && r.Body != nil && r.Body != http.NoBody {
+		buf := make([]byte, e.bodyLimit+1)
+		n, err := io.ReadFull(r.Body, buf)
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			return nil, err
+		}
+		req.Body = buf[:min(n, e.bodyLimit)]
+		if n <= e.bodyLimit && req.BodySize < 0 {
+			req.BodySize = int64(n)
+		} else if req.BodySize < int64(n) {
+			req.BodySize = int64(n) // at least this much: over the limit
+		}
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(buf[:n]), r.Body), r.Body}
+	}
+	if req.BodySize < 0 {
+		req.BodySize = 0
+	}
+	return req, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// WriteBlock writes a blocked request's response: the rule's custom
+// response, or 403 Forbidden.
+func WriteBlock(w http.ResponseWriter, d *Decision) {
+	code := http.StatusForbidden
+	if cr := d.CustomResponse; cr != nil {
+		code = int(cr.ResponseCode)
+		for _, h := range cr.ResponseHeaders {
+			w.Header().Set(h.Name, h.Value)
+		}
+	}
+	if b := d.ResponseBody; b != nil {
+		w.Header().Set("Content-Type", contentType(b.ContentType))
+		w.WriteHeader(code)
+		io.WriteString(w, b.Content)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	io.WriteString(w, http.StatusText(code)+"\n")
+}
+
+func contentType(t string) string {
+	switch t {
+	case "TEXT_HTML":
+		return "text/html; charset=utf-8"
+	case "APPLICATION_JSON":
+		return "application/json"
+	}
+	return "text/plain; charset=utf-8"
+}
