@@ -116,11 +116,13 @@ func Load(data []byte, opts LoadOptions) (*WebACL, Format, error) {
 	}
 	v.normalizeSearchStrings(acl, path, base64Search)
 	v.checkShape(acl, "WebACL", path)
-	if len(v.errs) > 0 {
-		return nil, format, v.errs
-	}
+	// Go on after the model's complaints when the document still decodes,
+	// so that one run reports every problem.
 	var w WebACL
 	if err := json.Unmarshal(mustMarshal(acl), &w); err != nil {
+		if len(v.errs) > 0 {
+			return nil, format, v.errs
+		}
 		return nil, format, Errors{{Path: path, Msg: err.Error()}}
 	}
 	v.checkWebACL(&w, acl, path)
@@ -157,11 +159,11 @@ func LoadRuleGroup(data []byte, opts LoadOptions) (*RuleGroup, error) {
 	}
 	v.normalizeSearchStrings(n, path, base64Search)
 	v.checkShape(n, "RuleGroup", path)
-	if len(v.errs) > 0 {
-		return nil, v.errs
-	}
 	var g RuleGroup
 	if err := json.Unmarshal(mustMarshal(n), &g); err != nil {
+		if len(v.errs) > 0 {
+			return nil, v.errs
+		}
 		return nil, Errors{{Path: path, Msg: err.Error()}}
 	}
 	v.checkRules(g.CustomResponseBodies, g.Rules, n.Get("Rules"), jsontree.Key(path, "Rules"), true)

@@ -122,7 +122,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func FuzzLoad(f *testing.F) {
-	for _, name := range []string{"blog-rules.json", "blog-blanket-rule.json", "blog-uri-rule.json"} {
+	for _, name := range []string{"blog-rules.json", "blog-blanket-rule.json", "blog-uri-rule.json", "all-statements.json", "blog-acl.json"} {
 		data, err := os.ReadFile("testdata/" + name)
 		if err != nil {
 			f.Fatal(err)
@@ -136,10 +136,38 @@ func FuzzLoad(f *testing.F) {
 		if err == nil && acl == nil {
 			t.Fatal("no web ACL and no error")
 		}
+		if err == nil {
+			Capacity(acl, nil)
+		}
 		if err != nil {
 			if _, ok := err.(Errors); !ok {
 				t.Fatalf("error of type %T", err)
 			}
 		}
+	})
+}
+
+func FuzzLoadRuleGroup(f *testing.F) {
+	data, err := os.ReadFile("testdata/rule-group.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte(`{"RuleGroup":{"Name":"g","Capacity":1,"Rules":[{"Statement":{}}]},"LockToken":"x"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := LoadRuleGroup(data, LoadOptions{})
+		if (err == nil) == (g == nil) {
+			t.Fatalf("group %v, error %v", g, err)
+		}
+	})
+}
+
+func FuzzParseSets(f *testing.F) {
+	f.Add([]byte("10.0.0.0/8\n# c\n192.0.2.1 ; x\n"))
+	f.Add([]byte(`{"IPSet":{"Addresses":["10.0.0.0/8"]}}`))
+	f.Add([]byte(`{"RegexPatternSet":{"RegularExpressionList":[{"RegexString":"^a"}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ParseIPSet(data)
+		ParseRegexPatternSet(data)
 	})
 }

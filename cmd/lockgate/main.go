@@ -91,7 +91,7 @@ Start it on embedded defaults (SQLite in ./lockgate-data, 127.0.0.1:8080):
 	}
 	root.PersistentFlags().String("config", "", "configuration file (YAML)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newCheck(), newPolicy(), newLambda(), newIAMResponder())
+	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newCheck(), newPolicy(), newWAF(), newLambda(), newIAMResponder())
 	return root
 }
 

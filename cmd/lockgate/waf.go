@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/waf"
+)
+
+func newWAF() *cobra.Command {
+	c := &cobra.Command{Use: "waf", Short: "Validate web ACLs and test requests against them"}
+	c.AddCommand(newWAFValidate(), newWAFTest())
+	return c
+}
+
+// resourceFlags are the files a web ACL's references resolve to.
+func resourceFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringArray("ip-set", nil, "an IP set a rule references: ARN=FILE (get-ip-set JSON or one CIDR a line)")
+	f.StringArray("regex-set", nil, "a regex pattern set a rule references: ARN=FILE (get-regex-pattern-set JSON or one pattern a line)")
+	f.StringArray("rule-group", nil, "a rule group a rule references: ARN=FILE (RuleGroup or get-rule-group JSON)")
+	f.String("ip-reputation", "", "the IP list behind the IP reputation managed groups (one CIDR a line)")
+	f.String("anonymous-ip", "", "the IP list behind the anonymous IP managed groups (one CIDR a line)")
+	f.Bool("base64", false, "read SearchString values as base64 (as AWS's API writes them)")
+}
+
+// loadACL reads the web ACL and everything it references; problems are
+// returned one a line, each with its file.
+func loadACL(c *cobra.Command, path string) (*waf.WebACL, waf.Options, []string) {
+	var problems []string
+	add := func(file string, err error) {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			problems = append(problems, file+": "+line)
+		}
+	}
+	opts := waf.Options{IPSets: map[string][]netip.Prefix{}, RegexSets: map[string][]string{}, RuleGroups: map[string]*waf.RuleGroup{}, Country: geo.Country}
+	base64, _ := c.Flags().GetBool("base64")
+	lo := waf.LoadOptions{SearchStringBase64: base64}
+	pairs := func(flag string, load func(arn, file string, data []byte) error) {
+		vals, _ := c.Flags().GetStringArray(flag)
+		for _, v := range vals {
+			arn, file, ok := strings.Cut(v, "=")
+			if !ok || arn == "" || file == "" {
+				problems = append(problems, fmt.Sprintf("--%s %q: write ARN=FILE", flag, v))
+				continue
+			}
+			data, err := os.ReadFile(file)
+			if err == nil {
+				err = load(arn, file, data)
+			}
+			if err != nil {
+				add(file, err)
+			}
+		}
+	}
+	pairs("ip-set", func(arn, _ string, data []byte) error {
+		p, err := waf.ParseIPSet(data)
+		opts.IPSets[arn] = p
+		return err
+	})
+	pairs("regex-set", func(arn, _ string, data []byte) error {
+		p, err := waf.ParseRegexPatternSet(data)
+		opts.RegexSets[arn] = p
+		return err
+	})
+	pairs("rule-group", func(arn, _ string, data []byte) error {
+		g, err := waf.LoadRuleGroup(data, lo)
+		opts.RuleGroups[arn] = g
+		return err
+	})
+	for flag, set := range map[string]string{"ip-reputation": "ip-reputation", "anonymous-ip": "anonymous-ip"} {
+		if file := str(c, flag); file != "" {
+			data, err := os.ReadFile(file)
+			if err == nil {
+				opts.IPSets[set], err = waf.ParseIPSet(data)
+			}
+			if err != nil {
+				add(file, err)
+			}
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, opts, append(problems, err.Error())
+	}
+	acl, _, err := waf.Load(data, lo)
+	if err != nil {
+		add(path, err)
+	}
+	return acl, opts, problems
+}
+
+func newWAFValidate() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Print every problem in a web ACL (exit 1), or its capacity in WCUs",
+		Long: `Validate a web ACL as AWS writes it: a WebACL object, the answer of aws wafv2
+get-web-acl, a bare rule or a Rules array. Every problem is printed with its
+JSON path. References to IP sets, regex pattern sets and rule groups are checked
+against the files given for them.`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("waf validate takes one file")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			acl, opts, problems := loadACL(c, args[0])
+			if acl != nil && len(problems) == 0 {
+				if _, err := waf.New(acl, opts); err != nil {
+					for _, line := range strings.Split(err.Error(), "\n") {
+						problems = append(problems, args[0]+": "+line)
+					}
+				}
+			}
+			if len(problems) > 0 {
+				fmt.Fprintln(c.ErrOrStderr(), strings.Join(problems, "\n"))
+				return exitError{exitFailure}
+			}
+			wcu := waf.Capacity(acl, opts.RuleGroups)
+			fmt.Fprintf(c.OutOrStdout(), "%s: ok, %d rules, %d WCUs\n", args[0], len(acl.Rules), wcu)
+			if wcu > waf.DefaultMaxCapacity {
+				fmt.Fprintf(c.ErrOrStderr(), "%s: %d WCUs is over AWS's default web ACL limit of %d\n", args[0], wcu, waf.DefaultMaxCapacity)
+			}
+			return nil
+		},
+	}
+	resourceFlags(c)
+	return c
+}
+
+func newWAFTest() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "test",
+		Short: "Evaluate a request against a web ACL and show each rule's verdict",
+		Long: `Evaluate one request (--repeat N: N times in a row, as one client sending them,
+one a millisecond apart) and print the decision with a trace of each rule.
+Exit 0 when the last request is allowed, 3 when it is blocked.`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := requireFlags(c, "acl"); err != nil {
+				return err
+			}
+			ip, err := netip.ParseAddr(str(c, "ip"))
+			if err != nil {
+				return usagef("--ip %q: %v", str(c, "ip"), err)
+			}
+			repeat, _ := c.Flags().GetInt("repeat")
+			if repeat < 1 {
+				return usagef("--repeat must be at least 1")
+			}
+			out := str(c, "output")
+			if out != "text" && out != "json" {
+				return usagef("-o %q: text or json", out)
+			}
+			req := &waf.Request{ClientIP: ip, Method: str(c, "method"), URI: str(c, "uri"), Query: str(c, "query")}
+			req.URI, req.Fragment, _ = strings.Cut(req.URI, "#")
+			if u, q, ok := strings.Cut(req.URI, "?"); ok {
+				req.URI = u
+				if req.Query != "" {
+					q += "&" + req.Query
+				}
+				req.Query = q
+			}
+			headers, _ := c.Flags().GetStringArray("header")
+			for _, h := range headers {
+				name, value, ok := strings.Cut(h, ":")
+				if !ok || strings.TrimSpace(name) == "" {
+					return usagef("-H %q: write 'Name: value'", h)
+				}
+				req.Headers = append(req.Headers, waf.Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+			}
+			if f := str(c, "body"); f != "" {
+				var body []byte
+				if f == "-" {
+					body, err = io.ReadAll(c.InOrStdin())
+				} else {
+					body, err = os.ReadFile(f)
+				}
+				if err != nil {
+					return err
+				}
+				req.Body, req.BodySize = body, int64(len(body))
+			}
+			acl, opts, problems := loadACL(c, str(c, "acl"))
+			if len(problems) > 0 {
+				fmt.Fprintln(c.ErrOrStderr(), strings.Join(problems, "\n"))
+				return exitError{exitFailure}
+			}
+			clock := time.Now()
+			opts.Now = func() time.Time { return clock }
+			eng, err := waf.New(acl, opts)
+			if err != nil {
+				fmt.Fprintln(c.ErrOrStderr(), err)
+				return exitError{exitFailure}
+			}
+			if l := eng.BodyLimit(); len(req.Body) > l {
+				req.Body = req.Body[:l]
+			}
+			var d waf.Decision
+			var trace []waf.TraceStep
+			var allowed, blocked, counted int
+			for range repeat {
+				d, trace = eng.EvaluateTrace(context.Background(), req)
+				switch {
+				case d.Action == "BLOCK":
+					blocked++
+				default:
+					allowed++
+				}
+				if len(d.NonTerminating) > 0 {
+					counted++
+				}
+				clock = clock.Add(time.Millisecond)
+			}
+			if out == "json" {
+				v := map[string]any{"last": jsonDecision(&d, trace)}
+				if repeat > 1 {
+					v["allowed"], v["blocked"], v["counted"] = allowed, blocked, counted
+				}
+				enc := json.NewEncoder(c.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(v); err != nil {
+					return err
+				}
+			} else {
+				w := c.OutOrStdout()
+				if repeat > 1 {
+					fmt.Fprintf(w, "%d requests: %d allowed, %d blocked, %d counted by a rule\nlast request:\n", repeat, allowed, blocked, counted)
+				}
+				for _, s := range trace {
+					verdict := "no match"
+					if s.Matched {
+						verdict = "MATCH → " + s.Action
+					}
+					extra := ""
+					if s.Limit > 0 {
+						extra = fmt.Sprintf(" (count %d, limit %d)", s.Count, s.Limit)
+					}
+					fmt.Fprintf(w, "  %-30s %-18s %s%s\n", s.Rule, s.Type, verdict, extra)
+				}
+				fmt.Fprintf(w, "%s by %s (%s)\n", d.Action, d.TerminatingRuleID, d.TerminatingRuleType)
+				for _, l := range d.Labels {
+					fmt.Fprintf(w, "  label %s\n", l)
+				}
+			}
+			if d.Action == "BLOCK" {
+				return exitError{exitDenied}
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.String("acl", "", "the web ACL file")
+	f.String("ip", "203.0.113.7", "the client's IP address")
+	f.String("method", "GET", "the HTTP method")
+	f.String("uri", "/", "the path, optionally with ?query and #fragment")
+	f.String("query", "", "the query string (a=b&c=d)")
+	f.StringArrayP("header", "H", nil, "a request header, 'Name: value' (repeat)")
+	f.String("body", "", "a file holding the request body (- for stdin)")
+	f.Int("repeat", 1, "send the request N times in a row")
+	f.StringP("output", "o", "text", "text or json")
+	resourceFlags(c)
+	return c
+}
+
+// jsonDecision is a decision as waf test -o json prints it, in the
+// field names of AWS WAF logs.
+func jsonDecision(d *waf.Decision, trace []waf.TraceStep) map[string]any {
+	m := map[string]any{
+		"action":                      d.Action,
+		"terminatingRuleId":           d.TerminatingRuleID,
+		"terminatingRuleType":         d.TerminatingRuleType,
+		"nonTerminatingMatchingRules": nonNil(d.NonTerminating),
+		"rateBasedRuleList":           nonNil(d.RateBased),
+		"ruleGroupList":               nonNil(d.RuleGroups),
+		"trace":                       trace,
+	}
+	labels := make([]map[string]string, 0, len(d.Labels))
+	for _, l := range d.Labels {
+		labels = append(labels, map[string]string{"name": l})
+	}
+	m["labels"] = labels
+	if d.CustomResponse != nil {
+		m["responseCodeSent"] = d.CustomResponse.ResponseCode
+	}
+	if len(d.InsertHeaders) > 0 {
+		m["requestHeadersInserted"] = d.InsertHeaders
+	}
+	return m
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
