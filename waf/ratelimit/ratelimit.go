@@ -55,25 +55,36 @@ type Counter interface {
 }
 
 // Memory is an in-process Counter with a bound on tracked keys.
+//
+// A tracked key costs under 100 bytes: its buckets live in a slab,
+// indexed from a map keyed by the address's 16 bytes. A bucket only needs
+// to count to limit+1: a bucket holding more keeps the key over the limit
+// for as long as it stays in the window, whatever its exact count, so
+// counts saturate there and limits under 65,535 fit in 16-bit buckets.
 type Memory struct {
 	width   int64 // bucket width in nanoseconds
 	limit   int64
 	maxKeys int
+	wide    bool // 32-bit buckets (limit ≥ 65,535)
 	shards  [shardCount]shard
 }
 
 const shardCount = 32
 
 type shard struct {
-	mu sync.Mutex
-	m  map[Key]*entry
+	mu    sync.Mutex
+	ips   map[[16]byte]uint32 // IP keys (IPv4 as IPv4-mapped)
+	texts map[string]uint32   // text keys
+	slab  []entry
+	wslab [][slots]uint32 // 32-bit buckets of entry i, when wide
+	free  []uint32
 }
 
-// entry is one key's buckets: 25 × 4 bytes + 16 = 116 bytes.
+// entry is one key's buckets: 25 × 2 + 8 bytes.
 type entry struct {
-	counts [slots]uint32
-	head   int64 // bucket number of the newest bucket
-	total  int64
+	counts [slots]uint16
+	head   uint32 // bucket number of the newest bucket (mod 2^32)
+	total  uint32
 }
 
 // NewMemory returns a counter for a window, a limit and at most maxKeys
@@ -83,9 +94,10 @@ func NewMemory(window time.Duration, limit int64, maxKeys int) *Memory {
 	if maxKeys <= 0 {
 		maxKeys = 100_000
 	}
-	m := &Memory{width: int64(window) / Buckets, limit: limit, maxKeys: maxKeys}
+	m := &Memory{width: int64(window) / Buckets, limit: limit, maxKeys: maxKeys, wide: limit >= 0xffff}
 	for i := range m.shards {
-		m.shards[i].m = make(map[Key]*entry)
+		m.shards[i].ips = make(map[[16]byte]uint32)
+		m.shards[i].texts = make(map[string]uint32)
 	}
 	return m
 }
@@ -108,44 +120,102 @@ func (m *Memory) shardOf(k Key) *shard {
 	return &m.shards[h%shardCount]
 }
 
-// advance moves e to bucket now, dropping buckets that left the window.
-func (e *entry) advance(now int64) {
-	if now <= e.head {
+// cap is the most a bucket counts: limit+1 (see Memory).
+func (m *Memory) cap() uint32 {
+	if m.limit+1 < 0xffffffff {
+		return uint32(m.limit + 1)
+	}
+	return 0xffffffff
+}
+
+// advance moves entry i to bucket now, dropping buckets that left the
+// window.
+func (m *Memory) advance(s *shard, i uint32, now uint32) {
+	e := &s.slab[i]
+	gap := now - e.head
+	if gap == 0 || gap > 1<<31 { // same bucket, or a clock step back
 		return
 	}
-	gap := now - e.head
 	if gap >= slots {
-		e.counts = [slots]uint32{}
+		if m.wide {
+			s.wslab[i] = [slots]uint32{}
+		} else {
+			e.counts = [slots]uint16{}
+		}
 		e.total = 0
 	} else {
-		for b := e.head + 1; b <= now; b++ {
-			i := b % slots
-			e.total -= int64(e.counts[i])
-			e.counts[i] = 0
+		for b := e.head + 1; b != now+1; b++ {
+			j := b % slots
+			if m.wide {
+				e.total -= s.wslab[i][j]
+				s.wslab[i][j] = 0
+			} else {
+				e.total -= uint32(e.counts[j])
+				e.counts[j] = 0
+			}
 		}
 	}
 	e.head = now
 }
 
+func (s *shard) lookup(k Key) (uint32, bool) {
+	if k.IP.IsValid() {
+		i, ok := s.ips[k.IP.As16()]
+		return i, ok
+	}
+	i, ok := s.texts[k.Text]
+	return i, ok
+}
+
+func (m *Memory) insert(s *shard, k Key, now uint32) uint32 {
+	var i uint32
+	if n := len(s.free); n > 0 {
+		i = s.free[n-1]
+		s.free = s.free[:n-1]
+		s.slab[i] = entry{head: now}
+		if m.wide {
+			s.wslab[i] = [slots]uint32{}
+		}
+	} else {
+		i = uint32(len(s.slab))
+		s.slab = append(s.slab, entry{head: now})
+		if m.wide {
+			s.wslab = append(s.wslab, [slots]uint32{})
+		}
+	}
+	if k.IP.IsValid() {
+		s.ips[k.IP.As16()] = i
+	} else {
+		s.texts[k.Text] = i
+	}
+	return i
+}
+
 // Hit implements Counter.
 func (m *Memory) Hit(_ context.Context, key Key, now time.Time) (int64, error) {
-	b := now.UnixNano() / m.width
+	b := uint32(now.UnixNano() / m.width)
 	s := m.shardOf(key)
 	s.mu.Lock()
-	e, ok := s.m[key]
+	i, ok := s.lookup(key)
 	if !ok {
-		if len(s.m) >= m.maxKeys/shardCount {
+		if len(s.slab)-len(s.free) >= m.maxKeys/shardCount {
 			m.evict(s, b)
 		}
-		e = &entry{head: b}
-		s.m[key] = e
+		i = m.insert(s, key, b)
 	}
-	e.advance(b)
-	if e.counts[b%slots] < ^uint32(0) {
-		e.counts[b%slots]++
+	m.advance(s, i, b)
+	e := &s.slab[i]
+	j := b % slots
+	if m.wide {
+		if s.wslab[i][j] < m.cap() {
+			s.wslab[i][j]++
+			e.total++
+		}
+	} else if uint32(e.counts[j]) < m.cap() {
+		e.counts[j]++
 		e.total++
 	}
-	n := e.total
+	n := int64(e.total)
 	s.mu.Unlock()
 	return n, nil
 }
@@ -153,34 +223,70 @@ func (m *Memory) Hit(_ context.Context, key Key, now time.Time) (int64, error) {
 // evict removes the quietest of a sample of keys that are not over the
 // limit. A shard whose sample holds only limited keys grows instead:
 // evicting one of them would let it escape.
-func (m *Memory) evict(s *shard, now int64) {
-	var victim Key
+func (m *Memory) evict(s *shard, now uint32) {
 	best, seen := int64(-1), 0
-	for k, e := range s.m {
-		e.advance(now)
-		if e.total <= m.limit && (best < 0 || e.total < best) {
-			victim, best = k, e.total
+	var victimIP [16]byte
+	var victimText string
+	victimIsIP := false
+	consider := func(i uint32) bool {
+		m.advance(s, i, now)
+		t := int64(s.slab[i].total)
+		better := t <= m.limit && (best < 0 || t < best)
+		if better {
+			best = t
 		}
-		if seen++; seen >= 16 && best >= 0 {
+		seen++
+		return better
+	}
+	for k, i := range s.ips {
+		if consider(i) {
+			victimIP, victimIsIP = k, true
+		}
+		if seen >= 16 && best >= 0 {
 			break
 		}
 	}
-	if best >= 0 {
-		delete(s.m, victim)
+	if seen < 16 || best < 0 {
+		for k, i := range s.texts {
+			if consider(i) {
+				victimText, victimIsIP = k, false
+			}
+			if seen >= 32 && best >= 0 {
+				break
+			}
+		}
 	}
+	if best < 0 {
+		return
+	}
+	var i uint32
+	if victimIsIP {
+		i = s.ips[victimIP]
+		delete(s.ips, victimIP)
+	} else {
+		i = s.texts[victimText]
+		delete(s.texts, victimText)
+	}
+	s.free = append(s.free, i)
 }
 
 // Limited implements Counter.
 func (m *Memory) Limited(_ context.Context, now time.Time) ([]KeyCount, error) {
-	b := now.UnixNano() / m.width
+	b := uint32(now.UnixNano() / m.width)
 	var out []KeyCount
-	for i := range m.shards {
-		s := &m.shards[i]
+	for si := range m.shards {
+		s := &m.shards[si]
 		s.mu.Lock()
-		for k, e := range s.m {
-			e.advance(b)
-			if e.total > m.limit {
-				out = append(out, KeyCount{k, e.total})
+		for k, i := range s.ips {
+			m.advance(s, i, b)
+			if t := int64(s.slab[i].total); t > m.limit {
+				out = append(out, KeyCount{Key{IP: netip.AddrFrom16(k).Unmap()}, t})
+			}
+		}
+		for k, i := range s.texts {
+			m.advance(s, i, b)
+			if t := int64(s.slab[i].total); t > m.limit {
+				out = append(out, KeyCount{Key{Text: k}, t})
 			}
 		}
 		s.mu.Unlock()
@@ -199,7 +305,7 @@ func (m *Memory) Len() int {
 	n := 0
 	for i := range m.shards {
 		m.shards[i].mu.Lock()
-		n += len(m.shards[i].m)
+		n += len(m.shards[i].ips) + len(m.shards[i].texts)
 		m.shards[i].mu.Unlock()
 	}
 	return n
