@@ -2,6 +2,8 @@ package ratelimit
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -35,8 +37,12 @@ type RedisStore struct {
 	mu       sync.Mutex
 	counters []*RedisCounter
 
-	errors atomic.Int64
-	stop   chan struct{}
+	errors  atomic.Int64
+	waits   atomic.Int64 // requests that waited for Redis
+	healthy atomic.Bool  // the last exchange with Redis worked
+	engines atomic.Int64 // engines seen syncing recently (at least 1)
+	id      string
+	stop    chan struct{}
 	done   chan struct{}
 	now    func() time.Time
 }
@@ -74,6 +80,10 @@ func NewRedisStore(client redis.UniversalClient, opts RedisOptions) *RedisStore 
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.engines.Store(1)
+	var id [8]byte
+	rand.Read(id[:])
+	s.id = hex.EncodeToString(id[:])
 	if opts.Manual {
 		close(s.done)
 		return s
@@ -109,6 +119,16 @@ func (s *RedisStore) Close(ctx context.Context) error {
 	return s.Sync(ctx)
 }
 
+// shareFactor: an engine asks Redis once its unsent hits reach
+// 1/(shareFactor·N) of the key's remaining headroom. Larger is closer to
+// exact and makes more requests near the limit wait; 4 keeps a steady
+// 3-engine attacker within about 1% of limits of 1,000 and more.
+const shareFactor = 4
+
+// Waits is how many requests waited for Redis (first hits of keys, and
+// hits near the limit).
+func (s *RedisStore) Waits() int64 { return s.waits.Load() }
+
 // Errors is how many synchronisations failed.
 func (s *RedisStore) Errors() int64 { return s.errors.Load() }
 
@@ -135,26 +155,43 @@ type RedisCounter struct {
 }
 
 type redisEntry struct {
-	shared  int64 // the key's count over the window at the last sync
-	pending int64 // hits not yet sent
-	// others is how many hits the other engines added between this
-	// engine's last two syncs: the estimate of what it has not seen yet.
-	others int64
-	sentAt int64 // bucket of the last sync
-	// pendingBucket is the bucket the pending hits are sent under (the
-	// newest of them: counting them later never under-counts).
-	pendingBucket int64
-	dirty         bool
+	shared   int64 // the key's count over the window, as Redis last said
+	sharedAt int64 // when that answer was asked for (Unix ns)
+	pending  int64 // hits not yet sent
+	sending  int64 // hits sent, answer not yet back
+	sentAt   int64 // bucket of the last answer
+	dirty    bool  // has pending hits the next sync must send
+	known    bool  // shared has been read from Redis
+	// waiting is closed when the request asking Redis for this key has
+	// its answer; nil when none is asking.
+	waiting chan struct{}
+}
+
+func (e *redisEntry) count() int64 { return e.shared + e.pending + e.sending }
+
+// take moves the pending hits to an item to send.
+func (e *redisEntry) take(c *RedisCounter, key Key) syncItem {
+	it := syncItem{c: c, key: key, n: e.pending}
+	e.sending += e.pending
+	e.pending, e.dirty = 0, false
+	return it
 }
 
 // bucket is the shared bucket number of a time: all engines must agree,
 // so it is derived from Unix time.
 func (c *RedisCounter) bucket(now time.Time) int64 { return now.UnixNano() / c.width }
 
-// Hit implements Counter. It never waits on Redis.
-func (c *RedisCounter) Hit(_ context.Context, key Key, now time.Time) (int64, error) {
+// Hit implements Counter. With other engines about, a request waits for
+// Redis in two cases only: the key's first hit on this engine (what the
+// others counted is unknown), and once this engine's unsent hits reach
+// its share of the key's remaining headroom (see shareFactor). Then one
+// request asks and the others for the same key wait for its answer, so a
+// burst cannot slip through while the question is out. Otherwise N
+// engines could each admit up to the limit before the next sync.
+func (c *RedisCounter) Hit(ctx context.Context, key Key, now time.Time) (int64, error) {
 	b := c.bucket(now)
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	e, ok := c.keys[key]
 	if !ok {
 		if len(c.keys) >= c.store.maxKeys {
@@ -164,21 +201,60 @@ func (c *RedisCounter) Hit(_ context.Context, key Key, now time.Time) (int64, er
 		c.keys[key] = e
 	}
 	if b-e.sentAt > Buckets { // the shared count has left the window
-		e.shared, e.others = 0, 0
+		e.shared = 0
 	}
 	e.pending++
-	e.pendingBucket = b
 	e.dirty = true
-	n := e.shared + e.pending + e.others
-	c.mu.Unlock()
-	return n, nil
+	for {
+		n := e.count()
+		engines := c.store.engines.Load()
+		if n > c.limit || engines <= 1 || !c.store.healthy.Load() ||
+			e.known && shareFactor*(e.pending+e.sending)*engines <= c.limit-e.shared {
+			return n, nil
+		}
+		if e.waiting != nil { // another request is asking: wait for it
+			ch := e.waiting
+			c.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+			}
+			c.mu.Lock()
+			if ctx.Err() != nil || c.keys[key] != e {
+				return e.count(), nil
+			}
+			if e.known && e.pending == 0 && e.sending == 0 {
+				// Our hit went out with the answer we waited for.
+				return e.count(), nil
+			}
+			continue
+		}
+		ch := make(chan struct{})
+		e.waiting = ch
+		items := []syncItem{e.take(c, key)}
+		c.store.waits.Add(1)
+		c.mu.Unlock()
+		sctx, cancel := context.WithTimeout(ctx, c.store.interval)
+		err := c.store.exchange(sctx, items, now, false)
+		cancel()
+		c.store.apply(items, err, now)
+		c.mu.Lock()
+		e.waiting = nil
+		close(ch)
+		if err != nil {
+			return e.count(), nil
+		}
+		if e.pending == 0 {
+			return e.count(), nil
+		}
+	}
 }
 
 // evictLocked drops a key with nothing pending and under the limit.
 func (c *RedisCounter) evictLocked() {
 	seen := 0
 	for k, e := range c.keys {
-		if e.pending == 0 && e.shared <= c.limit {
+		if e.pending == 0 && e.sending == 0 && e.waiting == nil && e.shared <= c.limit {
 			delete(c.keys, k)
 			return
 		}
@@ -240,49 +316,54 @@ func (s *RedisStore) Sync(ctx context.Context) error {
 	for _, c := range counters {
 		c.mu.Lock()
 		for k, e := range c.keys {
-			if !e.dirty {
-				continue
+			if e.dirty {
+				items = append(items, e.take(c, k))
 			}
-			items = append(items, syncItem{c: c, key: k, n: e.pending})
-			e.dirty = false
 		}
 		c.mu.Unlock()
 	}
-	if len(items) == 0 {
-		return nil
-	}
-	err := s.send(ctx, items, now)
+	err := s.exchange(ctx, items, now, true)
+	return s.apply(items, err, now)
+}
+
+// exchange sends items (and, with register, this engine's heartbeat) in
+// one pipeline, loading the script again if Redis lost it.
+func (s *RedisStore) exchange(ctx context.Context, items []syncItem, now time.Time, register bool) error {
+	err := s.send(ctx, items, now, register)
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") { // Redis restarted or flushed its scripts
 		if err = hitScript.Load(ctx, s.client).Err(); err == nil {
-			err = s.send(ctx, items, now)
+			err = s.send(ctx, items, now, register)
 		}
 	}
+	s.healthy.Store(err == nil)
+	return err
+}
+
+// apply takes the shared counts Redis answered; hits that were not sent
+// stay pending for the next sync.
+func (s *RedisStore) apply(items []syncItem, err error, now time.Time) error {
 	failed := false
 	for _, it := range items {
 		total, cerr := it.cmd.Int64()
 		c := it.c
 		c.mu.Lock()
 		e := c.keys[it.key]
-		if e == nil { // evicted meanwhile: its hits go with it only if sent
+		if e == nil { // evicted meanwhile
 			c.mu.Unlock()
 			continue
 		}
+		e.sending -= it.n
 		if cerr != nil {
-			// Not sent: keep the hits pending for the next sync.
+			e.pending += it.n // not sent: the next sync sends them
 			e.dirty = true
 			failed = true
-		} else {
-			e.pending -= it.n // hits that arrived during the sync stay pending
-			e.others = max(0, total-e.shared-it.n)
-			e.shared = total
+		} else if now.UnixNano() >= e.sharedAt { // not older than what we know
+			e.shared, e.sharedAt, e.known = total, now.UnixNano(), true
 			e.sentAt = c.bucket(now)
-			if e.pending > 0 {
-				e.dirty = true
-			}
 		}
 		c.mu.Unlock()
 	}
-	if failed {
+	if err != nil || failed {
 		s.errors.Add(1)
 		if err == nil {
 			err = errFailedItems
@@ -292,14 +373,32 @@ func (s *RedisStore) Sync(ctx context.Context) error {
 	return nil
 }
 
-// send runs the hit script for every item in one pipeline.
-func (s *RedisStore) send(ctx context.Context, items []syncItem, now time.Time) error {
+// send runs the hit script for every item in one pipeline; with register
+// it also records this engine as alive and counts the engines alive.
+func (s *RedisStore) send(ctx context.Context, items []syncItem, now time.Time, register bool) error {
 	pipe := s.client.Pipeline()
+	var card *redis.IntCmd
+	if register {
+		key := s.prefix + "engines"
+		ms := now.UnixMilli()
+		pipe.ZAdd(ctx, key, redis.Z{Score: float64(ms), Member: s.id})
+		pipe.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(ms-(5*s.interval).Milliseconds()-1000, 10))
+		pipe.PExpire(ctx, key, 10*s.interval+time.Minute)
+		card = pipe.ZCard(ctx, key)
+	}
 	for i := range items {
 		it := &items[i]
 		it.cmd = it.c.script(ctx, pipe, it.key, now, it.n)
 	}
+	if len(items) == 0 && !register {
+		return nil
+	}
 	_, err := pipe.Exec(ctx)
+	if card != nil {
+		if n, cerr := card.Result(); cerr == nil && n > 0 {
+			s.engines.Store(n)
+		}
+	}
 	return err
 }
 

@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,9 +71,8 @@ func TestRedisSharedCounts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				// An engine never counts fewer than its own hits, plus
-				// the others' that it had learnt at its last sync.
-				if min := int64((round-1)*10 + j + 1 + (round-1)*10*i); n < min {
+				// An engine never counts fewer than its own hits.
+				if min := int64((round-1)*10 + j + 1); n < min {
 					t.Fatalf("round %d engine %d hit %d: count %d < %d", round, i, j, n, min)
 				}
 			}
@@ -84,12 +86,11 @@ func TestRedisSharedCounts(t *testing.T) {
 	}
 	// The last engine to sync has seen all 120 hits; the first learns
 	// the others' last round at its next sync.
-	// Each also expects the others' next round (20) before seeing it.
-	if n, _ := engines[2].Hit(ctx, key, clk.t); n != 121+20 {
-		t.Fatalf("engine 2 sees %d, want 141", n)
+	if n, _ := engines[2].Hit(ctx, key, clk.t); n != 121 {
+		t.Fatalf("engine 2 sees %d, want 121", n)
 	}
-	if n, _ := engines[0].Hit(ctx, key, clk.t); n != 101+20 {
-		t.Fatalf("engine 0 sees %d, want 121 (it synced first)", n)
+	if n, _ := engines[0].Hit(ctx, key, clk.t); n < 101 || n > 121 {
+		t.Fatalf("engine 0 sees %d, want 101..121 (it synced first)", n)
 	}
 	engines[1].Hit(ctx, key, clk.t)
 	for _, s := range stores {
@@ -133,15 +134,24 @@ func TestRedisOverAdmission(t *testing.T) {
 		{3, 1000, 20},
 		{2, 10, 100},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		clk := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
 		var stores []*RedisStore
 		var counters []*RedisCounter
 		name := prefix + "x"
+		casePrefix := prefix + strconv.Itoa(i) + ":"
 		for range tt.engines {
-			s := NewRedisStore(client, RedisOptions{Prefix: prefix, Manual: true, Now: clk.now})
+			s := NewRedisStore(client, RedisOptions{Prefix: casePrefix, Manual: true, Now: clk.now})
+
 			stores = append(stores, s)
 			counters = append(counters, s.Counter(name+time.Now().Format("150405.000000000"), time.Minute, tt.limit))
+		}
+		// The engines register, and learn how many they are, as the
+		// background loop does within its first intervals.
+		for range 2 {
+			for _, s := range stores {
+				s.Sync(ctx)
+			}
 		}
 		// All engines must share one rule name.
 		for _, c := range counters {
@@ -166,11 +176,60 @@ func TestRedisOverAdmission(t *testing.T) {
 			clk.t = clk.t.Add(100 * time.Millisecond)
 		}
 		bound := tt.limit + int64((tt.engines-1)*tt.r)
-		t.Logf("%d engines, limit %d, %d requests/interval each (%d offered): admitted %d (%.1f%% of the limit; bound %d)",
-			tt.engines, tt.limit, tt.r, 60*tt.engines*tt.r, admitted, 100*float64(admitted)/float64(tt.limit), bound)
-		if admitted < tt.limit || admitted > bound {
-			t.Errorf("%d engines, limit %d, %d/interval each: admitted %d, want %d..%d", tt.engines, tt.limit, tt.r, admitted, tt.limit, bound)
+		waits := int64(0)
+		for _, s := range stores {
+			waits += s.Waits()
 		}
+		t.Logf("%d engines, limit %d, %d requests/interval each (%d offered): admitted %d (%.1f%% of the limit; bound %d); %d requests waited for Redis",
+			tt.engines, tt.limit, tt.r, 60*tt.engines*tt.r, admitted, 100*float64(admitted)/float64(tt.limit), bound, waits)
+		// The documented guarantee is tighter than the bound: within 1%
+		// of the limit (or N-1 requests for small limits).
+		want := tt.limit + max(tt.limit/100, int64(tt.engines-1))
+		if admitted < tt.limit || admitted > want {
+			t.Errorf("%d engines, limit %d, %d/interval each: admitted %d, want %d..%d", tt.engines, tt.limit, tt.r, admitted, tt.limit, want)
+		}
+	}
+}
+
+// Three engines with their background loops, each hammered by two
+// goroutines at full speed for one key: what gets through.
+func TestRedisOverAdmissionConcurrent(t *testing.T) {
+	client, prefix := testRedis(t)
+	ctx := context.Background()
+	const limit = 2000
+	var stores []*RedisStore
+	var counters []*RedisCounter
+	for range 3 {
+		s := NewRedisStore(client, RedisOptions{Prefix: prefix})
+		stores = append(stores, s)
+		counters = append(counters, s.Counter("hot", time.Minute, limit))
+	}
+	time.Sleep(300 * time.Millisecond) // the engines find each other
+	key := Key{IP: netip.MustParseAddr("198.51.100.2")}
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(time.Second)
+	for i := range 6 {
+		wg.Add(1)
+		go func(c *RedisCounter) {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if n, _ := c.Hit(ctx, key, time.Now()); n <= limit {
+					admitted.Add(1)
+				}
+			}
+		}(counters[i%3])
+	}
+	wg.Wait()
+	waits := int64(0)
+	for _, s := range stores {
+		s.Close(ctx)
+		waits += s.Waits()
+	}
+	lim, _ := counters[0].Limited(ctx, time.Now())
+	t.Logf("3 engines × 2 goroutines, limit %d: admitted %d (%.2f%% of the limit), %d requests waited for Redis, %v counted in Redis", limit, admitted.Load(), 100*float64(admitted.Load())/limit, waits, lim)
+	if a := admitted.Load(); a < limit-limit/100 || a > limit+limit/100 {
+		t.Errorf("admitted %d, want %d±1%%", a, limit)
 	}
 }
 
