@@ -43,8 +43,8 @@ type RedisStore struct {
 	engines atomic.Int64 // engines seen syncing recently (at least 1)
 	id      string
 	stop    chan struct{}
-	done   chan struct{}
-	now    func() time.Time
+	done    chan struct{}
+	now     func() time.Time
 }
 
 // RedisOptions configure a RedisStore.
