@@ -15,19 +15,25 @@ import (
 
 // RedisStore shares rate-based counts between engines through Redis.
 //
-// The request path never waits on Redis: a hit is counted locally and
-// answered from the key's last known shared count, plus the hits not yet
-// sent, plus the other engines' hits it expects but has not seen (as many
-// as they added between its last two syncs). Every Interval the store
-// sends each key's new hits and reads back its shared count over the
-// window, in one pipelined round trip. An engine sees other engines' hits
-// at most one Interval (plus a round trip) late, so the over-admission is
-// at most what the other engines admit for the key in that time beyond
-// the expected; for a steady attacker the expectation is right and the
-// admitted count stays at the limit. No engine ever under-counts its own
-// hits. When Redis does not answer, engines keep counting on their own
-// (each still enforces the limit on what it sees) and send the hits they
-// held once it answers again.
+// Most requests do not wait on Redis: a hit is counted locally and
+// answered from the key's last known shared count plus the hits not yet
+// sent. Every Interval the store sends each key's new hits and reads back
+// its shared count over the window, in one pipelined round trip (a Lua
+// script per key), and records the engine in a heartbeat set so that each
+// engine knows how many share the counts (N).
+//
+// Between syncs N engines could each admit a key up to the limit, so a
+// request does wait for one round trip in two cases: the key's first hit
+// on this engine, and once the engine's unsent hits for the key reach a
+// quarter of its 1/N share of the remaining headroom. Concurrent requests
+// for that key wait for the same answer. Measured with three engines at
+// full speed on one key, the admitted count stays within 1% of the limit
+// (TestRedisOverAdmission*), with a few dozen waiting requests per key
+// and window. No engine ever under-counts its own hits.
+//
+// When Redis does not answer, engines keep counting on their own (each
+// still enforces the limit on what it sees, so the limit holds per
+// engine), nothing waits, and the held hits are sent once it answers.
 type RedisStore struct {
 	client   redis.UniversalClient
 	prefix   string
