@@ -27,9 +27,9 @@ import (
 // on this engine, and once the engine's unsent hits for the key reach a
 // quarter of its 1/N share of the remaining headroom. Concurrent requests
 // for that key wait for the same answer. Measured with three engines at
-// full speed on one key, the admitted count stays within 1% of the limit
-// (TestRedisOverAdmission*), with a few dozen waiting requests per key
-// and window. No engine ever under-counts its own hits.
+// full speed on one key, the admitted count stays within 1% of the limit,
+// or N requests for small limits (TestRedisOverAdmission*), with a few
+// dozen waiting requests per key and window. No engine ever under-counts its own hits.
 //
 // When Redis does not answer, engines keep counting on their own (each
 // still enforces the limit on what it sees, so the limit holds per
@@ -146,6 +146,14 @@ func (s *RedisStore) Counter(name string, window time.Duration, limit int64) *Re
 	s.counters = append(s.counters, c)
 	s.mu.Unlock()
 	return c
+}
+
+// CounterFunc makes counters for one web ACL's rate-based rules (the
+// shape of waf.Options.Counter): rules are named acl/rule in Redis.
+func (s *RedisStore) CounterFunc(acl string) func(rule string, window time.Duration, limit int64) Counter {
+	return func(rule string, window time.Duration, limit int64) Counter {
+		return s.Counter(acl+"/"+rule, window, limit)
+	}
 }
 
 // RedisCounter is a Counter whose counts are shared through a RedisStore.

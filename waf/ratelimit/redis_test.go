@@ -2,10 +2,7 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/netip"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,39 +10,11 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/lockgate/lockgate/internal/redistest"
 )
 
-// testRedis connects to the Redis at 127.0.0.1:6379 (or LOCKGATE_TEST_REDIS)
-// and returns a key prefix of the test's own, removed afterwards.
-func testRedis(t testing.TB) (*redis.Client, string) {
-	t.Helper()
-	addr := os.Getenv("LOCKGATE_TEST_REDIS")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Redis is not answering at %s (CI=true requires it): %v", addr, err)
-		}
-		t.Skipf("Redis is not answering at %s: start it with redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no (%v)", addr, err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix := "lockgate-test:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-		c.Close()
-	})
-	return c, prefix
-}
+func testRedis(t testing.TB) (*redis.Client, string) { return redistest.Client(t) }
 
 type clock struct{ t time.Time }
 
