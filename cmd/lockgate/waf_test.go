@@ -84,3 +84,31 @@ func TestWAFTestJSON(t *testing.T) {
 		t.Fatalf("%+v", v)
 	}
 }
+
+// The README's waf test example prints what the README says it prints.
+func TestREADMEWAFExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmd, claim string
+	lines := strings.Split(string(readme), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "lockgate waf test ") && i+1 < len(lines) {
+			cmd, claim = l, strings.TrimPrefix(lines[i+1], "# ")
+		}
+	}
+	if cmd == "" {
+		t.Fatal("README has no lockgate waf test example")
+	}
+	args := strings.Fields(strings.ReplaceAll(strings.TrimPrefix(cmd, "lockgate "), "waf/testdata/", "../../waf/testdata/"))
+	stdout, stderr, code := runCLI(t, nil, args...)
+	if code != 3 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, part := range strings.Split(claim, " … ") {
+		if !strings.Contains(stdout, part) {
+			t.Errorf("output lacks the README's %q:\n%s", part, stdout)
+		}
+	}
+}
