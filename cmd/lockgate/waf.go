@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/waf"
 )
@@ -42,7 +43,21 @@ func loadACL(c *cobra.Command, path string) (*waf.WebACL, waf.Options, []string)
 			problems = append(problems, file+": "+line)
 		}
 	}
-	opts := waf.Options{IPSets: map[string][]netip.Prefix{}, RegexSets: map[string][]string{}, RuleGroups: map[string]*waf.RuleGroup{}, Country: geo.Country}
+	opts := waf.Options{IPSets: map[string][]netip.Prefix{}, RegexSets: map[string][]string{}, RuleGroups: map[string]*waf.RuleGroup{}}
+	if path, _ := c.Flags().GetString("config"); path != "" {
+		// The configuration's waf section first; flags add to it.
+		cfg, err := config.Load(path, os.Getenv)
+		if err != nil {
+			return nil, opts, strings.Split(err.Error(), "\n")
+		}
+		var probs []config.Problem
+		if opts, probs = cfg.WAF.Options(cfg.Dir()); len(probs) > 0 {
+			for _, p := range probs {
+				problems = append(problems, path+": "+p.String())
+			}
+		}
+	}
+	opts.Country = geo.Country
 	base64, _ := c.Flags().GetBool("base64")
 	lo := waf.LoadOptions{SearchStringBase64: base64}
 	pairs := func(flag string, load func(arn, file string, data []byte) error) {

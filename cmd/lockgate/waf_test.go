@@ -52,6 +52,23 @@ func TestWAFCommands(t *testing.T) {
 	}
 }
 
+// The configuration's waf section supplies what the web ACL references.
+func TestWAFWithConfig(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "reputation.txt"), []byte("198.51.100.0/24\n"), 0o600)
+	cfg := filepath.Join(dir, "lockgate.yaml")
+	os.WriteFile(cfg, []byte("waf:\n  ip_reputation_file: reputation.txt\n"), 0o600)
+	stdout, stderr, code := runCLI(t, nil, "waf", "test", "--config", cfg, "--acl", "../../waf/testdata/blog-acl.json", "--ip", "198.51.100.3")
+	if code != 3 || !strings.Contains(stdout, "BLOCK by AWS-AWSManagedRulesAmazonIpReputationList") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	os.WriteFile(cfg, []byte("waf:\n  ip_reputation_file: missing.txt\n"), 0o600)
+	_, stderr, code = runCLI(t, nil, "waf", "validate", "--config", cfg, "../../waf/testdata/blog-acl.json")
+	if code != 1 || !strings.Contains(stderr, "waf.ip_reputation_file (line 2)") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+}
+
 func TestWAFTestJSON(t *testing.T) {
 	dir := t.TempDir()
 	rep := filepath.Join(dir, "reputation.txt")

@@ -42,7 +42,15 @@ type Config struct {
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// IAMResponder runs the AWS IAM lockout responder's HTTP endpoints.
 	IAMResponder awsiam.Settings `yaml:"iam_responder"`
+	// WAF defines what web ACLs reference (docs/waf.md).
+	WAF WAF `yaml:"waf"`
+	// dir is the configuration file's directory: relative paths in the
+	// waf section are read from there.
+	dir string
 }
+
+// Dir is the directory relative paths in the file are read from.
+func (c *Config) Dir() string { return c.dir }
 
 // Log selects the log format and level.
 type Log struct {
@@ -170,6 +178,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		if err != nil {
 			return cfg, &Error{File: path, Problems: []Problem{yamlProblem(err)}}
 		}
+		cfg.dir = filepath.Dir(path)
 	}
 	if err := applyEnv(&cfg, getenv); err != nil {
 		return cfg, err
@@ -313,6 +322,9 @@ func (c *Config) Validate() []Problem {
 	}
 	if c.ShutdownTimeout.Std() <= 0 {
 		add("shutdown_timeout", "must be positive")
+	}
+	if _, wp := c.WAF.Options(c.dir); len(wp) > 0 {
+		probs = append(probs, wp...)
 	}
 	if r := c.IAMResponder; r.Enabled {
 		if err := r.Validate(); err != nil {
