@@ -148,6 +148,8 @@ func TestStatements(t *testing.T) {
 		{"contains word miss", bm(`{"QueryString":{}}`, "CONTAINS_WORD", "admin", none), &Request{URI: "/", Query: "role=administrator"}, false},
 		{"transformations in order", bm(`{"UriPath":{}}`, "EXACTLY", "/etc/passwd", `[{"Priority":1,"Type":"NORMALIZE_PATH"},{"Priority":0,"Type":"URL_DECODE"}]`), get("192.0.2.1", "/a/..%2Fetc/passwd"), true},
 		{"method", bm(`{"Method":{}}`, "EXACTLY", "POST", none), &Request{Method: "POST"}, true},
+		{"uri fragment", bm(`{"UriFragment":{}}`, "EXACTLY", "top", none), &Request{URI: "/", Fragment: "top"}, true},
+		{"uri fragment miss", bm(`{"UriFragment":{}}`, "EXACTLY", "top", none), &Request{URI: "/"}, false},
 		{"single header, any case", bm(`{"SingleHeader":{"Name":"user-agent"}}`, "CONTAINS", "sqlmap", none), &Request{Headers: []Header{{"User-Agent", "sqlmap/1.0"}}}, true},
 		{"missing header", bm(`{"SingleHeader":{"Name":"x-token"}}`, "EXACTLY", "a", none), &Request{}, false},
 		{"single query argument", bm(`{"SingleQueryArgument":{"Name":"ID"}}`, "EXACTLY", "7", none), &Request{Query: "x=1&id=7"}, true},

@@ -188,6 +188,55 @@ func TestCustomKeys(t *testing.T) {
 	}
 }
 
+// Custom keys on a label namespace and a forwarded IP: a request without
+// a label in the namespace, or without the header, is not counted.
+func TestCustomKeysLabelsAndForwarded(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	rules := strings.Join([]string{
+		strings.Replace(ruleJSON("tier", 0, `{"Count":{}}`, bm(`{"SingleHeader":{"Name":"x-tier"}}`, "EXACTLY", "free", none)),
+			`"VisibilityConfig"`, `"RuleLabels":[{"Name":"tier:free"}],"VisibilityConfig"`, 1),
+		ruleJSON("per-tier-client", 1, `{"Block":{}}`, `{"RateBasedStatement":{"Limit":10,"AggregateKeyType":"CUSTOM_KEYS","EvaluationWindowSec":60,`+
+			`"ForwardedIPConfig":{"HeaderName":"X-Forwarded-For","FallbackBehavior":"NO_MATCH"},`+
+			`"CustomKeys":[{"LabelNamespace":{"Namespace":"tier:"}},{"ForwardedIP":{}}]}}`),
+	}, ",")
+	e := engineFor(t, rules, Options{Now: clock.now})
+	req := func(tier, xff string) *Request {
+		r := &Request{ClientIP: netip.MustParseAddr("10.0.0.1"), URI: "/"}
+		if tier != "" {
+			r.Headers = append(r.Headers, Header{"X-Tier", tier})
+		}
+		if xff != "" {
+			r.Headers = append(r.Headers, Header{"X-Forwarded-For", xff})
+		}
+		return r
+	}
+	for range 10 {
+		if d := e.Evaluate(bg, req("free", "198.51.100.1")); d.Action != "ALLOW" {
+			t.Fatalf("blocked early: %+v", d)
+		}
+	}
+	d := e.Evaluate(bg, req("free", "198.51.100.1, 10.0.0.1"))
+	if d.Action != "BLOCK" || len(d.RateBased) != 1 || d.RateBased[0].CustomValues[0] != (CustomValue{Key: "LABEL_NAMESPACE", Name: "tier:", Value: "free"}) ||
+		d.RateBased[0].CustomValues[1].Value != "198.51.100.1" {
+		t.Fatalf("11th: %+v", d)
+	}
+	for _, r := range []*Request{req("paid", "198.51.100.1"), req("free", ""), req("free", "junk"), req("free", "198.51.100.2")} {
+		if r.Headers[0].Value == "free" && len(r.Headers) > 1 && r.Headers[1].Value != "198.51.100.2" {
+			// Not counted: these can go on for ever.
+			for range 50 {
+				if d := e.Evaluate(bg, r); d.Action != "ALLOW" {
+					t.Fatalf("uncounted request blocked: %+v", d)
+				}
+			}
+		}
+		for range 10 { // another key (the last: a new client) or not counted at all
+			if d := e.Evaluate(bg, r); d.Action != "ALLOW" {
+				t.Fatalf("%+v: %+v", r.Headers, d)
+			}
+		}
+	}
+}
+
 func TestCustomKeyErrors(t *testing.T) {
 	tests := []struct{ name, keys, want string }{
 		{"ip alone", `[{"IP":{}}]`, "need another kind of key"},
