@@ -15,9 +15,10 @@ type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) now() time.Time { return c.t }
 
-func blogEngine(t testing.TB, clock *fakeClock) *Engine {
+// loadACLFile loads a web ACL from testdata.
+func loadACLFile(t testing.TB, name string) *WebACL {
 	t.Helper()
-	data, err := readTestdata("blog-acl.json")
+	data, err := readTestdata(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +26,12 @@ func blogEngine(t testing.TB, clock *fakeClock) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(acl, Options{
+	return acl
+}
+
+func blogEngine(t testing.TB, clock *fakeClock) *Engine {
+	t.Helper()
+	e, err := New(loadACLFile(t, "blog-acl.json"), Options{
 		IPSets: map[string][]netip.Prefix{"ip-reputation": {netip.MustParsePrefix("198.51.100.0/24")}},
 		Now:    clock.now,
 	})

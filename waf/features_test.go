@@ -278,15 +278,7 @@ func TestRefusesWhatItWouldIgnore(t *testing.T) {
 // rate-based rule 2; the /login rule 2 + its STARTS_WITH UriPath
 // scope-down 2; the Amazon IP reputation list 25.
 func TestCapacity(t *testing.T) {
-	data, err := readTestdata("blog-acl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acl, _, err := Load(data, LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := Capacity(acl, nil); c != 31 {
+	if c := Capacity(loadACLFile(t, "blog-acl.json"), nil); c != 31 {
 		t.Fatalf("blog ACL: %d WCUs, want 31", c)
 	}
 	tests := []struct {
@@ -340,15 +332,7 @@ func TestParseSets(t *testing.T) {
 // statement and field: evaluation must neither panic nor decide outside
 // ALLOW and BLOCK.
 func FuzzEvaluate(f *testing.F) {
-	data, err := readTestdata("all-statements.json")
-	if err != nil {
-		f.Fatal(err)
-	}
-	acl, _, err := Load(data, LoadOptions{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	e, err := New(acl, Options{
+	e, err := New(loadACLFile(f, "all-statements.json"), Options{
 		IPSets:  map[string][]netip.Prefix{"arn:aws:wafv2:us-east-1:1:regional/ipset/bad/1": {netip.MustParsePrefix("203.0.113.0/24")}},
 		Country: func(netip.Addr) string { return "FR" },
 		MaxKeys: 1000,

@@ -15,14 +15,7 @@ import (
 func TestBlogACLThreeEngines(t *testing.T) {
 	client, prefix := redistest.Client(t)
 	clock := &fakeClock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
-	data, err := readTestdata("blog-acl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acl, _, err := Load(data, LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	acl := loadACLFile(t, "blog-acl.json")
 	var engines []*Engine
 	var stores []*ratelimit.RedisStore
 	for range 3 {

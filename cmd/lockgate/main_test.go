@@ -91,6 +91,33 @@ func startServeArgs(t *testing.T, addr string, args []string, env ...string) *pr
 	return nil
 }
 
+// cliCase is one run of the binary: its arguments, the exit code wanted
+// and text the output must contain.
+type cliCase struct {
+	name     string
+	args     []string
+	code     int
+	contains []string
+}
+
+// runCLICases runs each case as a subtest.
+func runCLICases(t *testing.T, tests []cliCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, nil, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, stdout, stderr)
+			}
+			for _, w := range tt.contains {
+				if !strings.Contains(stdout+stderr, w) {
+					t.Errorf("output lacks %q:\n%s%s", w, stdout, stderr)
+				}
+			}
+		})
+	}
+}
+
 func runCLI(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)

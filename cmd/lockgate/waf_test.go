@@ -18,12 +18,7 @@ func TestWAFCommands(t *testing.T) {
 	body := filepath.Join(dir, "body.txt")
 	os.WriteFile(body, []byte(`{"q":"<script>alert(1)</script>"}`), 0o600)
 	acl := []string{"--acl", td + "blog-acl.json", "--ip-reputation", rep}
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		contains []string
-	}{
+	runCLICases(t, []cliCase{
 		{"validate", []string{"waf", "validate", td + "blog-acl.json", "--ip-reputation", rep}, 0, []string{"ok, 3 rules, 31 WCUs"}},
 		{"validate every problem", []string{"waf", "validate", bad}, 1, []string{"Limit: 5 is below the minimum 10", "EvaluationWindowSec: 30 is not 60, 120, 300 or 600"}},
 		{"validate missing reference", []string{"waf", "validate", td + "blog-acl.json"}, 1, []string{`needs the "ip-reputation" IP set`}},
@@ -36,20 +31,7 @@ func TestWAFCommands(t *testing.T) {
 		{"test bad header", append([]string{"waf", "test", "-H", "nocolon"}, acl...), 2, []string{"Name: value"}},
 		{"test body", []string{"waf", "test", "--acl", td + "all-statements.json", "--ip-set", "arn:aws:wafv2:us-east-1:1:regional/ipset/bad/1=" + rep,
 			"--method", "POST", "--uri", "/x?debug=1", "--body", body, "-H", "Content-Type: application/json"}, 3, []string{"BLOCK by block"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			stdout, stderr, code := runCLI(t, nil, tt.args...)
-			if code != tt.code {
-				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, stdout, stderr)
-			}
-			for _, w := range tt.contains {
-				if !strings.Contains(stdout+stderr, w) {
-					t.Errorf("output lacks %q:\n%s%s", w, stdout, stderr)
-				}
-			}
-		})
-	}
+	})
 }
 
 // The configuration's waf section supplies what the web ACL references.
