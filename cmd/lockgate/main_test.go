@@ -100,8 +100,9 @@ type cliCase struct {
 	contains []string
 }
 
-// runCLICases runs each case as a subtest.
-func runCLICases(t *testing.T, tests []cliCase) {
+// runCLICases runs each case as a subtest; check, when given, looks
+// further at each case's output.
+func runCLICases(t *testing.T, tests []cliCase, check ...func(t *testing.T, tt cliCase, stdout string)) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,6 +114,9 @@ func runCLICases(t *testing.T, tests []cliCase) {
 				if !strings.Contains(stdout+stderr, w) {
 					t.Errorf("output lacks %q:\n%s%s", w, stdout, stderr)
 				}
+			}
+			for _, c := range check {
+				c(t, tt, stdout)
 			}
 		})
 	}
@@ -144,12 +148,7 @@ func TestExitCodes(t *testing.T) {
 	os.WriteFile(good, []byte("listen: 0.0.0.0:9000\npublic_urls: [https://lock.example.com]\nlog:\n  format: json\n"), 0o600)
 	bad2 := filepath.Join(dir, "bad2.yaml")
 	os.WriteFile(bad2, []byte("listen: nowhere\npublic_urls:\n  - ftp://x\nlock_check:\n  leeway: 10m\n"), 0o600)
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		contains []string
-	}{
+	tests := []cliCase{
 		{"version", []string{"version"}, 0, []string{"lockgate"}},
 		{"help", []string{"--help"}, 0, []string{"serve"}},
 		{"subcommand help", []string{"app", "create", "--help"}, 0, []string{"--issuer"}},
@@ -164,19 +163,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing file", []string{"config", "validate", filepath.Join(dir, "none.yaml")}, 1, []string{"no such file"}},
 		{"admin command with nothing listening", []string{"app", "list", "--server", "http://127.0.0.1:1", "--token", "x"}, 1, []string{"connection refused"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			stdout, stderr, code := runCLI(t, nil, tt.args...)
-			if code != tt.code {
-				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout, stderr)
-			}
-			for _, c := range tt.contains {
-				if !strings.Contains(stdout+stderr, c) {
-					t.Errorf("output lacks %q:\n%s%s", c, stdout, stderr)
-				}
-			}
-		})
-	}
+	runCLICases(t, tests)
 }
 
 // TestREADMEWalkthrough runs the README's walkthrough verbatim, in a

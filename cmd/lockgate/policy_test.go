@@ -15,12 +15,19 @@ func TestPolicyCommands(t *testing.T) {
 	petstore := []string{"policy", "eval", "--policy", td + "petstore.json", "--action", "execute-api:Invoke",
 		"--principal", "arn:aws:iam::111122223333:user/alice",
 		"--resource", "arn:aws:execute-api:us-east-1:111122223333:a1/prod/GET/petstore/v2/status"}
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		contains []string
-	}{
+	isJSON := func(t *testing.T, tt cliCase, stdout string) {
+		if !strings.Contains(strings.Join(tt.args, " "), "-o json") || tt.code == 1 {
+			return
+		}
+		var v struct {
+			Decision string `json:"decision"`
+			Matched  []any  `json:"matched"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &v); err != nil || v.Decision == "" {
+			t.Fatalf("not JSON: %s", stdout)
+		}
+	}
+	tests := []cliCase{
 		{"validate ok", []string{"policy", "validate", td + "petstore.json", td + "nat-ip-deny-scp.json"}, 0, []string{"petstore.json: ok"}},
 		{"validate reports every problem", []string{"policy", "validate", td + "deny-all.json", bad}, 1, []string{
 			`Statement[0].Action: "GetObject" has no service prefix`, `Statement[0].Condition.IpAddress["aws:SourceIp"]: "10.0.0.0/33" is not a CIDR`}},
@@ -39,26 +46,5 @@ func TestPolicyCommands(t *testing.T) {
 		{"eval missing action", []string{"policy", "eval", "--policy", td + "allow-all.json", "--resource", "*"}, 2, []string{"--action is required"}},
 		{"eval bad context", []string{"policy", "eval", "--policy", td + "allow-all.json", "--action", "s3:GetObject", "--resource", "*", "--context", "novalue"}, 2, []string{"key=value"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			stdout, stderr, code := runCLI(t, nil, tt.args...)
-			if code != tt.code {
-				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, stdout, stderr)
-			}
-			for _, w := range tt.contains {
-				if !strings.Contains(stdout+stderr, w) {
-					t.Errorf("output lacks %q:\n%s%s", w, stdout, stderr)
-				}
-			}
-			if strings.Contains(strings.Join(tt.args, " "), "-o json") && code != 1 {
-				var v struct {
-					Decision string `json:"decision"`
-					Matched  []any  `json:"matched"`
-				}
-				if err := json.Unmarshal([]byte(stdout), &v); err != nil || v.Decision == "" {
-					t.Fatalf("not JSON: %s", stdout)
-				}
-			}
-		})
-	}
+	runCLICases(t, tests, isJSON)
 }
