@@ -3,6 +3,7 @@ package waf
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -96,6 +97,11 @@ type Options struct {
 	RuleGroups map[string]*RuleGroup
 	// Counter makes the counter of a rate-based rule; in-memory when nil.
 	Counter func(rule string, window time.Duration, limit int64) ratelimit.Counter
+	// RuleCounter, when set, is used instead of Counter and also gets the
+	// rule's definition (its statement as JSON, rule group rules prefixed
+	// with the group's name): a caller reloading a web ACL can keep the
+	// counters of rules whose definition did not change.
+	RuleCounter func(rule string, definition []byte, window time.Duration, limit int64) ratelimit.Counter
 	// MaxKeys bounds the keys an in-memory counter tracks (0: 100,000).
 	MaxKeys int
 	// BodyLimit is how much of a body is inspected: 16 KiB by default, at
@@ -359,7 +365,10 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 		if rb.ScopeDownStatement != nil {
 			rr.scope = c.statement(rb.ScopeDownStatement, sp+".RateBasedStatement.ScopeDownStatement")
 		}
-		if c.opts.Counter != nil {
+		if c.opts.RuleCounter != nil {
+			def, _ := json.Marshal(rb)
+			rr.counter = c.opts.RuleCounter(c.prefix+r.Name, def, win, rb.Limit)
+		} else if c.opts.Counter != nil {
 			rr.counter = c.opts.Counter(c.prefix+r.Name, win, rb.Limit)
 		} else {
 			rr.counter = ratelimit.NewMemory(win, rb.Limit, c.opts.MaxKeys)

@@ -35,7 +35,13 @@ func (e *Engine) Middleware(next http.Handler, opts MiddlewareOptions) http.Hand
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := decisionPool.Get().(*Decision)
 		defer decisionPool.Put(d)
-		req, err := e.request(r, opts.ClientIP)
+		var ip netip.Addr
+		if opts.ClientIP != nil {
+			ip = opts.ClientIP(r)
+		} else {
+			ip = RemoteIP(r)
+		}
+		req, err := e.RequestFromHTTP(r, ip)
 		if err != nil {
 			http.Error(w, "cannot read the request body", http.StatusBadRequest)
 			return
@@ -55,16 +61,24 @@ func (e *Engine) Middleware(next http.Handler, opts MiddlewareOptions) http.Hand
 	})
 }
 
-// request builds the inspected view of an HTTP request.
-func (e *Engine) request(r *http.Request, clientIP func(*http.Request) netip.Addr) (*Request, error) {
-	req := &Request{Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, Fragment: r.URL.Fragment, BodySize: r.ContentLength}
-	if clientIP != nil {
-		req.ClientIP = clientIP(r)
-	} else if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		req.ClientIP = ap.Addr().Unmap()
-	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		req.ClientIP, _ = netip.ParseAddr(host)
+// RemoteIP is the address of the connection's peer.
+func RemoteIP(r *http.Request) netip.Addr {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap()
 	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		a, _ := netip.ParseAddr(host)
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+// RequestFromHTTP builds the inspected view of an HTTP request, as seen
+// from clientIP. When a rule inspects the body, up to the inspection
+// limit is read and put back in front of the rest, so r.Body still reads
+// the whole body.
+func (e *Engine) RequestFromHTTP(r *http.Request, clientIP netip.Addr) (*Request, error) {
+	req := &Request{ClientIP: clientIP, Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, Fragment: r.URL.Fragment, BodySize: r.ContentLength}
 	names := make([]string, 0, len(r.Header)+1)
 	for name := range r.Header {
 		names = append(names, name)
