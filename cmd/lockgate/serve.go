@@ -69,9 +69,25 @@ LOCKGATE_MASTER_KEY. SIGTERM or SIGINT shut it down gracefully.`,
 			log := newLogger(cfg)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			srv, err := server.Open(ctx, cfg, log, server.Options{})
+			srv, err := server.Open(ctx, cfg, log, server.Options{LoadConfig: func() (config.Config, error) { return loadConfig(c) }})
 			if err != nil {
 				return err
+			}
+			if gw := srv.Gateway(); gw != nil {
+				// SIGHUP reloads the gateway's configuration and web ACLs.
+				hup := make(chan os.Signal, 1)
+				signal.Notify(hup, syscall.SIGHUP)
+				defer signal.Stop(hup)
+				go func() {
+					for {
+						select {
+						case <-ctx.Done():
+							return
+						case <-hup:
+							gw.Reload()
+						}
+					}
+				}()
 			}
 			if srv.AdminToken != "" {
 				// Shown once, on the terminal, never in the log stream.

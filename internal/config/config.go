@@ -44,13 +44,19 @@ type Config struct {
 	IAMResponder awsiam.Settings `yaml:"iam_responder"`
 	// WAF defines what web ACLs reference (docs/waf.md).
 	WAF WAF `yaml:"waf"`
+	// Gateway runs the WAF-protected reverse proxy (docs/gateway.md).
+	Gateway Gateway `yaml:"gateway"`
 	// dir is the configuration file's directory: relative paths in the
 	// waf section are read from there.
-	dir string
+	dir  string
+	file string
 }
 
 // Dir is the directory relative paths in the file are read from.
 func (c *Config) Dir() string { return c.dir }
+
+// File is the configuration file read, or "".
+func (c *Config) File() string { return c.file }
 
 // Log selects the log format and level.
 type Log struct {
@@ -106,6 +112,7 @@ func (d Duration) Std() time.Duration { return time.Duration(d) }
 // on one machine with no file at all.
 func Default() Config {
 	return Config{
+		Gateway:         DefaultGateway(),
 		Listen:          "127.0.0.1:8080",
 		DataDir:         "./lockgate-data",
 		PublicURLs:      []string{"http://127.0.0.1:8080"},
@@ -178,7 +185,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		if err != nil {
 			return cfg, &Error{File: path, Problems: []Problem{yamlProblem(err)}}
 		}
-		cfg.dir = filepath.Dir(path)
+		cfg.dir, cfg.file = filepath.Dir(path), path
 	}
 	if err := applyEnv(&cfg, getenv); err != nil {
 		return cfg, err
@@ -323,6 +330,7 @@ func (c *Config) Validate() []Problem {
 	if c.ShutdownTimeout.Std() <= 0 {
 		add("shutdown_timeout", "must be positive")
 	}
+	c.validateGateway(add)
 	if _, wp := c.WAF.Options(c.dir); len(wp) > 0 {
 		probs = append(probs, wp...)
 	}

@@ -51,6 +51,30 @@ type RuleGroupRef struct {
 	File string `yaml:"file"`
 }
 
+// Files lists the files the section names (for reload on change).
+func (w WAF) Files() []string {
+	var out []string
+	for _, s := range w.IPSets {
+		if s.File != "" {
+			out = append(out, s.File)
+		}
+	}
+	for _, s := range w.RegexSets {
+		if s.File != "" {
+			out = append(out, s.File)
+		}
+	}
+	for _, g := range w.Groups {
+		out = append(out, g.File)
+	}
+	for _, f := range []string{w.IPReputationFile, w.AnonymousIPFile} {
+		if f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // Options builds the engine options the section describes, reading its
 // files relative to dir (the configuration file's directory). Every
 // problem is returned, each with its path in the file.

@@ -8,24 +8,29 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/lockgate/lockgate/internal/awsiam"
 	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/httpapi"
 	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/secretbox"
 	"github.com/lockgate/lockgate/internal/store"
 	"github.com/lockgate/lockgate/internal/webhook"
+	"github.com/lockgate/lockgate/waf/ratelimit"
 )
 
 // Server is a configured lockgate, ready to serve.
@@ -36,6 +41,8 @@ type Server struct {
 	box     *secretbox.Box
 	svc     *lock.Service
 	handler http.Handler
+	gateway *gateway.Gateway
+	redis   *ratelimit.RedisStore
 	// AdminToken is set when this start created the first admin token;
 	// the caller shows it once.
 	AdminToken string
@@ -44,6 +51,9 @@ type Server struct {
 // Options change how Open builds the server, for tests.
 type Options struct {
 	Now func() time.Time
+	// LoadConfig reads the configuration again, for gateway reloads; the
+	// configuration given to Open is reused when nil.
+	LoadConfig func() (config.Config, error)
 }
 
 // Open prepares a server: storage migrated, master key checked, first
@@ -82,6 +92,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	}
 	api := httpapi.New(httpapi.Options{Service: s.svc, Logger: log, Registry: reg})
 	s.handler = api
+	if cfg.Gateway.Listen != "" {
+		if err := s.openGateway(ctx, cfg, reg, opts); err != nil {
+			st.Close()
+			return nil, err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/", api)
+		mux.Handle("/api/v1/admin/gateway/", s.adminOnly(s.gateway.AdminHandler("/api/v1/admin/gateway")))
+		s.handler = mux
+	}
 	if rc := cfg.IAMResponder; rc.Enabled {
 		awsCfg, err := awsiam.AWSConfig(ctx)
 		if err != nil {
@@ -93,13 +113,57 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 			st.Close()
 			return nil, fmt.Errorf("iam_responder: %w", err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/", api)
+		mux, ok := s.handler.(*http.ServeMux)
+		if !ok {
+			mux = http.NewServeMux()
+			mux.Handle("/", api)
+		}
 		(&awsiam.Handler{R: resp, EventsSecret: rc.EventsSecret, EventsHeader: rc.EventsSecretHeader, WebhookSecret: rc.WebhookSecret, Sessions: &awsiam.Sessions{}}).Register(mux)
 		s.handler = mux
 		log.Info("AWS IAM lockout responder enabled", "events", "/events/aws-signin", "pushes", "/events/lock-changed")
 	}
 	return s, nil
+}
+
+// openGateway builds the WAF gateway (and its Redis counter store when
+// configured).
+func (s *Server) openGateway(ctx context.Context, cfg config.Config, reg *prometheus.Registry, opts Options) error {
+	if u := cfg.WAF.RedisURL; u != "" {
+		ro, err := redis.ParseURL(u)
+		if err != nil {
+			return fmt.Errorf("waf.redis_url: %w", err)
+		}
+		s.redis = ratelimit.NewRedisStore(redis.NewClient(ro), ratelimit.RedisOptions{MaxKeys: cfg.WAF.MaxKeysPerRule})
+	}
+	load := opts.LoadConfig
+	if load == nil {
+		load = func() (config.Config, error) { return cfg, nil }
+	}
+	g, err := gateway.New(gateway.Options{Load: load, Logger: s.log, Registry: reg, Redis: s.redis})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	s.gateway = g
+	return nil
+}
+
+// Gateway is the WAF gateway, or nil when none is configured.
+func (s *Server) Gateway() *gateway.Gateway { return s.gateway }
+
+// adminOnly lets through requests bearing an admin token.
+func (s *Server) adminOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if ok {
+			if admin, err := s.svc.IsAdmin(r.Context(), tok); err == nil && admin {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":"an admin token is required"}`+"\n")
+	})
 }
 
 // keyCheck is sealed under the master key when a database is first used;
@@ -193,6 +257,36 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bgCtx, stopBg := context.WithCancel(context.Background())
 	waitBg := s.Background(bgCtx)
+	var gw *http.Server
+	if s.gateway != nil {
+		gcfg := s.cfg.Gateway
+		gln, err := net.Listen("tcp", gcfg.Listen)
+		if err != nil {
+			stopBg()
+			waitBg()
+			return fmt.Errorf("gateway.listen: %w", err)
+		}
+		gw = &http.Server{
+			Handler:           s.gateway,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       gcfg.ReadTimeout.Std(),
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}
+		go s.gateway.Watch(bgCtx, 2*time.Second)
+		go func() {
+			var err error
+			if gcfg.TLS.CertFile != "" {
+				err = gw.ServeTLS(gln, gcfg.TLS.CertFile, gcfg.TLS.KeyFile) // HTTP/2 negotiated by ALPN
+			} else {
+				err = gw.Serve(gln)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("gateway stopped", "error", err)
+			}
+		}()
+		s.log.Info("gateway serving", "addr", gln.Addr().String(), "routes", len(gcfg.Routes))
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if tlsOn {
@@ -209,10 +303,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.log.Info("shutting down: finishing in-flight requests")
 		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.Std())
 		err = srv.Shutdown(sctx)
+		if gw != nil {
+			if gerr := gw.Shutdown(sctx); err == nil {
+				err = gerr
+			}
+		}
 		cancel()
 	}
 	stopBg()
 	waitBg()
+	if s.gateway != nil {
+		if gerr := s.gateway.Close(); err == nil {
+			err = gerr
+		}
+	}
+	if s.redis != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.redis.Close(cctx) // sends the counts still held
+		cancel()
+	}
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}

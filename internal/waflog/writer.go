@@ -42,6 +42,7 @@ type Writer struct {
 	stop   chan struct{}
 	done   chan struct{}
 	err    error // the first write error, reported by Close
+	closed sync.Once
 }
 
 // Open starts writing to path ("-" for standard output).
@@ -206,8 +207,15 @@ func (w *Writer) Rotated() []string {
 }
 
 // Close flushes, waits for background compression and reports the first
-// error any write met.
+// error any write met. Closing again does nothing more.
 func (w *Writer) Close() error {
+	w.closed.Do(w.close)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *Writer) close() {
 	close(w.stop)
 	<-w.done
 	w.mu.Lock()
@@ -217,5 +225,4 @@ func (w *Writer) Close() error {
 	}
 	w.mu.Unlock()
 	w.gz.Wait()
-	return w.err
 }

@@ -1,0 +1,474 @@
+// Package gateway is lockgate's WAF-protected reverse proxy: routes by
+// host and path prefix to upstreams, each route through a web ACL, with
+// the real client address taken from trusted proxies, AWS WAF log
+// records, Prometheus metrics and reloads that keep rate-based counters.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gaissmai/bart"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/internal/waflog"
+	"github.com/lockgate/lockgate/waf"
+	"github.com/lockgate/lockgate/waf/ratelimit"
+)
+
+// Gateway serves the routes of the current configuration. Reload swaps
+// in a new one atomically; requests in flight finish on the old.
+type Gateway struct {
+	log     *slog.Logger
+	load    func() (config.Config, error)
+	metrics *metrics
+	redis   *ratelimit.RedisStore // nil: counts in memory
+	logw    *waflog.Writer
+
+	mu       sync.Mutex // serialises reloads
+	state    atomic.Pointer[state]
+	counters map[string]ratelimit.Counter // by rule definition, kept across reloads
+	seq      atomic.Uint64
+	idPrefix string
+}
+
+type state struct {
+	cfg     config.Config
+	routes  []*route
+	trusted *bart.Lite
+	header  string
+	only    string
+	redact  map[string]bool
+	files   map[string]time.Time // watched files and their modification times
+	loaded  time.Time
+}
+
+// Options configure a Gateway.
+type Options struct {
+	// Load reads the configuration (the file named at start); Reload calls
+	// it again.
+	Load     func() (config.Config, error)
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	// Redis shares rate-based counts with other gateways; nil keeps them
+	// in memory.
+	Redis *ratelimit.RedisStore
+}
+
+// New loads the configuration and builds the routes; any bad file is an
+// error here.
+func New(opts Options) (*Gateway, error) {
+	g := &Gateway{log: opts.Logger, load: opts.Load, redis: opts.Redis, counters: map[string]ratelimit.Counter{}}
+	if g.log == nil {
+		g.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	g.idPrefix = hex.EncodeToString(b[:]) + "-"
+	g.metrics = newMetrics(opts.Registry, g)
+	cfg, err := g.load()
+	if err != nil {
+		return nil, err
+	}
+	st, err := g.build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if f := cfg.Gateway.Log.File; f != "" {
+		if g.logw, err = waflog.Open(cfg.Path(f), waflog.Options{MaxSize: int64(cfg.Gateway.Log.MaxSizeMB) << 20, MaxAge: cfg.Gateway.Log.MaxAge.Std(), Keep: cfg.Gateway.Log.Keep}); err != nil {
+			return nil, fmt.Errorf("gateway.log.file: %w", err)
+		}
+	}
+	g.state.Store(st)
+	return g, nil
+}
+
+// Close flushes the log.
+func (g *Gateway) Close() error {
+	if g.logw != nil {
+		return g.logw.Close()
+	}
+	return nil
+}
+
+// Reload reads the configuration again. A bad file leaves the running
+// configuration serving and is returned (and logged).
+func (g *Gateway) Reload() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cfg, err := g.load()
+	if err == nil {
+		var st *state
+		if st, err = g.build(cfg); err == nil {
+			g.state.Store(st)
+			g.metrics.reloads.WithLabelValues("ok").Inc()
+			g.log.Info("gateway configuration reloaded", "routes", len(st.routes))
+			return nil
+		}
+	}
+	g.metrics.reloads.WithLabelValues("error").Inc()
+	g.log.Error("gateway reload refused: the running configuration keeps serving", "error", err)
+	return err
+}
+
+// Watch reloads when the configuration or a file it names changes,
+// checking every interval, until ctx ends.
+func (g *Gateway) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			st := g.state.Load()
+			for f, mt := range st.files {
+				fi, err := os.Stat(f)
+				if err != nil || !fi.ModTime().Equal(mt) {
+					g.log.Info("gateway: a configuration file changed", "file", f)
+					g.Reload()
+					break
+				}
+			}
+		}
+	}
+}
+
+// build compiles a configuration: every route's web ACL, with counters
+// kept for rules whose definition is unchanged.
+func (g *Gateway) build(cfg config.Config) (*state, error) {
+	gc := cfg.Gateway
+	st := &state{cfg: cfg, trusted: &bart.Lite{}, header: gc.ClientIPHeader, only: gc.Log.Only, redact: map[string]bool{}, files: map[string]time.Time{}, loaded: time.Now()}
+	for _, p := range gc.TrustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, fmt.Errorf("gateway.trusted_proxies: %q: %v", p, err)
+			}
+			pfx = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		st.trusted.Insert(pfx.Masked())
+	}
+	for _, h := range gc.Log.Redact {
+		st.redact[strings.ToLower(h)] = true
+	}
+	watch := func(path string) {
+		if fi, err := os.Stat(path); err == nil {
+			st.files[path] = fi.ModTime()
+		}
+	}
+	if p := cfg.File(); p != "" {
+		watch(p)
+	}
+	opts, probs := cfg.WAF.Options(cfg.Dir())
+	if len(probs) > 0 {
+		return nil, fmt.Errorf("waf: %s", probs[0])
+	}
+	for _, f := range cfg.WAF.Files() {
+		watch(cfg.Path(f))
+	}
+	opts.Country = geo.Country
+	used := map[string]ratelimit.Counter{}
+	for i, rc := range gc.Routes {
+		rt, err := g.newRoute(cfg, rc, opts, used)
+		if err != nil {
+			return nil, fmt.Errorf("gateway.routes[%d] (%s): %w", i, rc.Name, err)
+		}
+		if rc.WebACL != "" {
+			watch(cfg.Path(rc.WebACL))
+		}
+		st.routes = append(st.routes, rt)
+	}
+	// Longest prefix first; routes naming a host before those for any.
+	sort.SliceStable(st.routes, func(i, j int) bool {
+		a, b := st.routes[i], st.routes[j]
+		if (a.host != "") != (b.host != "") {
+			return a.host != ""
+		}
+		return len(a.prefix) > len(b.prefix)
+	})
+	g.counters = used
+	return st, nil
+}
+
+// counterFor keeps a rate-based rule's counter across reloads when its
+// definition (statement, window, limit) did not change.
+func (g *Gateway) counterFor(acl string, used map[string]ratelimit.Counter, maxKeys int) func(string, []byte, time.Duration, int64) ratelimit.Counter {
+	return func(rule string, def []byte, window time.Duration, limit int64) ratelimit.Counter {
+		sum := sha256.Sum256(def)
+		key := acl + "/" + rule + "/" + hex.EncodeToString(sum[:8])
+		if c, ok := used[key]; ok {
+			return c
+		}
+		c, ok := g.counters[key]
+		if !ok {
+			if g.redis != nil {
+				c = g.redis.Counter(key, window, limit)
+			} else {
+				c = ratelimit.NewMemory(window, limit, maxKeys)
+			}
+		}
+		used[key] = c
+		return c
+	}
+}
+
+// route is one compiled route.
+type route struct {
+	name, host, prefix string
+	eng                *waf.Engine
+	acl                *waf.WebACL
+	src                *waflog.Source
+	metricNames        map[string]string // rule name → VisibilityConfig.MetricName
+	aclMetric          string
+	rateRules          []string
+	upstreams          []*upstream
+	next               atomic.Uint32
+	proxy              *httputil.ReverseProxy
+	maxFails           int32
+	unhealthy          time.Duration
+}
+
+type upstream struct {
+	url       *url.URL
+	fails     atomic.Int32
+	downUntil atomic.Int64
+}
+
+type ctxKey struct{}
+
+func (g *Gateway) newRoute(cfg config.Config, rc config.Route, opts waf.Options, used map[string]ratelimit.Counter) (*route, error) {
+	rt := &route{name: rc.Name, host: strings.ToLower(rc.Host), prefix: rc.PathPrefix, metricNames: map[string]string{},
+		maxFails: int32(cfg.Gateway.MaxFails), unhealthy: cfg.Gateway.Unhealthy.Std()}
+	if rt.prefix == "" {
+		rt.prefix = "/"
+	}
+	for _, u := range rc.Upstreams {
+		pu, err := url.Parse(u)
+		if err != nil {
+			return nil, err
+		}
+		rt.upstreams = append(rt.upstreams, &upstream{url: pu})
+	}
+	rt.aclMetric = "none"
+	rt.src = &waflog.Source{Name: "lockgate", ID: rc.Name}
+	if rc.WebACL != "" {
+		data, err := os.ReadFile(cfg.Path(rc.WebACL))
+		if err != nil {
+			return nil, err
+		}
+		acl, _, err := waf.Load(data, waf.LoadOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", rc.WebACL, err)
+		}
+		o := opts
+		o.RuleCounter = g.counterFor(acl.Name, used, opts.MaxKeys)
+		eng, err := waf.New(acl, o)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", rc.WebACL, err)
+		}
+		rt.eng, rt.acl, rt.aclMetric = eng, acl, acl.VisibilityConfig.MetricName
+		id := acl.ARN
+		if id == "" {
+			id = "lockgate:webacl/" + acl.Name
+		}
+		rt.src.WebACLID = id
+		for _, r := range acl.Rules {
+			rt.metricNames[r.Name] = r.VisibilityConfig.MetricName
+			if r.Statement.RateBasedStatement != nil {
+				rt.rateRules = append(rt.rateRules, r.Name)
+			}
+		}
+		rt.metricNames["Default_Action"] = "Default_Action"
+	}
+	timeout := cfg.Gateway.UpstreamTimeout.Std()
+	transport := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		ExpectContinueTimeout: time.Second,
+	}
+	rt.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			up := pr.In.Context().Value(ctxKey{}).(*upstream)
+			pr.SetURL(up.url)
+			pr.Out.Host = pr.In.Host // the application sees the host the client asked for
+			pr.SetXForwarded()
+		},
+		Transport:     transport,
+		FlushInterval: -1, // stream (server-sent events, long polls)
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Request.Context().Value(ctxKey{}).(*upstream).fails.Store(0)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			up := r.Context().Value(ctxKey{}).(*upstream)
+			if up.fails.Add(1) >= rt.maxFails {
+				up.downUntil.Store(time.Now().Add(rt.unhealthy).UnixNano())
+			}
+			g.metrics.upstreamErrors.WithLabelValues(rt.name).Inc()
+			code, msg := http.StatusBadGateway, "the upstream failed"
+			var ne net.Error
+			if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+				code, msg = http.StatusGatewayTimeout, "the upstream did not answer in time"
+			}
+			g.log.Warn("upstream error", "route", rt.name, "upstream", up.url.String(), "error", err)
+			writeJSON(w, code, map[string]string{"error": msg})
+		},
+		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	return rt, nil
+}
+
+// pick chooses the next healthy upstream, round robin; when all are
+// marked down, the one down longest is tried anyway.
+func (rt *route) pick() *upstream {
+	now := time.Now().UnixNano()
+	n := len(rt.upstreams)
+	start := int(rt.next.Add(1))
+	var best *upstream
+	for i := range n {
+		u := rt.upstreams[(start+i)%n]
+		if u.downUntil.Load() <= now {
+			return u
+		}
+		if best == nil || u.downUntil.Load() < best.downUntil.Load() {
+			best = u
+		}
+	}
+	return best
+}
+
+func (st *state) match(r *http.Request) *route {
+	host := strings.ToLower(r.Host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	for _, rt := range st.routes {
+		if rt.host != "" && rt.host != host {
+			continue
+		}
+		if strings.HasPrefix(r.URL.Path, rt.prefix) {
+			return rt
+		}
+	}
+	return nil
+}
+
+// clientIP is the connection's peer, or, when the peer is a trusted
+// proxy, the client it names: for X-Forwarded-For the rightmost address
+// that is not itself a trusted proxy.
+func (st *state) clientIP(r *http.Request) netip.Addr {
+	peer := waf.RemoteIP(r)
+	if !peer.IsValid() || !st.trusted.Lookup(peer) {
+		return peer
+	}
+	v := r.Header.Values(st.header)
+	if len(v) == 0 {
+		return peer
+	}
+	parts := strings.Split(strings.Join(v, ","), ",")
+	if !strings.EqualFold(st.header, "X-Forwarded-For") {
+		if a, err := netip.ParseAddr(strings.TrimSpace(parts[0])); err == nil {
+			return a.Unmap()
+		}
+		return peer
+	}
+	client := peer
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			break // a malformed hop: trust nothing further left
+		}
+		client = a.Unmap()
+		if !st.trusted.Lookup(client) {
+			break
+		}
+	}
+	return client
+}
+
+var decisions = sync.Pool{New: func() any { return new(waf.Decision) }}
+
+// ServeHTTP routes, evaluates, logs and proxies one request.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	st := g.state.Load()
+	rt := st.match(r)
+	if rt == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no route for this host and path"})
+		return
+	}
+	defer func() { g.metrics.latency.WithLabelValues(rt.name).Observe(time.Since(start).Seconds()) }()
+	ip := st.clientIP(r)
+	d := decisions.Get().(*waf.Decision)
+	defer decisions.Put(d)
+	var req *waf.Request
+	if rt.eng != nil {
+		var err error
+		if req, err = rt.eng.RequestFromHTTP(r, ip); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "cannot read the request body"})
+			return
+		}
+		rt.eng.EvaluateInto(r.Context(), req, d)
+	} else {
+		req = &waf.Request{ClientIP: ip, Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, BodySize: max(r.ContentLength, 0)}
+		*d = waf.Decision{Action: "ALLOW", TerminatingRuleID: "Default_Action", TerminatingRuleType: "REGULAR"}
+	}
+	g.metrics.observe(rt, d)
+	if g.logw != nil && (st.only == "all" || d.Action == "BLOCK" || len(d.NonTerminating) > 0) {
+		if rt.eng == nil {
+			for name, vs := range r.Header {
+				for _, v := range vs {
+					req.Headers = append(req.Headers, waf.Header{Name: name, Value: v})
+				}
+			}
+		}
+		src := *rt.src
+		src.Redact = st.redact
+		rec := waflog.New(&src, start, r, req, d, geo.Country(ip), g.idPrefix+strconv.FormatUint(g.seq.Add(1), 36))
+		if err := g.logw.Write(rec); err != nil {
+			g.log.Error("writing the WAF log", "error", err)
+		}
+	}
+	if d.Action == "BLOCK" {
+		waf.WriteBlock(w, d)
+		return
+	}
+	for _, h := range d.InsertHeaders {
+		r.Header.Set("x-amzn-waf-"+h.Name, h.Value)
+	}
+	up := rt.pick()
+	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, up)))
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,385 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lockgate/lockgate/internal/config"
+)
+
+// echoUpstream echoes what it received.
+func echoUpstream(t *testing.T, name string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "websocket" {
+			conn, rw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+			rw.Flush()
+			line, _ := rw.ReadString('\n')
+			rw.WriteString("echo " + line)
+			rw.Flush()
+			return
+		}
+		if r.URL.Path == "/slow" {
+			time.Sleep(2 * time.Second)
+		}
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Upstream", name)
+		w.Header().Set("X-Seen-Host", r.Host)
+		w.Header().Set("X-Seen-XFF", r.Header.Get("X-Forwarded-For"))
+		w.Header().Set("X-Body-Len", fmt.Sprint(len(body)))
+		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type fixture struct {
+	gw      *Gateway
+	srv     *httptest.Server
+	dir     string
+	cfgPath string
+	reg     *prometheus.Registry
+}
+
+const blogACL = "../../waf/testdata/blog-acl.json"
+
+func newFixture(t *testing.T, yaml string) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	acl, _ := os.ReadFile(blogACL)
+	os.WriteFile(filepath.Join(dir, "blog-acl.json"), acl, 0o600)
+	os.WriteFile(filepath.Join(dir, "reputation.txt"), []byte("198.51.100.0/24\n"), 0o600)
+	cfgPath := filepath.Join(dir, "lockgate.yaml")
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	gw, err := New(Options{Load: func() (config.Config, error) { return config.Load(cfgPath, func(string) string { return "" }) }, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	t.Cleanup(func() { srv.Close(); gw.Close() })
+	return &fixture{gw: gw, srv: srv, dir: dir, cfgPath: cfgPath, reg: reg}
+}
+
+func (f *fixture) do(t *testing.T, method, path, host, xff string, body io.Reader) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.srv.URL+path, body)
+	if host != "" {
+		req.Host = host
+	}
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func gatewayYAML(up1, up2 string, extra string) string {
+	return `gateway:
+  listen: 127.0.0.1:0
+  trusted_proxies: ["127.0.0.1/32", "10.0.0.0/8"]
+  max_fails: 2
+  upstream_timeout: 1s
+  log:
+    file: waf.log
+  routes:
+    - name: shop
+      host: shop.example
+      path_prefix: /
+      upstreams: [` + up1 + `]
+      web_acl: blog-acl.json
+    - name: api
+      path_prefix: /api/
+      upstreams: [` + up2 + `]
+` + extra + `waf:
+  ip_reputation_file: reputation.txt
+`
+}
+
+// The blog's rules in front of a real upstream: one client flooding
+// /login (through the trusted CDN) is blocked after 150 while other
+// clients and paths pass; every request leaves an AWS WAF log record.
+func TestBlogFlood(t *testing.T) {
+	shop, api := echoUpstream(t, "shop"), echoUpstream(t, "api")
+	f := newFixture(t, gatewayYAML(shop.URL, api.URL, ""))
+	allowed, blocked := 0, 0
+	for range 200 {
+		switch resp := f.do(t, "POST", "/login", "shop.example", "203.0.113.7, 10.1.2.3", nil); resp.StatusCode {
+		case 200:
+			allowed++
+		case 403:
+			blocked++
+		default:
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	if allowed != 150 || blocked != 50 {
+		t.Fatalf("allowed %d, blocked %d; want 150 and 50", allowed, blocked)
+	}
+	if resp := f.do(t, "GET", "/products", "shop.example", "203.0.113.7", nil); resp.StatusCode != 200 {
+		t.Fatalf("another path: %d", resp.StatusCode)
+	}
+	if resp := f.do(t, "POST", "/login", "shop.example", "192.0.2.55", nil); resp.StatusCode != 200 || resp.Header.Get("X-Upstream") != "shop" || resp.Header.Get("X-Seen-Host") != "shop.example" {
+		t.Fatalf("another client: %d %v", resp.StatusCode, resp.Header)
+	}
+	// The IP reputation list, and the route without a web ACL.
+	if resp := f.do(t, "GET", "/", "shop.example", "198.51.100.4", nil); resp.StatusCode != 403 {
+		t.Fatalf("reputation: %d", resp.StatusCode)
+	}
+	if resp := f.do(t, "GET", "/api/x", "other.example", "198.51.100.4", nil); resp.StatusCode != 200 || resp.Header.Get("X-Upstream") != "api" {
+		t.Fatalf("api route: %d", resp.StatusCode)
+	}
+	if resp := f.do(t, "GET", "/", "other.example", "", nil); resp.StatusCode != 404 {
+		t.Fatalf("no route: %d", resp.StatusCode)
+	}
+	// The log: one record per request, as AWS writes them.
+	f.gw.Close()
+	data, err := os.ReadFile(filepath.Join(f.dir, "waf.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	if len(lines) != 204 {
+		t.Fatalf("%d log records, want 204", len(lines))
+	}
+	var rec struct {
+		Action            string `json:"action"`
+		TerminatingRuleID string `json:"terminatingRuleId"`
+		RateBased         []struct {
+			LimitValue string `json:"limitValue"`
+			Window     string `json:"evaluationWindowSec"`
+		} `json:"rateBasedRuleList"`
+		HTTPRequest struct {
+			ClientIP string `json:"clientIp"`
+			URI      string `json:"uri"`
+		} `json:"httpRequest"`
+	}
+	json.Unmarshal(lines[150], &rec)
+	if rec.Action != "BLOCK" || rec.TerminatingRuleID != "UriBasedRule" || rec.HTTPRequest.ClientIP != "203.0.113.7" || rec.HTTPRequest.URI != "/login" ||
+		len(rec.RateBased) != 1 || rec.RateBased[0].Window != "300" {
+		t.Fatalf("record 151: %s", lines[150])
+	}
+	// Metrics by the rules' MetricNames.
+	mfs, _ := f.reg.Gather()
+	var names []string
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	for _, want := range []string{"lockgate_waf_requests_total", "lockgate_waf_rule_matches_total", "lockgate_waf_rate_limited_keys", "lockgate_gateway_request_duration_seconds"} {
+		if !strings.Contains(strings.Join(names, " "), want) {
+			t.Errorf("no metric %s in %v", want, names)
+		}
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	shop := echoUpstream(t, "shop")
+	f := newFixture(t, gatewayYAML(shop.URL, shop.URL, ""))
+	st := f.gw.state.Load()
+	tests := []struct {
+		peer, xff, want string
+	}{
+		{"203.0.113.9:1000", "198.51.100.1", "203.0.113.9"}, // untrusted peer: header not believed
+		{"127.0.0.1:1000", "198.51.100.1", "198.51.100.1"},
+		{"127.0.0.1:1000", "1.1.1.1, 198.51.100.1, 10.0.0.5", "198.51.100.1"}, // rightmost untrusted hop
+		{"127.0.0.1:1000", "", "127.0.0.1"},
+		{"127.0.0.1:1000", "junk, 198.51.100.2", "198.51.100.2"},
+		{"10.9.9.9:1000", "10.1.1.1, 10.2.2.2", "10.1.1.1"}, // all trusted: the leftmost
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tt.peer
+		if tt.xff != "" {
+			r.Header.Set("X-Forwarded-For", tt.xff)
+		}
+		if got := st.clientIP(r).String(); got != tt.want {
+			t.Errorf("peer %s, XFF %q: %s, want %s", tt.peer, tt.xff, got, tt.want)
+		}
+	}
+}
+
+func TestUpstreamFailures(t *testing.T) {
+	good := echoUpstream(t, "good")
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	f := newFixture(t, gatewayYAML(good.URL, deadURL+", "+good.URL, ""))
+	// The dead upstream fails twice, then is skipped.
+	var codes []int
+	for range 10 {
+		codes = append(codes, f.do(t, "GET", "/api/x", "", "", nil).StatusCode)
+	}
+	bad := 0
+	for _, c := range codes {
+		if c == 502 {
+			bad++
+		}
+	}
+	if bad != 2 || codes[len(codes)-1] != 200 {
+		t.Fatalf("statuses %v: want the dead upstream tried twice, then skipped", codes)
+	}
+	// A slow upstream: 504 with a JSON body.
+	req, _ := http.NewRequest("GET", f.srv.URL+"/slow", nil)
+	req.Host = "shop.example"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 504 || !strings.Contains(string(body), `"error"`) || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("slow upstream: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestLargeBodyAndWebSocket(t *testing.T) {
+	shop := echoUpstream(t, "shop")
+	f := newFixture(t, gatewayYAML(shop.URL, shop.URL, ""))
+	// Make the shop ACL inspect bodies: an XSS rule.
+	acl, _ := os.ReadFile(blogACL)
+	var doc map[string]any
+	json.Unmarshal(acl, &doc)
+	doc["Rules"] = append(doc["Rules"].([]any), map[string]any{"Name": "xss", "Priority": 9, "Action": map[string]any{"Block": map[string]any{}},
+		"VisibilityConfig": map[string]any{"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "xss"},
+		"Statement": map[string]any{"XssMatchStatement": map[string]any{"FieldToMatch": map[string]any{"Body": map[string]any{"OversizeHandling": "CONTINUE"}},
+			"TextTransformations": []any{map[string]any{"Priority": 0, "Type": "NONE"}}}}})
+	out, _ := json.Marshal(doc)
+	os.WriteFile(filepath.Join(f.dir, "blog-acl.json"), out, 0o600)
+	if err := f.gw.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("a"), 5<<20)
+	resp := f.do(t, "POST", "/upload", "shop.example", "", bytes.NewReader(big))
+	if resp.StatusCode != 200 || resp.Header.Get("X-Body-Len") != fmt.Sprint(len(big)) {
+		t.Fatalf("5 MiB upload: %d, upstream saw %s bytes", resp.StatusCode, resp.Header.Get("X-Body-Len"))
+	}
+	if resp := f.do(t, "POST", "/c", "shop.example", "", strings.NewReader("<script>alert(1)</script>")); resp.StatusCode != 403 {
+		t.Fatalf("XSS body: %d", resp.StatusCode)
+	}
+	// A WebSocket upgrade goes through and both ways.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: shop.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(conn)
+	status, _ := br.ReadString('\n')
+	if !strings.Contains(status, "101") {
+		t.Fatalf("upgrade: %q", status)
+	}
+	for {
+		l, _ := br.ReadString('\n')
+		if l == "\r\n" || l == "" {
+			break
+		}
+	}
+	fmt.Fprintf(conn, "hello\n")
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if l, _ := br.ReadString('\n'); l != "echo hello\n" {
+		t.Fatalf("websocket echo: %q", l)
+	}
+}
+
+// A reload keeps the counters of rules whose definition did not change;
+// a bad file is refused and the running configuration keeps serving.
+func TestReload(t *testing.T) {
+	shop := echoUpstream(t, "shop")
+	f := newFixture(t, gatewayYAML(shop.URL, shop.URL, ""))
+	for range 100 {
+		f.do(t, "POST", "/login", "shop.example", "203.0.113.8", nil)
+	}
+	// Change the blanket rule only; the /login rule's counter survives.
+	acl, _ := os.ReadFile(filepath.Join(f.dir, "blog-acl.json"))
+	changed := bytes.Replace(acl, []byte(`"Limit": 7000`), []byte(`"Limit": 8000`), 1)
+	if bytes.Equal(changed, acl) {
+		t.Fatal("fixture: no blanket limit to change")
+	}
+	os.WriteFile(filepath.Join(f.dir, "blog-acl.json"), changed, 0o600)
+	if err := f.gw.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	allowed := 0
+	for range 100 {
+		if f.do(t, "POST", "/login", "shop.example", "203.0.113.8", nil).StatusCode == 200 {
+			allowed++
+		}
+	}
+	if allowed != 50 {
+		t.Fatalf("after the reload %d allowed, want 50 (the count kept)", allowed)
+	}
+	// A broken file: refused, the old rules keep working.
+	os.WriteFile(filepath.Join(f.dir, "blog-acl.json"), []byte(`{"Name":`), 0o600)
+	if err := f.gw.Reload(); err == nil {
+		t.Fatal("a broken web ACL was accepted")
+	}
+	if resp := f.do(t, "POST", "/login", "shop.example", "203.0.113.8", nil); resp.StatusCode != 403 {
+		t.Fatalf("after a refused reload: %d", resp.StatusCode)
+	}
+	// The admin view lists the limited key.
+	rec := httptest.NewRecorder()
+	f.gw.AdminHandler("/admin").ServeHTTP(rec, httptest.NewRequest("GET", "/admin/limited", nil))
+	if !strings.Contains(rec.Body.String(), `"key":"203.0.113.8"`) {
+		t.Fatalf("limited: %s", rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	f.gw.AdminHandler("/admin").ServeHTTP(rec, httptest.NewRequest("GET", "/admin/config", nil))
+	if !strings.Contains(rec.Body.String(), `"name":"shop"`) {
+		t.Fatalf("config: %s", rec.Body)
+	}
+}
+
+// Watch reloads when a file changes.
+func TestWatch(t *testing.T) {
+	shop := echoUpstream(t, "shop")
+	f := newFixture(t, gatewayYAML(shop.URL, shop.URL, ""))
+	before := f.gw.state.Load()
+	ctx, cancel := contextWithCancel()
+	defer cancel()
+	go f.gw.Watch(ctx, 20*time.Millisecond)
+	time.Sleep(30 * time.Millisecond)
+	future := time.Now().Add(time.Minute)
+	os.Chtimes(filepath.Join(f.dir, "reputation.txt"), future, future)
+	var reloaded atomic.Bool
+	for range 100 {
+		if f.gw.state.Load() != before {
+			reloaded.Store(true)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !reloaded.Load() {
+		t.Fatal("a changed file did not reload the configuration")
+	}
+}
+
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
