@@ -20,10 +20,13 @@ type WAF struct {
 	MaxKeysPerRule int `yaml:"max_keys_per_rule"`
 	// RedisURL shares rate-based counts with other lockgate processes
 	// (redis://host:6379/0); in memory when empty.
-	RedisURL  string         `yaml:"redis_url"`
-	IPSets    []IPSetRef     `yaml:"ip_sets"`
-	RegexSets []RegexRef     `yaml:"regex_sets"`
-	Groups    []RuleGroupRef `yaml:"rule_groups"`
+	RedisURL string `yaml:"redis_url"`
+	// RedisPrefix starts the counters' Redis keys: processes that share
+	// counts use the same (default lockgate:rl:).
+	RedisPrefix string         `yaml:"redis_prefix"`
+	IPSets      []IPSetRef     `yaml:"ip_sets"`
+	RegexSets   []RegexRef     `yaml:"regex_sets"`
+	Groups      []RuleGroupRef `yaml:"rule_groups"`
 	// IPReputationFile and AnonymousIPFile back lockgate's managed groups
 	// (and AWS's IP reputation and anonymous IP lists, by name).
 	IPReputationFile string `yaml:"ip_reputation_file"`

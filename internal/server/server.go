@@ -133,7 +133,7 @@ func (s *Server) openGateway(ctx context.Context, cfg config.Config, reg *promet
 		if err != nil {
 			return fmt.Errorf("waf.redis_url: %w", err)
 		}
-		s.redis = ratelimit.NewRedisStore(redis.NewClient(ro), ratelimit.RedisOptions{MaxKeys: cfg.WAF.MaxKeysPerRule})
+		s.redis = ratelimit.NewRedisStore(redis.NewClient(ro), ratelimit.RedisOptions{Prefix: cfg.WAF.RedisPrefix, MaxKeys: cfg.WAF.MaxKeysPerRule})
 	}
 	load := opts.LoadConfig
 	if load == nil {
