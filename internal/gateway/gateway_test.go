@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -382,4 +383,50 @@ func TestWatch(t *testing.T) {
 
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
+}
+
+// A flood from many distinct source IPs, forwarded by the trusted CDN:
+// memory stays bounded by the per-rule key cap and a legitimate client
+// keeps being served. LOCKGATE_FLOOD_IPS sets the number (docs: 1,000,000).
+func TestFloodDistinctIPs(t *testing.T) {
+	n := 60_000
+	if v := os.Getenv("LOCKGATE_FLOOD_IPS"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	shop := echoUpstream(t, "shop")
+	f := newFixture(t, strings.Replace(gatewayYAML(shop.URL, shop.URL, ""), "waf:\n", "waf:\n  max_keys_per_rule: 20000\n", 1))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	for i := range n {
+		r := httptest.NewRequest("GET", "/products/1", nil)
+		r.Host = "shop.example"
+		r.RemoteAddr = "127.0.0.1:4000"
+		r.Header.Set("X-Forwarded-For", fmt.Sprintf("100.%d.%d.%d", byte(i>>16), byte(i>>8), byte(i)))
+		w := httptest.NewRecorder()
+		f.gw.ServeHTTP(w, r)
+		if w.Code != 200 {
+			t.Fatalf("flood request %d: %d", i, w.Code)
+		}
+		if i%1000 == 0 {
+			r := httptest.NewRequest("POST", "/login", nil)
+			r.Host, r.RemoteAddr = "shop.example", "192.0.2.1:5000"
+			w := httptest.NewRecorder()
+			f.gw.ServeHTTP(w, r)
+			if w.Code != 200 {
+				t.Fatalf("the legitimate client was refused during the flood (request %d): %d", i, w.Code)
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d distinct IPs in %v (%.0f req/s): heap grew %.1f MB", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), float64(grew)/1e6)
+	// Two rate-based rules × 20,000 keys × ~113 B, plus the log buffer
+	// and the transport: well under 64 MB whatever n is.
+	if grew > 64<<20 {
+		t.Fatalf("heap grew %d MB", grew>>20)
+	}
 }
