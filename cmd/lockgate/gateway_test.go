@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -181,5 +182,39 @@ func TestGatewayThreeProcessesShareRedis(t *testing.T) {
 	t.Logf("600 /login requests spread over 3 gateways: %d allowed (limit 150)", allowed.Load())
 	if a := allowed.Load(); a < 150 || a > 153 {
 		t.Fatalf("%d allowed, want 150..153", a)
+	}
+}
+
+// examples/blog works as its README says: its configuration and files,
+// on free ports, with its demo upstream.
+func TestBlogExample(t *testing.T) {
+	if out, err := exec.Command("bash", "-n", "../../examples/blog/run.sh").CombinedOutput(); err != nil {
+		t.Fatalf("run.sh: %v %s", err, out)
+	}
+	dir := t.TempDir()
+	upBin := filepath.Join(dir, "upstream")
+	if out, err := exec.Command("go", "build", "-o", upBin, "../../examples/blog/upstream").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	upAddr, gwAddr := freeAddr(t), freeAddr(t)
+	up := exec.Command(upBin, "-listen", upAddr)
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Process.Kill(); up.Wait() })
+	for _, f := range []string{"blog-acl.json", "reputation.txt"} {
+		data, _ := os.ReadFile("../../examples/blog/" + f)
+		os.WriteFile(filepath.Join(dir, f), data, 0o600)
+	}
+	cfg, _ := os.ReadFile("../../examples/blog/lockgate.yaml")
+	s := strings.NewReplacer("127.0.0.1:8000", gwAddr, "127.0.0.1:9000", upAddr, "./lockgate-data", filepath.Join(dir, "data")).Replace(string(cfg))
+	os.WriteFile(filepath.Join(dir, "lockgate.yaml"), []byte(s), 0o600)
+	startServeArgs(t, freeAddr(t), []string{"--config", filepath.Join(dir, "lockgate.yaml")})
+	codes := map[int]int{}
+	for range 200 {
+		codes[send(t, http.DefaultClient, "http://"+gwAddr+"/login", "203.0.113.7")]++
+	}
+	if codes[200] != 150 || codes[403] != 50 {
+		t.Fatalf("the README's flood: %v", codes)
 	}
 }

@@ -258,6 +258,13 @@ type upstream struct {
 
 type ctxKey struct{}
 
+// hop is what the proxy needs to know of a request: where it goes and
+// whether the forwarded chain it came with is believed.
+type hop struct {
+	up          *upstream
+	trustedPeer bool
+}
+
 func (g *Gateway) newRoute(cfg config.Config, rc config.Route, opts waf.Options, used map[string]ratelimit.Counter) (*route, error) {
 	rt := &route{name: rc.Name, host: strings.ToLower(rc.Host), prefix: rc.PathPrefix, metricNames: map[string]string{},
 		maxFails: int32(cfg.Gateway.MaxFails), unhealthy: cfg.Gateway.Unhealthy.Std()}
@@ -315,19 +322,24 @@ func (g *Gateway) newRoute(cfg config.Config, rc config.Route, opts waf.Options,
 	}
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			up := pr.In.Context().Value(ctxKey{}).(*upstream)
-			pr.SetURL(up.url)
+			h := pr.In.Context().Value(ctxKey{}).(*hop)
+			pr.SetURL(h.up.url)
 			pr.Out.Host = pr.In.Host // the application sees the host the client asked for
+			if h.trustedPeer {
+				// Keep the chain the trusted proxy sent; from anyone else it
+				// is not believed and not passed on.
+				pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+			}
 			pr.SetXForwarded()
 		},
 		Transport:     transport,
 		FlushInterval: -1, // stream (server-sent events, long polls)
 		ModifyResponse: func(resp *http.Response) error {
-			resp.Request.Context().Value(ctxKey{}).(*upstream).fails.Store(0)
+			resp.Request.Context().Value(ctxKey{}).(*hop).up.fails.Store(0)
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			up := r.Context().Value(ctxKey{}).(*upstream)
+			up := r.Context().Value(ctxKey{}).(*hop).up
 			if up.fails.Add(1) >= rt.maxFails {
 				up.downUntil.Store(time.Now().Add(rt.unhealthy).UnixNano())
 			}
@@ -463,8 +475,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, h := range d.InsertHeaders {
 		r.Header.Set("x-amzn-waf-"+h.Name, h.Value)
 	}
-	up := rt.pick()
-	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, up)))
+	peer := waf.RemoteIP(r)
+	h := &hop{up: rt.pick(), trustedPeer: peer.IsValid() && st.trusted.Lookup(peer)}
+	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, h)))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -147,7 +147,8 @@ func TestBlogFlood(t *testing.T) {
 	if resp := f.do(t, "GET", "/products", "shop.example", "203.0.113.7", nil); resp.StatusCode != 200 {
 		t.Fatalf("another path: %d", resp.StatusCode)
 	}
-	if resp := f.do(t, "POST", "/login", "shop.example", "192.0.2.55", nil); resp.StatusCode != 200 || resp.Header.Get("X-Upstream") != "shop" || resp.Header.Get("X-Seen-Host") != "shop.example" {
+	if resp := f.do(t, "POST", "/login", "shop.example", "192.0.2.55", nil); resp.StatusCode != 200 || resp.Header.Get("X-Upstream") != "shop" || resp.Header.Get("X-Seen-Host") != "shop.example" ||
+		resp.Header.Get("X-Seen-XFF") != "192.0.2.55, 127.0.0.1" {
 		t.Fatalf("another client: %d %v", resp.StatusCode, resp.Header)
 	}
 	// The IP reputation list, and the route without a web ACL.
