@@ -411,8 +411,9 @@ func TestFloodDistinctIPs(t *testing.T) {
 			t.Fatalf("flood request %d: %d", i, w.Code)
 		}
 		if i%1000 == 0 {
+			// Fifty legitimate clients, each well under the /login limit.
 			r := httptest.NewRequest("POST", "/login", nil)
-			r.Host, r.RemoteAddr = "shop.example", "192.0.2.1:5000"
+			r.Host, r.RemoteAddr = "shop.example", fmt.Sprintf("192.0.2.%d:5000", i/1000%50)
 			w := httptest.NewRecorder()
 			f.gw.ServeHTTP(w, r)
 			if w.Code != 200 {
