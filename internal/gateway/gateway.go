@@ -191,7 +191,7 @@ func (g *Gateway) build(cfg config.Config) (*state, error) {
 	opts.Country = geo.Country
 	used := map[string]ratelimit.Counter{}
 	for i, rc := range gc.Routes {
-		rt, err := g.newRoute(cfg, rc, opts, used)
+		rt, err := g.newRoute(cfg, rc, opts, used, st.trusted)
 		if err != nil {
 			return nil, fmt.Errorf("gateway.routes[%d] (%s): %w", i, rc.Name, err)
 		}
@@ -245,27 +245,23 @@ type route struct {
 	rateRules          []string
 	upstreams          []*upstream
 	next               atomic.Uint32
-	proxy              *httputil.ReverseProxy
 	maxFails           int32
 	unhealthy          time.Duration
+	// Metric children, resolved once per route rather than per request.
+	requests       map[string]prometheus.Counter            // by action
+	ruleMatches    map[string]map[string]prometheus.Counter // by rule, then action
+	latency        prometheus.Observer
+	upstreamErrors prometheus.Counter
 }
 
 type upstream struct {
 	url       *url.URL
+	proxy     *httputil.ReverseProxy
 	fails     atomic.Int32
 	downUntil atomic.Int64
 }
 
-type ctxKey struct{}
-
-// hop is what the proxy needs to know of a request: where it goes and
-// whether the forwarded chain it came with is believed.
-type hop struct {
-	up          *upstream
-	trustedPeer bool
-}
-
-func (g *Gateway) newRoute(cfg config.Config, rc config.Route, opts waf.Options, used map[string]ratelimit.Counter) (*route, error) {
+func (g *Gateway) newRoute(cfg config.Config, rc config.Route, opts waf.Options, used map[string]ratelimit.Counter, trusted *bart.Lite) (*route, error) {
 	rt := &route{name: rc.Name, host: strings.ToLower(rc.Host), prefix: rc.PathPrefix, metricNames: map[string]string{},
 		maxFails: int32(cfg.Gateway.MaxFails), unhealthy: cfg.Gateway.Unhealthy.Std()}
 	if rt.prefix == "" {
@@ -320,14 +316,22 @@ func (g *Gateway) newRoute(cfg config.Config, rc config.Route, opts waf.Options,
 		ResponseHeaderTimeout: timeout,
 		ExpectContinueTimeout: time.Second,
 	}
-	rt.proxy = &httputil.ReverseProxy{
+	for _, up := range rt.upstreams {
+		up.proxy = g.newProxy(rt, up, transport, trusted)
+	}
+	g.metrics.bind(rt)
+	return rt, nil
+}
+
+// newProxy is the reverse proxy to one upstream. The X-Forwarded-For
+// chain a trusted proxy sent is passed on; from anyone else it is not
+// believed and not passed on.
+func (g *Gateway) newProxy(rt *route, up *upstream, transport http.RoundTripper, trusted *bart.Lite) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			h := pr.In.Context().Value(ctxKey{}).(*hop)
-			pr.SetURL(h.up.url)
+			pr.SetURL(up.url)
 			pr.Out.Host = pr.In.Host // the application sees the host the client asked for
-			if h.trustedPeer {
-				// Keep the chain the trusted proxy sent; from anyone else it
-				// is not believed and not passed on.
+			if peer := waf.RemoteIP(pr.In); peer.IsValid() && trusted.Lookup(peer) {
 				pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
 			}
 			pr.SetXForwarded()
@@ -335,15 +339,16 @@ func (g *Gateway) newRoute(cfg config.Config, rc config.Route, opts waf.Options,
 		Transport:     transport,
 		FlushInterval: -1, // stream (server-sent events, long polls)
 		ModifyResponse: func(resp *http.Response) error {
-			resp.Request.Context().Value(ctxKey{}).(*hop).up.fails.Store(0)
+			if up.fails.Load() != 0 {
+				up.fails.Store(0)
+			}
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			up := r.Context().Value(ctxKey{}).(*hop).up
 			if up.fails.Add(1) >= rt.maxFails {
 				up.downUntil.Store(time.Now().Add(rt.unhealthy).UnixNano())
 			}
-			g.metrics.upstreamErrors.WithLabelValues(rt.name).Inc()
+			rt.upstreamErrors.Inc()
 			code, msg := http.StatusBadGateway, "the upstream failed"
 			var ne net.Error
 			if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
@@ -354,7 +359,6 @@ func (g *Gateway) newRoute(cfg config.Config, rc config.Route, opts waf.Options,
 		},
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
-	return rt, nil
 }
 
 // pick chooses the next healthy upstream, round robin; when all are
@@ -436,7 +440,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no route for this host and path"})
 		return
 	}
-	defer func() { g.metrics.latency.WithLabelValues(rt.name).Observe(time.Since(start).Seconds()) }()
+	defer func() { rt.latency.Observe(time.Since(start).Seconds()) }()
 	ip := st.clientIP(r)
 	d := decisions.Get().(*waf.Decision)
 	defer decisions.Put(d)
@@ -452,7 +456,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req = &waf.Request{ClientIP: ip, Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, BodySize: max(r.ContentLength, 0)}
 		*d = waf.Decision{Action: "ALLOW", TerminatingRuleID: "Default_Action", TerminatingRuleType: "REGULAR"}
 	}
-	g.metrics.observe(rt, d)
+	rt.observe(d)
 	if g.logw != nil && (st.only == "all" || d.Action == "BLOCK" || len(d.NonTerminating) > 0) {
 		if rt.eng == nil {
 			for name, vs := range r.Header {
@@ -475,9 +479,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, h := range d.InsertHeaders {
 		r.Header.Set("x-amzn-waf-"+h.Name, h.Value)
 	}
-	peer := waf.RemoteIP(r)
-	h := &hop{up: rt.pick(), trustedPeer: peer.IsValid() && st.trusted.Lookup(peer)}
-	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, h)))
+	rt.pick().proxy.ServeHTTP(w, r)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -36,14 +36,39 @@ func newMetrics(reg prometheus.Registerer, g *Gateway) *metrics {
 	return m
 }
 
-func (m *metrics) observe(rt *route, d *waf.Decision) {
-	m.requests.WithLabelValues(rt.aclMetric, d.Action).Inc()
+// bind resolves a route's metric children once.
+func (m *metrics) bind(rt *route) {
+	rt.requests = map[string]prometheus.Counter{}
+	for _, a := range []string{"ALLOW", "BLOCK"} {
+		rt.requests[a] = m.requests.WithLabelValues(rt.aclMetric, a)
+	}
+	rt.ruleMatches = map[string]map[string]prometheus.Counter{}
+	for rule, metric := range rt.metricNames {
+		rt.ruleMatches[rule] = map[string]prometheus.Counter{}
+		for _, a := range []string{"ALLOW", "BLOCK", "COUNT"} {
+			rt.ruleMatches[rule][a] = m.rules.WithLabelValues(rt.aclMetric, metric, a)
+		}
+	}
+	rt.latency = m.latency.WithLabelValues(rt.name)
+	rt.upstreamErrors = m.upstreamErrors.WithLabelValues(rt.name)
+}
+
+func (rt *route) observe(d *waf.Decision) {
+	if c, ok := rt.requests[d.Action]; ok {
+		c.Inc()
+	}
 	if rt.eng == nil {
 		return
 	}
-	m.rules.WithLabelValues(rt.aclMetric, rt.metricName(d.TerminatingRuleID), d.Action).Inc()
+	rt.ruleMatch(d.TerminatingRuleID, d.Action)
 	for _, n := range d.NonTerminating {
-		m.rules.WithLabelValues(rt.aclMetric, rt.metricName(n.RuleID), "COUNT").Inc()
+		rt.ruleMatch(n.RuleID, "COUNT")
+	}
+}
+
+func (rt *route) ruleMatch(rule, action string) {
+	if c, ok := rt.ruleMatches[rule][action]; ok {
+		c.Inc()
 	}
 }
 
