@@ -204,3 +204,37 @@ func TestReadyzFailsWithoutStorage(t *testing.T) {
 		t.Fatalf("readyz with storage closed: %d", resp.StatusCode)
 	}
 }
+
+// The gateway over TLS speaks HTTP/2 to clients that offer it.
+func TestGatewayHTTP2OverTLS(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "upstream") }))
+	defer up.Close()
+	cfg := testConfig(t)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	gwAddr := ln.Addr().String()
+	ln.Close()
+	cfg.Gateway.Listen = gwAddr
+	cfg.Gateway.TLS.CertFile, cfg.Gateway.TLS.KeyFile = selfSigned(t, t.TempDir())
+	cfg.Gateway.Routes = []config.Route{{Name: "app", Upstreams: []string{up.URL}}}
+	s, err := Open(context.Background(), cfg, quiet, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, s)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}}
+	var resp *http.Response
+	for range 50 {
+		if resp, err = client.Get("https://" + gwAddr + "/x"); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 || string(body) != "upstream" {
+		t.Fatalf("%d %s %q", resp.StatusCode, resp.Proto, body)
+	}
+}
