@@ -36,6 +36,8 @@ type Request struct {
 	// body's length.
 	Body     []byte
 	BodySize int64
+
+	names []string // FillRequest's scratch
 }
 
 // cookie returns a cookie's value (names compared with case).

@@ -6,7 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"sort"
+	"slices"
 	"sync"
 )
 
@@ -21,7 +21,10 @@ type MiddlewareOptions struct {
 	OnDecision func(*http.Request, *Decision)
 }
 
-var decisionPool = sync.Pool{New: func() any { return new(Decision) }}
+var (
+	decisionPool = sync.Pool{New: func() any { return new(Decision) }}
+	requestPool  = sync.Pool{New: func() any { return new(Request) }}
+)
 
 // Middleware evaluates every request before next sees it. A blocked
 // request gets the rule's custom response (403 by default); an allowed or
@@ -41,8 +44,9 @@ func (e *Engine) Middleware(next http.Handler, opts MiddlewareOptions) http.Hand
 		} else {
 			ip = RemoteIP(r)
 		}
-		req, err := e.RequestFromHTTP(r, ip)
-		if err != nil {
+		req := requestPool.Get().(*Request)
+		defer requestPool.Put(req)
+		if err := e.FillRequest(req, r, ip); err != nil {
 			http.Error(w, "cannot read the request body", http.StatusBadRequest)
 			return
 		}
@@ -78,26 +82,34 @@ func RemoteIP(r *http.Request) netip.Addr {
 // limit is read and put back in front of the rest, so r.Body still reads
 // the whole body.
 func (e *Engine) RequestFromHTTP(r *http.Request, clientIP netip.Addr) (*Request, error) {
-	req := &Request{ClientIP: clientIP, Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, Fragment: r.URL.Fragment, BodySize: r.ContentLength}
-	names := make([]string, 0, len(r.Header)+1)
+	req := new(Request)
+	return req, e.FillRequest(req, r, clientIP)
+}
+
+// FillRequest is RequestFromHTTP into req, reusing its storage (the
+// header list): a caller that pools Requests allocates nothing for the
+// headers of a request once the pool is warm.
+func (e *Engine) FillRequest(req *Request, r *http.Request, clientIP netip.Addr) error {
+	names, headers := req.names[:0], req.Headers[:0]
+	*req = Request{ClientIP: clientIP, Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, Fragment: r.URL.Fragment, BodySize: r.ContentLength}
 	for name := range r.Header {
 		names = append(names, name)
 	}
-	sort.Strings(names)
-	req.Headers = make([]Header, 0, len(names)+1)
+	slices.Sort(names)
 	if r.Host != "" {
-		req.Headers = append(req.Headers, Header{"Host", r.Host})
+		headers = append(headers, Header{"Host", r.Host})
 	}
 	for _, name := range names {
 		for _, v := range r.Header[name] {
-			req.Headers = append(req.Headers, Header{name, v})
+			headers = append(headers, Header{name, v})
 		}
 	}
+	req.names, req.Headers = names, headers
 	if e.needsBody && r.Body != nil && r.Body != http.NoBody {
 		buf := make([]byte, e.bodyLimit+1)
 		n, err := io.ReadFull(r.Body, buf)
 		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-			return nil, err
+			return err
 		}
 		req.Body = buf[:min(n, e.bodyLimit)]
 		if n <= e.bodyLimit && req.BodySize < 0 {
@@ -110,7 +122,7 @@ func (e *Engine) RequestFromHTTP(r *http.Request, clientIP netip.Addr) (*Request
 	if req.BodySize < 0 {
 		req.BodySize = 0
 	}
-	return req, nil
+	return nil
 }
 
 type readCloser struct {
