@@ -432,3 +432,24 @@ func TestFloodDistinctIPs(t *testing.T) {
 		t.Fatalf("heap grew %d MB", grew>>20)
 	}
 }
+
+// From an untrusted peer X-Forwarded-For is neither believed nor passed
+// on; with only: blocked_and_counted, allowed requests leave no record.
+func TestUntrustedPeerAndLogFilter(t *testing.T) {
+	shop := echoUpstream(t, "shop")
+	yaml := strings.Replace(gatewayYAML(shop.URL, shop.URL, ""), `trusted_proxies: ["127.0.0.1/32", "10.0.0.0/8"]`, `trusted_proxies: ["10.0.0.0/8"]`, 1)
+	yaml = strings.Replace(yaml, "    file: waf.log\n", "    file: waf.log\n    only: blocked_and_counted\n", 1)
+	f := newFixture(t, yaml)
+	resp := f.do(t, "GET", "/products", "shop.example", "198.51.100.9", nil) // a reputation address, forged
+	if resp.StatusCode != 200 || resp.Header.Get("X-Seen-XFF") != "127.0.0.1" {
+		t.Fatalf("forged X-Forwarded-For: %d, upstream saw %q", resp.StatusCode, resp.Header.Get("X-Seen-XFF"))
+	}
+	for range 151 {
+		f.do(t, "POST", "/login", "shop.example", "", nil)
+	}
+	f.gw.Close()
+	data, _ := os.ReadFile(filepath.Join(f.dir, "waf.log"))
+	if n := bytes.Count(data, []byte("\n")); n != 1 || !bytes.Contains(data, []byte(`"action":"BLOCK"`)) || !bytes.Contains(data, []byte(`"clientIp":"127.0.0.1"`)) {
+		t.Fatalf("%d records, want only the one blocked:\n%s", n, data)
+	}
+}
