@@ -136,22 +136,47 @@ func (g *Gateway) Reload() error {
 func (g *Gateway) Watch(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var refused map[string]time.Time // the files' times when a reload was refused
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			st := g.state.Load()
+			now := map[string]time.Time{}
+			changed := ""
 			for f, mt := range st.files {
 				fi, err := os.Stat(f)
-				if err != nil || !fi.ModTime().Equal(mt) {
-					g.log.Info("gateway: a configuration file changed", "file", f)
-					g.Reload()
-					break
+				if err == nil {
+					now[f] = fi.ModTime()
 				}
+				if (err != nil || !fi.ModTime().Equal(mt)) && changed == "" {
+					changed = f
+				}
+			}
+			if changed == "" || sameTimes(now, refused) {
+				continue // unchanged, or the version a reload already refused
+			}
+			g.log.Info("gateway: a configuration file changed", "file", changed)
+			if g.Reload() != nil {
+				refused = now
+			} else {
+				refused = nil
 			}
 		}
 	}
+}
+
+func sameTimes(a, b map[string]time.Time) bool {
+	if b == nil || len(a) != len(b) {
+		return false
+	}
+	for f, t := range a {
+		if !b[f].Equal(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // build compiles a configuration: every route's web ACL, with counters

@@ -476,3 +476,55 @@ func FuzzClientIP(f *testing.F) {
 		}
 	})
 }
+
+// A broken file is refused once, not again every tick, and its fix is
+// picked up.
+func TestWatchRefusesOnce(t *testing.T) {
+	shop := echoUpstream(t, "shop")
+	f := newFixture(t, gatewayYAML(shop.URL, shop.URL, ""))
+	ctx, cancel := contextWithCancel()
+	defer cancel()
+	go f.gw.Watch(ctx, 10*time.Millisecond)
+	aclPath := filepath.Join(f.dir, "blog-acl.json")
+	good, _ := os.ReadFile(aclPath)
+	os.WriteFile(aclPath, []byte(`{"Name":`), 0o600)
+	future := time.Now().Add(time.Minute)
+	os.Chtimes(aclPath, future, future)
+	time.Sleep(300 * time.Millisecond)
+	refused := testutilCount(t, f, "error")
+	if refused != 1 {
+		t.Fatalf("%v refused reloads of one broken version, want 1", refused)
+	}
+	os.WriteFile(aclPath, good, 0o600)
+	later := future.Add(time.Minute)
+	os.Chtimes(aclPath, later, later)
+	deadline := time.Now().Add(3 * time.Second)
+	for testutilCount(t, f, "ok") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the fixed file was not picked up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// testutilCount reads lockgate_gateway_reloads_total{result}.
+func testutilCount(t *testing.T, f *fixture, result string) float64 {
+	t.Helper()
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "lockgate_gateway_reloads_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
