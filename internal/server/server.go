@@ -133,7 +133,16 @@ func (s *Server) openGateway(ctx context.Context, cfg config.Config, reg *promet
 		if err != nil {
 			return fmt.Errorf("waf.redis_url: %w", err)
 		}
-		s.redis = ratelimit.NewRedisStore(redis.NewClient(ro), ratelimit.RedisOptions{Prefix: cfg.WAF.RedisPrefix, MaxKeys: cfg.WAF.MaxKeysPerRule})
+		s.redis = ratelimit.NewRedisStore(redis.NewClient(ro), ratelimit.RedisOptions{
+			Prefix: cfg.WAF.RedisPrefix, MaxKeys: cfg.WAF.MaxKeysPerRule,
+			OnHealth: func(err error) {
+				if err != nil {
+					s.log.Error("Redis is not answering: each gateway now enforces rate limits on its own traffic only", "error", err)
+				} else {
+					s.log.Info("Redis answers again: rate-based counts are shared")
+				}
+			},
+		})
 	}
 	load := opts.LoadConfig
 	if load == nil {

@@ -43,14 +43,16 @@ type RedisStore struct {
 	mu       sync.Mutex
 	counters []*RedisCounter
 
-	errors  atomic.Int64
-	waits   atomic.Int64 // requests that waited for Redis
-	healthy atomic.Bool  // the last exchange with Redis worked
-	engines atomic.Int64 // engines seen syncing recently (at least 1)
-	id      string
-	stop    chan struct{}
-	done    chan struct{}
-	now     func() time.Time
+	errors   atomic.Int64
+	onHealth func(error)
+	started  atomic.Bool  // an exchange has happened (the first sets healthy)
+	waits    atomic.Int64 // requests that waited for Redis
+	healthy  atomic.Bool  // the last exchange with Redis worked
+	engines  atomic.Int64 // engines seen syncing recently (at least 1)
+	id       string
+	stop     chan struct{}
+	done     chan struct{}
+	now      func() time.Time
 }
 
 // RedisOptions configure a RedisStore.
@@ -65,6 +67,9 @@ type RedisOptions struct {
 	MaxKeys int
 	// Now is the clock (tests); time.Now by default.
 	Now func() time.Time
+	// OnHealth, when set, hears when Redis stops answering (the error)
+	// and when it answers again (nil): once per change, not per sync.
+	OnHealth func(error)
 	// Manual disables the background loop: the caller calls Sync (tests
 	// and measurements that need exact interleavings).
 	Manual bool
@@ -72,7 +77,7 @@ type RedisOptions struct {
 
 // NewRedisStore starts a store; Close stops it after a last sync.
 func NewRedisStore(client redis.UniversalClient, opts RedisOptions) *RedisStore {
-	s := &RedisStore{client: client, prefix: opts.Prefix, interval: opts.Interval, maxKeys: opts.MaxKeys, now: opts.Now,
+	s := &RedisStore{client: client, prefix: opts.Prefix, interval: opts.Interval, maxKeys: opts.MaxKeys, now: opts.Now, onHealth: opts.OnHealth,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if s.prefix == "" {
 		s.prefix = "lockgate:rl:"
@@ -349,7 +354,11 @@ func (s *RedisStore) exchange(ctx context.Context, items []syncItem, now time.Ti
 			err = s.send(ctx, items, now, register)
 		}
 	}
-	s.healthy.Store(err == nil)
+	was := s.healthy.Swap(err == nil)
+	first := !s.started.Swap(true)
+	if s.onHealth != nil && (first && err != nil || !first && was != (err == nil)) {
+		s.onHealth(err)
+	}
 	return err
 }
 

@@ -208,7 +208,8 @@ func TestRedisUnavailable(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer client.Close()
 	clk := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
-	s := NewRedisStore(client, RedisOptions{Manual: true, Now: clk.now})
+	var heard []error
+	s := NewRedisStore(client, RedisOptions{Manual: true, Now: clk.now, OnHealth: func(err error) { heard = append(heard, err) }})
 	c := s.Counter("r", time.Minute, 10)
 	ctx := context.Background()
 	key := Key{IP: netip.MustParseAddr("192.0.2.1")}
@@ -223,6 +224,10 @@ func TestRedisUnavailable(t *testing.T) {
 	}
 	if e := c.keys[key]; e.pending != 12 || !e.dirty {
 		t.Fatalf("pending hits kept for the next sync: %+v", e)
+	}
+	s.Sync(ctx)
+	if len(heard) != 1 || heard[0] == nil {
+		t.Fatalf("the outage was reported %d times: %v", len(heard), heard)
 	}
 }
 
