@@ -26,7 +26,7 @@ func TestWAFCommands(t *testing.T) {
 		{"validate bad pair", []string{"waf", "validate", td + "blog-acl.json", "--ip-set", "nofile"}, 1, []string{"write ARN=FILE"}},
 		{"test allowed", append([]string{"waf", "test", "--uri", "/login"}, acl...), 0, []string{"ALLOW by Default_Action", "UriBasedRule"}},
 		{"test reputation", append([]string{"waf", "test", "--ip", "198.51.100.9"}, acl...), 3, []string{"BLOCK by AWS-AWSManagedRulesAmazonIpReputationList (MANAGED_RULE_GROUP)"}},
-		{"test repeat", append([]string{"waf", "test", "--uri", "/login", "--repeat", "200"}, acl...), 3, []string{"200 requests: 150 allowed, 50 blocked", "count 151, limit 150"}},
+		{"test repeat", append([]string{"waf", "test", "--uri", "/login", "--repeat", "200"}, acl...), 3, []string{"200 requests: 150 allowed, 50 blocked", "MATCH → BLOCK (count ", ", limit 150)"}},
 		{"test bad ip", append([]string{"waf", "test", "--ip", "nope"}, acl...), 2, []string{"--ip"}},
 		{"test bad header", append([]string{"waf", "test", "-H", "nocolon"}, acl...), 2, []string{"Name: value"}},
 		{"test body", []string{"waf", "test", "--acl", td + "all-statements.json", "--ip-set", "arn:aws:wafv2:us-east-1:1:regional/ipset/bad/1=" + rep,

@@ -29,7 +29,9 @@ import (
 // for that key wait for the same answer. Measured with three engines at
 // full speed on one key, the admitted count stays within 1% of the limit,
 // or N requests for small limits (TestRedisOverAdmission*), with a few
-// dozen waiting requests per key and window. No engine ever under-counts its own hits.
+// dozen waiting requests per key and window. Concurrent requests are
+// ordered by when Redis counts them, not by when they arrived, so under
+// concurrency a few (at most N) can also be refused just below the limit. No engine ever under-counts its own hits.
 //
 // When Redis does not answer, engines keep counting on their own (each
 // still enforces the limit on what it sees, so the limit holds per
@@ -174,13 +176,12 @@ type RedisCounter struct {
 }
 
 type redisEntry struct {
-	shared   int64 // the key's count over the window, as Redis last said
-	sharedAt int64 // when that answer was asked for (Unix ns)
-	pending  int64 // hits not yet sent
-	sending  int64 // hits sent, answer not yet back
-	sentAt   int64 // bucket of the last answer
-	dirty    bool  // has pending hits the next sync must send
-	known    bool  // shared has been read from Redis
+	shared  int64 // the key's count over the window, as Redis last said
+	pending int64 // hits not yet sent
+	sending int64 // hits sent, answer not yet back
+	sentAt  int64 // bucket of the last answer
+	dirty   bool  // has pending hits the next sync must send
+	known   bool  // shared has been read from Redis
 	// waiting is closed when the request asking Redis for this key has
 	// its answer; nil when none is asking.
 	waiting chan struct{}
@@ -188,11 +189,14 @@ type redisEntry struct {
 
 func (e *redisEntry) count() int64 { return e.shared + e.pending + e.sending }
 
-// take moves the pending hits to an item to send.
+// take moves the pending hits to an item to send. Only one item per key
+// is ever in flight (e.waiting marks it): two answers racing would count
+// the hits of one of them twice.
 func (e *redisEntry) take(c *RedisCounter, key Key) syncItem {
-	it := syncItem{c: c, key: key, n: e.pending}
+	it := syncItem{c: c, key: key, n: e.pending, done: make(chan struct{})}
 	e.sending += e.pending
 	e.pending, e.dirty = 0, false
+	e.waiting = it.done
 	return it
 }
 
@@ -248,8 +252,6 @@ func (c *RedisCounter) Hit(ctx context.Context, key Key, now time.Time) (int64, 
 			}
 			continue
 		}
-		ch := make(chan struct{})
-		e.waiting = ch
 		items := []syncItem{e.take(c, key)}
 		c.store.waits.Add(1)
 		c.mu.Unlock()
@@ -258,8 +260,6 @@ func (c *RedisCounter) Hit(ctx context.Context, key Key, now time.Time) (int64, 
 		cancel()
 		c.store.apply(items, err, now)
 		c.mu.Lock()
-		e.waiting = nil
-		close(ch)
 		if err != nil {
 			return e.count(), nil
 		}
@@ -318,10 +318,11 @@ return total
 `)
 
 type syncItem struct {
-	c   *RedisCounter
-	key Key
-	n   int64
-	cmd *redis.Cmd
+	c    *RedisCounter
+	key  Key
+	n    int64
+	cmd  *redis.Cmd
+	done chan struct{} // closed when the answer is applied
 }
 
 // Sync sends every pending hit and refreshes the shared counts of the
@@ -335,7 +336,7 @@ func (s *RedisStore) Sync(ctx context.Context) error {
 	for _, c := range counters {
 		c.mu.Lock()
 		for k, e := range c.keys {
-			if e.dirty {
+			if e.dirty && e.waiting == nil { // a key being asked about goes next time
 				items = append(items, e.take(c, k))
 			}
 		}
@@ -373,18 +374,23 @@ func (s *RedisStore) apply(items []syncItem, err error, now time.Time) error {
 		e := c.keys[it.key]
 		if e == nil { // evicted meanwhile
 			c.mu.Unlock()
+			close(it.done)
 			continue
+		}
+		if e.waiting == it.done {
+			e.waiting = nil
 		}
 		e.sending -= it.n
 		if cerr != nil {
 			e.pending += it.n // not sent: the next sync sends them
 			e.dirty = true
 			failed = true
-		} else if now.UnixNano() >= e.sharedAt { // not older than what we know
-			e.shared, e.sharedAt, e.known = total, now.UnixNano(), true
+		} else {
+			e.shared, e.known = total, true
 			e.sentAt = c.bucket(now)
 		}
 		c.mu.Unlock()
+		close(it.done)
 	}
 	if err != nil || failed {
 		s.errors.Add(1)
