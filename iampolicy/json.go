@@ -1,10 +1,6 @@
 package iampolicy
 
-import (
-	"strings"
-
-	"github.com/lockgate/lockgate/internal/jsontree"
-)
+import "github.com/lockgate/lockgate/internal/jsontree"
 
 // Limits on what Parse accepts.
 const (
@@ -26,28 +22,7 @@ var (
 )
 
 // Error is one problem in a policy, with the JSON path where it is.
-type Error struct {
-	Path string
-	Msg  string
-}
-
-func (e Error) Error() string {
-	if e.Path == "" {
-		return e.Msg
-	}
-	return e.Path + ": " + e.Msg
-}
+type Error = jsontree.Error
 
 // Errors is every problem Parse found.
-type Errors []Error
-
-func (es Errors) Error() string {
-	var b strings.Builder
-	for i, e := range es {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.Error())
-	}
-	return b.String()
-}
+type Errors = jsontree.Errors

@@ -20,31 +20,10 @@ const (
 )
 
 // Error is one problem, with the JSON path where it is.
-type Error struct {
-	Path string
-	Msg  string
-}
-
-func (e Error) Error() string {
-	if e.Path == "" {
-		return e.Msg
-	}
-	return e.Path + ": " + e.Msg
-}
+type Error = jsontree.Error
 
 // Errors is every problem found.
-type Errors []Error
-
-func (es Errors) Error() string {
-	var b strings.Builder
-	for i, e := range es {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.Error())
-	}
-	return b.String()
-}
+type Errors = jsontree.Errors
 
 type validator struct {
 	errs   Errors

@@ -11,13 +11,9 @@ import (
 
 func isHex(c byte) bool { _, ok := unhex(c); return ok }
 
-func hexByte(hi, lo byte) byte {
-	h, _ := unhex(hi)
-	l, _ := unhex(lo)
-	return h<<4 | l
-}
+func isHex2(b []byte, i int) bool { _, ok := hexAt(b, i); return ok }
 
-func isFF(a, b byte) bool { return (a == 'f' || a == 'F') && (b == 'f' || b == 'F') }
+func isHex4(b []byte, i int) bool { return isHex2(b, i) && isHex2(b, i+2) }
 
 // fullWidth turns the low byte of U+FF01–U+FF5E (full-width ASCII) into
 // the ASCII it stands for; any other code point keeps only its low byte.
@@ -55,16 +51,17 @@ func cssDecode(b []byte) []byte {
 			continue
 		}
 		h := b[i+1 : i+1+j]
+		hx := func(k int) byte { v, _ := hexAt(h, k); return v }
 		var c byte
 		switch j {
 		case 1:
 			c, _ = unhex(h[0])
 		case 2, 3, 5:
-			c = hexByte(h[j-2], h[j-1])
+			c = hx(j - 2)
 		case 4:
-			c = fullWidth(hexByte(h[2], h[3]), isFF(h[0], h[1]))
+			c = fullWidth(hx(2), hx(0) == 0xff)
 		case 6:
-			c = fullWidth(hexByte(h[4], h[5]), h[0] == '0' && h[1] == '0' && isFF(h[2], h[3]))
+			c = fullWidth(hx(4), hx(0) == 0 && hx(2) == 0xff)
 		}
 		out = append(out, c)
 		i += j
@@ -91,11 +88,14 @@ func jsDecode(b []byte) []byte {
 		}
 		n := b[i+1]
 		switch {
-		case n == 'u' && i+5 < len(b) && isHex(b[i+2]) && isHex(b[i+3]) && isHex(b[i+4]) && isHex(b[i+5]):
-			out = append(out, fullWidth(hexByte(b[i+4], b[i+5]), isFF(b[i+2], b[i+3])))
+		case n == 'u' && isHex4(b, i+2):
+			hi, _ := hexAt(b, i+2)
+			lo, _ := hexAt(b, i+4)
+			out = append(out, fullWidth(lo, hi == 0xff))
 			i += 5
-		case n == 'x' && i+3 < len(b) && isHex(b[i+2]) && isHex(b[i+3]):
-			out = append(out, hexByte(b[i+2], b[i+3]))
+		case n == 'x' && isHex2(b, i+2):
+			v, _ := hexAt(b, i+2)
+			out = append(out, v)
 			i += 3
 		case '0' <= n && n <= '7':
 			// Up to three octal digits, the value at most 0377.
@@ -136,28 +136,6 @@ func jsEscape(c byte) byte {
 		return '\v'
 	}
 	return c
-}
-
-// urlDecodeUni is URL_DECODE with Microsoft's %uHHHH: the low byte, with
-// full-width ASCII (U+FF01–U+FF5E) mapped back.
-func urlDecodeUni(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '+':
-			out = append(out, ' ')
-		case c == '%' && i+5 < len(b) && (b[i+1] == 'u' || b[i+1] == 'U') &&
-			isHex(b[i+2]) && isHex(b[i+3]) && isHex(b[i+4]) && isHex(b[i+5]):
-			out = append(out, fullWidth(hexByte(b[i+4], b[i+5]), isFF(b[i+2], b[i+3])))
-			i += 5
-		case c == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]):
-			out = append(out, hexByte(b[i+1], b[i+2]))
-			i += 2
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // utf8ToUnicode writes every multi-byte UTF-8 character as %uHHHH (hex

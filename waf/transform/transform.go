@@ -112,27 +112,48 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
+// hexAt decodes the two hex digits at b[i] and b[i+1].
+func hexAt(b []byte, i int) (byte, bool) {
+	if i < 0 || i+1 >= len(b) {
+		return 0, false
+	}
+	h, ok1 := unhex(b[i])
+	l, ok2 := unhex(b[i+1])
+	return h<<4 | l, ok1 && ok2
+}
+
 // urlDecode decodes %XX and + (a space); an invalid escape stays as it is.
-func urlDecode(b []byte) []byte {
+func urlDecode(b []byte) []byte { return decodeURL(b, false) }
+
+// urlDecodeUni is URL_DECODE with Microsoft's %uHHHH: the low byte, with
+// full-width ASCII (U+FF01–U+FF5E) mapped back.
+func urlDecodeUni(b []byte) []byte { return decodeURL(b, true) }
+
+func decodeURL(b []byte, uni bool) []byte {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
-		switch c := b[i]; c {
-		case '+':
+		c := b[i]
+		switch {
+		case c == '+':
 			out = append(out, ' ')
-		case '%':
-			if i+2 < len(b) {
-				h, ok1 := unhex(b[i+1])
-				l, ok2 := unhex(b[i+2])
-				if ok1 && ok2 {
-					out = append(out, h<<4|l)
-					i += 2
-					continue
-				}
+			continue
+		case c != '%':
+		case uni && i+1 < len(b) && (b[i+1] == 'u' || b[i+1] == 'U'):
+			hi, ok1 := hexAt(b, i+2)
+			lo, ok2 := hexAt(b, i+4)
+			if ok1 && ok2 {
+				out = append(out, fullWidth(lo, hi == 0xff))
+				i += 5
+				continue
 			}
-			out = append(out, c)
 		default:
-			out = append(out, c)
+			if v, ok := hexAt(b, i+1); ok {
+				out = append(out, v)
+				i += 2
+				continue
+			}
 		}
+		out = append(out, c)
 	}
 	return out
 }
@@ -173,12 +194,11 @@ func hexDecode(b []byte) []byte {
 	}
 	out := make([]byte, len(b)/2)
 	for i := 0; i < len(b); i += 2 {
-		h, ok1 := unhex(b[i])
-		l, ok2 := unhex(b[i+1])
-		if !ok1 || !ok2 {
+		v, ok := hexAt(b, i)
+		if !ok {
 			return b
 		}
-		out[i/2] = h<<4 | l
+		out[i/2] = v
 	}
 	return out
 }
@@ -297,14 +317,10 @@ func escapeSeqDecode(b []byte) []byte {
 		case '\\', '?', '\'', '"':
 			out = append(out, c)
 		case 'x':
-			if i+2 < len(b) {
-				h, ok1 := unhex(b[i+1])
-				l, ok2 := unhex(b[i+2])
-				if ok1 && ok2 {
-					out = append(out, h<<4|l)
-					i += 2
-					continue
-				}
+			if v, ok := hexAt(b, i+1); ok {
+				out = append(out, v)
+				i += 2
+				continue
 			}
 			out = append(out, c)
 		case '0', '1', '2', '3', '4', '5', '6', '7':
@@ -328,13 +344,12 @@ func sqlHexDecode(b []byte) []byte {
 	for i := 0; i < len(b); i++ {
 		if b[i] == '0' && i+1 < len(b) && (b[i+1] == 'x' || b[i+1] == 'X') {
 			j := i + 2
-			for j+1 < len(b) {
-				h, ok1 := unhex(b[j])
-				l, ok2 := unhex(b[j+1])
-				if !ok1 || !ok2 {
+			for {
+				v, ok := hexAt(b, j)
+				if !ok {
 					break
 				}
-				out = append(out, h<<4|l)
+				out = append(out, v)
 				j += 2
 			}
 			if j > i+2 {
