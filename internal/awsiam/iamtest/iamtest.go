@@ -331,6 +331,22 @@ func (s *Server) call(action string, f url.Values) (el, *apiError) {
 		}
 		return r, nil
 	}
+	// entity is the user or role an action names (…User… or …Role…
+	// actions): its inline policies and tags.
+	entity := func() (inline, tags map[string]string, err *apiError) {
+		if strings.Contains(action, "User") {
+			u, err := user()
+			if err != nil {
+				return nil, nil, err
+			}
+			return u.Inline, u.Tags, nil
+		}
+		r, err := role()
+		if err != nil {
+			return nil, nil, err
+		}
+		return r.Inline, r.Tags, nil
+	}
 	switch action {
 	case "GetUser":
 		u, err := user()
@@ -385,19 +401,13 @@ func (s *Server) call(action string, f url.Values) (el, *apiError) {
 		if _, err := iampolicy.Parse([]byte(doc)); err != nil {
 			return nil, errorOf("MalformedPolicyDocument", err.Error())
 		}
-		inline, limit := map[string]string(nil), 0
-		if action == "PutUserPolicy" {
-			u, err := user()
-			if err != nil {
-				return nil, err
-			}
-			inline, limit = u.Inline, InlineUserPolicyBytes
-		} else {
-			r, err := role()
-			if err != nil {
-				return nil, err
-			}
-			inline, limit = r.Inline, InlineRolePolicyBytes
+		inline, _, err := entity()
+		if err != nil {
+			return nil, err
+		}
+		limit := InlineUserPolicyBytes
+		if action == "PutRolePolicy" {
+			limit = InlineRolePolicyBytes
 		}
 		total := docSize(doc)
 		for name, d := range inline {
@@ -411,20 +421,13 @@ func (s *Server) call(action string, f url.Values) (el, *apiError) {
 		inline[f.Get("PolicyName")] = doc
 		return nil, nil
 	case "GetUserPolicy", "GetRolePolicy":
-		var inline map[string]string
+		inline, _, err := entity()
+		if err != nil {
+			return nil, err
+		}
 		owner := "UserName"
-		if action == "GetUserPolicy" {
-			u, err := user()
-			if err != nil {
-				return nil, err
-			}
-			inline = u.Inline
-		} else {
-			r, err := role()
-			if err != nil {
-				return nil, err
-			}
-			inline, owner = r.Inline, "RoleName"
+		if action == "GetRolePolicy" {
+			owner = "RoleName"
 		}
 		doc, ok := inline[f.Get("PolicyName")]
 		if !ok {
@@ -433,19 +436,9 @@ func (s *Server) call(action string, f url.Values) (el, *apiError) {
 		// IAM answers policy documents URL-encoded.
 		return el{{owner, f.Get(owner)}, {"PolicyName", f.Get("PolicyName")}, {"PolicyDocument", url.QueryEscape(doc)}}, nil
 	case "DeleteUserPolicy", "DeleteRolePolicy":
-		var inline map[string]string
-		if action == "DeleteUserPolicy" {
-			u, err := user()
-			if err != nil {
-				return nil, err
-			}
-			inline = u.Inline
-		} else {
-			r, err := role()
-			if err != nil {
-				return nil, err
-			}
-			inline = r.Inline
+		inline, _, err := entity()
+		if err != nil {
+			return nil, err
 		}
 		if _, ok := inline[f.Get("PolicyName")]; !ok {
 			return nil, noSuch("policy", f.Get("PolicyName"))
@@ -453,19 +446,9 @@ func (s *Server) call(action string, f url.Values) (el, *apiError) {
 		delete(inline, f.Get("PolicyName"))
 		return nil, nil
 	case "ListUserPolicies", "ListRolePolicies":
-		var inline map[string]string
-		if action == "ListUserPolicies" {
-			u, err := user()
-			if err != nil {
-				return nil, err
-			}
-			inline = u.Inline
-		} else {
-			r, err := role()
-			if err != nil {
-				return nil, err
-			}
-			inline = r.Inline
+		inline, _, err := entity()
+		if err != nil {
+			return nil, err
 		}
 		var names []string
 		for n := range inline {
@@ -518,19 +501,9 @@ func (s *Server) call(action string, f url.Values) (el, *apiError) {
 		}
 		return paged(items, marker, "AttachedPolicies"), nil
 	case "TagUser", "TagRole":
-		var tags map[string]string
-		if action == "TagUser" {
-			u, err := user()
-			if err != nil {
-				return nil, err
-			}
-			tags = u.Tags
-		} else {
-			r, err := role()
-			if err != nil {
-				return nil, err
-			}
-			tags = r.Tags
+		_, tags, err := entity()
+		if err != nil {
+			return nil, err
 		}
 		add := tagList(f)
 		n := len(tags)
@@ -550,38 +523,18 @@ func (s *Server) call(action string, f url.Values) (el, *apiError) {
 		}
 		return nil, nil
 	case "UntagUser", "UntagRole":
-		var tags map[string]string
-		if action == "UntagUser" {
-			u, err := user()
-			if err != nil {
-				return nil, err
-			}
-			tags = u.Tags
-		} else {
-			r, err := role()
-			if err != nil {
-				return nil, err
-			}
-			tags = r.Tags
+		_, tags, err := entity()
+		if err != nil {
+			return nil, err
 		}
 		for _, k := range tagKeys(f) {
 			delete(tags, k)
 		}
 		return nil, nil
 	case "ListUserTags", "ListRoleTags":
-		var tags map[string]string
-		if action == "ListUserTags" {
-			u, err := user()
-			if err != nil {
-				return nil, err
-			}
-			tags = u.Tags
-		} else {
-			r, err := role()
-			if err != nil {
-				return nil, err
-			}
-			tags = r.Tags
+		_, tags, err := entity()
+		if err != nil {
+			return nil, err
 		}
 		keys := make([]string, 0, len(tags))
 		for k := range tags {
