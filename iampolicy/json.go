@@ -1,6 +1,9 @@
 package iampolicy
 
-import "github.com/lockgate/lockgate/internal/jsontree"
+import (
+	"github.com/lockgate/lockgate/internal/jsontree"
+	"github.com/lockgate/lockgate/problem"
+)
 
 // Limits on what Parse accepts.
 const (
@@ -22,7 +25,7 @@ var (
 )
 
 // Error is one problem in a policy, with the JSON path where it is.
-type Error = jsontree.Error
+type Error = problem.Problem
 
 // Errors is every problem Parse found.
-type Errors = jsontree.Errors
+type Errors = problem.List

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lockgate/lockgate/internal/jsontree"
+	"github.com/lockgate/lockgate/problem"
 )
 
 // Limits on what Load reads.
@@ -20,10 +21,10 @@ const (
 )
 
 // Error is one problem, with the JSON path where it is.
-type Error = jsontree.Error
+type Error = problem.Problem
 
 // Errors is every problem found.
-type Errors = jsontree.Errors
+type Errors = problem.List
 
 type validator struct {
 	errs   Errors

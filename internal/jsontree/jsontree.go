@@ -10,7 +10,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
+
+	"github.com/lockgate/lockgate/problem"
 )
 
 // Kind is a node's JSON type.
@@ -177,28 +178,7 @@ func Key(path, key string) string {
 func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 // Error is one problem in a document, with the JSON path where it is.
-type Error struct {
-	Path string
-	Msg  string
-}
-
-func (e Error) Error() string {
-	if e.Path == "" {
-		return e.Msg
-	}
-	return e.Path + ": " + e.Msg
-}
+type Error = problem.Problem
 
 // Errors is every problem found in a document, one a line.
-type Errors []Error
-
-func (es Errors) Error() string {
-	var b strings.Builder
-	for i, e := range es {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.Error())
-	}
-	return b.String()
-}
+type Errors = problem.List
