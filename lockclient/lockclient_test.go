@@ -13,8 +13,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/server"
 	"github.com/lockgate/lockgate/lockclient"
 )
@@ -108,8 +108,8 @@ func TestUnreachableFailsClosed(t *testing.T) {
 // TestAgainstLockgate runs the client against a real lockgate.
 func TestAgainstLockgate(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
+	cfg := server.Default()
+	cfg.DataDir = config.Path(t.TempDir())
 	cfg.AdminToken = "admin-token-0123456789abc"
 	cfg.PublicURLs = []string{"http://" + srv.Listener.Addr().String()}
 	s, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{})

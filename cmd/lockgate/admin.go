@@ -38,7 +38,7 @@ func newAdminCtx(c *cobra.Command) (*adminCtx, error) {
 	}
 	srv, _ := c.Flags().GetString("server")
 	if srv == "" {
-		cfg, err := loadConfig(c)
+		cfg, _, err := loadConfig(c)
 		if err != nil {
 			return nil, err
 		}

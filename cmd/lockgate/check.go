@@ -36,7 +36,7 @@ The key comes from --key-file: a file holding the base64 secret, or the JSON tha
 			}
 			api := str(c, "api")
 			if api == "" {
-				cfg, err := loadConfig(c)
+				cfg, _, err := loadConfig(c)
 				if err != nil {
 					return err
 				}

@@ -29,7 +29,11 @@ func responderFromEnv(ctx context.Context, log *slog.Logger) (*awsiam.Responder,
 	if err != nil {
 		return nil, err
 	}
-	return awsiam.New(ctx, awsiam.SettingsFromEnv(os.Getenv), awsCfg, log)
+	settings, err := awsiam.SettingsFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return awsiam.New(ctx, settings, awsCfg, log)
 }
 
 // lambdaHandler is what Lambda invokes with each EventBridge event.

@@ -157,9 +157,9 @@ func TestExitCodes(t *testing.T) {
 		{"missing argument", []string{"config", "validate"}, 2, []string{"takes 1 argument"}},
 		{"required flag", []string{"account", "lock", "--app", "x"}, 2, []string{"--user is required"}},
 		{"valid config", []string{"config", "validate", good}, 0, []string{"ok"}},
-		{"unknown field", []string{"config", "validate", unknown}, 1, []string{"listen_addr", "not found"}},
-		{"bad duration", []string{"config", "validate", bad}, 1, []string{"line 6", "not a duration"}},
-		{"every problem with its path", []string{"config", "validate", bad2}, 1, []string{`listen (line 1): "nowhere" is not host:port`, "public_urls[0] (line 3)", "lock_check.leeway (line 5)"}},
+		{"unknown field", []string{"config", "validate", unknown}, 1, []string{`unknown.yaml:2:1: listen_addr: unknown key "listen_addr" here`}},
+		{"bad duration", []string{"config", "validate", bad}, 1, []string{`bad.yaml:6:23: lock_check.max_token_lifetime: "soon" is not a duration`}},
+		{"every problem with its path", []string{"config", "validate", bad2}, 1, []string{`bad2.yaml:1:9: listen: "nowhere" is not host:port`, `bad2.yaml:3:5: public_urls[0]: "ftp://x" is not an http(s) URL`, "bad2.yaml:5:11: lock_check.leeway: 10m0s is outside 0s..5m"}},
 		{"missing file", []string{"config", "validate", filepath.Join(dir, "none.yaml")}, 1, []string{"no such file"}},
 		{"admin command with nothing listening", []string{"app", "list", "--server", "http://127.0.0.1:1", "--token", "x"}, 1, []string{"connection refused"}},
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,7 +16,7 @@ import (
 
 // loadConfig reads --config (if given) and the environment, then the
 // flags that override both.
-func loadConfig(c *cobra.Command) (config.Config, error) {
+func loadConfig(c *cobra.Command) (server.Config, *config.Source, error) {
 	path, _ := c.Flags().GetString("config")
 	getenv := os.Getenv
 	if c.Flags().Lookup("listen") != nil {
@@ -36,10 +35,10 @@ func loadConfig(c *cobra.Command) (config.Config, error) {
 			return os.Getenv(k)
 		}
 	}
-	return config.Load(path, getenv)
+	return server.Load(path, getenv)
 }
 
-func newLogger(cfg config.Config) *slog.Logger {
+func newLogger(cfg server.Config) *slog.Logger {
 	var lvl slog.Level
 	lvl.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: lvl}
@@ -53,52 +52,53 @@ func newServe() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the lockgate server",
-		Long: `Run the lock-check, admin and owner APIs.
+		Long: `Run the lock-check, admin and owner APIs (and, when configured, the WAF
+gateway and the IAM lockout responder's endpoints).
 
 With no configuration it runs on embedded defaults: listen 127.0.0.1:8080, data
 in ./lockgate-data (SQLite), public URL http://127.0.0.1:8080. Environment:
 LOCKGATE_LISTEN, LOCKGATE_DATA_DIR, LOCKGATE_DATABASE_URL (postgres://… for
 PostgreSQL), LOCKGATE_PUBLIC_URL (comma-separated), LOCKGATE_ADMIN_TOKEN,
-LOCKGATE_MASTER_KEY. SIGTERM or SIGINT shut it down gracefully.`,
+LOCKGATE_MASTER_KEY; every variable is listed in docs/configuration.md.
+SIGTERM or SIGINT shut it down gracefully; SIGHUP reloads the gateway.`,
+		Example: `  lockgate serve
+  lockgate serve --listen 127.0.0.1:9090        # the public URL follows
+  lockgate serve --config /etc/lockgate/lockgate.yaml`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(c)
+			cfg, src, err := loadConfig(c)
 			if err != nil {
 				return err
 			}
 			log := newLogger(cfg)
+			if cfg.PublicURLsFollowListen {
+				log.Info("no public URL configured: it follows the listen address", "public_url", cfg.PublicURLs[0])
+			}
+			srv, err := server.Provision(cfg, src, log, server.Options{LoadConfig: func() (server.Config, *config.Source, error) { return loadConfig(c) }})
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			srv, err := server.Open(ctx, cfg, log, server.Options{LoadConfig: func() (config.Config, error) { return loadConfig(c) }})
-			if err != nil {
-				return err
-			}
-			if gw := srv.Gateway(); gw != nil {
-				// SIGHUP reloads the gateway's configuration and web ACLs.
-				hup := make(chan os.Signal, 1)
-				signal.Notify(hup, syscall.SIGHUP)
-				defer signal.Stop(hup)
-				go func() {
-					for {
-						select {
-						case <-ctx.Done():
-							return
-						case <-hup:
-							gw.Reload()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-hup:
+						if gw := srv.Gateway(); gw != nil {
+							gw.Reload() // SIGHUP reloads the gateway's configuration and web ACLs
 						}
 					}
-				}()
-			}
-			if srv.AdminToken != "" {
+				}
+			}()
+			return srv.Run(ctx, func(token string) {
 				// Shown once, on the terminal, never in the log stream.
-				fmt.Fprintf(os.Stderr, "\nlockgate: created the first admin token (shown once, store it now):\n\n    %s\n\nUse it as LOCKGATE_ADMIN_TOKEN or an Authorization: Bearer header.\n\n", srv.AdminToken)
-			}
-			ln, err := net.Listen("tcp", cfg.Listen)
-			if err != nil {
-				srv.Close()
-				return err
-			}
-			return srv.Serve(ctx, ln)
+				fmt.Fprintf(os.Stderr, "\nlockgate: created the first admin token (shown once, store it now):\n\n    %s\n\nUse it as LOCKGATE_ADMIN_TOKEN or an Authorization: Bearer header.\n\n", token)
+			})
 		},
 	}
 	c.Flags().String("listen", "", "address to listen on (default 127.0.0.1:8080)")
@@ -110,11 +110,21 @@ func newConfigCmd() *cobra.Command {
 	c := &cobra.Command{Use: "config", Short: "Work with configuration files"}
 	c.AddCommand(&cobra.Command{
 		Use:   "validate FILE",
-		Short: "Report every problem in a configuration file, with its path",
-		Args:  exactArgs(1),
+		Short: "Report every problem in a configuration file, as serve would meet it",
+		Long: `Report every problem in a configuration file: what serve would refuse at
+start, with file:line:column and the key. Every component is provisioned
+without listening or creating anything: missing or unreadable files (TLS
+certificates and keys, web ACLs, IP and regex sets, rule groups, key files),
+certificates that do not match their key, and invalid values all count. The
+environment is ignored, so that it cannot hide a problem of the file.`,
+		Example: "  lockgate config validate /etc/lockgate/lockgate.yaml",
+		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			// The file alone: the environment must not hide its problems.
-			if _, err := config.Load(args[0], func(string) string { return "" }); err != nil {
+			cfg, src, err := server.Load(args[0], func(string) string { return "" })
+			if err == nil {
+				_, err = server.Provision(cfg, src, nil, server.Options{})
+			}
+			if err != nil {
 				fmt.Fprintln(c.ErrOrStderr(), err)
 				return exitError{exitFailure}
 			}

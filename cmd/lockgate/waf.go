@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"strings"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/internal/server"
+	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/waf"
 )
 
@@ -34,33 +37,22 @@ func resourceFlags(c *cobra.Command) {
 	f.Bool("base64", false, "read SearchString values as base64 (as AWS's API writes them)")
 }
 
-// loadACL reads the web ACL and everything it references; problems are
+// loadACL reads the web ACL and everything it references, through the
+// same provisioning the gateway uses: the configuration's waf section
+// (with --config) and the flags add to one webacl.Config. Problems are
 // returned one a line, each with its file.
 func loadACL(c *cobra.Command, path string) (*waf.WebACL, waf.Options, []string) {
 	var problems []string
-	add := func(file string, err error) {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			problems = append(problems, file+": "+line)
-		}
-	}
-	opts := waf.Options{IPSets: map[string][]netip.Prefix{}, RegexSets: map[string][]string{}, RuleGroups: map[string]*waf.RuleGroup{}}
-	if path, _ := c.Flags().GetString("config"); path != "" {
-		// The configuration's waf section first; flags add to it.
-		cfg, err := config.Load(path, os.Getenv)
+	var wc, flags webacl.Config
+	var src *config.Source
+	if cfgPath, _ := c.Flags().GetString("config"); cfgPath != "" {
+		cfg, s, err := server.Load(cfgPath, os.Getenv)
 		if err != nil {
-			return nil, opts, strings.Split(err.Error(), "\n")
+			return nil, waf.Options{}, strings.Split(err.Error(), "\n")
 		}
-		var probs []config.Problem
-		if opts, probs = cfg.WAF.Options(cfg.Dir()); len(probs) > 0 {
-			for _, p := range probs {
-				problems = append(problems, path+": "+p.String())
-			}
-		}
+		wc, src = cfg.WAF, s
 	}
-	opts.Country = geo.Country
-	base64, _ := c.Flags().GetBool("base64")
-	lo := waf.LoadOptions{SearchStringBase64: base64}
-	pairs := func(flag string, load func(arn, file string, data []byte) error) {
+	pairs := func(flag string, add func(arn string, file config.Path)) {
 		vals, _ := c.Flags().GetStringArray(flag)
 		for _, v := range vals {
 			arn, file, ok := strings.Cut(v, "=")
@@ -68,48 +60,41 @@ func loadACL(c *cobra.Command, path string) (*waf.WebACL, waf.Options, []string)
 				problems = append(problems, fmt.Sprintf("--%s %q: write ARN=FILE", flag, v))
 				continue
 			}
-			data, err := os.ReadFile(file)
-			if err == nil {
-				err = load(arn, file, data)
-			}
-			if err != nil {
-				add(file, err)
-			}
+			add(arn, config.Path(file))
 		}
 	}
-	pairs("ip-set", func(arn, _ string, data []byte) error {
-		p, err := waf.ParseIPSet(data)
-		opts.IPSets[arn] = p
-		return err
+	pairs("ip-set", func(arn string, f config.Path) {
+		flags.IPSets = append(flags.IPSets, webacl.IPSetRef{ARN: arn, File: f})
 	})
-	pairs("regex-set", func(arn, _ string, data []byte) error {
-		p, err := waf.ParseRegexPatternSet(data)
-		opts.RegexSets[arn] = p
-		return err
+	pairs("regex-set", func(arn string, f config.Path) {
+		flags.RegexSets = append(flags.RegexSets, webacl.RegexRef{ARN: arn, File: f})
 	})
-	pairs("rule-group", func(arn, _ string, data []byte) error {
-		g, err := waf.LoadRuleGroup(data, lo)
-		opts.RuleGroups[arn] = g
-		return err
+	pairs("rule-group", func(arn string, f config.Path) {
+		flags.Groups = append(flags.Groups, webacl.RuleGroupRef{ARN: arn, File: f})
 	})
-	for flag, set := range map[string]string{"ip-reputation": "ip-reputation", "anonymous-ip": "anonymous-ip"} {
-		if file := str(c, flag); file != "" {
-			data, err := os.ReadFile(file)
-			if err == nil {
-				opts.IPSets[set], err = waf.ParseIPSet(data)
-			}
-			if err != nil {
-				add(file, err)
-			}
-		}
+	flags.IPReputationFile = config.Path(str(c, "ip-reputation"))
+	flags.AnonymousIPFile = config.Path(str(c, "anonymous-ip"))
+	// The configuration's waf section first, its problems located in the
+	// file; the flags add to it.
+	set, probs := webacl.Provision(wc, geo.Country)
+	for i := range probs {
+		probs[i].Path = "waf." + probs[i].Path
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, opts, append(problems, err.Error())
+	for _, p := range src.Locate(probs) {
+		problems = append(problems, p.Error())
 	}
-	acl, _, err := waf.Load(data, lo)
+	extra, probs := webacl.Provision(flags, geo.Country)
+	for _, p := range probs {
+		problems = append(problems, "flags: "+p.Error())
+	}
+	opts := set.Options
+	maps.Copy(opts.IPSets, extra.Options.IPSets)
+	maps.Copy(opts.RegexSets, extra.Options.RegexSets)
+	maps.Copy(opts.RuleGroups, extra.Options.RuleGroups)
+	base64, _ := c.Flags().GetBool("base64")
+	acl, err := webacl.LoadFile(path, waf.LoadOptions{SearchStringBase64: base64})
 	if err != nil {
-		add(path, err)
+		problems = append(problems, strings.Split(err.Error(), "\n")...)
 	}
 	return acl, opts, problems
 }

@@ -46,7 +46,7 @@ func TestWAFWithConfig(t *testing.T) {
 	}
 	os.WriteFile(cfg, []byte("waf:\n  ip_reputation_file: missing.txt\n"), 0o600)
 	_, stderr, code = runCLI(t, nil, "waf", "validate", "--config", cfg, "../../waf/testdata/blog-acl.json")
-	if code != 1 || !strings.Contains(stderr, "waf.ip_reputation_file (line 2)") {
+	if code != 1 || !strings.Contains(stderr, "lockgate.yaml:2:23: waf.ip_reputation_file: open ") {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lockgate/lockgate/internal/endpoint"
 	"github.com/lockgate/lockgate/internal/webhook"
 )
 
@@ -56,10 +57,21 @@ type Handler struct {
 
 const maxEventBytes = 256 << 10
 
-// Register adds the routes to mux.
+// Endpoints are the responder's routes on lockgate's main listener. They
+// are public to the route table: each authenticates its caller itself
+// (a shared secret header, a webhook signature).
+func (h *Handler) Endpoints() []endpoint.Endpoint {
+	return []endpoint.Endpoint{
+		{Pattern: "POST /events/aws-signin", Access: endpoint.Public, Handler: http.HandlerFunc(h.signIn)},
+		{Pattern: "POST /events/lock-changed", Access: endpoint.Public, Handler: http.HandlerFunc(h.lockChanged)},
+	}
+}
+
+// Register adds the endpoints to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /events/aws-signin", h.signIn)
-	mux.HandleFunc("POST /events/lock-changed", h.lockChanged)
+	for _, e := range h.Endpoints() {
+		mux.Handle(e.Pattern, e.Handler)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/eventpattern"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/lockclient"
@@ -24,55 +24,45 @@ import (
 // Settings configure a responder: the iam_responder section of the
 // config file, or LOCKGATE_* variables for the Lambda function.
 type Settings struct {
-	Enabled bool `yaml:"enabled"`
+	Enabled bool `yaml:"enabled" env:"LOCKGATE_IAM_RESPONDER"`
 	// AppURI is the application's issuer URI (the token's iss).
-	AppURI string `yaml:"app_uri"`
+	AppURI string `yaml:"app_uri" env:"LOCKGATE_APP_URI"`
 	// APIURI is the lock service's URI (the token's aud) and APIPath the
 	// lock-check path on it.
-	APIURI  string `yaml:"api_uri"`
-	APIPath string `yaml:"api_path"`
+	APIURI  string `yaml:"api_uri" env:"LOCKGATE_API_URI"`
+	APIPath string `yaml:"api_path" env:"LOCKGATE_API_PATH"`
 	// The signing key: a file holding it, or a Secrets Manager secret
 	// (its string, or its "signing_key" field when it is JSON). A plain
 	// environment variable (LOCKGATE_SIGNING_KEY) works with a warning.
-	SigningKeyFile      string `yaml:"signing_key_file"`
-	SigningKeySecretARN string `yaml:"signing_key_secret_arn"`
-	SigningKey          string `yaml:"-"`
-	DenyPolicyARN       string `yaml:"deny_policy_arn"`
-	OnError             string `yaml:"on_error"`
-	DeleteLoginProfile  bool   `yaml:"delete_login_profile"`
-	FallbackReactivate  bool   `yaml:"fallback_reactivate"`
+	SigningKeyFile      string `yaml:"signing_key_file" env:"LOCKGATE_SIGNING_KEY_FILE"`
+	SigningKeySecretARN string `yaml:"signing_key_secret_arn" env:"LOCKGATE_SIGNING_KEY_SECRET_ARN"`
+	SigningKey          string `yaml:"-" env:"LOCKGATE_SIGNING_KEY"`
+	DenyPolicyARN       string `yaml:"deny_policy_arn" env:"LOCKGATE_DENY_POLICY_ARN"`
+	OnError             string `yaml:"on_error" env:"LOCKGATE_ON_ERROR"`
+	DeleteLoginProfile  bool   `yaml:"delete_login_profile" env:"LOCKGATE_DELETE_LOGIN_PROFILE"`
+	FallbackReactivate  bool   `yaml:"fallback_reactivate" env:"LOCKGATE_FALLBACK_REACTIVATE"`
 	// EventPattern replaces the default EventBridge pattern (JSON).
-	EventPattern string `yaml:"event_pattern"`
+	EventPattern string `yaml:"event_pattern" env:"LOCKGATE_EVENT_PATTERN"`
 	// EventsSecret authenticates POST /events/aws-signin (EventBridge API
 	// destinations send it in EventsSecretHeader).
-	EventsSecret       string `yaml:"events_secret"`
-	EventsSecretHeader string `yaml:"events_secret_header"`
+	EventsSecret       string `yaml:"events_secret" env:"LOCKGATE_EVENTS_SECRET"`
+	EventsSecretHeader string `yaml:"events_secret_header" env:"LOCKGATE_EVENTS_SECRET_HEADER"`
 	// WebhookSecret verifies the lock service's lock.changed pushes to
 	// POST /events/lock-changed.
-	WebhookSecret string `yaml:"webhook_secret"`
+	WebhookSecret string `yaml:"webhook_secret" env:"LOCKGATE_WEBHOOK_SECRET"`
 	// Report posts every outcome back to the lock service's account
 	// history.
-	Report bool `yaml:"report"`
+	Report bool `yaml:"report" env:"LOCKGATE_REPORT"`
 }
 
-// SettingsFromEnv reads the Lambda function's environment.
-func SettingsFromEnv(getenv func(string) string) Settings {
-	b := func(k string) bool { v, _ := strconv.ParseBool(getenv(k)); return v }
-	return Settings{
-		Enabled:             true,
-		AppURI:              getenv("LOCKGATE_APP_URI"),
-		APIURI:              getenv("LOCKGATE_API_URI"),
-		APIPath:             getenv("LOCKGATE_API_PATH"),
-		SigningKeyFile:      getenv("LOCKGATE_SIGNING_KEY_FILE"),
-		SigningKeySecretARN: getenv("LOCKGATE_SIGNING_KEY_SECRET_ARN"),
-		SigningKey:          getenv("LOCKGATE_SIGNING_KEY"),
-		DenyPolicyARN:       getenv("LOCKGATE_DENY_POLICY_ARN"),
-		OnError:             getenv("LOCKGATE_ON_ERROR"),
-		DeleteLoginProfile:  b("LOCKGATE_DELETE_LOGIN_PROFILE"),
-		FallbackReactivate:  b("LOCKGATE_FALLBACK_REACTIVATE"),
-		EventPattern:        getenv("LOCKGATE_EVENT_PATTERN"),
-		Report:              b("LOCKGATE_REPORT"),
-	}
+// SettingsFromEnv reads the Lambda function's environment: the same
+// variables, through the same loader, as the iam_responder section of
+// lockgate serve. A value that cannot be read (LOCKGATE_REPORT=maybe) is
+// an error, never a silent default.
+func SettingsFromEnv(getenv func(string) string) (Settings, error) {
+	s := Settings{Enabled: true}
+	_, err := config.Load("", getenv, &s)
+	return s, err
 }
 
 // Validate lists what is wrong, with the setting names.

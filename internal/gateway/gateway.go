@@ -8,8 +8,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,9 +29,11 @@ import (
 	"github.com/gaissmai/bart"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/internal/httpjson"
 	"github.com/lockgate/lockgate/internal/waflog"
+	"github.com/lockgate/lockgate/problem"
 	"github.com/lockgate/lockgate/waf"
 	"github.com/lockgate/lockgate/waf/ratelimit"
 )
@@ -39,11 +41,13 @@ import (
 // Gateway serves the routes of the current configuration. Reload swaps
 // in a new one atomically; requests in flight finish on the old.
 type Gateway struct {
-	log     *slog.Logger
-	load    func() (config.Config, error)
-	metrics *metrics
-	redis   *ratelimit.RedisStore // nil: counts in memory
-	logw    *waflog.Writer
+	log      *slog.Logger
+	load     func() (Snapshot, error)
+	metrics  *metrics
+	redis    *ratelimit.RedisStore // nil: counts in memory
+	logw     *waflog.Writer
+	tls      *tls.Config
+	shutdown time.Duration
 
 	mu       sync.Mutex // serialises reloads
 	state    atomic.Pointer[state]
@@ -52,8 +56,17 @@ type Gateway struct {
 	idPrefix string
 }
 
+// Snapshot is what one load of the configuration gives the gateway: its
+// section, the provisioned waf section its web ACLs compile with, and the
+// configuration files to watch for changes.
+type Snapshot struct {
+	Config Config
+	WAF    *webacl.Set
+	Files  []string
+}
+
 type state struct {
-	cfg     config.Config
+	cfg     Config
 	routes  []*route
 	trusted *bart.Lite
 	header  string
@@ -67,40 +80,100 @@ type state struct {
 type Options struct {
 	// Load reads the configuration (the file named at start); Reload calls
 	// it again.
-	Load     func() (config.Config, error)
+	Load     func() (Snapshot, error)
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 	// Redis shares rate-based counts with other gateways; nil keeps them
 	// in memory.
 	Redis *ratelimit.RedisStore
+	// ShutdownTimeout bounds how long Run lets requests in flight finish.
+	ShutdownTimeout time.Duration
 }
 
 // New loads the configuration and builds the routes; any bad file is an
 // error here.
 func New(opts Options) (*Gateway, error) {
-	g := &Gateway{log: opts.Logger, load: opts.Load, redis: opts.Redis, counters: map[string]ratelimit.Counter{}}
+	g := &Gateway{log: opts.Logger, load: opts.Load, redis: opts.Redis, counters: map[string]ratelimit.Counter{}, shutdown: opts.ShutdownTimeout}
 	if g.log == nil {
 		g.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if g.shutdown <= 0 {
+		g.shutdown = 30 * time.Second
 	}
 	var b [6]byte
 	rand.Read(b[:])
 	g.idPrefix = hex.EncodeToString(b[:]) + "-"
 	g.metrics = newMetrics(opts.Registry, g)
-	cfg, err := g.load()
+	snap, err := g.load()
 	if err != nil {
 		return nil, err
 	}
-	st, err := g.build(cfg)
+	st, err := g.build(snap)
 	if err != nil {
 		return nil, err
 	}
-	if f := cfg.Gateway.Log.File; f != "" {
-		if g.logw, err = waflog.Open(cfg.Path(f), waflog.Options{MaxSize: int64(cfg.Gateway.Log.MaxSizeMB) << 20, MaxAge: cfg.Gateway.Log.MaxAge.Std(), Keep: cfg.Gateway.Log.Keep}); err != nil {
-			return nil, fmt.Errorf("gateway.log.file: %w", err)
+	lc := snap.Config.Log
+	var probs problem.List
+	if g.tls, probs = snap.Config.TLS.Load(); len(probs) > 0 {
+		return nil, prefixed("tls", probs)
+	}
+	if lc.File != "" {
+		if g.logw, err = waflog.Open(string(lc.File), waflog.Options{MaxSize: int64(lc.MaxSizeMB) << 20, MaxAge: lc.MaxAge.Std(), Keep: lc.Keep}); err != nil {
+			return nil, problem.Problem{Path: "log.file", Msg: err.Error()}
 		}
 	}
 	g.state.Store(st)
 	return g, nil
+}
+
+// prefixed puts a section's path in front of its problems' paths.
+func prefixed(prefix string, l problem.List) problem.List {
+	for i := range l {
+		l[i].Path = prefix + "." + l[i].Path
+	}
+	return l
+}
+
+// Run serves the gateway on ln and reloads it when a file it was built
+// from changes, until ctx ends; then it lets requests in flight finish (up
+// to the shutdown timeout) and closes its log. An error serving ends it.
+func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       g.state.Load().cfg.ReadTimeout.Std(),
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		TLSConfig:         g.tls,
+	}
+	if g.tls != nil {
+		srv.TLSConfig.NextProtos = []string{"h2", "http/1.1"} // HTTP/2 by ALPN
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); g.Watch(watchCtx, 2*time.Second) }()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	g.log.Info("gateway serving", "addr", ln.Addr().String(), "routes", len(g.state.Load().routes), "tls", g.tls != nil)
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), g.shutdown)
+		err = srv.Shutdown(sctx)
+		cancel()
+		<-errc
+	}
+	stopWatch()
+	<-watched
+	if cerr := g.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
 }
 
 // Close flushes the log.
@@ -116,10 +189,10 @@ func (g *Gateway) Close() error {
 func (g *Gateway) Reload() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	cfg, err := g.load()
+	snap, err := g.load()
 	if err == nil {
 		var st *state
-		if st, err = g.build(cfg); err == nil {
+		if st, err = g.build(snap); err == nil {
 			g.state.Store(st)
 			g.metrics.reloads.WithLabelValues("ok").Inc()
 			g.log.Info("gateway configuration reloaded", "routes", len(st.routes))
@@ -181,9 +254,9 @@ func sameTimes(a, b map[string]time.Time) bool {
 
 // build compiles a configuration: every route's web ACL, with counters
 // kept for rules whose definition is unchanged.
-func (g *Gateway) build(cfg config.Config) (*state, error) {
-	gc := cfg.Gateway
-	st := &state{cfg: cfg, trusted: &bart.Lite{}, header: gc.ClientIPHeader, only: gc.Log.Only, redact: map[string]bool{}, files: map[string]time.Time{}, loaded: time.Now()}
+func (g *Gateway) build(snap Snapshot) (*state, error) {
+	gc := snap.Config
+	st := &state{cfg: gc, trusted: &bart.Lite{}, header: gc.ClientIPHeader, only: gc.Log.Only, redact: map[string]bool{}, files: map[string]time.Time{}, loaded: time.Now()}
 	for _, p := range gc.TrustedProxies {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
@@ -203,27 +276,27 @@ func (g *Gateway) build(cfg config.Config) (*state, error) {
 			st.files[path] = fi.ModTime()
 		}
 	}
-	if p := cfg.File(); p != "" {
-		watch(p)
+	for _, f := range snap.Files {
+		watch(f)
 	}
-	opts, probs := cfg.WAF.Options(cfg.Dir())
-	if len(probs) > 0 {
-		return nil, fmt.Errorf("waf: %s", probs[0])
+	for _, f := range snap.WAF.Files {
+		watch(f)
 	}
-	for _, f := range cfg.WAF.Files() {
-		watch(cfg.Path(f))
-	}
-	opts.Country = geo.Country
+	var probs problem.List
 	used := map[string]ratelimit.Counter{}
 	for i, rc := range gc.Routes {
-		rt, err := g.newRoute(cfg, rc, opts, used, st.trusted)
+		rt, err := g.newRoute(gc, rc, snap.WAF, used, st.trusted)
 		if err != nil {
-			return nil, fmt.Errorf("gateway.routes[%d] (%s): %w", i, rc.Name, err)
+			probs.Append(fmt.Sprintf("routes[%d].web_acl", i), err)
+			continue
 		}
 		if rc.WebACL != "" {
-			watch(cfg.Path(rc.WebACL))
+			watch(string(rc.WebACL))
 		}
 		st.routes = append(st.routes, rt)
+	}
+	if len(probs) > 0 {
+		return nil, probs
 	}
 	// Longest prefix first; routes naming a host before those for any.
 	sort.SliceStable(st.routes, func(i, j int) bool {
@@ -286,9 +359,9 @@ type upstream struct {
 	downUntil atomic.Int64
 }
 
-func (g *Gateway) newRoute(cfg config.Config, rc config.Route, opts waf.Options, used map[string]ratelimit.Counter, trusted *bart.Lite) (*route, error) {
+func (g *Gateway) newRoute(gc Config, rc RouteConfig, set *webacl.Set, used map[string]ratelimit.Counter, trusted *bart.Lite) (*route, error) {
 	rt := &route{name: rc.Name, host: strings.ToLower(rc.Host), prefix: rc.PathPrefix, metricNames: map[string]string{},
-		maxFails: int32(cfg.Gateway.MaxFails), unhealthy: cfg.Gateway.Unhealthy.Std()}
+		maxFails: int32(gc.MaxFails), unhealthy: gc.Unhealthy.Std()}
 	if rt.prefix == "" {
 		rt.prefix = "/"
 	}
@@ -302,19 +375,11 @@ func (g *Gateway) newRoute(cfg config.Config, rc config.Route, opts waf.Options,
 	rt.aclMetric = "none"
 	rt.src = &waflog.Source{Name: "lockgate", ID: rc.Name}
 	if rc.WebACL != "" {
-		data, err := os.ReadFile(cfg.Path(rc.WebACL))
+		acl, eng, err := set.Compile(string(rc.WebACL), func(acl *waf.WebACL) webacl.CounterFunc {
+			return g.counterFor(acl.Name, used, set.Options.MaxKeys)
+		})
 		if err != nil {
 			return nil, err
-		}
-		acl, _, err := waf.Load(data, waf.LoadOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", rc.WebACL, err)
-		}
-		o := opts
-		o.RuleCounter = g.counterFor(acl.Name, used, opts.MaxKeys)
-		eng, err := waf.New(acl, o)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", rc.WebACL, err)
 		}
 		rt.eng, rt.acl, rt.aclMetric = eng, acl, acl.VisibilityConfig.MetricName
 		id := acl.ARN
@@ -330,7 +395,7 @@ func (g *Gateway) newRoute(cfg config.Config, rc config.Route, opts waf.Options,
 		}
 		rt.metricNames["Default_Action"] = "Default_Action"
 	}
-	timeout := cfg.Gateway.UpstreamTimeout.Std()
+	timeout := gc.UpstreamTimeout.Std()
 	transport := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -374,13 +439,13 @@ func (g *Gateway) newProxy(rt *route, up *upstream, transport http.RoundTripper,
 				up.downUntil.Store(time.Now().Add(rt.unhealthy).UnixNano())
 			}
 			rt.upstreamErrors.Inc()
-			code, msg := http.StatusBadGateway, "the upstream failed"
+			status, code, msg := http.StatusBadGateway, "upstream_failed", "the upstream failed"
 			var ne net.Error
 			if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-				code, msg = http.StatusGatewayTimeout, "the upstream did not answer in time"
+				status, code, msg = http.StatusGatewayTimeout, "upstream_timeout", "the upstream did not answer in time"
 			}
 			g.log.Warn("upstream error", "route", rt.name, "upstream", up.url.String(), "error", err)
-			writeJSON(w, code, map[string]string{"error": msg})
+			httpjson.Error(w, status, code, msg)
 		},
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
@@ -467,7 +532,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := g.state.Load()
 	rt := st.match(r)
 	if rt == nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no route for this host and path"})
+		httpjson.Error(w, http.StatusNotFound, "no_route", "no route for this host and path")
 		return
 	}
 	defer func() { rt.latency.Observe(time.Since(start).Seconds()) }()
@@ -478,7 +543,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer requests.Put(req)
 	if rt.eng != nil {
 		if err := rt.eng.FillRequest(req, r, ip); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "cannot read the request body"})
+			httpjson.Error(w, http.StatusBadRequest, "bad_request", "cannot read the request body")
 			return
 		}
 		rt.eng.EvaluateInto(r.Context(), req, d)
@@ -512,8 +577,3 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt.pick().proxy.ServeHTTP(w, r)
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
-}

@@ -23,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/internal/webacl"
 )
 
 // echoUpstream echoes what it received.
@@ -77,13 +79,31 @@ func newFixture(t *testing.T, yaml string) *fixture {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	gw, err := New(Options{Load: func() (config.Config, error) { return config.Load(cfgPath, func(string) string { return "" }) }, Registry: reg})
+	gw, err := New(Options{Load: func() (Snapshot, error) { return loadSnapshot(cfgPath) }, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(gw)
 	t.Cleanup(func() { srv.Close(); gw.Close() })
 	return &fixture{gw: gw, srv: srv, dir: dir, cfgPath: cfgPath, reg: reg}
+}
+
+// loadSnapshot reads a file with gateway and waf sections as lockgate
+// serve does.
+func loadSnapshot(path string) (Snapshot, error) {
+	file := struct {
+		Gateway Config        `yaml:"gateway"`
+		WAF     webacl.Config `yaml:"waf"`
+	}{Gateway: DefaultConfig()}
+	src, err := config.Load(path, func(string) string { return "" }, &file)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	set, probs := webacl.Provision(file.WAF, geo.Country)
+	if len(probs) > 0 {
+		return Snapshot{}, src.Locate(probs)
+	}
+	return Snapshot{Config: file.Gateway, WAF: set, Files: []string{path}}, nil
 }
 
 func (f *fixture) do(t *testing.T, method, path, host, xff string, body io.Reader) *http.Response {
@@ -348,13 +368,17 @@ func TestReload(t *testing.T) {
 		t.Fatalf("after a refused reload: %d", resp.StatusCode)
 	}
 	// The admin view lists the limited key.
+	admin := http.NewServeMux()
+	for _, e := range f.gw.Endpoints() {
+		admin.Handle(e.Pattern, e.Handler)
+	}
 	rec := httptest.NewRecorder()
-	f.gw.AdminHandler("/admin").ServeHTTP(rec, httptest.NewRequest("GET", "/admin/limited", nil))
+	admin.ServeHTTP(rec, httptest.NewRequest("GET", AdminPrefix+"/limited", nil))
 	if !strings.Contains(rec.Body.String(), `"key":"203.0.113.8"`) {
 		t.Fatalf("limited: %s", rec.Body)
 	}
 	rec = httptest.NewRecorder()
-	f.gw.AdminHandler("/admin").ServeHTTP(rec, httptest.NewRequest("GET", "/admin/config", nil))
+	admin.ServeHTTP(rec, httptest.NewRequest("GET", AdminPrefix+"/config", nil))
 	if !strings.Contains(rec.Body.String(), `"name":"shop"`) {
 		t.Fatalf("config: %s", rec.Body)
 	}

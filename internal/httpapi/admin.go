@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lockgate/lockgate/internal/httpjson"
 	"github.com/lockgate/lockgate/internal/lock"
 )
 
@@ -20,56 +21,18 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(v)
 }
 
-// admin authenticates an admin token, then runs f and maps its error.
-func (h *Handler) admin(f func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ok, err := h.svc.IsAdmin(r.Context(), bearer(r))
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="lockgate-admin"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "admin token required")
-			return
-		}
-		if err := f(w, r); err != nil {
-			h.fail(w, r, err)
-		}
-	}
-}
-
-// owner authenticates a person token.
-func (h *Handler) owner(f func(http.ResponseWriter, *http.Request, lock.Person) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.svc.PersonByToken(r.Context(), bearer(r))
-		if errors.Is(err, lock.ErrUnauthorized) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="lockgate"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "owner token required")
-			return
-		}
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if err := f(w, r, p); err != nil {
-			h.fail(w, r, err)
-		}
-	}
-}
-
 // fail maps a domain error to its status: the one place that decides.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, lock.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "not found")
+		httpjson.Error(w, http.StatusNotFound, "not_found", "not found")
 	case errors.Is(err, lock.ErrConflict):
-		writeError(w, http.StatusConflict, "conflict", err.Error())
+		httpjson.Error(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, lock.ErrInvalid), errors.Is(err, errBadRequest):
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", err.Error())
 	default:
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		httpjson.Error(w, http.StatusInternalServerError, "internal", "internal error")
 	}
 }
 
@@ -109,7 +72,7 @@ func (h *Handler) createApp(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.log.Info("application created", "app", app.ID, "name", app.Name, "key", key.ID)
-	writeJSON(w, http.StatusCreated, createAppResponse{Application: app, SigningKey: key})
+	httpjson.Write(w, http.StatusCreated, createAppResponse{Application: app, SigningKey: key})
 	return nil
 }
 
@@ -118,7 +81,7 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"applications": apps})
+	httpjson.Write(w, http.StatusOK, map[string]any{"applications": apps})
 	return nil
 }
 
@@ -127,7 +90,7 @@ func (h *Handler) getApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, app)
+	httpjson.Write(w, http.StatusOK, app)
 	return nil
 }
 
@@ -140,7 +103,7 @@ func (h *Handler) updateApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, app)
+	httpjson.Write(w, http.StatusOK, app)
 	return nil
 }
 
@@ -158,7 +121,7 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+	httpjson.Write(w, http.StatusOK, map[string]any{"keys": keys})
 	return nil
 }
 
@@ -168,7 +131,7 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.log.Info("signing key added", "app", r.PathValue("app"), "key", key.ID)
-	writeJSON(w, http.StatusCreated, key)
+	httpjson.Write(w, http.StatusCreated, key)
 	return nil
 }
 
@@ -199,7 +162,7 @@ func (h *Handler) listAppAccounts(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"accounts": h.statuses(accs)})
+	httpjson.Write(w, http.StatusOK, map[string]any{"accounts": h.statuses(accs)})
 	return nil
 }
 
@@ -208,7 +171,7 @@ func (h *Handler) getAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, h.svc.Status(acc))
+	httpjson.Write(w, http.StatusOK, h.svc.Status(acc))
 	return nil
 }
 
@@ -223,7 +186,7 @@ func (h *Handler) setOwner(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, h.svc.Status(acc))
+	httpjson.Write(w, http.StatusOK, h.svc.Status(acc))
 	return nil
 }
 
@@ -265,7 +228,7 @@ func (h *Handler) lockAccount(lockIt bool) func(http.ResponseWriter, *http.Reque
 			return err
 		}
 		h.log.Info("lock state set", "app", acc.AppID, "account", acc.ID, "lock", lockIt, "for", t.For, "actor", "admin", "remote", clientIP(r))
-		writeJSON(w, http.StatusOK, h.svc.Status(acc))
+		httpjson.Write(w, http.StatusOK, h.svc.Status(acc))
 		return nil
 	}
 }
@@ -280,7 +243,7 @@ func (h *Handler) accountHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"history": hist})
+	httpjson.Write(w, http.StatusOK, map[string]any{"history": hist})
 	return nil
 }
 
@@ -293,7 +256,7 @@ func (h *Handler) accountEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+	httpjson.Write(w, http.StatusOK, map[string]any{"events": evs})
 	return nil
 }
 
@@ -311,7 +274,7 @@ func (h *Handler) createPerson(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, p)
+	httpjson.Write(w, http.StatusCreated, p)
 	return nil
 }
 
@@ -320,7 +283,7 @@ func (h *Handler) listPersons(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"persons": ps})
+	httpjson.Write(w, http.StatusOK, map[string]any{"persons": ps})
 	return nil
 }
 
@@ -329,7 +292,7 @@ func (h *Handler) getPerson(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpjson.Write(w, http.StatusOK, p)
 	return nil
 }
 
@@ -349,7 +312,7 @@ func (h *Handler) personAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"accounts": h.statuses(accs)})
+	httpjson.Write(w, http.StatusOK, map[string]any{"accounts": h.statuses(accs)})
 	return nil
 }
 
@@ -358,7 +321,7 @@ func (h *Handler) personToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"token": tok})
+	httpjson.Write(w, http.StatusCreated, map[string]string{"token": tok})
 	return nil
 }
 
@@ -372,7 +335,7 @@ func (h *Handler) lockPerson(lockIt bool) func(http.ResponseWriter, *http.Reques
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"accounts": h.statuses(accs)})
+		httpjson.Write(w, http.StatusOK, map[string]any{"accounts": h.statuses(accs)})
 		return nil
 	}
 }
@@ -396,7 +359,7 @@ func (h *Handler) addWebhook(kind, param string) func(http.ResponseWriter, *http
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, webhookResponse{Webhook: hook, Secret: secret})
+		httpjson.Write(w, http.StatusCreated, webhookResponse{Webhook: hook, Secret: secret})
 		return nil
 	}
 }
@@ -407,7 +370,7 @@ func (h *Handler) listWebhooks(kind, param string) func(http.ResponseWriter, *ht
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"webhooks": hooks})
+		httpjson.Write(w, http.StatusOK, map[string]any{"webhooks": hooks})
 		return nil
 	}
 }
@@ -468,7 +431,7 @@ func (h *Handler) writeAttempts(w http.ResponseWriter, r *http.Request, f lock.A
 	if len(as) == limit {
 		page.Next = as[len(as)-1].ID
 	}
-	writeJSON(w, http.StatusOK, page)
+	httpjson.Write(w, http.StatusOK, page)
 	return nil
 }
 
@@ -483,7 +446,7 @@ func (h *Handler) listAttempts(w http.ResponseWriter, r *http.Request) error {
 // --- owner API ---
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request, p lock.Person) error {
-	writeJSON(w, http.StatusOK, p)
+	httpjson.Write(w, http.StatusOK, p)
 	return nil
 }
 
@@ -492,7 +455,7 @@ func (h *Handler) myAccounts(w http.ResponseWriter, r *http.Request, p lock.Pers
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"accounts": h.statuses(accs)})
+	httpjson.Write(w, http.StatusOK, map[string]any{"accounts": h.statuses(accs)})
 	return nil
 }
 
@@ -523,7 +486,7 @@ func (h *Handler) myLock(lockIt bool) func(http.ResponseWriter, *http.Request, l
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, h.svc.Status(acc))
+		httpjson.Write(w, http.StatusOK, h.svc.Status(acc))
 		return nil
 	}
 }
@@ -538,7 +501,7 @@ func (h *Handler) myLockAll(lockIt bool) func(http.ResponseWriter, *http.Request
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"accounts": h.statuses(accs)})
+		httpjson.Write(w, http.StatusOK, map[string]any{"accounts": h.statuses(accs)})
 		return nil
 	}
 }
@@ -552,7 +515,7 @@ func (h *Handler) myHistory(w http.ResponseWriter, r *http.Request, p lock.Perso
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"history": hist})
+	httpjson.Write(w, http.StatusOK, map[string]any{"history": hist})
 	return nil
 }
 
@@ -565,7 +528,7 @@ func (h *Handler) myEvents(w http.ResponseWriter, r *http.Request, p lock.Person
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+	httpjson.Write(w, http.StatusOK, map[string]any{"events": evs})
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/lockgate/lockgate/internal/httpjson"
 	"github.com/lockgate/lockgate/internal/lock"
 )
 
@@ -55,79 +56,15 @@ func New(o Options) *Handler {
 	}
 	h := &Handler{svc: o.Service, log: o.Logger, mux: http.NewServeMux(), metrics: newMetrics(o.Registry)}
 
-	h.handle("GET /healthz", h.healthz)
-	h.handle("GET /readyz", h.readyz)
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
-
-	// The lock check, at lockgate's path and at the two paths Next Level3
-	// integrations call, so they work by changing only their API URI.
-	for _, p := range []string{"/api/v1/lock-check", "/nl3/api/v1/accountProtectionCheck", "/nl3/api/v1/sdk/accountLockCheck"} {
-		h.handle("POST "+p, h.lockCheck)
-	}
-
-	h.handle("POST /api/v1/integration-events", h.integrationEvent)
-
-	a := func(pattern string, f func(http.ResponseWriter, *http.Request) error) {
-		h.handle(pattern, h.admin(f))
-	}
-	a("POST /api/v1/admin/applications", h.createApp)
-	a("GET /api/v1/admin/applications", h.listApps)
-	a("GET /api/v1/admin/applications/{app}", h.getApp)
-	a("PATCH /api/v1/admin/applications/{app}", h.updateApp)
-	a("DELETE /api/v1/admin/applications/{app}", h.deleteApp)
-	a("GET /api/v1/admin/applications/{app}/keys", h.listKeys)
-	a("POST /api/v1/admin/applications/{app}/keys", h.rotateKey)
-	a("DELETE /api/v1/admin/applications/{app}/keys/{key}", h.revokeKey)
-	a("GET /api/v1/admin/applications/{app}/accounts", h.listAppAccounts)
-	a("GET /api/v1/admin/applications/{app}/accounts/{user}", h.getAccount)
-	a("PUT /api/v1/admin/applications/{app}/accounts/{user}/owner", h.setOwner)
-	a("POST /api/v1/admin/applications/{app}/accounts/{user}/lock", h.lockAccount(true))
-	a("POST /api/v1/admin/applications/{app}/accounts/{user}/unlock", h.lockAccount(false))
-	a("GET /api/v1/admin/applications/{app}/accounts/{user}/history", h.accountHistory)
-	a("GET /api/v1/admin/applications/{app}/accounts/{user}/events", h.accountEvents)
-	a("POST /api/v1/admin/applications/{app}/webhooks", h.addWebhook("application", "app"))
-	a("GET /api/v1/admin/applications/{app}/webhooks", h.listWebhooks("application", "app"))
-	a("DELETE /api/v1/admin/webhooks/{id}", h.deleteWebhook)
-	a("POST /api/v1/admin/persons", h.createPerson)
-	a("GET /api/v1/admin/persons", h.listPersons)
-	a("GET /api/v1/admin/persons/{person}", h.getPerson)
-	a("DELETE /api/v1/admin/persons/{person}", h.deletePerson)
-	a("GET /api/v1/admin/persons/{person}/accounts", h.personAccounts)
-	a("POST /api/v1/admin/persons/{person}/tokens", h.personToken)
-	a("POST /api/v1/admin/persons/{person}/lock", h.lockPerson(true))
-	a("POST /api/v1/admin/persons/{person}/unlock", h.lockPerson(false))
-	a("POST /api/v1/admin/persons/{person}/webhooks", h.addWebhook("person", "person"))
-	a("GET /api/v1/admin/persons/{person}/webhooks", h.listWebhooks("person", "person"))
-	a("GET /api/v1/admin/attempts", h.listAttempts)
-
-	m := func(pattern string, f func(http.ResponseWriter, *http.Request, lock.Person) error) {
-		h.handle(pattern, h.owner(f))
-	}
-	m("GET /api/v1/me", h.me)
-	m("GET /api/v1/me/accounts", h.myAccounts)
-	m("POST /api/v1/me/accounts/{account}/lock", h.myLock(true))
-	m("POST /api/v1/me/accounts/{account}/unlock", h.myLock(false))
-	m("POST /api/v1/me/lock-all", h.myLockAll(true))
-	m("POST /api/v1/me/unlock-all", h.myLockAll(false))
-	m("GET /api/v1/me/accounts/{account}/history", h.myHistory)
-	m("GET /api/v1/me/attempts", h.myAttempts)
-	m("GET /api/v1/me/accounts/{account}/events", h.myEvents)
+	h.Mount(h.endpoints()...)
 	return h
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-// handle registers f under pattern with per-route metrics.
-func (h *Handler) handle(pattern string, f http.HandlerFunc) {
-	route := pattern
-	if _, p, ok := strings.Cut(pattern, " "); ok {
-		route = p
-	}
-	h.mux.Handle(pattern, h.metrics.instrument(route, f))
-}
-
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
@@ -135,10 +72,10 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := h.svc.Ping(ctx); err != nil {
 		h.log.Warn("readiness: storage unreachable", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "storage unreachable"})
+		httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "storage unreachable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	httpjson.Write(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // --- lock check ---
@@ -160,7 +97,7 @@ func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
 	var in lock.CheckInput
 	if status, msg := decodeCheckBody(w, r, &in); status != 0 {
 		h.metrics.checks.WithLabelValues("bad_request").Inc()
-		writeError(w, status, "bad_request", msg)
+		httpjson.Error(w, status, "bad_request", msg)
 		return
 	}
 	res, err := h.svc.Check(r.Context(), token, in)
@@ -170,12 +107,12 @@ func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
 		// The reason is for the operator only: telling a client why its
 		// token failed helps an attacker forge the next one.
 		h.log.Info("lock-check: token rejected", "reason", err.Error(), "remote", clientIP(r))
-		writeError(w, http.StatusUnauthorized, "unauthorized", "Unauthorized")
+		httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "Unauthorized")
 		return
 	case err != nil:
 		h.metrics.checks.WithLabelValues("error").Inc()
 		h.log.Error("lock-check failed", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		httpjson.Error(w, http.StatusInternalServerError, "internal", "internal error")
 		return
 	}
 	status := "unlocked"
@@ -183,7 +120,7 @@ func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
 		status = "locked"
 	}
 	h.metrics.checks.WithLabelValues(status).Inc()
-	writeJSON(w, http.StatusOK, checkResponse{Locked: res.Locked, Status: status, Message: res.Message, SessionID: res.AttemptID})
+	httpjson.Write(w, http.StatusOK, checkResponse{Locked: res.Locked, Status: status, Message: res.Message, SessionID: res.AttemptID})
 }
 
 // integrationEvent records what an integration did about the token's
@@ -199,20 +136,20 @@ func (h *Handler) integrationEvent(w http.ResponseWriter, r *http.Request) {
 		Detail json.RawMessage `json:"detail"`
 	}
 	if err := readJSON(w, r, &in); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	e, err := h.svc.ReportEvent(r.Context(), token, in.Source, in.Detail)
 	if errors.Is(err, lock.ErrUnauthorized) {
 		h.log.Info("integration event: token rejected", "reason", err.Error(), "remote", clientIP(r))
-		writeError(w, http.StatusUnauthorized, "unauthorized", "Unauthorized")
+		httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "Unauthorized")
 		return
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"id": e.ID})
+	httpjson.Write(w, http.StatusCreated, map[string]string{"id": e.ID})
 }
 
 // decodeCheckBody reads an optional JSON object; it returns a status and
@@ -267,22 +204,6 @@ func jsonError(err error) error {
 }
 
 // --- helpers ---
-
-type errorBody struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, errorBody{Error: code, Message: msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
 
 // clientIP is the peer address; lockgate's own APIs trust no forwarded
 // header (the gateway has its own trusted-proxy logic).

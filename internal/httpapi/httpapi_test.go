@@ -32,8 +32,8 @@ type api struct {
 func newAPI(t testing.TB, backend string) *api {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
+	cfg := server.Default()
+	cfg.DataDir = config.Path(t.TempDir())
 	cfg.AdminToken = adminToken
 	cfg.PublicURLs = []string{"http://" + srv.Listener.Addr().String()}
 	if backend == "postgres" {

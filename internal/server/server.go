@@ -1,6 +1,8 @@
-// Package server assembles a running lockgate from its configuration:
-// storage, the master key, the lock service, its HTTP API, the webhook
-// dispatcher and the timed-relock loop, with graceful shutdown.
+// Package server runs lockgate: it provisions every component from the
+// configuration (checking every section and reading every file it names,
+// without side effects), then binds the listeners, opens storage and runs
+// the components under one owner, so that any component that fails stops
+// the process and every goroutine is waited for on shutdown.
 package server
 
 import (
@@ -8,18 +10,16 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
-	"strings"
-	"sync"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lockgate/lockgate/internal/awsiam"
 	"github.com/lockgate/lockgate/internal/config"
@@ -29,18 +29,27 @@ import (
 	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/secretbox"
 	"github.com/lockgate/lockgate/internal/store"
+	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/webhook"
+	"github.com/lockgate/lockgate/problem"
 	"github.com/lockgate/lockgate/waf/ratelimit"
 )
 
-// Server is a configured lockgate, ready to serve.
+// Server is a provisioned lockgate. Provision checks; Open acquires
+// storage and builds the handlers; Run (or Serve) serves.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
+	cfg  Config
+	src  *config.Source
+	log  *slog.Logger
+	opts Options
+	tls  *tls.Config
+	waf  *webacl.Set
+
+	// Set by Open.
 	store   *store.Store
 	box     *secretbox.Box
 	svc     *lock.Service
-	handler http.Handler
+	api     *httpapi.Handler
 	gateway *gateway.Gateway
 	redis   *ratelimit.RedisStore
 	// AdminToken is set when this start created the first admin token;
@@ -48,34 +57,152 @@ type Server struct {
 	AdminToken string
 }
 
-// Options change how Open builds the server, for tests.
+// Options change how the server is built.
 type Options struct {
 	Now func() time.Time
 	// LoadConfig reads the configuration again, for gateway reloads; the
-	// configuration given to Open is reused when nil.
-	LoadConfig func() (config.Config, error)
+	// configuration given to Provision is reused when nil.
+	LoadConfig func() (Config, *config.Source, error)
 }
 
-// Open prepares a server: storage migrated, master key checked, first
-// admin token ensured.
-func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*Server, error) {
+// Provision checks the whole configuration as serving it would: every
+// section's values, and every file it names (TLS certificates and keys,
+// web ACLs, IP and regex sets, rule groups, the master and signing key
+// files). It has no side effects: nothing is created, nothing listens.
+// Every problem is returned at once, located in the file when there is
+// one (src may be nil).
+func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, src: src, log: log, opts: opts}
+	var probs problem.List
+	section := func(prefix string, l problem.List) {
+		for _, p := range l {
+			if p.Path == "" {
+				p.Path = prefix
+			} else if prefix != "" {
+				p.Path = prefix + "." + p.Path
+			}
+			probs = append(probs, p)
+		}
+	}
+	section("", cfg.validate())
+	var tp problem.List
+	s.tls, tp = cfg.TLS.Load()
+	section("tls", tp)
+	section("lock_check", cfg.LockCheck.Validate())
+	section("webhooks", cfg.Webhooks.Validate())
+	var wp problem.List
+	s.waf, wp = webacl.Provision(cfg.WAF, geo.Country)
+	section("waf", wp)
+	if cfg.Gateway.Enabled() || len(cfg.Gateway.Routes) > 0 {
+		gp := cfg.Gateway.Validate()
+		if len(gp) == 0 && len(wp) == 0 {
+			gp = gateway.Check(s.snapshot(cfg, s.waf))
+		}
+		section("gateway", gp)
+	}
+	if r := cfg.IAMResponder; r.Enabled {
+		if err := r.Validate(); err != nil {
+			var l problem.List
+			l.Append("", err)
+			section("iam_responder", l)
+		}
+		if len(r.EventsSecret) < 20 {
+			section("iam_responder.events_secret", problem.List{{Msg: "required, at least 20 characters (LOCKGATE_EVENTS_SECRET): it authenticates EventBridge's calls"}})
+		}
+		if r.SigningKeyFile != "" {
+			if _, err := os.ReadFile(r.SigningKeyFile); err != nil {
+				section("iam_responder.signing_key_file", problem.List{{Msg: err.Error()}})
+			}
+		}
+	}
+	if len(probs) > 0 {
+		return nil, src.Locate(probs)
+	}
+	return s, nil
+}
+
+// snapshot is what the gateway runs for a configuration.
+func (s *Server) snapshot(cfg Config, set *webacl.Set) gateway.Snapshot {
+	snap := gateway.Snapshot{Config: cfg.Gateway, WAF: set}
+	if s.src != nil && s.src.File != "" {
+		snap.Files = []string{s.src.File}
+	}
+	return snap
+}
+
+// reloadGateway reads the configuration again for the gateway: its
+// section and the waf section, checked as at start.
+func (s *Server) reloadGateway() (gateway.Snapshot, error) {
+	if s.opts.LoadConfig == nil {
+		return s.snapshot(s.cfg, s.waf), nil
+	}
+	cfg, src, err := s.opts.LoadConfig()
+	if err != nil {
+		return gateway.Snapshot{}, err
+	}
+	set, wp := webacl.Provision(cfg.WAF, geo.Country)
+	gp := cfg.Gateway.Validate()
+	var probs problem.List
+	for _, p := range wp {
+		p.Path = "waf." + p.Path
+		probs = append(probs, p)
+	}
+	for _, p := range gp {
+		p.Path = "gateway." + p.Path
+		probs = append(probs, p)
+	}
+	if len(probs) > 0 {
+		return gateway.Snapshot{}, src.Locate(probs)
+	}
+	snap := gateway.Snapshot{Config: cfg.Gateway, WAF: set}
+	if src != nil && src.File != "" {
+		snap.Files = []string{src.File}
+	}
+	return snap, nil
+}
+
+// Open provisions cfg and opens it (no source file: problems carry key
+// paths only). For tests and embedders that serve on listeners of their
+// own.
+func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Server, error) {
+	s, err := Provision(cfg, nil, log, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Open(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open acquires what serving needs: storage migrated, master key checked,
+// first admin token ensured, the lock service, the handlers of every
+// component and the gateway (its log opened). On error everything it
+// acquired is released.
+func (s *Server) Open(ctx context.Context) (err error) {
+	cfg := s.cfg
 	dsn := cfg.DatabaseURL
 	if dsn == "" {
 		dsn = cfg.SQLitePath()
 	}
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("storage: %w", err)
+	if s.store, err = store.Open(ctx, dsn); err != nil {
+		return fmt.Errorf("storage: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st}
+	defer func() {
+		if err != nil {
+			s.release()
+		}
+	}()
 	if err := s.openBox(ctx); err != nil {
-		st.Close()
-		return nil, err
+		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.svc = lock.New(lock.Options{
-		Store:              st,
+		Store:              s.store,
 		Box:                s.box,
 		Audiences:          cfg.PublicURLs,
 		Leeway:             cfg.LockCheck.Leeway.Std(),
@@ -83,58 +210,37 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		KeyCacheTTL:        cfg.LockCheck.KeyCacheTTL.Std(),
 		MaxIntegrationData: cfg.LockCheck.MaxIntegrationKiB << 10,
 		Country:            geo.Country,
-		Now:                opts.Now,
-		Logger:             log,
+		Now:                s.opts.Now,
+		Logger:             s.log,
 	})
 	if s.AdminToken, err = s.svc.EnsureAdminToken(ctx, cfg.AdminToken); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("admin token: %w", err)
+		return fmt.Errorf("admin token: %w", err)
 	}
-	api := httpapi.New(httpapi.Options{Service: s.svc, Logger: log, Registry: reg})
-	s.handler = api
-	if cfg.Gateway.Listen != "" {
-		if err := s.openGateway(ctx, cfg, reg, opts); err != nil {
-			st.Close()
-			return nil, err
+	s.api = httpapi.New(httpapi.Options{Service: s.svc, Logger: s.log, Registry: reg})
+	if cfg.Gateway.Enabled() {
+		if err := s.openGateway(reg); err != nil {
+			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/", api)
-		mux.Handle("/api/v1/admin/gateway/", s.adminOnly(s.gateway.AdminHandler("/api/v1/admin/gateway")))
-		s.handler = mux
+		s.api.Mount(s.gateway.Endpoints()...)
 	}
 	if rc := cfg.IAMResponder; rc.Enabled {
-		awsCfg, err := awsiam.AWSConfig(ctx)
-		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("iam_responder: AWS configuration: %w", err)
+		if err := s.openResponder(ctx, rc); err != nil {
+			return err
 		}
-		resp, err := awsiam.New(ctx, rc, awsCfg, log)
-		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("iam_responder: %w", err)
-		}
-		mux, ok := s.handler.(*http.ServeMux)
-		if !ok {
-			mux = http.NewServeMux()
-			mux.Handle("/", api)
-		}
-		(&awsiam.Handler{R: resp, EventsSecret: rc.EventsSecret, EventsHeader: rc.EventsSecretHeader, WebhookSecret: rc.WebhookSecret, Sessions: &awsiam.Sessions{}}).Register(mux)
-		s.handler = mux
-		log.Info("AWS IAM lockout responder enabled", "events", "/events/aws-signin", "pushes", "/events/lock-changed")
 	}
-	return s, nil
+	return nil
 }
 
 // openGateway builds the WAF gateway (and its Redis counter store when
 // configured).
-func (s *Server) openGateway(ctx context.Context, cfg config.Config, reg *prometheus.Registry, opts Options) error {
-	if u := cfg.WAF.RedisURL; u != "" {
+func (s *Server) openGateway(reg *prometheus.Registry) error {
+	if u := s.cfg.WAF.RedisURL; u != "" {
 		ro, err := redis.ParseURL(u)
 		if err != nil {
 			return fmt.Errorf("waf.redis_url: %w", err)
 		}
 		s.redis = ratelimit.NewRedisStore(redis.NewClient(ro), ratelimit.RedisOptions{
-			Prefix: cfg.WAF.RedisPrefix, MaxKeys: cfg.WAF.MaxKeysPerRule,
+			Prefix: s.cfg.WAF.RedisPrefix, MaxKeys: s.cfg.WAF.MaxKeysPerRule,
 			OnHealth: func(err error) {
 				if err != nil {
 					s.log.Error("Redis is not answering: each gateway now enforces rate limits on its own traffic only", "error", err)
@@ -144,11 +250,7 @@ func (s *Server) openGateway(ctx context.Context, cfg config.Config, reg *promet
 			},
 		})
 	}
-	load := opts.LoadConfig
-	if load == nil {
-		load = func() (config.Config, error) { return cfg, nil }
-	}
-	g, err := gateway.New(gateway.Options{Load: load, Logger: s.log, Registry: reg, Redis: s.redis})
+	g, err := gateway.New(gateway.Options{Load: s.reloadGateway, Logger: s.log, Registry: reg, Redis: s.redis, ShutdownTimeout: s.cfg.ShutdownTimeout.Std()})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -156,79 +258,130 @@ func (s *Server) openGateway(ctx context.Context, cfg config.Config, reg *promet
 	return nil
 }
 
-// Gateway is the WAF gateway, or nil when none is configured.
-func (s *Server) Gateway() *gateway.Gateway { return s.gateway }
-
-// adminOnly lets through requests bearing an admin token.
-func (s *Server) adminOnly(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if ok {
-			if admin, err := s.svc.IsAdmin(r.Context(), tok); err == nil && admin {
-				h.ServeHTTP(w, r)
-				return
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(w, `{"error":"an admin token is required"}`+"\n")
-	})
-}
-
-// keyCheck is sealed under the master key when a database is first used;
-// a later start with another key cannot open it and refuses to run rather
-// than answer every check with 401.
-const keyCheck = "master_key_check"
-
-func (s *Server) openBox(ctx context.Context) error {
-	var key []byte
-	var err error
-	switch {
-	case s.cfg.MasterKey != "":
-		key, err = secretbox.ParseKey(s.cfg.MasterKey)
-	default:
-		path := s.cfg.MasterKeyFile
-		if path == "" {
-			path = filepath.Join(s.cfg.DataDir, "master.key")
-		}
-		var created bool
-		key, created, err = secretbox.LoadOrCreateKeyFile(path)
-		if created {
-			s.log.Info("created a master key file; back it up: without it signing keys cannot be read", "path", path)
-			if s.store.Dialect() == "postgres" {
-				s.log.Warn("a master key file was generated for a shared PostgreSQL database: every replica needs the same key (set LOCKGATE_MASTER_KEY)")
-			}
-		}
-	}
+// openResponder builds the IAM lockout responder's HTTP endpoints.
+func (s *Server) openResponder(ctx context.Context, rc awsiam.Settings) error {
+	awsCfg, err := awsiam.AWSConfig(ctx)
 	if err != nil {
-		return fmt.Errorf("master key: %w", err)
+		return fmt.Errorf("iam_responder: AWS configuration: %w", err)
 	}
-	if s.box, err = secretbox.New(key); err != nil {
-		return err
-	}
-	stored, err := s.store.InitMeta(ctx, keyCheck, s.box.Seal([]byte("lockgate"), keyCheck))
+	resp, err := awsiam.New(ctx, rc, awsCfg, s.log)
 	if err != nil {
-		return err
+		return fmt.Errorf("iam_responder: %w", err)
 	}
-	if _, err := s.box.Open(stored, keyCheck); err != nil {
-		return errors.New("master key: this is not the key the database was created with (check LOCKGATE_MASTER_KEY or the key file)")
-	}
+	h := &awsiam.Handler{R: resp, EventsSecret: rc.EventsSecret, EventsHeader: rc.EventsSecretHeader, WebhookSecret: rc.WebhookSecret, Sessions: &awsiam.Sessions{}}
+	s.api.Mount(h.Endpoints()...)
+	s.log.Info("AWS IAM lockout responder enabled", "events", "/events/aws-signin", "pushes", "/events/lock-changed")
 	return nil
 }
 
+// Gateway is the WAF gateway, or nil when none is configured.
+func (s *Server) Gateway() *gateway.Gateway { return s.gateway }
+
 // Handler returns the HTTP API.
-func (s *Server) Handler() http.Handler { return s.handler }
+func (s *Server) Handler() http.Handler { return s.api }
 
 // Service returns the lock service.
 func (s *Server) Service() *lock.Service { return s.svc }
 
-// Close closes storage after queued writes finish.
-func (s *Server) Close() error { return s.store.Close() }
+// Close releases what Open acquired, for callers that did not Serve.
+func (s *Server) Close() error { return s.release() }
 
-// Background runs the webhook dispatcher and the timed-relock loop until
-// ctx ends; the returned function waits for them to stop.
-func (s *Server) Background(ctx context.Context) (wait func()) {
-	var wg sync.WaitGroup
+// release closes the gateway's log, the Redis store (sending the counts
+// it still holds) and storage (after queued writes finish).
+func (s *Server) release() error {
+	var errs []error
+	if s.gateway != nil {
+		errs = append(errs, s.gateway.Close())
+		s.gateway = nil
+	}
+	if s.redis != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.redis.Close(cctx)
+		cancel()
+		s.redis = nil
+	}
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+		s.store = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Listeners are the sockets lockgate serves on.
+type Listeners struct {
+	Main    net.Listener
+	Gateway net.Listener // nil without a gateway
+}
+
+// Listen binds every address the configuration names, before anything
+// else is created: a busy port is reported before a data directory or an
+// admin token exists.
+func (s *Server) Listen() (Listeners, error) {
+	var l Listeners
+	var err error
+	if l.Main, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+		return l, fmt.Errorf("listen %s: %w", s.cfg.Listen, errors.Unwrap(err))
+	}
+	if s.cfg.Gateway.Enabled() {
+		if l.Gateway, err = net.Listen("tcp", s.cfg.Gateway.Listen); err != nil {
+			l.Main.Close()
+			return l, fmt.Errorf("gateway.listen %s: %w", s.cfg.Gateway.Listen, errors.Unwrap(err))
+		}
+	}
+	return l, nil
+}
+
+// Run listens, opens and serves until ctx ends or a component fails.
+// shown, when not nil, receives the first admin token once it exists.
+func (s *Server) Run(ctx context.Context, shown func(adminToken string)) error {
+	lns, err := s.Listen()
+	if err != nil {
+		return err
+	}
+	if err := s.Open(ctx); err != nil {
+		lns.Main.Close()
+		if lns.Gateway != nil {
+			lns.Gateway.Close()
+		}
+		return err
+	}
+	if s.AdminToken != "" && shown != nil {
+		shown(s.AdminToken)
+	}
+	return s.ServeListeners(ctx, lns)
+}
+
+// Serve serves the API on ln (and the gateway on its configured address)
+// after Open.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	lns := Listeners{Main: ln}
+	if s.gateway != nil {
+		var err error
+		if lns.Gateway, err = net.Listen("tcp", s.cfg.Gateway.Listen); err != nil {
+			ln.Close()
+			s.release()
+			return fmt.Errorf("gateway.listen %s: %w", s.cfg.Gateway.Listen, errors.Unwrap(err))
+		}
+	}
+	return s.ServeListeners(ctx, lns)
+}
+
+// ServeListeners runs every component under one group until ctx ends or
+// one of them fails: the API server, the gateway (with its file watcher),
+// the webhook dispatcher and the timed-relock loop. On the way out the
+// servers finish requests in flight (up to the shutdown timeout), the
+// background work stops, and storage closes last.
+func (s *Server) ServeListeners(ctx context.Context, lns Listeners) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.serveAPI(gctx, lns.Main) })
+	if s.gateway != nil && lns.Gateway != nil {
+		g.Go(func() error {
+			if err := s.gateway.Run(gctx, lns.Gateway); err != nil {
+				return fmt.Errorf("gateway: %w", err)
+			}
+			return nil
+		})
+	}
 	d := &webhook.Dispatcher{
 		Store:       s.store,
 		Secrets:     s.box,
@@ -238,104 +391,43 @@ func (s *Server) Background(ctx context.Context) (wait func()) {
 		Logger:      s.log,
 		Wake:        s.svc.Queued(),
 	}
-	wg.Add(2)
-	go func() { defer wg.Done(); d.Run(ctx) }()
-	go func() { defer wg.Done(); s.svc.RunRelocker(ctx, time.Second) }()
-	return wg.Wait
+	g.Go(func() error { d.Run(gctx); return nil })
+	g.Go(func() error { s.svc.RunRelocker(gctx, time.Second); return nil })
+	err := g.Wait()
+	s.gateway = nil // closed by its Run
+	if cerr := s.release(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
-// Serve listens on ln until ctx ends, then stops accepting, lets in-flight
-// requests finish (up to the shutdown timeout), stops background work and
-// closes storage.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+// serveAPI serves the API on ln until ctx ends, then shuts down
+// gracefully.
+func (s *Server) serveAPI(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.handler,
+		Handler:           s.api,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		TLSConfig:         s.tls,
 	}
-	tlsOn := s.cfg.TLS.CertFile != ""
-	if tlsOn {
-		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
-		if err != nil {
-			return fmt.Errorf("tls: %w", err)
-		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-	bgCtx, stopBg := context.WithCancel(context.Background())
-	waitBg := s.Background(bgCtx)
-	var gw *http.Server
-	if s.gateway != nil {
-		gcfg := s.cfg.Gateway
-		gln, err := net.Listen("tcp", gcfg.Listen)
-		if err != nil {
-			stopBg()
-			waitBg()
-			return fmt.Errorf("gateway.listen: %w", err)
-		}
-		gw = &http.Server{
-			Handler:           s.gateway,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       gcfg.ReadTimeout.Std(),
-			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		}
-		go s.gateway.Watch(bgCtx, 2*time.Second)
-		go func() {
-			var err error
-			if gcfg.TLS.CertFile != "" {
-				err = gw.ServeTLS(gln, gcfg.TLS.CertFile, gcfg.TLS.KeyFile) // HTTP/2 negotiated by ALPN
-			} else {
-				err = gw.Serve(gln)
-			}
-			if err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("gateway stopped", "error", err)
-			}
-		}()
-		s.log.Info("gateway serving", "addr", gln.Addr().String(), "routes", len(gcfg.Routes))
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
 	}
 	errc := make(chan error, 1)
-	go func() {
-		if tlsOn {
-			errc <- srv.ServeTLS(ln, "", "")
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	s.log.Info("lockgate serving", "addr", ln.Addr().String(), "tls", tlsOn, "storage", s.store.Dialect(), "public_urls", s.cfg.PublicURLs)
-	var err error
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("lockgate serving", "addr", ln.Addr().String(), "tls", s.tls != nil, "storage", s.store.Dialect(), "public_urls", s.cfg.PublicURLs)
 	select {
-	case err = <-errc:
+	case err := <-errc:
+		return fmt.Errorf("api: %w", err)
 	case <-ctx.Done():
-		s.log.Info("shutting down: finishing in-flight requests")
-		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.Std())
-		err = srv.Shutdown(sctx)
-		if gw != nil {
-			if gerr := gw.Shutdown(sctx); err == nil {
-				err = gerr
-			}
-		}
-		cancel()
 	}
-	stopBg()
-	waitBg()
-	if s.gateway != nil {
-		if gerr := s.gateway.Close(); err == nil {
-			err = gerr
-		}
-	}
-	if s.redis != nil {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		s.redis.Close(cctx) // sends the counts still held
-		cancel()
-	}
-	if cerr := s.Close(); err == nil {
-		err = cerr
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
+	s.log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.Std())
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-errc
 	return err
 }

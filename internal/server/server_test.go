@@ -24,15 +24,16 @@ import (
 	"time"
 
 	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/webhook"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func testConfig(t *testing.T) config.Config {
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
+func testConfig(t *testing.T) Config {
+	cfg := Default()
+	cfg.DataDir = config.Path(t.TempDir())
 	cfg.AdminToken = "server-admin-token-0123456789"
 	return cfg
 }
@@ -80,7 +81,7 @@ func TestFirstAdminTokenGeneratedOnce(t *testing.T) {
 	}
 }
 
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+func selfSigned(t *testing.T, dir string) (certFile, keyFile config.Path) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
@@ -89,9 +90,9 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 		t.Fatal(err)
 	}
 	kd, _ := x509.MarshalECPrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600)
+	certFile, keyFile = config.Path(filepath.Join(dir, "cert.pem")), config.Path(filepath.Join(dir, "key.pem"))
+	os.WriteFile(string(certFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(string(keyFile), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600)
 	return certFile, keyFile
 }
 
@@ -215,7 +216,7 @@ func TestGatewayHTTP2OverTLS(t *testing.T) {
 	ln.Close()
 	cfg.Gateway.Listen = gwAddr
 	cfg.Gateway.TLS.CertFile, cfg.Gateway.TLS.KeyFile = selfSigned(t, t.TempDir())
-	cfg.Gateway.Routes = []config.Route{{Name: "app", Upstreams: []string{up.URL}}}
+	cfg.Gateway.Routes = []gateway.RouteConfig{{Name: "app", Upstreams: []string{up.URL}}}
 	s, err := Open(context.Background(), cfg, quiet, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,166 @@
+package gateway
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/problem"
+	"github.com/lockgate/lockgate/waf/ratelimit"
+)
+
+// Config is the gateway section: lockgate as a WAF-protected reverse
+// proxy (docs/gateway.md).
+type Config struct {
+	// Listen is the proxy's address; the gateway is off when empty.
+	Listen string     `yaml:"listen" env:"LOCKGATE_GATEWAY_LISTEN"`
+	TLS    config.TLS `yaml:"tls"`
+	// TrustedProxies are the peers whose forwarded client address is
+	// believed (a CDN, a load balancer).
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ClientIPHeader carries the client address from trusted proxies:
+	// X-Forwarded-For (the rightmost untrusted hop is the client) or a
+	// single-address header such as True-Client-IP.
+	ClientIPHeader  string          `yaml:"client_ip_header"`
+	UpstreamTimeout config.Duration `yaml:"upstream_timeout"`
+	ReadTimeout     config.Duration `yaml:"read_timeout"`
+	Log             LogConfig       `yaml:"log"`
+	Routes          []RouteConfig   `yaml:"routes"`
+	// Unhealthy is how long an upstream that failed MaxFails times in a
+	// row is skipped.
+	Unhealthy config.Duration `yaml:"unhealthy_for"`
+	MaxFails  int             `yaml:"max_fails"`
+}
+
+// LogConfig is where AWS WAF log records go.
+type LogConfig struct {
+	// File is a path, "-" for standard output, or empty for no records.
+	File      config.Path     `yaml:"file"`
+	MaxSizeMB int             `yaml:"max_size_mb"`
+	MaxAge    config.Duration `yaml:"max_age"`
+	Keep      int             `yaml:"keep"`
+	// Only is "all" or "blocked_and_counted".
+	Only string `yaml:"only"`
+	// Redact names headers whose values are not logged.
+	Redact []string `yaml:"redact_headers"`
+}
+
+// RouteConfig sends requests for a host and path prefix to upstreams
+// through a web ACL.
+type RouteConfig struct {
+	Name       string   `yaml:"name"`
+	Host       string   `yaml:"host"`        // empty: any host
+	PathPrefix string   `yaml:"path_prefix"` // default "/"
+	Upstreams  []string `yaml:"upstreams"`
+	// WebACL is the web ACL file (any form waf.Load reads); none lets
+	// every request through, still logged.
+	WebACL config.Path `yaml:"web_acl"`
+}
+
+// DefaultConfig is the section before the file.
+func DefaultConfig() Config {
+	return Config{
+		ClientIPHeader:  "X-Forwarded-For",
+		UpstreamTimeout: config.Duration(30 * time.Second),
+		ReadTimeout:     config.Duration(60 * time.Second),
+		Unhealthy:       config.Duration(10 * time.Second),
+		MaxFails:        3,
+		Log:             LogConfig{MaxSizeMB: 100, Keep: 10, Only: "all", Redact: []string{"Authorization", "Cookie"}},
+	}
+}
+
+// Enabled reports whether the section asks for a gateway.
+func (c Config) Enabled() bool { return c.Listen != "" }
+
+// Validate returns every problem with the section, at paths relative to
+// it. Files are checked when the gateway is built (Provision).
+func (c Config) Validate() problem.List {
+	var probs problem.List
+	if c.Listen == "" {
+		if len(c.Routes) > 0 {
+			probs.Add("listen", "required when routes are given")
+		}
+		return probs
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		probs.Addf("listen", "%q is not host:port", c.Listen)
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				probs.Addf(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR or an address", p)
+			}
+		}
+	}
+	if c.ClientIPHeader == "" {
+		probs.Add("client_ip_header", "required (X-Forwarded-For by default)")
+	}
+	for _, d := range []struct {
+		path string
+		v    config.Duration
+	}{{"upstream_timeout", c.UpstreamTimeout}, {"read_timeout", c.ReadTimeout}, {"unhealthy_for", c.Unhealthy}} {
+		if d.v <= 0 {
+			probs.Add(d.path, "must be positive")
+		}
+	}
+	if c.MaxFails < 1 {
+		probs.Add("max_fails", "must be at least 1")
+	}
+	switch c.Log.Only {
+	case "all", "blocked_and_counted":
+	default:
+		probs.Addf("log.only", "%q is not all or blocked_and_counted", c.Log.Only)
+	}
+	if c.Log.MaxSizeMB < 1 {
+		probs.Add("log.max_size_mb", "must be at least 1")
+	}
+	if c.Log.Keep < 1 {
+		probs.Add("log.keep", "must be at least 1")
+	}
+	if len(c.Routes) == 0 {
+		probs.Add("routes", "at least one route is required")
+	}
+	names := map[string]bool{}
+	for i, r := range c.Routes {
+		p := fmt.Sprintf("routes[%d]", i)
+		if r.Name == "" {
+			probs.Add(p+".name", "required (it names the route in logs and metrics)")
+		} else if names[r.Name] {
+			probs.Addf(p+".name", "%q names two routes", r.Name)
+		}
+		names[r.Name] = true
+		if r.PathPrefix != "" && !strings.HasPrefix(r.PathPrefix, "/") {
+			probs.Addf(p+".path_prefix", "%q does not start with /", r.PathPrefix)
+		}
+		if len(r.Upstreams) == 0 {
+			probs.Add(p+".upstreams", "at least one upstream URL is required")
+		}
+		for j, u := range r.Upstreams {
+			pu, err := url.Parse(u)
+			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				probs.Addf(fmt.Sprintf("%s.upstreams[%d]", p, j), "%q is not an http(s) URL", u)
+			}
+		}
+	}
+	return probs
+}
+
+// Check builds every route of snap as New would — each web ACL loaded and
+// compiled against the waf section — without opening the log or counting
+// anything, and returns every problem, at paths relative to the section.
+func Check(snap Snapshot) problem.List {
+	g := &Gateway{log: slog.New(slog.DiscardHandler), counters: map[string]ratelimit.Counter{}}
+	g.metrics = newMetrics(prometheus.NewRegistry(), g)
+	_, err := g.build(snap)
+	var probs problem.List
+	probs.Append("", err)
+	_, tp := snap.Config.TLS.Load()
+	return append(probs, prefixed("tls", tp)...)
+}
