@@ -13,8 +13,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/server"
 	"github.com/lockgate/lockgate/lockclient"
 )

@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/lockgate/lockgate/internal/httpjson"
 	"github.com/lockgate/lockgate/internal/endpoint"
+	"github.com/lockgate/lockgate/internal/httpjson"
 )
 
 // AdminPrefix is where the gateway's admin routes live.

@@ -29,10 +29,10 @@ import (
 	"github.com/gaissmai/bart"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/httpjson"
 	"github.com/lockgate/lockgate/internal/waflog"
+	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/problem"
 	"github.com/lockgate/lockgate/waf"
 	"github.com/lockgate/lockgate/waf/ratelimit"
@@ -576,4 +576,3 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rt.pick().proxy.ServeHTTP(w, r)
 }
-
