@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"os"
 	"strings"
@@ -17,7 +18,7 @@ func newCheck() *cobra.Command {
 		Use:   "check",
 		Short: "Ask the lock-check API about a user, as an integration would",
 		Long: `Sign a token with an application's key and ask the lock-check API whether a user
-is locked, exactly as an integration does. Prints the JSON answer.
+is locked, exactly as an integration does, and print the answer.
 
 The key comes from --key-file: a file holding the base64 secret, or the JSON that
 'lockgate app create -o json' printed. LOCKGATE_SIGNING_KEY works too.`,
@@ -34,13 +35,15 @@ The key comes from --key-file: a file holding the base64 secret, or the JSON tha
 			if err != nil {
 				return err
 			}
+			p, err := newPrinter(c)
+			if err != nil {
+				return err
+			}
 			api := str(c, "api")
 			if api == "" {
-				cfg, _, err := loadConfig(c)
-				if err != nil {
+				if api, err = serverURL(c); err != nil {
 					return err
 				}
-				api = cfg.PublicURLs[0]
 			}
 			cl, err := lockclient.New(lockclient.Config{APIURI: api, Path: str(c, "path"), Issuer: str(c, "issuer"), SigningKey: key, KeyID: kid, Retries: -1})
 			if err != nil {
@@ -52,10 +55,17 @@ The key comes from --key-file: a file holding the base64 secret, or the JSON tha
 			if err != nil {
 				return err
 			}
-			return json.NewEncoder(c.OutOrStdout()).Encode(map[string]any{"locked": d.Locked, "status": d.Status, "message": d.Message, "sessionID": d.SessionID})
+			out := map[string]any{"locked": d.Locked, "status": d.Status, "message": d.Message, "sessionID": d.SessionID}
+			return p.object(out, func(t *table) {
+				t.head("LOCKED", "STATUS", "MESSAGE", "SESSION")
+				t.row(fmt.Sprint(d.Locked), d.Status, d.Message, d.SessionID)
+			})
 		},
 	}
-	c.Flags().String("api", "", "lock-check API URI, the token's aud (default: the first public URL)")
+	c.Flags().String("server", "", "lock-check API URI, the token's aud (default $LOCKGATE_SERVER, else the configuration's first public URL)")
+	c.Flags().String("api", "", "lock-check API URI")
+	c.Flags().MarkDeprecated("api", "use --server")
+	outputFlag(c)
 	c.Flags().String("path", lockclient.DefaultPath, "lock-check path")
 	c.Flags().String("issuer", "", "the application's issuer URI (iss)")
 	c.Flags().String("key-file", "", "file with the signing key secret, or app create's JSON")

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
 
 // Exit codes.
 const (
@@ -45,7 +43,7 @@ func run(args []string) int {
 	}
 	root := newRoot()
 	root.SetArgs(args)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return exitOK
 	}
@@ -54,27 +52,12 @@ func run(args []string) int {
 		return ee.code
 	}
 	fmt.Fprintln(os.Stderr, "lockgate:", err)
-	if isUsage(err) {
-		fmt.Fprintln(os.Stderr, "Run 'lockgate --help' for usage.")
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(os.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		return exitUsage
 	}
 	return exitFailure
-}
-
-// isUsage reports a usage error, including cobra's own, which are plain
-// errors recognisable only by their text.
-func isUsage(err error) bool {
-	var ue usageError
-	if errors.As(err, &ue) {
-		return true
-	}
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "required flag", "accepts ", "requires at least", "invalid argument", "flag needs an argument", "bad flag syntax"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
 }
 
 func newRoot() *cobra.Command {
@@ -85,14 +68,52 @@ func newRoot() *cobra.Command {
 applications; every sign-in asks the lock-check API and gets {"locked": true|false}.
 
 Start it on embedded defaults (SQLite in ./lockgate-data, 127.0.0.1:8080):
-  lockgate serve`,
+  lockgate serve
+
+Commands that talk to a running lockgate take --server (or LOCKGATE_SERVER; by
+default the configuration's public URL) and --token (LOCKGATE_ADMIN_TOKEN, or
+LOCKGATE_OWNER_TOKEN for 'lockgate me'). Commands that print data take
+-o table|json|yaml; lists print as {"items": [...]}. Exit codes: 0 success,
+1 failure, 2 usage error, 3 a decision that denied (policy eval, waf test).`,
+		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          unknownSubcommand,
+		RunE:          func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
+	root.SetVersionTemplate("lockgate {{.Version}}\n")
 	root.PersistentFlags().String("config", "", "configuration file (YAML)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newCheck(), newPolicy(), newWAF(), newLambda(), newIAMResponder())
+	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newMe(), newGatewayCmd(), newCheck(), newPolicy(), newWAF(), newLambda(), newIAMResponder())
 	return root
+}
+
+// group is a command that only holds subcommands: called alone it shows
+// its help; called with an unknown subcommand it is a usage error with a
+// suggestion (cobra would print the help and exit 0).
+func group(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  unknownSubcommand,
+		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
+	}
+}
+
+// unknownSubcommand refuses arguments to a command group: they can only be
+// a mistyped subcommand.
+func unknownSubcommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return usageError{errors.New(msg)}
 }
 
 // noArgs and exactArgs return usage errors, so they exit 2.
@@ -106,36 +127,103 @@ func noArgs(c *cobra.Command, args []string) error {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usagef("%s takes %d argument(s), got %d", c.CommandPath(), n, len(args))
+			return usagef("%s takes %d argument(s), got %d: usage: %s", c.CommandPath(), n, len(args), c.UseLine())
+		}
+		return nil
+	}
+}
+
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
+			return usagef("%s takes %d to %d arguments, got %d: usage: %s", c.CommandPath(), lo, hi, len(args), c.UseLine())
 		}
 		return nil
 	}
 }
 
 func newVersion() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  noArgs,
-		Run: func(c *cobra.Command, _ []string) {
-			fmt.Fprintln(c.OutOrStdout(), "lockgate", buildVersion())
+	c := &cobra.Command{
+		Use:     "version",
+		Short:   "Print the version, the commit it was built from and when",
+		Example: "  lockgate version -o json",
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			p, err := newPrinter(c)
+			if err != nil {
+				return err
+			}
+			b := readBuild()
+			return p.object(b, func(t *table) { t.row("lockgate " + b.String()) })
 		},
 	}
+	outputFlag(c)
+	return c
 }
 
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(devel)"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
+// Set at build time by the release script:
+//
+//	-ldflags "-X main.version=v1.2.3 -X main.commit=abc123 -X main.date=2026-11-29T00:00:00Z"
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
+
+// build is what this binary knows of where it came from: the -ldflags
+// values, else what the Go toolchain recorded (the module version, the
+// VCS revision and time, and whether the tree had changes).
+type build struct {
+	Version  string `json:"version"`
+	Commit   string `json:"commit,omitempty"`
+	Date     string `json:"date,omitempty"`
+	Modified bool   `json:"modified,omitempty"`
+	Go       string `json:"go"`
+}
+
+func readBuild() build {
+	b := build{Version: version, Commit: commit, Date: date, Go: runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if b.Version == "" {
+			b.Version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if b.Commit == "" {
+					b.Commit = s.Value
+				}
+			case "vcs.time":
+				if b.Date == "" {
+					b.Date = s.Value
+				}
+			case "vcs.modified":
+				b.Modified = b.Modified || s.Value == "true"
+			}
 		}
 	}
-	return v + " " + bi.GoVersion
+	if b.Version == "" {
+		b.Version = "(devel)"
+	}
+	return b
 }
+
+func (b build) String() string {
+	s := b.Version
+	if b.Commit != "" {
+		c := b.Commit
+		if len(c) > 12 {
+			c = c[:12]
+		}
+		s += " " + c
+		if b.Modified {
+			s += "+dirty"
+		}
+	}
+	if b.Date != "" {
+		s += " " + b.Date
+	}
+	return s + " " + b.Go
+}
+
+func buildVersion() string { return readBuild().String() }

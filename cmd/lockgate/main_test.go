@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -155,13 +155,19 @@ func TestExitCodes(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, []string{"unknown command"}},
 		{"unknown flag", []string{"serve", "--nope"}, 2, []string{"unknown flag"}},
 		{"missing argument", []string{"config", "validate"}, 2, []string{"takes 1 argument"}},
-		{"required flag", []string{"account", "lock", "--app", "x"}, 2, []string{"--user is required"}},
+		{"missing argument", []string{"account", "lock", "x"}, 2, []string{"missing USER (a username): usage: lockgate account lock APP USER"}},
+		{"deprecated flags still work", []string{"account", "lock", "--app", "x"}, 2, []string{"Flag --app has been deprecated", "missing USER"}},
+		{"required flag", []string{"app", "create", "--issuer", "https://a.example"}, 2, []string{"lockgate: --name is required\nRun 'lockgate app create --help' for usage."}},
+		{"typo in a subcommand", []string{"app", "craete"}, 2, []string{`unknown command "craete" for "lockgate app"; did you mean "create"?`}},
+		{"typo in a command", []string{"acount"}, 2, []string{`unknown command "acount" for "lockgate"; did you mean "account"?`}},
+		{"--version", []string{"--version"}, 0, []string{"lockgate "}},
+		{"-v", []string{"-v"}, 0, []string{"lockgate "}},
 		{"valid config", []string{"config", "validate", good}, 0, []string{"ok"}},
 		{"unknown field", []string{"config", "validate", unknown}, 1, []string{`unknown.yaml:2:1: listen_addr: unknown key "listen_addr" here`}},
 		{"bad duration", []string{"config", "validate", bad}, 1, []string{`bad.yaml:6:23: lock_check.max_token_lifetime: "soon" is not a duration`}},
 		{"every problem with its path", []string{"config", "validate", bad2}, 1, []string{`bad2.yaml:1:9: listen: "nowhere" is not host:port`, `bad2.yaml:3:5: public_urls[0]: "ftp://x" is not an http(s) URL`, "bad2.yaml:5:11: lock_check.leeway: 10m0s is outside 0s..5m"}},
 		{"missing file", []string{"config", "validate", filepath.Join(dir, "none.yaml")}, 1, []string{"no such file"}},
-		{"admin command with nothing listening", []string{"app", "list", "--server", "http://127.0.0.1:1", "--token", "x"}, 1, []string{"connection refused"}},
+		{"admin command with nothing listening", []string{"app", "list", "--server", "http://127.0.0.1:1", "--token", "x"}, 1, []string{"cannot reach lockgate at http://127.0.0.1:1 (nothing is listening there)"}},
 	}
 	runCLICases(t, tests)
 }
@@ -197,12 +203,12 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatalf("walkthrough failed: %v\n%s", err, out)
 	}
+	// The answers, as tables (LOCKED STATUS …) and as JSON ("locked": …).
 	var seen []string
+	answer := regexp.MustCompile(`^(?:(true|false)\s+(?:locked|unlocked)\b|  "locked": (true|false),)`)
 	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, `{"locked":`) {
-			var m map[string]any
-			json.Unmarshal([]byte(line), &m)
-			seen = append(seen, fmt.Sprint(m["locked"]))
+		if m := answer.FindStringSubmatch(line); m != nil {
+			seen = append(seen, m[1]+m[2])
 		}
 	}
 	if strings.Join(seen, ",") != "false,true,false" {

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lockgate/lockgate/internal/apiclient"
+	"github.com/lockgate/lockgate/internal/config"
+)
+
+// Every command that talks to a running lockgate takes --server (or
+// LOCKGATE_SERVER; by default the configuration's first public URL) and
+// --token (admin commands: LOCKGATE_ADMIN_TOKEN; the owner's `me`
+// commands: LOCKGATE_OWNER_TOKEN), plus -o.
+
+// tokenKind says which token a command needs.
+type tokenKind int
+
+const (
+	adminToken tokenKind = iota
+	ownerToken
+)
+
+func (k tokenKind) env() string {
+	if k == ownerToken {
+		return "LOCKGATE_OWNER_TOKEN"
+	}
+	return "LOCKGATE_ADMIN_TOKEN"
+}
+
+func clientFlags(c *cobra.Command, kind tokenKind) {
+	c.Flags().String("server", "", "lockgate's URL (default $LOCKGATE_SERVER, else the configuration's first public URL)")
+	c.Flags().String("token", "", "token (default $"+kind.env()+")")
+	outputFlag(c)
+}
+
+// call is what a client command's body gets: a typed client, a printer
+// and a context bounded in time.
+type call struct {
+	ctx    context.Context
+	client *apiclient.Client
+	print  *printer
+	cmd    *cobra.Command
+}
+
+// serverURL is --server, LOCKGATE_SERVER, or the public URL that serve
+// would use with the same configuration and environment.
+func serverURL(c *cobra.Command) (string, error) {
+	if s := str(c, "server"); s != "" {
+		return s, nil
+	}
+	if s := os.Getenv("LOCKGATE_SERVER"); s != "" {
+		return s, nil
+	}
+	cfg, _, err := loadConfig(c)
+	if err != nil {
+		return "", err
+	}
+	return cfg.PublicURLs[0], nil
+}
+
+// clientCmd builds a subcommand that calls the API with kind's token.
+func clientCmd(kind tokenKind, cmd *cobra.Command, run func(k *call, args []string) error) *cobra.Command {
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		p, err := newPrinter(c)
+		if err != nil {
+			return err
+		}
+		srv, err := serverURL(c)
+		if err != nil {
+			return err
+		}
+		tok := str(c, "token")
+		if tok == "" {
+			tok = os.Getenv(kind.env())
+		}
+		client := apiclient.New(srv, tok)
+		client.NoToken = usagef("no token: set %s or pass --token", kind.env())
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return run(&call{ctx: ctx, client: client, print: p, cmd: c}, args)
+	}
+	clientFlags(cmd, kind)
+	return cmd
+}
+
+// adminCmd is a clientCmd with the admin token.
+func adminCmd(cmd *cobra.Command, run func(k *call, args []string) error) *cobra.Command {
+	return clientCmd(adminToken, cmd, run)
+}
+
+// notice writes a line for people on standard error (never into the
+// data a script reads from standard output).
+func (k *call) notice(format string, args ...any) {
+	if k.print.structured() {
+		return
+	}
+	k.cmd.PrintErrf(format+"\n", args...)
+}
+
+// durationFlag is a duration written as Go writes them or in days ("7d").
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string {
+	if *d == 0 {
+		return ""
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *durationFlag) Set(s string) error {
+	v, err := config.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if v <= 0 {
+		return usagef("%q: must be positive", s)
+	}
+	*d = durationFlag(v)
+	return nil
+}
+
+func (d *durationFlag) Type() string { return "duration" }
+
+func forFlag(c *cobra.Command) {
+	c.Flags().Var(new(durationFlag), "for", "unlock for this long, then relock by itself (e.g. 15m, 2h, 8d; at most 7d)")
+}
+
+func forValue(c *cobra.Command) time.Duration {
+	if f := c.Flags().Lookup("for"); f != nil {
+		return time.Duration(*f.Value.(*durationFlag))
+	}
+	return 0
+}
+
+func str(c *cobra.Command, name string) string { v, _ := c.Flags().GetString(name); return v }
+
+func requireFlags(c *cobra.Command, names ...string) error {
+	for _, n := range names {
+		if v, _ := c.Flags().GetString(n); v == "" {
+			return usagef("--%s is required", n)
+		}
+	}
+	return nil
+}
