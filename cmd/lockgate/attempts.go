@@ -126,4 +126,3 @@ func newWebhook() *cobra.Command {
 	c.AddCommand(add, list, del)
 	return c
 }
-
