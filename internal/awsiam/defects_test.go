@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/lockgate/lockgate/internal/config"
 )
 
 // The seed handled only AccessKeyMetadata[0] of each page: with IAM's
@@ -55,7 +57,7 @@ func TestSigningKeyFromSecretsManager(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "key")
 	os.WriteFile(file, []byte("  a2V5\n"), 0o600)
-	if key, err := (Settings{SigningKeyFile: file}).signingKey(context.Background(), cfg, slog.New(slog.DiscardHandler)); err != nil || key != "a2V5" {
+	if key, err := (Settings{SigningKeyFile: config.Path(file)}).signingKey(context.Background(), cfg, slog.New(slog.DiscardHandler)); err != nil || key != "a2V5" {
 		t.Fatalf("file key %q, %v", key, err)
 	}
 }

@@ -34,13 +34,13 @@ type Settings struct {
 	// The signing key: a file holding it, or a Secrets Manager secret
 	// (its string, or its "signing_key" field when it is JSON). A plain
 	// environment variable (LOCKGATE_SIGNING_KEY) works with a warning.
-	SigningKeyFile      string `yaml:"signing_key_file" env:"LOCKGATE_SIGNING_KEY_FILE"`
-	SigningKeySecretARN string `yaml:"signing_key_secret_arn" env:"LOCKGATE_SIGNING_KEY_SECRET_ARN"`
-	SigningKey          string `yaml:"-" env:"LOCKGATE_SIGNING_KEY"`
-	DenyPolicyARN       string `yaml:"deny_policy_arn" env:"LOCKGATE_DENY_POLICY_ARN"`
-	OnError             string `yaml:"on_error" env:"LOCKGATE_ON_ERROR"`
-	DeleteLoginProfile  bool   `yaml:"delete_login_profile" env:"LOCKGATE_DELETE_LOGIN_PROFILE"`
-	FallbackReactivate  bool   `yaml:"fallback_reactivate" env:"LOCKGATE_FALLBACK_REACTIVATE"`
+	SigningKeyFile      config.Path `yaml:"signing_key_file" env:"LOCKGATE_SIGNING_KEY_FILE"`
+	SigningKeySecretARN string      `yaml:"signing_key_secret_arn" env:"LOCKGATE_SIGNING_KEY_SECRET_ARN"`
+	SigningKey          string      `yaml:"-" env:"LOCKGATE_SIGNING_KEY"`
+	DenyPolicyARN       string      `yaml:"deny_policy_arn" env:"LOCKGATE_DENY_POLICY_ARN"`
+	OnError             string      `yaml:"on_error" env:"LOCKGATE_ON_ERROR"`
+	DeleteLoginProfile  bool        `yaml:"delete_login_profile" env:"LOCKGATE_DELETE_LOGIN_PROFILE"`
+	FallbackReactivate  bool        `yaml:"fallback_reactivate" env:"LOCKGATE_FALLBACK_REACTIVATE"`
 	// EventPattern replaces the default EventBridge pattern (JSON).
 	EventPattern string `yaml:"event_pattern" env:"LOCKGATE_EVENT_PATTERN"`
 	// EventsSecret authenticates POST /events/aws-signin (EventBridge API
@@ -92,7 +92,7 @@ func (s Settings) Validate() error {
 func (s Settings) signingKey(ctx context.Context, cfg aws.Config, log *slog.Logger) (string, error) {
 	switch {
 	case s.SigningKeyFile != "":
-		data, err := os.ReadFile(s.SigningKeyFile)
+		data, err := os.ReadFile(string(s.SigningKeyFile))
 		if err != nil {
 			return "", fmt.Errorf("signing_key_file: %w", err)
 		}

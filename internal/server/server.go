@@ -113,7 +113,7 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 			section("iam_responder.events_secret", problem.List{{Msg: "required, at least 20 characters (LOCKGATE_EVENTS_SECRET): it authenticates EventBridge's calls"}})
 		}
 		if r.SigningKeyFile != "" {
-			if _, err := os.ReadFile(r.SigningKeyFile); err != nil {
+			if _, err := os.ReadFile(string(r.SigningKeyFile)); err != nil {
 				section("iam_responder.signing_key_file", problem.List{{Msg: err.Error()}})
 			}
 		}
