@@ -128,7 +128,12 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 					}
 				}()
 			}
-			time.Sleep(1500 * time.Millisecond)
+			// Kill once the load is well under way: a thousand checks
+			// acknowledged (an event, not a time).
+			deadline := time.Now().Add(60 * time.Second)
+			for checksOK.Load() < 1000 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
 			if err := p.cmd.Process.Kill(); err != nil { // SIGKILL
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -48,7 +49,38 @@ func freeAddr(t *testing.T) string {
 type proc struct {
 	cmd  *exec.Cmd
 	addr string
-	logs *bytes.Buffer
+	logs *logBuffer
+}
+
+// logBuffer collects a process's output; safe to read while it writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor waits until the output holds s (an event the process reports),
+// or fails the test after a generous bound.
+func (b *logBuffer) waitFor(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(b.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the process never logged %q:\n%s", s, b.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (p *proc) url() string { return "http://" + p.addr }
@@ -64,12 +96,12 @@ func startServeArgs(t *testing.T, addr string, args []string, env ...string) *pr
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(), append([]string{"LOCKGATE_LISTEN=" + addr, "LOCKGATE_PUBLIC_URL=http://" + addr}, env...)...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &logBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, addr: addr, logs: &logs}
+	p := &proc{cmd: cmd, addr: addr, logs: logs}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -238,10 +270,11 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 		done <- resp
 	}()
+	// The headers and half the body are on their way; shutdown begins;
+	// only then does the rest of the body arrive.
 	pw.Write([]byte(`{"name":`))
-	time.Sleep(200 * time.Millisecond)
 	p.cmd.Process.Signal(os.Interrupt)
-	time.Sleep(300 * time.Millisecond)
+	p.logs.waitFor(t, "shutting down: finishing in-flight requests")
 	pw.Write([]byte(`"Ann"}`))
 	pw.Close()
 	resp := <-done

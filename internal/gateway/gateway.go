@@ -209,35 +209,49 @@ func (g *Gateway) Reload() error {
 func (g *Gateway) Watch(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	var refused map[string]time.Time // the files' times when a reload was refused
+	var w watcher
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			st := g.state.Load()
-			now := map[string]time.Time{}
-			changed := ""
-			for f, mt := range st.files {
-				fi, err := os.Stat(f)
-				if err == nil {
-					now[f] = fi.ModTime()
-				}
-				if (err != nil || !fi.ModTime().Equal(mt)) && changed == "" {
-					changed = f
-				}
-			}
-			if changed == "" || sameTimes(now, refused) {
-				continue // unchanged, or the version a reload already refused
-			}
-			g.log.Info("gateway: a configuration file changed", "file", changed)
-			if g.Reload() != nil {
-				refused = now
-			} else {
-				refused = nil
-			}
+			w.poll(g)
 		}
 	}
+}
+
+// watcher remembers the version of the files a reload refused, so that a
+// broken file is refused once, not at every tick.
+type watcher struct {
+	refused map[string]time.Time
+}
+
+// poll is one tick of Watch: it reloads when a watched file changed since
+// the running configuration was built, unless that version was refused
+// already. It reports whether it tried.
+func (w *watcher) poll(g *Gateway) bool {
+	st := g.state.Load()
+	now := map[string]time.Time{}
+	changed := ""
+	for f, mt := range st.files {
+		fi, err := os.Stat(f)
+		if err == nil {
+			now[f] = fi.ModTime()
+		}
+		if (err != nil || !fi.ModTime().Equal(mt)) && changed == "" {
+			changed = f
+		}
+	}
+	if changed == "" || sameTimes(now, w.refused) {
+		return false // unchanged, or the version a reload already refused
+	}
+	g.log.Info("gateway: a configuration file changed", "file", changed)
+	if g.Reload() != nil {
+		w.refused = now
+	} else {
+		w.refused = nil
+	}
+	return true
 }
 
 func sameTimes(a, b map[string]time.Time) bool {

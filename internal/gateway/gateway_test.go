@@ -3,7 +3,6 @@ package gateway
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -384,32 +382,24 @@ func TestReload(t *testing.T) {
 	}
 }
 
-// Watch reloads when a file changes.
+// Watch reloads when a file changes: each tick of the watcher is driven
+// by the test, so nothing waits on the clock.
 func TestWatch(t *testing.T) {
 	shop := echoUpstream(t, "shop")
 	f := newFixture(t, gatewayYAML(shop.URL, shop.URL, ""))
 	before := f.gw.state.Load()
-	ctx, cancel := contextWithCancel()
-	defer cancel()
-	go f.gw.Watch(ctx, 20*time.Millisecond)
-	time.Sleep(30 * time.Millisecond)
+	var w watcher
+	if w.poll(f.gw) {
+		t.Fatal("reloaded with nothing changed")
+	}
 	future := time.Now().Add(time.Minute)
 	os.Chtimes(filepath.Join(f.dir, "reputation.txt"), future, future)
-	var reloaded atomic.Bool
-	for range 100 {
-		if f.gw.state.Load() != before {
-			reloaded.Store(true)
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !reloaded.Load() {
+	if !w.poll(f.gw) || f.gw.state.Load() == before {
 		t.Fatal("a changed file did not reload the configuration")
 	}
-}
-
-func contextWithCancel() (context.Context, context.CancelFunc) {
-	return context.WithCancel(context.Background())
+	if w.poll(f.gw) {
+		t.Fatal("reloaded again with nothing changed since")
+	}
 }
 
 // A flood from many distinct source IPs, forwarded by the trusted CDN:
@@ -506,28 +496,24 @@ func FuzzClientIP(f *testing.F) {
 func TestWatchRefusesOnce(t *testing.T) {
 	shop := echoUpstream(t, "shop")
 	f := newFixture(t, gatewayYAML(shop.URL, shop.URL, ""))
-	ctx, cancel := contextWithCancel()
-	defer cancel()
-	go f.gw.Watch(ctx, 10*time.Millisecond)
+	var w watcher
 	aclPath := filepath.Join(f.dir, "blog-acl.json")
 	good, _ := os.ReadFile(aclPath)
 	os.WriteFile(aclPath, []byte(`{"Name":`), 0o600)
 	future := time.Now().Add(time.Minute)
 	os.Chtimes(aclPath, future, future)
-	time.Sleep(300 * time.Millisecond)
-	refused := testutilCount(t, f, "error")
-	if refused != 1 {
-		t.Fatalf("%v refused reloads of one broken version, want 1", refused)
+	for range 5 {
+		w.poll(f.gw)
+	}
+	if refused := testutilCount(t, f, "error"); refused != 1 {
+		t.Fatalf("%v refused reloads of one broken version in 5 ticks, want 1", refused)
 	}
 	os.WriteFile(aclPath, good, 0o600)
 	later := future.Add(time.Minute)
 	os.Chtimes(aclPath, later, later)
-	deadline := time.Now().Add(3 * time.Second)
-	for testutilCount(t, f, "ok") < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the fixed file was not picked up")
-		}
-		time.Sleep(10 * time.Millisecond)
+	w.poll(f.gw)
+	if testutilCount(t, f, "ok") != 1 {
+		t.Fatal("the fixed file was not picked up")
 	}
 }
 
