@@ -2,13 +2,14 @@ package iampolicy
 
 import (
 	"encoding/base64"
-	"github.com/lockgate/lockgate/internal/jsontree"
 	"net/netip"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lockgate/lockgate/internal/jsontree"
 )
 
 type family uint8
@@ -96,11 +97,13 @@ type condition struct {
 type condValue struct {
 	str    string
 	tmpl   *template
+	like   pattern // StringLike without variables, compiled
 	num    float64
 	date   time.Time
 	prefix netip.Prefix
 	arn    [5]string
-	null   bool // Null: true means "key absent"
+	comp   arnPattern // arn compiled, without tmpl
+	null   bool       // Null: true means "key absent"
 }
 
 var keyRe = regexp.MustCompile(`^[A-Za-z0-9-]+:[!-~]+$`)
@@ -233,6 +236,8 @@ func (p *parser) conditionValue(path, s string, fam family) (condValue, bool) {
 				return cv, false
 			}
 			cv.tmpl = t
+		} else if fam == famStringLike {
+			cv.like = compilePattern(s, false)
 		}
 	case famNumeric:
 		f, err := strconv.ParseFloat(s, 64)
@@ -271,13 +276,14 @@ func (p *parser) conditionValue(path, s string, fam family) (condValue, bool) {
 	case famARN:
 		if s == "*" {
 			cv.arn = [5]string{"*", "*", "*", "*", "*"}
+			cv.comp = compileARN(cv.arn)
 			break
 		}
 		rp, ok := p.arnPattern(path, s, true)
 		if !ok {
 			return cv, false
 		}
-		cv.arn, cv.tmpl = rp.parts, rp.tmpl
+		cv.arn, cv.comp, cv.tmpl = rp.parts, rp.comp, rp.tmpl
 	case famNull:
 		switch strings.ToLower(s) {
 		case "true":
@@ -428,9 +434,13 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// eval reports whether the condition holds for req.
-func (c *condition) eval(req *Request, buf *[]byte) bool {
+// eval reports whether the condition holds for the request.
+func (c *condition) eval(e *evalState) bool {
+	req := e.req
 	vals, present := req.Context.lookup(c.key)
+	// A key with no values is null: AWS does not tell it from a missing
+	// key ("missing context keys or context keys with empty values").
+	present = present && len(vals) > 0
 	if !present && !req.Time.IsZero() && (c.key == "aws:currenttime" || c.key == "aws:epochtime") {
 		if c.op.fam == famDate && c.set == setNone {
 			return c.evalTime(req.Time)
@@ -442,7 +452,6 @@ func (c *condition) eval(req *Request, buf *[]byte) bool {
 		}
 	}
 	if c.op.fam == famNull {
-		// A present but empty multi-valued key exists: it is not null.
 		for _, v := range c.values {
 			if v.null == !present {
 				return true
@@ -465,24 +474,23 @@ func (c *condition) eval(req *Request, buf *[]byte) bool {
 	switch c.set {
 	case setForAll:
 		for _, v := range vals {
-			if c.matchOne(v, req, buf) == c.op.negated {
+			if c.matchOne(v, e) == c.op.negated {
 				return false
 			}
 		}
 		return true
 	case setForAny:
 		for _, v := range vals {
-			if c.matchOne(v, req, buf) != c.op.negated {
+			if c.matchOne(v, e) != c.op.negated {
 				return true
 			}
 		}
 		return false
 	}
 	// A single-valued operator on several request values: any pair
-	// matching satisfies it; negated, no pair may match. A present but
-	// empty key has no pair.
+	// matching satisfies it; negated, no pair may match.
 	for _, v := range vals {
-		if c.matchOne(v, req, buf) {
+		if c.matchOne(v, e) {
 			return !c.op.negated
 		}
 	}
@@ -500,7 +508,7 @@ func (c *condition) evalTime(t time.Time) bool {
 
 // matchOne reports whether one request value matches any policy value
 // under the operator's positive form.
-func (c *condition) matchOne(v string, req *Request, buf *[]byte) bool {
+func (c *condition) matchOne(v string, e *evalState) bool {
 	switch c.op.fam {
 	case famNumeric:
 		f, err := strconv.ParseFloat(v, 64)
@@ -551,23 +559,27 @@ func (c *condition) matchOne(v string, req *Request, buf *[]byte) bool {
 		}
 		return false
 	case famARN:
+		parts, ok := arnParts(v)
+		if !ok {
+			return false
+		}
 		for i := range c.values {
 			cv := &c.values[i]
-			pat := &cv.arn
 			if cv.tmpl != nil {
-				b, ok := cv.tmpl.resolve((*buf)[:0], req.Context, true)
+				buf := e.scratch()
+				b, ok := cv.tmpl.resolve((*buf)[:0], e.req.Context, true)
 				*buf = b
 				if !ok {
 					continue // no value: equal to nothing, like nothing
 				}
 				resolved := cv.arn
 				resolved[4] = bytesView(b)
-				if arnMatch(&resolved, v) {
+				if arnPartsMatch(&resolved, &parts) {
 					return true
 				}
 				continue
 			}
-			if arnMatch(pat, v) {
+			if cv.comp.match(&parts) {
 				return true
 			}
 		}
@@ -578,7 +590,8 @@ func (c *condition) matchOne(v string, req *Request, buf *[]byte) bool {
 		cv := &c.values[i]
 		want := cv.str
 		if cv.tmpl != nil {
-			b, ok := cv.tmpl.resolve((*buf)[:0], req.Context, c.op.fam == famStringLike)
+			buf := e.scratch()
+			b, ok := cv.tmpl.resolve((*buf)[:0], e.req.Context, c.op.fam == famStringLike)
 			*buf = b
 			if !ok {
 				continue // no value: equal to nothing, like nothing
@@ -586,12 +599,14 @@ func (c *condition) matchOne(v string, req *Request, buf *[]byte) bool {
 			want = bytesView(b)
 		}
 		var m bool
-		switch c.op.fam {
-		case famString:
+		switch {
+		case c.op.fam == famString:
 			m = v == want
-		case famStringFold:
+		case c.op.fam == famStringFold:
 			m = strings.EqualFold(v, want)
-		case famStringLike:
+		case cv.tmpl == nil:
+			m = cv.like.match(v)
+		default:
 			m = glob(want, v)
 		}
 		if m {

@@ -110,8 +110,8 @@ func TestConditionOperators(t *testing.T) {
 		{"Null", "aws:TokenIssueTime", "true", []string{"2026-01-01T00:00:00Z"}, false},
 		{"Null", "aws:TokenIssueTime", "false", []string{"2026-01-01T00:00:00Z"}, true},
 		{"Null", "aws:TokenIssueTime", "false", absent, false},
-		{"Null", "aws:TagKeys", "true", []string{}, false}, // empty is present, not null
-		{"Null", "aws:TagKeys", "false", []string{}, true},
+		{"Null", "aws:TagKeys", "true", []string{}, true}, // a key with no values is null (see TestAWSSentences)
+		{"Null", "aws:TagKeys", "false", []string{}, false},
 		// Set operators.
 		{"ForAllValues:StringEquals", "aws:TagKeys", []string{"a", "b"}, []string{"a"}, true},
 		{"ForAllValues:StringEquals", "aws:TagKeys", []string{"a", "b"}, []string{"a", "c"}, false},
@@ -122,7 +122,7 @@ func TestConditionOperators(t *testing.T) {
 		{"ForAnyValue:StringEquals", "aws:TagKeys", []string{"a", "b"}, []string{}, false},
 		{"ForAnyValue:StringEquals", "aws:TagKeys", []string{"a", "b"}, absent, false},
 		{"ForAnyValue:StringEqualsIfExists", "aws:TagKeys", []string{"a"}, absent, true},
-		{"ForAnyValue:StringEqualsIfExists", "aws:TagKeys", []string{"a"}, []string{}, false}, // empty is present: IfExists does not apply
+		{"ForAnyValue:StringEqualsIfExists", "aws:TagKeys", []string{"a"}, []string{}, true}, // no values: as missing, IfExists holds
 		{"ForAllValues:StringEqualsIfExists", "aws:TagKeys", []string{"a"}, []string{"b"}, false},
 		{"StringNotEqualsIfExists", "aws:TagKeys", "a", []string{}, true},
 		{"ForAllValues:StringNotEquals", "aws:TagKeys", []string{"secret"}, []string{"a", "b"}, true},

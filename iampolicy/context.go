@@ -9,15 +9,35 @@ import (
 
 // Request is what a principal asks to do.
 type Request struct {
-	// Principal is the caller's ARN: an IAM user, a role session
-	// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION), a federated user,
-	// or a service principal (s3.amazonaws.com). With neither Principal
-	// nor PrincipalAccount the request is taken to come from the
-	// resource's own account, so identity policies decide alone.
+	// Principal is the caller: an IAM user's ARN, the root user's
+	// (arn:aws:iam::ACCOUNT:root), a role session's
+	// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION), a federated
+	// user's (arn:aws:sts::ACCOUNT:federated-user/NAME), a service
+	// principal (s3.amazonaws.com), or an identity provider for web
+	// identity and SAML callers. With neither Principal nor
+	// PrincipalAccount the request is taken to come from the resource's
+	// own account, so identity policies decide alone.
 	Principal string
+	// PrincipalType says what Principal is; the zero value infers it from
+	// Principal's form.
+	PrincipalType PrincipalType
 	// PrincipalAccount is the caller's account; taken from Principal's ARN
-	// when empty.
+	// (or RoleARN's) when empty.
 	PrincipalAccount string
+	// RoleARN is a role session's role with its path, as
+	// arn:aws:iam::ACCOUNT:role/service-role/build: a session ARN does not
+	// carry the path. Without it, the role is known by name only: a
+	// Principal element naming a role of that name with a path is taken
+	// to name it in a Deny statement and not in an Allow statement.
+	RoleARN string
+	// UniqueID is an IAM user's unique ID (AIDA…) or a role session's
+	// role's (AROA…): SetPrincipalKeys makes aws:userid from it.
+	UniqueID string
+	// FederatedBy is, for a federated user, the ARN of the IAM user (or
+	// root user) who called GetFederationToken: a resource-based policy
+	// naming that user grants the session within its boundary and
+	// session policies.
+	FederatedBy string
 	// Action is service:name, as s3:GetObject.
 	Action string
 	// Resource is the resource's ARN, or "*".
@@ -30,26 +50,6 @@ type Request struct {
 	// Time is the request's time, the value of aws:CurrentTime and
 	// aws:EpochTime when the context does not set them.
 	Time time.Time
-}
-
-func (r *Request) principalAccount() string {
-	if r.PrincipalAccount != "" {
-		return r.PrincipalAccount
-	}
-	if parts, ok := arnParts(r.Principal); ok {
-		return parts[3]
-	}
-	return ""
-}
-
-func (r *Request) resourceAccount() string {
-	if r.ResourceAccount != "" {
-		return r.ResourceAccount
-	}
-	if parts, ok := arnParts(r.Resource); ok && parts[3] != "" {
-		return parts[3]
-	}
-	return r.principalAccount()
 }
 
 // Context is a request's condition keys. Keys are case-insensitive;

@@ -762,6 +762,26 @@ func init() {
 			},
 		},
 		knownCase{
+			name: "multi-valued key with no values",
+			citation: "IAM User Guide, Multivalued context key examples: \"You can prevent missing context keys or context keys " +
+				"with empty values from evaluating to true by including a Null condition operator in your policy with a value " +
+				"of false to check if the context key in the request exists and its value is not null\": a key with no values " +
+				"is null, as a missing key is. iam-simulate 0.1.173 treats an empty list as present (Null false holds, IfExists " +
+				"does not apply). The rewrite leaves such keys out of the request context.",
+			rewrite: func(v any) (any, bool) {
+				sim := v.(map[string]any)
+				ctx := sim["request"].(map[string]any)["contextVariables"].(map[string]any)
+				changed := false
+				for k, val := range ctx {
+					if l, ok := val.([]any); ok && len(l) == 0 {
+						delete(ctx, k)
+						changed = true
+					}
+				}
+				return sim, changed
+			},
+		},
+		knownCase{
 			name: "ForAnyValue with IfExists on a missing key",
 			citation: "IAM User Guide, IAM JSON policy elements: Condition operators, \"...IfExists condition operators\": " +
 				"if the key is not present in the request context, the condition evaluates to true. iam-simulate " +

@@ -32,27 +32,73 @@ func (d Decision) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // request with variables does not allocate in the steady state.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
+// evalState is what one evaluation works out once and every statement
+// reads: the request, its resource ARN split into parts, its principal.
+// It lives on the evaluating goroutine's stack.
+type evalState struct {
+	req    *Request
+	res    [5]string
+	resARN bool
+	who    caller
+	buf    *[]byte // from bufPool, taken when a variable needs it
+}
+
+func (e *evalState) init(req *Request, boundary bool) {
+	e.req = req
+	e.who.init(req, boundary)
+	e.res, e.resARN = arnParts(req.Resource)
+}
+
+// scratch returns the buffer for resolving variables.
+func (e *evalState) scratch() *[]byte {
+	if e.buf == nil {
+		e.buf = bufPool.Get().(*[]byte)
+	}
+	return e.buf
+}
+
+func (e *evalState) release() {
+	if e.buf != nil {
+		bufPool.Put(e.buf)
+		e.buf = nil
+	}
+}
+
+// resourceAccount is the account that owns the resource: ResourceAccount,
+// else the resource ARN's account, else (S3 ARNs have none) the
+// principal's.
+func (e *evalState) resourceAccount() string {
+	switch {
+	case e.req.ResourceAccount != "":
+		return e.req.ResourceAccount
+	case e.resARN && e.res[3] != "":
+		return e.res[3]
+	}
+	return e.who.account
+}
+
 // applies reports whether the statement applies to the request: its
-// principal, action, resource and conditions all match. direct says how
-// the principal matched (for resource-based policies).
-func (s *Statement) applies(req *Request, buf *[]byte) (ok bool, how principalMatch) {
+// principal, action, resource and conditions all match. how says how the
+// principal matched (for resource-based policies).
+func (s *Statement) applies(e *evalState) (ok bool, how principalMatch) {
 	how = matchDirect
 	if s.principal != nil {
-		how = s.principal.match(req)
 		if s.notPrincipal {
-			if how != noMatch {
+			if s.principal.exempts(&e.who) {
 				return false, noMatch
 			}
-			how = matchDirect
-		} else if how == noMatch {
-			return false, noMatch
+		} else {
+			how = s.principal.match(&e.who)
+			if how == noMatch || how == matchUnsure && s.Effect == Allow {
+				return false, noMatch
+			}
 		}
 	}
-	if !s.matchAction(req.Action) {
+	if !s.matchAction(e.req.Action) {
 		return false, noMatch
 	}
 	if s.hasResource {
-		m, unresolved := s.matchResource(req, buf)
+		m, unresolved := s.matchResource(e)
 		// A NotResource ARN whose variable has no value cannot be matched
 		// against, which makes the statement invalid (AWS, "policy
 		// variables with no value").
@@ -61,7 +107,7 @@ func (s *Statement) applies(req *Request, buf *[]byte) (ok bool, how principalMa
 		}
 	}
 	for i := range s.conditions {
-		if !s.conditions[i].eval(req, buf) {
+		if !s.conditions[i].eval(e) {
 			return false, noMatch
 		}
 	}
@@ -69,8 +115,8 @@ func (s *Statement) applies(req *Request, buf *[]byte) (ok bool, how principalMa
 }
 
 func (s *Statement) matchAction(action string) bool {
-	for _, a := range s.actions {
-		if a == "*" || globFold(a, action) {
+	for i := range s.actions {
+		if s.actions[i].match(action) {
 			return !s.notAction
 		}
 	}
@@ -79,14 +125,16 @@ func (s *Statement) matchAction(action string) bool {
 
 // matchResource reports whether any pattern matches, and whether some
 // pattern's variable had no value (that pattern matches nothing).
-func (s *Statement) matchResource(req *Request, buf *[]byte) (match, unresolved bool) {
+func (s *Statement) matchResource(e *evalState) (match, unresolved bool) {
 	for i := range s.resources {
 		rp := &s.resources[i]
 		switch {
 		case rp.any:
 			return true, unresolved
+		case !e.resARN:
 		case rp.tmpl != nil:
-			b, ok := rp.tmpl.resolve((*buf)[:0], req.Context, true)
+			buf := e.scratch()
+			b, ok := rp.tmpl.resolve((*buf)[:0], e.req.Context, true)
 			*buf = b
 			if !ok {
 				// A variable with no value: this ARN matches nothing,
@@ -96,11 +144,11 @@ func (s *Statement) matchResource(req *Request, buf *[]byte) (match, unresolved 
 			}
 			parts := rp.parts
 			parts[4] = bytesView(b)
-			if arnMatch(&parts, req.Resource) {
+			if arnPartsMatch(&parts, &e.res) {
 				return true, unresolved
 			}
 		default:
-			if arnMatch(&rp.parts, req.Resource) {
+			if rp.comp.match(&e.res) {
 				return true, unresolved
 			}
 		}
@@ -134,11 +182,12 @@ const (
 // other policy type: ExplicitDeny when a Deny applies, Allowed when an
 // Allow does, ImplicitDeny otherwise.
 func (p *Policy) Evaluate(req *Request) Decision {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+	var e evalState
+	e.init(req, false)
+	defer e.release()
 	d := ImplicitDeny
 	for _, s := range p.Statements {
-		if ok, _ := s.applies(req, bp); ok {
+		if ok, _ := s.applies(&e); ok {
 			if s.Effect == Deny {
 				return ExplicitDeny
 			}
@@ -183,81 +232,16 @@ type Result struct {
 	Reason string `json:"reason"`
 }
 
-// Validate checks that each policy fits its place: only resource-based
-// policies name principals, and theirs must.
-func (s *Set) Validate() error {
-	var errs Errors
-	check := func(t PolicyType, n Named, wantPrincipal bool) {
-		if n.Policy == nil {
-			errs = append(errs, Error{Path: string(t) + " " + n.Name, Msg: "no policy"})
-			return
-		}
-		for _, st := range n.Policy.Statements {
-			if st.HasPrincipal() != wantPrincipal {
-				msg := "Principal and NotPrincipal belong only in resource-based policies"
-				if wantPrincipal {
-					msg = "a resource-based policy statement needs Principal or NotPrincipal"
-				}
-				errs = append(errs, Error{Path: string(t) + " " + n.Name + ": " + st.Label(), Msg: msg})
-			}
-			if !st.hasResource && t != TypeResource {
-				errs = append(errs, Error{Path: string(t) + " " + n.Name + ": " + st.Label(), Msg: "needs Resource or NotResource"})
-			}
-		}
-	}
-	for _, n := range s.Identity {
-		check(TypeIdentity, n, false)
-	}
-	if s.Resource != nil {
-		check(TypeResource, *s.Resource, true)
-	}
-	for _, level := range s.SCPs {
-		for _, n := range level {
-			check(TypeSCP, n, false)
-		}
-	}
-	for _, n := range s.RCPs {
-		check(TypeRCP, n, true)
-		if n.Policy == nil {
-			continue
-		}
-		// AWS's RCP syntax: Allow only in RCPFullAWSAccess (attached
-		// everywhere, and applied here implicitly); no NotAction or
-		// NotPrincipal elements.
-		for _, st := range n.Policy.Statements {
-			where := string(TypeRCP) + " " + n.Name + ": " + st.Label()
-			if st.Effect == Allow {
-				errs = append(errs, Error{Path: where, Msg: "an RCP may only Deny: Allow is reserved to RCPFullAWSAccess, which always applies"})
-			}
-			if st.notAction {
-				errs = append(errs, Error{Path: where, Msg: "RCPs do not support NotAction"})
-			}
-			if st.notPrincipal {
-				errs = append(errs, Error{Path: where, Msg: "RCPs do not support NotPrincipal"})
-			}
-		}
-	}
-	if s.Boundary != nil {
-		check(TypeBoundary, *s.Boundary, false)
-	}
-	for _, n := range s.Sessions {
-		check(TypeSession, n, false)
-	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
-}
-
-// evaluator accumulates one policy type's verdict.
+// verdict accumulates one policy type's verdict.
 type verdict struct {
 	deny, allow bool
-	how         principalMatch // best principal match among resource allows
+	// How resource-based Allows named the principal.
+	direct, entity bool
 }
 
-func (v *verdict) scan(t PolicyType, n *Named, req *Request, buf *[]byte, res *Result, keepAllows bool) {
+func (v *verdict) scan(t PolicyType, n *Named, e *evalState, res *Result, keepAllows bool) {
 	for _, s := range n.Policy.Statements {
-		ok, how := s.applies(req, buf)
+		ok, how := s.applies(e)
 		if !ok {
 			continue
 		}
@@ -267,9 +251,8 @@ func (v *verdict) scan(t PolicyType, n *Named, req *Request, buf *[]byte, res *R
 			continue
 		}
 		v.allow = true
-		if how > v.how {
-			v.how = how
-		}
+		v.direct = v.direct || how == matchDirect
+		v.entity = v.entity || how == matchEntity
 		if keepAllows {
 			res.Matched = append(res.Matched, Match{PolicyType: t, Policy: n.Name, Statement: s.Label(), Effect: Allow, EffectName: "Allow"})
 		}
@@ -287,53 +270,66 @@ func (s *Set) Evaluate(req *Request) Result {
 // many requests: in the steady state it does not allocate.
 //
 // The rules, from AWS's policy evaluation logic: an explicit Deny in any
-// policy wins; every SCP level must allow; within one account, a
-// resource-based Allow that names the principal itself (a user, a role
-// session, or "*") is enough; one that names the role of a session works
-// like an identity Allow; one that names the account only delegates to
-// the identity policies. Otherwise an identity-based Allow is needed,
-// within the permissions boundary and every session policy.
-// Across accounts both the identity-based and the resource-based policy
+// policy wins; every SCP level must allow (SCPs apply to the principals
+// of an account: users, roles and root users, not services or outside
+// identities). Within one account, a resource-based Allow that names the
+// principal itself (a user, the root user, a role session, a federated
+// user, a service, or "*") is enough; one that names the role of a
+// session, or the IAM user who federated, works like an identity Allow;
+// one that names the account only delegates to the identity policies.
+// Otherwise an identity-based Allow is needed, within the permissions
+// boundary and every session policy. The root user has every identity
+// permission; a federated user has none without a session policy.
+// Across accounts both the identity side and the resource-based policy
 // must allow.
 func (s *Set) EvaluateInto(req *Request, r *Result) {
 	r.Matched = r.Matched[:0]
 	r.Decision = ImplicitDeny
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+	var e evalState
+	e.init(req, s.Boundary != nil)
+	defer e.release()
+	who := &e.who
 
 	// Every policy is scanned for denies first: explicit deny wins
 	// whatever allows.
 	var identity, resource, boundary verdict
 	deny := false
 	for i := range s.Identity {
-		identity.scan(TypeIdentity, &s.Identity[i], req, bp, r, true)
+		identity.scan(TypeIdentity, &s.Identity[i], &e, r, true)
 	}
 	if s.Resource != nil {
-		resource.scan(TypeResource, s.Resource, req, bp, r, true)
+		resource.scan(TypeResource, s.Resource, &e, r, true)
 	}
 	scpOK := true
-	for _, level := range s.SCPs {
-		var lv verdict
-		for i := range level {
-			lv.scan(TypeSCP, &level[i], req, bp, r, false)
+	if who.inAccount() {
+		for _, level := range s.SCPs {
+			var lv verdict
+			for i := range level {
+				lv.scan(TypeSCP, &level[i], &e, r, false)
+			}
+			deny = deny || lv.deny
+			scpOK = scpOK && lv.allow
 		}
-		deny = deny || lv.deny
-		scpOK = scpOK && lv.allow
 	}
 	for i := range s.RCPs {
 		var rv verdict
-		rv.scan(TypeRCP, &s.RCPs[i], req, bp, r, false)
+		rv.scan(TypeRCP, &s.RCPs[i], &e, r, false)
 		deny = deny || rv.deny
 	}
 	if s.Boundary != nil {
-		boundary.scan(TypeBoundary, s.Boundary, req, bp, r, false)
+		boundary.scan(TypeBoundary, s.Boundary, &e, r, false)
 	}
 	sessionOK := true
 	for i := range s.Sessions {
 		var sv verdict
-		sv.scan(TypeSession, &s.Sessions[i], req, bp, r, false)
+		sv.scan(TypeSession, &s.Sessions[i], &e, r, false)
 		deny = deny || sv.deny
 		sessionOK = sessionOK && sv.allow
+	}
+	if who.typ == PrincipalFederatedUser && len(s.Sessions) == 0 {
+		// GetFederationToken: "if you do not pass any session policies,
+		// then the resulting federated user session has no permissions".
+		sessionOK = false
 	}
 	deny = deny || identity.deny || resource.deny || boundary.deny
 	if deny {
@@ -347,35 +343,57 @@ func (s *Set) EvaluateInto(req *Request, r *Result) {
 		r.Reason = "no service control policy at some level of the organization allows it"
 		return
 	}
-	boundaryOK := s.Boundary == nil || boundary.allow
-	pa := req.principalAccount()
-	sameAccount := pa == "" || pa == req.resourceAccount()
+	limitsOK := (s.Boundary == nil || boundary.allow) && sessionOK
+	var identityAllows bool
 	switch {
-	case sameAccount && resource.allow && resource.how == matchDirect:
+	case who.typ == PrincipalRoot, who.typ == PrincipalFederatedUser && isRootARN(who.source):
+		// "All requests are implicitly denied with the exception of the
+		// AWS account root user, which has full access."
+		identityAllows = true
+	case who.inAccount():
+		identityAllows = identity.allow
+	}
+	sameAccount := who.account == "" || who.account == e.resourceAccount()
+	switch {
+	case sameAccount && resource.direct:
 		r.Decision = Allowed
 		r.keep(isResourceMatch)
 		r.Reason = "the resource-based policy allows the principal itself"
-	case sameAccount && (identity.allow || resource.allow && resource.how == matchRole) && boundaryOK && sessionOK:
+	case sameAccount && (identityAllows || resource.entity) && limitsOK:
 		r.Decision = Allowed
-		r.Reason = "an identity-based Allow (or a resource-based Allow naming the role) applies, within any boundary and session policy"
-	case !sameAccount && identity.allow && resource.allow && boundaryOK && sessionOK:
+		r.Reason = "an identity-based Allow (or a resource-based Allow naming the role or the federating user) applies, within any boundary and session policy"
+		if who.typ == PrincipalRoot {
+			r.Reason = "the root user has full access in its own account"
+		}
+	case !sameAccount && identityAllows && limitsOK && resource.allow:
 		r.Decision = Allowed
-		r.Reason = "across accounts, both the identity-based and the resource-based policy allow it"
+		r.Reason = "across accounts, both the identity side and the resource-based policy allow it"
 	default:
 		r.Matched = r.Matched[:0]
 		switch {
-		case !identity.allow && !resource.allow:
+		case !identityAllows && !resource.allow:
 			r.Reason = "no policy allows it"
-		case !boundaryOK:
+			if who.typ == PrincipalFederatedUser && len(s.Sessions) == 0 {
+				r.Reason = "a federated user without session policies has no permissions, and no resource-based policy names the session"
+			}
+		case s.Boundary != nil && !boundary.allow:
 			r.Reason = "the permissions boundary does not allow it"
 		case !sessionOK:
 			r.Reason = "a session policy does not allow it"
+			if len(s.Sessions) == 0 {
+				r.Reason = "a federated user without session policies has no permissions"
+			}
 		case !sameAccount && !resource.allow:
 			r.Reason = "across accounts the resource-based policy must also allow it"
 		default:
 			r.Reason = "across accounts the identity-based policy must also allow it"
 		}
 	}
+}
+
+func isRootARN(arn string) bool {
+	parts, ok := arnParts(arn)
+	return ok && parts[1] == "iam" && parts[4] == "root"
 }
 
 // keep drops the matches that do not satisfy ok.

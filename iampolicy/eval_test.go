@@ -171,9 +171,11 @@ func TestNotElements(t *testing.T) {
 			t.Errorf("%s on %s: %v, want %v", tt.action, tt.resource, got, tt.want)
 		}
 	}
+	// NotPrincipal written the AWS way: the account beside each exempted
+	// principal, and for a session its role and the session itself.
 	rp := MustParse(`{"Version":"2012-10-17","Statement":[
 		{"Sid":"Everyone","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"},
-		{"Sid":"AllButAdmins","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:user/alice","arn:aws:iam::111122223333:role/Dev"]},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/*"}]}`)
+		{"Sid":"AllButAdmins","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:root","arn:aws:iam::111122223333:user/alice","arn:aws:iam::111122223333:role/Dev","arn:aws:sts::111122223333:assumed-role/Dev/alice-session"]},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/*"}]}`)
 	set := Set{Resource: &Named{Name: "bucket", Policy: rp}, Identity: []Named{{Name: "all", Policy: load(t, "allow-all.json")}}}
 	for _, tt := range []struct {
 		principal string
@@ -181,13 +183,11 @@ func TestNotElements(t *testing.T) {
 	}{
 		{alice, Allowed},
 		{"arn:aws:iam::111122223333:user/bob", ExplicitDeny},
-		{session, ImplicitDeny}, // a role ARN in NotPrincipal covers its sessions; no deny, but Dev's session has no direct allow for Delete
+		{session, Allowed},
+		{"arn:aws:sts::111122223333:assumed-role/Dev/other-session", ExplicitDeny}, // the role alone does not exempt its sessions
+		{"arn:aws:iam::111122223333:root", Allowed},
 	} {
 		r := set.Evaluate(&Request{Principal: tt.principal, Action: "s3:DeleteObject", Resource: "arn:aws:s3:::b/k", ResourceAccount: acct})
-		if tt.principal == session {
-			// identity allow-all applies to the session too
-			tt.want = Allowed
-		}
 		if r.Decision != tt.want {
 			t.Errorf("%s: %v", tt.principal, r)
 		}

@@ -11,9 +11,10 @@ package iampolicy
 
 import (
 	"fmt"
-	"github.com/lockgate/lockgate/internal/jsontree"
 	"regexp"
 	"strings"
+
+	"github.com/lockgate/lockgate/internal/jsontree"
 )
 
 // Effect is a statement's effect.
@@ -48,6 +49,10 @@ type Policy struct {
 	Version    string
 	ID         string
 	Statements []*Statement
+	// array: Statement is a JSON array (paths are Statement[i]).
+	array      bool
+	hasVersion bool
+	size       int
 }
 
 // Statement is one compiled statement.
@@ -57,12 +62,15 @@ type Statement struct {
 	Index int
 	Effect
 	label string
+	path  string // the statement's JSON path, for validation by type
 
 	principal    *principals // nil: no Principal element
 	notPrincipal bool
 
-	actions   []string // lower case patterns
-	notAction bool
+	actions    []pattern
+	actionSrcs []string // as written
+	actionList bool     // written as a JSON array
+	notAction  bool
 
 	resources   []resourcePattern // nil with hasResource false: no Resource element
 	hasResource bool
@@ -79,9 +87,10 @@ func (s *Statement) Label() string { return s.label }
 func (s *Statement) HasPrincipal() bool { return s.principal != nil }
 
 type resourcePattern struct {
-	any    bool // "*"
-	parts  [5]string
-	tmpl   *template // the resource part, when it holds variables
+	any    bool       // "*"
+	parts  [5]string  // as written (the resource part empty with tmpl)
+	comp   arnPattern // parts compiled, without tmpl
+	tmpl   *template  // the resource part, when it holds variables
 	source string
 }
 
@@ -104,6 +113,10 @@ func Parse(data []byte) (*Policy, error) {
 	}
 	p := &parser{}
 	pol := p.policy(root)
+	if pol != nil {
+		pol.hasVersion = root.Get("Version") != nil
+		pol.size = len(data)
+	}
 	if len(p.errs) > 0 {
 		return nil, p.errs
 	}
@@ -150,8 +163,11 @@ func (p *parser) policy(root *node) *Policy {
 	case st == nil:
 		p.errorf("Statement", "required")
 	case st.Kind == jsontree.Object:
-		pol.Statements = append(pol.Statements, p.statement("Statement", 0, st))
+		if s := p.statement("Statement", 0, st); s != nil {
+			pol.Statements = append(pol.Statements, s)
+		}
 	case st.Kind == jsontree.Array:
+		pol.array = true
 		if len(st.Vals) == 0 {
 			p.errorf("Statement", "must not be empty")
 		}
@@ -190,14 +206,12 @@ func show(n *node) string {
 	return kindName(n)
 }
 
-var sidRe = regexp.MustCompile(`^[A-Za-z0-9 _.\-]*$`)
-
 func (p *parser) statement(path string, index int, n *node) *Statement {
 	if n.Kind != jsontree.Object {
 		p.errorf(path, "a statement is an object, not %s", kindName(n))
 		return nil
 	}
-	s := &Statement{Index: index}
+	s := &Statement{Index: index, path: path}
 	known := map[string]bool{"Sid": true, "Effect": true, "Principal": true, "NotPrincipal": true, "Action": true, "NotAction": true, "Resource": true, "NotResource": true, "Condition": true}
 	for _, k := range n.Keys {
 		if !known[k] {
@@ -205,10 +219,11 @@ func (p *parser) statement(path string, index int, n *node) *Statement {
 		}
 	}
 	if v := n.Get("Sid"); v != nil {
+		// Which characters a Sid may hold depends on the policy type
+		// (Validate): IAM takes letters and digits only, some services
+		// spaces too.
 		if v.Kind != jsontree.String {
 			p.errorf(path+".Sid", "must be a string, not %s", kindName(v))
-		} else if !sidRe.MatchString(v.Str) {
-			p.errorf(path+".Sid", "%q has characters other than letters, digits, space, _ . -", v.Str)
 		} else {
 			s.Sid = v.Str
 		}
@@ -245,10 +260,19 @@ func (p *parser) statement(path string, index int, n *node) *Statement {
 	case act == nil && nact == nil:
 		p.errorf(path, "has neither Action nor NotAction")
 	case act != nil:
-		s.actions = p.actions(path+".Action", act)
+		s.actionSrcs = p.actions(path+".Action", act)
 	default:
-		s.actions = p.actions(path+".NotAction", nact)
+		s.actionSrcs = p.actions(path+".NotAction", nact)
 		s.notAction = true
+	}
+	for _, a := range s.actionSrcs {
+		s.actions = append(s.actions, compilePattern(a, true))
+	}
+	if an := act; an != nil || nact != nil {
+		if an == nil {
+			an = nact
+		}
+		s.actionList = an.Kind == jsontree.Array
 	}
 
 	res, nres := n.Get("Resource"), n.Get("NotResource")
@@ -259,6 +283,11 @@ func (p *parser) statement(path string, index int, n *node) *Statement {
 		s.resources, s.hasResource = p.resources(path+".Resource", res), true
 	case nres != nil:
 		s.resources, s.hasResource, s.notResource = p.resources(path+".NotResource", nres), true, true
+	case pr == nil && npr == nil:
+		// Identity-based policies need Resource, resource-based ones
+		// Principal, trust policies at least Principal: no policy type
+		// takes a statement with neither.
+		p.errorf(path, "has neither Resource nor Principal: an identity-based policy statement needs Resource or NotResource, a resource-based one Principal or NotPrincipal")
 	}
 
 	if c := n.Get("Condition"); c != nil {
@@ -326,7 +355,7 @@ func (p *parser) actions(path string, n *node) []string {
 			p.errorf(ep, "%q is not service:action (letters, digits and - in the service; letters, digits, * and ? in the action)", a)
 			continue
 		}
-		out = append(out, strings.ToLower(a))
+		out = append(out, a)
 	}
 	return out
 }
@@ -360,6 +389,12 @@ func (p *parser) arnPattern(path, s string, vars bool) (resourcePattern, bool) {
 		p.errorf(path, "%q has an empty partition or service", s)
 		return resourcePattern{}, false
 	}
+	if hasWildcard(parts[1]) || strings.Contains(parts[1], "${") {
+		// IAM User Guide, Resource: "You can't use a wildcard in the
+		// service segment that identifies the AWS product."
+		p.errorf(path, "%q: the service segment (%q) cannot hold a wildcard", s, parts[1])
+		return resourcePattern{}, false
+	}
 	rp := resourcePattern{parts: parts, source: s}
 	for i := range 4 {
 		if p.version == Version2012 && strings.Contains(parts[i], "${") {
@@ -380,5 +415,6 @@ func (p *parser) arnPattern(path, s string, vars bool) (resourcePattern, bool) {
 		rp.tmpl = t
 		rp.parts[4] = ""
 	}
+	rp.comp = compileARN(rp.parts)
 	return rp, true
 }
