@@ -15,15 +15,19 @@ import (
 
 // The differential test decides thousands of random requests against
 // random policies with iampolicy and with an independent simulator,
-// @cloud-copilot/iam-simulate (AGPL: installed at test time into an
-// ignored directory and run as a separate Node process; none of its code
-// or test cases are in this repository), and requires the same decision.
-// A disagreement is a bug here, or a case in knownDifferences, each of
-// which cites the AWS documentation that settles it.
+// @cloud-copilot/iam-simulate (AGPL: installed by .ci/run into an ignored
+// directory from the pinned testdata/oracle/package-lock.json, and run as
+// a separate Node process; none of its code or test cases are in this
+// repository), and requires the same decision. A disagreement is a bug
+// here, or a case in knownCases, each of which cites the AWS
+// documentation that settles it. go test never installs the simulator:
+// without it the test skips (fails with CI=true) and says what to run.
 //
+//	npm ci --prefix iampolicy/testdata/oracle                    # once
 //	go test -run Differential ./iampolicy/                       # 3,000 cases
 //	LOCKGATE_DIFF_N=20000 LOCKGATE_DIFF_SEED=7 go test -run Differential ./iampolicy/
 
+// oracleVersion is the simulator pinned in testdata/oracle/package.json.
 const oracleVersion = "0.1.173"
 
 func startOracle(t *testing.T) (send func(sim any) (string, error)) {
@@ -36,19 +40,12 @@ func startOracle(t *testing.T) (send func(sim any) (string, error)) {
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		need("the differential test needs Node.js and npm: apt-get install nodejs npm")
+		need("the differential test needs Node.js: apt-get install nodejs npm, then npm ci --prefix iampolicy/testdata/oracle (bash .ci/run does both)")
 	}
 	dir, _ := filepath.Abs("testdata/oracle")
 	pkg := filepath.Join(dir, "node_modules", "@cloud-copilot", "iam-simulate", "package.json")
 	if data, err := os.ReadFile(pkg); err != nil || !strings.Contains(string(data), `"version": "`+oracleVersion+`"`) {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			need("the differential test needs npm to install @cloud-copilot/iam-simulate")
-		}
-		cmd := exec.Command(npm, "install", "--prefix", dir, "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "@cloud-copilot/iam-simulate@"+oracleVersion)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			need(fmt.Sprintf("npm install @cloud-copilot/iam-simulate@%s failed: %v\n%s", oracleVersion, err, out))
-		}
+		need(fmt.Sprintf("the differential test needs @cloud-copilot/iam-simulate %s: run npm ci --prefix iampolicy/testdata/oracle from the repository root (bash .ci/run does it)", oracleVersion))
 	}
 	cmd := exec.Command(node, filepath.Join(dir, "oracle.js"), filepath.Join(dir, "node_modules"))
 	stdin, _ := cmd.StdinPipe()
@@ -914,4 +911,22 @@ func walk(v any, key string, f func(string) (string, bool), in func(string) bool
 		}
 	}
 	return v, false
+}
+
+// TestOraclePinned keeps the version the test expects and the one
+// package.json pins (which .ci/run installs) the same.
+func TestOraclePinned(t *testing.T) {
+	data, err := os.ReadFile("testdata/oracle/package.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct {
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	if err := json.Unmarshal(data, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	if got := pkg.Dependencies["@cloud-copilot/iam-simulate"]; got != oracleVersion {
+		t.Fatalf("package.json pins iam-simulate %q, the test expects %q (an exact version, so npm ci installs what was tested)", got, oracleVersion)
+	}
 }

@@ -1,0 +1,6 @@
+//go:build race
+
+package iampolicy
+
+// raceEnabled: the race detector instruments allocations.
+const raceEnabled = true
