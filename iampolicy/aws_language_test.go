@@ -235,7 +235,8 @@ func TestInferType(t *testing.T) {
 		{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`, TypeIdentity},
 		{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}`, TypeResource},
 		{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}}`, TypeTrust},
-		{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole","Resource":"*"}}`, TypeResource},
+		{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole","Resource":"*"}}`, TypeTrust},
+		{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":["sts:AssumeRole","s3:GetObject"],"Resource":"*"}}`, TypeResource},
 	} {
 		if got, why := MustParse(tt.doc).InferType(); got != tt.want || why == "" {
 			t.Errorf("%s: %v (%s), want %v", tt.doc, got, why, tt.want)

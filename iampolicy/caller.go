@@ -133,6 +133,14 @@ func (c *caller) init(req *Request, boundary bool) {
 	}
 }
 
+// InferPrincipalType reads the kind of principal from its ARN or name, as
+// evaluation does when Request.PrincipalType is not set: PrincipalInferred
+// when the form says nothing.
+func InferPrincipalType(principal string) PrincipalType {
+	parts, isARN := arnParts(principal)
+	return inferType(principal, parts, isARN)
+}
+
 // inferType reads the kind of principal from its ARN or name.
 func inferType(principal string, parts [5]string, isARN bool) PrincipalType {
 	if !isARN {

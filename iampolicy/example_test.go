@@ -68,7 +68,7 @@ func ExamplePolicy_Validate() {
 	fmt.Printf("%s (%s)\n", t, why)
 	fmt.Println(p.Validate(t))
 	// Output:
-	// identity (no statement names a principal (boundaries and session policies share this grammar; use --type for an SCP))
+	// identity (no statement names a principal; boundaries and session policies share this grammar, an SCP needs its own type)
 	// Statement.Sid: "read-reports": IAM takes only letters (A-Z, a-z) and digits (0-9) in a Sid
 }
 

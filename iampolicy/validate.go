@@ -35,26 +35,25 @@ func (p *Policy) Validate(t PolicyType) error {
 }
 
 // InferType guesses a policy's type from its statements, and says why:
-// statements naming principals make a resource-based policy, or a trust
-// policy when their actions are STS's and they have no Resource;
+// statements naming principals make a resource-based policy, or a role
+// trust policy when they allow only the actions of assuming a role;
 // otherwise it is identity-based (the grammar boundaries and session
 // policies share).
 func (p *Policy) InferType() (PolicyType, string) {
-	principals, resources, stsOnly := false, false, true
+	principals, assume := false, true
 	for _, s := range p.Statements {
 		principals = principals || s.principal != nil
-		resources = resources || s.hasResource
 		for _, a := range s.actionSrcs {
-			stsOnly = stsOnly && strings.HasPrefix(strings.ToLower(a), "sts:")
+			assume = assume && !s.notAction && trustAction(a)
 		}
 	}
 	switch {
-	case principals && !resources && stsOnly:
-		return TypeTrust, "its statements name principals and STS actions, with no Resource"
+	case principals && assume:
+		return TypeTrust, "its statements name principals and allow only the actions of assuming a role"
 	case principals:
 		return TypeResource, "its statements name principals"
 	}
-	return TypeIdentity, "no statement names a principal (boundaries and session policies share this grammar; use --type for an SCP)"
+	return TypeIdentity, "no statement names a principal; boundaries and session policies share this grammar, an SCP needs its own type"
 }
 
 // Validate checks that each policy fits its place in the set: where

@@ -19,10 +19,23 @@ func newPolicy() *cobra.Command {
 	return c
 }
 
+func policyTypeNames() string {
+	names := make([]string, len(iampolicy.PolicyTypes))
+	for i, t := range iampolicy.PolicyTypes {
+		names[i] = string(t)
+	}
+	return strings.Join(names, "|")
+}
+
 func newPolicyValidate() *cobra.Command {
-	return &cobra.Command{
-		Use:   "validate FILE...",
+	c := &cobra.Command{
+		Use:   "validate [--type TYPE] FILE...",
 		Short: "Print every problem in IAM policy documents (exit 1 if any)",
+		Long: `Check each file against the grammar of its policy type: ` + policyTypeNames() + `.
+Without --type the type is inferred from each document (statements naming principals make a
+resource-based policy, or a role trust policy when they allow only the actions of assuming a role;
+otherwise identity-based, the grammar boundaries and session policies share) and the output says
+what was inferred and why.`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("policy validate takes one or more files")
@@ -30,19 +43,40 @@ func newPolicyValidate() *cobra.Command {
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
+			var typ iampolicy.PolicyType
+			if s := str(c, "type"); s != "" {
+				t, ok := iampolicy.ParsePolicyType(s)
+				if !ok {
+					return usagef("--type %q: use one of %s", s, policyTypeNames())
+				}
+				typ = t
+			}
 			bad := false
 			for _, f := range args {
 				data, err := os.ReadFile(f)
+				var p *iampolicy.Policy
 				if err == nil {
-					_, err = iampolicy.Parse(data)
+					p, err = iampolicy.Parse(data)
+				}
+				as, note := typ, ""
+				if err == nil {
+					if as == "" {
+						var why string
+						as, why = p.InferType()
+						note = fmt.Sprintf(" (type inferred: %s; --type chooses)", why)
+					}
+					err = p.Validate(as)
 				}
 				if err == nil {
-					fmt.Fprintf(c.OutOrStdout(), "%s: ok\n", f)
+					fmt.Fprintf(c.OutOrStdout(), "%s: ok as %s policy%s\n", f, as, note)
 					continue
 				}
 				bad = true
 				for _, line := range strings.Split(err.Error(), "\n") {
 					fmt.Fprintf(c.ErrOrStderr(), "%s: %s\n", f, line)
+				}
+				if as != "" {
+					fmt.Fprintf(c.ErrOrStderr(), "%s: validated as %s policy%s\n", f, as, note)
 				}
 			}
 			if bad {
@@ -51,6 +85,8 @@ func newPolicyValidate() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().String("type", "", "policy type: "+policyTypeNames()+" (default: inferred per file)")
+	return c
 }
 
 // exitDenied is policy eval's exit code for ExplicitDeny and ImplicitDeny.
@@ -61,127 +97,180 @@ func newPolicyEval() *cobra.Command {
 		Use:   "eval",
 		Short: "Decide a request against IAM policies as AWS does (exit 0 on Allow, 3 on a deny)",
 		Long: `Evaluate a request against identity policies (--policy), a resource-based policy,
-SCPs, a permissions boundary and a session policy, and print the decision with the
+SCPs, RCPs, a permissions boundary and session policies, and print the decision with the
 statements that made it.
+
+The principal is --principal (an ARN, a service such as s3.amazonaws.com, or an identity
+provider); its kind is inferred from the ARN or given with --principal-type:
+  user            an IAM user (--unique-id AIDA… for aws:userid)
+  root            the account root user: full access in its account, no identity policies
+  role-session    a session of a role; --role-arn gives the role with its path, which the
+                  session ARN does not carry (--unique-id AROA… for aws:userid)
+  federated-user  a GetFederationToken session; --federated-by is the IAM user (or root)
+                  who federated, whose policies --policy and --boundary are; it has no
+                  permissions without --session-policy
+  service, web-identity, saml, anonymous
+The global keys AWS derives from the principal (aws:PrincipalArn, aws:PrincipalAccount,
+aws:PrincipalType, aws:userid, aws:username) are set unless --context sets them.
 
 Context keys are --context key=value; repeat a key for a multi-valued key. The
 request time is --time (RFC 3339, default now), used for aws:CurrentTime and
 aws:EpochTime when the context does not set them.`,
 		Args: noArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := requireFlags(c, "action", "resource"); err != nil {
-				return err
-			}
-			set := iampolicy.Set{}
-			var perr []string
-			read := func(path string) *iampolicy.Named {
-				data, err := os.ReadFile(path)
-				if err == nil {
-					var p *iampolicy.Policy
-					if p, err = iampolicy.Parse(data); err == nil {
-						return &iampolicy.Named{Name: filepath.Base(path), Policy: p}
-					}
-				}
-				for _, line := range strings.Split(err.Error(), "\n") {
-					perr = append(perr, path+": "+line)
-				}
-				return nil
-			}
-			files := func(name string) []string { v, _ := c.Flags().GetStringArray(name); return v }
-			for _, f := range files("policy") {
-				if n := read(f); n != nil {
-					set.Identity = append(set.Identity, *n)
-				}
-			}
-			if scps := files("scp"); len(scps) > 0 {
-				var level []iampolicy.Named
-				for _, f := range scps {
-					if n := read(f); n != nil {
-						level = append(level, *n)
-					}
-				}
-				set.SCPs = [][]iampolicy.Named{level}
-			}
-			for _, f := range files("rcp") {
-				if n := read(f); n != nil {
-					set.RCPs = append(set.RCPs, *n)
-				}
-			}
-			if f := str(c, "boundary"); f != "" {
-				set.Boundary = read(f)
-			}
-			if f := str(c, "resource-policy"); f != "" {
-				set.Resource = read(f)
-			}
-			if f := str(c, "session-policy"); f != "" {
-				if n := read(f); n != nil {
-					set.Sessions = []iampolicy.Named{*n}
-				}
-			}
-			if len(perr) > 0 {
-				fmt.Fprintln(c.ErrOrStderr(), strings.Join(perr, "\n"))
-				return exitError{exitFailure}
-			}
-			if err := set.Validate(); err != nil {
-				fmt.Fprintln(c.ErrOrStderr(), err)
-				return exitError{exitFailure}
-			}
-			ctx := &iampolicy.Context{}
-			kvs, _ := c.Flags().GetStringArray("context")
-			for _, kv := range kvs {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return usagef("--context %q: write key=value", kv)
-				}
-				ctx.Add(k, v)
-			}
-			req := &iampolicy.Request{
-				Principal:       str(c, "principal"),
-				Action:          str(c, "action"),
-				Resource:        str(c, "resource"),
-				ResourceAccount: str(c, "resource-account"),
-				Context:         ctx,
-				Time:            time.Now(),
-			}
-			if t := str(c, "time"); t != "" {
-				parsed, err := time.Parse(time.RFC3339Nano, t)
-				if err != nil {
-					return usagef("--time %q is not RFC 3339", t)
-				}
-				req.Time = parsed
-			}
-			res := set.Evaluate(req)
-			format, _ := c.Flags().GetString("output")
-			switch format {
-			case "json":
-				if res.Matched == nil {
-					res.Matched = []iampolicy.Match{}
-				}
-				json.NewEncoder(c.OutOrStdout()).Encode(res)
-			case "text":
-				fmt.Fprintln(c.OutOrStdout(), res.String())
-			default:
-				return usagef("-o %q: use text or json", format)
-			}
-			if res.Decision != iampolicy.Allowed {
-				return exitError{exitDenied}
-			}
-			return nil
-		},
+		RunE: runPolicyEval,
 	}
 	f := c.Flags()
 	f.StringArray("policy", nil, "identity-based policy file (repeatable)")
 	f.StringArray("scp", nil, "service control policy file (repeatable; one organization level)")
 	f.StringArray("rcp", nil, "resource control policy file (repeatable)")
 	f.String("boundary", "", "permissions boundary file")
-	f.String("session-policy", "", "session policy file")
+	f.StringArray("session-policy", nil, "session policy file (repeatable; each must allow)")
 	f.String("resource-policy", "", "resource-based policy file")
 	f.String("action", "", "the action, as s3:GetObject")
 	f.String("resource", "", "the resource ARN, or *")
 	f.String("resource-account", "", "the account that owns the resource (default: from the ARN, else the principal's)")
-	f.String("principal", "", "the caller's ARN")
+	f.String("principal", "", "the caller: an ARN, a service principal or an identity provider")
+	f.String("principal-type", "", "user|root|role-session|federated-user|service|web-identity|saml|anonymous (default: inferred from --principal)")
+	f.String("principal-account", "", "the caller's account (default: from the ARN)")
+	f.String("role-arn", "", "a role session's role, with its path: arn:aws:iam::ACCOUNT:role/PATH/NAME")
+	f.String("federated-by", "", "a federated user's IAM user (or root) ARN, who called GetFederationToken")
+	f.String("unique-id", "", "the IAM user's (AIDA…) or the session role's (AROA…) unique id, for aws:userid")
 	f.StringArray("context", nil, "condition key=value (repeat a key for several values)")
 	f.String("time", "", "request time, RFC 3339 (default now)")
 	f.StringP("output", "o", "text", "output: text or json")
 	return c
+}
+
+func runPolicyEval(c *cobra.Command, _ []string) error {
+	if err := requireFlags(c, "action", "resource"); err != nil {
+		return err
+	}
+	req := &iampolicy.Request{
+		Principal:        str(c, "principal"),
+		PrincipalAccount: str(c, "principal-account"),
+		RoleARN:          str(c, "role-arn"),
+		FederatedBy:      str(c, "federated-by"),
+		UniqueID:         str(c, "unique-id"),
+		Action:           str(c, "action"),
+		Resource:         str(c, "resource"),
+		ResourceAccount:  str(c, "resource-account"),
+		Context:          &iampolicy.Context{},
+		Time:             time.Now(),
+	}
+	if err := principalFlags(c, req); err != nil {
+		return err
+	}
+	kvs, _ := c.Flags().GetStringArray("context")
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return usagef("--context %q: write key=value", kv)
+		}
+		req.Context.Add(k, v)
+	}
+	req.SetPrincipalKeys()
+	if t := str(c, "time"); t != "" {
+		parsed, err := time.Parse(time.RFC3339Nano, t)
+		if err != nil {
+			return usagef("--time %q is not RFC 3339", t)
+		}
+		req.Time = parsed
+	}
+
+	set, problems := readPolicySet(c)
+	if len(problems) > 0 {
+		fmt.Fprintln(c.ErrOrStderr(), strings.Join(problems, "\n"))
+		return exitError{exitFailure}
+	}
+	if err := set.Validate(); err != nil {
+		fmt.Fprintln(c.ErrOrStderr(), err)
+		return exitError{exitFailure}
+	}
+	res := set.Evaluate(req)
+	switch format, _ := c.Flags().GetString("output"); format {
+	case "json":
+		if res.Matched == nil {
+			res.Matched = []iampolicy.Match{}
+		}
+		json.NewEncoder(c.OutOrStdout()).Encode(res)
+	case "text":
+		fmt.Fprintln(c.OutOrStdout(), res.String())
+	default:
+		return usagef("-o %q: use text or json", format)
+	}
+	if res.Decision != iampolicy.Allowed {
+		return exitError{exitDenied}
+	}
+	return nil
+}
+
+// principalFlags reads --principal-type and refuses combinations AWS
+// cannot have, rather than evaluating something that cannot happen.
+func principalFlags(c *cobra.Command, req *iampolicy.Request) error {
+	if s := str(c, "principal-type"); s != "" {
+		t, ok := iampolicy.ParsePrincipalType(s)
+		if !ok {
+			return usagef("--principal-type %q: use user, root, role-session, federated-user, service, web-identity, saml or anonymous", s)
+		}
+		req.PrincipalType = t
+	}
+	typ := req.PrincipalType
+	if typ == iampolicy.PrincipalInferred {
+		typ = iampolicy.InferPrincipalType(req.Principal)
+	}
+	files := func(name string) []string { v, _ := c.Flags().GetStringArray(name); return v }
+	switch {
+	case req.Principal == "" && typ != iampolicy.PrincipalAnonymous && (req.RoleARN != "" || req.FederatedBy != "" || str(c, "principal-type") != ""):
+		return usagef("--principal is required with --principal-type, --role-arn and --federated-by")
+	case req.RoleARN != "" && typ != iampolicy.PrincipalRoleSession:
+		return usagef("--role-arn belongs to a role session (--principal arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION)")
+	case req.FederatedBy != "" && typ != iampolicy.PrincipalFederatedUser:
+		return usagef("--federated-by belongs to a federated user (--principal arn:aws:sts::ACCOUNT:federated-user/NAME)")
+	case typ == iampolicy.PrincipalFederatedUser && req.FederatedBy == "":
+		return usagef("a federated user needs --federated-by: the IAM user (or root user) who called GetFederationToken")
+	case typ == iampolicy.PrincipalRoot && (len(files("policy")) > 0 || str(c, "boundary") != "" || len(files("session-policy")) > 0):
+		return usagef("the root user has no identity-based policies, permissions boundary or session policies: drop --policy, --boundary and --session-policy")
+	}
+	return nil
+}
+
+// readPolicySet reads every policy file given, collecting every problem.
+func readPolicySet(c *cobra.Command) (iampolicy.Set, []string) {
+	var set iampolicy.Set
+	var problems []string
+	read := func(path string) *iampolicy.Named {
+		data, err := os.ReadFile(path)
+		if err == nil {
+			var p *iampolicy.Policy
+			if p, err = iampolicy.Parse(data); err == nil {
+				return &iampolicy.Named{Name: filepath.Base(path), Policy: p}
+			}
+		}
+		for _, line := range strings.Split(err.Error(), "\n") {
+			problems = append(problems, path+": "+line)
+		}
+		return nil
+	}
+	all := func(name string, into *[]iampolicy.Named) {
+		v, _ := c.Flags().GetStringArray(name)
+		for _, f := range v {
+			if n := read(f); n != nil {
+				*into = append(*into, *n)
+			}
+		}
+	}
+	all("policy", &set.Identity)
+	var level []iampolicy.Named
+	if all("scp", &level); len(level) > 0 {
+		set.SCPs = [][]iampolicy.Named{level}
+	}
+	all("rcp", &set.RCPs)
+	all("session-policy", &set.Sessions)
+	if f := str(c, "boundary"); f != "" {
+		set.Boundary = read(f)
+	}
+	if f := str(c, "resource-policy"); f != "" {
+		set.Resource = read(f)
+	}
+	return set, problems
 }
