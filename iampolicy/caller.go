@@ -128,8 +128,9 @@ func (c *caller) init(req *Request, boundary bool) {
 		c.source = req.FederatedBy
 	case PrincipalService, PrincipalWebIdentity, PrincipalSAML, PrincipalAnonymous:
 		// Not principals of an account: no identity-based policies, no
-		// account to be in.
+		// account to be in, no permissions boundary.
 		c.account = ""
+		c.boundary = false
 	}
 }
 

@@ -17,6 +17,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":["123456789012"]},"Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username, 'x'}/${*}","Condition":{"ForAnyValue:StringLikeIfExists":{"aws:TagKeys":"${aws:userid}"},"Null":{"a:b":"true"}}}}`))
 	f.Add([]byte(`{"Statement":[{"Effect":"Deny","NotPrincipal":{"Service":"s3.amazonaws.com"},"NotAction":"iam:*","NotResource":"arn:aws:iam::*:role/*"}]}`))
+	f.Add([]byte(`{"Version":"2012-10-17","Statement":[{"Sid":"a b","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::123456789012:root","arn:aws:iam::123456789012:role/p/R","arn:aws:sts::123456789012:assumed-role/R/s"]},"Action":"s3:*","Resource":"arn:aws:s3:::b/*"},{"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`))
 	ctx := NewContext(map[string]string{"aws:username": "alice", "aws:SourceIp": "192.0.2.1", "aws:CurrentTime": "2026-11-21T12:00:00Z", "aws:TagKeys": "a"})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse(data)
@@ -31,9 +32,20 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("statement order lost")
 			}
 		}
+		for _, t := range PolicyTypes {
+			p.Validate(t)
+		}
+		if typ, why := p.InferType(); typ == "" || why == "" {
+			t.Fatalf("InferType: %q, %q", typ, why)
+		}
 		for _, req := range []*Request{
 			{Principal: "arn:aws:iam::123456789012:user/alice", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/alice/x", Context: ctx},
 			{Action: "iam:PassRole", Resource: "*"},
+			{Principal: "arn:aws:iam::123456789012:root", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k"},
+			{Principal: "arn:aws:sts::123456789012:assumed-role/R/s", RoleARN: "arn:aws:iam::123456789012:role/p/R", Action: "sts:AssumeRole", Resource: "arn:aws:iam::123456789012:role/p/R", Context: ctx},
+			{Principal: "arn:aws:sts::123456789012:federated-user/f", FederatedBy: "arn:aws:iam::123456789012:user/u", Action: "s3:PutObject", Resource: "arn:aws:s3:::b/k"},
+			{Principal: "s3.amazonaws.com", Action: "sqs:SendMessage", Resource: "arn:aws:sqs:us-east-1:123456789012:q"},
+			{Principal: "accounts.google.com", PrincipalType: PrincipalWebIdentity, Action: "sts:AssumeRoleWithWebIdentity", Resource: "*"},
 		} {
 			p.Evaluate(req)
 			set := Set{Identity: []Named{{"p", p}}, Resource: &Named{"p", p}, Boundary: &Named{"p", p}, SCPs: [][]Named{{{"p", p}}}}
@@ -74,5 +86,41 @@ func FuzzEvaluate(f *testing.F) {
 		if d := set.Evaluate(req).Decision; d != ExplicitDeny {
 			t.Fatalf("deny-all gave %v", d)
 		}
+		// The same request from other principals, against a resource
+		// policy naming them in every way: nothing panics, and a
+		// NotPrincipal Deny never lets a principal with a boundary through.
+		bucketPolicy := &Named{"bucket", notPrincipalAll}
+		for _, r := range []Request{
+			{Principal: "arn:aws:sts::111122223333:assumed-role/" + user + "/s", RoleARN: "arn:aws:iam::111122223333:role/p/" + user},
+			{Principal: "arn:aws:sts::111122223333:assumed-role/" + user + "/s"},
+			{Principal: "arn:aws:sts::111122223333:federated-user/" + user, FederatedBy: "arn:aws:iam::111122223333:user/" + user},
+			{Principal: "arn:aws:iam::111122223333:root"},
+			{Principal: user, PrincipalType: PrincipalService},
+		} {
+			r.Action, r.Resource, r.Context = action, resource, ctx
+			withBoundary := Set{Identity: []Named{{"rich", rich}}, Resource: bucketPolicy, Boundary: &Named{"all", allowAll}}
+			if d := withBoundary.Evaluate(&r).Decision; d == Allowed && r.PrincipalType != PrincipalService && notPrincipalAll.Statements[1].coversAction(&r) {
+				t.Fatalf("%s: allowed through a NotPrincipal Deny with a boundary", r.Principal)
+			}
+			(&Set{Resource: bucketPolicy, Sessions: []Named{{"rich", rich}}}).Evaluate(&r)
+		}
 	})
+}
+
+// notPrincipalAll allows everyone and denies s3:* to all but principals
+// named in every way a principal can be.
+var (
+	notPrincipalAll = MustParse(`{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},
+		{"Effect":"Deny","NotPrincipal":{"AWS":["111122223333","arn:aws:iam::111122223333:role/p/alice","arn:aws:sts::111122223333:assumed-role/alice/s"],"Service":"s3.amazonaws.com"},"Action":"s3:*","Resource":"*"}]}`)
+	allowAll = MustParse(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)
+)
+
+// coversAction reports whether the statement's action and resource cover
+// the request (leaving out its principal and conditions).
+func (s *Statement) coversAction(req *Request) bool {
+	var e evalState
+	e.init(req, false)
+	m, _ := s.matchResource(&e)
+	return s.matchAction(req.Action) && m != s.notResource
 }
