@@ -67,6 +67,10 @@ func TestAWSLanguage(t *testing.T) {
 		{name: "IfExists with a negated ARN operator on a present key", page: pageCondOps, quote: "If the policy key is present in the context of the request, process the key as specified in the policy. If the key is not present, evaluate the condition element as true.",
 			doc: `{"ArnNotLikeIfExists":{"aws:PrincipalArn":"arn:aws:iam::*:role/service-role/*"}}`, ctx: ctx{"aws:PrincipalArn": {"arn:aws:iam::111122223333:role/service-role/x"}}, want: ImplicitDeny},
 
+		{name: "a web identity provider's keys", page: "IAM User Guide, IAM and AWS STS condition context keys: available keys for AWS web identity federation", quote: "accounts.google.com:aud — This key indicates the Google OAuth client ID the token was issued to.",
+			doc: `{"StringEquals":{"accounts.google.com:aud":"app-client","token.actions.githubusercontent.com:sub":"repo:acme/web:ref:refs/heads/main"}}`,
+			ctx: ctx{"accounts.google.com:aud": {"app-client"}, "token.actions.githubusercontent.com:sub": {"repo:acme/web:ref:refs/heads/main"}}, want: Allowed},
+
 		// Variables.
 		{name: "a variable's default when the key is missing", page: pageVariables, quote: "If a variable is not present, AWS uses the default text that you provide.",
 			doc: `{"StringEquals":{"s3:ExistingObjectTag/team":"${aws:PrincipalTag/team, 'company-wide'}"}}`, ctx: ctx{"s3:ExistingObjectTag/team": {"company-wide"}}, want: Allowed},

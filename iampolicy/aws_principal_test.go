@@ -324,30 +324,50 @@ func TestAWSPrincipals(t *testing.T) {
 		{
 			name: "a web identity provider in a trust policy",
 			page: pagePrincipal, quote: "Use this principal type in your policy to allow or deny access based on the trusted web identity provider.",
-			set:  Set{Resource: trust(`{"Federated":"accounts.google.com"}`, "sts:AssumeRoleWithWebIdentity")},
+			set:  Set{Resource: trust(`{"Federated":"accounts.google.com"}`, "sts:AssumeRoleWithWebIdentity"), ResourceType: TypeTrust},
 			req:  Request{Principal: "accounts.google.com", PrincipalType: PrincipalWebIdentity, Action: "sts:AssumeRoleWithWebIdentity", Resource: "arn:aws:iam::111122223333:role/web"},
 			want: Allowed,
 		},
 		{
 			name: "another web identity provider is not trusted",
 			page: pagePrincipal, quote: "Use this principal type in your policy to allow or deny access based on the trusted web identity provider.",
-			set:  Set{Resource: trust(`{"Federated":"accounts.google.com"}`, "sts:AssumeRoleWithWebIdentity")},
+			set:  Set{Resource: trust(`{"Federated":"accounts.google.com"}`, "sts:AssumeRoleWithWebIdentity"), ResourceType: TypeTrust},
 			req:  Request{Principal: "graph.facebook.com", PrincipalType: PrincipalWebIdentity, Action: "sts:AssumeRoleWithWebIdentity", Resource: "arn:aws:iam::111122223333:role/web"},
 			want: ImplicitDeny,
 		},
 		{
 			name: "a SAML provider in a trust policy",
 			page: pagePrincipal, quote: "Use this principal type in your policy to allow or deny access based on the trusted SAML identity provider.",
-			set:  Set{Resource: trust(`{"Federated":"arn:aws:iam::111122223333:saml-provider/corp"}`, "sts:AssumeRoleWithSAML")},
+			set:  Set{Resource: trust(`{"Federated":"arn:aws:iam::111122223333:saml-provider/corp"}`, "sts:AssumeRoleWithSAML"), ResourceType: TypeTrust},
 			req:  Request{Principal: "arn:aws:iam::111122223333:saml-provider/corp", Action: "sts:AssumeRoleWithSAML", Resource: "arn:aws:iam::111122223333:role/web"},
 			want: Allowed,
+		},
+
+		// Role trust policies.
+		{
+			name: "a trust policy must allow even when identity policies do",
+			page: pageDenyAllow, quote: "IAM role trust policies and KMS key policies are exceptions to this logic, because they must explicitly allow access for principals.",
+			set: Set{Identity: ids(allowAllDoc), Resource: trust(`{"Service":"ec2.amazonaws.com"}`, "sts:AssumeRole"), ResourceType: TypeTrust},
+			req: Request{Principal: userA, Action: "sts:AssumeRole", Resource: "arn:aws:iam::111122223333:role/ops"}, want: ImplicitDeny,
+		},
+		{
+			name: "a trust policy naming the user allows without identity policies",
+			page: pageEvalLogic, quote: "If a resource-based policy grants permission directly to the IAM user or the session principal that is making the request, then an implicit deny in an identity-based policy, a permissions boundary, or a session policy does not impact the final decision.",
+			set: Set{Resource: trust(`{"AWS":"`+userA+`"}`, "sts:AssumeRole"), ResourceType: TypeTrust},
+			req: Request{Principal: userA, Action: "sts:AssumeRole", Resource: "arn:aws:iam::111122223333:role/ops"}, want: Allowed,
+		},
+		{
+			name: "a trust policy naming the account needs the identity policy",
+			page: pagePrincipal, quote: "This delegates authority to the account. When you allow access to a different account, an administrator in that account must then grant access to an identity (IAM user or role) in that account.",
+			set: Set{Resource: trust(`{"AWS":"`+acctA+`"}`, "sts:AssumeRole"), ResourceType: TypeTrust},
+			req: Request{Principal: userA, Action: "sts:AssumeRole", Resource: "arn:aws:iam::111122223333:role/ops"}, want: ImplicitDeny,
 		},
 	})
 }
 
-// trust is a role trust policy used as the resource-based policy of a
-// request to assume the role.
+// trust is a role trust policy, the resource-based policy of a request
+// to assume the role.
 func trust(principalElem, action string) *Named {
-	n := named("trust", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":`+principalElem+`,"Action":"`+action+`","Resource":"*"}}`)
+	n := named("trust", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":`+principalElem+`,"Action":"`+action+`"}}`)
 	return &n
 }

@@ -106,7 +106,10 @@ type condValue struct {
 	null   bool       // Null: true means "key absent"
 }
 
-var keyRe = regexp.MustCompile(`^[A-Za-z0-9-]+:[!-~]+$`)
+// keyRe is a condition key: a prefix (a service, or a web identity
+// provider such as accounts.google.com or token.actions.githubusercontent.com)
+// and a name.
+var keyRe = regexp.MustCompile(`^[A-Za-z0-9.-]+:[!-~]+$`)
 
 func (p *parser) conditions(path string, n *node) []condition {
 	if n.Kind != jsontree.Object {

@@ -209,6 +209,11 @@ type Set struct {
 	Identity []Named
 	// Resource is the resource-based policy, if any.
 	Resource *Named
+	// ResourceType is TypeTrust when Resource is a role trust policy (the
+	// request assumes the role): a trust policy must allow the request
+	// itself, whatever the identity policies say, and is checked as a
+	// trust policy. Empty means TypeResource.
+	ResourceType PolicyType
 	// SCPs are service control policies by level of the organization, root
 	// first; at every level some policy must allow. Empty: no
 	// Organizations.
@@ -341,6 +346,14 @@ func (s *Set) EvaluateInto(req *Request, r *Result) {
 	if !scpOK {
 		r.Matched = r.Matched[:0]
 		r.Reason = "no service control policy at some level of the organization allows it"
+		return
+	}
+	if s.ResourceType == TypeTrust && !resource.allow {
+		// "IAM role trust policies and KMS key policies are exceptions
+		// to this logic, because they must explicitly allow access for
+		// principals."
+		r.Matched = r.Matched[:0]
+		r.Reason = "the role's trust policy does not allow it"
 		return
 	}
 	limitsOK := (s.Boundary == nil || boundary.allow) && sessionOK

@@ -78,7 +78,14 @@ func (s *Set) Validate() error {
 		add(TypeIdentity, &s.Identity[i])
 	}
 	if s.Resource != nil {
-		add(TypeResource, s.Resource)
+		switch s.ResourceType {
+		case "", TypeResource:
+			add(TypeResource, s.Resource)
+		case TypeTrust:
+			add(TypeTrust, s.Resource)
+		default:
+			errs = append(errs, Error{Path: "resource " + s.Resource.Name, Msg: fmt.Sprintf("ResourceType %q: a Set's resource-based policy is %q or %q", s.ResourceType, TypeResource, TypeTrust)})
+		}
 	}
 	for _, level := range s.SCPs {
 		for i := range level {

@@ -96,9 +96,10 @@ func newPolicyEval() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "eval",
 		Short: "Decide a request against IAM policies as AWS does (exit 0 on Allow, 3 on a deny)",
-		Long: `Evaluate a request against identity policies (--policy), a resource-based policy,
-SCPs, RCPs, a permissions boundary and session policies, and print the decision with the
-statements that made it.
+		Long: `Evaluate a request against identity policies (--policy), a resource-based policy
+(--resource-policy, or --trust-policy for a role's trust policy, which must allow), SCPs, RCPs,
+a permissions boundary and session policies, and print the decision with the statements that
+made it.
 
 The principal is --principal (an ARN, a service such as s3.amazonaws.com, or an identity
 provider); its kind is inferred from the ARN or given with --principal-type:
@@ -126,6 +127,7 @@ aws:EpochTime when the context does not set them.`,
 	f.String("boundary", "", "permissions boundary file")
 	f.StringArray("session-policy", nil, "session policy file (repeatable; each must allow)")
 	f.String("resource-policy", "", "resource-based policy file")
+	f.String("trust-policy", "", "the role's trust policy, when the request assumes a role (it must allow; instead of --resource-policy)")
 	f.String("action", "", "the action, as s3:GetObject")
 	f.String("resource", "", "the resource ARN, or *")
 	f.String("resource-account", "", "the account that owns the resource (default: from the ARN, else the principal's)")
@@ -271,6 +273,12 @@ func readPolicySet(c *cobra.Command) (iampolicy.Set, []string) {
 	}
 	if f := str(c, "resource-policy"); f != "" {
 		set.Resource = read(f)
+	}
+	if f := str(c, "trust-policy"); f != "" {
+		if set.Resource != nil {
+			problems = append(problems, "--trust-policy and --resource-policy: a request has one resource-based policy")
+		}
+		set.Resource, set.ResourceType = read(f), iampolicy.TypeTrust
 	}
 	return set, problems
 }

@@ -25,6 +25,8 @@ func TestPolicyCommands(t *testing.T) {
 		rolePath = "arn:aws:iam::111122223333:role/service-role/dev"
 	)
 	trustBad := write("trust.json", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole","Resource":"*"}}`)
+	trustEC2 := write("trust-ec2.json", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}}`)
+	trustGoogle := write("trust-google.json", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"accounts.google.com:aud":"app"}}}}`)
 	byRole := write("bucket.json", `{"Version":"2012-10-17","Statement":{"Sid":"ByRole","Effect":"Allow","Principal":{"AWS":"`+rolePath+`"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::reports/*"}}`)
 	byPrincipalArn := write("roles.json", `{"Version":"2012-10-17","Statement":{"Sid":"ServiceRoles","Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/service-role/*"}}}}`)
 	allButAlice := write("notprincipal.json", `{"Version":"2012-10-17","Statement":{"Sid":"AllButAlice","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:root","arn:aws:iam::111122223333:user/alice"]},"Action":"s3:*","Resource":"arn:aws:s3:::reports/*"}}`)
@@ -84,6 +86,10 @@ func TestPolicyCommands(t *testing.T) {
 			"--resource-policy", allButAlice, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::reports/q3.csv"}, 3, []string{"ExplicitDeny", "AllButAlice"}},
 		{"eval NotPrincipal exempts alice without a boundary", []string{"policy", "eval", "--principal", "arn:aws:iam::111122223333:user/alice", "--policy", td + "allow-all.json",
 			"--resource-policy", allButAlice, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::reports/q3.csv"}, 0, []string{"Allow"}},
+		{"eval trust policy must allow", []string{"policy", "eval", "--principal", "arn:aws:iam::111122223333:user/alice", "--policy", td + "allow-all.json", "--trust-policy", trustEC2, "--action", "sts:AssumeRole", "--resource", "arn:aws:iam::111122223333:role/ops"}, 3, []string{"the role's trust policy does not allow it"}},
+		{"eval web identity against a trust policy", []string{"policy", "eval", "--principal", "accounts.google.com", "--principal-type", "web-identity", "--trust-policy", trustGoogle, "--action", "sts:AssumeRoleWithWebIdentity", "--resource", "arn:aws:iam::111122223333:role/web", "--context", "accounts.google.com:aud=app"}, 0, []string{"Allow"}},
+		{"eval web identity of another audience", []string{"policy", "eval", "--principal", "accounts.google.com", "--principal-type", "web-identity", "--trust-policy", trustGoogle, "--action", "sts:AssumeRoleWithWebIdentity", "--resource", "arn:aws:iam::111122223333:role/web", "--context", "accounts.google.com:aud=other"}, 3, []string{"trust policy does not allow"}},
+		{"eval trust policy checked as one", []string{"policy", "eval", "--principal", "arn:aws:iam::111122223333:user/alice", "--trust-policy", trustBad, "--action", "sts:AssumeRole", "--resource", "arn:aws:iam::111122223333:role/ops"}, 1, []string{"a role trust policy has no Resource"}},
 		{"eval bad --principal-type", []string{"policy", "eval", "--principal", "x", "--principal-type", "robot", "--action", "s3:GetObject", "--resource", "*"}, 2, []string{`--principal-type "robot"`}},
 	}
 	runCLICases(t, tests, isJSON)
