@@ -167,6 +167,22 @@ func TestAWSPrincipals(t *testing.T) {
 			set: Set{Identity: ids(allowAllDoc), Resource: notPrincipalDeny(devSession, devPath, rootA)}, req: get(devSession), want: ExplicitDeny,
 		},
 
+		{
+			name: "NotPrincipal naming a service exempts it",
+			page: pageNotPrincipal, quote: "A principal can be an IAM user, AWS STS federated user principal, IAM role, assumed role session, AWS account, AWS service, or other principal type.",
+			set: Set{Resource: notPrincipalService("cloudtrail.amazonaws.com")}, req: get("cloudtrail.amazonaws.com"), want: Allowed,
+		},
+		{
+			name: "NotPrincipal naming a service denies another service",
+			page: pageNotPrincipal, quote: "The NotPrincipal element uses \"Effect\":\"Deny\" to deny access to all principals except the principal specified in the NotPrincipal element.",
+			set: Set{Resource: notPrincipalService("cloudtrail.amazonaws.com")}, req: get("config.amazonaws.com"), want: ExplicitDeny,
+		},
+		{
+			name: "NotPrincipal naming the federated user and the account exempts the session",
+			page: pageNotPrincipal, quote: "When you use NotPrincipal, you must also specify the account ARN of the not-denied principal.",
+			set: Set{Sessions: ids(allowS3Doc), Identity: ids(allowAllDoc), Resource: notPrincipalDeny(fedUser, rootA)}, req: with(get(fedUser), func(r *Request) { r.FederatedBy = userA }), want: Allowed,
+		},
+
 		// Role paths and role principals.
 		{
 			name: "a resource policy naming a role with a path grants its sessions",
@@ -363,6 +379,15 @@ func TestAWSPrincipals(t *testing.T) {
 			req: Request{Principal: userA, Action: "sts:AssumeRole", Resource: "arn:aws:iam::111122223333:role/ops"}, want: ImplicitDeny,
 		},
 	})
+}
+
+// notPrincipalService allows every principal and denies s3:* to all but
+// the service.
+func notPrincipalService(service string) *Named {
+	n := named("bucket", `{"Version":"2012-10-17","Statement":[
+		{"Sid":"Everyone","Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"`+bucketAll+`"},
+		{"Sid":"AllBut","Effect":"Deny","NotPrincipal":{"Service":"`+service+`"},"Action":"s3:*","Resource":"`+bucketAll+`"}]}`)
+	return &n
 }
 
 // trust is a role trust policy, the resource-based policy of a request
