@@ -14,7 +14,7 @@ const (
 	pageVersion    = "IAM User Guide, IAM JSON policy elements: Version"
 	pageAction     = "IAM User Guide, IAM JSON policy elements: Action"
 	pageResource   = "IAM User Guide, IAM JSON policy elements: Resource"
-	pageSid        = "IAM User Guide, IAM JSON policy elements: Sid"
+	pageSid        = "IAM User Guide, Grammar of the IAM JSON policy language: sid_string"
 	pageARNs       = "IAM User Guide, Identify AWS resources with Amazon Resource Names (ARNs)"
 	pageSCPSyntax  = "AWS Organizations User Guide, SCP syntax"
 	pageRCPSyntax  = "AWS Organizations User Guide, RCP syntax"
