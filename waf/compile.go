@@ -18,25 +18,26 @@ import (
 
 // Options configure an Engine.
 type Options struct {
-	// Country maps an IP to its ISO 3166 alpha-2 code ("" unknown). GeoMatch
-	// needs it.
-	Country func(netip.Addr) string
-	// IPSets holds the addresses of IP sets, by ARN (IPSetReference) or by
-	// name ("ip-reputation" and "anonymous-ip" back lockgate's managed
-	// groups).
+	// Geo locates client addresses for GeoMatch statements and their
+	// labels; nil uses the embedded country database (countries only, so
+	// no region labels).
+	Geo GeoLocator
+	// IPSets holds the addresses of the IP sets IPSetReferenceStatements
+	// name, by ARN.
 	IPSets map[string][]netip.Prefix
+	// IPReputation and AnonymousIP are the lists behind lockgate's
+	// managed rule groups (the IP reputation and anonymous IP groups, by
+	// AWS's names or lockgate's). nil means not given: a web ACL that
+	// uses the group is refused; an empty, non-nil list matches nothing.
+	IPReputation, AnonymousIP []netip.Prefix
 	// RegexSets holds the patterns of regex pattern sets, by ARN.
 	RegexSets map[string][]string
 	// RuleGroups holds the rule groups RuleGroupReferenceStatements name,
 	// by ARN.
 	RuleGroups map[string]*RuleGroup
-	// Counter makes the counter of a rate-based rule; in-memory when nil.
-	Counter func(rule string, window time.Duration, limit int64) ratelimit.Counter
-	// RuleCounter, when set, is used instead of Counter and also gets the
-	// rule's definition (its statement as JSON, rule group rules prefixed
-	// with the group's name): a caller reloading a web ACL can keep the
-	// counters of rules whose definition did not change.
-	RuleCounter func(rule string, definition []byte, window time.Duration, limit int64) ratelimit.Counter
+	// Counter makes the counter of each rate-based rule; in memory (at
+	// most MaxKeys keys) when nil.
+	Counter func(RateRule) ratelimit.Counter
 	// MaxKeys bounds the keys an in-memory counter tracks (0: 100,000).
 	MaxKeys int
 	// BodyLimit is how much of a body is inspected: 16 KiB by default, at
@@ -46,6 +47,19 @@ type Options struct {
 	// ARN when it has one.
 	Account string
 	Now     func() time.Time
+}
+
+// RateRule describes a rate-based rule to Options.Counter.
+type RateRule struct {
+	// Name is the rule's name; a rule group's rules are prefixed with
+	// the group's name and a slash.
+	Name string
+	// Definition is the rule's RateBasedStatement as JSON: a caller
+	// reloading a web ACL can keep the counters of rules whose
+	// definition did not change.
+	Definition []byte
+	Window     time.Duration
+	Limit      int64
 }
 
 // Engine evaluates requests against a compiled web ACL. It is safe for
@@ -58,6 +72,7 @@ type Engine struct {
 	bodyLimit  int
 	defaultAct action
 	needsBody  bool // some rule inspects Body or JsonBody
+	geo        GeoLocator
 }
 
 // BodyLimit is how many bytes of a body the engine inspects.
@@ -89,6 +104,7 @@ func New(acl *WebACL, opts Options) (*Engine, error) {
 	}
 	e.ns = "awswaf:" + account + ":webacl:" + acl.Name + ":"
 	c := compiler{e: e, acl: acl, opts: opts, ns: e.ns, bodies: acl.CustomResponseBodies, account: account}
+	e.geo = c.geo()
 	e.defaultAct = c.defaultAction()
 	rules := append([]Rule(nil), acl.Rules...)
 	sort.SliceStable(rules, func(i, j int) bool { return rules[i].Priority < rules[j].Priority })
@@ -187,11 +203,9 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 		if rb.ScopeDownStatement != nil {
 			rr.scope = c.statement(rb.ScopeDownStatement, sp+".RateBasedStatement.ScopeDownStatement")
 		}
-		if c.opts.RuleCounter != nil {
+		if c.opts.Counter != nil {
 			def, _ := json.Marshal(rb)
-			rr.counter = c.opts.RuleCounter(c.prefix+r.Name, def, win, rb.Limit)
-		} else if c.opts.Counter != nil {
-			rr.counter = c.opts.Counter(c.prefix+r.Name, win, rb.Limit)
+			rr.counter = c.opts.Counter(RateRule{Name: c.prefix + r.Name, Definition: def, Window: win, Limit: rb.Limit})
 		} else {
 			rr.counter = ratelimit.NewMemory(win, rb.Limit, c.opts.MaxKeys)
 		}
@@ -201,9 +215,12 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 		g := managedGroups[managedKey(m.VendorName, m.Name)]
 		cr.typ = "MANAGED_RULE_GROUP"
 		mr := &managedRule{group: g, set: &bart.Lite{}}
-		prefixes, ok := c.opts.IPSets[g.ipSet]
-		if !ok {
-			c.errorf(sp+".ManagedRuleGroupStatement", "managed group %s/%s needs the %q IP set (a file of CIDRs)", m.VendorName, m.Name, g.ipSet)
+		prefixes := c.opts.IPReputation
+		if g.ipSet == anonymousIP {
+			prefixes = c.opts.AnonymousIP
+		}
+		if prefixes == nil {
+			c.errorf(sp+".ManagedRuleGroupStatement", "managed group %s/%s needs its IP list (Options.%s, a file of CIDRs)", m.VendorName, m.Name, g.ipSet)
 		}
 		for _, p := range prefixes {
 			mr.set.Insert(p.Masked())
@@ -322,10 +339,7 @@ func (c *compiler) statement(s *Statement, path string) matcher {
 		return &sizeMatch{field: c.field(&z.FieldToMatch, path+".SizeConstraintStatement.FieldToMatch"), tt: types(z.TextTransformations), op: z.ComparisonOperator, size: z.Size}
 	case s.GeoMatchStatement != nil:
 		g := s.GeoMatchStatement
-		if c.opts.Country == nil {
-			c.errorf(path+".GeoMatchStatement", "GeoMatch needs a country lookup (Options.Country)")
-		}
-		return &geoMatch{countries: g.CountryCodes, fwd: g.ForwardedIPConfig, country: c.opts.Country}
+		return newGeoMatch(g, c.geo())
 	case s.IPSetReferenceStatement != nil:
 		r := s.IPSetReferenceStatement
 		prefixes, ok := c.opts.IPSets[r.ARN]

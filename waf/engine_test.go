@@ -32,8 +32,8 @@ func loadACLFile(t testing.TB, name string) *WebACL {
 func blogEngine(t testing.TB, clock *fakeClock) *Engine {
 	t.Helper()
 	e, err := New(loadACLFile(t, "blog-acl.json"), Options{
-		IPSets: map[string][]netip.Prefix{"ip-reputation": {netip.MustParsePrefix("198.51.100.0/24")}},
-		Now:    clock.now,
+		IPReputation: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")},
+		Now:          clock.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestStatements(t *testing.T) {
 		}
 		return "US"
 	}
-	opts := Options{Country: country, IPSets: map[string][]netip.Prefix{"arn:aws:wafv2:us-east-1:1:regional/ipset/bad/x": {netip.MustParsePrefix("203.0.113.0/24")}}}
+	opts := Options{Geo: CountryFunc(country), IPSets: map[string][]netip.Prefix{"arn:aws:wafv2:us-east-1:1:regional/ipset/bad/x": {netip.MustParsePrefix("203.0.113.0/24")}}}
 	tests := []struct {
 		name      string
 		statement string
@@ -231,7 +231,7 @@ func TestNewErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = New(acl, Options{})
-	for _, want := range []string{`no IP set "arn:aws:wafv2:us-east-1:1:regional/ipset/none/x"`, `needs the "anonymous-ip" IP set`, "GeoMatch needs a country lookup"} {
+	for _, want := range []string{`no IP set "arn:aws:wafv2:us-east-1:1:regional/ipset/none/x"`, `needs its IP list (Options.AnonymousIP`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New lacks %q: %v", want, err)
 		}

@@ -174,39 +174,6 @@ func clientIP(st *evalState, fwd *ForwardedIPConfig) (ip netip.Addr, present, in
 	return a.Unmap(), true, false
 }
 
-type geoMatch struct {
-	countries []string
-	fwd       *ForwardedIPConfig
-	country   func(netip.Addr) string
-}
-
-func (m *geoMatch) match(st *evalState) bool {
-	ip, present, invalid := clientIP(st, m.fwd)
-	if !present {
-		return false
-	}
-	if invalid {
-		return m.fwd.FallbackBehavior == "MATCH"
-	}
-	cc := ""
-	if m.country != nil {
-		cc = m.country(ip)
-	}
-	if cc != "" {
-		source := "clientip"
-		if m.fwd != nil {
-			source = "forwardedip"
-		}
-		st.addLabel("awswaf:" + source + ":geo:country:" + cc)
-	}
-	for _, c := range m.countries {
-		if c == cc {
-			return true
-		}
-	}
-	return false
-}
-
 type ipSetMatch struct {
 	set *bart.Lite
 	fwd *IPSetForwardedIPConfig

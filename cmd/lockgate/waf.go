@@ -91,6 +91,12 @@ func loadACL(c *cobra.Command, path string) (*waf.WebACL, waf.Options, []string)
 	maps.Copy(opts.IPSets, extra.Options.IPSets)
 	maps.Copy(opts.RegexSets, extra.Options.RegexSets)
 	maps.Copy(opts.RuleGroups, extra.Options.RuleGroups)
+	if extra.Options.IPReputation != nil {
+		opts.IPReputation = extra.Options.IPReputation
+	}
+	if extra.Options.AnonymousIP != nil {
+		opts.AnonymousIP = extra.Options.AnonymousIP
+	}
 	base64, _ := c.Flags().GetBool("base64")
 	acl, err := webacl.LoadFile(path, waf.LoadOptions{SearchStringBase64: base64})
 	if err != nil {

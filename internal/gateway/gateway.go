@@ -36,6 +36,7 @@ import (
 	"github.com/lockgate/lockgate/problem"
 	"github.com/lockgate/lockgate/waf"
 	"github.com/lockgate/lockgate/waf/ratelimit"
+	"github.com/lockgate/lockgate/waf/ratelimit/redisstore"
 )
 
 // Gateway serves the routes of the current configuration. Reload swaps
@@ -44,7 +45,7 @@ type Gateway struct {
 	log      *slog.Logger
 	load     func() (Snapshot, error)
 	metrics  *metrics
-	redis    *ratelimit.RedisStore // nil: counts in memory
+	redis    *redisstore.Store // nil: counts in memory
 	logw     *waflog.Writer
 	tls      *tls.Config
 	shutdown time.Duration
@@ -85,7 +86,7 @@ type Options struct {
 	Registry prometheus.Registerer
 	// Redis shares rate-based counts with other gateways; nil keeps them
 	// in memory.
-	Redis *ratelimit.RedisStore
+	Redis *redisstore.Store
 	// ShutdownTimeout bounds how long Run lets requests in flight finish.
 	ShutdownTimeout time.Duration
 }
@@ -326,10 +327,11 @@ func (g *Gateway) build(snap Snapshot) (*state, error) {
 
 // counterFor keeps a rate-based rule's counter across reloads when its
 // definition (statement, window, limit) did not change.
-func (g *Gateway) counterFor(acl string, used map[string]ratelimit.Counter, maxKeys int) func(string, []byte, time.Duration, int64) ratelimit.Counter {
-	return func(rule string, def []byte, window time.Duration, limit int64) ratelimit.Counter {
-		sum := sha256.Sum256(def)
-		key := acl + "/" + rule + "/" + hex.EncodeToString(sum[:8])
+func (g *Gateway) counterFor(acl string, used map[string]ratelimit.Counter, maxKeys int) func(waf.RateRule) ratelimit.Counter {
+	return func(r waf.RateRule) ratelimit.Counter {
+		window, limit := r.Window, r.Limit
+		sum := sha256.Sum256(r.Definition)
+		key := acl + "/" + r.Name + "/" + hex.EncodeToString(sum[:8])
 		if c, ok := used[key]; ok {
 			return c
 		}
