@@ -480,4 +480,5 @@ func (c *Counter) Limited(ctx context.Context, now time.Time) ([]ratelimit.KeyCo
 	}
 	return out, nil
 }
+
 var _ ratelimit.Counter = (*Counter)(nil)
