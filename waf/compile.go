@@ -308,7 +308,7 @@ func (c *compiler) statement(s *Statement, path string) matcher {
 	case s.ByteMatchStatement != nil:
 		b := s.ByteMatchStatement
 		return &byteMatch{field: c.field(&b.FieldToMatch, path+".ByteMatchStatement.FieldToMatch"), tt: types(b.TextTransformations),
-			search: []byte(b.SearchString), pos: b.PositionalConstraint}
+			search: b.SearchString, pos: b.PositionalConstraint}
 	case s.RegexMatchStatement != nil:
 		r := s.RegexMatchStatement
 		return &regexMatch{field: c.field(&r.FieldToMatch, path+".RegexMatchStatement.FieldToMatch"), tt: types(r.TextTransformations), re: regexp.MustCompile(r.RegexString)}
