@@ -80,6 +80,7 @@ type evalState struct {
 	labels *[]string
 	buf    []byte
 	keyBuf []byte
+	json   jsonScratch // JsonBody's parser
 	trace  *[]TraceStep
 	count  int64 // a rate-based rule's count for the trace; -1 when none
 }

@@ -1,10 +1,6 @@
 package waf
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"strconv"
 	"strings"
 )
 
@@ -250,112 +246,48 @@ func (f *field) eachCookie(st *evalState, fn func([]byte) bool) bool {
 }
 
 // eachJSON inspects the keys and/or values of a JSON body, each on its
-// own. An invalid body answers as InvalidFallbackBehavior says: MATCH,
-// NO_MATCH, EVALUATE_AS_STRING (the whole body as text) or, when not
-// set, what was parsed before the error, as AWS does.
+// own, as AWS WAF's parser reads them (jsonWalk). A body that parser
+// stops on answers as InvalidFallbackBehavior says: MATCH, NO_MATCH,
+// EVALUATE_AS_STRING (the whole body as text) or, when not set, what was
+// parsed before the failure, as AWS documents: "If you don't provide
+// this setting, AWS WAF parses and evaluates the content only up to the
+// first parsing failure that it encounters."
 func (f *field) eachJSON(st *evalState, body []byte, fn func([]byte) bool) bool {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	// stack of containers: for objects the pending key, for arrays the index.
-	type frame struct {
-		object  bool
-		index   int
-		key     string
-		wantKey bool
-	}
-	var stack []frame
-	pointer := func() string {
-		var b strings.Builder
-		for _, fr := range stack {
-			b.WriteByte('/')
-			if fr.object {
-				b.WriteString(escapePointer(fr.key))
-			} else {
-				b.WriteString(strconv.Itoa(fr.index))
-			}
-		}
-		return b.String()
-	}
-	wanted := func(p string) bool {
-		if f.paths == nil {
-			return true
-		}
-		for _, w := range f.paths {
-			if p == w || strings.HasPrefix(p, w+"/") || w == "" {
-				return true
-			}
-		}
-		return false
-	}
-	// afterValue advances the parent past a completed value.
-	afterValue := func() {
-		if n := len(stack); n > 0 {
-			if stack[n-1].object {
-				stack[n-1].wantKey = true
-			} else {
-				stack[n-1].index++
-			}
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF && len(stack) == 0 {
-			return false
-		}
-		if err != nil { // not JSON (a truncated body included)
+	sc := &st.json
+	if f.fallback != "" {
+		if _, err := jsonWalk(sc, body, nil); err != nil {
 			switch f.fallback {
 			case "MATCH":
 				return true
-			case "EVALUATE_AS_STRING":
-				return fn(body)
+			case "NO_MATCH":
+				return false
 			}
-			return false
+			return fn(body) // EVALUATE_AS_STRING
 		}
-		top := len(stack) - 1
-		if top >= 0 && stack[top].object && stack[top].wantKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:top]
-				afterValue()
-				continue
-			}
-			key, _ := tok.(string)
-			stack[top].key, stack[top].wantKey = key, false
-			if f.scope != "VALUE" && wanted(pointer()) && fn(append(st.buf[:0], key...)) {
-				return true
-			}
-			continue
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			switch v {
-			case '{':
-				stack = append(stack, frame{object: true, wantKey: true})
-			case '[':
-				stack = append(stack, frame{})
-			default: // ']' ('}' is handled with keys)
-				stack = stack[:top]
-				afterValue()
-			}
-			continue
-		case string:
-			if f.scope != "KEY" && wanted(pointer()) && fn(append(st.buf[:0], v...)) {
-				return true
-			}
-		case json.Number:
-			if f.scope != "KEY" && wanted(pointer()) && fn(append(st.buf[:0], v...)) {
-				return true
-			}
-		case bool:
-			if f.scope != "KEY" && wanted(pointer()) && fn(strconv.AppendBool(st.buf[:0], v)) {
-				return true
-			}
-		case nil:
-			if f.scope != "KEY" && wanted(pointer()) && fn(append(st.buf[:0], "null"...)) {
-				return true
-			}
-		}
-		afterValue()
 	}
+	matched, _ := jsonWalk(sc, body, func(it *jsonItem) bool {
+		if it.key {
+			// A key belongs to the object holding it: with IncludedPaths
+			// /a/b, the key b is not inspected, the keys inside b are.
+			return f.scope != "VALUE" && f.includes(it.parent) && fn(it.text)
+		}
+		return f.scope != "KEY" && f.includes(it.pointer) && fn(it.text)
+	})
+	return matched
+}
+
+// includes reports whether the element at a JSON Pointer is inside one of
+// the IncludedPaths (all are, with MatchPattern All).
+func (f *field) includes(pointer []byte) bool {
+	if f.paths == nil {
+		return true
+	}
+	for _, w := range f.paths {
+		if len(pointer) >= len(w) && string(pointer[:len(w)]) == w && (len(pointer) == len(w) || pointer[len(w)] == '/') {
+			return true
+		}
+	}
+	return false
 }
 
 // escapePointer escapes a key for a JSON Pointer (RFC 6901).
