@@ -352,7 +352,8 @@ func (c *compiler) statement(s *Statement, path string) matcher {
 		}
 		return &ipSetMatch{set: set, fwd: r.IPSetForwardedIPConfig}
 	case s.LabelMatchStatement != nil:
-		return &labelMatch{scope: s.LabelMatchStatement.Scope, key: s.LabelMatchStatement.Key}
+		k := s.LabelMatchStatement.Key
+		return &labelMatch{scope: s.LabelMatchStatement.Scope, key: k, ctx: c.ns, qualified: strings.HasPrefix(k, "awswaf:")}
 	case s.AndStatement != nil, s.OrStatement != nil:
 		cs := s.AndStatement
 		name := "AndStatement"

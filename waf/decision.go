@@ -1,5 +1,10 @@
 package waf
 
+import (
+	"slices"
+	"strings"
+)
+
 // Decision is the outcome of evaluating a request: everything an AWS WAF
 // log record needs.
 type Decision struct {
@@ -78,5 +83,17 @@ func (d *Decision) terminate(rule, typ string, a action) {
 		d.CustomResponse, d.ResponseBody = a.resp, a.body
 		return
 	}
-	d.InsertHeaders = append(d.InsertHeaders, a.headers...)
+	d.insert(a.headers)
+}
+
+// insert adds a rule's inserted headers. "If you define headers in
+// multiple rules with identical names, the last rule to inspect the
+// request and find a match would have its header added, and any previous
+// rules would not." (AWS WAF Developer Guide, Custom request header
+// insertions): a later header replaces an earlier one of the same name.
+func (d *Decision) insert(hs []CustomHTTPHeader) {
+	for _, h := range hs {
+		d.InsertHeaders = slices.DeleteFunc(d.InsertHeaders, func(x CustomHTTPHeader) bool { return strings.EqualFold(x.Name, h.Name) })
+		d.InsertHeaders = append(d.InsertHeaders, h)
+	}
 }

@@ -150,7 +150,7 @@ func (e *Engine) evalGroup(st *evalState, r *crule, d *Decision) (action, bool) 
 		}
 		if act.kind == actCount {
 			record(RuleMatch{RuleID: gr.name, Action: "COUNT"}, false)
-			d.InsertHeaders = append(d.InsertHeaders, act.headers...)
+			d.insert(act.headers)
 			continue
 		}
 		record(RuleMatch{RuleID: gr.name, Action: act.kind.String()}, true)
@@ -198,7 +198,7 @@ func (e *Engine) EvaluateInto(ctx context.Context, req *Request, d *Decision) {
 		switch act.kind {
 		case actCount:
 			d.NonTerminating = append(d.NonTerminating, RuleMatch{RuleID: r.name, Action: "COUNT"})
-			d.InsertHeaders = append(d.InsertHeaders, act.headers...)
+			d.insert(act.headers)
 		default:
 			d.terminate(r.name, r.typ, act)
 			return

@@ -215,20 +215,31 @@ func (m *ipSetMatch) match(st *evalState) bool {
 	return false
 }
 
+// labelMatch is a LabelMatchStatement. A key that does not start with
+// awswaf: is relative to the context of the rule holding the statement
+// (its web ACL's or rule group's label prefix, ctx), as AWS WAF reads it:
+// "If you do not provide the fully qualified name in your label match
+// string, AWS WAF performs the search for labels that were added in the
+// same context as the label match statement." A fully qualified key
+// matches that label (or namespace) exactly.
 type labelMatch struct {
-	scope, key string
+	scope, key, ctx string
+	qualified       bool
 }
 
 func (m *labelMatch) match(st *evalState) bool {
 	for _, l := range *st.labels {
 		if m.scope == "NAMESPACE" {
-			ns := l[:strings.LastIndexByte(l, ':')+1]
-			if ns == m.key || strings.HasSuffix(ns, ":"+m.key) {
+			l = l[:strings.LastIndexByte(l, ':')+1]
+		}
+		if m.qualified {
+			if l == m.key {
 				return true
 			}
 			continue
 		}
-		if l == m.key || strings.HasSuffix(l, ":"+m.key) {
+		rest, ok := strings.CutPrefix(l, m.ctx)
+		if ok && (rest == m.key || len(rest) > len(m.key) && rest[len(rest)-len(m.key)-1] == ':' && strings.HasSuffix(rest, m.key)) {
 			return true
 		}
 	}

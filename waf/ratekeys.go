@@ -3,7 +3,6 @@ package waf
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -22,19 +21,19 @@ func (e *Engine) evalRate(st *evalState, r *crule, d *Decision) bool {
 	case "IP":
 		key.IP = st.req.ClientIP
 	case "FORWARDED_IP":
-		v, ok := st.req.header(rr.fwd.HeaderName)
-		if !ok {
-			return false // header absent: the rule does not apply
-		}
-		ip, err := netip.ParseAddr(strings.TrimSpace(strings.Split(v, ",")[0]))
-		if err != nil {
-			if rr.fwd.FallbackBehavior == "MATCH" {
-				d.RateBased = append(d.RateBased, RateBasedMatch{RuleName: r.name, LimitKey: limitKey, LimitValue: "INVALID", MaxRateAllowed: rr.limit, EvaluationWindowSec: int64(rr.window / time.Second)})
-				return true
-			}
+		ip, present, invalid := clientIP(st, rr.fwd)
+		switch {
+		case !present:
+			return false // "If the specified header isn't present in the request, AWS WAF doesn't apply the rule"
+		case invalid && rr.fwd.FallbackBehavior != "MATCH":
 			return false
+		case invalid:
+			// MATCH: the malformed requests are counted together, under
+			// the key AWS logs as limitValue INVALID.
+			key.Text = invalidForwardedIP
+		default:
+			key.IP = ip
 		}
-		key.IP = ip.Unmap()
 	case "CONSTANT":
 		key.Text = "CONSTANT"
 	case "CUSTOM_KEYS":
@@ -66,6 +65,10 @@ func (e *Engine) evalRate(st *evalState, r *crule, d *Decision) bool {
 	d.RateBased = append(d.RateBased, m)
 	return true
 }
+
+// invalidForwardedIP is the key of the requests whose forwarded address
+// is malformed, when the rule's FallbackBehavior is MATCH.
+const invalidForwardedIP = "INVALID"
 
 // customKey is one component of a CUSTOM_KEYS aggregation key.
 type customKey struct {
@@ -129,8 +132,11 @@ func (k *customKey) value(st *evalState, fwd *ForwardedIPConfig) (v []byte, ok b
 		return req.ClientIP.AppendTo(nil), true
 	case "ForwardedIP":
 		ip, present, invalid := clientIP(st, fwd)
-		if present && !invalid {
+		switch {
+		case present && !invalid:
 			return ip.AppendTo(nil), true
+		case present && fwd.FallbackBehavior == "MATCH":
+			return []byte(invalidForwardedIP), true // a matched value of its own
 		}
 	case "LabelNamespace":
 		var out []byte
