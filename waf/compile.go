@@ -1,6 +1,8 @@
 package waf
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -196,7 +198,7 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 		if win == 0 {
 			win = 300 * time.Second
 		}
-		rr := &rateRule{limit: rb.Limit, window: win, keyType: rb.AggregateKeyType, fwd: rb.ForwardedIPConfig}
+		rr := &rateRule{id: c.rateRuleID(r.Name), limit: rb.Limit, window: win, keyType: rb.AggregateKeyType, fwd: rb.ForwardedIPConfig}
 		for _, k := range rb.CustomKeys {
 			rr.keys = append(rr.keys, compileKey(k))
 		}
@@ -214,6 +216,7 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 		m := s.ManagedRuleGroupStatement
 		g := managedGroups[managedKey(m.VendorName, m.Name)]
 		cr.typ = "MANAGED_RULE_GROUP"
+		cr.groupID = m.VendorName + "#" + m.Name
 		mr := &managedRule{group: g, set: &bart.Lite{}}
 		prefixes := c.opts.IPReputation
 		if g.ipSet == anonymousIP {
@@ -227,7 +230,7 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 		}
 		for _, x := range m.ExcludedRules {
 			if x.Name == g.rule {
-				mr.override = &action{kind: actCount}
+				mr.override, mr.excluded = &action{kind: actCount}, true
 			}
 		}
 		for _, o := range m.RuleActionOverrides {
@@ -245,6 +248,7 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 		cr.managed = mr
 	case s.RuleGroupReferenceStatement != nil:
 		cr.typ = "GROUP"
+		cr.groupID = s.RuleGroupReferenceStatement.ARN
 		cr.group = c.ruleGroup(r, s.RuleGroupReferenceStatement, sp+".RuleGroupReferenceStatement")
 	default:
 		cr.stmt = c.statement(s, sp)
@@ -253,7 +257,7 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 }
 
 func (c *compiler) ruleGroup(r *Rule, ref *RuleGroupReferenceStatement, path string) *groupRule {
-	g := &groupRule{overrides: map[string]action{}, count: r.OverrideAction != nil && r.OverrideAction.Count != nil}
+	g := &groupRule{overrides: map[string]action{}, excluded: map[string]bool{}, count: r.OverrideAction != nil && r.OverrideAction.Count != nil}
 	if c.prefix != "" {
 		c.errorf(path, "a rule group cannot reference another rule group")
 		return g
@@ -272,6 +276,7 @@ func (c *compiler) ruleGroup(r *Rule, ref *RuleGroupReferenceStatement, path str
 			c.errorf(fmt.Sprintf("%s.ExcludedRules[%d].Name", path, i), "rule group %q has no rule %q", rg.Name, x.Name)
 		}
 		g.overrides[x.Name] = action{kind: actCount}
+		g.excluded[x.Name] = true
 	}
 	saved := *c
 	account := c.account // a group's labels carry its own account
@@ -298,9 +303,6 @@ func (c *compiler) ruleGroup(r *Rule, ref *RuleGroupReferenceStatement, path str
 	return g
 }
 
-// evalGroup runs a rule group's rules. Count matches are recorded in the
-// group's entry; the first Allow or Block ends the group and, unless the
-// reference overrides it to Count, the web ACL's evaluation.
 // --- statements ---
 
 func (c *compiler) statement(s *Statement, path string) matcher {
@@ -330,7 +332,7 @@ func (c *compiler) statement(s *Statement, path string) matcher {
 		return m
 	case s.SqliMatchStatement != nil:
 		q := s.SqliMatchStatement
-		return &sqliMatch{field: c.field(&q.FieldToMatch, path+".SqliMatchStatement.FieldToMatch"), tt: types(q.TextTransformations), high: q.SensitivityLevel == "HIGH"}
+		return &sqliMatch{field: c.field(&q.FieldToMatch, path+".SqliMatchStatement.FieldToMatch"), tt: types(q.TextTransformations), high: q.SensitivityLevel == "HIGH", level: q.SensitivityLevel}
 	case s.XssMatchStatement != nil:
 		x := s.XssMatchStatement
 		return &xssMatch{field: c.field(&x.FieldToMatch, path+".XssMatchStatement.FieldToMatch"), tt: types(x.TextTransformations)}
@@ -398,4 +400,21 @@ func applyAll(b []byte, fns []transform.Func) []byte {
 		b = f(b)
 	}
 	return b
+}
+
+// rateRuleID is a rate-based rule's rateBasedRuleId. AWS's is an internal
+// identifier; lockgate's is a UUID (version 8, RFC 9562) made from the web
+// ACL's ARN, or its name, and the rule's name (a rule group's rules
+// prefixed with the group's name), so that it is stable across restarts
+// and the same in the gateway and in lockgate waf test.
+func (c *compiler) rateRuleID(rule string) string {
+	id := c.acl.ARN
+	if id == "" {
+		id = c.acl.Name
+	}
+	sum := sha256.Sum256([]byte(id + "\x00" + c.prefix + rule))
+	sum[6] = sum[6]&0x0f | 0x80
+	sum[8] = sum[8]&0x3f | 0x80
+	h := hex.EncodeToString(sum[:16])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

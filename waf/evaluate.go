@@ -37,7 +37,8 @@ type action struct {
 // crule is a compiled rule.
 type crule struct {
 	name    string
-	typ     string // REGULAR, RATE_BASED, MANAGED_RULE_GROUP
+	typ     string // REGULAR, RATE_BASED, GROUP, MANAGED_RULE_GROUP
+	groupID string // a rule group's ARN, or VENDOR#NAME of a managed one
 	act     action
 	labels  []string
 	stmt    matcher
@@ -51,10 +52,12 @@ type crule struct {
 type groupRule struct {
 	rules     []*crule
 	overrides map[string]action // RuleActionOverrides and ExcludedRules (Count)
+	excluded  map[string]bool   // ExcludedRules
 	count     bool              // OverrideAction Count
 }
 
 type rateRule struct {
+	id      string // rateBasedRuleId
 	limit   int64
 	window  time.Duration
 	keyType string
@@ -68,6 +71,7 @@ type managedRule struct {
 	group    managedGroup
 	set      *bart.Lite
 	override *action // OverrideAction Count, or the rule's RuleActionOverride
+	excluded bool    // the rule is in ExcludedRules
 	scope    matcher
 }
 
@@ -81,6 +85,10 @@ type evalState struct {
 	buf    []byte
 	keyBuf []byte
 	json   jsonScratch // JsonBody's parser
+	// details are what the SQLi and XSS statements of the rule being
+	// evaluated found; oversize the inspected components over AWS's limits.
+	details  []MatchDetail
+	oversize oversize
 	trace  *[]TraceStep
 	count  int64 // a rate-based rule's count for the trace; -1 when none
 }
@@ -123,43 +131,63 @@ func (st *evalState) addLabel(l string) {
 	*st.labels = append(*st.labels, l)
 }
 
+// evalGroup runs a rule group's rules. Count matches are recorded in the
+// group's entry; the first Allow or Block ends the group and, unless the
+// reference overrides it to Count, the web ACL's evaluation.
 func (e *Engine) evalGroup(st *evalState, r *crule, d *Decision) (action, bool) {
 	g := r.group
 	entry := -1
-	record := func(m RuleMatch, terminating bool) {
+	group := func() *GroupMatch {
 		if entry < 0 {
-			d.RuleGroups = append(d.RuleGroups, GroupMatch{RuleGroupID: r.name})
+			d.RuleGroups = append(d.RuleGroups, GroupMatch{RuleGroupID: r.groupID})
 			entry = len(d.RuleGroups) - 1
 		}
-		if terminating {
-			d.RuleGroups[entry].TerminatingRule = &m
-		} else {
-			d.RuleGroups[entry].NonTerminating = append(d.RuleGroups[entry].NonTerminating, m)
-		}
+		return &d.RuleGroups[entry]
 	}
 	for _, gr := range g.rules {
+		st.details = st.details[:0]
 		act, matched := e.evalRule(st, gr, d)
 		if !matched {
 			continue
 		}
+		m := RuleMatch{RuleID: gr.name, Details: st.takeDetails()}
 		if o, ok := g.overrides[gr.name]; ok {
+			if o.kind != act.kind {
+				m.OverriddenAction = act.kind.String()
+			}
 			act = o
 		}
 		for _, l := range gr.labels {
 			st.addLabel(l)
 		}
+		m.Action = act.kind.String()
+		if g.excluded[gr.name] {
+			gm := group()
+			gm.Excluded = append(gm.Excluded, gr.name)
+			continue
+		}
 		if act.kind == actCount {
-			record(RuleMatch{RuleID: gr.name, Action: "COUNT"}, false)
+			gm := group()
+			gm.NonTerminating = append(gm.NonTerminating, m)
 			d.insert(act.headers)
 			continue
 		}
-		record(RuleMatch{RuleID: gr.name, Action: act.kind.String()}, true)
+		group().TerminatingRule = &m
 		if g.count {
 			return action{kind: actCount}, true
 		}
+		st.details = append(st.details[:0], m.Details...) // the web ACL's terminatingRuleMatchDetails
 		return act, true
 	}
 	return action{}, false
+}
+
+// takeDetails copies the match details found so far (nil when none).
+func (st *evalState) takeDetails() []MatchDetail {
+	if len(st.details) == 0 {
+		return nil
+	}
+	return append([]MatchDetail(nil), st.details...)
 }
 
 // Evaluate decides a request.
@@ -175,9 +203,11 @@ func (e *Engine) EvaluateInto(ctx context.Context, req *Request, d *Decision) {
 	d.reset()
 	st := &d.st
 	st.ctx, st.req, st.eng, st.now, st.labels = ctx, req, e, e.now(), &d.Labels
+	st.oversize = 0
 	defer st.release()
 	for _, r := range e.rules {
 		st.count = -1
+		st.details = st.details[:0]
 		act, matched := e.evalRule(st, r, d)
 		if st.trace != nil {
 			step := TraceStep{Rule: r.name, Type: r.typ, Matched: matched}
@@ -197,10 +227,11 @@ func (e *Engine) EvaluateInto(ctx context.Context, req *Request, d *Decision) {
 		}
 		switch act.kind {
 		case actCount:
-			d.NonTerminating = append(d.NonTerminating, RuleMatch{RuleID: r.name, Action: "COUNT"})
+			d.NonTerminating = append(d.NonTerminating, RuleMatch{RuleID: r.name, Action: "COUNT", Details: st.takeDetails()})
 			d.insert(act.headers)
 		default:
 			d.terminate(r.name, r.typ, act)
+			d.TerminatingDetails = append(d.TerminatingDetails, st.details...)
 			return
 		}
 	}
@@ -224,7 +255,20 @@ func (e *Engine) evalRule(st *evalState, r *crule, d *Decision) (action, bool) {
 		if m.override != nil {
 			act = *m.override
 		}
-		d.RuleGroups = append(d.RuleGroups, GroupMatch{RuleGroupID: r.name, TerminatingRule: &RuleMatch{RuleID: m.group.rule, Action: act.kind.String()}})
+		gm := GroupMatch{RuleGroupID: r.groupID}
+		rm := RuleMatch{RuleID: m.group.rule, Action: act.kind.String()}
+		if act.kind != actBlock {
+			rm.OverriddenAction = "BLOCK"
+		}
+		switch {
+		case m.excluded:
+			gm.Excluded = []string{m.group.rule}
+		case act.kind == actCount:
+			gm.NonTerminating = []RuleMatch{rm}
+		default:
+			gm.TerminatingRule = &rm
+		}
+		d.RuleGroups = append(d.RuleGroups, gm)
 		return act, true
 	case r.group != nil:
 		return e.evalGroup(st, r, d)

@@ -71,6 +71,37 @@ func (c *compiler) field(f *FieldToMatch, path string) *field {
 	return &field{kind: "none"}
 }
 
+// location names the component in a log's ruleMatchDetails.
+func (f *field) location() string {
+	switch f.kind {
+	case "UriPath":
+		return "URI"
+	case "QueryString":
+		return "QUERY_STRING"
+	case "Method":
+		return "METHOD"
+	case "AllQueryArguments":
+		return "ALL_QUERY_ARGS"
+	case "SingleQueryArgument":
+		return "SINGLE_QUERY_ARG"
+	case "SingleHeader":
+		return "HEADER"
+	case "Body":
+		return "BODY"
+	case "JsonBody":
+		return "JSON_BODY"
+	case "Headers":
+		return "HEADERS"
+	case "Cookies":
+		return "COOKIES"
+	case "UriFragment":
+		return "URI_FRAGMENT"
+	case "HeaderOrder":
+		return "HEADER_ORDER"
+	}
+	return f.kind
+}
+
 // selected reports whether a header or cookie name is chosen by the
 // match pattern.
 func (f *field) selected(name string) bool {
@@ -149,7 +180,11 @@ func (f *field) each(st *evalState, fn func([]byte) bool) bool {
 		}
 		return f.eachJSON(st, body, fn)
 	case "Headers":
-		if over, verdict := f.headersOver(req.Headers); over && f.oversize != "CONTINUE" {
+		over, verdict := f.headersOver(req.Headers)
+		if over {
+			st.oversize |= oversizeHeaders
+		}
+		if over && f.oversize != "CONTINUE" {
 			return verdict
 		}
 		size := 0
@@ -164,7 +199,11 @@ func (f *field) each(st *evalState, fn func([]byte) bool) bool {
 		}
 		return false
 	case "HeaderOrder":
-		if over, verdict := f.headersOver(req.Headers); over && f.oversize != "CONTINUE" {
+		over, verdict := f.headersOver(req.Headers)
+		if over {
+			st.oversize |= oversizeHeaders
+		}
+		if over && f.oversize != "CONTINUE" {
 			return verdict
 		}
 		buf := st.buf[:0]
@@ -192,6 +231,11 @@ func (f *field) body(st *evalState) (body []byte, verdict, decided bool) {
 	size := max(req.BodySize, int64(len(req.Body)))
 	body = req.Body
 	if size > int64(st.eng.bodyLimit) {
+		if f.kind == "JsonBody" {
+			st.oversize |= oversizeJSONBody
+		} else {
+			st.oversize |= oversizeBody
+		}
 		switch f.oversize {
 		case "MATCH":
 			return nil, true, true
@@ -238,6 +282,9 @@ func (f *field) eachCookie(st *evalState, fn func([]byte) bool) bool {
 				return true
 			}
 		}
+	}
+	if over {
+		st.oversize |= oversizeCookies
 	}
 	if over && f.oversize != "CONTINUE" {
 		return f.oversize == "MATCH"

@@ -95,6 +95,7 @@ type sqliMatch struct {
 	field *field
 	tt    []transform.Func
 	high  bool
+	level string // LOW or HIGH, for the log
 }
 
 var highSQLi = []transform.Func{transform.Get("URL_DECODE"), transform.Get("REPLACE_COMMENTS")}
@@ -102,16 +103,32 @@ var highSQLi = []transform.Func{transform.Get("URL_DECODE"), transform.Get("REPL
 func (m *sqliMatch) match(st *evalState) bool {
 	return m.field.each(st, func(v []byte) bool {
 		v = applyAll(v, m.tt)
-		if ok, _ := libinjection.IsSQLi(string(v)); ok {
-			return true
+		ok, _ := libinjection.IsSQLi(string(v))
+		if !ok && m.high {
+			ok, _ = libinjection.IsSQLi(string(applyAll(v, highSQLi)))
 		}
-		if m.high {
-			ok, _ := libinjection.IsSQLi(string(applyAll(v, highSQLi)))
-			return ok
+		if ok {
+			st.details = append(st.details, MatchDetail{ConditionType: "SQL_INJECTION", SensitivityLevel: m.level, Location: m.field.location(), MatchedData: matchedData(v)})
 		}
-		return false
+		return ok
 	})
 }
+
+// matchedData is a matched value as a log shows it: its words (AWS
+// shows the tokens its detector matched, such as ["10","AND","1"]; lockgate
+// shows the words of the value, at most maxMatchedData of them).
+func matchedData(v []byte) []string {
+	out := []string{}
+	for w := range strings.FieldsSeq(string(v)) {
+		if len(out) == maxMatchedData {
+			break
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+const maxMatchedData = 10
 
 type xssMatch struct {
 	field *field
@@ -119,7 +136,14 @@ type xssMatch struct {
 }
 
 func (m *xssMatch) match(st *evalState) bool {
-	return m.field.each(st, func(v []byte) bool { return libinjection.IsXSS(string(applyAll(v, m.tt))) })
+	return m.field.each(st, func(v []byte) bool {
+		v = applyAll(v, m.tt)
+		if !libinjection.IsXSS(string(v)) {
+			return false
+		}
+		st.details = append(st.details, MatchDetail{ConditionType: "XSS", Location: m.field.location(), MatchedData: matchedData(v)})
+		return true
+	})
 }
 
 type sizeMatch struct {

@@ -54,7 +54,7 @@ func (e *Engine) evalRate(st *evalState, r *crule, d *Decision) bool {
 	if err != nil || n <= rr.limit {
 		return false
 	}
-	m := RateBasedMatch{RuleName: r.name, LimitKey: limitKey, LimitValue: key.String(), MaxRateAllowed: rr.limit, EvaluationWindowSec: int64(rr.window / time.Second)}
+	m := RateBasedMatch{RuleID: rr.id, RuleName: r.name, LimitKey: limitKey, LimitValue: key.String(), MaxRateAllowed: rr.limit, EvaluationWindowSec: int64(rr.window / time.Second)}
 	if rr.keys != nil {
 		m.LimitValue = ""
 		for i := range rr.keys {
