@@ -89,8 +89,8 @@ type evalState struct {
 	// evaluated found; oversize the inspected components over AWS's limits.
 	details  []MatchDetail
 	oversize oversize
-	trace  *[]TraceStep
-	count  int64 // a rate-based rule's count for the trace; -1 when none
+	trace    *[]TraceStep
+	count    int64 // a rate-based rule's count for the trace; -1 when none
 }
 
 // release drops the references to the request once evaluated.
