@@ -72,7 +72,7 @@ type state struct {
 	trusted *bart.Lite
 	header  string
 	only    string
-	redact  map[string]bool
+	redact  []waf.FieldToMatch // RedactedFields
 	files   map[string]time.Time // watched files and their modification times
 	loaded  time.Time
 }
@@ -271,7 +271,7 @@ func sameTimes(a, b map[string]time.Time) bool {
 // kept for rules whose definition is unchanged.
 func (g *Gateway) build(snap Snapshot) (*state, error) {
 	gc := snap.Config
-	st := &state{cfg: gc, trusted: &bart.Lite{}, header: gc.ClientIPHeader, only: gc.Log.Only, redact: map[string]bool{}, files: map[string]time.Time{}, loaded: time.Now()}
+	st := &state{cfg: gc, trusted: &bart.Lite{}, header: gc.ClientIPHeader, only: gc.Log.Only, files: map[string]time.Time{}, loaded: time.Now()}
 	for _, p := range gc.TrustedProxies {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
@@ -283,9 +283,7 @@ func (g *Gateway) build(snap Snapshot) (*state, error) {
 		}
 		st.trusted.Insert(pfx.Masked())
 	}
-	for _, h := range gc.Log.Redact {
-		st.redact[strings.ToLower(h)] = true
-	}
+	st.redact = waflog.RedactHeaders(gc.Log.Redact...)
 	watch := func(path string) {
 		if fi, err := os.Stat(path); err == nil {
 			st.files[path] = fi.ModTime()
@@ -577,7 +575,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		src := *rt.src
-		src.Redact = st.redact
+		src.RedactedFields = st.redact
 		rec := waflog.New(&src, start, r, req, d, geo.Country(ip), g.idPrefix+strconv.FormatUint(g.seq.Add(1), 36))
 		if err := g.logw.Write(rec); err != nil {
 			g.log.Error("writing the WAF log", "error", err)
