@@ -17,6 +17,9 @@ type MiddlewareOptions struct {
 	// OnDecision sees every request's decision (logging, metrics). The
 	// decision is reused after it returns: copy what you keep.
 	OnDecision func(*http.Request, *Decision)
+	// HeaderOrder, when the server's listener is wrapped in it, gives
+	// the engine the headers in the order and case received.
+	HeaderOrder *HeaderOrder
 }
 
 var (
@@ -30,8 +33,8 @@ var (
 // When the web ACL inspects the body, up to the inspection limit is read
 // and put back in front of the rest, so next reads the whole body.
 //
-// Go's net/http does not keep the order of request headers: HeaderOrder
-// sees them sorted by name.
+// Go's net/http does not keep the order of request headers: without
+// MiddlewareOptions.HeaderOrder, the engine sees them sorted by name.
 func (e *Engine) Middleware(next http.Handler, opts MiddlewareOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := decisionPool.Get().(*Decision)
@@ -47,6 +50,9 @@ func (e *Engine) Middleware(next http.Handler, opts MiddlewareOptions) http.Hand
 		if err := e.FillRequest(req, r, ip); err != nil {
 			http.Error(w, "cannot read the request body", http.StatusBadRequest)
 			return
+		}
+		if opts.HeaderOrder != nil {
+			opts.HeaderOrder.Apply(req, r)
 		}
 		e.EvaluateInto(r.Context(), req, d)
 		if opts.OnDecision != nil {

@@ -49,6 +49,7 @@ type Gateway struct {
 	logw     *waflog.Writer
 	tls      *tls.Config
 	shutdown time.Duration
+	order    *waf.HeaderOrder // the listener Run serves, following header order
 
 	mu       sync.Mutex // serialises reloads
 	state    atomic.Pointer[state]
@@ -72,7 +73,7 @@ type state struct {
 	trusted *bart.Lite
 	header  string
 	only    string
-	redact  []waf.FieldToMatch // RedactedFields
+	redact  []waf.FieldToMatch   // RedactedFields
 	files   map[string]time.Time // watched files and their modification times
 	loaded  time.Time
 }
@@ -135,6 +136,15 @@ func prefixed(prefix string, l problem.List) problem.List {
 	return l
 }
 
+// Listener wraps a listener so that the gateway's WAF and its log records
+// see each HTTP/1.x request's headers in the order and case the client
+// sent them (waf.HeaderOrder). Run uses it; a caller serving the gateway
+// itself can too.
+func (g *Gateway) Listener(l net.Listener) net.Listener {
+	g.order = waf.NewHeaderOrder(l)
+	return g.order
+}
+
 // Run serves the gateway on ln and reloads it when a file it was built
 // from changes, until ctx ends; then it lets requests in flight finish (up
 // to the shutdown timeout) and closes its log. An error serving ends it.
@@ -147,6 +157,9 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 		TLSConfig:         g.tls,
 	}
+	// Below TLS, HeaderOrder sees only ciphertext and leaves the headers
+	// sorted; on plain HTTP/1.x it keeps the order and case received.
+	ln = g.Listener(ln)
 	if g.tls != nil {
 		srv.TLSConfig.NextProtos = []string{"h2", "http/1.1"} // HTTP/2 by ALPN
 		ln = tls.NewListener(ln, srv.TLSConfig)
@@ -560,6 +573,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			httpjson.Error(w, http.StatusBadRequest, "bad_request", "cannot read the request body")
 			return
 		}
+		if g.order != nil {
+			g.order.Apply(req, r)
+		}
 		rt.eng.EvaluateInto(r.Context(), req, d)
 	} else {
 		*req = waf.Request{ClientIP: ip, Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, BodySize: max(r.ContentLength, 0)}
@@ -576,7 +592,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		src := *rt.src
 		src.RedactedFields = st.redact
-		rec := waflog.New(&src, start, r, req, d, geo.Country(ip), g.idPrefix+strconv.FormatUint(g.seq.Add(1), 36))
+		country := geo.Country(ip)
+		if rt.eng != nil {
+			country = rt.eng.Country(ip)
+		}
+		rec := waflog.New(&src, start, r, req, d, country, g.idPrefix+strconv.FormatUint(g.seq.Add(1), 36))
 		if err := g.logw.Write(rec); err != nil {
 			g.log.Error("writing the WAF log", "error", err)
 		}
