@@ -409,11 +409,7 @@ func (g *Gateway) newRoute(gc Config, rc RouteConfig, set *webacl.Set, used map[
 			return nil, err
 		}
 		rt.eng, rt.acl, rt.aclMetric = eng, acl, acl.VisibilityConfig.MetricName
-		id := acl.ARN
-		if id == "" {
-			id = "lockgate:webacl/" + acl.Name
-		}
-		rt.src.WebACLID = id
+		rt.src.WebACLID = waflog.WebACLID(acl)
 		for _, r := range acl.Rules {
 			rt.metricNames[r.Name] = r.VisibilityConfig.MetricName
 			if r.Statement.RateBasedStatement != nil {

@@ -264,5 +264,14 @@ func nonNil(d []MatchDetail) []MatchDetail {
 	return append([]MatchDetail{}, d...)
 }
 
+// WebACLID is the webaclId of a web ACL's records: its ARN, or
+// lockgate:webacl/NAME when it has none.
+func WebACLID(acl *waf.WebACL) string {
+	if acl.ARN != "" {
+		return acl.ARN
+	}
+	return "lockgate:webacl/" + acl.Name
+}
+
 // Marshal encodes a record as one line of a log (without the newline).
 func Marshal(rec *Record) ([]byte, error) { return json.Marshal(rec) }
