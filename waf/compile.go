@@ -21,8 +21,9 @@ import (
 // Options configure an Engine.
 type Options struct {
 	// Geo locates client addresses for GeoMatch statements and their
-	// labels; nil uses the embedded country database (countries only, so
-	// no region labels).
+	// labels (a web ACL with a GeoMatch statement needs it). lockgate
+	// passes its embedded country database; a region-aware one adds
+	// region labels.
 	Geo GeoLocator
 	// IPSets holds the addresses of the IP sets IPSetReferenceStatements
 	// name, by ARN.
@@ -106,7 +107,7 @@ func New(acl *WebACL, opts Options) (*Engine, error) {
 	}
 	e.ns = "awswaf:" + account + ":webacl:" + acl.Name + ":"
 	c := compiler{e: e, acl: acl, opts: opts, ns: e.ns, bodies: acl.CustomResponseBodies, account: account}
-	e.geo = c.geo()
+	e.geo = opts.Geo
 	e.defaultAct = c.defaultAction()
 	rules := append([]Rule(nil), acl.Rules...)
 	sort.SliceStable(rules, func(i, j int) bool { return rules[i].Priority < rules[j].Priority })
@@ -341,7 +342,10 @@ func (c *compiler) statement(s *Statement, path string) matcher {
 		return &sizeMatch{field: c.field(&z.FieldToMatch, path+".SizeConstraintStatement.FieldToMatch"), tt: types(z.TextTransformations), op: z.ComparisonOperator, size: z.Size}
 	case s.GeoMatchStatement != nil:
 		g := s.GeoMatchStatement
-		return newGeoMatch(g, c.geo())
+		if c.opts.Geo == nil {
+			c.errorf(path+".GeoMatchStatement", "GeoMatch needs a geolocation database (Options.Geo)")
+		}
+		return newGeoMatch(g, c.opts.Geo)
 	case s.IPSetReferenceStatement != nil:
 		r := s.IPSetReferenceStatement
 		prefixes, ok := c.opts.IPSets[r.ARN]

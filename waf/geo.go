@@ -3,14 +3,13 @@ package waf
 import (
 	"net/netip"
 	"sync"
-
-	"github.com/lockgate/lockgate/internal/geo"
 )
 
 // GeoLocator locates client addresses for GeoMatch statements. It is all
-// the engine needs of a geolocation database: the embedded country
-// database implements it (countries only), and so can a region-aware
-// database (MaxMind's format, for one).
+// the engine needs of a geolocation database: lockgate's embedded country
+// database (internal/geo, wrapped in CountryFunc) implements it, and so
+// can a region-aware database (MaxMind's format, for one). waf itself
+// ships no database, so that importing it does not import one.
 type GeoLocator interface {
 	// Locate returns the ISO 3166-1 alpha-2 code of the address's
 	// country and the ISO 3166-2 subdivision code of its region without
@@ -25,20 +24,13 @@ type CountryFunc func(netip.Addr) string
 // Locate implements GeoLocator.
 func (f CountryFunc) Locate(ip netip.Addr) (country, region string) { return f(ip), "" }
 
-// embeddedGeo is the default GeoLocator: the country database built into
-// lockgate.
-var embeddedGeo GeoLocator = CountryFunc(geo.Country)
-
-func (c *compiler) geo() GeoLocator {
-	if c.opts.Geo != nil {
-		return c.opts.Geo
-	}
-	return embeddedGeo
-}
-
 // Country is the country the engine's GeoLocator gives ip, "" when
-// unknown: what a log record's httpRequest.country shows.
+// unknown or when the engine has none: what a log record's
+// httpRequest.country shows.
 func (e *Engine) Country(ip netip.Addr) string {
+	if e.geo == nil {
+		return ""
+	}
 	cc, _ := e.geo.Locate(ip)
 	return cc
 }
