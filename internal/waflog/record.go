@@ -156,7 +156,7 @@ func CheckRedactedFields(fs []waf.FieldToMatch) error {
 			}
 		}
 		other := f.AllQueryArguments != nil || f.SingleQueryArgument != nil || f.Body != nil || f.JsonBody != nil ||
-			f.Headers != nil || f.Cookies != nil || f.HeaderOrder != nil || f.UriFragment != nil
+			f.Headers != nil || f.Cookies != nil || f.HeaderOrder != nil || f.UriFragment != nil || f.JA3Fingerprint != nil || f.JA4Fingerprint != nil
 		if n != 1 || other {
 			return fmt.Errorf("RedactedFields[%d]: only one of UriPath, QueryString, SingleHeader and Method can be redacted", i)
 		}
