@@ -68,9 +68,9 @@ type jsonFrame struct {
 // when the body is not JSON as AWS parses it, why it stopped. A nil fn
 // only validates.
 func jsonWalk(sc *jsonScratch, body []byte, fn func(*jsonItem) bool) (bool, error) {
-	p := jsonParser{b: body, sc: sc, fn: fn}
+	p := jsonParser{b: body, sc: sc}
 	sc.ptr, sc.frames, sc.keys, sc.spans = sc.ptr[:0], sc.frames[:0], sc.keys[:0], sc.spans[:0]
-	return p.run()
+	return p.run(fn)
 }
 
 type jsonParser struct {
@@ -92,7 +92,7 @@ func (p *jsonParser) ws() {
 	}
 }
 
-func (p *jsonParser) run() (bool, error) {
+func (p *jsonParser) run(fn func(*jsonItem) bool) (bool, error) {
 	sc := p.sc
 	p.ws()
 	if p.i >= len(p.b) {
@@ -134,9 +134,9 @@ func (p *jsonParser) run() (bool, error) {
 				if err != nil {
 					return false, err
 				}
-				if p.fn != nil {
+				if fn != nil {
 					p.it = jsonItem{pointer: sc.ptr, text: text}
-					if p.fn(&p.it) {
+					if fn(&p.it) {
 						return true, nil
 					}
 				}
@@ -177,7 +177,7 @@ func (p *jsonParser) run() (bool, error) {
 			default:
 				return false, errJSONInvalid
 			}
-			matched, err := p.member(top)
+			matched, err := p.member(top, fn)
 			if matched || err != nil {
 				return matched, err
 			}
@@ -207,7 +207,7 @@ func (p *jsonParser) eofOr(err error) error {
 
 // member reads a key and the colons after it (none or several, as AWS
 // parses them), checks it is not a duplicate and hands it to fn.
-func (p *jsonParser) member(top *jsonFrame) (bool, error) {
+func (p *jsonParser) member(top *jsonFrame, fn func(*jsonItem) bool) (bool, error) {
 	sc := p.sc
 	p.i++ // the opening quote
 	if err := p.str(); err != nil {
@@ -239,9 +239,9 @@ func (p *jsonParser) member(top *jsonFrame) (bool, error) {
 			sc.ptr = append(sc.ptr, c)
 		}
 	}
-	if p.fn != nil {
+	if fn != nil {
 		p.it = jsonItem{key: true, pointer: sc.ptr, parent: sc.ptr[:parentLen], text: key}
-		if p.fn(&p.it) {
+		if fn(&p.it) {
 			return true, nil
 		}
 	}
