@@ -336,11 +336,3 @@ func (f *field) includes(pointer []byte) bool {
 	}
 	return false
 }
-
-// escapePointer escapes a key for a JSON Pointer (RFC 6901).
-func escapePointer(k string) string {
-	if !strings.ContainsAny(k, "~/") {
-		return k
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
-}

@@ -73,11 +73,12 @@ func jsonWalk(sc *jsonScratch, body []byte, fn func(*jsonItem) bool) (bool, erro
 	return p.run(fn)
 }
 
+// jsonParser's callback is passed to its methods rather than kept in it,
+// so that it does not escape: the matchers' closures stay on the stack.
 type jsonParser struct {
 	b  []byte
 	i  int
 	sc *jsonScratch
-	fn func(*jsonItem) bool
 	it jsonItem
 }
 
