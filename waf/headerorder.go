@@ -21,7 +21,7 @@ import (
 // skipped by their Content-Length or chunked framing, so pipelined
 // requests keep their own blocks. Apply checks the block against the
 // request net/http parsed and leaves the sorted headers when they
-// disagree (HTTP/2, a block over 64 KiB, a framing it does not follow).
+// disagree (HTTP/2, a block over 32 KiB, a framing it does not follow).
 type HeaderOrder struct {
 	net.Listener
 	conns sync.Map // remote address → *orderConn
@@ -53,8 +53,13 @@ func (h *HeaderOrder) Apply(req *Request, r *http.Request) bool {
 	return block != nil && ReorderHeaders(req, r, block)
 }
 
-// maxHeaderBlock bounds the bytes kept for one request's header block.
-const maxHeaderBlock = 64 << 10
+// A connection keeps at most maxQueued header blocks of at most
+// maxHeaderBlock bytes (128 KiB): past that it stops following the
+// stream and its requests keep the sorted headers.
+const (
+	maxHeaderBlock = 32 << 10
+	maxQueued      = 4
+)
 
 type orderConn struct {
 	net.Conn
@@ -172,9 +177,11 @@ func (c *orderConn) observe(p []byte) {
 			block := c.buf[:end]
 			p = p[end-start:]
 			c.buf = nil
-			if len(c.blocks) < 16 {
-				c.blocks = append(c.blocks, block)
+			if len(c.blocks) == maxQueued {
+				c.lost, c.blocks = true, nil
+				return
 			}
+			c.blocks = append(c.blocks, block)
 			c.frame(block)
 		}
 	}
