@@ -248,8 +248,8 @@ func (c *orderConn) frame(block []byte) {
 func ReorderHeaders(req *Request, r *http.Request, block []byte) bool {
 	lines := strings.Split(strings.TrimRight(string(block), "\r\n"), "\n")
 	method, rest, _ := strings.Cut(strings.TrimRight(lines[0], "\r"), " ")
-	target, _, _ := strings.Cut(rest, " ")
-	if method != r.Method || target != r.RequestURI {
+	target, proto, _ := strings.Cut(rest, " ")
+	if method != r.Method || target != r.RequestURI || proto != r.Proto {
 		return false
 	}
 	headers := make([]Header, 0, len(lines)-1)

@@ -79,6 +79,7 @@ func TestHeaderOrderRawSocket(t *testing.T) {
 func TestReorderHeadersRefusesAnotherRequest(t *testing.T) {
 	r, _ := http.NewRequest("GET", "http://h/a", nil)
 	r.RequestURI = "/a"
+	r.Host = "h"
 	r.Header.Set("X-One", "1")
 	req := &Request{Headers: []Header{{"Host", "h"}, {"X-One", "1"}}}
 	for _, block := range []string{
@@ -94,4 +95,33 @@ func TestReorderHeadersRefusesAnotherRequest(t *testing.T) {
 	if !ReorderHeaders(req, r, []byte("GET /a HTTP/1.1\r\nx-one: 1\r\nHost: h\r\n\r\n")) || req.Headers[0].Name != "x-one" {
 		t.Errorf("refused its own block: %v", req.Headers)
 	}
+}
+
+// FuzzHeaderOrder feeds arbitrary streams, in arbitrary pieces, to the
+// stream follower and arbitrary blocks to ReorderHeaders: neither panics,
+// what is kept stays within its bounds, and a block is only taken for a
+// request it describes.
+func FuzzHeaderOrder(f *testing.F) {
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\r\n"), uint8(3))
+	f.Add([]byte("POST /u HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;x\r\nabc\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"), uint8(7))
+	f.Add([]byte("PUT / HTTP/1.1\nContent-Length: 2\n\nabGET / HTTP/1.1\n\n"), uint8(1))
+	f.Fuzz(func(t *testing.T, stream []byte, piece uint8) {
+		c := &orderConn{}
+		step := int(piece%32) + 1
+		for i := 0; i < len(stream); i += step {
+			c.observe(stream[i:min(i+step, len(stream))])
+		}
+		if len(c.blocks) > maxQueued || len(c.buf) > maxHeaderBlock {
+			t.Fatalf("%d blocks, %d bytes kept", len(c.blocks), len(c.buf))
+		}
+		r, _ := http.NewRequest("GET", "http://h/", nil)
+		r.RequestURI = "/"
+		for _, b := range c.blocks {
+			req := &Request{}
+			if ReorderHeaders(req, r, b) && !strings.HasPrefix(string(b), "GET / HTTP/1.1") {
+				t.Fatalf("took %q for GET /", b)
+			}
+		}
+		ReorderHeaders(&Request{}, r, stream)
+	})
 }
