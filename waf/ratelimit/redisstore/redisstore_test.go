@@ -174,7 +174,7 @@ func TestRedisOverAdmissionConcurrent(t *testing.T) {
 		stores = append(stores, s)
 		counters = append(counters, s.Counter("hot", time.Minute, limit))
 	}
-	time.Sleep(300 * time.Millisecond) // the engines find each other
+	waitEngines(t, stores, 3) // the engines find each other
 	key := ratelimit.Key{IP: netip.MustParseAddr("198.51.100.2")}
 	var admitted atomic.Int64
 	var wg sync.WaitGroup
@@ -331,4 +331,19 @@ func BenchmarkSharedHit(b *testing.B) {
 			b.Fatalf("%d syncs failed", errs)
 		}
 	})
+}
+
+// waitEngines waits until every store counts n engines in the heartbeat
+// set: the event the shares depend on, not a guess at how long it takes.
+func waitEngines(t *testing.T, stores []*Store, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, s := range stores {
+		for s.engines.Load() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("a store sees %d engines, not %d, after 10 s", s.engines.Load(), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 }
