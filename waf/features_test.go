@@ -334,7 +334,7 @@ func TestParseSets(t *testing.T) {
 func FuzzEvaluate(f *testing.F) {
 	e, err := New(loadACLFile(f, "all-statements.json"), Options{
 		IPSets:  map[string][]netip.Prefix{"arn:aws:wafv2:us-east-1:1:regional/ipset/bad/1": {netip.MustParsePrefix("203.0.113.0/24")}},
-		Country: func(netip.Addr) string { return "FR" },
+		Geo:     CountryFunc(func(netip.Addr) string { return "FR" }),
 		MaxKeys: 1000,
 	})
 	if err != nil {

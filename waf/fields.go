@@ -1,10 +1,6 @@
 package waf
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"strconv"
 	"strings"
 )
 
@@ -73,6 +69,37 @@ func (c *compiler) field(f *FieldToMatch, path string) *field {
 	}
 	c.errorf(path, "request component not implemented")
 	return &field{kind: "none"}
+}
+
+// location names the component in a log's ruleMatchDetails.
+func (f *field) location() string {
+	switch f.kind {
+	case "UriPath":
+		return "URI"
+	case "QueryString":
+		return "QUERY_STRING"
+	case "Method":
+		return "METHOD"
+	case "AllQueryArguments":
+		return "ALL_QUERY_ARGS"
+	case "SingleQueryArgument":
+		return "SINGLE_QUERY_ARG"
+	case "SingleHeader":
+		return "HEADER"
+	case "Body":
+		return "BODY"
+	case "JsonBody":
+		return "JSON_BODY"
+	case "Headers":
+		return "HEADERS"
+	case "Cookies":
+		return "COOKIES"
+	case "UriFragment":
+		return "URI_FRAGMENT"
+	case "HeaderOrder":
+		return "HEADER_ORDER"
+	}
+	return f.kind
 }
 
 // selected reports whether a header or cookie name is chosen by the
@@ -153,7 +180,11 @@ func (f *field) each(st *evalState, fn func([]byte) bool) bool {
 		}
 		return f.eachJSON(st, body, fn)
 	case "Headers":
-		if over, verdict := f.headersOver(req.Headers); over && f.oversize != "CONTINUE" {
+		over, verdict := f.headersOver(req.Headers)
+		if over {
+			st.oversize |= oversizeHeaders
+		}
+		if over && f.oversize != "CONTINUE" {
 			return verdict
 		}
 		size := 0
@@ -168,7 +199,11 @@ func (f *field) each(st *evalState, fn func([]byte) bool) bool {
 		}
 		return false
 	case "HeaderOrder":
-		if over, verdict := f.headersOver(req.Headers); over && f.oversize != "CONTINUE" {
+		over, verdict := f.headersOver(req.Headers)
+		if over {
+			st.oversize |= oversizeHeaders
+		}
+		if over && f.oversize != "CONTINUE" {
 			return verdict
 		}
 		buf := st.buf[:0]
@@ -196,6 +231,11 @@ func (f *field) body(st *evalState) (body []byte, verdict, decided bool) {
 	size := max(req.BodySize, int64(len(req.Body)))
 	body = req.Body
 	if size > int64(st.eng.bodyLimit) {
+		if f.kind == "JsonBody" {
+			st.oversize |= oversizeJSONBody
+		} else {
+			st.oversize |= oversizeBody
+		}
 		switch f.oversize {
 		case "MATCH":
 			return nil, true, true
@@ -243,6 +283,9 @@ func (f *field) eachCookie(st *evalState, fn func([]byte) bool) bool {
 			}
 		}
 	}
+	if over {
+		st.oversize |= oversizeCookies
+	}
 	if over && f.oversize != "CONTINUE" {
 		return f.oversize == "MATCH"
 	}
@@ -250,118 +293,46 @@ func (f *field) eachCookie(st *evalState, fn func([]byte) bool) bool {
 }
 
 // eachJSON inspects the keys and/or values of a JSON body, each on its
-// own. An invalid body answers as InvalidFallbackBehavior says: MATCH,
-// NO_MATCH, EVALUATE_AS_STRING (the whole body as text) or, when not
-// set, what was parsed before the error, as AWS does.
+// own, as AWS WAF's parser reads them (jsonWalk). A body that parser
+// stops on answers as InvalidFallbackBehavior says: MATCH, NO_MATCH,
+// EVALUATE_AS_STRING (the whole body as text) or, when not set, what was
+// parsed before the failure, as AWS documents: "If you don't provide
+// this setting, AWS WAF parses and evaluates the content only up to the
+// first parsing failure that it encounters."
 func (f *field) eachJSON(st *evalState, body []byte, fn func([]byte) bool) bool {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	// stack of containers: for objects the pending key, for arrays the index.
-	type frame struct {
-		object  bool
-		index   int
-		key     string
-		wantKey bool
-	}
-	var stack []frame
-	pointer := func() string {
-		var b strings.Builder
-		for _, fr := range stack {
-			b.WriteByte('/')
-			if fr.object {
-				b.WriteString(escapePointer(fr.key))
-			} else {
-				b.WriteString(strconv.Itoa(fr.index))
-			}
-		}
-		return b.String()
-	}
-	wanted := func(p string) bool {
-		if f.paths == nil {
-			return true
-		}
-		for _, w := range f.paths {
-			if p == w || strings.HasPrefix(p, w+"/") || w == "" {
-				return true
-			}
-		}
-		return false
-	}
-	// afterValue advances the parent past a completed value.
-	afterValue := func() {
-		if n := len(stack); n > 0 {
-			if stack[n-1].object {
-				stack[n-1].wantKey = true
-			} else {
-				stack[n-1].index++
-			}
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF && len(stack) == 0 {
-			return false
-		}
-		if err != nil { // not JSON (a truncated body included)
+	sc := &st.json
+	if f.fallback != "" {
+		if _, err := jsonWalk(sc, body, nil); err != nil {
 			switch f.fallback {
 			case "MATCH":
 				return true
-			case "EVALUATE_AS_STRING":
-				return fn(body)
+			case "NO_MATCH":
+				return false
 			}
-			return false
+			return fn(body) // EVALUATE_AS_STRING
 		}
-		top := len(stack) - 1
-		if top >= 0 && stack[top].object && stack[top].wantKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:top]
-				afterValue()
-				continue
-			}
-			key, _ := tok.(string)
-			stack[top].key, stack[top].wantKey = key, false
-			if f.scope != "VALUE" && wanted(pointer()) && fn(append(st.buf[:0], key...)) {
-				return true
-			}
-			continue
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			switch v {
-			case '{':
-				stack = append(stack, frame{object: true, wantKey: true})
-			case '[':
-				stack = append(stack, frame{})
-			default: // ']' ('}' is handled with keys)
-				stack = stack[:top]
-				afterValue()
-			}
-			continue
-		case string:
-			if f.scope != "KEY" && wanted(pointer()) && fn(append(st.buf[:0], v...)) {
-				return true
-			}
-		case json.Number:
-			if f.scope != "KEY" && wanted(pointer()) && fn(append(st.buf[:0], v...)) {
-				return true
-			}
-		case bool:
-			if f.scope != "KEY" && wanted(pointer()) && fn(strconv.AppendBool(st.buf[:0], v)) {
-				return true
-			}
-		case nil:
-			if f.scope != "KEY" && wanted(pointer()) && fn(append(st.buf[:0], "null"...)) {
-				return true
-			}
-		}
-		afterValue()
 	}
+	matched, _ := jsonWalk(sc, body, func(it *jsonItem) bool {
+		if it.key {
+			// A key belongs to the object holding it: with IncludedPaths
+			// /a/b, the key b is not inspected, the keys inside b are.
+			return f.scope != "VALUE" && f.includes(it.parent) && fn(it.text)
+		}
+		return f.scope != "KEY" && f.includes(it.pointer) && fn(it.text)
+	})
+	return matched
 }
 
-// escapePointer escapes a key for a JSON Pointer (RFC 6901).
-func escapePointer(k string) string {
-	if !strings.ContainsAny(k, "~/") {
-		return k
+// includes reports whether the element at a JSON Pointer is inside one of
+// the IncludedPaths (all are, with MatchPattern All).
+func (f *field) includes(pointer []byte) bool {
+	if f.paths == nil {
+		return true
 	}
-	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
+	for _, w := range f.paths {
+		if len(pointer) >= len(w) && string(pointer[:len(w)]) == w && (len(pointer) == len(w) || pointer[len(w)] == '/') {
+			return true
+		}
+	}
+	return false
 }

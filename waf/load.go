@@ -296,6 +296,7 @@ func (v *validator) normalizeSearchStrings(n *jsontree.Node, path string, base64
 
 func (v *validator) normalizeByteMatch(bm *jsontree.Node, path string, base64Search bool) {
 	plain, b64 := bm.Get("SearchString"), bm.Get("SearchStringBase64")
+	var raw []byte
 	switch {
 	case plain != nil && b64 != nil:
 		v.errorf(path, "has both SearchString and SearchStringBase64; use one")
@@ -305,30 +306,34 @@ func (v *validator) normalizeByteMatch(bm *jsontree.Node, path string, base64Sea
 			v.errorf(jsontree.Key(path, "SearchStringBase64"), "must be a string")
 			return
 		}
-		raw, err := base64.StdEncoding.DecodeString(b64.Str)
-		if err != nil {
+		var err error
+		if raw, err = base64.StdEncoding.DecodeString(b64.Str); err != nil {
 			v.errorf(jsontree.Key(path, "SearchStringBase64"), "%q is not base64", b64.Str)
 			return
 		}
 		for i, k := range bm.Keys {
 			if k == "SearchStringBase64" {
-				bm.Keys[i], bm.Vals[i] = "SearchString", str(string(raw))
+				bm.Keys[i] = "SearchString"
 			}
 		}
-		plain = bm.Get("SearchString")
-	case plain != nil && base64Search && plain.Kind == jsontree.String:
-		raw, err := base64.StdEncoding.DecodeString(plain.Str)
-		if err != nil {
+		plain = b64
+	case plain == nil || plain.Kind != jsontree.String:
+		return // the model check reports it
+	case base64Search:
+		var err error
+		if raw, err = base64.StdEncoding.DecodeString(plain.Str); err != nil {
 			v.errorf(jsontree.Key(path, "SearchString"), "%q is not base64 (the API and get-web-acl write SearchString in base64)", plain.Str)
 			return
 		}
-		plain.Str = string(raw)
+	default:
+		raw = []byte(plain.Str) // the console's plain text, as UTF-8
 	}
-	if plain != nil && plain.Kind == jsontree.String {
-		if len(plain.Str) == 0 || len(plain.Str) > MaxSearchStringBytes {
-			v.errorf(jsontree.Key(path, "SearchString"), "is %d bytes; AWS allows 1 to %d", len(plain.Str), MaxSearchStringBytes)
-		}
+	if len(raw) == 0 || len(raw) > MaxSearchStringBytes {
+		v.errorf(jsontree.Key(path, "SearchString"), "is %d bytes; AWS allows 1 to %d", len(raw), MaxSearchStringBytes)
 	}
+	// From here on the search string is base64, as the API's blob is:
+	// any byte from 0x00 to 0xFF survives the typed decoding.
+	plain.Str = base64.StdEncoding.EncodeToString(raw)
 }
 
 var validWindows = map[int64]bool{60: true, 120: true, 300: true, 600: true}
@@ -673,7 +678,14 @@ func (v *validator) checkField(f *FieldToMatch, n *jsontree.Node, path string) {
 	}
 }
 
+// MaxTextTransformations is AWS's quota of text transformations per rule
+// statement (or custom aggregation key).
+const MaxTextTransformations = 10
+
 func (v *validator) checkTransforms(ts []TextTransformation, path string) {
+	if len(ts) > MaxTextTransformations {
+		v.errorf(path, "has %d text transformations; AWS allows at most %d per statement", len(ts), MaxTextTransformations)
+	}
 	seen := map[int64]bool{}
 	for i, t := range ts {
 		tp := jsontree.Index(path, i)

@@ -39,7 +39,7 @@ func TestLoadBlogRulesVerbatim(t *testing.T) {
 	}
 	acl, _, _ := Load(readFile(t, "blog-uri-rule.json"), LoadOptions{})
 	rb := acl.Rules[0].Statement.RateBasedStatement
-	if rb.Limit != 150 || rb.ScopeDownStatement.ByteMatchStatement.SearchString != "/login" {
+	if rb.Limit != 150 || string(rb.ScopeDownStatement.ByteMatchStatement.SearchString) != "/login" {
 		t.Fatalf("%+v", rb)
 	}
 }
@@ -54,12 +54,12 @@ func TestLoadEnvelopeDecodesBase64(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if format != FormatEnvelope || acl.Rules[0].Statement.ByteMatchStatement.SearchString != "/login" || acl.ARN == "" {
+	if format != FormatEnvelope || string(acl.Rules[0].Statement.ByteMatchStatement.SearchString) != "/login" || acl.ARN == "" {
 		t.Fatalf("%v %+v", format, acl.Rules[0].Statement.ByteMatchStatement)
 	}
 	cfn := strings.Replace(string(readFile(t, "blog-uri-rule.json")), `"SearchString": "/login"`, `"SearchStringBase64": "`+base64.StdEncoding.EncodeToString([]byte("/login"))+`"`, 1)
 	acl, _, err = Load([]byte(cfn), LoadOptions{})
-	if err != nil || acl.Rules[0].Statement.RateBasedStatement.ScopeDownStatement.ByteMatchStatement.SearchString != "/login" {
+	if err != nil || string(acl.Rules[0].Statement.RateBasedStatement.ScopeDownStatement.ByteMatchStatement.SearchString) != "/login" {
 		t.Fatalf("SearchStringBase64: %v", err)
 	}
 }

@@ -1,12 +1,10 @@
 package waf
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"sync"
 )
 
@@ -19,6 +17,9 @@ type MiddlewareOptions struct {
 	// OnDecision sees every request's decision (logging, metrics). The
 	// decision is reused after it returns: copy what you keep.
 	OnDecision func(*http.Request, *Decision)
+	// HeaderOrder, when the server's listener is wrapped in it, gives
+	// the engine the headers in the order and case received.
+	HeaderOrder *HeaderOrder
 }
 
 var (
@@ -32,8 +33,8 @@ var (
 // When the web ACL inspects the body, up to the inspection limit is read
 // and put back in front of the rest, so next reads the whole body.
 //
-// Go's net/http does not keep the order of request headers: HeaderOrder
-// sees them sorted by name.
+// Go's net/http does not keep the order of request headers: without
+// MiddlewareOptions.HeaderOrder, the engine sees them sorted by name.
 func (e *Engine) Middleware(next http.Handler, opts MiddlewareOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := decisionPool.Get().(*Decision)
@@ -49,6 +50,9 @@ func (e *Engine) Middleware(next http.Handler, opts MiddlewareOptions) http.Hand
 		if err := e.FillRequest(req, r, ip); err != nil {
 			http.Error(w, "cannot read the request body", http.StatusBadRequest)
 			return
+		}
+		if opts.HeaderOrder != nil {
+			opts.HeaderOrder.Apply(req, r)
 		}
 		e.EvaluateInto(r.Context(), req, d)
 		if opts.OnDecision != nil {
@@ -75,59 +79,6 @@ func RemoteIP(r *http.Request) netip.Addr {
 		return a.Unmap()
 	}
 	return netip.Addr{}
-}
-
-// RequestFromHTTP builds the inspected view of an HTTP request, as seen
-// from clientIP. When a rule inspects the body, up to the inspection
-// limit is read and put back in front of the rest, so r.Body still reads
-// the whole body.
-func (e *Engine) RequestFromHTTP(r *http.Request, clientIP netip.Addr) (*Request, error) {
-	req := new(Request)
-	return req, e.FillRequest(req, r, clientIP)
-}
-
-// FillRequest is RequestFromHTTP into req, reusing its storage (the
-// header list): a caller that pools Requests allocates nothing for the
-// headers of a request once the pool is warm.
-func (e *Engine) FillRequest(req *Request, r *http.Request, clientIP netip.Addr) error {
-	names, headers := req.names[:0], req.Headers[:0]
-	*req = Request{ClientIP: clientIP, Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, Fragment: r.URL.Fragment, BodySize: r.ContentLength}
-	for name := range r.Header {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	if r.Host != "" {
-		headers = append(headers, Header{"Host", r.Host})
-	}
-	for _, name := range names {
-		for _, v := range r.Header[name] {
-			headers = append(headers, Header{name, v})
-		}
-	}
-	req.names, req.Headers = names, headers
-	if e.needsBody && r.Body != nil && r.Body != http.NoBody {
-		buf := make([]byte, e.bodyLimit+1)
-		n, err := io.ReadFull(r.Body, buf)
-		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-			return err
-		}
-		req.Body = buf[:min(n, e.bodyLimit)]
-		if n <= e.bodyLimit && req.BodySize < 0 {
-			req.BodySize = int64(n)
-		} else if req.BodySize < int64(n) {
-			req.BodySize = int64(n) // at least this much: over the limit
-		}
-		r.Body = readCloser{io.MultiReader(bytes.NewReader(buf[:n]), r.Body), r.Body}
-	}
-	if req.BodySize < 0 {
-		req.BodySize = 0
-	}
-	return nil
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
 }
 
 // WriteBlock writes a blocked request's response: the rule's custom

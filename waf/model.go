@@ -48,7 +48,9 @@ func loadModel() map[string]*shape {
 	}
 	for name, s := range m.Shapes {
 		if s.Pattern != "" {
-			re, err := regexp.Compile(s.Pattern)
+			// AWS matches a pattern against the whole value (Java's
+			// String.matches), not a part of it.
+			re, err := regexp.Compile("^(?:" + s.Pattern + ")$")
 			if err != nil {
 				panic(fmt.Sprintf("waf: model.json: shape %s: pattern %q: %v", name, s.Pattern, err))
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lockgate/lockgate/internal/redistest"
 	"github.com/lockgate/lockgate/waf/ratelimit"
+	"github.com/lockgate/lockgate/waf/ratelimit/redisstore"
 )
 
 // The blog's /login rule across three engines sharing counts in Redis:
@@ -17,11 +18,12 @@ func TestBlogACLThreeEngines(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
 	acl := loadACLFile(t, "blog-acl.json")
 	var engines []*Engine
-	var stores []*ratelimit.RedisStore
+	var stores []*redisstore.Store
 	for range 3 {
-		s := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{Prefix: prefix, Manual: true, Now: clock.now})
+		s := redisstore.New(client, redisstore.Options{Prefix: prefix, Manual: true, Now: clock.now})
 		stores = append(stores, s)
-		e, err := New(acl, Options{IPSets: map[string][]netip.Prefix{"ip-reputation": nil}, Now: clock.now, Counter: s.CounterFunc(acl.Name)})
+		e, err := New(acl, Options{IPReputation: []netip.Prefix{}, Now: clock.now,
+			Counter: func(r RateRule) ratelimit.Counter { return s.Counter(acl.Name+"/"+r.Name, r.Window, r.Limit) }})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,7 +43,7 @@ func ParseIPSet(data []byte) ([]netip.Prefix, error) {
 		}
 		return out, nil
 	}
-	var out []netip.Prefix
+	out := []netip.Prefix{} // an empty list is a list, not a missing one
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for line := 1; sc.Scan(); line++ {

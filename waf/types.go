@@ -136,7 +136,9 @@ type TextTransformation struct {
 
 // ByteMatchStatement looks for a string in a field.
 type ByteMatchStatement struct {
-	SearchString         string               `json:"SearchString"`
+	// SearchString is the bytes to look for (AWS's blob: base64 in
+	// JSON), any byte from 0x00 to 0xFF.
+	SearchString         []byte               `json:"SearchString"`
 	FieldToMatch         FieldToMatch         `json:"FieldToMatch"`
 	TextTransformations  []TextTransformation `json:"TextTransformations"`
 	PositionalConstraint string               `json:"PositionalConstraint"`

@@ -1,13 +1,16 @@
 package main
 
 import (
-	"context"
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/server"
+	"github.com/lockgate/lockgate/internal/waflog"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/waf"
 )
@@ -91,6 +95,12 @@ func loadACL(c *cobra.Command, path string) (*waf.WebACL, waf.Options, []string)
 	maps.Copy(opts.IPSets, extra.Options.IPSets)
 	maps.Copy(opts.RegexSets, extra.Options.RegexSets)
 	maps.Copy(opts.RuleGroups, extra.Options.RuleGroups)
+	if extra.Options.IPReputation != nil {
+		opts.IPReputation = extra.Options.IPReputation
+	}
+	if extra.Options.AnonymousIP != nil {
+		opts.AnonymousIP = extra.Options.AnonymousIP
+	}
 	base64, _ := c.Flags().GetBool("base64")
 	acl, err := webacl.LoadFile(path, waf.LoadOptions{SearchStringBase64: base64})
 	if err != nil {
@@ -144,7 +154,11 @@ func newWAFTest() *cobra.Command {
 		Short: "Evaluate a request against a web ACL and show each rule's verdict",
 		Long: `Evaluate one request (--repeat N: N times in a row, as one client sending them,
 one a millisecond apart) and print the decision with a trace of each rule.
-Exit 0 when the last request is allowed, 3 when it is blocked.`,
+The request is written as an HTTP/1.1 client would send it (Host: localhost
+unless -H gives one, Content-Length for a body) and goes through the same
+parsing, request building and log record code as the gateway: -o json prints
+the AWS WAF log record the gateway would write for the last request, plus
+"trace". Exit 0 when the last request is allowed, 3 when it is blocked.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := requireFlags(c, "acl"); err != nil {
@@ -162,25 +176,25 @@ Exit 0 when the last request is allowed, 3 when it is blocked.`,
 			if out != "text" && out != "json" {
 				return usagef("-o %q: text or json", out)
 			}
-			req := &waf.Request{ClientIP: ip, Method: str(c, "method"), URI: str(c, "uri"), Query: str(c, "query")}
-			req.URI, req.Fragment, _ = strings.Cut(req.URI, "#")
-			if u, q, ok := strings.Cut(req.URI, "?"); ok {
-				req.URI = u
-				if req.Query != "" {
-					q += "&" + req.Query
+			target, fragment, _ := strings.Cut(str(c, "uri"), "#")
+			if q := str(c, "query"); q != "" {
+				if strings.Contains(target, "?") {
+					target += "&" + q
+				} else {
+					target += "?" + q
 				}
-				req.Query = q
 			}
 			headers, _ := c.Flags().GetStringArray("header")
+			var hs []waf.Header
 			for _, h := range headers {
 				name, value, ok := strings.Cut(h, ":")
-				if !ok || strings.TrimSpace(name) == "" {
+				if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
 					return usagef("-H %q: write 'Name: value'", h)
 				}
-				req.Headers = append(req.Headers, waf.Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+				hs = append(hs, waf.Header{Name: name, Value: strings.TrimSpace(value)})
 			}
+			var body []byte
 			if f := str(c, "body"); f != "" {
-				var body []byte
 				if f == "-" {
 					body, err = io.ReadAll(c.InOrStdin())
 				} else {
@@ -189,8 +203,8 @@ Exit 0 when the last request is allowed, 3 when it is blocked.`,
 				if err != nil {
 					return err
 				}
-				req.Body, req.BodySize = body, int64(len(body))
 			}
+			raw, block := rawRequest(str(c, "method"), target, hs, body)
 			acl, opts, problems := loadACL(c, str(c, "acl"))
 			if len(problems) > 0 {
 				fmt.Fprintln(c.ErrOrStderr(), strings.Join(problems, "\n"))
@@ -203,14 +217,26 @@ Exit 0 when the last request is allowed, 3 when it is blocked.`,
 				fmt.Fprintln(c.ErrOrStderr(), err)
 				return exitError{exitFailure}
 			}
-			if l := eng.BodyLimit(); len(req.Body) > l {
-				req.Body = req.Body[:l]
-			}
+			src := &waflog.Source{WebACLID: waflog.WebACLID(acl), Name: "lockgate", ID: str(c, "route"), RedactedFields: waflog.DefaultRedactedFields}
 			var d waf.Decision
 			var trace []waf.TraceStep
+			var rec *waflog.Record
 			var allowed, blocked, counted int
-			for range repeat {
-				d, trace = eng.EvaluateTrace(context.Background(), req)
+			for i := range repeat {
+				// What the gateway does with a request, step by step.
+				r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+				if err != nil {
+					return usagef("the request is not HTTP/1.1: %v", err)
+				}
+				r.RemoteAddr = netip.AddrPortFrom(ip, 50000).String()
+				r.URL.Fragment = fragment
+				var req waf.Request
+				if err := eng.FillRequest(&req, r, ip); err != nil {
+					return err
+				}
+				waf.ReorderHeaders(&req, r, block)
+				d, trace = eng.EvaluateTrace(r.Context(), &req)
+				rec = waflog.New(src, clock, r, &req, &d, eng.Country(ip), "cli-"+strconv.Itoa(i+1))
 				switch {
 				case d.Action == "BLOCK":
 					blocked++
@@ -223,7 +249,11 @@ Exit 0 when the last request is allowed, 3 when it is blocked.`,
 				clock = clock.Add(time.Millisecond)
 			}
 			if out == "json" {
-				v := map[string]any{"last": jsonDecision(&d, trace)}
+				last, err := recordWithTrace(rec, trace)
+				if err != nil {
+					return err
+				}
+				v := map[string]any{"last": last}
 				if repeat > 1 {
 					v["allowed"], v["blocked"], v["counted"] = allowed, blocked, counted
 				}
@@ -265,43 +295,51 @@ Exit 0 when the last request is allowed, 3 when it is blocked.`,
 	f.String("method", "GET", "the HTTP method")
 	f.String("uri", "/", "the path, optionally with ?query and #fragment")
 	f.String("query", "", "the query string (a=b&c=d)")
-	f.StringArrayP("header", "H", nil, "a request header, 'Name: value' (repeat)")
+	f.StringArrayP("header", "H", nil, "a request header, 'Name: value' (repeat; sent in this order and case)")
 	f.String("body", "", "a file holding the request body (- for stdin)")
 	f.Int("repeat", 1, "send the request N times in a row")
+	f.String("route", "waf-test", "the route name logged as httpSourceId")
 	f.StringP("output", "o", "text", "text or json")
 	resourceFlags(c)
 	return c
 }
 
-// jsonDecision is a decision as waf test -o json prints it, in the
-// field names of AWS WAF logs.
-func jsonDecision(d *waf.Decision, trace []waf.TraceStep) map[string]any {
-	m := map[string]any{
-		"action":                      d.Action,
-		"terminatingRuleId":           d.TerminatingRuleID,
-		"terminatingRuleType":         d.TerminatingRuleType,
-		"nonTerminatingMatchingRules": nonNil(d.NonTerminating),
-		"rateBasedRuleList":           nonNil(d.RateBased),
-		"ruleGroupList":               nonNil(d.RuleGroups),
-		"trace":                       trace,
+// rawRequest writes the request as an HTTP/1.1 client sends it, and
+// returns its header block too.
+func rawRequest(method, target string, hs []waf.Header, body []byte) (raw, block []byte) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", method, target)
+	host, length := false, false
+	for _, h := range hs {
+		host = host || strings.EqualFold(h.Name, "Host")
+		length = length || strings.EqualFold(h.Name, "Content-Length") || strings.EqualFold(h.Name, "Transfer-Encoding")
 	}
-	labels := make([]map[string]string, 0, len(d.Labels))
-	for _, l := range d.Labels {
-		labels = append(labels, map[string]string{"name": l})
+	if !host {
+		b.WriteString("Host: localhost\r\n")
 	}
-	m["labels"] = labels
-	if d.CustomResponse != nil {
-		m["responseCodeSent"] = d.CustomResponse.ResponseCode
+	for _, h := range hs {
+		fmt.Fprintf(&b, "%s: %s\r\n", h.Name, h.Value)
 	}
-	if len(d.InsertHeaders) > 0 {
-		m["requestHeadersInserted"] = d.InsertHeaders
+	if !length && len(body) > 0 {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
 	}
-	return m
+	b.WriteString("\r\n")
+	block = bytes.Clone(b.Bytes())
+	b.Write(body)
+	return b.Bytes(), block
 }
 
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+// recordWithTrace is the log record, byte for byte as the gateway writes
+// it, with the trace added as its last member.
+func recordWithTrace(rec *waflog.Record, trace []waf.TraceStep) (json.RawMessage, error) {
+	line, err := waflog.Marshal(rec)
+	if err != nil {
+		return nil, err
 	}
-	return s
+	t, err := json.Marshal(trace)
+	if err != nil {
+		return nil, err
+	}
+	out := append(line[:len(line)-1:len(line)-1], `,"trace":`...)
+	return append(append(out, t...), '}'), nil
 }

@@ -1,11 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/gateway"
+	"github.com/lockgate/lockgate/internal/webacl"
 )
 
 func TestWAFCommands(t *testing.T) {
@@ -21,7 +30,7 @@ func TestWAFCommands(t *testing.T) {
 	runCLICases(t, []cliCase{
 		{"validate", []string{"waf", "validate", td + "blog-acl.json", "--ip-reputation", rep}, 0, []string{"ok, 3 rules, 31 WCUs"}},
 		{"validate every problem", []string{"waf", "validate", bad}, 1, []string{"Limit: 5 is below the minimum 10", "EvaluationWindowSec: 30 is not 60, 120, 300 or 600"}},
-		{"validate missing reference", []string{"waf", "validate", td + "blog-acl.json"}, 1, []string{`needs the "ip-reputation" IP set`}},
+		{"validate missing reference", []string{"waf", "validate", td + "blog-acl.json"}, 1, []string{`needs its IP list (Options.IPReputation`}},
 		{"validate rule group", []string{"waf", "validate", td + "all-statements.json", "--ip-set", "arn:aws:wafv2:us-east-1:1:regional/ipset/bad/1=" + rep}, 0, []string{"ok, 4 rules"}},
 		{"validate bad pair", []string{"waf", "validate", td + "blog-acl.json", "--ip-set", "nofile"}, 1, []string{"write ARN=FILE"}},
 		{"test allowed", append([]string{"waf", "test", "--uri", "/login"}, acl...), 0, []string{"ALLOW by Default_Action", "UriBasedRule"}},
@@ -108,6 +117,113 @@ func TestREADMEWAFExample(t *testing.T) {
 	for _, part := range strings.Split(claim, " … ") {
 		if !strings.Contains(stdout, part) {
 			t.Errorf("output lacks the README's %q:\n%s", part, stdout)
+		}
+	}
+}
+
+// lockgate waf test -o json prints the record the gateway writes for the
+// same request: same request parsing, request building (headers in the
+// order and case sent), evaluation and record code. Only the timestamp
+// and the request id differ.
+func TestWAFTestRecordIsTheGatewayRecord(t *testing.T) {
+	dir := t.TempDir()
+	aclJSON := `{"Name":"shop","DefaultAction":{"Allow":{}},"VisibilityConfig":{"SampledRequestsEnabled":false,"CloudWatchMetricsEnabled":false,"MetricName":"shop"},
+	"Rules":[{"Name":"sqli","Priority":0,"Action":{"Count":{"CustomRequestHandling":{"InsertHeaders":[{"Name":"suspect","Value":"sqli"}]}}},
+	  "RuleLabels":[{"Name":"suspect:sqli"}],
+	  "VisibilityConfig":{"SampledRequestsEnabled":false,"CloudWatchMetricsEnabled":false,"MetricName":"sqli"},
+	  "Statement":{"SqliMatchStatement":{"FieldToMatch":{"QueryString":{}},"TextTransformations":[{"Priority":0,"Type":"URL_DECODE"}]}}},
+	 {"Name":"order","Priority":1,"Action":{"Count":{}},
+	  "VisibilityConfig":{"SampledRequestsEnabled":false,"CloudWatchMetricsEnabled":false,"MetricName":"order"},
+	  "Statement":{"ByteMatchStatement":{"SearchString":"x-B:Host:user-agent","FieldToMatch":{"HeaderOrder":{"OversizeHandling":"CONTINUE"}},"TextTransformations":[{"Priority":0,"Type":"NONE"}],"PositionalConstraint":"STARTS_WITH"}}}]}`
+	os.WriteFile(filepath.Join(dir, "acl.json"), []byte(aclJSON), 0o600)
+	cfgPath := filepath.Join(dir, "lockgate.yaml")
+	os.WriteFile(cfgPath, []byte(`gateway:
+  listen: 127.0.0.1:0
+  log:
+    file: waf.log
+  routes:
+    - name: shop
+      upstreams: [http://127.0.0.1:1]
+      web_acl: acl.json
+`), 0o600)
+	load := func() (gateway.Snapshot, error) {
+		file := struct {
+			Gateway gateway.Config `yaml:"gateway"`
+			WAF     webacl.Config  `yaml:"waf"`
+		}{Gateway: gateway.DefaultConfig()}
+		src, err := config.Load(cfgPath, func(string) string { return "" }, &file)
+		if err != nil {
+			return gateway.Snapshot{}, err
+		}
+		set, probs := webacl.Provision(file.WAF, nil)
+		if len(probs) > 0 {
+			return gateway.Snapshot{}, src.Locate(probs)
+		}
+		return gateway.Snapshot{Config: file.Gateway, WAF: set}, nil
+	}
+	gw, err := gateway.New(gateway.Options{Load: load, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- gw.Run(ctx, ln) }() // Run serves through the header-order listener
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const query = "q=1%27%20OR%20%271%27%3D%271"
+	io.WriteString(c, "GET /search?"+query+" HTTP/1.1\r\nx-B: b\r\nHost: shop.example\r\nuser-agent: probe\r\nConnection: close\r\n\r\n")
+	io.ReadAll(c)
+	c.Close()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	logged, err := os.ReadFile(filepath.Join(dir, "waf.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stdout, stderr, code := runCLI(t, nil, "waf", "test", "--acl", filepath.Join(dir, "acl.json"), "--ip", "127.0.0.1", "--route", "shop",
+		"--uri", "/search?"+query, "-H", "x-B: b", "-H", "Host: shop.example", "-H", "user-agent: probe", "-H", "Connection: close", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	var out struct{ Last map[string]json.RawMessage }
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	var gwRec map[string]json.RawMessage
+	if err := json.Unmarshal(logged, &gwRec); err != nil {
+		t.Fatalf("%v: %s", err, logged)
+	}
+	if _, ok := out.Last["trace"]; !ok {
+		t.Fatal("no trace")
+	}
+	delete(out.Last, "trace")
+	norm := func(m map[string]json.RawMessage) string {
+		delete(m, "timestamp")
+		var req map[string]json.RawMessage
+		json.Unmarshal(m["httpRequest"], &req)
+		delete(req, "requestId")
+		m["httpRequest"], _ = json.Marshal(req)
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	got, want := norm(out.Last), norm(gwRec)
+	if got != want {
+		t.Fatalf("waf test record:\n%s\ngateway record:\n%s", got, want)
+	}
+	for _, part := range []string{`"ruleMatchDetails":[{"conditionType":"SQL_INJECTION","sensitivityLevel":"LOW","location":"QUERY_STRING"`,
+		`{"name":"x-B","value":"b"},{"name":"Host","value":"shop.example"}`, `"requestHeadersInserted":[{"name":"x-amzn-waf-suspect","value":"sqli"}]`,
+		`{"ruleId":"order","action":"COUNT"`} {
+		if !strings.Contains(want, part) {
+			t.Errorf("the gateway record lacks %s:\n%s", part, want)
 		}
 	}
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/lockgate/lockgate/problem"
 	"github.com/lockgate/lockgate/waf"
 	"github.com/lockgate/lockgate/waf/ratelimit"
+	"github.com/lockgate/lockgate/waf/ratelimit/redisstore"
 )
 
 // Gateway serves the routes of the current configuration. Reload swaps
@@ -44,10 +45,11 @@ type Gateway struct {
 	log      *slog.Logger
 	load     func() (Snapshot, error)
 	metrics  *metrics
-	redis    *ratelimit.RedisStore // nil: counts in memory
+	redis    *redisstore.Store // nil: counts in memory
 	logw     *waflog.Writer
 	tls      *tls.Config
 	shutdown time.Duration
+	order    *waf.HeaderOrder // the listener Run serves, following header order
 
 	mu       sync.Mutex // serialises reloads
 	state    atomic.Pointer[state]
@@ -71,7 +73,7 @@ type state struct {
 	trusted *bart.Lite
 	header  string
 	only    string
-	redact  map[string]bool
+	redact  []waf.FieldToMatch   // RedactedFields
 	files   map[string]time.Time // watched files and their modification times
 	loaded  time.Time
 }
@@ -85,7 +87,7 @@ type Options struct {
 	Registry prometheus.Registerer
 	// Redis shares rate-based counts with other gateways; nil keeps them
 	// in memory.
-	Redis *ratelimit.RedisStore
+	Redis *redisstore.Store
 	// ShutdownTimeout bounds how long Run lets requests in flight finish.
 	ShutdownTimeout time.Duration
 }
@@ -134,6 +136,15 @@ func prefixed(prefix string, l problem.List) problem.List {
 	return l
 }
 
+// Listener wraps a listener so that the gateway's WAF and its log records
+// see each HTTP/1.x request's headers in the order and case the client
+// sent them (waf.HeaderOrder). Run uses it; a caller serving the gateway
+// itself can too.
+func (g *Gateway) Listener(l net.Listener) net.Listener {
+	g.order = waf.NewHeaderOrder(l)
+	return g.order
+}
+
 // Run serves the gateway on ln and reloads it when a file it was built
 // from changes, until ctx ends; then it lets requests in flight finish (up
 // to the shutdown timeout) and closes its log. An error serving ends it.
@@ -146,6 +157,9 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 		TLSConfig:         g.tls,
 	}
+	// Below TLS, HeaderOrder sees only ciphertext and leaves the headers
+	// sorted; on plain HTTP/1.x it keeps the order and case received.
+	ln = g.Listener(ln)
 	if g.tls != nil {
 		srv.TLSConfig.NextProtos = []string{"h2", "http/1.1"} // HTTP/2 by ALPN
 		ln = tls.NewListener(ln, srv.TLSConfig)
@@ -270,7 +284,7 @@ func sameTimes(a, b map[string]time.Time) bool {
 // kept for rules whose definition is unchanged.
 func (g *Gateway) build(snap Snapshot) (*state, error) {
 	gc := snap.Config
-	st := &state{cfg: gc, trusted: &bart.Lite{}, header: gc.ClientIPHeader, only: gc.Log.Only, redact: map[string]bool{}, files: map[string]time.Time{}, loaded: time.Now()}
+	st := &state{cfg: gc, trusted: &bart.Lite{}, header: gc.ClientIPHeader, only: gc.Log.Only, files: map[string]time.Time{}, loaded: time.Now()}
 	for _, p := range gc.TrustedProxies {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
@@ -282,9 +296,7 @@ func (g *Gateway) build(snap Snapshot) (*state, error) {
 		}
 		st.trusted.Insert(pfx.Masked())
 	}
-	for _, h := range gc.Log.Redact {
-		st.redact[strings.ToLower(h)] = true
-	}
+	st.redact = waflog.RedactHeaders(gc.Log.Redact...)
 	watch := func(path string) {
 		if fi, err := os.Stat(path); err == nil {
 			st.files[path] = fi.ModTime()
@@ -326,10 +338,11 @@ func (g *Gateway) build(snap Snapshot) (*state, error) {
 
 // counterFor keeps a rate-based rule's counter across reloads when its
 // definition (statement, window, limit) did not change.
-func (g *Gateway) counterFor(acl string, used map[string]ratelimit.Counter, maxKeys int) func(string, []byte, time.Duration, int64) ratelimit.Counter {
-	return func(rule string, def []byte, window time.Duration, limit int64) ratelimit.Counter {
-		sum := sha256.Sum256(def)
-		key := acl + "/" + rule + "/" + hex.EncodeToString(sum[:8])
+func (g *Gateway) counterFor(acl string, used map[string]ratelimit.Counter, maxKeys int) func(waf.RateRule) ratelimit.Counter {
+	return func(r waf.RateRule) ratelimit.Counter {
+		window, limit := r.Window, r.Limit
+		sum := sha256.Sum256(r.Definition)
+		key := acl + "/" + r.Name + "/" + hex.EncodeToString(sum[:8])
 		if c, ok := used[key]; ok {
 			return c
 		}
@@ -396,11 +409,7 @@ func (g *Gateway) newRoute(gc Config, rc RouteConfig, set *webacl.Set, used map[
 			return nil, err
 		}
 		rt.eng, rt.acl, rt.aclMetric = eng, acl, acl.VisibilityConfig.MetricName
-		id := acl.ARN
-		if id == "" {
-			id = "lockgate:webacl/" + acl.Name
-		}
-		rt.src.WebACLID = id
+		rt.src.WebACLID = waflog.WebACLID(acl)
 		for _, r := range acl.Rules {
 			rt.metricNames[r.Name] = r.VisibilityConfig.MetricName
 			if r.Statement.RateBasedStatement != nil {
@@ -560,6 +569,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			httpjson.Error(w, http.StatusBadRequest, "bad_request", "cannot read the request body")
 			return
 		}
+		if g.order != nil {
+			g.order.Apply(req, r)
+		}
 		rt.eng.EvaluateInto(r.Context(), req, d)
 	} else {
 		*req = waf.Request{ClientIP: ip, Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, BodySize: max(r.ContentLength, 0)}
@@ -575,8 +587,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		src := *rt.src
-		src.Redact = st.redact
-		rec := waflog.New(&src, start, r, req, d, geo.Country(ip), g.idPrefix+strconv.FormatUint(g.seq.Add(1), 36))
+		src.RedactedFields = st.redact
+		country := geo.Country(ip)
+		if rt.eng != nil {
+			country = rt.eng.Country(ip)
+		}
+		rec := waflog.New(&src, start, r, req, d, country, g.idPrefix+strconv.FormatUint(g.seq.Add(1), 36))
 		if err := g.logw.Write(rec); err != nil {
 			g.log.Error("writing the WAF log", "error", err)
 		}

@@ -32,7 +32,7 @@ import (
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/webhook"
 	"github.com/lockgate/lockgate/problem"
-	"github.com/lockgate/lockgate/waf/ratelimit"
+	"github.com/lockgate/lockgate/waf/ratelimit/redisstore"
 )
 
 // Server is a provisioned lockgate. Provision checks; Open acquires
@@ -51,7 +51,7 @@ type Server struct {
 	svc     *lock.Service
 	api     *httpapi.Handler
 	gateway *gateway.Gateway
-	redis   *ratelimit.RedisStore
+	redis   *redisstore.Store
 	// AdminToken is set when this start created the first admin token;
 	// the caller shows it once.
 	AdminToken string
@@ -239,7 +239,7 @@ func (s *Server) openGateway(reg *prometheus.Registry) error {
 		if err != nil {
 			return fmt.Errorf("waf.redis_url: %w", err)
 		}
-		s.redis = ratelimit.NewRedisStore(redis.NewClient(ro), ratelimit.RedisOptions{
+		s.redis = redisstore.New(redis.NewClient(ro), redisstore.Options{
 			Prefix: s.cfg.WAF.RedisPrefix, MaxKeys: s.cfg.WAF.MaxKeysPerRule,
 			OnHealth: func(err error) {
 				if err != nil {

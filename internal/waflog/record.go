@@ -1,9 +1,13 @@
 // Package waflog writes AWS WAF log records: one JSON object a line, in
-// the field names and shapes AWS WAF uses, so that Athena's WAF table and
-// lockgate's analyzer read them unchanged.
+// the field names and shapes AWS WAF uses ("Log fields for web ACL
+// traffic" in the AWS WAF Developer Guide), so that Athena's WAF table and
+// lockgate's analyzer read them unchanged. The gateway and lockgate waf
+// test both build their records with New and encode them with Marshal.
 package waflog
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,7 +16,7 @@ import (
 	"github.com/lockgate/lockgate/waf"
 )
 
-// Record is one request's log record.
+// Record is one request's log record, its members in AWS's order.
 type Record struct {
 	Timestamp                   int64           `json:"timestamp"`
 	FormatVersion               int             `json:"formatVersion"`
@@ -20,7 +24,7 @@ type Record struct {
 	TerminatingRuleID           string          `json:"terminatingRuleId"`
 	TerminatingRuleType         string          `json:"terminatingRuleType"`
 	Action                      string          `json:"action"`
-	TerminatingRuleMatchDetails []any           `json:"terminatingRuleMatchDetails"`
+	TerminatingRuleMatchDetails []MatchDetail   `json:"terminatingRuleMatchDetails"`
 	HTTPSourceName              string          `json:"httpSourceName"`
 	HTTPSourceID                string          `json:"httpSourceId"`
 	RuleGroupList               []RuleGroup     `json:"ruleGroupList"`
@@ -32,14 +36,30 @@ type Record struct {
 	Labels                      []Label         `json:"labels,omitempty"`
 	RequestBodySize             int64           `json:"requestBodySize"`
 	RequestBodySizeInspected    int64           `json:"requestBodySizeInspectedByWAF"`
+	OversizeFields              []string        `json:"oversizeFields,omitempty"`
 }
 
 // RuleGroup is a rule group in which a rule matched.
 type RuleGroup struct {
 	RuleGroupID                 string         `json:"ruleGroupId"`
-	TerminatingRule             *MatchingRule  `json:"terminatingRule"`
+	TerminatingRule             *GroupRule     `json:"terminatingRule"`
 	NonTerminatingMatchingRules []MatchingRule `json:"nonTerminatingMatchingRules"`
-	ExcludedRules               []any          `json:"excludedRules"`
+	ExcludedRules               []ExcludedRule `json:"excludedRules"`
+}
+
+// GroupRule is a rule group's terminating rule. AWS writes its
+// ruleMatchDetails as null when there are none.
+type GroupRule struct {
+	RuleID           string        `json:"ruleId"`
+	Action           string        `json:"action"`
+	RuleMatchDetails []MatchDetail `json:"ruleMatchDetails"`
+}
+
+// ExcludedRule is a rule of a rule group that matched but that the
+// reference excluded (ExcludedRules).
+type ExcludedRule struct {
+	ExclusionType string `json:"exclusionType"`
+	RuleID        string `json:"ruleId"`
 }
 
 // RateBasedRule is a rate-based rule limiting the request's key.
@@ -53,12 +73,17 @@ type RateBasedRule struct {
 	CustomValues        []waf.CustomValue `json:"customValues,omitempty"`
 }
 
-// MatchingRule is a rule that matched.
+// MatchingRule is a rule that matched with Count (or, in a rule group,
+// whose action a reference overrode).
 type MatchingRule struct {
-	RuleID           string `json:"ruleId"`
-	Action           string `json:"action"`
-	RuleMatchDetails []any  `json:"ruleMatchDetails"`
+	RuleID           string        `json:"ruleId"`
+	Action           string        `json:"action"`
+	OverriddenAction string        `json:"overriddenAction,omitempty"`
+	RuleMatchDetails []MatchDetail `json:"ruleMatchDetails"`
 }
+
+// MatchDetail is what a SQL injection or XSS statement found.
+type MatchDetail = waf.MatchDetail
 
 // HTTPRequest describes the request.
 type HTTPRequest struct {
@@ -86,20 +111,67 @@ type Label struct {
 	Name string `json:"name"`
 }
 
-// Source says where a record comes from.
+// Source says where records come from.
 type Source struct {
 	WebACLID string // the web ACL's ARN, or lockgate's own id for it
 	Name     string // httpSourceName
 	ID       string // httpSourceId (the route)
-	// Redact lists header names (lower case) whose values are replaced
-	// by "REDACTED".
-	Redact map[string]bool
-	// RuleIDs maps a rate-based rule's name to the id logged as
-	// rateBasedRuleId.
-	RuleIDs map[string]string
+	// RedactedFields is AWS's LoggingConfiguration.RedactedFields: the
+	// components whose values are logged as REDACTED. AWS allows
+	// UriPath, QueryString, SingleHeader and Method (CheckRedactedFields).
+	RedactedFields []waf.FieldToMatch
 }
 
-// New makes the record of a request and its decision.
+// DefaultRedactedFields is lockgate's default where AWS redacts nothing:
+// credentials stay out of the logs unless the operator chooses otherwise.
+var DefaultRedactedFields = []waf.FieldToMatch{
+	{SingleHeader: &waf.NamedField{Name: "authorization"}},
+	{SingleHeader: &waf.NamedField{Name: "cookie"}},
+}
+
+// RedactHeaders is RedactedFields naming headers (SingleHeader).
+func RedactHeaders(names ...string) []waf.FieldToMatch {
+	out := make([]waf.FieldToMatch, 0, len(names))
+	for _, n := range names {
+		out = append(out, waf.FieldToMatch{SingleHeader: &waf.NamedField{Name: strings.ToLower(n)}})
+	}
+	return out
+}
+
+// MaxRedactedFields is the model's limit on RedactedFields.
+const MaxRedactedFields = 100
+
+// CheckRedactedFields reports the first field AWS would refuse: "You can
+// specify only the following fields for redaction: UriPath, QueryString,
+// SingleHeader, and Method." (WAFV2 API Reference, LoggingConfiguration).
+func CheckRedactedFields(fs []waf.FieldToMatch) error {
+	if len(fs) > MaxRedactedFields {
+		return fmt.Errorf("RedactedFields: %d fields, at most %d", len(fs), MaxRedactedFields)
+	}
+	for i, f := range fs {
+		n := 0
+		for _, set := range []bool{f.UriPath != nil, f.QueryString != nil, f.SingleHeader != nil, f.Method != nil} {
+			if set {
+				n++
+			}
+		}
+		other := f.AllQueryArguments != nil || f.SingleQueryArgument != nil || f.Body != nil || f.JsonBody != nil ||
+			f.Headers != nil || f.Cookies != nil || f.HeaderOrder != nil || f.UriFragment != nil || f.JA3Fingerprint != nil || f.JA4Fingerprint != nil
+		if n != 1 || other {
+			return fmt.Errorf("RedactedFields[%d]: only one of UriPath, QueryString, SingleHeader and Method can be redacted", i)
+		}
+		if f.SingleHeader != nil && f.SingleHeader.Name == "" {
+			return fmt.Errorf("RedactedFields[%d].SingleHeader.Name: required", i)
+		}
+	}
+	return nil
+}
+
+const redacted = "REDACTED"
+
+// New makes the record of a request and its decision. req is the view
+// the engine inspected (its headers in the order and case received);
+// country is the client's ("" when unknown, logged as "-").
 func New(src *Source, now time.Time, r *http.Request, req *waf.Request, d *waf.Decision, country, requestID string) *Record {
 	rec := &Record{
 		Timestamp:                   now.UnixMilli(),
@@ -108,7 +180,7 @@ func New(src *Source, now time.Time, r *http.Request, req *waf.Request, d *waf.D
 		TerminatingRuleID:           d.TerminatingRuleID,
 		TerminatingRuleType:         d.TerminatingRuleType,
 		Action:                      d.Action,
-		TerminatingRuleMatchDetails: []any{},
+		TerminatingRuleMatchDetails: nonNil(d.TerminatingDetails),
 		HTTPSourceName:              src.Name,
 		HTTPSourceID:                src.ID,
 		RuleGroupList:               []RuleGroup{},
@@ -116,6 +188,7 @@ func New(src *Source, now time.Time, r *http.Request, req *waf.Request, d *waf.D
 		NonTerminatingMatchingRules: []MatchingRule{},
 		RequestBodySize:             req.BodySize,
 		RequestBodySizeInspected:    int64(len(req.Body)),
+		OversizeFields:              d.OversizeFields(),
 	}
 	if country == "" {
 		country = "-"
@@ -125,40 +198,51 @@ func New(src *Source, now time.Time, r *http.Request, req *waf.Request, d *waf.D
 		scheme = "https"
 	}
 	rec.HTTPRequest = HTTPRequest{ClientIP: req.ClientIP.String(), Country: country, URI: req.URI, Args: req.Query,
-		HTTPVersion: r.Proto, HTTPMethod: r.Method, RequestID: requestID, Fragment: req.Fragment, Scheme: scheme, Host: r.Host}
+		HTTPVersion: r.Proto, HTTPMethod: req.Method, RequestID: requestID, Fragment: req.Fragment, Scheme: scheme, Host: r.Host}
 	rec.HTTPRequest.Headers = make([]Header, 0, len(req.Headers))
 	for _, h := range req.Headers {
-		v := h.Value
-		if src.Redact[strings.ToLower(h.Name)] {
-			v = "REDACTED"
+		rec.HTTPRequest.Headers = append(rec.HTTPRequest.Headers, Header{Name: h.Name, Value: h.Value})
+	}
+	for _, f := range src.RedactedFields {
+		switch {
+		case f.UriPath != nil:
+			rec.HTTPRequest.URI = redacted
+		case f.QueryString != nil:
+			rec.HTTPRequest.Args = redacted
+		case f.Method != nil:
+			rec.HTTPRequest.HTTPMethod = redacted
+		case f.SingleHeader != nil:
+			for i, h := range rec.HTTPRequest.Headers {
+				if strings.EqualFold(h.Name, f.SingleHeader.Name) {
+					rec.HTTPRequest.Headers[i].Value = redacted
+				}
+			}
 		}
-		rec.HTTPRequest.Headers = append(rec.HTTPRequest.Headers, Header{Name: h.Name, Value: v})
 	}
 	for _, g := range d.RuleGroups {
-		rg := RuleGroup{RuleGroupID: g.RuleGroupID, NonTerminatingMatchingRules: []MatchingRule{}, ExcludedRules: nil}
+		rg := RuleGroup{RuleGroupID: g.RuleGroupID, NonTerminatingMatchingRules: []MatchingRule{}}
 		if g.TerminatingRule != nil {
-			rg.TerminatingRule = &MatchingRule{RuleID: g.TerminatingRule.RuleID, Action: g.TerminatingRule.Action, RuleMatchDetails: []any{}}
+			rg.TerminatingRule = &GroupRule{RuleID: g.TerminatingRule.RuleID, Action: g.TerminatingRule.Action, RuleMatchDetails: g.TerminatingRule.Details}
 		}
 		for _, m := range g.NonTerminating {
-			rg.NonTerminatingMatchingRules = append(rg.NonTerminatingMatchingRules, MatchingRule{RuleID: m.RuleID, Action: m.Action, RuleMatchDetails: []any{}})
+			rg.NonTerminatingMatchingRules = append(rg.NonTerminatingMatchingRules, matching(m))
+		}
+		for _, x := range g.Excluded {
+			rg.ExcludedRules = append(rg.ExcludedRules, ExcludedRule{ExclusionType: "EXCLUDED_AS_COUNT", RuleID: x})
 		}
 		rec.RuleGroupList = append(rec.RuleGroupList, rg)
 	}
 	for _, m := range d.RateBased {
-		id := src.RuleIDs[m.RuleName]
-		if id == "" {
-			id = m.RuleName
-		}
-		rec.RateBasedRuleList = append(rec.RateBasedRuleList, RateBasedRule{RateBasedRuleID: id, RateBasedRuleName: m.RuleName, LimitKey: m.LimitKey,
+		rec.RateBasedRuleList = append(rec.RateBasedRuleList, RateBasedRule{RateBasedRuleID: m.RuleID, RateBasedRuleName: m.RuleName, LimitKey: m.LimitKey,
 			MaxRateAllowed: m.MaxRateAllowed, EvaluationWindowSec: strconv.FormatInt(m.EvaluationWindowSec, 10), LimitValue: m.LimitValue, CustomValues: m.CustomValues})
 	}
 	for _, m := range d.NonTerminating {
-		rec.NonTerminatingMatchingRules = append(rec.NonTerminatingMatchingRules, MatchingRule{RuleID: m.RuleID, Action: m.Action, RuleMatchDetails: []any{}})
+		rec.NonTerminatingMatchingRules = append(rec.NonTerminatingMatchingRules, matching(m))
 	}
 	for _, h := range d.InsertHeaders {
 		rec.RequestHeadersInserted = append(rec.RequestHeadersInserted, Header{Name: "x-amzn-waf-" + h.Name, Value: h.Value})
 	}
-	if d.CustomResponse != nil {
+	if d.CustomResponse != nil { // "The response code sent with a custom response"
 		code := d.CustomResponse.ResponseCode
 		rec.ResponseCodeSent = &code
 	}
@@ -170,3 +254,24 @@ func New(src *Source, now time.Time, r *http.Request, req *waf.Request, d *waf.D
 	}
 	return rec
 }
+
+func matching(m waf.RuleMatch) MatchingRule {
+	return MatchingRule{RuleID: m.RuleID, Action: m.Action, OverriddenAction: m.OverriddenAction, RuleMatchDetails: nonNil(m.Details)}
+}
+
+// nonNil copies details (a Decision's storage is reused), [] when none.
+func nonNil(d []MatchDetail) []MatchDetail {
+	return append([]MatchDetail{}, d...)
+}
+
+// WebACLID is the webaclId of a web ACL's records: its ARN, or
+// lockgate:webacl/NAME when it has none.
+func WebACLID(acl *waf.WebACL) string {
+	if acl.ARN != "" {
+		return acl.ARN
+	}
+	return "lockgate:webacl/" + acl.Name
+}
+
+// Marshal encodes a record as one line of a log (without the newline).
+func Marshal(rec *Record) ([]byte, error) { return json.Marshal(rec) }

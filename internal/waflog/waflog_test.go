@@ -25,7 +25,7 @@ func sampleRecord(now time.Time, i int) *Record {
 		NonTerminating: []waf.RuleMatch{{RuleID: "count-it", Action: "COUNT"}},
 		RuleGroups:     []waf.GroupMatch{{RuleGroupID: "g", TerminatingRule: &waf.RuleMatch{RuleID: "r", Action: "BLOCK"}}},
 		CustomResponse: &waf.CustomResponse{ResponseCode: code}}
-	src := &Source{WebACLID: "arn:aws:wafv2:us-east-1:111122223333:regional/webacl/w/1", Name: "lockgate", ID: "shop", Redact: map[string]bool{"authorization": true}}
+	src := &Source{WebACLID: "arn:aws:wafv2:us-east-1:111122223333:regional/webacl/w/1", Name: "lockgate", ID: "shop", RedactedFields: RedactHeaders("Authorization")}
 	return New(src, now, r, req, d, "US", "req-"+string(rune('a'+i%26)))
 }
 
@@ -44,7 +44,7 @@ func TestRecordShape(t *testing.T) {
 	s := string(b)
 	for _, want := range []string{`"timestamp":1763726400123`, `"evaluationWindowSec":"300"`, `"limitKey":"IP"`, `"responseCodeSent":429`,
 		`{"name":"Authorization","value":"REDACTED"}`, `"country":"US"`, `"httpVersion":"HTTP/1.1"`, `"labels":[{"name":"awswaf:1:webacl:w:x"}]`,
-		`"terminatingRule":{"ruleId":"r","action":"BLOCK","ruleMatchDetails":[]}`, `"requestHeadersInserted":null`} {
+		`"terminatingRule":{"ruleId":"r","action":"BLOCK","ruleMatchDetails":null}`, `"requestHeadersInserted":null`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("lacks %s:\n%s", want, s)
 		}

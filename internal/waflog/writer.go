@@ -3,7 +3,6 @@ package waflog
 import (
 	"bufio"
 	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -108,7 +107,7 @@ func (w *Writer) note(err error) {
 
 // Write appends one record.
 func (w *Writer) Write(rec *Record) error {
-	line, err := json.Marshal(rec)
+	line, err := Marshal(rec)
 	if err != nil {
 		return err
 	}

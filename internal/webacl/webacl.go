@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"time"
 
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/problem"
@@ -78,8 +77,11 @@ func Provision(c Config, country func(netip.Addr) string) (*Set, problem.List) {
 	var probs problem.List
 	s := &Set{cfg: c, Options: waf.Options{
 		IPSets: map[string][]netip.Prefix{}, RegexSets: map[string][]string{}, RuleGroups: map[string]*waf.RuleGroup{},
-		MaxKeys: c.MaxKeysPerRule, BodyLimit: c.BodyLimitKiB << 10, Country: country,
+		MaxKeys: c.MaxKeysPerRule, BodyLimit: c.BodyLimitKiB << 10,
 	}}
+	if country != nil {
+		s.Options.Geo = waf.CountryFunc(country)
+	}
 	if c.BodyLimitKiB < 0 || c.BodyLimitKiB > 64 {
 		probs.Addf("body_limit_kib", "%d is outside 1..64", c.BodyLimitKiB)
 	}
@@ -187,10 +189,10 @@ func Provision(c Config, country func(netip.Addr) string) (*Set, problem.List) {
 	for _, m := range []struct {
 		path string
 		file config.Path
-		set  string
+		set  *[]netip.Prefix
 	}{
-		{"ip_reputation_file", c.IPReputationFile, "ip-reputation"},
-		{"anonymous_ip_file", c.AnonymousIPFile, "anonymous-ip"},
+		{"ip_reputation_file", c.IPReputationFile, &s.Options.IPReputation},
+		{"anonymous_ip_file", c.AnonymousIPFile, &s.Options.AnonymousIP},
 	} {
 		if m.file == "" {
 			continue
@@ -200,7 +202,7 @@ func Provision(c Config, country func(netip.Addr) string) (*Set, problem.List) {
 			if err != nil {
 				probs.Addf(m.path, "%s: %v", m.file, err)
 			}
-			s.Options.IPSets[m.set] = set
+			*m.set = set
 		}
 	}
 	return s, probs
@@ -223,7 +225,7 @@ func LoadFile(path string, lo waf.LoadOptions) (*waf.WebACL, error) {
 
 // CounterFunc makes the counter of one rate-based rule of a web ACL (nil:
 // the engine's in-memory counters).
-type CounterFunc = func(rule string, definition []byte, window time.Duration, limit int64) ratelimit.Counter
+type CounterFunc = func(waf.RateRule) ratelimit.Counter
 
 // Compile loads the web ACL file and builds its engine with the set's
 // options, so that a web ACL naming an IP set, regex set or rule group the
@@ -236,7 +238,7 @@ func (s *Set) Compile(path string, counters func(*waf.WebACL) CounterFunc) (*waf
 	}
 	o := s.Options
 	if counters != nil {
-		o.RuleCounter = counters(acl)
+		o.Counter = counters(acl)
 	}
 	eng, err := waf.New(acl, o)
 	if err != nil {

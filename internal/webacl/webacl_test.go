@@ -57,7 +57,7 @@ func TestSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := set.Options
-	if opts.BodyLimit != 32<<10 || len(opts.IPSets) != 3 || opts.IPSets["ip-reputation"][0] != netip.MustParsePrefix("198.51.100.0/24") ||
+	if opts.BodyLimit != 32<<10 || len(opts.IPSets) != 2 || opts.IPReputation[0] != netip.MustParsePrefix("198.51.100.0/24") ||
 		len(opts.IPSets["arn:aws:wafv2:us-east-1:111122223333:regional/ipset/office/2"]) != 2 ||
 		len(opts.RegexSets["arn:aws:wafv2:us-east-1:111122223333:regional/regexpatternset/bots/3"]) != 2 ||
 		opts.RuleGroups["arn:aws:wafv2:us-east-1:111122223333:regional/rulegroup/app/1"].Name != "app" {

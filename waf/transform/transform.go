@@ -9,8 +9,8 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
-	"html"
 	"strings"
+	"unicode/utf8"
 )
 
 // Func transforms a value. It may return its argument unchanged.
@@ -18,13 +18,13 @@ type Func func([]byte) []byte
 
 var funcs = map[string]Func{
 	"NONE":                 func(b []byte) []byte { return b },
-	"LOWERCASE":            bytes.ToLower,
-	"UPPERCASE":            bytes.ToUpper,
+	"LOWERCASE":            lowerASCII,
+	"UPPERCASE":            upperASCII,
 	"COMPRESS_WHITE_SPACE": compressWhiteSpace,
 	"REMOVE_WHITESPACE":    removeWhiteSpace,
-	"TRIM":                 func(b []byte) []byte { return bytes.TrimFunc(b, isSpaceRune) },
-	"TRIM_LEFT":            func(b []byte) []byte { return bytes.TrimLeftFunc(b, isSpaceRune) },
-	"TRIM_RIGHT":           func(b []byte) []byte { return bytes.TrimRightFunc(b, isSpaceRune) },
+	"TRIM":                 func(b []byte) []byte { return trimRight(trimLeft(b)) },
+	"TRIM_LEFT":            trimLeft,
+	"TRIM_RIGHT":           trimRight,
 	"REMOVE_NULLS":         func(b []byte) []byte { return bytes.ReplaceAll(b, []byte{0}, nil) },
 	"REPLACE_NULLS":        func(b []byte) []byte { return bytes.ReplaceAll(b, []byte{0}, []byte{' '}) },
 	"URL_DECODE":           urlDecode,
@@ -71,7 +71,47 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\f' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == 0xa0
 }
 
-func isSpaceRune(r rune) bool { return r < 0x100 && isSpace(byte(r)) }
+// Every transformation works on bytes, as AWS WAF's do: a value need not
+// be UTF-8, and a byte such as 0xA0 (the non-breaking space) is one
+// character, not part of a multi-byte one.
+
+func trimLeft(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	return b
+}
+
+func trimRight(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// lowerASCII: "Convert uppercase letters (A-Z) to lowercase (a-z)";
+// other bytes are left alone.
+func lowerASCII(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func upperASCII(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
 
 func compressWhiteSpace(b []byte) []byte {
 	out := make([]byte, 0, len(b))
@@ -229,13 +269,94 @@ func cmdLine(b []byte) []byte {
 	return out
 }
 
-// htmlEntityDecode decodes &quot; &amp; &lt; &gt; &nbsp; (to 160),
-// &#xhhhh; and &#nnnn; and the other named HTML entities.
+// htmlEntityDecode replaces &quot; &amp; &lt; &gt; and &nbsp; (the byte
+// 160, as AWS documents it), and &#xhhhh; and &#nnnn; with the
+// character they stand for: one byte up to 255 (so &#160; is &nbsp;),
+// UTF-8 above. The closing ';' may be missing, as in ModSecurity's
+// transformation of the same name; anything that is not an entity stays.
 func htmlEntityDecode(b []byte) []byte {
-	if !bytes.ContainsRune(b, '&') {
+	if bytes.IndexByte(b, '&') < 0 {
 		return b
 	}
-	return []byte(html.UnescapeString(string(b)))
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != '&' {
+			out = append(out, b[i])
+			continue
+		}
+		c, n, ok := entity(b[i+1:])
+		if !ok {
+			out = append(out, '&')
+			continue
+		}
+		if c <= 0xff {
+			out = append(out, byte(c))
+		} else {
+			out = utf8.AppendRune(out, c)
+		}
+		i += n
+	}
+	return out
+}
+
+// entity decodes the entity after an '&': its character and how many
+// bytes it took (the ';' included when present).
+func entity(b []byte) (c rune, n int, ok bool) {
+	semi := func(n int) int {
+		if n < len(b) && b[n] == ';' {
+			return n + 1
+		}
+		return n
+	}
+	if len(b) > 1 && b[0] == '#' {
+		hex := len(b) > 2 && (b[1] == 'x' || b[1] == 'X')
+		j, v := 1, 0
+		if hex {
+			j = 2
+		}
+		start := j
+		for ; j < len(b); j++ {
+			d, isDigit := digit(b[j], hex)
+			if !isDigit {
+				break
+			}
+			if v <= utf8.MaxRune {
+				v = v*base(hex) + int(d)
+			}
+		}
+		if j == start || v > utf8.MaxRune {
+			return 0, 0, false
+		}
+		return rune(v), semi(j), true
+	}
+	for _, e := range namedEntities {
+		if len(b) >= len(e.name) && string(b[:len(e.name)]) == e.name {
+			return e.c, semi(len(e.name)), true
+		}
+	}
+	return 0, 0, false
+}
+
+var namedEntities = []struct {
+	name string
+	c    rune
+}{{"quot", '"'}, {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"nbsp", 0xa0}}
+
+func base(hex bool) int {
+	if hex {
+		return 16
+	}
+	return 10
+}
+
+func digit(c byte, hex bool) (byte, bool) {
+	if hex {
+		return unhex(c)
+	}
+	if '0' <= c && c <= '9' {
+		return c - '0', true
+	}
+	return 0, false
 }
 
 // normalizePath removes repeated slashes, ./ self-references and ../
@@ -290,7 +411,9 @@ func replaceComments(b []byte) []byte {
 }
 
 // escapeSeqDecode decodes the ANSI C escapes \a \b \f \n \r \t \v \\ \?
-// \' \" \xHH and \0OOO (octal); an invalid escape keeps its character.
+// \' \" \xHH and octal \OOO (one to three digits, as ModSecurity reads
+// AWS's "\0OOO"). "Encodings that aren't valid remain in the output":
+// \q and \xZZ stay as they are, backslash included.
 func escapeSeqDecode(b []byte) []byte {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
@@ -322,7 +445,7 @@ func escapeSeqDecode(b []byte) []byte {
 				i += 2
 				continue
 			}
-			out = append(out, c)
+			out = append(out, '\\', c)
 		case '0', '1', '2', '3', '4', '5', '6', '7':
 			v, n := 0, 0
 			for n < 3 && i+n < len(b) && b[i+n] >= '0' && b[i+n] <= '7' {
@@ -332,7 +455,7 @@ func escapeSeqDecode(b []byte) []byte {
 			out = append(out, byte(v))
 			i += n - 1
 		default:
-			out = append(out, c)
+			out = append(out, '\\', c)
 		}
 	}
 	return out

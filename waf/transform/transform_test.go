@@ -45,14 +45,14 @@ func TestTransformations(t *testing.T) {
 		{"CMD_LINE", `C^at "/ETC/PASSWD"`, "cat/etc/passwd"},
 		{"CMD_LINE", "a,b;c   d (e)", "a b c d(e)"},
 		{"CMD_LINE", `wh\o'am'i`, "whoami"},
-		{"HTML_ENTITY_DECODE", "&lt;script&gt; &quot;x&quot; &amp; &#x41;&#66;&nbsp;", "<script> \"x\" & AB\u00a0"},
+		{"HTML_ENTITY_DECODE", "&lt;script&gt; &quot;x&quot; &amp; &#x41;&#66;&nbsp;", "<script> \"x\" & AB\xa0"},
 		{"NORMALIZE_PATH", "/a//b/./c/../d", "/a/b/d"},
 		{"NORMALIZE_PATH", "/../../etc/passwd", "/etc/passwd"},
 		{"NORMALIZE_PATH", "a/b/", "a/b/"},
 		{"NORMALIZE_PATH_WIN", `C:\a\..\windows\\system32`, "C:/windows/system32"},
 		{"REPLACE_COMMENTS", "SELECT/* x */name/**/FROM", "SELECT name FROM"},
 		{"REPLACE_COMMENTS", "a/* open", "a "},
-		{"ESCAPE_SEQ_DECODE", `a\tb\x41\101\n\\\q`, "a\tbAA\n\\q"},
+		{"ESCAPE_SEQ_DECODE", `a\tb\x41\101\n\\\q`, "a\tbAA\n\\\\q"},
 		{"SQL_HEX_DECODE", "SELECT 0x414243 x 0xZZ", "SELECT ABC x 0xZZ"},
 	}
 	for _, tt := range tests {
@@ -67,6 +67,44 @@ func TestTransformations(t *testing.T) {
 	}
 	if got := string(Apply([]byte("%3C%53cript%3E"), "URL_DECODE", "LOWERCASE")); got != "<script>" {
 		t.Errorf("chained: %q", got)
+	}
+}
+
+// AWS's descriptions of the transformations, each row quoting the
+// sentence it implements. The chain works on bytes from end to end.
+func TestTransformationsAsAWSDocuments(t *testing.T) {
+	const api = "WAFV2 API Reference, TextTransformation (Type): "
+	const guide = "AWS WAF Developer Guide, Text transformation options: "
+	tests := []struct {
+		doc      string
+		chain    []string
+		in, want string
+	}{
+		{api + `HTML_ENTITY_DECODE "Replaces (ampersand)nbsp; with a non-breaking space, decimal 160"`,
+			[]string{"HTML_ENTITY_DECODE"}, "a&nbsp;b", "a\xa0b"},
+		{api + `HTML_ENTITY_DECODE "Replaces characters that are represented in decimal format, (ampersand)#nnnn;, with the corresponding characters"`,
+			[]string{"HTML_ENTITY_DECODE"}, "&#160;&#65;&#20013;", "\xa0A\u4e2d"},
+		{api + `HTML_ENTITY_DECODE "Replaces characters that are represented in hexadecimal format, (ampersand)#xhhhh;, with the corresponding characters"`,
+			[]string{"HTML_ENTITY_DECODE"}, "&#xa0;&#x41;&#x4E2D;", "\xa0A\u4e2d"},
+		{api + `HTML_ENTITY_DECODE "Replaces (ampersand)quot; with" a double quote, "(ampersand)lt;" and "(ampersand)gt;"; other names stay`,
+			[]string{"HTML_ENTITY_DECODE"}, "&quot;&lt;&gt;&copy;&#;&", "\"<>&copy;&#;&"},
+		{api + `COMPRESS_WHITE_SPACE replaces "Non-breaking space, decimal 160" with a space: after HTML_ENTITY_DECODE too`,
+			[]string{"HTML_ENTITY_DECODE", "COMPRESS_WHITE_SPACE"}, "a&nbsp;&nbsp; b", "a b"},
+		{api + `ESCAPE_SEQ_DECODE "Decode the following ANSI C escape sequences: \a, \b, \f, \n, \r, \t, \v, \\, \?, \', \", \xHH (hexadecimal), \0OOO (octal)" (the text of ModSecurity's escapeSeqDecode, whose octal escape is one to three digits)`,
+			[]string{"ESCAPE_SEQ_DECODE"}, `\a\b\f\n\r\t\v\\\?\'\"\x41\101\0`, "\a\b\f\n\r\t\v\\?'\"AA\x00"},
+		{api + `ESCAPE_SEQ_DECODE "Encodings that aren't valid remain in the output."`,
+			[]string{"ESCAPE_SEQ_DECODE"}, `\q \xZZ \x4 end\`, `\q \xZZ \x4 end\`},
+		{api + `LOWERCASE "Convert uppercase letters (A-Z) to lowercase (a-z)": other bytes stay`,
+			[]string{"LOWERCASE"}, "AZ\xc9\xff", "az\xc9\xff"},
+		{api + `TRIM removes white space, the non-breaking space (decimal 160) included, from both ends`,
+			[]string{"TRIM"}, "\xa0 a\xa0b \xa0", "a\xa0b"},
+		{guide + `MD5 "Calculate an MD5 hash from the data in the input": 16 raw bytes, not hex`,
+			[]string{"MD5"}, "abc", "\x90\x01\x50\x98\x3c\xd2\x4f\xb0\xd6\x96\x3f\x7d\x28\xe1\x7f\x72"},
+	}
+	for _, tt := range tests {
+		if got := string(Apply([]byte(tt.in), tt.chain...)); got != tt.want {
+			t.Errorf("%s\n%v(%q) = %q, want %q", tt.doc, tt.chain, tt.in, got, tt.want)
+		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package ratelimit
+package redisstore
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lockgate/lockgate/internal/redistest"
+	"github.com/lockgate/lockgate/waf/ratelimit"
 )
 
 func testRedis(t testing.TB) (*redis.Client, string) { return redistest.Client(t) }
@@ -24,14 +25,14 @@ func TestRedisSharedCounts(t *testing.T) {
 	client, prefix := testRedis(t)
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
-	var engines []*RedisCounter
-	var stores []*RedisStore
+	var engines []*Counter
+	var stores []*Store
 	for range 3 {
-		s := NewRedisStore(client, RedisOptions{Prefix: prefix, Manual: true, Now: clk.now})
+		s := New(client, Options{Prefix: prefix, Manual: true, Now: clk.now})
 		stores = append(stores, s)
 		engines = append(engines, s.Counter("acl/rule", time.Minute, 100))
 	}
-	key := Key{IP: netip.MustParseAddr("203.0.113.7")}
+	key := ratelimit.Key{IP: netip.MustParseAddr("203.0.113.7")}
 	// 4 rounds: each engine counts 10 hits, then all sync.
 	for round := 1; round <= 4; round++ {
 		for i, e := range engines {
@@ -70,7 +71,7 @@ func TestRedisSharedCounts(t *testing.T) {
 		t.Fatalf("limited: %v %v", lim, err)
 	}
 	// Another key is independent.
-	if n, _ := engines[1].Hit(ctx, Key{Text: "CONSTANT"}, clk.t); n != 1 {
+	if n, _ := engines[1].Hit(ctx, ratelimit.Key{Text: "CONSTANT"}, clk.t); n != 1 {
 		t.Fatalf("other key: %d", n)
 	}
 	// After the window the counts are gone, here and in Redis.
@@ -105,12 +106,12 @@ func TestRedisOverAdmission(t *testing.T) {
 	}
 	for i, tt := range tests {
 		clk := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
-		var stores []*RedisStore
-		var counters []*RedisCounter
+		var stores []*Store
+		var counters []*Counter
 		name := prefix + "x"
 		casePrefix := prefix + strconv.Itoa(i) + ":"
 		for range tt.engines {
-			s := NewRedisStore(client, RedisOptions{Prefix: casePrefix, Manual: true, Now: clk.now})
+			s := New(client, Options{Prefix: casePrefix, Manual: true, Now: clk.now})
 
 			stores = append(stores, s)
 			counters = append(counters, s.Counter(name+time.Now().Format("150405.000000000"), time.Minute, tt.limit))
@@ -126,7 +127,7 @@ func TestRedisOverAdmission(t *testing.T) {
 		for _, c := range counters {
 			c.name = counters[0].name
 		}
-		key := Key{IP: netip.MustParseAddr("198.51.100.1")}
+		key := ratelimit.Key{IP: netip.MustParseAddr("198.51.100.1")}
 		admitted := int64(0)
 		// 60 intervals of 100 ms: well inside one window.
 		for range 60 {
@@ -166,21 +167,21 @@ func TestRedisOverAdmissionConcurrent(t *testing.T) {
 	client, prefix := testRedis(t)
 	ctx := context.Background()
 	const limit = 2000
-	var stores []*RedisStore
-	var counters []*RedisCounter
+	var stores []*Store
+	var counters []*Counter
 	for range 3 {
-		s := NewRedisStore(client, RedisOptions{Prefix: prefix})
+		s := New(client, Options{Prefix: prefix})
 		stores = append(stores, s)
 		counters = append(counters, s.Counter("hot", time.Minute, limit))
 	}
-	time.Sleep(300 * time.Millisecond) // the engines find each other
-	key := Key{IP: netip.MustParseAddr("198.51.100.2")}
+	waitEngines(t, stores, 3) // the engines find each other
+	key := ratelimit.Key{IP: netip.MustParseAddr("198.51.100.2")}
 	var admitted atomic.Int64
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(time.Second)
 	for i := range 6 {
 		wg.Add(1)
-		go func(c *RedisCounter) {
+		go func(c *Counter) {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
 				if n, _ := c.Hit(ctx, key, time.Now()); n <= limit {
@@ -209,10 +210,10 @@ func TestRedisUnavailable(t *testing.T) {
 	defer client.Close()
 	clk := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
 	var heard []error
-	s := NewRedisStore(client, RedisOptions{Manual: true, Now: clk.now, OnHealth: func(err error) { heard = append(heard, err) }})
+	s := New(client, Options{Manual: true, Now: clk.now, OnHealth: func(err error) { heard = append(heard, err) }})
 	c := s.Counter("r", time.Minute, 10)
 	ctx := context.Background()
-	key := Key{IP: netip.MustParseAddr("192.0.2.1")}
+	key := ratelimit.Key{IP: netip.MustParseAddr("192.0.2.1")}
 	for range 11 {
 		c.Hit(ctx, key, clk.t)
 	}
@@ -235,10 +236,10 @@ func TestRedisUnavailable(t *testing.T) {
 func TestRedisLoop(t *testing.T) {
 	client, prefix := testRedis(t)
 	ctx := context.Background()
-	a := NewRedisStore(client, RedisOptions{Prefix: prefix, Interval: 10 * time.Millisecond})
-	b := NewRedisStore(client, RedisOptions{Prefix: prefix, Interval: 10 * time.Millisecond})
+	a := New(client, Options{Prefix: prefix, Interval: 10 * time.Millisecond})
+	b := New(client, Options{Prefix: prefix, Interval: 10 * time.Millisecond})
 	ca, cb := a.Counter("r", time.Minute, 1000), b.Counter("r", time.Minute, 1000)
-	key := Key{Text: "k\x1f"}
+	key := ratelimit.Key{Text: "k\x1f"}
 	now := time.Now()
 	for range 50 {
 		ca.Hit(ctx, key, now)
@@ -265,12 +266,12 @@ func TestRedisLoop(t *testing.T) {
 
 func BenchmarkRedisHit(b *testing.B) {
 	client, prefix := testRedis(b)
-	s := NewRedisStore(client, RedisOptions{Prefix: prefix})
+	s := New(client, Options{Prefix: prefix})
 	defer s.Close(context.Background())
 	c := s.Counter("bench", 5*time.Minute, 1_000_000)
-	keys := make([]Key, 10_000)
+	keys := make([]ratelimit.Key, 10_000)
 	for i := range keys {
-		keys[i] = Key{IP: netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})}
+		keys[i] = ratelimit.Key{IP: netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})}
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -288,12 +289,12 @@ func BenchmarkRedisHit(b *testing.B) {
 // 2 goroutines: in memory (the baseline: nothing shared) and through
 // Redis with the store syncing every 100 ms in the background.
 func BenchmarkSharedHit(b *testing.B) {
-	keys := make([]Key, 10_000)
+	keys := make([]ratelimit.Key, 10_000)
 	for i := range keys {
-		keys[i] = Key{IP: netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)})}
+		keys[i] = ratelimit.Key{IP: netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)})}
 	}
 	ctx := context.Background()
-	run := func(b *testing.B, counters []Counter) {
+	run := func(b *testing.B, counters []ratelimit.Counter) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0
@@ -304,18 +305,18 @@ func BenchmarkSharedHit(b *testing.B) {
 		})
 	}
 	b.Run("memory", func(b *testing.B) {
-		var counters []Counter
+		var counters []ratelimit.Counter
 		for range 3 {
-			counters = append(counters, NewMemory(5*time.Minute, 1_000_000, 0))
+			counters = append(counters, ratelimit.NewMemory(5*time.Minute, 1_000_000, 0))
 		}
 		run(b, counters)
 	})
 	b.Run("redis-3-engines", func(b *testing.B) {
 		client, prefix := testRedis(b)
-		var counters []Counter
-		var stores []*RedisStore
+		var counters []ratelimit.Counter
+		var stores []*Store
 		for range 3 {
-			s := NewRedisStore(client, RedisOptions{Prefix: prefix})
+			s := New(client, Options{Prefix: prefix})
 			stores = append(stores, s)
 			counters = append(counters, s.Counter("bench", 5*time.Minute, 1_000_000))
 		}
@@ -330,4 +331,19 @@ func BenchmarkSharedHit(b *testing.B) {
 			b.Fatalf("%d syncs failed", errs)
 		}
 	})
+}
+
+// waitEngines waits until every store counts n engines in the heartbeat
+// set: the event the shares depend on, not a guess at how long it takes.
+func waitEngines(t *testing.T, stores []*Store, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, s := range stores {
+		for s.engines.Load() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("a store sees %d engines, not %d, after 10 s", s.engines.Load(), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 }

@@ -1,4 +1,8 @@
-package ratelimit
+// Package redisstore shares the counts of rate-based rules between
+// engines through Redis. It is its own package so that importing waf or
+// waf/ratelimit does not pull in a Redis client: import it only when
+// counts are shared.
+package redisstore
 
 import (
 	"context"
@@ -11,9 +15,11 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/lockgate/lockgate/waf/ratelimit"
 )
 
-// RedisStore shares rate-based counts between engines through Redis.
+// Store shares rate-based counts between engines through Redis.
 //
 // Most requests do not wait on Redis: a hit is counted locally and
 // answered from the key's last known shared count plus the hits not yet
@@ -36,14 +42,14 @@ import (
 // When Redis does not answer, engines keep counting on their own (each
 // still enforces the limit on what it sees, so the limit holds per
 // engine), nothing waits, and the held hits are sent once it answers.
-type RedisStore struct {
+type Store struct {
 	client   redis.UniversalClient
 	prefix   string
 	interval time.Duration
 	maxKeys  int
 
 	mu       sync.Mutex
-	counters []*RedisCounter
+	counters []*Counter
 
 	errors   atomic.Int64
 	onHealth func(error)
@@ -57,8 +63,8 @@ type RedisStore struct {
 	now      func() time.Time
 }
 
-// RedisOptions configure a RedisStore.
-type RedisOptions struct {
+// Options configure a Store.
+type Options struct {
 	// Prefix starts every Redis key (default "lockgate:rl:"); engines
 	// that share counts use the same prefix.
 	Prefix string
@@ -77,9 +83,9 @@ type RedisOptions struct {
 	Manual bool
 }
 
-// NewRedisStore starts a store; Close stops it after a last sync.
-func NewRedisStore(client redis.UniversalClient, opts RedisOptions) *RedisStore {
-	s := &RedisStore{client: client, prefix: opts.Prefix, interval: opts.Interval, maxKeys: opts.MaxKeys, now: opts.Now, onHealth: opts.OnHealth,
+// New starts a store; Close stops it after a last sync.
+func New(client redis.UniversalClient, opts Options) *Store {
+	s := &Store{client: client, prefix: opts.Prefix, interval: opts.Interval, maxKeys: opts.MaxKeys, now: opts.Now, onHealth: opts.OnHealth,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if s.prefix == "" {
 		s.prefix = "lockgate:rl:"
@@ -105,7 +111,7 @@ func NewRedisStore(client redis.UniversalClient, opts RedisOptions) *RedisStore 
 	return s
 }
 
-func (s *RedisStore) loop() {
+func (s *Store) loop() {
 	defer close(s.done)
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
@@ -122,7 +128,7 @@ func (s *RedisStore) loop() {
 }
 
 // Close stops the loop and sends what is pending.
-func (s *RedisStore) Close(ctx context.Context) error {
+func (s *Store) Close(ctx context.Context) error {
 	select {
 	case <-s.stop:
 	default:
@@ -140,39 +146,32 @@ const shareFactor = 4
 
 // Waits is how many requests waited for Redis (first hits of keys, and
 // hits near the limit).
-func (s *RedisStore) Waits() int64 { return s.waits.Load() }
+func (s *Store) Waits() int64 { return s.waits.Load() }
 
 // Errors is how many synchronisations failed.
-func (s *RedisStore) Errors() int64 { return s.errors.Load() }
+func (s *Store) Errors() int64 { return s.errors.Load() }
 
 // Counter returns the counter of one rate-based rule. name must be
 // unique among the rules that share the store (web ACL and rule name).
-func (s *RedisStore) Counter(name string, window time.Duration, limit int64) *RedisCounter {
-	c := &RedisCounter{store: s, name: name, width: int64(window) / Buckets, window: window, limit: limit, keys: map[Key]*redisEntry{}}
+func (s *Store) Counter(name string, window time.Duration, limit int64) *Counter {
+	c := &Counter{store: s, name: name, width: int64(window) / ratelimit.Buckets, window: window, limit: limit, keys: map[ratelimit.Key]*redisEntry{}}
 	s.mu.Lock()
 	s.counters = append(s.counters, c)
 	s.mu.Unlock()
 	return c
 }
 
-// CounterFunc makes counters for one web ACL's rate-based rules (the
-// shape of waf.Options.Counter): rules are named acl/rule in Redis.
-func (s *RedisStore) CounterFunc(acl string) func(rule string, window time.Duration, limit int64) Counter {
-	return func(rule string, window time.Duration, limit int64) Counter {
-		return s.Counter(acl+"/"+rule, window, limit)
-	}
-}
-
-// RedisCounter is a Counter whose counts are shared through a RedisStore.
-type RedisCounter struct {
-	store  *RedisStore
+// Counter is a ratelimit.Counter whose counts are shared through a
+// Store.
+type Counter struct {
+	store  *Store
 	name   string
 	width  int64
 	window time.Duration
 	limit  int64
 
 	mu   sync.Mutex
-	keys map[Key]*redisEntry
+	keys map[ratelimit.Key]*redisEntry
 }
 
 type redisEntry struct {
@@ -192,7 +191,7 @@ func (e *redisEntry) count() int64 { return e.shared + e.pending + e.sending }
 // take moves the pending hits to an item to send. Only one item per key
 // is ever in flight (e.waiting marks it): two answers racing would count
 // the hits of one of them twice.
-func (e *redisEntry) take(c *RedisCounter, key Key) syncItem {
+func (e *redisEntry) take(c *Counter, key ratelimit.Key) syncItem {
 	it := syncItem{c: c, key: key, n: e.pending, done: make(chan struct{})}
 	e.sending += e.pending
 	e.pending, e.dirty = 0, false
@@ -202,7 +201,7 @@ func (e *redisEntry) take(c *RedisCounter, key Key) syncItem {
 
 // bucket is the shared bucket number of a time: all engines must agree,
 // so it is derived from Unix time.
-func (c *RedisCounter) bucket(now time.Time) int64 { return now.UnixNano() / c.width }
+func (c *Counter) bucket(now time.Time) int64 { return now.UnixNano() / c.width }
 
 // Hit implements Counter. With other engines about, a request waits for
 // Redis in two cases only: the key's first hit on this engine (what the
@@ -211,7 +210,7 @@ func (c *RedisCounter) bucket(now time.Time) int64 { return now.UnixNano() / c.w
 // request asks and the others for the same key wait for its answer, so a
 // burst cannot slip through while the question is out. Otherwise N
 // engines could each admit up to the limit before the next sync.
-func (c *RedisCounter) Hit(ctx context.Context, key Key, now time.Time) (int64, error) {
+func (c *Counter) Hit(ctx context.Context, key ratelimit.Key, now time.Time) (int64, error) {
 	b := c.bucket(now)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -223,7 +222,7 @@ func (c *RedisCounter) Hit(ctx context.Context, key Key, now time.Time) (int64, 
 		e = &redisEntry{sentAt: b}
 		c.keys[key] = e
 	}
-	if b-e.sentAt > Buckets { // the shared count has left the window
+	if b-e.sentAt > ratelimit.Buckets { // the shared count has left the window
 		e.shared = 0
 	}
 	e.pending++
@@ -270,7 +269,7 @@ func (c *RedisCounter) Hit(ctx context.Context, key Key, now time.Time) (int64, 
 }
 
 // evictLocked drops a key with nothing pending and under the limit.
-func (c *RedisCounter) evictLocked() {
+func (c *Counter) evictLocked() {
 	seen := 0
 	for k, e := range c.keys {
 		if e.pending == 0 && e.sending == 0 && e.waiting == nil && e.shared <= c.limit {
@@ -283,14 +282,14 @@ func (c *RedisCounter) evictLocked() {
 	}
 }
 
-func (c *RedisCounter) redisKey(k Key) string {
+func (c *Counter) redisKey(k ratelimit.Key) string {
 	if k.IP.IsValid() {
 		return c.store.prefix + c.name + ":ip:" + k.IP.String()
 	}
 	return c.store.prefix + c.name + ":t:" + k.Text
 }
 
-func (c *RedisCounter) limitedKey() string { return c.store.prefix + c.name + ":limited" }
+func (c *Counter) limitedKey() string { return c.store.prefix + c.name + ":limited" }
 
 // hitScript adds n hits to bucket b of a key's hash, drops buckets older
 // than the window, and returns the sum of the rest. ARGV: b, n, oldest
@@ -318,8 +317,8 @@ return total
 `)
 
 type syncItem struct {
-	c    *RedisCounter
-	key  Key
+	c    *Counter
+	key  ratelimit.Key
 	n    int64
 	cmd  *redis.Cmd
 	done chan struct{} // closed when the answer is applied
@@ -327,10 +326,10 @@ type syncItem struct {
 
 // Sync sends every pending hit and refreshes the shared counts of the
 // keys that had hits since the last sync.
-func (s *RedisStore) Sync(ctx context.Context) error {
+func (s *Store) Sync(ctx context.Context) error {
 	now := s.now()
 	s.mu.Lock()
-	counters := append([]*RedisCounter(nil), s.counters...)
+	counters := append([]*Counter(nil), s.counters...)
 	s.mu.Unlock()
 	var items []syncItem
 	for _, c := range counters {
@@ -348,7 +347,7 @@ func (s *RedisStore) Sync(ctx context.Context) error {
 
 // exchange sends items (and, with register, this engine's heartbeat) in
 // one pipeline, loading the script again if Redis lost it.
-func (s *RedisStore) exchange(ctx context.Context, items []syncItem, now time.Time, register bool) error {
+func (s *Store) exchange(ctx context.Context, items []syncItem, now time.Time, register bool) error {
 	err := s.send(ctx, items, now, register)
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") { // Redis restarted or flushed its scripts
 		if err = hitScript.Load(ctx, s.client).Err(); err == nil {
@@ -365,7 +364,7 @@ func (s *RedisStore) exchange(ctx context.Context, items []syncItem, now time.Ti
 
 // apply takes the shared counts Redis answered; hits that were not sent
 // stay pending for the next sync.
-func (s *RedisStore) apply(items []syncItem, err error, now time.Time) error {
+func (s *Store) apply(items []syncItem, err error, now time.Time) error {
 	failed := false
 	for _, it := range items {
 		total, cerr := it.cmd.Int64()
@@ -404,7 +403,7 @@ func (s *RedisStore) apply(items []syncItem, err error, now time.Time) error {
 
 // send runs the hit script for every item in one pipeline; with register
 // it also records this engine as alive and counts the engines alive.
-func (s *RedisStore) send(ctx context.Context, items []syncItem, now time.Time, register bool) error {
+func (s *Store) send(ctx context.Context, items []syncItem, now time.Time, register bool) error {
 	pipe := s.client.Pipeline()
 	var card *redis.IntCmd
 	if register {
@@ -432,19 +431,19 @@ func (s *RedisStore) send(ctx context.Context, items []syncItem, now time.Time, 
 }
 
 // script runs hitScript for a key: n hits at now (0 to only read).
-func (c *RedisCounter) script(ctx context.Context, r redis.Scripter, k Key, now time.Time, n int64) *redis.Cmd {
+func (c *Counter) script(ctx context.Context, r redis.Scripter, k ratelimit.Key, now time.Time, n int64) *redis.Cmd {
 	b := c.bucket(now)
 	ttl := (c.window + time.Duration(2*c.width)).Milliseconds()
-	return hitScript.EvalSha(ctx, r, []string{c.redisKey(k), c.limitedKey()}, b, n, b-Buckets, ttl, c.limit, k.String())
+	return hitScript.EvalSha(ctx, r, []string{c.redisKey(k), c.limitedKey()}, b, n, b-ratelimit.Buckets, ttl, c.limit, k.String())
 }
 
 // parseKey reverses Key.String for the members of the limited set. A
 // custom key's text never parses as an address (it ends with 0x1f).
-func parseKey(s string) Key {
+func parseKey(s string) ratelimit.Key {
 	if a, err := netip.ParseAddr(s); err == nil {
-		return Key{IP: a}
+		return ratelimit.Key{IP: a}
 	}
-	return Key{Text: s}
+	return ratelimit.Key{Text: s}
 }
 
 type syncError string
@@ -455,13 +454,13 @@ const errFailedItems = syncError("ratelimit: some counts were not sent to Redis"
 
 // Limited implements Counter: the keys whose shared count is over the
 // limit, from Redis (so every engine lists the same keys).
-func (c *RedisCounter) Limited(ctx context.Context, now time.Time) ([]KeyCount, error) {
+func (c *Counter) Limited(ctx context.Context, now time.Time) ([]ratelimit.KeyCount, error) {
 	b := c.bucket(now)
-	members, err := c.store.client.ZRangeByScore(ctx, c.limitedKey(), &redis.ZRangeBy{Min: strconv.FormatInt(b-Buckets, 10), Max: "+inf"}).Result()
+	members, err := c.store.client.ZRangeByScore(ctx, c.limitedKey(), &redis.ZRangeBy{Min: strconv.FormatInt(b-ratelimit.Buckets, 10), Max: "+inf"}).Result()
 	if err != nil {
 		return nil, err
 	}
-	var out []KeyCount
+	var out []ratelimit.KeyCount
 	for _, m := range members {
 		k := parseKey(m)
 		cmd := c.script(ctx, c.store.client, k, now, 0)
@@ -474,10 +473,12 @@ func (c *RedisCounter) Limited(ctx context.Context, now time.Time) ([]KeyCount, 
 			return nil, err
 		}
 		if total > c.limit {
-			out = append(out, KeyCount{Key: k, Count: total})
+			out = append(out, ratelimit.KeyCount{Key: k, Count: total})
 		} else {
 			c.store.client.ZRem(ctx, c.limitedKey(), m)
 		}
 	}
 	return out, nil
 }
+
+var _ ratelimit.Counter = (*Counter)(nil)
