@@ -381,4 +381,3 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
-
