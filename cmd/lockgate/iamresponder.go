@@ -157,7 +157,10 @@ func newIAMResponder() *cobra.Command {
 		Short: "Handle the sign-in events in files (one JSON event per file, or JSON lines), printing each outcome",
 		Long: `Handle sign-in events from files, as the Lambda function would, with the same
 LOCKGATE_* environment (see 'lockgate lambda iam-responder --help'). Each outcome
-is printed as a JSON line. Exit 1 if any event failed.`,
+is printed as a JSON line. Exit 1 if any event failed.
+
+The messages of the function's dead-letter queue replay as they are: Lambda's
+invocation records (the event in requestPayload) and EventBridge's (the event).`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("iam-responder replay takes one or more files")
@@ -178,7 +181,7 @@ is printed as a JSON line. Exit 1 if any event failed.`,
 					return err
 				}
 				for _, ev := range events {
-					out, err := r.HandleEvent(c.Context(), ev)
+					out, err := r.HandleEvent(c.Context(), unwrapRecord(ev))
 					if err != nil {
 						failed = true
 					}
@@ -219,4 +222,19 @@ func readEvents(path string) ([]json.RawMessage, error) {
 		}
 		out = append(out, v)
 	}
+}
+
+// unwrapRecord takes the event out of a Lambda invocation record (what
+// the function's on-failure destination keeps: the event in
+// requestPayload); anything else is the event itself.
+func unwrapRecord(ev json.RawMessage) json.RawMessage {
+	var rec struct {
+		RequestContext  json.RawMessage `json:"requestContext"`
+		RequestPayload  json.RawMessage `json:"requestPayload"`
+		ResponseContext json.RawMessage `json:"responseContext"`
+	}
+	if json.Unmarshal(ev, &rec) == nil && len(rec.RequestContext) > 0 && len(rec.RequestPayload) > 0 && len(rec.ResponseContext) > 0 {
+		return rec.RequestPayload
+	}
+	return ev
 }

@@ -269,11 +269,17 @@ func TestReplay(t *testing.T) {
 		line, _ := json.Marshal(v)
 		lines = append(lines, string(line))
 	}
+	// A Lambda invocation record, as the dead-letter queue keeps it.
+	record, _ := json.Marshal(map[string]any{"version": "1.0", "timestamp": "2026-11-21T12:00:00.000Z",
+		"requestContext": map[string]any{"requestId": "r1", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+		"requestPayload": json.RawMessage(lines[0]), "responseContext": map[string]any{"statusCode": 200, "functionError": "Unhandled"},
+		"responsePayload": map[string]any{"errorMessage": "IAM did not answer"}})
+	lines = append(lines, string(record))
 	events := filepath.Join(dir, "events.jsonl")
 	os.WriteFile(events, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
 	env := append(awsEnv(iamURL), "LOCKGATE_APP_URI=https://aws.example.com", "LOCKGATE_API_URI="+a.url(), "LOCKGATE_SIGNING_KEY="+app.SigningKey.Secret)
 	stdout, stderr, code := runCLI(t, env, "iam-responder", "replay", events)
-	if code != 0 || strings.Count(stdout, "\n") != 2 || !strings.Contains(stdout, `"result":"locked"`) || !strings.Contains(stdout, `"result":"skipped"`) {
+	if code != 0 || strings.Count(stdout, "\n") != 3 || strings.Count(stdout, `"result":"locked"`) != 2 || !strings.Contains(stdout, `"result":"skipped"`) || !strings.Contains(stdout, `"changed":false`) {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if !strings.Contains(stderr, "LOCKGATE_SIGNING_KEY environment variable") {
