@@ -89,7 +89,7 @@ and lock or restore the IAM user or role session. Configured by the environment:
 
 In lockgate serve only (the iam_responder section; see docs/configuration.md):
 
-  LOCKGATE_IAM_RESPONDER_ENABLED   true to serve /events/aws-signin and /events/lock-changed
+  LOCKGATE_IAM_RESPONDER           true to serve /events/aws-signin and /events/lock-changed
   LOCKGATE_EVENTS_SECRET           authenticates POST /events/aws-signin
   LOCKGATE_EVENTS_SECRET_HEADER    the header carrying it (default X-Lockgate-Events-Secret)
   LOCKGATE_WEBHOOK_SECRET          verifies the lock.changed pushes to POST /events/lock-changed

@@ -181,7 +181,7 @@ func TestLambdaEventFlag(t *testing.T) {
 	}
 	// A setting that cannot be read stops the start.
 	_, stderr, code = runCLI(t, append(env, "LOCKGATE_REPORT=yes"), "lambda", "iam-responder", "--event", sampleDir+"iam-user-success.eventbridge.json")
-	if code == 0 || !strings.Contains(stderr, `LOCKGATE_REPORT: "yes" is not true or false`) {
+	if code == 0 || !strings.Contains(stderr, `LOCKGATE_REPORT: expected true or false, got "yes"`) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 }

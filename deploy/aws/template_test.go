@@ -344,10 +344,13 @@ func TestFunctionSettings(t *testing.T) {
 			t.Errorf("the function sets %s, which the responder does not read", k)
 		}
 	}
-	s := awsiam.SettingsFromEnv(func(k string) string { v, _ := vars[k].(string); return v })
+	s, err := awsiam.SettingsFromEnv(func(k string) string { v, _ := vars[k].(string); return v })
+	if err != nil {
+		t.Fatal(err)
+	}
 	timeout, _ := time.ParseDuration(fn["Timeout"].(string) + "s")
-	if s.EventDeadline <= 0 || s.EventDeadline >= timeout || s.IAMCallTimeout <= 0 || s.IAMCallTimeout >= s.EventDeadline {
-		t.Errorf("call timeout %s, event deadline %s, function timeout %s", s.IAMCallTimeout, s.EventDeadline, timeout)
+	if s.EventDeadline <= 0 || s.EventDeadline.Std() >= timeout || s.IAMCallTimeout <= 0 || s.IAMCallTimeout >= s.EventDeadline {
+		t.Errorf("call timeout %s, event deadline %s, function timeout %s", s.IAMCallTimeout.Std(), s.EventDeadline.Std(), timeout)
 	}
 	if d, _ := get(tmpl, "Parameters", "APIURI", "Description").(string); !strings.Contains(d, "LOCKGATE_PUBLIC_URL") {
 		t.Errorf("the APIURI parameter does not state the rule: %q", d)

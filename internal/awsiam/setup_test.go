@@ -16,10 +16,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/lockgate/lockgate/internal/config"
 )
 
 func TestSettingsValidate(t *testing.T) {
-	err := Settings{OnError: "maybe", EventPattern: `{"a":"x"}`, APIPath: "check", IAMCallTimeout: 30 * time.Second, EventsSecretHeader: "X Secret"}.Validate()
+	err := Settings{OnError: "maybe", EventPattern: `{"a":"x"}`, APIPath: "check", IAMCallTimeout: config.Duration(30 * time.Second), EventsSecretHeader: "X Secret"}.Validate()
 	for _, want := range []string{"app_uri: required (LOCKGATE_APP_URI)", "api_uri: required", "signing_key_file", `on_error: "maybe"`, "event_pattern",
 		`api_path: "check" must begin with /`, "iam_call_timeout: 30s is not shorter than event_deadline 25s", "events_secret_header"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -46,9 +48,6 @@ func TestSettingsFromEnv(t *testing.T) {
 	v := reflect.ValueOf(&want).Elem()
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
-		if !f.IsExported() {
-			continue
-		}
 		name := f.Tag.Get("env")
 		if name == "" || f.Tag.Get("yaml") == "" {
 			t.Errorf("field %s lacks a yaml or env tag", f.Name)
@@ -58,25 +57,27 @@ func TestSettingsFromEnv(t *testing.T) {
 		case *string:
 			*p = "value of " + name
 			env[name] = *p
+		case *config.Path:
+			*p = config.Path("/value/of/" + name)
+			env[name] = string(*p)
 		case *bool:
 			*p = true
 			env[name] = "true"
-		case *time.Duration:
-			*p = time.Duration(i+1) * time.Second
-			env[name] = p.String()
+		case *config.Duration:
+			*p = config.Duration(time.Duration(i+1) * time.Second)
+			env[name] = p.Std().String()
 		default:
 			t.Errorf("field %s: no env reading for %T", f.Name, p)
 		}
 	}
-	got := SettingsFromEnv(func(k string) string { return env[k] })
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %+v\nwant %+v", got, want)
+	got, err := SettingsFromEnv(func(k string) string { return env[k] })
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v %v\nwant %+v", got, err, want)
 	}
-	bad := SettingsFromEnv(func(k string) string {
-		return map[string]string{"LOCKGATE_REPORT": "yes please", "LOCKGATE_EVENT_DEADLINE": "25"}[k]
+	_, err = SettingsFromEnv(func(k string) string {
+		return map[string]string{"LOCKGATE_REPORT": "yes please", "LOCKGATE_EVENT_DEADLINE": "soon"}[k]
 	})
-	err := bad.Validate()
-	if err == nil || !strings.Contains(err.Error(), `LOCKGATE_REPORT: "yes please" is not true or false`) || !strings.Contains(err.Error(), `LOCKGATE_EVENT_DEADLINE: "25" is not a duration`) {
+	if err == nil || !strings.Contains(err.Error(), "LOCKGATE_REPORT") || !strings.Contains(err.Error(), "LOCKGATE_EVENT_DEADLINE") {
 		t.Fatalf("%v", err)
 	}
 }
@@ -126,7 +127,7 @@ func TestStartRefusedWhenTheLockServiceRefusesTokens(t *testing.T) {
 			fmt.Fprint(w, `{"events":[]}`)
 		}))
 		var logs strings.Builder
-		_, err := New(context.Background(), Settings{AppURI: "https://aws.example.com", APIURI: srv.URL, SigningKeyFile: keyFile}, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+		_, err := New(context.Background(), Settings{AppURI: "https://aws.example.com", APIURI: srv.URL, SigningKeyFile: config.Path(keyFile)}, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 		srv.Close()
 		if (err == nil) != tt.ok {
 			t.Errorf("%d: %v", tt.status, err)
