@@ -84,7 +84,7 @@ and lock or restore the IAM user or role session. Configured by the environment:
   LOCKGATE_EVENT_PATTERN           EventBridge pattern (JSON) replacing the default
   LOCKGATE_IAM_CALL_TIMEOUT        bound on each IAM call, retries included (default 3s)
   LOCKGATE_EVENT_DEADLINE          bound on one event, lock check included (default 25s;
-                                   in Lambda it also ends 2s before the function's timeout)
+                                   in Lambda it also ends 4s before the function's timeout)
   LOCKGATE_REPORT                  true to post outcomes to the account history (default false)
 
 In lockgate serve only (the iam_responder section; see docs/configuration.md):

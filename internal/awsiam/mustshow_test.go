@@ -198,7 +198,7 @@ func TestHungIAMEndpoint(t *testing.T) {
 	}{
 		{"per-call timeout", 200 * time.Millisecond, time.Second, 0, 200 * time.Millisecond, "IAM did not answer within the call timeout of 200ms"},
 		{"event deadline", 5 * time.Second, time.Second, 0, time.Second, "the event's deadline (event_deadline 1s) passed"},
-		{"below the Lambda timeout", 5 * time.Second, 25 * time.Second, 3 * time.Second, 3*time.Second - reserve, "the event's deadline, 2s before the caller's (the Lambda function's timeout), passed"},
+		{"below the Lambda timeout", 5 * time.Second, 25 * time.Second, reserve + time.Second, time.Second, "the event's deadline, 4s before the caller's (the Lambda function's timeout), passed"},
 	} {
 		client := NewIAMClient(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")},
 			tt.callTimeout, func(o *iam.Options) { o.BaseEndpoint = aws.String("http://" + ln.Addr().String()) })

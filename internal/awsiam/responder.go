@@ -73,9 +73,11 @@ type Config struct {
 const (
 	DefaultCallTimeout = 3 * time.Second
 	DefaultDeadline    = 25 * time.Second
-	// reserve is kept from the caller's deadline to log, report and
-	// answer after the work is cut off.
-	reserve = 2 * time.Second
+	// reserve is kept from the caller's deadline to record the role
+	// session, report and answer after the work is cut off; each of the
+	// two calls to the lock service then has tail.
+	reserve = 4 * time.Second
+	tail    = 1500 * time.Millisecond
 )
 
 // DefaultPatternJSON is the seed's EventBridge rule (without its optional
@@ -324,7 +326,7 @@ func (r *Responder) apply(ctx context.Context, out *Outcome, locked bool, decide
 
 // remember records a role session where every responder can find it.
 func (r *Responder) remember(ctx context.Context, out *Outcome) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserve)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tail)
 	defer cancel()
 	err := r.Sessions.Remember(ctx, Target{Role: out.Target.Role, RoleID: out.Target.RoleID, SessionName: out.Target.SessionName})
 	a := Action{Op: "RecordRoleSession", Detail: out.Target.String()}
@@ -355,7 +357,7 @@ func (r *Responder) finish(ctx context.Context, out Outcome, err error) (Outcome
 	}
 	if r.Report != nil && out.Result != "skipped" && out.Target.subject() != "" {
 		// Reported even when the event's deadline has passed.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserve)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tail)
 		defer cancel()
 		r.Report(ctx, out)
 	}
