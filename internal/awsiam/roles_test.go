@@ -161,6 +161,7 @@ func TestRolePolicyBudget(t *testing.T) {
 	if err == nil || last.Result != "failed" || !strings.Contains(last.Reason, "too many people locked") || n < 40 {
 		t.Fatalf("after %d people: %+v %v", n, last, err)
 	}
+	t.Logf("%d people locked at once fit one role (role id of 20 characters, session names of 22)", n)
 	doc := rolePolicy(g, "shared")
 	if policySize(doc) > iamtest.InlineRolePolicyChars {
 		t.Errorf("role policy of %d characters", policySize(doc))
