@@ -266,7 +266,7 @@ func (c *Client) Report(ctx context.Context, username, source string, detail any
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.cfg.APIURI, "/")+ReportPath, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.reportURL(), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -278,8 +278,11 @@ func (c *Client) Report(ctx context.Context, username, source string, detail any
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode == http.StatusUnauthorized {
+		return fmt.Errorf("%w: POST %s", ErrUnauthorized, c.reportURL())
+	}
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("lockclient: report: %s answered %d", c.url, resp.StatusCode)
+		return fmt.Errorf("lockclient: report: %s answered %d", c.reportURL(), resp.StatusCode)
 	}
 	return nil
 }

@@ -3,10 +3,12 @@ package lockclient_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,9 +153,18 @@ func TestAgainstLockgate(t *testing.T) {
 	if err != nil || len(evs) != 1 || evs[0].Source != "aws-iam-responder" || string(evs[0].Detail) != `{"result":"locked"}` {
 		t.Fatalf("reported events: %+v %v", evs, err)
 	}
+	read, err := c.Events(context.Background(), "bob", "aws-iam-responder", 5)
+	if err != nil || len(read) != 1 || read[0].Source != "aws-iam-responder" || string(read[0].Detail) != `{"result":"locked"}` {
+		t.Fatalf("events read back: %+v %v", read, err)
+	}
 	wrong, _ := lockclient.New(lockclient.Config{APIURI: srv.URL, Issuer: "https://demo.example", SigningKey: key})
-	if err := wrong.Report(context.Background(), "bob", "x", nil); err == nil {
-		t.Fatal("a report signed with the wrong key was accepted")
+	// The refusal names the URL that refused: the integration-events one,
+	// not the lock check's.
+	if err := wrong.Report(context.Background(), "bob", "x", nil); !errors.Is(err, lockclient.ErrUnauthorized) || !strings.Contains(err.Error(), srv.URL+"/api/v1/integration-events") {
+		t.Fatalf("a report signed with the wrong key: %v", err)
+	}
+	if _, err := wrong.Events(context.Background(), "bob", "", 0); !errors.Is(err, lockclient.ErrUnauthorized) || !strings.Contains(err.Error(), "/api/v1/integration-events") {
+		t.Fatalf("events with the wrong key: %v", err)
 	}
 	if d, err := wrong.Check(context.Background(), lockclient.Request{Username: "bob"}); err == nil || !d.Locked {
 		t.Fatalf("wrong key: %+v %v", d, err)

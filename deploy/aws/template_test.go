@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -58,6 +59,8 @@ func plain(n *yaml.Node) any {
 		return map[string]any{"Fn::Sub": v}
 	case "!GetAtt":
 		return map[string]any{"Fn::GetAtt": v}
+	case "!If", "!Not", "!Equals":
+		return map[string]any{"Fn::" + n.Tag[1:]: v}
 	}
 	return v
 }
@@ -89,6 +92,11 @@ func resolve(v any) any {
 	case map[string]any:
 		if r, ok := v["Ref"]; ok && len(v) == 1 {
 			return "arn:aws:iam::111122223333:policy/" + r.(string)
+		}
+		if a, ok := v["Fn::GetAtt"].(string); ok && len(v) == 1 {
+			if res, attr, _ := strings.Cut(a, "."); attr == "Arn" && res == "DeadLetterQueue" {
+				return "arn:aws:sqs:us-east-1:111122223333:" + res
+			}
 		}
 		if s, ok := v["Fn::Sub"].(string); ok && len(v) == 1 {
 			return strings.NewReplacer("${AWS::Partition}", "aws", "${AWS::AccountId}", "111122223333", "${AWS::StackName}", "lockgate").Replace(s)
@@ -193,6 +201,12 @@ func TestResponderTemplate(t *testing.T) {
 		{"iam:UpdateAccessKey", "arn:aws:iam::999999999999:user/x", "", iampolicy.ImplicitDeny},
 		{"secretsmanager:GetSecretValue", "arn:aws:iam::111122223333:policy/SigningKey", "", iampolicy.Allowed},
 		{"secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:111122223333:secret:other", "", iampolicy.ImplicitDeny},
+		// Lambda, invocation-async-retain-records: "Delivery errors can
+		// also occur due to permissions errors": the role may send to its
+		// dead-letter queue, and to no other.
+		{"sqs:SendMessage", "arn:aws:sqs:us-east-1:111122223333:DeadLetterQueue", "", iampolicy.Allowed},
+		{"sqs:SendMessage", "arn:aws:sqs:us-east-1:111122223333:other", "", iampolicy.ImplicitDeny},
+		{"sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:111122223333:DeadLetterQueue", "", iampolicy.ImplicitDeny},
 	} {
 		ctx := &iampolicy.Context{}
 		if tt.policyARN != "" {
@@ -256,6 +270,95 @@ func TestForwarderTemplate(t *testing.T) {
 	for _, region := range []string{"us-east-2", "eu-north-1", "ap-southeast-2"} {
 		if !strings.Contains(string(readme), region) {
 			t.Errorf("the deploy steps do not forward from %s", region)
+		}
+	}
+}
+
+// Failed events are kept, and someone is told.
+//
+// EventBridge, rule-dlq.html: "If an event is not delivered before all
+// retry attempts are exhausted, the event is dropped and EventBridge does
+// not continue to process it. To avoid losing events after they fail to
+// be delivered to a target, you can configure a dead-letter queue"; "For
+// Lambda, Amazon SNS, Amazon SQS, and Amazon CloudWatch Logs resources,
+// EventBridge uses resource-based policies" (eb-use-resource-based.html).
+// Lambda, invocation-async-retain-records.html: "You can configure
+// separate destinations for events that are processed successfully, and
+// events that fail all processing attempts", to "Amazon SQS – A standard
+// SQS queue".
+func TestFailedEventsAreKept(t *testing.T) {
+	tmpl := load(t, "template.yaml")
+	q := resource(t, tmpl, "DeadLetterQueue", "AWS::SQS::Queue")
+	if q["FifoQueue"] != nil || q["MessageRetentionPeriod"] != "1209600" {
+		t.Errorf("queue: %v (a standard queue keeping messages 14 days)", q)
+	}
+	dlq := map[string]any{"Fn::GetAtt": "DeadLetterQueue.Arn"}
+	fn := resource(t, tmpl, "Responder", "AWS::Serverless::Function")
+	onFailure := get(fn, "EventInvokeConfig", "DestinationConfig", "OnFailure")
+	if !reflect.DeepEqual(onFailure, map[string]any{"Type": "SQS", "Destination": dlq}) {
+		t.Errorf("the function's failure destination: %v", onFailure)
+	}
+	if fn["ReservedConcurrentExecutions"] != "1" {
+		t.Errorf("concurrency %v: two events for one role could overwrite each other's entry", fn["ReservedConcurrentExecutions"])
+	}
+	var rules []any
+	for _, name := range []string{"LocalSignInRule", "ForwardedSignInRule"} {
+		rule := resource(t, tmpl, name, "AWS::Events::Rule")
+		target := rule["Targets"].([]any)[0].(map[string]any)
+		if !reflect.DeepEqual(target["DeadLetterConfig"], map[string]any{"Arn": dlq}) {
+			t.Errorf("%s: dead-letter config %v", name, target["DeadLetterConfig"])
+		}
+		rules = append(rules, map[string]any{"Fn::GetAtt": name + ".Arn"})
+	}
+	qp := resource(t, tmpl, "DeadLetterQueuePolicy", "AWS::SQS::QueuePolicy")
+	st := qp["PolicyDocument"].(map[string]any)["Statement"].([]any)
+	if len(st) != 1 {
+		t.Fatalf("queue policy %v", st)
+	}
+	s := st[0].(map[string]any)
+	if s["Effect"] != "Allow" || s["Action"] != "sqs:SendMessage" || !reflect.DeepEqual(s["Principal"], map[string]any{"Service": "events.amazonaws.com"}) ||
+		!reflect.DeepEqual(get(s, "Condition", "ArnEquals", "aws:SourceArn"), rules) {
+		t.Errorf("queue policy: only the two rules may send: %v", s)
+	}
+	alarm := resource(t, tmpl, "DeadLetterAlarm", "AWS::CloudWatch::Alarm")
+	if alarm["Namespace"] != "AWS/SQS" || alarm["MetricName"] != "ApproximateNumberOfMessagesVisible" || alarm["Threshold"] != "0" || alarm["ComparisonOperator"] != "GreaterThanThreshold" ||
+		!reflect.DeepEqual(get(alarm["Dimensions"].([]any)[0], "Value"), map[string]any{"Fn::GetAtt": "DeadLetterQueue.QueueName"}) {
+		t.Errorf("alarm: %v", alarm)
+	}
+}
+
+// The function's settings: every variable is one the responder reads; its
+// deadline ends before the function's timeout; the API URI rule is stated
+// where it is set.
+func TestFunctionSettings(t *testing.T) {
+	tmpl := load(t, "template.yaml")
+	fn := resource(t, tmpl, "Responder", "AWS::Serverless::Function")
+	vars := get(fn, "Environment", "Variables").(map[string]any)
+	known := map[string]bool{}
+	st := reflect.TypeOf(awsiam.Settings{})
+	for i := range st.NumField() {
+		known[st.Field(i).Tag.Get("env")] = true
+	}
+	for k := range vars {
+		if !known[k] {
+			t.Errorf("the function sets %s, which the responder does not read", k)
+		}
+	}
+	s, err := awsiam.SettingsFromEnv(func(k string) string { v, _ := vars[k].(string); return v })
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeout, _ := time.ParseDuration(fn["Timeout"].(string) + "s")
+	if s.EventDeadline <= 0 || s.EventDeadline.Std() >= timeout || s.IAMCallTimeout <= 0 || s.IAMCallTimeout >= s.EventDeadline {
+		t.Errorf("call timeout %s, event deadline %s, function timeout %s", s.IAMCallTimeout.Std(), s.EventDeadline.Std(), timeout)
+	}
+	if d, _ := get(tmpl, "Parameters", "APIURI", "Description").(string); !strings.Contains(d, "LOCKGATE_PUBLIC_URL") {
+		t.Errorf("the APIURI parameter does not state the rule: %q", d)
+	}
+	readme, _ := os.ReadFile("README.md")
+	for _, w := range []string{"LOCKGATE_PUBLIC_URL", "must equal", "DeadLetterQueueUrl", "iam-responder replay"} {
+		if !strings.Contains(string(readme), w) {
+			t.Errorf("README.md lacks %q", w)
 		}
 	}
 }

@@ -61,16 +61,3 @@ func TestSigningKeyFromSecretsManager(t *testing.T) {
 		t.Fatalf("file key %q, %v", key, err)
 	}
 }
-
-func TestSettingsValidate(t *testing.T) {
-	err := Settings{OnError: "maybe", EventPattern: `{"a":"x"}`}.Validate()
-	for _, want := range []string{"app_uri", "api_uri", "signing_key_file", `on_error: "maybe"`, "event_pattern"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Validate lacks %q: %v", want, err)
-		}
-	}
-	ok := Settings{AppURI: "https://a", APIURI: "https://b", SigningKeyFile: "/k"}
-	if err := ok.Validate(); err != nil {
-		t.Fatal(err)
-	}
-}

@@ -3,56 +3,29 @@ package awsiam
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
-	"sync"
+	"regexp"
 	"time"
 
 	"github.com/lockgate/lockgate/internal/endpoint"
 	"github.com/lockgate/lockgate/internal/webhook"
 )
 
-// Sessions remembers which role each person signed in through, so a
-// lock pushed by the lock service can reach a role session too.
-type Sessions struct {
-	mu sync.Mutex
-	m  map[string]Target // by session name
-}
-
-// Remember notes a role session target.
-func (s *Sessions) Remember(t Target) {
-	if t.SessionName == "" {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]Target{}
-	}
-	s.m[t.SessionName] = t
-}
-
-func (s *Sessions) lookup(name string) (Target, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.m[name]
-	return t, ok
-}
-
 // Handler serves the responder over HTTP:
 //
 //   - POST /events/aws-signin: an EventBridge event, as API destinations
 //     send it, authenticated by a secret header;
 //   - POST /events/lock-changed: the lock service's signed lock.changed
-//     webhook, applied at once, so locking an account ends its AWS access
-//     without waiting for the next sign-in.
+//     webhook, applied at once to the IAM user of that name and to every
+//     role session the person was seen on (read from the lock service,
+//     where the Lambda function records them too), so locking an account
+//     ends its AWS access without waiting for the next sign-in.
 type Handler struct {
 	R             *Responder
 	EventsSecret  string
-	EventsHeader  string // default X-Lockgate-Events-Secret
+	EventsHeader  string // DefaultEventsHeader when empty
 	WebhookSecret string
-	Sessions      *Sessions
 }
 
 const maxEventBytes = 256 << 10
@@ -80,23 +53,24 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]string{"error": code, "message": msg})
+}
+
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	header := h.EventsHeader
 	if header == "" {
-		header = "X-Lockgate-Events-Secret"
+		header = DefaultEventsHeader
 	}
 	got := r.Header.Get(header)
 	if h.EventsSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(h.EventsSecret)) != 1 {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
+		writeError(w, http.StatusUnauthorized, "unauthorized", "the events secret header is missing or wrong")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventBytes))
 	if err != nil {
-		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "event over 256 KiB"})
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "event over 256 KiB")
 		return
-	}
-	if s, err := ParseSignIn(body); err == nil && s.Type == "AssumedRole" && h.Sessions != nil {
-		h.Sessions.Remember(Target{Role: s.RoleName, RoleID: s.RoleID, SessionName: s.SessionName})
 	}
 	out, err := h.R.HandleEvent(r.Context(), body)
 	if err != nil {
@@ -119,44 +93,83 @@ type lockChange struct {
 	} `json:"data"`
 }
 
+// iamUserName is IAM's pattern and length for user names: a lockgate
+// account named otherwise cannot be an IAM user, and is not asked about.
+var iamUserName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+// Outcomes answers a push: one outcome per principal acted on.
+type Outcomes struct {
+	Outcomes []Outcome `json:"outcomes"`
+	Error    string    `json:"error,omitempty"`
+}
+
 func (h *Handler) lockChanged(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventBytes))
 	if err != nil {
-		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "event too large"})
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "event over 256 KiB")
 		return
 	}
 	if h.WebhookSecret == "" {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "no webhook secret configured"})
+		writeError(w, http.StatusUnauthorized, "unauthorized", "no webhook secret configured")
 		return
 	}
 	if err := webhook.Verify([]byte(h.WebhookSecret), r.Header.Get(webhook.HeaderTimestamp), r.Header.Get(webhook.HeaderSignature), body, time.Now(), 5*time.Minute); err != nil {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "bad signature"})
+		writeError(w, http.StatusUnauthorized, "unauthorized", "bad signature")
 		return
 	}
 	var ev lockChange
 	if err := json.Unmarshal(body, &ev); err != nil || ev.Data.Change.Username == "" || ev.Data.Change.At.IsZero() {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "not a lock.changed event"})
+		writeError(w, http.StatusBadRequest, "bad_request", "not a lock.changed event")
 		return
 	}
 	if ev.Type != "lock.changed" {
-		writeJSON(w, http.StatusOK, Outcome{Result: "skipped", Reason: "event type " + ev.Type})
+		writeJSON(w, http.StatusOK, Outcomes{Outcomes: []Outcome{{Result: "skipped", Reason: "event type " + ev.Type}}})
 		return
 	}
 	c := ev.Data.Change
-	t := Target{User: c.Username}
-	if h.Sessions != nil {
-		if st, ok := h.Sessions.lookup(c.Username); ok {
-			t = st
+	var ans Outcomes
+	status := http.StatusOK
+	var targets []Target
+	if h.R.Sessions != nil {
+		ts, err := h.R.Sessions.Sessions(r.Context(), c.Username)
+		if err != nil {
+			// The role sessions are unknown now: answer 5xx so the lock
+			// service delivers the change again.
+			status = http.StatusBadGateway
+			ans.Error = "reading the person's role sessions at the lock service failed: " + err.Error()
+		}
+		targets = ts
+	}
+	if iamUserName.MatchString(c.Username) {
+		targets = append(targets, Target{User: c.Username})
+	}
+	for _, t := range targets {
+		out, err := h.R.Apply(r.Context(), t, c.To == "locked", c.At, "lock.changed pushed by the lock service")
+		if err != nil && principalMissing(out, err) {
+			out = Outcome{Target: t, Result: "skipped", Reason: "no such IAM principal"}
+			err = nil
+		}
+		if err != nil {
+			status = http.StatusBadGateway
+		}
+		ans.Outcomes = append(ans.Outcomes, out)
+	}
+	if len(targets) == 0 {
+		ans.Outcomes = append(ans.Outcomes, Outcome{Result: "skipped", Reason: "no IAM user of that name, and no role session of that person recorded"})
+	}
+	writeJSON(w, status, ans)
+}
+
+// principalMissing reports whether the user or role itself is gone: the
+// call that names it first answered NoSuchEntity.
+func principalMissing(out Outcome, err error) bool {
+	if errorCode(err) != "NoSuchEntity" {
+		return false
+	}
+	for _, a := range out.Actions {
+		if a.Error != "" {
+			return a.Op == "ListUserTags" || a.Op == "GetRole" || a.Op == "PutRolePolicy"
 		}
 	}
-	out, err := h.R.Apply(r.Context(), t, c.To == "locked", c.At, "lock.changed pushed by the lock service")
-	if err != nil {
-		if errorCode(errors.Unwrap(err)) == "NoSuchEntity" || errorCode(err) == "NoSuchEntity" {
-			writeJSON(w, http.StatusOK, Outcome{Target: t, Result: "skipped", Reason: "no such IAM principal"})
-			return
-		}
-		writeJSON(w, http.StatusBadGateway, out)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	return false
 }

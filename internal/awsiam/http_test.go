@@ -1,6 +1,8 @@
 package awsiam
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,7 +17,7 @@ import (
 func TestHandlerAuth(t *testing.T) {
 	g := newRig(t)
 	g.admin("anaya", 1)
-	h := &Handler{R: g.r, EventsSecret: "events-secret-0123456789", WebhookSecret: "hook-secret", Sessions: &Sessions{}}
+	h := &Handler{R: g.r, EventsSecret: "events-secret-0123456789", WebhookSecret: "hook-secret"}
 	mux := http.NewServeMux()
 	h.Register(mux)
 	srv := httptest.NewServer(mux)
@@ -59,5 +61,59 @@ func TestHandlerAuth(t *testing.T) {
 	}
 	if got := strings.Join(keyStatus(g, "anaya"), ","); got != "Inactive" {
 		t.Fatalf("the signed push did not lock: %s", got)
+	}
+}
+
+func signedPush(t *testing.T, url, secret, user, to string, at time.Time) (int, Outcomes) {
+	t.Helper()
+	body := `{"id":"evt_1","type":"lock.changed","data":{"change":{"username":"` + user + `","to":"` + to + `","at":"` + at.UTC().Format(time.RFC3339Nano) + `"}}}`
+	req, _ := http.NewRequest("POST", url+"/events/lock-changed", strings.NewReader(body))
+	now := time.Now()
+	req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(webhook.HeaderSignature, webhook.Sign([]byte(secret), now.Unix(), []byte(body)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ans Outcomes
+	json.NewDecoder(resp.Body).Decode(&ans)
+	return resp.StatusCode, ans
+}
+
+// A push for a person reaches every role session recorded in the book by
+// any process (the Lambda function recorded this one), and the IAM user
+// of that name when there is one.
+func TestPushReachesRecordedRoleSessions(t *testing.T) {
+	g := newRig(t)
+	role := g.iam.AddRole("admin")
+	g.iam.AttachRolePolicy("admin", g.adminP)
+	other := g.iam.AddRole("readonly")
+	g.iam.AttachRolePolicy("readonly", g.adminP)
+	g.book.Remember(context.Background(), Target{Role: "admin", RoleID: role.ID, SessionName: "ana"})
+	g.book.Remember(context.Background(), Target{Role: "readonly", RoleID: other.ID, SessionName: "ana"})
+	mux := http.NewServeMux()
+	(&Handler{R: g.r, WebhookSecret: "hook-secret"}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	code, ans := signedPush(t, srv.URL, "hook-secret", "ana", "locked", g.clock)
+	if code != 200 || len(ans.Outcomes) != 3 {
+		t.Fatalf("%d %+v", code, ans)
+	}
+	for _, o := range ans.Outcomes[:2] {
+		if o.Result != "locked" {
+			t.Fatalf("%+v", ans)
+		}
+	}
+	if o := ans.Outcomes[2]; o.Target.User != "ana" || o.Result != "skipped" {
+		t.Fatalf("no IAM user ana: %+v", o)
+	}
+	if g.sessionAllowed("admin", "ana", g.clock) || g.sessionAllowed("readonly", "ana", g.clock) || !g.sessionAllowed("admin", "bob", g.clock) {
+		t.Fatal("the push did not lock exactly ana's role sessions")
+	}
+	// A lockgate account name IAM cannot hold is not asked about.
+	code, ans = signedPush(t, srv.URL, "hook-secret", "ana maria", "locked", g.clock)
+	if code != 200 || len(ans.Outcomes) != 1 || ans.Outcomes[0].Result != "skipped" {
+		t.Fatalf("%d %+v", code, ans)
 	}
 }

@@ -3,16 +3,14 @@ package awsiam
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
-	"sort"
-	"strings"
+	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/lockgate/lockgate/internal/eventpattern"
@@ -20,15 +18,17 @@ import (
 )
 
 // IAM is the part of the IAM API the responder uses; *iam.Client has it.
+// The deployment's role grants exactly these actions (deploy/aws checks).
 type IAM interface {
-	GetUser(context.Context, *iam.GetUserInput, ...func(*iam.Options)) (*iam.GetUserOutput, error)
 	ListAccessKeys(context.Context, *iam.ListAccessKeysInput, ...func(*iam.Options)) (*iam.ListAccessKeysOutput, error)
 	UpdateAccessKey(context.Context, *iam.UpdateAccessKeyInput, ...func(*iam.Options)) (*iam.UpdateAccessKeyOutput, error)
 	GetAccessKeyLastUsed(context.Context, *iam.GetAccessKeyLastUsedInput, ...func(*iam.Options)) (*iam.GetAccessKeyLastUsedOutput, error)
 	PutUserPolicy(context.Context, *iam.PutUserPolicyInput, ...func(*iam.Options)) (*iam.PutUserPolicyOutput, error)
+	GetUserPolicy(context.Context, *iam.GetUserPolicyInput, ...func(*iam.Options)) (*iam.GetUserPolicyOutput, error)
 	DeleteUserPolicy(context.Context, *iam.DeleteUserPolicyInput, ...func(*iam.Options)) (*iam.DeleteUserPolicyOutput, error)
 	AttachUserPolicy(context.Context, *iam.AttachUserPolicyInput, ...func(*iam.Options)) (*iam.AttachUserPolicyOutput, error)
 	DetachUserPolicy(context.Context, *iam.DetachUserPolicyInput, ...func(*iam.Options)) (*iam.DetachUserPolicyOutput, error)
+	ListAttachedUserPolicies(context.Context, *iam.ListAttachedUserPoliciesInput, ...func(*iam.Options)) (*iam.ListAttachedUserPoliciesOutput, error)
 	ListUserTags(context.Context, *iam.ListUserTagsInput, ...func(*iam.Options)) (*iam.ListUserTagsOutput, error)
 	TagUser(context.Context, *iam.TagUserInput, ...func(*iam.Options)) (*iam.TagUserOutput, error)
 	UntagUser(context.Context, *iam.UntagUserInput, ...func(*iam.Options)) (*iam.UntagUserOutput, error)
@@ -37,45 +37,11 @@ type IAM interface {
 	GetRolePolicy(context.Context, *iam.GetRolePolicyInput, ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
 	PutRolePolicy(context.Context, *iam.PutRolePolicyInput, ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
 	DeleteRolePolicy(context.Context, *iam.DeleteRolePolicyInput, ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error)
-	ListRoleTags(context.Context, *iam.ListRoleTagsInput, ...func(*iam.Options)) (*iam.ListRoleTagsOutput, error)
-	TagRole(context.Context, *iam.TagRoleInput, ...func(*iam.Options)) (*iam.TagRoleOutput, error)
 }
 
 // Checker asks the lock service; *lockclient.Client is one.
 type Checker interface {
 	Check(context.Context, lockclient.Request) (lockclient.Decision, error)
-}
-
-// Names the responder gives to what it creates. The two policy names are
-// the seed integration's, so users it locked are recognised.
-const (
-	RevokePolicyName  = "AwsRevokeOlderSessions"
-	DenyAllPolicyName = "DenyAllAccess"
-	SessionPolicyName = "LockgateLockedSessions"
-	tagState          = "lockgate:state"
-	tagDecidedAt      = "lockgate:decided-at"
-	tagKeys           = "lockgate:deactivated-keys"
-	tagLockedAt       = "lockgate:locked-at"
-	// maxSession bounds how long any role session lives (IAM's maximum
-	// MaxSessionDuration): revoke entries older than this protect nothing.
-	maxSession = 12 * time.Hour
-)
-
-// DenyAllDocument is the deny-all policy.
-const DenyAllDocument = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
-
-// RevokeDocument denies every request signed with temporary credentials
-// issued before at. Long-term access keys carry no aws:TokenIssueTime, so
-// it cannot touch them: those are deactivated instead.
-func RevokeDocument(at time.Time) string {
-	// Rounded up to the millisecond the format keeps, so no session
-	// issued before the lock survives the rounding.
-	cut := at.UTC().Truncate(time.Millisecond)
-	if cut.Before(at) {
-		cut = cut.Add(time.Millisecond)
-	}
-	return `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],"Resource":["*"],"Condition":{"DateLessThan":{"aws:TokenIssueTime":"` +
-		cut.Format("2006-01-02T15:04:05.000Z") + `"}}}]}`
 }
 
 // Config is how the responder acts.
@@ -96,7 +62,23 @@ type Config struct {
 	FallbackReactivate bool
 	// Pattern selects the events to act on; DefaultPattern when nil.
 	Pattern *eventpattern.Pattern
+	// Deadline bounds the handling of one event or change, lock check
+	// included (DefaultDeadline when zero). Under a context with an
+	// earlier deadline (Lambda's function timeout) it ends reserve before
+	// that one, so the outcome is still logged and reported.
+	Deadline time.Duration
 }
+
+// Defaults of the time bounds.
+const (
+	DefaultCallTimeout = 3 * time.Second
+	DefaultDeadline    = 25 * time.Second
+	// reserve is kept from the caller's deadline to record the role
+	// session, report and answer after the work is cut off; each of the
+	// two calls to the lock service then has tail.
+	reserve = 4 * time.Second
+	tail    = 1500 * time.Millisecond
+)
 
 // DefaultPatternJSON is the seed's EventBridge rule (without its optional
 // user-name list), widened from IAM users to assumed roles, which the
@@ -112,6 +94,9 @@ type Responder struct {
 	IAM     IAM
 	Checker Checker
 	Config
+	// Sessions records the role sessions each person was seen on, so that
+	// a lock pushed by the lock service reaches them; nil records nothing.
+	Sessions SessionBook
 	// Country maps the sign-in's IP to a country for the lock check.
 	Country func(netip.Addr) string
 	Now     func() time.Time
@@ -119,29 +104,54 @@ type Responder struct {
 	// Report, when set, receives every outcome (for the lock service's
 	// account history).
 	Report func(context.Context, Outcome)
+
+	mu    sync.Mutex
+	roles map[string]*roleLock
 }
 
-// Target is the principal to act on: an IAM user, or one person's
-// session name on a role.
+// Target is the principal to act on: an IAM user, one person's session
+// name on a role, or the account's root user (reported, never acted on).
 type Target struct {
 	User        string `json:"user,omitempty"`
 	Role        string `json:"role,omitempty"`
 	RoleID      string `json:"role_id,omitempty"`
 	SessionName string `json:"session,omitempty"`
+	Root        string `json:"root,omitempty"` // the root user's ARN
 }
 
 func (t Target) String() string {
-	if t.User != "" {
+	switch {
+	case t.User != "":
 		return "user/" + t.User
+	case t.Root != "":
+		return t.Root
+	case t.Role != "":
+		return "role/" + t.Role + " session " + t.SessionName
 	}
-	return "role/" + t.Role + " session " + t.SessionName
+	return "nobody"
+}
+
+// subject is the name the lock service knows the target by: the IAM user
+// name, the role session name, or for root its ARN (no IAM user or
+// session name can hold a colon, so it names no other account).
+func (t Target) subject() string {
+	switch {
+	case t.User != "":
+		return t.User
+	case t.SessionName != "":
+		return t.SessionName
+	}
+	return t.Root
 }
 
 // Outcome is what handling one event or change did.
 type Outcome struct {
-	EventID string   `json:"event_id,omitempty"`
-	Target  Target   `json:"target"`
-	Result  string   `json:"result"` // locked, unlocked, skipped, not-lockable, stale, failed
+	EventID string `json:"event_id,omitempty"`
+	Target  Target `json:"target"`
+	Result  string `json:"result"` // locked, unlocked, skipped, not-lockable, stale, failed
+	// Changed says whether IAM was changed: false when the decision was
+	// already in force (a repeated decision changes nothing).
+	Changed bool     `json:"changed"`
 	Reason  string   `json:"reason,omitempty"`
 	Actions []Action `json:"actions,omitempty"`
 }
@@ -167,7 +177,25 @@ func (r *Responder) log() *slog.Logger {
 	return slog.Default()
 }
 
+// bound gives ctx the event's deadline: Deadline from now, or reserve
+// before the caller's own deadline when that comes first.
+func (r *Responder) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := r.Deadline
+	if d <= 0 {
+		d = DefaultDeadline
+	}
+	end := time.Now().Add(d)
+	cause := fmt.Errorf("the event's deadline (event_deadline %s) passed", d)
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-reserve).Before(end) {
+		end = dl.Add(-reserve)
+		cause = fmt.Errorf("the event's deadline, %s before the caller's (the Lambda function's timeout), passed", reserve)
+	}
+	return context.WithDeadlineCause(ctx, end, cause)
+}
+
 // HandleEvent processes one EventBridge event (or CloudTrail record).
+// A non-nil error asks the caller to deliver the event again (Lambda's
+// retries, EventBridge's for API destinations): handling is idempotent.
 func (r *Responder) HandleEvent(ctx context.Context, data []byte) (Outcome, error) {
 	s, err := ParseSignIn(data)
 	if err != nil {
@@ -190,6 +218,7 @@ func (r *Responder) HandleEvent(ctx context.Context, data []byte) (Outcome, erro
 	}
 	switch {
 	case s.Type == "Root":
+		out.Target = Target{Root: rootARN(s)}
 		out.Result, out.Reason = "not-lockable", "the root user's permissions cannot be restricted by IAM policies"
 		return r.finish(ctx, out, nil)
 	case s.Type == "IAMUser" && (s.UserName == "" || s.UserName == HiddenUserName):
@@ -203,6 +232,8 @@ func (r *Responder) HandleEvent(ctx context.Context, data []byte) (Outcome, erro
 		out.Result, out.Reason = "not-lockable", "principal type "+s.Type+" is not an IAM user or role session"
 		return r.finish(ctx, out, nil)
 	}
+	work, cancel := r.bound(ctx)
+	defer cancel()
 	req := lockclient.Request{
 		Username:        s.Subject(),
 		UserIP:          s.SourceIP,
@@ -213,8 +244,13 @@ func (r *Responder) HandleEvent(ctx context.Context, data []byte) (Outcome, erro
 	if ip, err := netip.ParseAddr(s.SourceIP); err == nil && r.Country != nil {
 		req.UserLocation = r.Country(ip)
 	}
-	decision, err := r.Checker.Check(ctx, req)
+	// The check may use half of the time: a failed one still leaves
+	// time to lock.
+	checkCtx, cancelCheck := context.WithTimeout(work, remaining(work)/2)
+	decision, err := r.Checker.Check(checkCtx, req)
+	cancelCheck()
 	decidedAt := r.now()
+	var stepErr error
 	if err != nil {
 		// Never restore access on a failed check: an attacker who can
 		// break the check must not be able to lift a lock with it.
@@ -224,9 +260,32 @@ func (r *Responder) HandleEvent(ctx context.Context, data []byte) (Outcome, erro
 			return r.finish(ctx, out, err)
 		}
 		out.Reason = "lock check failed; on_error lock: " + err.Error()
-		return r.apply(ctx, out, true, decidedAt)
+		stepErr = r.apply(work, &out, true, decidedAt)
+	} else {
+		stepErr = r.apply(work, &out, decision.Locked, decidedAt)
 	}
-	return r.apply(ctx, out, decision.Locked, decidedAt)
+	if out.Target.SessionName != "" && r.Sessions != nil {
+		if err := r.remember(ctx, &out); err != nil {
+			stepErr = errors.Join(stepErr, err)
+		}
+	}
+	return r.finish(ctx, out, stepErr)
+}
+
+func remaining(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return time.Until(dl)
+	}
+	return DefaultDeadline
+}
+
+// rootARN is the root user's ARN from the event (or built from its
+// account).
+func rootARN(s SignIn) string {
+	if s.ARN != "" {
+		return s.ARN
+	}
+	return "arn:aws:iam::" + s.Account + ":root"
 }
 
 func (r *Responder) onError() string {
@@ -237,24 +296,57 @@ func (r *Responder) onError() string {
 }
 
 // Apply sets a target's state directly, as a lock-changed push does.
-// decidedAt orders decisions: one older than the last applied to the
-// same target is ignored.
+// decidedAt orders decisions: one older than the state in force is
+// ignored ("stale").
 func (r *Responder) Apply(ctx context.Context, t Target, locked bool, decidedAt time.Time, reason string) (Outcome, error) {
-	return r.apply(ctx, Outcome{Target: t, Reason: reason}, locked, decidedAt.UTC())
-}
-
-func (r *Responder) apply(ctx context.Context, out Outcome, locked bool, decidedAt time.Time) (Outcome, error) {
-	var err error
-	if out.Target.User != "" {
-		err = r.applyUser(ctx, &out, locked, decidedAt)
-	} else {
-		err = r.applySession(ctx, &out, locked, decidedAt)
-	}
+	work, cancel := r.bound(ctx)
+	defer cancel()
+	out := Outcome{Target: t, Reason: reason}
+	err := r.apply(work, &out, locked, decidedAt.UTC())
 	return r.finish(ctx, out, err)
 }
 
+func (r *Responder) apply(ctx context.Context, out *Outcome, locked bool, decidedAt time.Time) error {
+	var err error
+	if out.Target.User != "" {
+		err = r.applyUser(ctx, out, locked, decidedAt)
+	} else {
+		err = r.applySession(ctx, out, locked, decidedAt)
+	}
+	if err != nil {
+		out.Result = "failed"
+		if ctx.Err() != nil {
+			out.Reason = join(out.Reason, context.Cause(ctx).Error())
+		} else {
+			out.Reason = join(out.Reason, err.Error())
+		}
+	}
+	return err
+}
+
+// remember records a role session where every responder can find it.
+func (r *Responder) remember(ctx context.Context, out *Outcome) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tail)
+	defer cancel()
+	err := r.Sessions.Remember(ctx, Target{Role: out.Target.Role, RoleID: out.Target.RoleID, SessionName: out.Target.SessionName})
+	a := Action{Op: "RecordRoleSession", Detail: out.Target.String()}
+	if err != nil {
+		a.Error = err.Error()
+		out.Reason = join(out.Reason, "the role session could not be recorded at the lock service, so a lock pushed later would not reach it: "+err.Error())
+	}
+	out.Actions = append(out.Actions, a)
+	return err
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
 func (r *Responder) finish(ctx context.Context, out Outcome, err error) (Outcome, error) {
-	attrs := []any{"event", out.EventID, "target", out.Target.String(), "result", out.Result, "reason", out.Reason}
+	attrs := []any{"event", out.EventID, "target", out.Target.String(), "result", out.Result, "changed", out.Changed, "reason", out.Reason}
 	for _, a := range out.Actions {
 		attrs = append(attrs, slog.Group("action", "op", a.Op, "detail", a.Detail, "error", a.Error))
 	}
@@ -263,14 +355,18 @@ func (r *Responder) finish(ctx context.Context, out Outcome, err error) (Outcome
 	} else {
 		r.log().Info("awsiam: responder", attrs...)
 	}
-	if r.Report != nil && out.Result != "skipped" {
+	if r.Report != nil && out.Result != "skipped" && out.Target.subject() != "" {
+		// Reported even when the event's deadline has passed.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tail)
+		defer cancel()
 		r.Report(ctx, out)
 	}
 	return out, err
 }
 
 // step records one IAM call; ok lists error codes that count as success
-// (NoSuchEntity when removing what is already gone).
+// (NoSuchEntity when removing what is already gone). changed is set when
+// the call changed IAM.
 func (out *Outcome) step(op, detail string, err error, ok ...string) error {
 	a := Action{Op: op, Detail: detail}
 	if err != nil && !slices.Contains(ok, errorCode(err)) {
@@ -285,267 +381,18 @@ func (out *Outcome) step(op, detail string, err error, ok ...string) error {
 	return nil
 }
 
+// write is step for a call that changes IAM when it succeeds.
+func (out *Outcome) write(op, detail string, err error, ok ...string) error {
+	if err == nil {
+		out.Changed = true
+	}
+	return out.step(op, detail, err, ok...)
+}
+
 func errorCode(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorCode()
 	}
 	return ""
-}
-
-// --- IAM users ---
-
-func (r *Responder) userTags(ctx context.Context, user string) (map[string]string, error) {
-	tags := map[string]string{}
-	p := iam.NewListUserTagsPaginator(r.IAM, &iam.ListUserTagsInput{UserName: &user})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range page.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-	}
-	return tags, nil
-}
-
-func (r *Responder) accessKeys(ctx context.Context, user string) ([]types.AccessKeyMetadata, error) {
-	var keys []types.AccessKeyMetadata
-	// Every page, and every key of each page: the seed looked only at the
-	// first key of each page and missed a user's second key.
-	p := iam.NewListAccessKeysPaginator(r.IAM, &iam.ListAccessKeysInput{UserName: &user})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, page.AccessKeyMetadata...)
-	}
-	return keys, nil
-}
-
-// stale reports whether a decision made at decidedAt is older than the
-// one recorded in tags, and must not undo it.
-func stale(tags map[string]string, decidedAt time.Time) bool {
-	prev, err := time.Parse(time.RFC3339Nano, tags[tagDecidedAt])
-	return err == nil && decidedAt.Before(prev)
-}
-
-func (r *Responder) applyUser(ctx context.Context, out *Outcome, locked bool, decidedAt time.Time) error {
-	user := out.Target.User
-	tags, err := r.userTags(ctx, user)
-	if err != nil {
-		out.Result = "failed"
-		return out.step("ListUserTags", user, err)
-	}
-	if stale(tags, decidedAt) {
-		out.Result = "stale"
-		out.Reason = "a newer decision (" + tags[tagDecidedAt] + ") was already applied"
-		return nil
-	}
-	if locked {
-		return r.lockUser(ctx, out, tags, decidedAt)
-	}
-	return r.unlockUser(ctx, out, tags, decidedAt)
-}
-
-func (r *Responder) lockUser(ctx context.Context, out *Outcome, tags map[string]string, at time.Time) error {
-	user := out.Target.User
-	var errs []error
-	// Deny everything first: it stops keys and sessions alike at once.
-	denied := false
-	if r.DenyPolicyARN != "" {
-		_, err := r.IAM.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: &user, PolicyArn: &r.DenyPolicyARN})
-		if err == nil {
-			denied = true
-			out.step("AttachUserPolicy", r.DenyPolicyARN, nil)
-		} else if errorCode(err) != "LimitExceeded" {
-			errs = append(errs, out.step("AttachUserPolicy", r.DenyPolicyARN, err))
-		} else {
-			out.step("AttachUserPolicy", r.DenyPolicyARN+" (quota full: inline instead)", nil)
-		}
-	}
-	if !denied {
-		_, err := r.IAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: &user, PolicyName: aws.String(DenyAllPolicyName), PolicyDocument: aws.String(DenyAllDocument)})
-		if e := out.step("PutUserPolicy", DenyAllPolicyName, err); e != nil {
-			errs = append(errs, e)
-		}
-	}
-	// Dated now, at the lock, not when the process started: sessions
-	// issued between a warm start and the lock must not survive.
-	_, err := r.IAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: &user, PolicyName: aws.String(RevokePolicyName), PolicyDocument: aws.String(RevokeDocument(at))})
-	if e := out.step("PutUserPolicy", RevokePolicyName+" before "+at.Format(time.RFC3339), err); e != nil {
-		errs = append(errs, e)
-	}
-	keys, err := r.accessKeys(ctx, user)
-	if e := out.step("ListAccessKeys", user, err); e != nil {
-		errs = append(errs, e)
-	}
-	// Record which keys lockgate deactivates before deactivating them, so
-	// an unlock restores exactly those and never one an administrator
-	// disabled.
-	recorded := splitKeys(tags[tagKeys])
-	var active []string
-	for _, k := range keys {
-		if k.Status == types.StatusTypeActive {
-			active = append(active, aws.ToString(k.AccessKeyId))
-		}
-	}
-	all := union(recorded, active)
-	newTags := map[string]string{tagState: "locked", tagDecidedAt: at.Format(time.RFC3339Nano), tagLockedAt: at.Format(time.RFC3339)}
-	if len(all) > 0 {
-		newTags[tagKeys] = strings.Join(all, ",")
-	}
-	_, err = r.IAM.TagUser(ctx, &iam.TagUserInput{UserName: &user, Tags: tagList(newTags)})
-	if e := out.step("TagUser", "record the keys to deactivate: "+strings.Join(active, ","), err); e != nil {
-		// Without the record an unlock could not tell our keys from an
-		// administrator's: keep them active rather than lose track, but
-		// the deny-all still stands.
-		errs = append(errs, e)
-		active = nil
-	}
-	for _, id := range active {
-		_, err := r.IAM.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: &user, AccessKeyId: aws.String(id), Status: types.StatusTypeInactive})
-		if e := out.step("UpdateAccessKey", id+" Inactive", err); e != nil {
-			errs = append(errs, e)
-		}
-	}
-	if r.DeleteLoginProfile {
-		_, err := r.IAM.DeleteLoginProfile(ctx, &iam.DeleteLoginProfileInput{UserName: &user})
-		if e := out.step("DeleteLoginProfile", user, err, "NoSuchEntity"); e != nil {
-			errs = append(errs, e)
-		}
-	}
-	out.Result = "locked"
-	if err := errors.Join(errs...); err != nil {
-		out.Result = "failed"
-		return err
-	}
-	return nil
-}
-
-func (r *Responder) unlockUser(ctx context.Context, out *Outcome, tags map[string]string, at time.Time) error {
-	user := out.Target.User
-	ours := tags[tagState] != ""
-	if !ours && !r.FallbackReactivate {
-		out.Result = "unlocked"
-		out.Reason = "lockgate has not locked this user; nothing to restore"
-		return nil
-	}
-	var errs []error
-	if r.DenyPolicyARN != "" {
-		_, err := r.IAM.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: &user, PolicyArn: &r.DenyPolicyARN})
-		if e := out.step("DetachUserPolicy", r.DenyPolicyARN, err, "NoSuchEntity"); e != nil {
-			errs = append(errs, e)
-		}
-	}
-	_, err := r.IAM.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: &user, PolicyName: aws.String(DenyAllPolicyName)})
-	if e := out.step("DeleteUserPolicy", DenyAllPolicyName, err, "NoSuchEntity"); e != nil {
-		errs = append(errs, e)
-	}
-	// AwsRevokeOlderSessions stays: removing it would revive the sessions
-	// issued before the lock.
-	keys, err := r.accessKeys(ctx, user)
-	if e := out.step("ListAccessKeys", user, err); e != nil {
-		errs = append(errs, e)
-	}
-	var reactivate []string
-	if ours {
-		for _, id := range splitKeys(tags[tagKeys]) {
-			for _, k := range keys {
-				if aws.ToString(k.AccessKeyId) == id && k.Status == types.StatusTypeInactive {
-					reactivate = append(reactivate, id)
-				}
-			}
-		}
-	} else if id, err := r.mostRecentlyUsed(ctx, keys); err != nil {
-		errs = append(errs, out.step("GetAccessKeyLastUsed", user, err))
-	} else if id != "" {
-		reactivate = []string{id}
-	}
-	for _, id := range reactivate {
-		_, err := r.IAM.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: &user, AccessKeyId: aws.String(id), Status: types.StatusTypeActive})
-		if e := out.step("UpdateAccessKey", id+" Active", err); e != nil {
-			errs = append(errs, e)
-		}
-	}
-	if len(errs) == 0 {
-		if _, err := r.IAM.UntagUser(ctx, &iam.UntagUserInput{UserName: &user, TagKeys: []string{tagKeys, tagLockedAt}}); err != nil {
-			errs = append(errs, out.step("UntagUser", tagKeys, err))
-		}
-	}
-	_, err = r.IAM.TagUser(ctx, &iam.TagUserInput{UserName: &user, Tags: tagList(map[string]string{tagState: "unlocked", tagDecidedAt: at.Format(time.RFC3339Nano)})})
-	if e := out.step("TagUser", "unlocked", err); e != nil {
-		errs = append(errs, e)
-	}
-	out.Result = "unlocked"
-	if err := errors.Join(errs...); err != nil {
-		out.Result = "failed"
-		return err
-	}
-	return nil
-}
-
-// mostRecentlyUsed picks the inactive key used last; never-used keys come
-// after every used one. (The seed sorted ascending and took the first:
-// the least recently used.)
-func (r *Responder) mostRecentlyUsed(ctx context.Context, keys []types.AccessKeyMetadata) (string, error) {
-	type used struct {
-		id   string
-		last time.Time
-	}
-	var cands []used
-	for _, k := range keys {
-		if k.Status != types.StatusTypeInactive {
-			continue
-		}
-		out, err := r.IAM.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKeyId})
-		if err != nil {
-			return "", err
-		}
-		u := used{id: aws.ToString(k.AccessKeyId)}
-		if out.AccessKeyLastUsed != nil && out.AccessKeyLastUsed.LastUsedDate != nil {
-			u.last = *out.AccessKeyLastUsed.LastUsedDate
-		}
-		cands = append(cands, u)
-	}
-	if len(cands) == 0 {
-		return "", nil
-	}
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].last.After(cands[j].last) })
-	return cands[0].id, nil
-}
-
-func splitKeys(s string) []string {
-	var out []string
-	for _, k := range strings.Split(s, ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-func union(a, b []string) []string {
-	out := slices.Clone(a)
-	for _, x := range b {
-		if !slices.Contains(out, x) {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func tagList(m map[string]string) []types.Tag {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]types.Tag, len(keys))
-	for i, k := range keys {
-		out[i] = types.Tag{Key: aws.String(k), Value: aws.String(m[k])}
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package awsiam
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -46,41 +47,68 @@ func (f *fakeChecker) set(user string, locked bool) {
 	f.mu.Unlock()
 }
 
+// memoryBook is a SessionBook in memory, as the lock service's store is
+// for one process.
+type memoryBook struct {
+	mu sync.Mutex
+	m  map[string][]Target
+}
+
+func (b *memoryBook) Remember(_ context.Context, t Target) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[string][]Target{}
+	}
+	if !slices.Contains(b.m[t.SessionName], t) {
+		b.m[t.SessionName] = append(b.m[t.SessionName], t)
+	}
+	return nil
+}
+
+func (b *memoryBook) Sessions(_ context.Context, person string) ([]Target, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.m[person]), nil
+}
+
 type rig struct {
 	t       *testing.T
 	iam     *iamtest.Server
 	r       *Responder
 	checker *fakeChecker
+	book    *memoryBook
 	clock   time.Time
 	denyARN string
+	adminP  string
 }
 
-// newRig wires a responder to the IAM test server through the real SDK
-// client, as production does.
+// newRig wires a responder to the model-driven IAM double through the
+// real SDK client, built as production builds it.
 func newRig(t *testing.T) *rig {
 	srv := iamtest.New(account)
 	srv.PageSize = 1 // every list needs its markers followed
 	hs := srv.Start()
 	t.Cleanup(hs.Close)
-	client := iam.NewFromConfig(aws.Config{
+	client := NewIAMClient(aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-	}, func(o *iam.Options) {
+	}, 0, func(o *iam.Options) {
 		o.BaseEndpoint = aws.String(hs.URL)
 		o.Retryer = retry.AddWithMaxBackoffDelay(retry.NewStandard(), 5*time.Millisecond)
 	})
-	g := &rig{t: t, iam: srv, checker: &fakeChecker{locked: map[string]bool{}}, clock: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	g := &rig{t: t, iam: srv, checker: &fakeChecker{locked: map[string]bool{}}, book: &memoryBook{}, clock: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
 	g.denyARN = srv.AddManagedPolicy("LockgateDenyAll", DenyAllDocument)
-	srv.AddManagedPolicy("AdministratorAccess", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
-	g.r = &Responder{IAM: client, Checker: g.checker, Config: Config{DenyPolicyARN: g.denyARN}, Now: func() time.Time { return g.clock }, Log: slog.New(slog.DiscardHandler)}
+	g.adminP = srv.AddManagedPolicy("AdministratorAccess", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	g.r = &Responder{IAM: client, Checker: g.checker, Sessions: g.book, Config: Config{DenyPolicyARN: g.denyARN}, Now: func() time.Time { return g.clock }, Log: slog.New(slog.DiscardHandler)}
 	return g
 }
 
 func (g *rig) admin(user string, keys int) *iamtest.User {
 	u := g.iam.AddUser(user, keys)
-	g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) {
-		u.Attached = append(u.Attached, "arn:aws:iam::"+account+":policy/AdministratorAccess")
-	})
+	if err := g.iam.AttachUserPolicy(user, g.adminP); err != nil {
+		g.t.Fatal(err)
+	}
 	return u
 }
 
@@ -99,6 +127,17 @@ func (g *rig) handle(ev []byte) Outcome {
 		g.t.Fatalf("HandleEvent: %v (%+v)", err, out)
 	}
 	return out
+}
+
+// writes lists the calls since mark that change IAM.
+func (g *rig) writes(mark int) []string {
+	var w []string
+	for _, c := range g.iam.Calls()[mark:] {
+		if !strings.HasPrefix(c, "List") && !strings.HasPrefix(c, "Get") {
+			w = append(w, c)
+		}
+	}
+	return w
 }
 
 // allowedWithKey and allowedWithSession ask the IAM test server whether a
@@ -121,83 +160,14 @@ func keyStatus(g *rig, user string) []string {
 	return out
 }
 
-func TestLockAndUnlockUser(t *testing.T) {
-	g := newRig(t)
-	u := g.admin("anaya", 3)
-	// An administrator disabled the third key on purpose.
-	g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) { u.Keys[2].Status = "Inactive" })
-	before := g.clock.Add(-time.Hour)
-	if !g.allowedWithKey("anaya", u.Keys[0].ID) || !g.allowedWithSession("anaya", before) {
-		t.Fatal("not allowed before the lock")
-	}
-
-	g.checker.set("anaya", true)
-	out := g.handle(g.event("anaya"))
-	if out.Result != "locked" {
-		t.Fatalf("%+v", out)
-	}
-	if got := keyStatus(g, "anaya"); !slices.Equal(got, []string{"Inactive", "Inactive", "Inactive"}) {
-		t.Fatalf("keys after lock: %v (every page, every key)", got)
-	}
-	for _, k := range u.Keys {
-		if g.allowedWithKey("anaya", k.ID) {
-			t.Fatalf("key %s still works", k.ID)
-		}
-	}
-	if g.allowedWithSession("anaya", before) {
-		t.Fatal("a session issued before the lock still works")
-	}
-	if g.allowedWithSession("anaya", g.clock.Add(time.Minute)) {
-		t.Fatal("a new session works while locked (deny-all missing)")
-	}
-	var tags map[string]string
-	g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) { tags = u.Tags })
-	if tags[tagKeys] != u.Keys[0].ID+","+u.Keys[1].ID {
-		t.Fatalf("recorded keys %q; the administrator's disabled key must not be recorded", tags[tagKeys])
-	}
-	if ev := g.checker.asked[0]; ev.Username != "anaya" || ev.IntegrationType != "awsiamuser" || ev.UserIP != "192.0.2.0" {
-		t.Fatalf("lock check: %+v", ev)
-	}
-
-	g.clock = g.clock.Add(10 * time.Minute)
-	g.checker.set("anaya", false)
-	out = g.handle(g.event("anaya"))
-	if out.Result != "unlocked" {
-		t.Fatalf("%+v", out)
-	}
-	if got := keyStatus(g, "anaya"); !slices.Equal(got, []string{"Active", "Active", "Inactive"}) {
-		t.Fatalf("keys after unlock: %v (exactly the keys lockgate deactivated)", got)
-	}
-	if !g.allowedWithKey("anaya", u.Keys[0].ID) || !g.allowedWithSession("anaya", g.clock) {
-		t.Fatal("access not back after unlock")
-	}
-	if g.allowedWithSession("anaya", before) {
-		t.Fatal("unlock revived a session issued before the lock")
-	}
-	g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) {
-		if _, ok := u.Inline[RevokePolicyName]; !ok || slices.Contains(u.Attached, g.denyARN) {
-			t.Errorf("after unlock: inline %v attached %v", u.Inline, u.Attached)
+func tagsOf(g *rig, user string) map[string]string {
+	out := map[string]string{}
+	g.iam.Do(func(users map[string]*iamtest.User, _ map[string]*iamtest.Role) {
+		for k, v := range users[user].Tags {
+			out[k] = v
 		}
 	})
-}
-
-// The seed computed the revoke date once, when the module loaded.
-func TestRevokeDateIsTheLockTime(t *testing.T) {
-	g := newRig(t)
-	g.admin("anaya", 0)
-	g.checker.set("anaya", true)
-	g.handle(g.event("anaya"))
-	first := inline(g, "anaya", RevokePolicyName)
-	g.clock = g.clock.Add(3 * time.Hour)
-	g.handle(g.event("anaya"))
-	second := inline(g, "anaya", RevokePolicyName)
-	if !strings.Contains(first, "2026-11-21T12:00:00.000Z") || !strings.Contains(second, "2026-11-21T15:00:00.000Z") {
-		t.Fatalf("revoke dates: %s / %s", first, second)
-	}
-	// A session issued between the first lock and the second is revoked.
-	if g.allowedWithSession("anaya", time.Date(2026, 11, 21, 14, 0, 0, 0, time.UTC)) {
-		t.Fatal("session from between the locks survived")
-	}
+	return out
 }
 
 func inline(g *rig, user, name string) string {
@@ -206,16 +176,146 @@ func inline(g *rig, user, name string) string {
 	return doc
 }
 
+func TestLockAndUnlockUser(t *testing.T) {
+	g := newRig(t)
+	u := g.admin("anaya", 2)
+	before := g.clock.Add(-time.Hour)
+	if !g.allowedWithKey("anaya", u.Keys[0].ID) || !g.allowedWithSession("anaya", before) {
+		t.Fatal("not allowed before the lock")
+	}
+
+	g.checker.set("anaya", true)
+	out := g.handle(g.event("anaya"))
+	if out.Result != "locked" || !out.Changed {
+		t.Fatalf("%+v", out)
+	}
+	if got := keyStatus(g, "anaya"); !slices.Equal(got, []string{"Inactive", "Inactive"}) {
+		t.Fatalf("keys after lock: %v (every page, every key)", got)
+	}
+	for _, k := range u.Keys {
+		if g.allowedWithKey("anaya", k.ID) {
+			t.Fatalf("key %s still works", k.ID)
+		}
+	}
+	if g.allowedWithSession("anaya", before) || g.allowedWithSession("anaya", g.clock.Add(time.Minute)) {
+		t.Fatal("a session works while locked")
+	}
+	tags := tagsOf(g, "anaya")
+	want := map[string]string{"lockgate:locked": "2026-11-21T12:00:00.000Z", "lockgate:deactivated-key-1": u.Keys[0].ID, "lockgate:deactivated-key-2": u.Keys[1].ID}
+	if fmt.Sprint(tags) != fmt.Sprint(want) {
+		t.Fatalf("tags %v, want %v", tags, want)
+	}
+	if ev := g.checker.asked[0]; ev.Username != "anaya" || ev.IntegrationType != "awsiamuser" || ev.UserIP != "192.0.2.0" {
+		t.Fatalf("lock check: %+v", ev)
+	}
+
+	g.clock = g.clock.Add(10 * time.Minute)
+	during := g.clock.Add(-time.Minute) // someone signed in while locked
+	g.checker.set("anaya", false)
+	out = g.handle(g.event("anaya"))
+	if out.Result != "unlocked" || !out.Changed {
+		t.Fatalf("%+v", out)
+	}
+	if got := keyStatus(g, "anaya"); !slices.Equal(got, []string{"Active", "Active"}) {
+		t.Fatalf("keys after unlock: %v", got)
+	}
+	if !g.allowedWithKey("anaya", u.Keys[0].ID) || !g.allowedWithSession("anaya", g.clock.Add(time.Second)) {
+		t.Fatal("access not back after unlock")
+	}
+	if g.allowedWithSession("anaya", before) || g.allowedWithSession("anaya", during) {
+		t.Fatal("unlock revived a session issued before it")
+	}
+	if tags := tagsOf(g, "anaya"); len(tags) != 0 {
+		t.Fatalf("tags after unlock: %v", tags)
+	}
+}
+
+// The seed computed the revoke date once, when the module loaded. Here it
+// is the lock's time, a repeated lock does not move it, and the unlock
+// moves it to the unlock, so that sessions begun while locked stay ended.
+func TestRevokeDateIsTheLockTime(t *testing.T) {
+	g := newRig(t)
+	g.admin("anaya", 0)
+	g.clock = g.clock.Add(5 * time.Hour) // long after the responder was built
+	g.checker.set("anaya", true)
+	g.handle(g.event("anaya"))
+	first := inline(g, "anaya", RevokePolicyName)
+	if !strings.Contains(first, "2026-11-21T17:00:00.000Z") {
+		t.Fatalf("revoke date: %s", first)
+	}
+	g.clock = g.clock.Add(3 * time.Hour)
+	if out := g.handle(g.event("anaya")); out.Changed || inline(g, "anaya", RevokePolicyName) != first {
+		t.Fatalf("a repeated lock moved the revoke date: %+v\n%s", out, inline(g, "anaya", RevokePolicyName))
+	}
+	g.clock = g.clock.Add(time.Hour)
+	g.checker.set("anaya", false)
+	g.handle(g.event("anaya"))
+	if !strings.Contains(inline(g, "anaya", RevokePolicyName), "2026-11-21T21:00:00.000Z") {
+		t.Fatalf("unlock revoke date: %s", inline(g, "anaya", RevokePolicyName))
+	}
+	if g.allowedWithSession("anaya", time.Date(2026, 11, 21, 19, 0, 0, 0, time.UTC)) {
+		t.Fatal("a session begun while locked survived the unlock")
+	}
+}
+
+// Repeating a decision changes nothing in IAM, and the outcome says so.
+func TestRepeatedDecisionChangesNothing(t *testing.T) {
+	g := newRig(t)
+	g.admin("anaya", 2)
+	g.checker.set("anaya", true)
+	g.handle(g.event("anaya"))
+	tags, revoke := tagsOf(g, "anaya"), inline(g, "anaya", RevokePolicyName)
+	for _, d := range []time.Duration{time.Minute, time.Hour} {
+		g.clock = g.clock.Add(d)
+		mark := len(g.iam.Calls())
+		out := g.handle(g.event("anaya"))
+		if out.Result != "locked" || out.Changed || !strings.Contains(out.Reason, "already locked at 2026-11-21T12:00:00.000Z") {
+			t.Fatalf("repeated lock: %+v", out)
+		}
+		if w := g.writes(mark); len(w) != 0 {
+			t.Fatalf("a repeated lock wrote %v", w)
+		}
+		if fmt.Sprint(tagsOf(g, "anaya")) != fmt.Sprint(tags) || inline(g, "anaya", RevokePolicyName) != revoke {
+			t.Fatal("a repeated lock moved a date")
+		}
+	}
+	g.checker.set("anaya", false)
+	g.handle(g.event("anaya"))
+	revoke = inline(g, "anaya", RevokePolicyName)
+	g.clock = g.clock.Add(time.Minute)
+	mark := len(g.iam.Calls())
+	out := g.handle(g.event("anaya"))
+	if out.Result != "unlocked" || out.Changed || len(g.writes(mark)) != 0 || inline(g, "anaya", RevokePolicyName) != revoke {
+		t.Fatalf("repeated unlock: %+v, wrote %v", out, g.writes(mark))
+	}
+}
+
+// A repeated lock puts back what someone undid while locked — a key
+// re-activated — without moving the lock's date.
+func TestRepeatedLockRepairs(t *testing.T) {
+	g := newRig(t)
+	u := g.admin("anaya", 2)
+	g.checker.set("anaya", true)
+	g.handle(g.event("anaya"))
+	g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) { u.Keys[1].Status = "Active" })
+	g.clock = g.clock.Add(time.Hour)
+	out := g.handle(g.event("anaya"))
+	if !out.Changed || keyStatus(g, "anaya")[1] != "Inactive" || tagsOf(g, "anaya")["lockgate:locked"] != "2026-11-21T12:00:00.000Z" {
+		t.Fatalf("%+v %v %v", out, keyStatus(g, "anaya"), tagsOf(g, "anaya"))
+	}
+}
+
 func TestManagedPolicyQuotaFallsBackToInline(t *testing.T) {
 	for _, limit := range []int{10, 20} {
 		g := newRig(t)
 		u := g.admin("anaya", 1)
-		g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) {
-			u.ManagedLimit = limit
-			for len(u.Attached) < limit {
-				u.Attached = append(u.Attached, "arn:aws:iam::"+account+":policy/AdministratorAccess")
+		g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) { u.ManagedLimit = limit })
+		for i := 1; i < limit; i++ {
+			arn := g.iam.AddManagedPolicy(fmt.Sprintf("Team%02d", i), `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
+			if err := g.iam.AttachUserPolicy("anaya", arn); err != nil {
+				t.Fatal(err)
 			}
-		})
+		}
 		g.checker.set("anaya", true)
 		if out := g.handle(g.event("anaya")); out.Result != "locked" {
 			t.Fatalf("quota %d: %+v", limit, out)
@@ -259,37 +359,48 @@ func TestFailedCheckNeverUnlocks(t *testing.T) {
 }
 
 // The seed re-activated the least recently used key; the intent was the
-// most recently used one, never-used keys last.
+// most recently used one, never-used keys last. Only a user some tool
+// denied everything is restored.
 func TestFallbackReactivatesMostRecentlyUsed(t *testing.T) {
-	g := newRig(t)
-	g.r.FallbackReactivate = true
-	u := g.admin("anaya", 3)
-	now := g.clock
-	g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) {
-		for _, k := range u.Keys {
-			k.Status = "Inactive" // locked by some other tool
+	for _, tt := range []struct {
+		name   string
+		used   [2]time.Duration // 0: never
+		active int
+	}{
+		{"both used", [2]time.Duration{48 * time.Hour, time.Hour}, 1},
+		{"one never used", [2]time.Duration{0, 48 * time.Hour}, 1},
+	} {
+		g := newRig(t)
+		g.r.FallbackReactivate = true
+		u := g.admin("anaya", 2)
+		now := g.clock
+		g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) {
+			for i, k := range u.Keys {
+				k.Status = "Inactive" // locked by some other tool
+				if tt.used[i] != 0 {
+					k.LastUsed = now.Add(-tt.used[i])
+				}
+			}
+			u.Inline[DenyAllPolicyName] = DenyAllDocument
+		})
+		out := g.handle(g.event("anaya"))
+		if out.Result != "unlocked" || keyStatus(g, "anaya")[tt.active] != "Active" || keyStatus(g, "anaya")[1-tt.active] != "Inactive" {
+			t.Fatalf("%s: %+v %v", tt.name, out, keyStatus(g, "anaya"))
 		}
-		u.Keys[0].LastUsed = now.Add(-48 * time.Hour)
-		u.Keys[1].LastUsed = now.Add(-time.Hour) // most recent
-		// Keys[2] never used.
-		u.Inline[DenyAllPolicyName] = DenyAllDocument
-	})
-	out := g.handle(g.event("anaya"))
-	if out.Result != "unlocked" {
-		t.Fatalf("%+v", out)
+		if inline(g, "anaya", DenyAllPolicyName) != "" {
+			t.Fatalf("%s: the other tool's inline deny-all stayed", tt.name)
+		}
 	}
-	if got := keyStatus(g, "anaya"); !slices.Equal(got, []string{"Inactive", "Active", "Inactive"}) {
-		t.Fatalf("keys: %v, want only the most recently used active", got)
-	}
-	if inline(g, "anaya", DenyAllPolicyName) != "" {
-		t.Fatal("the other tool's inline deny-all stayed")
-	}
-	// Without the option, a user lockgate did not lock is left alone.
-	g2 := newRig(t)
-	u2 := g2.admin("anaya", 1)
-	g2.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) { u2.Keys[0].Status = "Inactive" })
-	if out := g2.handle(g2.event("anaya")); out.Result != "unlocked" || keyStatus(g2, "anaya")[0] != "Inactive" {
-		t.Fatalf("default: %+v %v", out, keyStatus(g2, "anaya"))
+	// A user nobody denied is left alone, with or without the option.
+	for _, fallback := range []bool{false, true} {
+		g := newRig(t)
+		g.r.FallbackReactivate = fallback
+		u := g.admin("anaya", 2)
+		g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) { u.Keys[0].Status = "Inactive" })
+		mark := len(g.iam.Calls())
+		if out := g.handle(g.event("anaya")); out.Result != "unlocked" || out.Changed || keyStatus(g, "anaya")[0] != "Inactive" || len(g.writes(mark)) != 0 {
+			t.Fatalf("fallback %v: %+v %v %v", fallback, out, keyStatus(g, "anaya"), g.writes(mark))
+		}
 	}
 }
 
@@ -301,76 +412,19 @@ func TestStaleDecisionIgnored(t *testing.T) {
 	if out, err := g.r.Apply(ctx, Target{User: "anaya"}, true, t1.Add(time.Minute), "newer"); err != nil || out.Result != "locked" {
 		t.Fatalf("%+v %v", out, err)
 	}
-	// An older decision arriving late must not undo the newer one.
+	// An older unlock arriving late must not undo the newer lock.
 	out, err := g.r.Apply(ctx, Target{User: "anaya"}, false, t1, "older, late")
 	if err != nil || out.Result != "stale" || keyStatus(g, "anaya")[0] != "Inactive" {
 		t.Fatalf("late unlock applied: %+v %v", out, err)
 	}
-	// Repeating the same decision is harmless.
-	for range 2 {
-		if out, err := g.r.Apply(ctx, Target{User: "anaya"}, true, t1.Add(2*time.Minute), "again"); err != nil || out.Result != "locked" {
-			t.Fatalf("%+v %v", out, err)
-		}
+	if out, err := g.r.Apply(ctx, Target{User: "anaya"}, false, t1.Add(3*time.Minute), "unlock"); err != nil || out.Result != "unlocked" {
+		t.Fatalf("%+v %v", out, err)
 	}
-	var tags map[string]string
-	g.iam.Do(func(users map[string]*iamtest.User, _ map[string]*iamtest.Role) { tags = users["anaya"].Tags })
-	if len(splitKeys(tags[tagKeys])) != 1 {
-		t.Fatalf("repeated locks duplicated the record: %q", tags[tagKeys])
-	}
-}
-
-func TestRoleSessions(t *testing.T) {
-	g := newRig(t)
-	role := g.iam.AddRole("admin")
-	g.iam.AttachRolePolicy("admin", "arn:aws:iam::"+account+":policy/AdministratorAccess")
-	data, _ := os.ReadFile("testdata/assumed-role-success.eventbridge.json")
-	ev := []byte(strings.ReplaceAll(string(data), "AROXXXXXXXXXXXXXXXXX", role.ID))
-	session := func(name string, issued time.Time) bool {
-		return g.iam.Authorize(iamtest.AuthorizeRequest{Role: "admin", Session: name, IssuedAt: issued, Action: "ec2:RunInstances", Resource: "*"}).Allowed
-	}
-	before := g.clock.Add(-time.Hour)
-	g.checker.set("youradmin", true)
-	if out := g.handle(ev); out.Result != "locked" || out.Target.SessionName != "youradmin" {
-		t.Fatalf("%+v", out)
-	}
-	if session("youradmin", before) || session("youradmin", g.clock.Add(time.Minute)) {
-		t.Fatal("locked person still has access")
-	}
-	if !session("colleague", before) || !session("colleague", g.clock) {
-		t.Fatal("the role's other users lost access")
-	}
-	g.clock = g.clock.Add(5 * time.Minute)
-	g.checker.set("youradmin", false)
-	if out := g.handle(ev); out.Result != "unlocked" {
-		t.Fatalf("%+v", out)
-	}
-	if !session("youradmin", g.clock) {
-		t.Fatal("access not back after unlock")
-	}
-	if session("youradmin", before) {
-		t.Fatal("unlock revived the person's sessions issued before the lock")
-	}
-	// After the longest session can live, the revoke entry goes.
-	g.clock = g.clock.Add(13 * time.Hour)
-	g.handle(ev)
-	g.iam.Do(func(_ map[string]*iamtest.User, roles map[string]*iamtest.Role) {
-		if doc, ok := roles["admin"].Inline[SessionPolicyName]; ok {
-			t.Errorf("stale entries kept: %s", doc)
-		}
-	})
-}
-
-func TestSAMLSessionLooksUpRoleID(t *testing.T) {
-	g := newRig(t)
-	role := g.iam.AddRole("okta")
-	data, _ := os.ReadFile("testdata/saml-federated-success.detail.json")
-	g.checker.set("tester@domain.tld", true)
-	out := g.handle(data)
-	if out.Result != "locked" || out.Target.RoleID != role.ID {
-		t.Fatalf("%+v", out)
-	}
-	if g.iam.Authorize(iamtest.AuthorizeRequest{Role: "okta", Session: "tester@domain.tld", IssuedAt: g.clock, Action: "s3:GetObject", Resource: "*"}).Allowed {
-		t.Fatal("locked SAML person allowed")
+	// A lock decided before that unlock, arriving late, is ignored too:
+	// the revoke policy's date is the unlock's.
+	out, err = g.r.Apply(ctx, Target{User: "anaya"}, true, t1.Add(2*time.Minute), "older lock, late")
+	if err != nil || out.Result != "stale" || keyStatus(g, "anaya")[0] != "Active" {
+		t.Fatalf("late lock applied: %+v %v", out, err)
 	}
 }
 
@@ -387,7 +441,7 @@ func TestEventsNotActedOn(t *testing.T) {
 	}
 	data, _ := os.ReadFile("testdata/root-failure.eventbridge.json")
 	root := []byte(strings.ReplaceAll(string(data), `"Failure"`, `"Success"`))
-	if out := g.handle(root); out.Result != "not-lockable" {
+	if out := g.handle(root); out.Result != "not-lockable" || out.Target.Root == "" || out.Target.subject() != out.Target.Root {
 		t.Errorf("root: %+v", out)
 	}
 	if len(g.iam.Calls()) != 0 {
@@ -438,31 +492,42 @@ func TestDeleteLoginProfileWhenConfigured(t *testing.T) {
 	}
 }
 
-func TestRolePolicyBudget(t *testing.T) {
+// A user whose tags leave no room for lockgate's record keeps its keys
+// active (an unlock could not tell them from an administrator's), but the
+// deny-all stands and the outcome says why it failed.
+func TestUserTagQuotaFull(t *testing.T) {
 	g := newRig(t)
-	role := g.iam.AddRole("shared")
-	ctx := context.Background()
-	var last Outcome
-	var err error
-	n := 0
-	for ; n < 200; n++ {
-		name := "person-" + strings.Repeat("x", 20) + "-" + string(rune('a'+n%26)) + strings.Repeat("y", n/26)
-		last, err = g.r.Apply(ctx, Target{Role: "shared", RoleID: role.ID, SessionName: name}, true, g.clock, "test")
-		if err != nil {
-			break
-		}
-	}
-	if err == nil || last.Result != "failed" || n < 10 {
-		t.Fatalf("after %d people: %+v %v", n, last, err)
-	}
-	// The policy that is there is whole and within IAM's quota.
-	g.iam.Do(func(_ map[string]*iamtest.User, roles map[string]*iamtest.Role) {
-		doc := roles["shared"].Inline[SessionPolicyName]
-		if policySize(doc) > iamtest.InlineRolePolicyBytes {
-			t.Errorf("role policy of %d characters", policySize(doc))
-		}
-		if _, err := parseSessions(doc); err != nil {
-			t.Error(err)
+	u := g.admin("anaya", 2)
+	g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) {
+		for i := range 48 {
+			u.Tags[fmt.Sprintf("team%02d", i)] = "x"
 		}
 	})
+	g.checker.set("anaya", true)
+	out, err := g.r.HandleEvent(context.Background(), g.event("anaya"))
+	if err == nil || out.Result != "failed" || !strings.Contains(out.Reason, "too many tags") {
+		t.Fatalf("%+v %v", out, err)
+	}
+	if got := keyStatus(g, "anaya"); !slices.Equal(got, []string{"Active", "Active"}) {
+		t.Fatalf("keys deactivated without a record: %v", got)
+	}
+	if g.allowedWithKey("anaya", u.Keys[0].ID) {
+		t.Fatal("the deny-all is not in place")
+	}
+}
+
+// Users locked by an earlier version (one key in lockgate:deactivated-keys)
+// are restored, and its tags removed.
+func TestLegacyRecordIsRestored(t *testing.T) {
+	g := newRig(t)
+	u := g.admin("anaya", 1)
+	g.iam.Do(func(map[string]*iamtest.User, map[string]*iamtest.Role) {
+		u.Keys[0].Status = "Inactive"
+		u.Tags[legacyState], u.Tags[legacyDecidedAt], u.Tags[legacyKeys], u.Tags[legacyLockedAt] = "locked", "2026-11-21T11:00:00Z", u.Keys[0].ID, "2026-11-21T11:00:00Z"
+		u.Attached = append(u.Attached, g.denyARN)
+	})
+	out := g.handle(g.event("anaya"))
+	if out.Result != "unlocked" || keyStatus(g, "anaya")[0] != "Active" || len(tagsOf(g, "anaya")) != 0 {
+		t.Fatalf("%+v %v %v", out, keyStatus(g, "anaya"), tagsOf(g, "anaya"))
+	}
 }

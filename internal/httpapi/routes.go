@@ -32,6 +32,7 @@ func (h *Handler) endpoints() []endpoint.Endpoint {
 		pub("GET /healthz", h.healthz),
 		pub("GET /readyz", h.readyz),
 		pub("POST /api/v1/integration-events", h.integrationEvent),
+		pub("GET /api/v1/integration-events", h.integrationEvents),
 	}
 	// The lock check, at lockgate's path and at the two paths Next Level3
 	// integrations call, so they work by changing only their API URI.

@@ -47,6 +47,7 @@ type Store interface {
 
 	AddAccountEvent(ctx context.Context, e AccountEvent) error
 	AccountEvents(ctx context.Context, appID, username string, limit int) ([]AccountEvent, error)
+	AccountEventsBySource(ctx context.Context, appID, username, source string, limit int) ([]AccountEvent, error)
 
 	CreateWebhook(ctx context.Context, w Webhook) error
 	Webhooks(ctx context.Context, ownerKind, ownerID string) ([]Webhook, error)

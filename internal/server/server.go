@@ -260,6 +260,9 @@ func (s *Server) openGateway(reg *prometheus.Registry) error {
 
 // openResponder builds the IAM lockout responder's HTTP endpoints.
 func (s *Server) openResponder(ctx context.Context, rc awsiam.Settings) error {
+	if err := awsiam.CheckAPIURI(rc.APIURI, s.cfg.PublicURLs); err != nil {
+		return err
+	}
 	awsCfg, err := awsiam.AWSConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("iam_responder: AWS configuration: %w", err)
@@ -268,7 +271,7 @@ func (s *Server) openResponder(ctx context.Context, rc awsiam.Settings) error {
 	if err != nil {
 		return fmt.Errorf("iam_responder: %w", err)
 	}
-	h := &awsiam.Handler{R: resp, EventsSecret: rc.EventsSecret, EventsHeader: rc.EventsSecretHeader, WebhookSecret: rc.WebhookSecret, Sessions: &awsiam.Sessions{}}
+	h := &awsiam.Handler{R: resp, EventsSecret: rc.EventsSecret, EventsHeader: rc.EventsSecretHeader, WebhookSecret: rc.WebhookSecret}
 	s.api.Mount(h.Endpoints()...)
 	s.log.Info("AWS IAM lockout responder enabled", "events", "/events/aws-signin", "pushes", "/events/lock-changed")
 	return nil
