@@ -20,7 +20,7 @@ import (
 	"github.com/lockgate/lockgate/internal/storetest"
 )
 
-const adminToken = "test-admin-token-0123456789"
+const adminToken = "test-admin-token-0123456789abcdefghij"
 
 type api struct {
 	t   testing.TB
@@ -288,7 +288,7 @@ func TestOwnerAPI(t *testing.T) {
 	if code := a.do("GET", "/api/v1/me", "", nil, nil); code != 401 {
 		t.Fatalf("no token: %d", code)
 	}
-	if code := a.do("GET", "/api/v1/me", adminToken, nil, nil); code != 401 {
+	if code := a.do("GET", "/api/v1/me", adminToken, nil, nil); code != 403 {
 		t.Fatalf("admin token on owner API: %d", code)
 	}
 	type accounts struct {

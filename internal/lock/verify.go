@@ -5,10 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -25,7 +23,7 @@ var ErrUnauthorized = errors.New("unauthorized")
 // kid), aud one of the public URLs, sub required, exp required and close
 // to iat.
 type verifier struct {
-	store       Store
+	store       keySource
 	box         secretOpener
 	parser      *jwt.Parser
 	maxLifetime time.Duration
@@ -35,6 +33,13 @@ type verifier struct {
 
 	mu    sync.RWMutex
 	cache map[string]keyEntry // by issuer
+}
+
+// keySource is what verification reads: the application of an issuer
+// and its signing keys.
+type keySource interface {
+	ApplicationByIssuer(ctx context.Context, issuer string) (Application, error)
+	SigningKeys(ctx context.Context, appID string) ([]SigningKey, error)
 }
 
 type secretOpener interface {
@@ -52,7 +57,7 @@ type verifyKey struct {
 	secret []byte
 }
 
-func newVerifier(store Store, box secretOpener, audiences []string, leeway, maxLifetime, ttl time.Duration, now func() time.Time) *verifier {
+func newVerifier(store keySource, box secretOpener, audiences []string, leeway, maxLifetime, ttl time.Duration, now func() time.Time) *verifier {
 	return &verifier{
 		store: store,
 		box:   box,
@@ -183,18 +188,4 @@ func (v *verifier) invalidate(issuers ...string) {
 // base64, decoded before signing (the seed's base64.b64decode).
 func DecodeSigningKey(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(s)
-}
-
-// validText reports whether s is UTF-8 of at most max bytes without NUL,
-// which both databases can store.
-func validText(s string, max int) bool {
-	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
-
-// cleanText makes s storable: valid UTF-8, no NUL.
-func cleanText(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
-		return s
-	}
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
