@@ -117,57 +117,90 @@ func (s *Service) SetLockAll(ctx context.Context, personID string, t Target, who
 // apply moves accounts to the target, skipping those already there, and
 // queues a lock.changed event for each change.
 func (s *Service) apply(ctx context.Context, accs []Account, t Target, who Actor, now time.Time) ([]Account, error) {
-	return applyChanges(ctx, s.store, s.store, accs, t, who, now, s.wake)
+	return applyChanges(ctx, s.store, s.store, accs, t, who, now, s.wake, nil)
 }
 
 // applyChanges is apply for any store that lists webhooks and writes lock
-// changes (the service's, the relocker's).
-func applyChanges(ctx context.Context, hooks hookLister, w lockWriter, accs []Account, t Target, who Actor, now time.Time, wake func()) ([]Account, error) {
-	var changes []AccountChange
-	var events []Event
+// changes (the service's, the relocker's). The webhooks are looked up
+// first; the change is then planned on the accounts as the store's
+// transaction reads them, so two writers never decide on a stale state.
+// still, when not nil, says whether an account (as read then) still
+// wants the change. The accounts come back in the order given.
+func applyChanges(ctx context.Context, hooks hookLister, w lockWriter, accs []Account, t Target, who Actor, now time.Time, wake func(), still func(Account) bool) ([]Account, error) {
+	type owner struct{ app, person string }
+	hooksOf := map[owner][]Webhook{}
+	ids := make([]string, len(accs))
+	order := make(map[string]int, len(accs))
+	for i, a := range accs {
+		ids[i], order[a.ID] = a.ID, i
+		o := owner{a.AppID, a.PersonID}
+		if _, ok := hooksOf[o]; !ok {
+			hs, err := listHooks(ctx, hooks, a.AppID, a.PersonID)
+			if err != nil {
+				return nil, err
+			}
+			hooksOf[o] = hs
+		}
+	}
 	out := make([]Account, len(accs))
-	for i, acc := range accs {
-		next := acc
-		next.UpdatedAt = now
-		next.UnlockUntil = time.Time{}
-		next.State = StateUnlocked
-		if t.Lock {
-			next.State = StateLocked
-		} else if t.For > 0 {
-			next.UnlockUntil = now.Add(t.For).Truncate(time.Microsecond)
+	copy(out, accs)
+	var queued int
+	err := w.ChangeLocks(ctx, ids, func(current []Account) ([]AccountChange, []Event, error) {
+		var changes []AccountChange
+		var events []Event
+		for _, acc := range current {
+			i, ok := order[acc.ID]
+			if !ok {
+				continue
+			}
+			out[i] = acc
+			if still != nil && !still(acc) {
+				continue
+			}
+			next := acc
+			next.UpdatedAt = now
+			next.UnlockUntil = time.Time{}
+			next.State = StateUnlocked
+			if t.Lock {
+				next.State = StateLocked
+			} else if t.For > 0 {
+				next.UnlockUntil = now.Add(t.For).Truncate(time.Microsecond)
+			}
+			from := StateUnlocked
+			if acc.LockedAt(now) {
+				from = StateLocked
+			}
+			if from == next.State && acc.State == next.State && acc.UnlockUntil.Equal(next.UnlockUntil) {
+				continue // already there: no history, no event
+			}
+			ch := LockChange{
+				ID: newID("chg", now), AccountID: acc.ID, AppID: acc.AppID, Username: acc.Username,
+				From: from, To: next.State, Actor: who.Name, ActorIP: who.IP, Reason: t.Reason, At: now,
+			}
+			if !next.UnlockUntil.IsZero() {
+				u := next.UnlockUntil
+				ch.UnlockUntil = &u
+			}
+			hs, ok := hooksOf[owner{acc.AppID, acc.PersonID}]
+			if !ok { // the owner changed since the lookup: the application's at least
+				hs = hooksOf[owner{acc.AppID, ""}]
+			}
+			ev, err := makeEvents(hs, "lock.changed", now, map[string]any{"change": ch, "person_id": acc.PersonID})
+			if err != nil {
+				return nil, nil, err
+			}
+			events = append(events, ev...)
+			changes = append(changes, AccountChange{Account: next, Change: ch})
+			next.Version = acc.Version + 1
+			out[i] = next
 		}
-		from := StateUnlocked
-		if acc.LockedAt(now) {
-			from = StateLocked
-		}
-		out[i] = acc
-		if from == next.State && acc.State == next.State && acc.UnlockUntil.Equal(next.UnlockUntil) {
-			continue // already there: no history, no event
-		}
-		ch := LockChange{
-			ID: newID("chg", now), AccountID: acc.ID, AppID: acc.AppID, Username: acc.Username,
-			From: from, To: next.State, Actor: who.Name, ActorIP: who.IP, Reason: t.Reason, At: now,
-		}
-		if !next.UnlockUntil.IsZero() {
-			u := next.UnlockUntil
-			ch.UnlockUntil = &u
-		}
-		ev, err := buildEvents(ctx, hooks, "lock.changed", now, map[string]any{"change": ch, "person_id": acc.PersonID}, acc.AppID, acc.PersonID)
-		if err != nil {
-			return nil, err
-		}
-		events = append(events, ev...)
-		changes = append(changes, AccountChange{Account: next, Change: ch})
-		next.Version = acc.Version + 1
-		out[i] = next
-	}
-	if len(changes) == 0 {
-		return out, nil
-	}
-	if err := w.ApplyLockChanges(ctx, changes, events); err != nil {
+		queued = len(events)
+		return changes, events, nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	if len(events) > 0 && wake != nil {
+	if queued > 0 && wake != nil {
 		wake()
 	}
 	return out, nil

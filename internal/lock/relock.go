@@ -29,7 +29,11 @@ func relock(ctx context.Context, st relockStore, now func() time.Time, wake func
 		if err != nil || len(due) == 0 {
 			return n, err
 		}
-		_, err = applyChanges(ctx, st, st, due, Target{Lock: true, Reason: "timed unlock ended"}, Actor{Name: "lockgate:timed-relock"}, now(), wake)
+		at := now()
+		// An account changed since it was listed (locked, or unlocked
+		// again) is left as it now is.
+		stillDue := func(a Account) bool { return !a.UnlockUntil.IsZero() && !at.Before(a.UnlockUntil) }
+		_, err = applyChanges(ctx, st, st, due, Target{Lock: true, Reason: "timed unlock ended"}, Actor{Name: "lockgate:timed-relock"}, at, wake, stillDue)
 		if err != nil && !errors.Is(err, ErrConflict) {
 			return n, err
 		}

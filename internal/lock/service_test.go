@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -45,16 +46,20 @@ type env struct {
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
-func newEnvWithStore(t testing.TB, st *store.Store, c *clock) *env {
+func newEnvWithStore(t testing.TB, st *store.Store, c *clock, opts ...func(*lock.Options)) *env {
 	box, err := secretbox.New(testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := lock.New(lock.Options{
+	o := lock.Options{
 		Store: st, Box: box, Audiences: []string{aud, "https://alt.example.com"},
 		Leeway: 60 * time.Second, MaxTokenLifetime: 10 * time.Minute, KeyCacheTTL: 5 * time.Second,
-		Now: c.Now,
-	})
+		Now: c.Now, Logger: slog.New(slog.DiscardHandler),
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	svc := lock.New(o)
 	return &env{svc: svc, clock: c, store: st, box: box}
 }
 

@@ -53,11 +53,14 @@ type accountReader interface {
 
 // lockWriter applies lock changes.
 type lockWriter interface {
-	// ApplyLockChanges sets each account to its change's state, appends
-	// the changes to history and queues the events, all in one
-	// transaction. A change whose account version moved since it was read
-	// fails the whole call with ErrConflict.
-	ApplyLockChanges(ctx context.Context, changes []AccountChange, events []Event) error
+	// ChangeLocks reads the accounts with the IDs given inside one
+	// transaction that keeps them from changing until it ends, calls plan
+	// with them as they are, and commits the changes and events plan
+	// returns: state, history and outbox together. plan does no I/O.
+	// Concurrent changes of the same accounts wait for each other instead
+	// of failing; ErrConflict remains possible (a serialisation failure)
+	// and is retried by the caller.
+	ChangeLocks(ctx context.Context, accountIDs []string, plan func(current []Account) ([]AccountChange, []Event, error)) error
 }
 
 // AttemptStore keeps what was asked: lock checks and integrations'

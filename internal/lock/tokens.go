@@ -170,7 +170,7 @@ func (a *tokenAuth) authenticate(ctx context.Context, presented string) (Token, 
 			return Token{}, unauthorized("wrong secret for token %s", id)
 		}
 	case strings.HasPrefix(presented, legacyPrefix):
-		tok, err = a.store.TokenByLegacyHash(ctx, hex.EncodeToString(given[:]))
+		tok, err = a.store.TokenByLegacyHash(ctx, hex.EncodeToString(given[:])) // HashOf(presented)
 	default:
 		return Token{}, unauthorized("not a token lockgate issued")
 	}
@@ -424,4 +424,11 @@ func (s *Service) PersonByToken(ctx context.Context, presented string) (Person, 
 		return Person{}, Token{}, unauthorized("token %s: its person is gone", t.ID)
 	}
 	return p, t, err
+}
+
+// HashOf is the hex SHA-256 of a token: how tokens issued before 0004
+// were kept, and are still found.
+func HashOf(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }

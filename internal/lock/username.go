@@ -45,15 +45,16 @@ func CanonicalUsername(m UsernameMatch, name string) string {
 	}
 	s := norm.NFKC.String(name)
 	s = folder.String(s)
-	// Folding can produce text NFKC would change again (for example a
-	// folded ligature); normalise once more so the key is stable.
-	s = norm.NFKC.String(s)
 	s = strings.Map(func(r rune) rune {
 		if isInvisible(r) {
 			return -1
 		}
 		return r
 	}, s)
+	// Folding, and removing what sat between a letter and its accent, can
+	// leave text NFKC would change again; normalise once more so that a
+	// key is its own key.
+	s = norm.NFKC.String(s)
 	return strings.TrimFunc(s, unicode.IsSpace)
 }
 

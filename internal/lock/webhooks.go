@@ -57,6 +57,16 @@ func (s *Service) events(ctx context.Context, typ string, now time.Time, data an
 }
 
 func buildEvents(ctx context.Context, st hookLister, typ string, now time.Time, data any, appID, personID string) ([]Event, error) {
+	hooks, err := listHooks(ctx, st, appID, personID)
+	if err != nil {
+		return nil, err
+	}
+	return makeEvents(hooks, typ, now, data)
+}
+
+// listHooks returns the webhooks of the application and of the person
+// (when there is one).
+func listHooks(ctx context.Context, st hookLister, appID, personID string) ([]Webhook, error) {
 	hooks, err := st.Webhooks(ctx, "application", appID)
 	if err != nil {
 		return nil, err
@@ -68,6 +78,11 @@ func buildEvents(ctx context.Context, st hookLister, typ string, now time.Time, 
 		}
 		hooks = append(hooks, ph...)
 	}
+	return hooks, nil
+}
+
+// makeEvents builds one outbox row per webhook for an event body.
+func makeEvents(hooks []Webhook, typ string, now time.Time, data any) ([]Event, error) {
 	if len(hooks) == 0 {
 		return nil, nil
 	}

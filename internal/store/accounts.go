@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lockgate/lockgate/internal/lock"
@@ -100,9 +103,16 @@ func (s *Store) DueRelocks(ctx context.Context, now time.Time, limit int) ([]loc
 	return queryAll(ctx, s.db, scanAccount, `SELECT `+accountCols+` FROM accounts WHERE unlock_until > 0 AND unlock_until <= $1 ORDER BY unlock_until LIMIT $2`, micros(now), limit)
 }
 
-// ApplyLockChanges implements lock.Store.
+// ApplyLockChanges sets each account to its change's state, appends the
+// changes to history and queues the events, all in one transaction. A
+// change whose account version moved since it was read fails the whole
+// call with ErrConflict.
 func (s *Store) ApplyLockChanges(ctx context.Context, changes []lock.AccountChange, events []lock.Event) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.applyLockChanges(ctx, tx, changes, events) })
+}
+
+func (s *Store) applyLockChanges(ctx context.Context, tx *sql.Tx, changes []lock.AccountChange, events []lock.Event) error {
+	{
 		for _, c := range changes {
 			a := c.Account
 			res, err := tx.ExecContext(ctx, `UPDATE accounts SET state = $3, unlock_until = $4, updated_at = $5, version = version + 1 WHERE id = $1 AND version = $2`,
@@ -126,7 +136,7 @@ func (s *Store) ApplyLockChanges(ctx context.Context, changes []lock.AccountChan
 			}
 		}
 		return s.dialect.insertEvents(ctx, tx, events)
-	})
+	}
 }
 
 // LockHistory implements lock.Store.
@@ -142,4 +152,37 @@ func (s *Store) LockHistory(ctx context.Context, accountID string, limit int) ([
 		c.At = fromMicros(at)
 		return c, err
 	}, `SELECT id, account_id, app_id, username, from_state, to_state, unlock_until, actor, actor_ip, reason, at FROM lock_changes WHERE account_id = $1 ORDER BY id DESC LIMIT $2`, accountID, limit)
+}
+
+// ChangeLocks implements lock.Store. On PostgreSQL the accounts are read
+// FOR UPDATE, in ID order so that two changes of overlapping sets cannot
+// deadlock; SQLite's write transaction (BEGIN IMMEDIATE) already excludes
+// every other writer.
+func (s *Store) ChangeLocks(ctx context.Context, ids []string, plan func([]lock.Account) ([]lock.AccountChange, []lock.Event, error)) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		args := make([]any, len(sorted))
+		ph := make([]string, len(sorted))
+		for i, id := range sorted {
+			args[i], ph[i] = id, "$"+strconv.Itoa(i+1)
+		}
+		q := `SELECT ` + accountCols + ` FROM accounts WHERE id IN (` + strings.Join(ph, ", ") + `) ORDER BY id`
+		if s.dialect.name == "postgres" {
+			q += ` FOR UPDATE`
+		}
+		accs, err := queryAll(ctx, tx, scanAccount, q, args...)
+		if err != nil {
+			return err
+		}
+		changes, events, err := plan(accs)
+		if err != nil {
+			return err
+		}
+		return s.applyLockChanges(ctx, tx, changes, events)
+	})
 }

@@ -39,6 +39,8 @@ type dialect struct {
 	name string
 	// isUnique reports a unique-constraint violation.
 	isUnique func(error) bool
+	// isConflict reports a failure a retry can overcome.
+	isConflict func(error) bool
 	// lockMigrations serialises migrations between processes in tx.
 	lockMigrations string
 	// begin starts a write transaction on a raw connection.
@@ -68,6 +70,12 @@ var postgresDialect = dialect{
 	isUnique: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"
+	},
+	// A serialisation failure or a deadlock is a concurrent change: the
+	// caller retries it.
+	isConflict: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
 	},
 	lockMigrations: "SELECT pg_advisory_xact_lock(7274111)",
 	// Two writers overlap one batch's commit with the next batch's insert.
@@ -194,6 +202,8 @@ func (s *Store) wrap(err error) error {
 	case errors.Is(err, sql.ErrNoRows):
 		return lock.ErrNotFound
 	case s.dialect.isUnique(err):
+		return fmt.Errorf("%w: %v", lock.ErrConflict, err)
+	case s.dialect.isConflict != nil && s.dialect.isConflict(err):
 		return fmt.Errorf("%w: %v", lock.ErrConflict, err)
 	}
 	return err
