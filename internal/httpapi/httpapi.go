@@ -37,6 +37,7 @@ type Handler struct {
 	mux      *http.ServeMux
 	metrics  *metrics
 	failures *failureLimiter
+	routes   []string
 }
 
 // Options configure a Handler.

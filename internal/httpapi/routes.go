@@ -106,8 +106,12 @@ func (h *Handler) Mount(eps ...endpoint.Endpoint) {
 			handler = h.requireOwner(handler)
 		}
 		h.mux.Handle(e.Pattern, h.metrics.instrument(route, validURL(handler)))
+		h.routes = append(h.routes, e.Pattern)
 	}
 }
+
+// Routes lists the patterns mounted, in order.
+func (h *Handler) Routes() []string { return append([]string(nil), h.routes...) }
 
 // validURL refuses a request whose path or query holds invalid UTF-8 or
 // NUL with 400, before any handler or database sees it: PostgreSQL
