@@ -214,7 +214,7 @@ func TestPolicyRefusesInternalDestinations(t *testing.T) {
 		{"http://127.1/", p, false},
 		{"http://017700000001/", p, false},
 		{"https://mixed.example/", p, false},
-		{"https://unresolvable.example/", p, false},
+		{"https://unresolvable.example/", p, true}, // decided at each connection
 		{"http://127.0.0.1:5432/", allowLocal, true},
 		{"http://localhost/", allowLocal, true},
 		{"http://10.1.2.3/", allowLocal, true},

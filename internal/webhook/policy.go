@@ -119,7 +119,9 @@ func classify(a netip.Addr) string {
 // CheckURL vets a webhook URL at registration: every address its host
 // resolves to must be allowed. Hosts written as numbers in another form
 // than an IP address (2130706433, 0x7f.1, 127.1) are refused outright:
-// resolvers disagree on what they mean.
+// resolvers disagree on what they mean. A name that does not resolve now
+// is accepted (a receiver may be set up after its webhook): the check at
+// each connection decides then.
 func (p *Policy) CheckURL(ctx context.Context, u *url.URL) error {
 	host := u.Hostname()
 	if host == "" {
@@ -139,10 +141,7 @@ func (p *Policy) CheckURL(ctx context.Context, u *url.URL) error {
 	defer cancel()
 	addrs, err := r.LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		return fmt.Errorf("%w: cannot resolve %q: %v", ErrDestination, host, err)
-	}
-	if len(addrs) == 0 {
-		return fmt.Errorf("%w: %q resolves to no address", ErrDestination, host)
+		return nil
 	}
 	for _, a := range addrs {
 		if err := p.CheckAddr(a); err != nil {
