@@ -37,7 +37,7 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 		return CheckResult{}, unauthorized("sub %q has no visible characters", sub)
 	}
 	now := s.now()
-	acc, err := s.store.Account(ctx, app.ID, key)
+	acc, err := s.accounts.account(ctx, s.store, app.ID, key)
 	var locked bool
 	switch {
 	case err == nil:

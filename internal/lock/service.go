@@ -67,6 +67,7 @@ type Service struct {
 	urls     URLChecker
 	throttle *throttle
 	tokens   *tokenAuth
+	accounts *accountCache // nil when the store cannot say when accounts change
 	// queued wakes the webhook dispatcher when an event is committed.
 	queued chan struct{}
 }
@@ -94,7 +95,12 @@ func New(o Options) *Service {
 	// Times are stored with microsecond precision; keep them so in memory
 	// too, so what is returned equals what is read back.
 	now := func() time.Time { return o.Now().UTC().Truncate(time.Microsecond) }
+	var accounts *accountCache
+	if w, ok := o.Store.(AccountWatcher); ok {
+		accounts = newAccountCache(w)
+	}
 	return &Service{
+		accounts: accounts,
 		store:    o.Store,
 		box:      o.Box,
 		verifier: newVerifier(o.Store, o.Box, o.Audiences, o.Leeway, o.MaxTokenLifetime, o.KeyCacheTTL, now),

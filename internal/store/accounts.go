@@ -39,11 +39,13 @@ func (s *Store) Persons(ctx context.Context) ([]lock.Person, error) {
 
 // DeletePerson implements lock.Store.
 func (s *Store) DeletePerson(ctx context.Context, id string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	// Its accounts lose their owner (ON DELETE SET NULL): every cached
+	// account may have changed.
+	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE owner_kind = 'person' AND owner_id = $1`, id); err != nil {
-			return err
+			return nil, err
 		}
-		return mustAffect(tx.ExecContext(ctx, `DELETE FROM persons WHERE id = $1`, id))
+		return [][2]string{{"", ""}}, mustAffect(tx.ExecContext(ctx, `DELETE FROM persons WHERE id = $1`, id))
 	})
 }
 
@@ -70,9 +72,11 @@ func (s *Store) CreateAccount(ctx context.Context, a lock.Account) error {
 	if key == "" {
 		key = a.Username
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts (id, app_id, username, username_key, person_id, state, unlock_until, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		a.ID, a.AppID, a.Username, key, nullable(a.PersonID), a.State, micros(a.UnlockUntil), a.Version, micros(a.CreatedAt), micros(a.UpdatedAt))
-	return s.wrap(err)
+	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
+		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, app_id, username, username_key, person_id, state, unlock_until, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			a.ID, a.AppID, a.Username, key, nullable(a.PersonID), a.State, micros(a.UnlockUntil), a.Version, micros(a.CreatedAt), micros(a.UpdatedAt))
+		return [][2]string{{a.AppID, key}}, err
+	})
 }
 
 // Account implements lock.Store: the account of appID whose canonical
@@ -95,7 +99,11 @@ func (s *Store) Accounts(ctx context.Context, appID, personID string) ([]lock.Ac
 
 // SetAccountOwner implements lock.Store.
 func (s *Store) SetAccountOwner(ctx context.Context, accountID, personID string) error {
-	return s.wrap(mustAffect(s.db.ExecContext(ctx, `UPDATE accounts SET person_id = $2 WHERE id = $1`, accountID, nullable(personID))))
+	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
+		var app, key string
+		err := tx.QueryRowContext(ctx, `UPDATE accounts SET person_id = $2 WHERE id = $1 RETURNING app_id, username_key`, accountID, nullable(personID)).Scan(&app, &key)
+		return [][2]string{{app, key}}, err
+	})
 }
 
 // DueRelocks implements lock.Store.
@@ -165,7 +173,7 @@ func (s *Store) ChangeLocks(ctx context.Context, ids []string, plan func([]lock.
 	sorted := slices.Clone(ids)
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
 		args := make([]any, len(sorted))
 		ph := make([]string, len(sorted))
 		for i, id := range sorted {
@@ -177,12 +185,16 @@ func (s *Store) ChangeLocks(ctx context.Context, ids []string, plan func([]lock.
 		}
 		accs, err := queryAll(ctx, tx, scanAccount, q, args...)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		changes, events, err := plan(accs)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return s.applyLockChanges(ctx, tx, changes, events)
+		changed := make([][2]string, len(changes))
+		for i, c := range changes {
+			changed[i] = [2]string{c.Account.AppID, c.Account.Key}
+		}
+		return changed, s.applyLockChanges(ctx, tx, changes, events)
 	})
 }

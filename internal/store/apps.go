@@ -47,26 +47,26 @@ func (s *Store) CreateApplication(ctx context.Context, app lock.Application, key
 // in two passes through a temporary key, so that two keys swapping places
 // never meet the unique index half-way.
 func (s *Store) UpdateApplication(ctx context.Context, app lock.Application, rekeyed []lock.Account) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
 		err := mustAffect(tx.ExecContext(ctx, `UPDATE applications SET name = $2, unknown_account = $3, default_state = $4, locked_message = $5, username_match = $6, updated_at = $7 WHERE id = $1`,
 			app.ID, app.Name, app.Settings.UnknownAccount, app.Settings.DefaultState, app.Settings.LockedMessage, app.Settings.UsernameMatch, micros(app.UpdatedAt)))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, a := range rekeyed {
 			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET username_key = $2 WHERE id = $1`, a.ID, "\x01rekey:"+a.ID); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		for _, a := range rekeyed {
 			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET username_key = $2 WHERE id = $1 AND app_id = $3`, a.ID, a.Key, app.ID); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM app_issuers WHERE app_id = $1`, app.ID); err != nil {
-			return err
+			return nil, err
 		}
-		return insertIssuers(ctx, tx, app)
+		return [][2]string{{app.ID, ""}}, insertIssuers(ctx, tx, app)
 	})
 }
 
@@ -134,12 +134,12 @@ func (s *Store) Applications(ctx context.Context) ([]lock.Application, error) {
 
 // DeleteApplication implements lock.Store.
 func (s *Store) DeleteApplication(ctx context.Context, id string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
 		// Webhooks have no foreign key (their owner is an app or a person).
 		if _, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE owner_kind = 'application' AND owner_id = $1`, id); err != nil {
-			return err
+			return nil, err
 		}
-		return mustAffect(tx.ExecContext(ctx, `DELETE FROM applications WHERE id = $1`, id))
+		return [][2]string{{id, ""}}, mustAffect(tx.ExecContext(ctx, `DELETE FROM applications WHERE id = $1`, id))
 	})
 }
 

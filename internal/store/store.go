@@ -31,6 +31,8 @@ type Store struct {
 	account *sql.Stmt
 	// collisions is the username migration's report, when this Open ran it.
 	collisions []UsernameCollision
+	dsn        string
+	watch      watch
 }
 
 var _ lock.Store = (*Store)(nil)
@@ -125,7 +127,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 	}
-	s := &Store{db: db, dialect: d}
+	s := &Store{db: db, dialect: d, dsn: dsn}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -151,6 +153,7 @@ func (s *Store) Dialect() string { return s.dialect.name }
 
 // Close finishes queued attempt writes and closes the database.
 func (s *Store) Close() error {
+	s.stopWatching()
 	s.batch.close()
 	s.account.Close()
 	return s.db.Close()
