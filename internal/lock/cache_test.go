@@ -108,3 +108,45 @@ func drain(c chan string) {
 		}
 	}
 }
+
+// countingKeys counts issuer lookups.
+type countingKeys struct {
+	*store.Store
+	lookups int
+}
+
+func (c *countingKeys) ApplicationByIssuer(ctx context.Context, iss string) (lock.Application, error) {
+	c.lookups++
+	return c.Store.ApplicationByIssuer(ctx, iss)
+}
+
+// TestUnknownIssuerRemembered: tokens of an issuer no application has
+// cost one lookup per key-cache TTL, and an application created for it
+// here is usable at once.
+func TestUnknownIssuerRemembered(t *testing.T) {
+	real := storetest.Open(t, "sqlite")
+	st := &countingKeys{Store: real}
+	c := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	e := newEnvWithStore(t, real, c, func(o *lock.Options) { o.Store = st })
+	ctx := context.Background()
+	_, key, _ := e.app(t, "A", "https://a.example")
+	st.lookups = 0
+	forged := sign(key, map[string]any{"alg": "HS256"}, e.claims("https://nobody.example", "alice"))
+	for range 5 {
+		if _, err := e.svc.Check(ctx, forged, lock.CheckInput{}); err == nil {
+			t.Fatal("unknown issuer accepted")
+		}
+	}
+	if st.lookups != 1 {
+		t.Fatalf("%d lookups for 5 tokens of an unknown issuer, want 1", st.lookups)
+	}
+	name := "N"
+	app, nk, err := e.svc.CreateApplication(ctx, lock.ApplicationInput{Name: &name, Issuers: []string{"https://nobody.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := sign(mustKey(t, nk), map[string]any{"alg": "HS256"}, e.claims("https://nobody.example", "alice"))
+	if _, err := e.svc.Check(ctx, tok, lock.CheckInput{}); err != nil {
+		t.Fatalf("issuer of a new application (%s) still unknown: %v", app.ID, err)
+	}
+}

@@ -31,8 +31,9 @@ type verifier struct {
 	now         func() time.Time
 	ttl         time.Duration
 
-	mu    sync.RWMutex
-	cache map[string]keyEntry // by issuer
+	mu       sync.RWMutex
+	cache    map[string]keyEntry // by issuer
+	negative int                 // unknown issuers in cache
 }
 
 // keySource is what verification reads: the application of an issuer
@@ -50,7 +51,12 @@ type keyEntry struct {
 	app     Application
 	keys    []verifyKey
 	expires time.Time
+	unknown bool // no application has this issuer
 }
+
+// maxNegative bounds how many unknown issuers are remembered: a stream of
+// invented issuers must not grow the cache without end.
+const maxNegative = 10_000
 
 type verifyKey struct {
 	id     string
@@ -143,11 +149,26 @@ func (v *verifier) keys(ctx context.Context, issuer string) (keyEntry, error) {
 	e, ok := v.cache[issuer]
 	v.mu.RUnlock()
 	if ok && now.Before(e.expires) {
+		if e.unknown {
+			return keyEntry{}, fmt.Errorf("unknown iss %q", issuer)
+		}
 		return e, nil
 	}
 	app, err := v.store.ApplicationByIssuer(ctx, issuer)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
+			// Remembered for the TTL like keys are: an application
+			// created here clears it at once (invalidate), on other
+			// replicas within the TTL — until then its tokens are
+			// refused, never wrongly accepted.
+			v.mu.Lock()
+			if v.ttl > 0 && v.negative < maxNegative {
+				if _, had := v.cache[issuer]; !had {
+					v.negative++
+				}
+				v.cache[issuer] = keyEntry{unknown: true, expires: now.Add(v.ttl)}
+			}
+			v.mu.Unlock()
 			return keyEntry{}, fmt.Errorf("unknown iss %q", issuer)
 		}
 		return keyEntry{}, err
@@ -169,6 +190,9 @@ func (v *verifier) keys(ctx context.Context, issuer string) (keyEntry, error) {
 	}
 	if v.ttl > 0 {
 		v.mu.Lock()
+		if old, had := v.cache[issuer]; had && old.unknown {
+			v.negative--
+		}
 		v.cache[issuer] = e
 		v.mu.Unlock()
 	}
@@ -180,6 +204,9 @@ func (v *verifier) invalidate(issuers ...string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, iss := range issuers {
+		if e, ok := v.cache[iss]; ok && e.unknown {
+			v.negative--
+		}
 		delete(v.cache, iss)
 	}
 }
