@@ -132,6 +132,7 @@ func appFlags(c *cobra.Command) {
 	c.Flags().String("unknown-account", "", "answer for accounts lockgate does not know: unlocked (default), locked or auto-enrol")
 	c.Flags().String("default-state", "", "state of auto-enrolled accounts: locked or unlocked (default)")
 	c.Flags().String("locked-message", "", "message returned with a locked answer")
+	c.Flags().String("username-match", "", "which usernames are one account: caseless (default: case, width, spacing and invisible characters ignored) or exact")
 }
 
 // appInput reads the flags that were given; create needs a name and an
@@ -166,7 +167,11 @@ func appInput(c *cobra.Command, create bool) (lock.ApplicationInput, error) {
 		v := str(c, "locked-message")
 		in.LockedMessage = &v
 	}
-	if !create && in.Name == nil && in.Issuers == nil && in.UnknownAccount == nil && in.DefaultState == nil && in.LockedMessage == nil {
+	if c.Flags().Changed("username-match") {
+		v := lock.UsernameMatch(str(c, "username-match"))
+		in.UsernameMatch = &v
+	}
+	if !create && in.Name == nil && in.Issuers == nil && in.UnknownAccount == nil && in.DefaultState == nil && in.LockedMessage == nil && in.UsernameMatch == nil {
 		return in, usagef("nothing to change: give --name, --issuer, --unknown-account, --default-state or --locked-message")
 	}
 	return in, nil

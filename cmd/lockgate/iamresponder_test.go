@@ -102,7 +102,9 @@ func TestIAMResponderFlow(t *testing.T) {
 
 	// The lock service.
 	lockAddr := freeAddr(t)
-	a := startServe(t, lockAddr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+crashAdmin)
+	// The responder listens on loopback, which webhooks reach only when
+	// allowed.
+	a := startServe(t, lockAddr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+crashAdmin, "LOCKGATE_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8")
 	client := &http.Client{Timeout: 10 * time.Second}
 	var app struct {
 		ID         string                  `json:"id"`

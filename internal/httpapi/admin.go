@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lockgate/lockgate/internal/httpjson"
 	"github.com/lockgate/lockgate/internal/lock"
@@ -40,7 +43,9 @@ var errBadRequest = errors.New("bad request")
 
 func badRequest(msg string) error { return errors.Join(errBadRequest, errors.New(msg)) }
 
-// readJSON decodes an optional body into v.
+// readJSON decodes an optional body into v. Text that neither database
+// can store the same way (invalid UTF-8, NUL written as \u0000) is
+// refused here, with 400, for every admin and owner route at once.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
 	if err != nil {
@@ -49,10 +54,40 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil
 	}
+	if !utf8.Valid(body) {
+		return badRequest("body: not valid UTF-8")
+	}
+	if bytes.Contains(body, []byte(`\u0000`)) || bytes.IndexByte(body, 0) >= 0 {
+		var generic any
+		if err := json.Unmarshal(body, &generic); err == nil && holdsNUL(generic) {
+			return badRequest("body: a string holds a NUL character")
+		}
+	}
 	if err := decodeStrict(body, v); err != nil {
 		return badRequest("body: " + err.Error())
 	}
 	return nil
+}
+
+// holdsNUL reports whether a decoded JSON value has NUL in a string.
+func holdsNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.ContainsRune(v, 0)
+	case []any:
+		for _, e := range v {
+			if holdsNUL(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if strings.ContainsRune(k, 0) || holdsNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // --- applications ---
@@ -113,6 +148,20 @@ func (h *Handler) deleteApp(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.log.Info("application deleted", "app", r.PathValue("app"))
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// usernameCollisions lists the accounts of an application that caseless
+// matching would make one: what an admin resolves before switching it.
+func (h *Handler) usernameCollisions(w http.ResponseWriter, r *http.Request) error {
+	cs, err := h.svc.UsernameCollisions(r.Context(), r.PathValue("app"))
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []lock.Collision{}
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"collisions": cs})
 	return nil
 }
 
@@ -317,11 +366,16 @@ func (h *Handler) personAccounts(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) personToken(w http.ResponseWriter, r *http.Request) error {
-	tok, err := h.svc.IssuePersonToken(r.Context(), r.PathValue("person"))
+	in, err := readTokenInput(w, r)
 	if err != nil {
 		return err
 	}
-	httpjson.Write(w, http.StatusCreated, map[string]string{"token": tok})
+	tok, secret, err := h.svc.IssuePersonToken(r.Context(), r.PathValue("person"), in)
+	if err != nil {
+		return err
+	}
+	h.log.Info("token created", "token", tok.ID, "name", tok.Name, "scope", tok.Scope, "person", tok.PersonID, "by", tokenFrom(r.Context()).ID)
+	httpjson.Write(w, http.StatusCreated, newTokenResponse{Token: tok, Secret: secret})
 	return nil
 }
 
@@ -342,9 +396,15 @@ func (h *Handler) lockPerson(lockIt bool) func(http.ResponseWriter, *http.Reques
 
 // --- webhooks ---
 
+// webhookResponse is a new webhook with its secret. Its URL is shown as
+// given (the caller just sent it); listings redact it.
 type webhookResponse struct {
-	lock.Webhook
-	Secret string `json:"secret"`
+	ID        string    `json:"id"`
+	OwnerKind string    `json:"owner_kind"`
+	OwnerID   string    `json:"owner_id"`
+	URL       string    `json:"url"`
+	CreatedAt time.Time `json:"created_at"`
+	Secret    string    `json:"secret"`
 }
 
 func (h *Handler) addWebhook(kind, param string) func(http.ResponseWriter, *http.Request) error {
@@ -359,7 +419,8 @@ func (h *Handler) addWebhook(kind, param string) func(http.ResponseWriter, *http
 		if err != nil {
 			return err
 		}
-		httpjson.Write(w, http.StatusCreated, webhookResponse{Webhook: hook, Secret: secret})
+		h.log.Info("webhook added", "webhook", hook.ID, "owner", hook.OwnerID, "url", lock.RedactURL(hook.URL))
+		httpjson.Write(w, http.StatusCreated, webhookResponse{ID: hook.ID, OwnerKind: hook.OwnerKind, OwnerID: hook.OwnerID, URL: lock.RedactURL(hook.URL), CreatedAt: hook.CreatedAt, Secret: secret})
 		return nil
 	}
 }

@@ -32,10 +32,12 @@ const maxAdminBody = 64 << 10
 
 // Handler serves every API.
 type Handler struct {
-	svc     *lock.Service
-	log     *slog.Logger
-	mux     *http.ServeMux
-	metrics *metrics
+	svc      *lock.Service
+	log      *slog.Logger
+	mux      *http.ServeMux
+	metrics  *metrics
+	failures *failureLimiter
+	routes   []string
 }
 
 // Options configure a Handler.
@@ -44,6 +46,10 @@ type Options struct {
 	Logger  *slog.Logger
 	// Registry receives the metrics; a new one when nil. /metrics serves it.
 	Registry *prometheus.Registry
+	// Auth limits failed authentications; DefaultAuthConfig when zero.
+	Auth AuthConfig
+	// Now is the limiter's clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // New returns the API handler.
@@ -54,7 +60,10 @@ func New(o Options) *Handler {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	h := &Handler{svc: o.Service, log: o.Logger, mux: http.NewServeMux(), metrics: newMetrics(o.Registry)}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	h := &Handler{svc: o.Service, log: o.Logger, mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailureLimiter(o.Auth, o.Now)}
 
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
 	h.Mount(h.endpoints()...)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 	"github.com/lockgate/lockgate/internal/storetest"
 )
 
-const adminToken = "test-admin-token-0123456789"
+const adminToken = "test-admin-token-0123456789abcdefghij"
 
 type api struct {
 	t   testing.TB
@@ -31,6 +32,31 @@ type api struct {
 // URL is the test server's own.
 func newAPI(t testing.TB, backend string) *api {
 	t.Helper()
+	return newAPIWith(t, backend, nil, server.Options{})
+}
+
+// newAPIWith is newAPI with the configuration changed by edit and the
+// server's options.
+func newAPIWith(t testing.TB, backend string, edit func(*server.Config), opts server.Options) *api {
+	t.Helper()
+	return newAPIWithLog(t, backend, edit, opts, io.Discard)
+}
+
+// syncBuffer is a log destination tests read.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func newAPIWithLog(t testing.TB, backend string, edit func(*server.Config), opts server.Options, log io.Writer) *api {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := server.Default()
 	cfg.DataDir = config.Path(t.TempDir())
@@ -39,7 +65,10 @@ func newAPI(t testing.TB, backend string) *api {
 	if backend == "postgres" {
 		cfg.DatabaseURL = storetest.PostgresSchema(t)
 	}
-	s, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{})
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := server.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(log, nil)), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +317,7 @@ func TestOwnerAPI(t *testing.T) {
 	if code := a.do("GET", "/api/v1/me", "", nil, nil); code != 401 {
 		t.Fatalf("no token: %d", code)
 	}
-	if code := a.do("GET", "/api/v1/me", adminToken, nil, nil); code != 401 {
+	if code := a.do("GET", "/api/v1/me", adminToken, nil, nil); code != 403 {
 		t.Fatalf("admin token on owner API: %d", code)
 	}
 	type accounts struct {

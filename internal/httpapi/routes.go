@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/lockgate/lockgate/internal/endpoint"
 	"github.com/lockgate/lockgate/internal/httpjson"
@@ -45,6 +47,7 @@ func (h *Handler) endpoints() []endpoint.Endpoint {
 		adm("GET /api/v1/admin/applications/{app}", h.getApp),
 		adm("PATCH /api/v1/admin/applications/{app}", h.updateApp),
 		adm("DELETE /api/v1/admin/applications/{app}", h.deleteApp),
+		adm("GET /api/v1/admin/applications/{app}/username-collisions", h.usernameCollisions),
 		adm("GET /api/v1/admin/applications/{app}/keys", h.listKeys),
 		adm("POST /api/v1/admin/applications/{app}/keys", h.rotateKey),
 		adm("DELETE /api/v1/admin/applications/{app}/keys/{key}", h.revokeKey),
@@ -69,6 +72,10 @@ func (h *Handler) endpoints() []endpoint.Endpoint {
 		adm("POST /api/v1/admin/persons/{person}/webhooks", h.addWebhook("person", "person")),
 		adm("GET /api/v1/admin/persons/{person}/webhooks", h.listWebhooks("person", "person")),
 		adm("GET /api/v1/admin/attempts", h.listAttempts),
+		adm("POST /api/v1/admin/tokens", h.createToken),
+		adm("GET /api/v1/admin/tokens", h.listTokens),
+		adm("GET /api/v1/admin/tokens/{id}", h.getToken),
+		adm("DELETE /api/v1/admin/tokens/{id}", h.revokeToken),
 
 		own("GET /api/v1/me", h.me),
 		own("GET /api/v1/me/accounts", h.myAccounts),
@@ -83,9 +90,9 @@ func (h *Handler) endpoints() []endpoint.Endpoint {
 }
 
 // Mount adds endpoints to the route table, each with its per-route
-// metrics and the access check its Access names. Every component's
-// endpoints on the main listener go through here: there is one table and
-// one authentication.
+// metrics, the check of its path and query, and the access check its
+// Access names. Every component's endpoints on the main listener go
+// through here: there is one table and one authentication.
 func (h *Handler) Mount(eps ...endpoint.Endpoint) {
 	for _, e := range eps {
 		route := e.Pattern
@@ -95,12 +102,53 @@ func (h *Handler) Mount(eps ...endpoint.Endpoint) {
 		handler := e.Handler
 		switch e.Access {
 		case endpoint.Admin, endpoint.AdminRead:
-			handler = h.requireAdmin(handler)
+			handler = h.requireAdmin(e.Access, handler)
 		case endpoint.Owner:
 			handler = h.requireOwner(handler)
 		}
-		h.mux.Handle(e.Pattern, h.metrics.instrument(route, handler))
+		h.mux.Handle(e.Pattern, h.metrics.instrument(route, validURL(handler)))
+		h.routes = append(h.routes, e.Pattern)
 	}
+}
+
+// Routes lists the patterns mounted, in order.
+func (h *Handler) Routes() []string { return append([]string(nil), h.routes...) }
+
+// validURL refuses a request whose path or query holds invalid UTF-8 or
+// NUL with 400, before any handler or database sees it: PostgreSQL
+// refuses such text with an error, SQLite would store it.
+func validURL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cleanString(r.URL.Path) {
+			httpjson.Error(w, http.StatusBadRequest, "bad_request", "path: invalid UTF-8 or a NUL character")
+			return
+		}
+		if r.URL.RawQuery != "" {
+			q, err := url.ParseQuery(r.URL.RawQuery)
+			if err != nil {
+				httpjson.Error(w, http.StatusBadRequest, "bad_request", "query: "+err.Error())
+				return
+			}
+			for k, vs := range q {
+				for _, v := range append(vs, k) {
+					if !cleanString(v) {
+						httpjson.Error(w, http.StatusBadRequest, "bad_request", "query: invalid UTF-8 or a NUL character in "+strconvQuote(k))
+						return
+					}
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func cleanString(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+func strconvQuote(s string) string {
+	if !cleanString(s) {
+		return "a parameter name"
+	}
+	return `"` + s + `"`
 }
 
 // errors runs f and maps its error to an answer.
@@ -112,52 +160,94 @@ func (h *Handler) errors(f func(http.ResponseWriter, *http.Request) error) http.
 	}
 }
 
-// requireAdmin lets through requests bearing an admin token.
-func (h *Handler) requireAdmin(next http.Handler) http.Handler {
+// requireAdmin lets through requests bearing an admin token whose scope
+// covers access: admin for everything, admin:read for AdminRead routes.
+// Failures are logged (never with the token) and limited per source
+// address.
+func (h *Handler) requireAdmin(access endpoint.Access, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, err := h.svc.IsAdmin(r.Context(), bearer(r))
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
+		tok, ok := h.authenticate(w, r, "admin")
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="lockgate-admin"`)
-			msg := "this endpoint needs an admin token: send Authorization: Bearer <token>"
-			if bearer(r) != "" {
-				msg = "the admin token given is not valid (revoked, or not an admin token)"
-			}
-			httpjson.Error(w, http.StatusUnauthorized, "unauthorized", msg)
 			return
 		}
-		next.ServeHTTP(w, r)
+		switch {
+		case tok.Scope == lock.ScopeAdmin:
+		case tok.Scope == lock.ScopeAdminRead && access == endpoint.AdminRead:
+		default:
+			h.log.Warn("admin request refused: token scope too narrow", "token", tok.ID, "scope", tok.Scope, "method", r.Method, "path", r.URL.Path, "remote", clientIP(r))
+			msg := "this token (scope " + string(tok.Scope) + ") may not do this: it needs scope admin"
+			if tok.Scope == lock.ScopePerson {
+				msg = "this is a person's token: the admin API needs an admin token"
+			}
+			httpjson.Error(w, http.StatusForbidden, "forbidden", msg)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
 	})
 }
 
+// authenticate finds the request's token, answering 429, 401 or 500
+// itself when it cannot.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, realm string) (lock.Token, bool) {
+	ip := clientIP(r)
+	src := source(ip)
+	if wait, blocked := h.failures.blocked(src); blocked {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		httpjson.Error(w, http.StatusTooManyRequests, "rate_limited", "too many failed authentications from this address: retry after "+retryAfter(wait)+"s")
+		return lock.Token{}, false
+	}
+	given := bearer(r)
+	tok, err := h.svc.Authenticate(r.Context(), given)
+	if errors.Is(err, lock.ErrUnauthorized) {
+		h.failures.fail(src)
+		h.log.Warn("authentication failed", "realm", realm, "reason", err.Error(), "method", r.Method, "path", r.URL.Path, "remote", ip)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="lockgate-`+realm+`"`)
+		msg := "this endpoint needs a token: send Authorization: Bearer <token>"
+		if given != "" {
+			msg = "the token given is not valid (unknown, revoked or expired)"
+		}
+		httpjson.Error(w, http.StatusUnauthorized, "unauthorized", msg)
+		return lock.Token{}, false
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return lock.Token{}, false
+	}
+	return tok, true
+}
+
 type personKey struct{}
+type tokenKey struct{}
 
 // requireOwner lets through requests bearing a person's token, with the
 // person in the request's context.
 func (h *Handler) requireOwner(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.svc.PersonByToken(r.Context(), bearer(r))
-		if errors.Is(err, lock.ErrUnauthorized) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="lockgate"`)
-			msg := "this endpoint needs a person's token: send Authorization: Bearer <token>"
-			if bearer(r) != "" {
-				msg = "the token given is not a valid person's token"
-			}
-			httpjson.Error(w, http.StatusUnauthorized, "unauthorized", msg)
+		tok, ok := h.authenticate(w, r, "owner")
+		if !ok {
 			return
 		}
+		if tok.Scope != lock.ScopePerson {
+			httpjson.Error(w, http.StatusForbidden, "forbidden", "this is an admin token: the owner API needs a person's token")
+			return
+		}
+		p, err := h.svc.Person(r.Context(), tok.PersonID)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), personKey{}, p)))
+		ctx := context.WithValue(context.WithValue(r.Context(), personKey{}, p), tokenKey{}, tok)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
 func personFrom(ctx context.Context) lock.Person {
 	p, _ := ctx.Value(personKey{}).(lock.Person)
 	return p
+}
+
+// tokenFrom is the token the request authenticated with.
+func tokenFrom(ctx context.Context) lock.Token {
+	t, _ := ctx.Value(tokenKey{}).(lock.Token)
+	return t
 }

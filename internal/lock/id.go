@@ -2,8 +2,6 @@ package lock
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"sync/atomic"
@@ -42,17 +40,4 @@ func newSecret(n int) []byte {
 		panic("lock: crypto/rand failed: " + err.Error())
 	}
 	return b
-}
-
-// NewToken returns a bearer token: "lg_" and 256 random bits.
-func NewToken() string {
-	return "lg_" + base64.RawURLEncoding.EncodeToString(newSecret(32))
-}
-
-// HashToken is how bearer tokens are stored: a lookup by the SHA-256 of a
-// 256-bit random token reveals nothing by its timing, and a stolen
-// database holds no usable token.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }

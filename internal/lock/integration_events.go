@@ -9,9 +9,15 @@ import "context"
 // IAM responder keeps there the role sessions each person signed in
 // through.
 func (s *Service) IntegrationEvents(ctx context.Context, token, source string, limit int) ([]AccountEvent, error) {
-	app, username, err := s.verifier.verify(ctx, token)
+	app, sub, err := s.verifier.verify(ctx, token)
 	if err != nil {
 		return nil, err
+	}
+	// Events are kept under the account's canonical key, as ReportEvent
+	// recorded them.
+	username := CanonicalUsername(app.Settings.UsernameMatch, sub)
+	if username == "" {
+		return nil, unauthorized("sub %q has no visible characters", sub)
 	}
 	if source == "" {
 		return s.store.AccountEvents(ctx, app.ID, username, clampLimit(limit))

@@ -5,68 +5,112 @@ import (
 	"time"
 )
 
-// Store is the persistence the service needs. Every write returns only
-// after it is committed: an acknowledged change survives a crash.
-type Store interface {
+// The persistence of the lock domain, cut along what each part of the
+// service needs. Each part holds only its own interface, so a test fakes
+// a handful of methods, not the whole store; internal/store implements
+// them all. Every write returns only after it is committed: an
+// acknowledged change survives a crash.
+
+// ApplicationStore keeps applications and their signing keys.
+type ApplicationStore interface {
+	keySource
 	CreateApplication(ctx context.Context, app Application, key SigningKey) error
-	UpdateApplication(ctx context.Context, app Application) error
+	// UpdateApplication stores app; with rekeyed, the accounts' keys in
+	// the same transaction (the username match changed).
+	UpdateApplication(ctx context.Context, app Application, rekeyed []Account) error
 	Application(ctx context.Context, id string) (Application, error)
-	ApplicationByIssuer(ctx context.Context, issuer string) (Application, error)
 	Applications(ctx context.Context) ([]Application, error)
 	DeleteApplication(ctx context.Context, id string) error
-
 	AddSigningKey(ctx context.Context, key SigningKey) error
 	RevokeSigningKey(ctx context.Context, appID, keyID string, at time.Time) error
-	SigningKeys(ctx context.Context, appID string) ([]SigningKey, error)
+}
 
+// PersonStore keeps the owners of accounts.
+type PersonStore interface {
 	CreatePerson(ctx context.Context, p Person) error
 	Person(ctx context.Context, id string) (Person, error)
 	Persons(ctx context.Context) ([]Person, error)
 	DeletePerson(ctx context.Context, id string) error
+}
 
-	// CreateAccount inserts a; ErrConflict when (app, username) exists.
+// AccountStore keeps accounts and their lock history.
+type AccountStore interface {
+	accountReader
+	// CreateAccount inserts a; ErrConflict when (app, key) exists.
 	CreateAccount(ctx context.Context, a Account) error
-	Account(ctx context.Context, appID, username string) (Account, error)
 	AccountByID(ctx context.Context, id string) (Account, error)
 	Accounts(ctx context.Context, appID, personID string) ([]Account, error)
 	SetAccountOwner(ctx context.Context, accountID, personID string) error
-	// DueRelocks lists accounts whose timed unlock ended at or before now.
-	DueRelocks(ctx context.Context, now time.Time, limit int) ([]Account, error)
-
-	// ApplyLockChanges sets each account to its change's state, appends the
-	// changes to history and queues the events, all in one transaction. A
-	// change whose account version moved since it was read fails the whole
-	// call with ErrConflict.
-	ApplyLockChanges(ctx context.Context, changes []AccountChange, events []Event) error
+	lockWriter
 	LockHistory(ctx context.Context, accountID string, limit int) ([]LockChange, error)
+}
 
+// accountReader is the lock check's one read.
+type accountReader interface {
+	// Account finds an account by its application and canonical key.
+	Account(ctx context.Context, appID, key string) (Account, error)
+}
+
+// lockWriter applies lock changes.
+type lockWriter interface {
+	// ChangeLocks reads the accounts with the IDs given inside one
+	// transaction that keeps them from changing until it ends, calls plan
+	// with them as they are, and commits the changes and events plan
+	// returns: state, history and outbox together. plan does no I/O.
+	// Concurrent changes of the same accounts wait for each other instead
+	// of failing; ErrConflict remains possible (a serialisation failure)
+	// and is retried by the caller.
+	ChangeLocks(ctx context.Context, accountIDs []string, plan func(current []Account) ([]AccountChange, []Event, error)) error
+}
+
+// AttemptStore keeps what was asked: lock checks and integrations'
+// reports.
+type AttemptStore interface {
 	// RecordAttempt commits the attempt and its events; concurrent calls
 	// are committed together (group commit).
 	RecordAttempt(ctx context.Context, a Attempt, events []Event) error
 	Attempts(ctx context.Context, f AttemptFilter) ([]Attempt, error)
-
 	AddAccountEvent(ctx context.Context, e AccountEvent) error
-	AccountEvents(ctx context.Context, appID, username string, limit int) ([]AccountEvent, error)
-	AccountEventsBySource(ctx context.Context, appID, username, source string, limit int) ([]AccountEvent, error)
+	AccountEvents(ctx context.Context, appID, key string, limit int) ([]AccountEvent, error)
+	AccountEventsBySource(ctx context.Context, appID, key, source string, limit int) ([]AccountEvent, error)
+}
 
+// WebhookStore keeps webhooks; events for them are queued with the change
+// that causes them, or alone (summaries).
+type WebhookStore interface {
+	hookLister
 	CreateWebhook(ctx context.Context, w Webhook) error
-	Webhooks(ctx context.Context, ownerKind, ownerID string) ([]Webhook, error)
 	Webhook(ctx context.Context, id string) (Webhook, error)
 	DeleteWebhook(ctx context.Context, id string) error
+	QueueEvents(ctx context.Context, events []Event) error
+}
 
-	// ClaimEvents leases up to limit undelivered events due at now, so
-	// that one replica delivers each.
-	ClaimEvents(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Event, error)
-	EventDelivered(ctx context.Context, id string, at time.Time) error
-	EventFailed(ctx context.Context, id string, next time.Time, lastErr string, dead bool) error
+// hookLister finds the webhooks an event goes to.
+type hookLister interface {
+	Webhooks(ctx context.Context, ownerKind, ownerID string) ([]Webhook, error)
+}
 
-	// Tokens are stored as SHA-256 hashes.
-	AddAdminToken(ctx context.Context, hash, name string, at time.Time) error
-	AdminTokenExists(ctx context.Context, hash string) (bool, error)
-	AdminTokenCount(ctx context.Context) (int, error)
-	AddPersonToken(ctx context.Context, hash, personID string, at time.Time) error
-	PersonByToken(ctx context.Context, hash string) (Person, error)
+// TokenStore keeps admin and person tokens (as salted hashes).
+type TokenStore interface {
+	CreateToken(ctx context.Context, t Token) error
+	Token(ctx context.Context, id string) (Token, error)
+	// TokenByLegacyHash finds a token issued before tokens had IDs, by
+	// the SHA-256 of the whole token.
+	TokenByLegacyHash(ctx context.Context, hash string) (Token, error)
+	Tokens(ctx context.Context, f TokenFilter) ([]Token, error)
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+	TouchToken(ctx context.Context, id string, at time.Time) error
+}
 
+// Store is everything the Service persists.
+type Store interface {
+	ApplicationStore
+	PersonStore
+	AccountStore
+	relockStore
+	AttemptStore
+	WebhookStore
+	TokenStore
 	Ping(ctx context.Context) error
 }
 

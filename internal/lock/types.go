@@ -35,6 +35,8 @@ type Settings struct {
 	UnknownAccount UnknownAccountPolicy `json:"unknown_account"`
 	DefaultState   State                `json:"default_state"`
 	LockedMessage  string               `json:"locked_message"`
+	// UsernameMatch says which usernames name the same account.
+	UsernameMatch UsernameMatch `json:"username_match"`
 }
 
 // Application is an integrated application that asks lock checks.
@@ -78,10 +80,13 @@ type Person struct {
 }
 
 // Account is a username at an application, optionally owned by a person.
+// Username is the name as first seen; Key is its canonical form under the
+// application's UsernameMatch, by which the account is found.
 type Account struct {
 	ID          string    `json:"id"`
 	AppID       string    `json:"app_id"`
 	Username    string    `json:"username"`
+	Key         string    `json:"-"`
 	PersonID    string    `json:"person_id,omitempty"`
 	State       State     `json:"state"`
 	UnlockUntil time.Time `json:"-"`
@@ -131,11 +136,13 @@ type Attempt struct {
 type AttemptFilter struct {
 	AppID    string
 	Username string
-	PersonID string
-	Since    time.Time
-	Until    time.Time
-	Before   string
-	Limit    int
+	// Usernames, when set, match any of these (Service.Attempts fills it).
+	Usernames []string
+	PersonID  string
+	Since     time.Time
+	Until     time.Time
+	Before    string
+	Limit     int
 }
 
 // AccountEvent is something an integration did about an account, as it
@@ -150,13 +157,39 @@ type AccountEvent struct {
 }
 
 // Webhook is a URL events are posted to, owned by an application or person.
+// Its JSON form shows the URL with credentials redacted: a listing never
+// repeats a password or a token given in the URL.
 type Webhook struct {
 	ID        string    `json:"id"`
 	OwnerKind string    `json:"owner_kind"` // "application" or "person"
 	OwnerID   string    `json:"owner_id"`
-	URL       string    `json:"url"`
+	URL       string    `json:"-"`
 	Sealed    string    `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// MarshalJSON writes the webhook with its URL redacted.
+func (w Webhook) MarshalJSON() ([]byte, error) {
+	type plain Webhook
+	return json.Marshal(struct {
+		plain
+		URL string `json:"url"`
+	}{plain(w), RedactURL(w.URL)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (clients list webhooks).
+func (w *Webhook) UnmarshalJSON(b []byte) error {
+	type plain Webhook
+	var v struct {
+		plain
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*w = Webhook(v.plain)
+	w.URL = v.URL
+	return nil
 }
 
 // Event is an outbox row: one event body for one webhook.

@@ -12,6 +12,7 @@ import (
 	"github.com/lockgate/lockgate/internal/awsiam"
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/gateway"
+	"github.com/lockgate/lockgate/internal/httpapi"
 	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/webhook"
@@ -41,11 +42,12 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish.
 	ShutdownTimeout config.Duration `yaml:"shutdown_timeout"`
 
-	LockCheck    lock.CheckConfig `yaml:"lock_check"`
-	Webhooks     webhook.Config   `yaml:"webhooks"`
-	IAMResponder awsiam.Settings  `yaml:"iam_responder"`
-	WAF          webacl.Config    `yaml:"waf"`
-	Gateway      gateway.Config   `yaml:"gateway"`
+	LockCheck    lock.CheckConfig   `yaml:"lock_check"`
+	Auth         httpapi.AuthConfig `yaml:"auth"`
+	Webhooks     webhook.Config     `yaml:"webhooks"`
+	IAMResponder awsiam.Settings    `yaml:"iam_responder"`
+	WAF          webacl.Config      `yaml:"waf"`
+	Gateway      gateway.Config     `yaml:"gateway"`
 
 	// PublicURLsFollowListen is set by Load when the public URL was
 	// derived from the listen address rather than given.
@@ -70,6 +72,7 @@ func Default() Config {
 		Log:             Log{Format: "text", Level: "info"},
 		ShutdownTimeout: config.Duration(30 * time.Second),
 		LockCheck:       lock.DefaultCheckConfig(),
+		Auth:            httpapi.DefaultAuthConfig(),
 		Webhooks:        webhook.DefaultConfig(),
 		Gateway:         gateway.DefaultConfig(),
 	}
@@ -134,8 +137,10 @@ func (c *Config) validate() problem.List {
 			probs.Addf("public_urls["+strconv.Itoa(i)+"]", "%q is not an http(s) URL", p)
 		}
 	}
-	if c.AdminToken != "" && len(c.AdminToken) < 20 {
-		probs.Add("admin_token", "too short: use at least 20 characters (lockgate generates 43)")
+	if c.AdminToken != "" {
+		if err := lock.CheckBootstrapToken(c.AdminToken); err != nil {
+			probs.Add("admin_token", "refused: it "+err.Error())
+		}
 	}
 	if c.MasterKey != "" && c.MasterKeyFile != "" {
 		probs.Add("master_key", "set master_key or master_key_file, not both")

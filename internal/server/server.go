@@ -52,6 +52,7 @@ type Server struct {
 	api     *httpapi.Handler
 	gateway *gateway.Gateway
 	redis   *redisstore.Store
+	hooks   *webhook.Policy
 	// AdminToken is set when this start created the first admin token;
 	// the caller shows it once.
 	AdminToken string
@@ -92,6 +93,7 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 	s.tls, tp = cfg.TLS.Load()
 	section("tls", tp)
 	section("lock_check", cfg.LockCheck.Validate())
+	section("auth", cfg.Auth.Validate())
 	section("webhooks", cfg.Webhooks.Validate())
 	var wp problem.List
 	s.waf, wp = webacl.Provision(cfg.WAF, geo.Country)
@@ -199,24 +201,33 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err := s.openBox(ctx); err != nil {
 		return err
 	}
+	for _, c := range s.store.MigrationCollisions() {
+		s.log.Warn("username migration: this application keeps exact username matching because some of its accounts would become one; resolve them, then set username_match to caseless",
+			"app", c.AppID, "collisions", c.Collisions)
+	}
+	if s.hooks, err = cfg.Webhooks.Policy(); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.svc = lock.New(lock.Options{
-		Store:              s.store,
-		Box:                s.box,
-		Audiences:          cfg.PublicURLs,
-		Leeway:             cfg.LockCheck.Leeway.Std(),
-		MaxTokenLifetime:   cfg.LockCheck.MaxTokenLifetime.Std(),
-		KeyCacheTTL:        cfg.LockCheck.KeyCacheTTL.Std(),
-		MaxIntegrationData: cfg.LockCheck.MaxIntegrationKiB << 10,
-		Country:            geo.Country,
-		Now:                s.opts.Now,
-		Logger:             s.log,
+		WebhookURLs:         s.hooks,
+		LockedEventInterval: cfg.Webhooks.LockedEventInterval.Std(),
+		Store:               s.store,
+		Box:                 s.box,
+		Audiences:           cfg.PublicURLs,
+		Leeway:              cfg.LockCheck.Leeway.Std(),
+		MaxTokenLifetime:    cfg.LockCheck.MaxTokenLifetime.Std(),
+		KeyCacheTTL:         cfg.LockCheck.KeyCacheTTL.Std(),
+		MaxIntegrationData:  cfg.LockCheck.MaxIntegrationKiB << 10,
+		Country:             geo.Country,
+		Now:                 s.opts.Now,
+		Logger:              s.log,
 	})
 	if s.AdminToken, err = s.svc.EnsureAdminToken(ctx, cfg.AdminToken); err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
-	s.api = httpapi.New(httpapi.Options{Service: s.svc, Logger: s.log, Registry: reg})
+	s.api = httpapi.New(httpapi.Options{Service: s.svc, Logger: s.log, Registry: reg, Auth: cfg.Auth, Now: s.opts.Now})
 	if cfg.Gateway.Enabled() {
 		if err := s.openGateway(reg); err != nil {
 			return err
@@ -391,6 +402,8 @@ func (s *Server) ServeListeners(ctx context.Context, lns Listeners) error {
 		MaxAttempts: s.cfg.Webhooks.MaxAttempts,
 		MaxBackoff:  s.cfg.Webhooks.MaxBackoff.Std(),
 		Timeout:     s.cfg.Webhooks.Timeout.Std(),
+		Concurrency: s.cfg.Webhooks.Concurrency,
+		Policy:      s.hooks,
 		Logger:      s.log,
 		Wake:        s.svc.Queued(),
 	}

@@ -34,7 +34,10 @@ var quiet = slog.New(slog.DiscardHandler)
 func testConfig(t *testing.T) Config {
 	cfg := Default()
 	cfg.DataDir = config.Path(t.TempDir())
-	cfg.AdminToken = "server-admin-token-0123456789"
+	cfg.AdminToken = "server-admin-token-0123456789abcdefgh"
+	// Test receivers listen on loopback, which webhooks may not reach
+	// unless allowed.
+	cfg.Webhooks.AllowNetworks = []string{"127.0.0.0/8"}
 	return cfg
 }
 
@@ -68,7 +71,7 @@ func TestFirstAdminTokenGeneratedOnce(t *testing.T) {
 	}
 	first := s.AdminToken
 	s.Close()
-	if !strings.HasPrefix(first, "lg_") {
+	if !strings.HasPrefix(first, "lgt_") {
 		t.Fatalf("first start token %q", first)
 	}
 	s, err = Open(ctx, cfg, quiet, Options{})

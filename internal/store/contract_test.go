@@ -56,7 +56,7 @@ func TestApplications(t *testing.T) {
 			t.Fatalf("failed create left a row: %v", err)
 		}
 		app.Name, app.Issuers = "renamed", []string{"https://b.example"}
-		if err := s.UpdateApplication(ctx, app); err != nil {
+		if err := s.UpdateApplication(ctx, app, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.ApplicationByIssuer(ctx, "https://a.example"); !errors.Is(err, lock.ErrNotFound) {
@@ -196,7 +196,7 @@ func TestAttemptsGroupCommit(t *testing.T) {
 		if len(since) != 5 {
 			t.Fatalf("time window: %v", ids(since))
 		}
-		evs, err := s.ClaimEvents(ctx, t0, time.Minute, 1000)
+		evs, err := s.ClaimEvents(ctx, "whk_1", t0, time.Minute, 1000)
 		if err != nil || len(evs) != n/2 {
 			t.Fatalf("claimed %d events, %v", len(evs), err)
 		}
@@ -247,24 +247,30 @@ func TestOutbox(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		first, _ := s.ClaimEvents(ctx, t0, time.Minute, 2)
-		second, _ := s.ClaimEvents(ctx, t0, time.Minute, 10)
+		if ids, err := s.DueDestinations(ctx, t0, 10); err != nil || len(ids) != 1 || ids[0] != "whk_1" {
+			t.Fatalf("due destinations: %v %v", ids, err)
+		}
+		if other, _ := s.ClaimEvents(ctx, "whk_2", t0, time.Minute, 10); len(other) != 0 {
+			t.Fatalf("claimed another destination's events: %d", len(other))
+		}
+		first, _ := s.ClaimEvents(ctx, "whk_1", t0, time.Minute, 2)
+		second, _ := s.ClaimEvents(ctx, "whk_1", t0, time.Minute, 10)
 		if len(first) != 2 || len(second) != 1 {
 			t.Fatalf("leases overlap: %d then %d", len(first), len(second))
 		}
 		if string(first[0].Body) != `{"i":1}` {
 			t.Fatalf("body %q", first[0].Body)
 		}
-		if again, _ := s.ClaimEvents(ctx, t0.Add(30*time.Second), time.Minute, 10); len(again) != 0 {
+		if again, _ := s.ClaimEvents(ctx, "whk_1", t0.Add(30*time.Second), time.Minute, 10); len(again) != 0 {
 			t.Fatalf("claimed while leased: %d", len(again))
 		}
 		s.EventDelivered(ctx, first[0].ID, t0)
 		s.EventFailed(ctx, first[1].ID, t0.Add(10*time.Second), "503", false)
 		s.EventFailed(ctx, second[0].ID, t0, "gone", true)
-		if got, _ := s.ClaimEvents(ctx, t0.Add(5*time.Second), time.Minute, 10); len(got) != 0 {
+		if got, _ := s.ClaimEvents(ctx, "whk_1", t0.Add(5*time.Second), time.Minute, 10); len(got) != 0 {
 			t.Fatalf("retry came early: %d", len(got))
 		}
-		got, _ := s.ClaimEvents(ctx, t0.Add(2*time.Minute), time.Minute, 10)
+		got, _ := s.ClaimEvents(ctx, "whk_1", t0.Add(2*time.Minute), time.Minute, 10)
 		if len(got) != 1 || got[0].ID != first[1].ID || got[0].Attempts != 1 {
 			t.Fatalf("retry: %+v", got)
 		}
@@ -274,28 +280,56 @@ func TestOutbox(t *testing.T) {
 func TestTokens(t *testing.T) {
 	forEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		if n, _ := s.AdminTokenCount(ctx); n != 0 {
-			t.Fatalf("count %d", n)
-		}
-		s.AddAdminToken(ctx, "h1", "first", t0)
-		if err := s.AddAdminToken(ctx, "h1", "again", t0); err != nil {
-			t.Fatalf("re-adding a token: %v", err)
-		}
-		if ok, _ := s.AdminTokenExists(ctx, "h1"); !ok {
-			t.Fatal("h1 missing")
-		}
-		if ok, _ := s.AdminTokenExists(ctx, "h2"); ok {
-			t.Fatal("h2 found")
-		}
 		s.CreatePerson(ctx, lock.Person{ID: "per_1", Name: "A", CreatedAt: t0})
-		if err := s.AddPersonToken(ctx, "p1", "per_1", t0); err != nil {
+		toks := []lock.Token{
+			{ID: "tok_a", Name: "ci", Scope: lock.ScopeAdmin, Source: lock.SourceAPI, Hash: "s256$x$y", CreatedAt: t0},
+			{ID: "tok_r", Name: "dash", Scope: lock.ScopeAdminRead, Source: lock.SourceAPI, Hash: "s256$x$y", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+			{ID: "tok_p", Name: "ann", Scope: lock.ScopePerson, PersonID: "per_1", Source: lock.SourceMigrated, Hash: "sha256$h", LegacyHash: "h", CreatedAt: t0},
+		}
+		for _, tk := range toks {
+			if err := s.CreateToken(ctx, tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.CreateToken(ctx, toks[0]); !errors.Is(err, lock.ErrConflict) {
+			t.Fatalf("duplicate id: %v", err)
+		}
+		got, err := s.Token(ctx, "tok_r")
+		if err != nil || got.Name != "dash" || !got.ExpiresAt.Equal(t0.Add(time.Hour)) || !got.LastUsedAt.IsZero() {
+			t.Fatalf("token: %+v %v", got, err)
+		}
+		if p, err := s.TokenByLegacyHash(ctx, "h"); err != nil || p.ID != "tok_p" || p.PersonID != "per_1" {
+			t.Fatalf("legacy: %+v %v", p, err)
+		}
+		if _, err := s.TokenByLegacyHash(ctx, "nope"); !errors.Is(err, lock.ErrNotFound) {
+			t.Fatalf("unknown legacy hash: %v", err)
+		}
+		if err := s.TouchToken(ctx, "tok_a", t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if p, err := s.PersonByToken(ctx, "p1"); err != nil || p.ID != "per_1" {
-			t.Fatalf("person by token: %+v %v", p, err)
+		s.TouchToken(ctx, "tok_a", t0) // older: ignored
+		if a, _ := s.Token(ctx, "tok_a"); !a.LastUsedAt.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("last use %v", a.LastUsedAt)
 		}
-		if _, err := s.PersonByToken(ctx, "nope"); !errors.Is(err, lock.ErrNotFound) {
-			t.Fatalf("unknown token: %v", err)
+		if err := s.RevokeToken(ctx, "tok_a", t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokeToken(ctx, "tok_a", t0.Add(2*time.Hour)); !errors.Is(err, lock.ErrNotFound) {
+			t.Fatalf("second revoke: %v", err)
+		}
+		active, _ := s.Tokens(ctx, lock.TokenFilter{})
+		all, _ := s.Tokens(ctx, lock.TokenFilter{IncludeRevoked: true})
+		admins, _ := s.Tokens(ctx, lock.TokenFilter{Scope: lock.ScopeAdmin, IncludeRevoked: true})
+		persons, _ := s.Tokens(ctx, lock.TokenFilter{PersonID: "per_1"})
+		if len(active) != 2 || len(all) != 3 || len(admins) != 1 || len(persons) != 1 {
+			t.Fatalf("filters: %d active, %d all, %d admin, %d person", len(active), len(all), len(admins), len(persons))
+		}
+		// A person's tokens go with the person.
+		if err := s.DeletePerson(ctx, "per_1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Token(ctx, "tok_p"); !errors.Is(err, lock.ErrNotFound) {
+			t.Fatalf("person token outlived the person: %v", err)
 		}
 	})
 }

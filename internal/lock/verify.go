@@ -5,10 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -25,7 +23,7 @@ var ErrUnauthorized = errors.New("unauthorized")
 // kid), aud one of the public URLs, sub required, exp required and close
 // to iat.
 type verifier struct {
-	store       Store
+	store       keySource
 	box         secretOpener
 	parser      *jwt.Parser
 	maxLifetime time.Duration
@@ -33,8 +31,16 @@ type verifier struct {
 	now         func() time.Time
 	ttl         time.Duration
 
-	mu    sync.RWMutex
-	cache map[string]keyEntry // by issuer
+	mu       sync.RWMutex
+	cache    map[string]keyEntry // by issuer
+	negative int                 // unknown issuers in cache
+}
+
+// keySource is what verification reads: the application of an issuer
+// and its signing keys.
+type keySource interface {
+	ApplicationByIssuer(ctx context.Context, issuer string) (Application, error)
+	SigningKeys(ctx context.Context, appID string) ([]SigningKey, error)
 }
 
 type secretOpener interface {
@@ -45,14 +51,19 @@ type keyEntry struct {
 	app     Application
 	keys    []verifyKey
 	expires time.Time
+	unknown bool // no application has this issuer
 }
+
+// maxNegative bounds how many unknown issuers are remembered: a stream of
+// invented issuers must not grow the cache without end.
+const maxNegative = 10_000
 
 type verifyKey struct {
 	id     string
 	secret []byte
 }
 
-func newVerifier(store Store, box secretOpener, audiences []string, leeway, maxLifetime, ttl time.Duration, now func() time.Time) *verifier {
+func newVerifier(store keySource, box secretOpener, audiences []string, leeway, maxLifetime, ttl time.Duration, now func() time.Time) *verifier {
 	return &verifier{
 		store: store,
 		box:   box,
@@ -138,11 +149,26 @@ func (v *verifier) keys(ctx context.Context, issuer string) (keyEntry, error) {
 	e, ok := v.cache[issuer]
 	v.mu.RUnlock()
 	if ok && now.Before(e.expires) {
+		if e.unknown {
+			return keyEntry{}, fmt.Errorf("unknown iss %q", issuer)
+		}
 		return e, nil
 	}
 	app, err := v.store.ApplicationByIssuer(ctx, issuer)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
+			// Remembered for the TTL like keys are: an application
+			// created here clears it at once (invalidate), on other
+			// replicas within the TTL — until then its tokens are
+			// refused, never wrongly accepted.
+			v.mu.Lock()
+			if v.ttl > 0 && v.negative < maxNegative {
+				if _, had := v.cache[issuer]; !had {
+					v.negative++
+				}
+				v.cache[issuer] = keyEntry{unknown: true, expires: now.Add(v.ttl)}
+			}
+			v.mu.Unlock()
 			return keyEntry{}, fmt.Errorf("unknown iss %q", issuer)
 		}
 		return keyEntry{}, err
@@ -164,6 +190,9 @@ func (v *verifier) keys(ctx context.Context, issuer string) (keyEntry, error) {
 	}
 	if v.ttl > 0 {
 		v.mu.Lock()
+		if old, had := v.cache[issuer]; had && old.unknown {
+			v.negative--
+		}
 		v.cache[issuer] = e
 		v.mu.Unlock()
 	}
@@ -175,6 +204,9 @@ func (v *verifier) invalidate(issuers ...string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, iss := range issuers {
+		if e, ok := v.cache[iss]; ok && e.unknown {
+			v.negative--
+		}
 		delete(v.cache, iss)
 	}
 }
@@ -183,18 +215,4 @@ func (v *verifier) invalidate(issuers ...string) {
 // base64, decoded before signing (the seed's base64.b64decode).
 func DecodeSigningKey(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(s)
-}
-
-// validText reports whether s is UTF-8 of at most max bytes without NUL,
-// which both databases can store.
-func validText(s string, max int) bool {
-	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
-
-// cleanText makes s storable: valid UTF-8, no NUL.
-func cleanText(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
-		return s
-	}
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }

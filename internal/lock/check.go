@@ -1,0 +1,188 @@
+package lock
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// CheckInput is the lock-check body.
+type CheckInput struct {
+	UserIP          string          `json:"userIP"`
+	UserDevice      string          `json:"userDevice"`
+	UserLocation    string          `json:"userLocation"`
+	IntegrationType string          `json:"integrationType"`
+	IntegrationData json.RawMessage `json:"integrationData"`
+}
+
+// CheckResult is the lock-check answer.
+type CheckResult struct {
+	Locked    bool
+	Message   string
+	AttemptID string
+}
+
+// Check verifies token, decides whether its account is locked now, and
+// records the attempt; it returns only after the attempt is committed.
+func (s *Service) Check(ctx context.Context, token string, in CheckInput) (CheckResult, error) {
+	app, sub, err := s.verifier.verify(ctx, token)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	key := CanonicalUsername(app.Settings.UsernameMatch, sub)
+	if key == "" {
+		return CheckResult{}, unauthorized("sub %q has no visible characters", sub)
+	}
+	now := s.now()
+	acc, err := s.accounts.account(ctx, s.store, app.ID, key)
+	var locked bool
+	switch {
+	case err == nil:
+		locked = acc.LockedAt(now)
+	case errors.Is(err, ErrNotFound):
+		switch app.Settings.UnknownAccount {
+		case UnknownLocked:
+			locked = true
+		case UnknownEnrol:
+			acc, err = s.enrol(ctx, app, sub, key, now)
+			if err != nil {
+				return CheckResult{}, err
+			}
+			locked = acc.LockedAt(now)
+		}
+	default:
+		return CheckResult{}, err
+	}
+	at := Attempt{
+		ID:              newID("att", now),
+		At:              now,
+		AppID:           app.ID,
+		AccountID:       acc.ID,
+		Username:        key,
+		UserIP:          cleanText(in.UserIP),
+		UserDevice:      cleanText(in.UserDevice),
+		UserLocation:    cleanText(in.UserLocation),
+		IntegrationType: cleanText(in.IntegrationType),
+		IntegrationData: s.boundData(in.IntegrationData),
+		Locked:          locked,
+	}
+	if at.UserLocation == "" && at.UserIP != "" {
+		if ip, err := netip.ParseAddr(at.UserIP); err == nil {
+			at.UserLocation = s.country(ip.Unmap())
+		}
+	}
+	var events []Event
+	if locked && s.throttle.admit(app.ID, app.Name, key, acc.PersonID, now) {
+		events, err = s.events(ctx, "attempt.locked", now, map[string]any{
+			"application": map[string]string{"id": app.ID, "name": app.Name},
+			"person_id":   acc.PersonID,
+			"attempt":     at,
+		}, app.ID, acc.PersonID)
+		if err != nil {
+			return CheckResult{}, err
+		}
+	}
+	if err := s.store.RecordAttempt(ctx, at, events); err != nil {
+		return CheckResult{}, err
+	}
+	if len(events) > 0 {
+		s.wake()
+	}
+	res := CheckResult{Locked: locked, AttemptID: at.ID}
+	if locked {
+		res.Message = app.Settings.LockedMessage
+	}
+	return res, nil
+}
+
+// boundData keeps integrationData when it is at most the bound; a larger
+// one is replaced by a note of its size, so the check itself never fails
+// on metadata.
+func (s *Service) boundData(d json.RawMessage) json.RawMessage {
+	if len(d) == 0 || string(d) == "null" {
+		return nil
+	}
+	if len(d) <= s.maxData {
+		// Invalid UTF-8 inside JSON strings would be refused by
+		// PostgreSQL; replacing it keeps the JSON valid.
+		return json.RawMessage(cleanText(string(d)))
+	}
+	return json.RawMessage(fmt.Sprintf(`{"lockgate_truncated":true,"size":%d}`, len(d)))
+}
+
+// enrol creates the account name (key) at app in its default state.
+func (s *Service) enrol(ctx context.Context, app Application, name, key string, now time.Time) (Account, error) {
+	acc := Account{ID: newID("acc", now), AppID: app.ID, Username: name, Key: key, State: app.Settings.DefaultState, Version: 1, CreatedAt: now, UpdatedAt: now}
+	err := s.store.CreateAccount(ctx, acc)
+	if errors.Is(err, ErrConflict) { // enrolled by a concurrent check
+		return s.store.Account(ctx, app.ID, key)
+	}
+	return acc, err
+}
+
+// ReportEvent records what an integration did about the token's account.
+// The token is verified as for a lock check, and its sub names the
+// account as a check's does.
+func (s *Service) ReportEvent(ctx context.Context, token, source string, detail json.RawMessage) (AccountEvent, error) {
+	app, sub, err := s.verifier.verify(ctx, token)
+	if err != nil {
+		return AccountEvent{}, err
+	}
+	key := CanonicalUsername(app.Settings.UsernameMatch, sub)
+	if key == "" {
+		return AccountEvent{}, unauthorized("sub %q has no visible characters", sub)
+	}
+	if source == "" || !validText(source, 100) {
+		return AccountEvent{}, invalid("source: required, at most 100 bytes")
+	}
+	if len(detail) == 0 {
+		detail = json.RawMessage("null")
+	}
+	now := s.now()
+	e := AccountEvent{ID: newID("aev", now), At: now, AppID: app.ID, Username: key, Source: source, Detail: s.boundData(detail)}
+	return e, s.store.AddAccountEvent(ctx, e)
+}
+
+// AccountEvents lists what integrations reported about an account, newest
+// first; username is canonicalised as the application matches names.
+func (s *Service) AccountEvents(ctx context.Context, appID, username string, limit int) ([]AccountEvent, error) {
+	app, err := s.store.Application(ctx, appID)
+	if err != nil {
+		return nil, err
+	}
+	key, err := app.canonical(username)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.AccountEvents(ctx, appID, key, clampLimit(limit))
+}
+
+// Attempts lists attempts, newest first. A username is canonicalised as
+// the application (when the filter names one) matches names; without one,
+// both the name as given and its caseless form match.
+func (s *Service) Attempts(ctx context.Context, f AttemptFilter) ([]Attempt, error) {
+	f.Limit = clampLimit(f.Limit)
+	for _, v := range []string{f.AppID, f.Username, f.PersonID, f.Before} {
+		if !validText(v, 1000) {
+			return nil, invalid("filter: values must be UTF-8 without NUL")
+		}
+	}
+	if f.Username != "" {
+		if f.AppID != "" {
+			app, err := s.store.Application(ctx, f.AppID)
+			if errors.Is(err, ErrNotFound) {
+				return []Attempt{}, nil
+			} else if err != nil {
+				return nil, err
+			}
+			f.Username = CanonicalUsername(app.Settings.UsernameMatch, f.Username)
+		} else if k := CanonicalUsername(MatchCaseless, f.Username); k != f.Username {
+			f.Usernames = []string{f.Username, k}
+			f.Username = ""
+		}
+	}
+	return s.store.Attempts(ctx, f)
+}

@@ -1,0 +1,175 @@
+package lock_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockgate/lockgate/internal/lock"
+)
+
+func TestCheckBootstrapToken(t *testing.T) {
+	tests := []struct {
+		name, token string
+		ok          bool
+	}{
+		{"random 43", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6gD5sE2wU8iO1kMnB", true},
+		{"walkthrough", "walkthrough-admin-token-change-me", true},
+		{"20 chars (accepted before)", "abcdefghij0123456789", false},
+		{"one repeated letter", strings.Repeat("a", 40), false},
+		{"repeated pair", strings.Repeat("ab", 20), false},
+		{"repeated four", strings.Repeat("abc1", 10), false},
+		{"leading space", " q3Jk2mZ8vX1pL0aR7tYb9cN4hF6gD5sE2wU8", false},
+		{"trailing newline", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6gD5sE2wU8\n", false},
+		{"inner space", "q3Jk2mZ8vX1pL0aR7t Yb9cN4hF6gD5sE2wU8", false},
+		{"over 512 bytes", strings.Repeat("q3Jk2mZ8vX1pL0aR7tYb9c", 24), false},
+		{"non-ASCII", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6gD5sE2wU8é", false},
+		{"control", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6gD5sE2wU8\x1b", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := lock.CheckBootstrapToken(tt.token)
+			if (err == nil) != tt.ok {
+				t.Fatalf("CheckBootstrapToken = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
+
+const bootA = "bootstrap-token-A-0123456789abcdefghij"
+const bootB = "bootstrap-token-B-0123456789abcdefghij"
+
+func TestBootstrapTokenReplacedWhenChanged(t *testing.T) {
+	for _, b := range []string{"sqlite", "postgres"} {
+		t.Run(b, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			if gen, err := e.svc.EnsureAdminToken(ctx, bootA); err != nil || gen != "" {
+				t.Fatalf("first start: %q %v", gen, err)
+			}
+			tokA, err := e.svc.Authenticate(ctx, bootA)
+			if err != nil || tokA.Scope != lock.ScopeAdmin || tokA.Source != lock.SourceBootstrap {
+				t.Fatalf("configured token: %+v %v", tokA, err)
+			}
+			// Same value at the next start: the same token.
+			restarted := newEnvWithStore(t, e.store, e.clock)
+			restarted.svc.EnsureAdminToken(ctx, bootA)
+			if again, err := restarted.svc.Authenticate(ctx, bootA); err != nil || again.ID != tokA.ID {
+				t.Fatalf("same value: %+v %v, want %s", again, err, tokA.ID)
+			}
+			// Another value: the old one is revoked (on every replica: its
+			// row says so), the new one works.
+			changed := newEnvWithStore(t, e.store, e.clock)
+			if _, err := changed.svc.EnsureAdminToken(ctx, bootB); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := changed.svc.Authenticate(ctx, bootA); !errors.Is(err, lock.ErrUnauthorized) {
+				t.Fatalf("old value on the new process: %v", err)
+			}
+			if _, err := restarted.svc.Authenticate(ctx, bootA); !errors.Is(err, lock.ErrUnauthorized) || !strings.Contains(err.Error(), "revoked") {
+				t.Fatalf("old value on a replica still configured with it: %v", err)
+			}
+			if _, err := changed.svc.Authenticate(ctx, bootB); err != nil {
+				t.Fatalf("new value: %v", err)
+			}
+			all, _ := e.svc.Tokens(ctx, lock.TokenFilter{Source: lock.SourceBootstrap, IncludeRevoked: true})
+			if len(all) != 2 || all[0].RevokedAt.IsZero() == all[1].RevokedAt.IsZero() {
+				t.Fatalf("bootstrap tokens: %+v", all)
+			}
+			// The stored hash is salted PBKDF2, not the value's SHA-256.
+			for _, tk := range all {
+				if !strings.HasPrefix(tk.Hash, "pbkdf2-sha256$") || strings.Contains(tk.Hash, lock.HashOf(bootA)) {
+					t.Fatalf("stored hash %q", tk.Hash)
+				}
+			}
+			if _, err := e.svc.EnsureAdminToken(ctx, strings.Repeat("x", 40)); err == nil {
+				t.Fatal("a weak configured token was accepted")
+			}
+		})
+	}
+}
+
+func TestTokenLifecycle(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	ctx := context.Background()
+	gen, err := e.svc.EnsureAdminToken(ctx, "")
+	if err != nil || !strings.HasPrefix(gen, "lgt_") {
+		t.Fatalf("first start: %q %v", gen, err)
+	}
+	if again, _ := e.svc.EnsureAdminToken(ctx, ""); again != "" {
+		t.Fatal("a second token was generated on the next start")
+	}
+	root, err := e.svc.Authenticate(ctx, gen)
+	if err != nil || root.Source != lock.SourceGenerated {
+		t.Fatalf("generated token: %+v %v", root, err)
+	}
+	p, _ := e.svc.CreatePerson(ctx, "Ann", "")
+	read, readSecret, err := e.svc.CreateToken(ctx, lock.TokenInput{Name: "dashboard", Scope: lock.ScopeAdminRead, ExpiresAt: e.clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, annSecret, err := e.svc.IssuePersonToken(ctx, p.ID, lock.TokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []lock.TokenInput{
+		{Name: "", Scope: lock.ScopeAdmin},
+		{Name: "x", Scope: "root"},
+		{Name: "x", Scope: lock.ScopePerson},
+		{Name: "x", Scope: lock.ScopeAdmin, PersonID: p.ID},
+		{Name: "x", Scope: lock.ScopeAdmin, ExpiresAt: e.clock.Now().Add(-time.Second)},
+		{Name: "x\x00", Scope: lock.ScopeAdmin},
+	} {
+		if _, _, err := e.svc.CreateToken(ctx, bad); !errors.Is(err, lock.ErrInvalid) {
+			t.Errorf("CreateToken(%+v) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	got, err := e.svc.Authenticate(ctx, readSecret)
+	if err != nil || got.ID != read.ID || got.Scope != lock.ScopeAdminRead || got.LastUsedAt.IsZero() {
+		t.Fatalf("read token: %+v %v", got, err)
+	}
+	if pp, _, err := e.svc.PersonByToken(ctx, annSecret); err != nil || pp.ID != p.ID {
+		t.Fatalf("person token: %+v %v", pp, err)
+	}
+	if _, _, err := e.svc.PersonByToken(ctx, gen); !errors.Is(err, lock.ErrUnauthorized) {
+		t.Fatalf("admin token as a person's: %v", err)
+	}
+	// Wrong secret for a real ID, truncated, unknown: all unauthorized.
+	for _, bad := range []string{readSecret[:len(readSecret)-1] + "x", readSecret[:20], "lgt_" + strings.Repeat("0", 32) + "_" + strings.Repeat("A", 43), "lg_unknown", "Bearer", strings.Repeat("a", 600)} {
+		if _, err := e.svc.Authenticate(ctx, bad); !errors.Is(err, lock.ErrUnauthorized) {
+			t.Errorf("Authenticate(%.30q) = %v", bad, err)
+		}
+	}
+	// Expiry.
+	e.clock.Advance(time.Hour)
+	if _, err := e.svc.Authenticate(ctx, readSecret); !errors.Is(err, lock.ErrUnauthorized) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired token: %v", err)
+	}
+	// The last full admin token cannot be revoked; another can.
+	if _, err := e.svc.RevokeToken(ctx, root.ID); !errors.Is(err, lock.ErrConflict) {
+		t.Fatalf("revoking the last admin token: %v", err)
+	}
+	second, _, _ := e.svc.CreateToken(ctx, lock.TokenInput{Name: "ci", Scope: lock.ScopeAdmin})
+	if rv, err := e.svc.RevokeToken(ctx, root.ID); err != nil || rv.RevokedAt.IsZero() {
+		t.Fatalf("revoke: %+v %v", rv, err)
+	}
+	if _, err := e.svc.Authenticate(ctx, gen); !errors.Is(err, lock.ErrUnauthorized) {
+		t.Fatalf("revoked token still works: %v", err)
+	}
+	list, _ := e.svc.Tokens(ctx, lock.TokenFilter{})
+	for _, tk := range list {
+		if tk.ID == root.ID {
+			t.Fatal("revoked token listed without include_revoked")
+		}
+	}
+	if _, err := e.svc.TokenInfo(ctx, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Deleting the person ends their tokens.
+	e.svc.DeletePerson(ctx, p.ID)
+	if _, err := e.svc.Authenticate(ctx, annSecret); !errors.Is(err, lock.ErrUnauthorized) {
+		t.Fatalf("token of a deleted person: %v", err)
+	}
+}

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+	// after runs in the migration's transaction once its SQL has: the
+	// steps SQL cannot express the same way on both databases.
+	after func(ctx context.Context, tx *sql.Tx, s *Store) error
+}
+
+// goSteps are the Go parts of migrations, by version.
+var goSteps = map[int]func(ctx context.Context, tx *sql.Tx, s *Store) error{
+	4: canonicaliseUsernames,
+}
+
+func migrations() ([]migration, error) {
+	ents, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range ents {
+		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("migration %s: name must start with its version", e.Name())
+		}
+		data, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(data), after: goSteps[v]})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+// SchemaVersion is the newest migration this build knows.
+func SchemaVersion() int {
+	ms, _ := migrations()
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// ErrSchemaTooNew means the database was migrated by a newer lockgate.
+var ErrSchemaTooNew = errors.New("database schema is newer than this lockgate")
+
+// migrate applies every migration the database has not recorded, in
+// version order. Versions are recorded one by one, so a migration that
+// lands on main after a later-numbered one (branches merge in any order)
+// is still applied.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if s.dialect.lockMigrations != "" {
+		if _, err := tx.ExecContext(ctx, s.dialect.lockMigrations); err != nil {
+			return err
+		}
+	}
+	applied := map[int]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.version] = true
+	}
+	for v := range applied {
+		if !known[v] {
+			return fmt.Errorf("%w: the database has migration %d, which this build does not know (it knows up to %d); run a newer lockgate", ErrSchemaTooNew, v, SchemaVersion())
+		}
+	}
+	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
+		for _, stmt := range splitSQL(m.sql) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
+		if m.after != nil {
+			if err := m.after(ctx, tx, s); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.version, micros(time.Now())); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// splitSQL splits a migration into statements at semicolons that end a
+// line, leaving out comment-only lines.
+func splitSQL(src string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(src, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(t, ";") {
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		out = append(out, cur.String())
+	}
+	return out
+}

@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lockgate/lockgate/internal/lock"
+)
+
+const tokenCols = `id, name, scope, COALESCE(person_id, ''), source, hash, COALESCE(legacy_hash, ''), created_at, last_used_at, expires_at, revoked_at`
+
+func scanToken(r scanner) (lock.Token, error) {
+	var t lock.Token
+	var c, u, e, rv int64
+	err := r.Scan(&t.ID, &t.Name, &t.Scope, &t.PersonID, &t.Source, &t.Hash, &t.LegacyHash, &c, &u, &e, &rv)
+	t.CreatedAt, t.LastUsedAt, t.ExpiresAt, t.RevokedAt = fromMicros(c), fromMicros(u), fromMicros(e), fromMicros(rv)
+	return t, err
+}
+
+// CreateToken implements lock.Store.
+func (s *Store) CreateToken(ctx context.Context, t lock.Token) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (`+strings.ReplaceAll(strings.ReplaceAll(tokenCols, "COALESCE(person_id, '')", "person_id"), "COALESCE(legacy_hash, '')", "legacy_hash")+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		t.ID, t.Name, t.Scope, nullable(t.PersonID), t.Source, t.Hash, nullable(t.LegacyHash), micros(t.CreatedAt), micros(t.LastUsedAt), micros(t.ExpiresAt), micros(t.RevokedAt))
+	return s.wrap(err)
+}
+
+// Token implements lock.Store.
+func (s *Store) Token(ctx context.Context, id string) (lock.Token, error) {
+	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = $1`, id))
+	return t, s.wrap(err)
+}
+
+// TokenByLegacyHash implements lock.Store.
+func (s *Store) TokenByLegacyHash(ctx context.Context, hash string) (lock.Token, error) {
+	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE legacy_hash = $1`, hash))
+	return t, s.wrap(err)
+}
+
+// Tokens implements lock.Store.
+func (s *Store) Tokens(ctx context.Context, f lock.TokenFilter) ([]lock.Token, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.PersonID != "" {
+		add("person_id = ?", f.PersonID)
+	}
+	if f.Scope != "" {
+		add("scope = ?", string(f.Scope))
+	}
+	if f.Source != "" {
+		add("source = ?", f.Source)
+	}
+	if !f.IncludeRevoked {
+		where = append(where, "revoked_at = 0")
+	}
+	q := `SELECT ` + tokenCols + ` FROM tokens`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	return queryAll(ctx, s.db, scanToken, q+" ORDER BY id", args...)
+}
+
+// RevokeToken implements lock.Store.
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	return s.wrap(mustAffect(s.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0`, id, micros(at))))
+}
+
+// TouchToken implements lock.Store.
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2`, id, micros(at))
+	return s.wrap(err)
+}

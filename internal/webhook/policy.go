@@ -1,0 +1,188 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Policy decides which addresses webhooks may reach. Loopback, link-local,
+// private (RFC 1918), unique-local (fc00::/7) and the other special-use
+// ranges are refused unless an allowed network contains them: a webhook
+// URL is chosen by whoever may add one, and must not make lockgate call
+// its own database, a cloud metadata service or the admin API. The check
+// runs at registration, on every address the name resolves to, and again
+// on the address each connection is actually made to, so a name that
+// resolves elsewhere later (DNS rebinding) is still refused.
+type Policy struct {
+	allow []netip.Prefix
+	// Resolver looks names up at registration; net.DefaultResolver when nil.
+	Resolver interface {
+		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+	}
+}
+
+// NewPolicy returns a policy allowing the CIDRs given on top of the public
+// internet.
+func NewPolicy(allow []string) (*Policy, error) {
+	p := &Policy{}
+	for _, s := range allow {
+		pr, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("allow_networks: %q: %w", s, err)
+		}
+		p.allow = append(p.allow, pr.Masked())
+	}
+	return p, nil
+}
+
+// ErrDestination is a destination the policy refuses.
+var ErrDestination = errors.New("destination refused")
+
+var special = []struct {
+	prefix netip.Prefix
+	what   string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "\"this network\""},
+	{netip.MustParsePrefix("100.64.0.0/10"), "shared address space (carrier-grade NAT)"},
+	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol assignments"},
+	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
+	{netip.MustParsePrefix("::/128"), "unspecified"},
+	{netip.MustParsePrefix("100::/64"), "discard-only"},
+	{netip.MustParsePrefix("2001:db8::/32"), "documentation"},
+}
+
+// CheckAddr returns nil when a may be called.
+func (p *Policy) CheckAddr(a netip.Addr) error {
+	a = a.Unmap().WithZone("")
+	for _, pr := range p.allow {
+		if pr.Contains(a) {
+			return nil
+		}
+	}
+	if why := classify(a); why != "" {
+		return fmt.Errorf("%w: %s is %s (allow it with webhooks.allow_networks)", ErrDestination, a, why)
+	}
+	// IPv6 forms that carry an IPv4 address reach that address.
+	if a.Is6() {
+		b := a.As16()
+		var v4 netip.Addr
+		switch {
+		case netip.MustParsePrefix("64:ff9b::/96").Contains(a): // NAT64
+			v4 = netip.AddrFrom4([4]byte(b[12:16]))
+		case netip.MustParsePrefix("2002::/16").Contains(a): // 6to4
+			v4 = netip.AddrFrom4([4]byte(b[2:6]))
+		}
+		if v4.IsValid() {
+			if err := p.CheckAddr(v4); err != nil {
+				return fmt.Errorf("%w: %s embeds %s", ErrDestination, a, v4)
+			}
+		}
+	}
+	return nil
+}
+
+func classify(a netip.Addr) string {
+	switch {
+	case !a.IsValid():
+		return "not an address"
+	case a.IsLoopback():
+		return "loopback"
+	case a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast():
+		return "link-local"
+	case a.Is6() && a.IsPrivate():
+		return "unique-local"
+	case a.IsPrivate():
+		return "private"
+	case a.IsUnspecified():
+		return "unspecified"
+	case a.IsMulticast():
+		return "multicast"
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "broadcast"
+	}
+	for _, s := range special {
+		if s.prefix.Contains(a) {
+			return s.what
+		}
+	}
+	return ""
+}
+
+// CheckURL vets a webhook URL at registration: every address its host
+// resolves to must be allowed. Hosts written as numbers in another form
+// than an IP address (2130706433, 0x7f.1, 127.1) are refused outright:
+// resolvers disagree on what they mean. A name that does not resolve now
+// is accepted (a receiver may be set up after its webhook): the check at
+// each connection decides then.
+func (p *Policy) CheckURL(ctx context.Context, u *url.URL) error {
+	host := u.Hostname()
+	if host == "" {
+		return fmt.Errorf("%w: no host", ErrDestination)
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return p.CheckAddr(a)
+	}
+	if numeric(host) {
+		return fmt.Errorf("%w: host %q is a number but not an IP address in dotted or IPv6 form", ErrDestination, host)
+	}
+	r := p.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	addrs, err := r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if err := p.CheckAddr(a); err != nil {
+			return fmt.Errorf("%s resolves to a refused address: %w", host, err)
+		}
+	}
+	return nil
+}
+
+// numeric reports a host made only of digits, dots and hex notation.
+func numeric(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "" {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		l := strings.TrimPrefix(label, "0x")
+		if l == "" && label == "" {
+			return false
+		}
+		for _, c := range l {
+			if !('0' <= c && c <= '9' || label != l && 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// control checks the address a connection is about to be made to, after
+// name resolution: the check that DNS rebinding cannot get around.
+func (p *Policy) control(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: dialing %q: %v", ErrDestination, address, err)
+	}
+	return p.CheckAddr(ap.Addr())
+}
+
+// DialContext dials like net.Dialer, refusing addresses the policy refuses.
+func (p *Policy) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	d := net.Dialer{Timeout: 10 * time.Second, Control: p.control}
+	return d.DialContext(ctx, network, address)
+}
