@@ -22,7 +22,7 @@ import (
 // application; it returns its URL, the app id and the signing key file.
 func lockService(t *testing.T) (url, appID, keyFile string) {
 	t.Helper()
-	a := startServe(t, freeAddr(t), "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+crashAdmin)
+	a := startServe(t, freeAddr(t), "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+crashAdmin, "LOCKGATE_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8")
 	var app struct {
 		ID         string                  `json:"id"`
 		SigningKey struct{ Secret string } `json:"signing_key"`
