@@ -52,6 +52,7 @@ type agg struct {
 	keys    int
 
 	ips, uris, vals, names intern // names: countries, actions and rules
+	last                   [3]lastName
 
 	ipWin    map[uint64]uint32 // (window, ip)
 	ipURIWin map[triple]uint32 // (window, ip, uri)
@@ -119,10 +120,28 @@ func (a *agg) add(r *fields) {
 	if !kept {
 		a.dropped++
 	}
-	a.country[a.names.id(r.country)]++
-	act := a.names.id(r.action)
+	a.country[a.last[0].lookup(&a.names, r.country)]++
+	act := a.last[1].lookup(&a.names, r.action)
 	a.action[act]++
-	a.rule[pair(a.names.id(r.rule), act)]++
+	a.rule[pair(a.last[2].lookup(&a.names, r.rule), act)]++
+}
+
+// lastName remembers the last name looked up in a field: countries,
+// actions and rules repeat from record to record, and comparing bytes is
+// cheaper than hashing them.
+type lastName struct {
+	b  []byte
+	id uint32
+	ok bool
+}
+
+func (l *lastName) lookup(t *intern, b []byte) uint32 {
+	if l.ok && string(l.b) == string(b) {
+		return l.id
+	}
+	l.id, l.ok = t.id(b), true
+	l.b = append(l.b[:0], b...)
+	return l.id
 }
 
 // room reports whether one more pair may be tracked, and counts it.

@@ -159,13 +159,13 @@ func plan(o GenOptions) *genPlan {
 	p.res = &GenResult{Start: o.Start, End: slot(genSlots), Healthy: [2]time.Time{o.Start, slot(genHealthySlots)},
 		CrawlerIP: "203.0.113.50", StuffingIP: "198.51.100.23", Stuffing: [2]time.Time{slot(stuffFrom), slot(stuffTo)},
 		Flood: [2]time.Time{slot(floodFrom), slot(floodTo)}, ProxyIPs: []string{"192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.13"}}
-	// The crawler is 6% of the traffic, evenly; users 70%; the flood 15%,
+	// The crawler is 6% of the traffic, evenly; users 78%; the flood 16%,
 	// each of its clients at three times the crawler's rate.
 	p.crawlSlot = int(max(n*6/100/genSlots, 1))
-	const meanUserSlot = 12
-	users := max(int(float64(n)*0.70/(genSlots*userActive*meanUserSlot)), 20)
+	const meanUserSlot = 11 // 2 + 4.5 + 4.5·1: see writeSlot
+	users := max(int(float64(n)*0.78/(genSlots*userActive*meanUserSlot)), 20)
 	p.floodSlot = 3 * max(p.crawlSlot, 60)
-	floodIPs := max(int(n*15/100/int64((floodTo-floodFrom)*p.floodSlot)), 10)
+	floodIPs := max(int(n*16/100/int64((floodTo-floodFrom)*p.floodSlot)), 10)
 	seen := map[string]bool{}
 	for range users {
 		var ip string

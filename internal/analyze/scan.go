@@ -2,7 +2,9 @@ package analyze
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -334,34 +336,54 @@ func (s *scanner) stringInto(dst *[]byte) error {
 // and whether they hold escapes.
 func (s *scanner) rawString() (raw []byte, escaped bool, err error) {
 	start := s.pos + 1
-	end := stringEnd(s.data, start)
+	end, escaped := stringEnd(s.data, start)
 	if end < 0 {
 		return nil, false, s.fail("unterminated string")
 	}
 	raw = s.data[start:end]
 	s.pos = end + 1
-	return raw, bytes.IndexByte(raw, '\\') >= 0, nil
+	return raw, escaped, nil
 }
 
 // stringEnd returns the index of the quote closing the string whose
-// content starts at i, or -1.
-func stringEnd(d []byte, i int) int {
+// content starts at i, or -1, and whether the string has escapes. It
+// looks at eight bytes at a time for a quote or a backslash (most strings
+// are short, so this beats a call to bytes.IndexByte) and steps over
+// escapes.
+func stringEnd(d []byte, i int) (end int, escaped bool) {
 	for {
-		j := bytes.IndexByte(d[i:], '"')
-		if j < 0 {
-			return -1
+		for i+8 <= len(d) {
+			v := binary.LittleEndian.Uint64(d[i:])
+			if m := hasByte(v, '"') | hasByte(v, '\\'); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
 		}
-		q := i + j
-		// The quote is escaped if an odd number of backslashes precede it.
-		n := 0
-		for k := q - 1; k >= i && d[k] == '\\'; k-- {
-			n++
+		for i < len(d) && d[i] != '"' && d[i] != '\\' {
+			i++
 		}
-		if n%2 == 0 {
-			return q
+		if i >= len(d) {
+			return -1, escaped
 		}
-		i = q + 1
+		if d[i] == '"' {
+			return i, escaped
+		}
+		i += 2 // an escape: the next byte cannot end the string
+		escaped = true
 	}
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// hasByte sets the high bit of the bytes of v equal to c; the lowest one
+// set is exact (borrows only reach bytes above a match).
+func hasByte(v uint64, c byte) uint64 {
+	x := v ^ (lsb * uint64(c))
+	return (x - lsb) &^ x & msb
 }
 
 // number reads an integer, or a number with a fraction or exponent
@@ -444,7 +466,7 @@ func (s *scanner) skipComposite() error {
 	for i := s.pos; i < len(d); i++ {
 		switch d[i] {
 		case '"':
-			j := stringEnd(d, i+1)
+			j, _ := stringEnd(d, i+1)
 			if j < 0 {
 				s.pos = i
 				return s.fail("unterminated string")

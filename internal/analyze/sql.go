@@ -72,7 +72,7 @@ func SQL(o SQLOptions) (ddl string, queries []Query, err error) {
 		ddl = fmt.Sprintf(`-- The logs as a DuckDB view: the members the queries read, gzip by file name.
 CREATE OR REPLACE VIEW %s AS
 SELECT * FROM read_json('%s',
-  format = 'newline_delimited', compression = 'auto',
+  format = 'newline_delimited', compression = 'auto_detect',
   columns = {timestamp: 'BIGINT', action: 'VARCHAR', terminatingRuleId: 'VARCHAR',
     httpRequest: 'STRUCT(clientIp VARCHAR, country VARCHAR, uri VARCHAR, httpMethod VARCHAR, headers STRUCT(name VARCHAR, value VARCHAR)[])'});`,
 			o.Table, sqlEscape(o.Location))
