@@ -59,18 +59,19 @@ type GenResult struct {
 // The scenario's shape: six hours in 5-minute slots (AWS WAF writes an S3
 // object every 5 minutes); healthy for four hours, then the attacks.
 const (
-	genSlots        = 72
-	genSlot         = 5 * time.Minute
-	genHealthySlots = 48
-	stuffFrom       = 54 // 20:30
-	stuffTo         = 60
-	floodFrom       = 63 // 21:15
-	floodTo         = 66
-	stuffPerSlot    = 300 // one request a second
-	avgRecordBytes  = 1330
-	userActive      = 0.04 // chance a user is active in a slot
-	account         = "111122223333"
-	aclName         = "shop-acl"
+	genSlots          = 72
+	genSlot           = 5 * time.Minute
+	genHealthySlots   = 48
+	stuffFrom         = 54 // 20:30
+	stuffTo           = 60
+	floodFrom         = 63 // 21:15
+	floodTo           = 66
+	stuffPerSlot      = 300 // one request a second
+	avgRecordBytes    = 1330
+	userActive        = 0.04 // chance a user is active in a slot
+	reputationPerSlot = 12   // requests from known bad IPs, blocked
+	account           = "111122223333"
+	aclName           = "shop-acl"
 )
 
 var (
@@ -159,13 +160,15 @@ func plan(o GenOptions) *genPlan {
 	p.res = &GenResult{Start: o.Start, End: slot(genSlots), Healthy: [2]time.Time{o.Start, slot(genHealthySlots)},
 		CrawlerIP: "203.0.113.50", StuffingIP: "198.51.100.23", Stuffing: [2]time.Time{slot(stuffFrom), slot(stuffTo)},
 		Flood: [2]time.Time{slot(floodFrom), slot(floodTo)}, ProxyIPs: []string{"192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.13"}}
-	// The crawler is 6% of the traffic, evenly; users 78%; the flood 16%,
-	// each of its clients at three times the crawler's rate.
+	// The attackers' traffic is fixed by the scenario (the flood's
+	// clients at three times the crawler's rate); the crawler is 6% of the
+	// total, evenly; the users are the rest.
 	p.crawlSlot = int(max(n*6/100/genSlots, 1))
-	const meanUserSlot = 11 // 2 + 4.5 + 4.5·1: see writeSlot
-	users := max(int(float64(n)*0.78/(genSlots*userActive*meanUserSlot)), 20)
 	p.floodSlot = 3 * max(p.crawlSlot, 60)
-	floodIPs := max(int(n*16/100/int64((floodTo-floodFrom)*p.floodSlot)), 10)
+	floodIPs := max(int(n*16/100/int64((floodTo-floodFrom)*p.floodSlot)), 5)
+	fixed := int64(stuffPerSlot*(stuffTo-stuffFrom)+floodIPs*p.floodSlot*(floodTo-floodFrom)+p.crawlSlot*genSlots) + reputationPerSlot*genSlots
+	const meanUserSlot = 11 // 2 + 4.5 + 4.5·1: see writeSlot
+	users := max(int(float64(n-fixed)/(genSlots*userActive*meanUserSlot)), 20)
 	seen := map[string]bool{}
 	for range users {
 		var ip string
@@ -262,7 +265,7 @@ func (p *genPlan) writeSlot(dir string, slot int) (int64, int64, error) {
 		}
 	}
 	for _, ip := range p.reputation {
-		for range 1 + rng.IntN(4) {
+		for range 1 + rng.IntN(2*reputationPerSlot/len(p.reputation)) {
 			evs = append(evs, genEvent{ts: at(), ip: ip, country: "NL", ua: userAgents[0], method: "GET", uri: "/", blocked: true})
 		}
 	}

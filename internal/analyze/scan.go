@@ -90,7 +90,7 @@ func (s *scanner) next() (start int, err error) {
 	s.f = fields{hdr: s.f.hdr[:0]}
 	if err = s.record(); err != nil {
 		s.resync(start)
-		return start, err
+		return start, relative(err, start)
 	}
 	// A record ends its line (or is followed directly by the next one).
 	s.skipSpaces()
@@ -100,7 +100,7 @@ func (s *scanner) next() (start int, err error) {
 		default:
 			err = s.fail("unexpected data after the record")
 			s.resync(start)
-			return start, err
+			return start, relative(err, start)
 		}
 	}
 	if !s.f.hasTS {
@@ -112,18 +112,31 @@ func (s *scanner) next() (start int, err error) {
 	return start, nil
 }
 
+// relative makes a syntax error's offset count from the record's start.
+func relative(err error, start int) error {
+	if e, ok := err.(*syntaxError); ok {
+		e.at -= start
+	}
+	return err
+}
+
 // resync moves past a broken record: to the next line, or to the next
-// record of a concatenation ('}{"timestamp"' can only be the boundary of
-// two records, since a quote inside a JSON string is always escaped).
+// record of a concatenation, which starts '{"timestamp"' (a quote inside
+// a JSON string is always escaped, so this is no string's content).
 func (s *scanner) resync(start int) {
 	end := len(s.data) + 1 // past the line end
-	if i := bytes.Index(s.data[start+1:], recordJoin); i >= 0 {
-		end = start + 1 + i + 1
+	if i := bytes.Index(s.data[start+1:], recordStart); i >= 0 {
+		end = start + 1 + i
 	}
 	s.pos = end
 }
 
-var recordJoin = []byte(`}{"timestamp"`)
+var (
+	recordStart = []byte(`{"timestamp"`)
+	// recordJoin is where two concatenated records meet: a chunk may be
+	// cut after its '}'.
+	recordJoin = []byte(`}{"timestamp"`)
+)
 
 func (s *scanner) skipWS() {
 	for s.pos < len(s.data) {
