@@ -178,7 +178,7 @@ func (r *Report) lineChart() lineChart {
 	return c
 }
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{"num": num, "dash": orDash, "would": wouldBlock, "ptrnum": ptrNum, "yesno": yesNo}).Parse(`<!DOCTYPE html>
+var page = template.Must(template.New("report").Funcs(template.FuncMap{"num": num, "inc": func(i int) int { return i + 1 }, "dash": orDash, "would": wouldBlock, "ptrnum": ptrNum, "yesno": yesNo}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -235,7 +235,7 @@ svg text { font: 11px system-ui, sans-serif; fill: #333; }
 
 <h2 id="recommendations">Recommended rate-based rules</h2>
 <table id="recommendation-table"><tr><th>Priority</th><th>Name</th><th>URI prefix</th><th class="n">Limit</th><th class="n">Observed peak</th><th class="n">Would block</th></tr>
-{{range $i, $r := .R.Recommendations}}<tr><td>{{$i}}</td><td>{{.Name}}</td><td>{{dash .URIPrefix}}</td><td class="n">{{num .Limit}}</td><td class="n">{{num .ObservedPeak}}</td><td class="n">{{would .WouldBlockRequests}}</td></tr>{{end}}</table>
+{{range $i, $r := .R.Recommendations}}<tr><td>{{inc $i}}</td><td>{{.Name}}</td><td>{{dash .URIPrefix}}</td><td class="n">{{num .Limit}}</td><td class="n">{{num .ObservedPeak}}</td><td class="n">{{would .WouldBlockRequests}}</td></tr>{{end}}</table>
 {{range .R.Recommendations}}<p><b>{{.Name}}</b>: {{.Rationale}}</p>{{end}}
 <details><summary>The rules as WAFv2 JSON</summary><pre id="rules-json">{{.Rules}}</pre></details>
 

@@ -233,12 +233,12 @@ func (m *merger) decode(i int, out chan<- []*event) error {
 			}
 			heap.Push(&buf, ev)
 			maxTS = max(maxTS, f.ts)
+			if !send(false) {
+				return nil
+			}
 		}
 		line += bytes.Count(data[last:], []byte{'\n'})
 		pool.Put(bp)
-		if !send(false) {
-			return nil
-		}
 	}
 	if c.err != nil {
 		m.mu.Lock()
