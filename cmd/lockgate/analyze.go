@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,8 +84,8 @@ func analysisOptions(c *cobra.Command) (analyze.Options, error) {
 	if o.To, err = flagTime(get("to"), "--to"); err != nil {
 		return o, err
 	}
-	if o.Window, err = time.ParseDuration(get("window")); err != nil {
-		return o, usagef("--window %q: write 1m, 2m, 5m or 10m", get("window"))
+	if o.Window, err = time.ParseDuration(get("window")); err != nil || !slices.Contains(analyze.Windows, o.Window) {
+		return o, usagef("--window %q: AWS WAF's evaluation windows are 1m, 2m, 5m and 10m", get("window"))
 	}
 	o.URIPrefix, o.Method, o.Action, o.Country, o.Header = get("uri-prefix"), get("method"), get("action"), get("country"), get("header")
 	o.Top, _ = f.GetInt("top")
@@ -123,7 +124,7 @@ func runAnalyze(c *cobra.Command, args []string) error {
 		return err
 	}
 	format, _ := c.Flags().GetString("output")
-	if !oneOf(format, analyze.Formats) {
+	if !slices.Contains(analyze.Formats, format) {
 		return usagef("--output %q: table, json, csv or html", format)
 	}
 	replay, _ := c.Flags().GetBool("replay")
@@ -203,15 +204,6 @@ func list(s []string) string {
 		return "none"
 	}
 	return strings.Join(s, ", ")
-}
-
-func oneOf(s string, set []string) bool {
-	for _, x := range set {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 // progressFor starts a progress bar on standard error when it is a

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,7 +47,7 @@ func runAnalyzeReplay(c *cobra.Command, args []string) error {
 	f := c.Flags()
 	get := func(name string) string { v, _ := f.GetString(name); return v }
 	format := get("output")
-	if !oneOf(format, []string{"table", "json", "csv"}) {
+	if !slices.Contains([]string{"table", "json", "csv"}, format) {
 		return usagef("--output %q: table, json or csv", format)
 	}
 	var o analyze.ReplayOptions
@@ -127,7 +128,7 @@ func newAnalyzeSQL() *cobra.Command {
 			engine, _ := f.GetString("engine")
 			table, _ := f.GetString("table")
 			loc, _ := f.GetString("location")
-			if !oneOf(engine, analyze.Engines) {
+			if !slices.Contains(analyze.Engines, engine) {
 				return usagef("--engine %q: athena, trino or duckdb", engine)
 			}
 			ddl, queries, err := analyze.SQL(analyze.SQLOptions{Engine: engine, Table: table, Location: loc, Options: o})
