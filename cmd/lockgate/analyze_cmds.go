@@ -39,13 +39,15 @@ false positives). A rule's baseline is --baseline RULE=N, or its limit ÷ (1 + -
 	f.Float64("buffer", 0.5, "buffer the limits were set with: a rule without --baseline gets limit ÷ (1 + buffer)")
 	f.Int("top", 10, "keys listed per rule")
 	f.Bool("strict", false, "fail on a bad record")
-	c.MarkFlagRequired("acl")
 	return c
 }
 
 func runAnalyzeReplay(c *cobra.Command, args []string) error {
 	f := c.Flags()
 	get := func(name string) string { v, _ := f.GetString(name); return v }
+	if get("acl") == "" {
+		return usagef("--acl ACL.json is required: the web ACL to replay the logs through")
+	}
 	format := get("output")
 	if !slices.Contains([]string{"table", "json", "csv"}, format) {
 		return usagef("--output %q: table, json or csv", format)
@@ -148,7 +150,6 @@ func newAnalyzeSQL() *cobra.Command {
 	f.String("engine", "", "athena, trino or duckdb")
 	f.String("table", "", "table (or view) name (default waf_logs)")
 	f.String("location", "", "where the logs are: s3://bucket/prefix/ (Athena, Trino) or a file glob such as 'logs/**/*' (DuckDB)")
-	c.MarkFlagRequired("engine")
 	return c
 }
 

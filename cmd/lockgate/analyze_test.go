@@ -39,9 +39,10 @@ func TestAnalyzeCLI(t *testing.T) {
 			[]string{"CREATE EXTERNAL TABLE `waf_logs`(", "'projection.log_time.format'='yyyy/MM/dd/HH/mm'", "-- top_ips:", "-- top_header_values:", "approx_percentile"}},
 		{"sql for DuckDB", []string{"analyze", "sql", "--engine", "duckdb", "--location", "logs/**/*"}, 0, []string{"read_json('logs/**/*'", "quantile_disc"}},
 		{"sql for an unknown engine", []string{"analyze", "sql", "--engine", "mysql"}, 2, []string{"athena, trino or duckdb"}},
+		{"sql without an engine", []string{"analyze", "sql"}, 2, []string{"athena, trino or duckdb"}},
 		{"gen without --out", []string{"analyze", "gen"}, 2, []string{"--out DIR is required"}},
 		{"gen with a bad size", []string{"analyze", "gen", "--out", t.TempDir(), "--size", "lots"}, 2, []string{"2GB or 500MB"}},
-		{"replay without --acl", []string{"analyze", "replay", logs}, 2, []string{`"acl" not set`}},
+		{"replay without --acl", []string{"analyze", "replay", logs}, 2, []string{"--acl ACL.json is required"}},
 		{"replay with an ACL that does not load", []string{"analyze", "replay", "--acl", "../../examples/blog/blog-acl.json", logs}, 1, []string{"ip-reputation"}},
 	}
 	runCLICases(t, tests)

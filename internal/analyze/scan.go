@@ -53,8 +53,6 @@ type scanner struct {
 	f          fields
 }
 
-var errSyntax = errors.New("invalid JSON")
-
 // syntaxError says what is wrong and at which byte of the record.
 type syntaxError struct {
 	msg string

@@ -106,30 +106,28 @@ func (m *merger) stop() {
 // next returns the earliest event of the open inputs, opening the ones
 // that may hold earlier ones first; nil at the end.
 func (m *merger) next(ctx context.Context) (*event, error) {
-	for {
-		for len(m.pending) > 0 && (len(m.h) == 0 || m.span[m.pending[0]][0]-m.reorder <= m.h[0].head.ts) {
-			i := m.pending[0]
-			m.pending = m.pending[1:]
-			s := m.open(i)
-			if s.advance() {
-				heap.Push(&m.h, s)
-			}
-		}
-		if err := context.Cause(m.ctx); err != nil {
-			return nil, err
-		}
-		if len(m.h) == 0 {
-			return nil, ctx.Err()
-		}
-		s := m.h[0]
-		ev := s.head
+	for len(m.pending) > 0 && (len(m.h) == 0 || m.span[m.pending[0]][0]-m.reorder <= m.h[0].head.ts) {
+		i := m.pending[0]
+		m.pending = m.pending[1:]
+		s := m.open(i)
 		if s.advance() {
-			heap.Fix(&m.h, 0)
-		} else {
-			heap.Pop(&m.h)
+			heap.Push(&m.h, s)
 		}
-		return ev, nil
 	}
+	if err := context.Cause(m.ctx); err != nil {
+		return nil, err
+	}
+	if len(m.h) == 0 {
+		return nil, ctx.Err()
+	}
+	s := m.h[0]
+	ev := s.head
+	if s.advance() {
+		heap.Fix(&m.h, 0)
+	} else {
+		heap.Pop(&m.h)
+	}
+	return ev, nil
 }
 
 func (m *merger) warnings() []string {
