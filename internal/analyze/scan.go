@@ -51,7 +51,20 @@ type scanner struct {
 	header     []byte
 	allHeaders bool
 	f          fields
+	// keys are the member names (as `"name":`) each kind of object had,
+	// in order, in the last record: records of one log are written alike,
+	// so the next record's names are checked by comparing bytes instead
+	// of being scanned as strings.
+	keys *[objectKinds][][]byte
 }
+
+// The kinds of object whose member names are remembered.
+const (
+	topLevel = iota
+	httpRequestObj
+	headerObj
+	objectKinds
+)
 
 // syntaxError says what is wrong and at which byte of the record.
 type syntaxError struct {
@@ -158,7 +171,7 @@ func (s *scanner) record() error {
 	if s.data[s.pos] != '{' {
 		return s.fail("a record is a JSON object")
 	}
-	return s.object(func(key []byte) error {
+	return s.object(topLevel, func(key []byte) error {
 		switch string(key) {
 		case "timestamp":
 			ts, err := s.number()
@@ -183,7 +196,7 @@ func (s *scanner) record() error {
 				return s.skipValue()
 			}
 			s.f.hasReq = true
-			return s.object(s.httpRequest)
+			return s.object(httpRequestObj, s.httpRequest)
 		}
 		return s.skipValue()
 	})
@@ -205,7 +218,7 @@ func (s *scanner) httpRequest(key []byte) error {
 		return s.stringInto(&s.f.requestID)
 	case "headers":
 		if (len(s.header) == 0 && !s.allHeaders) || s.peek() != '[' {
-			return s.skipValue()
+			return s.skipValue() // skipping blind is quicker than reading
 		}
 		return s.headers()
 	}
@@ -226,7 +239,7 @@ func (s *scanner) headers() error {
 			return s.fail("a header is an object")
 		}
 		var h header
-		if err := s.object(func(key []byte) error {
+		if err := s.object(headerObj, func(key []byte) error {
 			switch string(key) {
 			case "name":
 				return s.stringInto(&h.name)
@@ -237,7 +250,7 @@ func (s *scanner) headers() error {
 		}); err != nil {
 			return err
 		}
-		if s.allHeaders || equalFold(h.name, s.header) {
+		if s.allHeaders || len(s.header) > 0 && equalFold(h.name, s.header) {
 			s.f.hdr = append(s.f.hdr, h)
 		}
 		s.skipWS()
@@ -278,32 +291,53 @@ func (s *scanner) peek() byte {
 
 // object reads {"key": value, …}, calling member with the scanner at each
 // value; member must consume it.
-func (s *scanner) object(member func(key []byte) error) error {
+func (s *scanner) object(kind int, member func(key []byte) error) error {
+	if s.keys == nil {
+		s.keys = new([objectKinds][][]byte)
+	}
+	script := &s.keys[kind]
 	s.pos++ // {
 	s.skipWS()
 	if s.peek() == '}' {
 		s.pos++
 		return nil
 	}
-	for {
+	for i := 0; ; i++ {
 		s.skipWS()
-		if s.peek() != '"' {
-			return s.fail("expected a member name")
-		}
-		key, esc, err := s.rawString()
-		if err != nil {
-			return err
-		}
-		if esc {
-			if key, err = unescape(key); err != nil {
-				return s.fail(err.Error())
+		var key []byte
+		if i < len(*script) && bytes.HasPrefix(s.data[s.pos:], (*script)[i]) {
+			k := (*script)[i]
+			key = k[1 : len(k)-2]
+			s.pos += len(k)
+		} else {
+			if s.peek() != '"' {
+				return s.fail("expected a member name")
+			}
+			start := s.pos
+			raw, esc, err := s.rawString()
+			if err != nil {
+				return err
+			}
+			key = raw
+			if esc {
+				if key, err = unescape(raw); err != nil {
+					return s.fail(err.Error())
+				}
+			}
+			s.skipWS()
+			if s.peek() != ':' {
+				return s.fail("expected :")
+			}
+			s.pos++
+			if !esc && s.pos-start == len(raw)+3 { // "name": with nothing between
+				learned := append([]byte(nil), s.data[start:s.pos]...)
+				if i < len(*script) {
+					(*script)[i] = learned
+				} else if i == len(*script) && i < 64 {
+					*script = append(*script, learned)
+				}
 			}
 		}
-		s.skipWS()
-		if s.peek() != ':' {
-			return s.fail("expected :")
-		}
-		s.pos++
 		s.skipWS()
 		if err := member(key); err != nil {
 			return err

@@ -196,7 +196,7 @@ func (m *merger) decode(i int, out chan<- []*event) error {
 		if data == nil {
 			break
 		}
-		*sc = scanner{full: data, allHeaders: true, f: fields{hdr: sc.f.hdr[:0]}}
+		*sc = scanner{full: data, allHeaders: true, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys}
 		last := 0
 		for {
 			start, err := sc.next()
