@@ -50,7 +50,7 @@ sign-in and expensive paths: the observed peak plus --buffer, as WAFv2 rules.
 	f.Bool("count", false, "propose the rules in Count mode instead of Block")
 	f.String("apply", "", "write the proposed rules into this web ACL file (a backup is kept beside it)")
 	f.Bool("replay", false, "replay every logged request through the proposed rules and fill would_block_requests")
-	f.Int("max-keys", analyze.DefaultMaxKeys, "bound on distinct (key, window) pairs counted (about 50 bytes each)")
+	f.Int("max-keys", analyze.DefaultMaxKeys, "bound on distinct (key, window) pairs counted (about 100 bytes each)")
 	f.Int("workers", 0, "records scanned in parallel (0: one per CPU)")
 	f.Bool("strict", false, "fail on a bad record or a damaged input instead of counting it")
 	c.AddCommand(newAnalyzeReplay(), newAnalyzeSQL(), newAnalyzeGen())

@@ -135,7 +135,7 @@ func recommend(r *Report, a *agg) {
 	blanket := newRecommendation("BlanketRule", nil, int64(peak), opts.Buffer, winSec)
 	w, ip := unpair(peakKey)
 	blanket.PeakIP, blanket.PeakWindow = a.ips.strs[ip], time.UnixMilli(int64(w)*winSec*1000).UTC()
-	blanket.Rationale = fmt.Sprintf("The busiest client, %s, sent %d requests in %s (starting %s); %s. A blanket per-IP limit stops a single source flooding the site.",
+	blanket.Rationale = fmt.Sprintf("Counted per client IP, the busiest, %s, sent %d requests in %s (starting %s); %s. A blanket per-IP limit stops a single source flooding the site.",
 		blanket.PeakIP, peak, span, blanket.PeakWindow.Format(time.RFC3339), limitText(blanket))
 
 	// URI prefixes: the ones asked for, login-like ones, and the ones
@@ -182,7 +182,7 @@ func recommend(r *Report, a *agg) {
 		if explicit[p] {
 			kind = "a path named with --rule-uri"
 		}
-		rec.Rationale = fmt.Sprintf("%s is %s. Its busiest client, %s, sent %d requests to URIs starting with %s in %s (starting %s); %s.",
+		rec.Rationale = fmt.Sprintf("%s is %s. Counted per client IP, its busiest, %s, sent %d requests to URIs starting with %s in %s (starting %s); %s.",
 			p, kind, rec.PeakIP, pk, p, span, rec.PeakWindow.Format(time.RFC3339), limitText(rec))
 		uriRecs = append(uriRecs, rec)
 	}

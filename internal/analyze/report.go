@@ -50,7 +50,7 @@ type Options struct {
 	// Count makes the proposed rules count instead of block.
 	Count bool
 	// MaxKeys bounds the distinct (key, window) pairs counted (5,000,000
-	// when zero): memory is about 50 bytes a pair.
+	// when zero): memory is about 100 bytes a pair.
 	MaxKeys int
 	// Workers is how many records are scanned in parallel (GOMAXPROCS
 	// when zero).
@@ -312,7 +312,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 	if a.dropped > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the bound of %d distinct (key, window) pairs was reached: %d requests (%.2f%%) fell in pairs "+
 			"first seen after it and are missing from the top lists, the distribution and the peaks (the record, country, action and rule counts are complete); "+
-			"raise --max-keys (about 50 bytes a pair) or narrow --from/--to", opts.MaxKeys, a.dropped, 100*float64(a.dropped)/float64(a.records)))
+			"raise --max-keys (about 100 bytes a pair) or narrow --from/--to", opts.MaxKeys, a.dropped, 100*float64(a.dropped)/float64(a.records)))
 	}
 	recommend(r, a)
 	return r, nil
