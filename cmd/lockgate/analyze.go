@@ -27,7 +27,7 @@ AWS blog "The three most important AWS WAF rate-based rules" does with Athena. O
 busy, healthy period (--from, --to) it proposes a blanket per-IP limit and limits for
 sign-in and expensive paths: the observed peak plus --buffer, as WAFv2 rules.
 
-  lockgate analyze --from 2026-11-02T16:00:00Z --to 2026-11-02T20:00:00Z logs/
+  lockgate analyze --from 2026-11-02T16:00:00Z --to 2026-11-02T19:59:59.999Z logs/
   lockgate analyze --replay -o html logs/ > report.html   # what the rules would block
   lockgate analyze --apply web-acl.json logs/             # write them into a web ACL
   lockgate analyze replay --acl web-acl.json logs/        # replay any web ACL
