@@ -24,7 +24,8 @@ import (
 //	cd bench && ANALYZE_BENCH_SIZE=2GB go test -run '^$' -bench Throughput -benchtime 3x -timeout 60m ./analyze/
 //
 // lockgate is lockgate analyze's whole report (all lists, X-Forwarded-For
-// values, recommendations); duckdb-blog is DuckDB running the blog's
+// values, recommendations), lockgate-no-header the same without the
+// header values (the blog's first query reads no header); duckdb-blog is DuckDB running the blog's
 // first query (requests per client IP per 5 minutes); duckdb-report is
 // DuckDB running every query of lockgate analyze sql --engine duckdb,
 // which together give the same report. ANALYZE_BENCH_DIR keeps the
@@ -47,7 +48,7 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, format := range []string{"plain", "gzip"} {
-		for _, engine := range []string{"lockgate", "duckdb-blog", "duckdb-report"} {
+		for _, engine := range []string{"lockgate", "lockgate-no-header", "duckdb-blog", "duckdb-report"} {
 			b.Run(format+"/"+engine, func(b *testing.B) {
 				b.SetBytes(raw)
 				var cpu time.Duration
@@ -117,8 +118,12 @@ func runChild(spec string) int {
 	var records int64
 	var err error
 	switch engine {
-	case "lockgate":
-		records, err = runLockgate(dir)
+	case "lockgate", "lockgate-no-header":
+		o := benchOptions()
+		if engine == "lockgate-no-header" {
+			o.Header = ""
+		}
+		records, err = runLockgate(dir, o)
 	case "duckdb-blog", "duckdb-report":
 		records, err = runDuckDB(dir, engine == "duckdb-report")
 	default:
@@ -137,13 +142,13 @@ func runChild(spec string) int {
 
 func benchOptions() analyze.Options { return analyze.Options{Header: "X-Forwarded-For", Buffer: 0.5} }
 
-func runLockgate(dir string) (int64, error) {
+func runLockgate(dir string, o analyze.Options) (int64, error) {
 	ctx := context.Background()
 	inputs, err := analyze.Expand(ctx, []string{dir}, analyze.Sources{})
 	if err != nil {
 		return 0, err
 	}
-	r, err := analyze.Analyze(ctx, inputs, benchOptions())
+	r, err := analyze.Analyze(ctx, inputs, o)
 	if err != nil {
 		return 0, err
 	}
