@@ -84,6 +84,7 @@ LOCKGATE_OWNER_TOKEN for 'lockgate me'). Commands that print data take
 	root.PersistentFlags().String("config", "", "configuration file (YAML)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newToken(), newMe(), newGatewayCmd(), newCheck(), newPolicy(), newWAF(), newLambda(), newIAMResponder())
+	root.AddCommand(newAnalyze())
 	return root
 }
 

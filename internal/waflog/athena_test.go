@@ -29,7 +29,20 @@ type hiveType struct {
 // parseDDL reads the columns of a CREATE EXTERNAL TABLE statement.
 func parseDDL(t *testing.T, ddl string) (map[string]*hiveType, []string) {
 	t.Helper()
-	open, close := strings.Index(ddl, "("), strings.Index(ddl, "\n)")
+	// The column list is the first parenthesis and its match (column
+	// types nest with <>, never parentheses); PARTITIONED BY and
+	// TBLPROPERTIES follow it.
+	open, close := strings.Index(ddl, "("), -1
+	for i, depth := open, 0; open >= 0 && i < len(ddl); i++ {
+		if ddl[i] == '(' {
+			depth++
+		} else if ddl[i] == ')' {
+			if depth--; depth == 0 {
+				close = i
+				break
+			}
+		}
+	}
 	if open < 0 || close < 0 {
 		t.Fatal("no column list in the DDL")
 	}

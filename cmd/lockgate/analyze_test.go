@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// genLogs writes synthetic logs with lockgate analyze gen.
+func genLogs(t *testing.T, size string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "logs")
+	if out, _, code := runCLI(t, nil, "analyze", "gen", "--seed", "2", "--out", dir, "--size", size); code != 0 || !strings.Contains(out, "healthy period: --from 2026-11-02T16:00:00Z --to 2026-11-02T19:59:59.999Z") {
+		t.Fatalf("gen: exit %d\n%s", code, out)
+	}
+	return dir
+}
+
+const healthyFrom, healthyTo = "2026-11-02T16:00:00Z", "2026-11-02T19:59:59.999Z"
+
+func TestAnalyzeCLI(t *testing.T) {
+	logs := genLogs(t, "12MB")
+	tests := []cliCase{
+		{"no inputs", []string{"analyze"}, 2, []string{"needs log files"}},
+		{"a window AWS does not have", []string{"analyze", "--window", "3m", logs}, 2, []string{"1m, 2m, 5m and 10m"}},
+		{"a time that is not RFC 3339", []string{"analyze", "--from", "yesterday", logs}, 2, []string{"RFC 3339"}},
+		{"an unknown format", []string{"analyze", "-o", "xml", logs}, 2, []string{"table, json, csv or html"}},
+		{"a missing file", []string{"analyze", filepath.Join(logs, "none")}, 1, []string{"no such file"}},
+		{"table", []string{"analyze", "--from", healthyFrom, "--to", healthyTo, "--header", "X-Forwarded-For", logs}, 0,
+			[]string{"Top client IPs per 5-minute window", "Top X-Forwarded-For values", "UriBasedRule-login", "BlanketRule", "(--replay)"}},
+		{"csv", []string{"analyze", "-o", "csv", logs}, 0, []string{"section,window_start,client_ip,uri,header,value,country,action,rule,requests,limit,observed_peak,would_block_requests", "top_ips,2026-11-02T21:15:00Z,198.18.0."}},
+		{"sql for Athena", []string{"analyze", "sql", "--engine", "athena", "--header", "X-Forwarded-For"}, 0,
+			[]string{"CREATE EXTERNAL TABLE `waf_logs`(", "'projection.log_time.format'='yyyy/MM/dd/HH/mm'", "-- top_ips:", "-- top_header_values:", "approx_percentile"}},
+		{"sql for DuckDB", []string{"analyze", "sql", "--engine", "duckdb", "--location", "logs/**/*"}, 0, []string{"read_json('logs/**/*'", "quantile_disc"}},
+		{"sql for an unknown engine", []string{"analyze", "sql", "--engine", "mysql"}, 2, []string{"athena, trino or duckdb"}},
+		{"sql without an engine", []string{"analyze", "sql"}, 2, []string{"athena, trino or duckdb"}},
+		{"gen without --out", []string{"analyze", "gen"}, 2, []string{"--out DIR is required"}},
+		{"gen with a bad size", []string{"analyze", "gen", "--out", t.TempDir(), "--size", "lots"}, 2, []string{"2GB or 500MB"}},
+		{"replay without --acl", []string{"analyze", "replay", logs}, 2, []string{"--acl ACL.json is required"}},
+		{"replay with an ACL that does not load", []string{"analyze", "replay", "--acl", "../../examples/blog/blog-acl.json", logs}, 1, []string{"ip-reputation"}},
+	}
+	runCLICases(t, tests)
+}
+
+// TestAnalyzeJSONAndReplay: the JSON report over the healthy period,
+// replayed over everything (--replay fills would_block_requests), from
+// standard input too.
+func TestAnalyzeJSONAndReplay(t *testing.T) {
+	logs := genLogs(t, "12MB")
+	out, stderr, code := runCLI(t, nil, "analyze", "--from", healthyFrom, "--to", healthyTo, "--replay", "-o", "json", logs)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var r struct {
+		Records         int64
+		Recommendations []struct {
+			Name               string
+			Limit              int64
+			WouldBlockRequests *int64 `json:"would_block_requests"`
+		}
+		Rules []json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Records == 0 || len(r.Recommendations) < 2 || len(r.Rules) != len(r.Recommendations) {
+		t.Fatalf("%s", out)
+	}
+	for _, rec := range r.Recommendations {
+		if rec.WouldBlockRequests == nil {
+			t.Errorf("%s: would_block_requests is null after --replay", rec.Name)
+		}
+	}
+	if *r.Recommendations[0].WouldBlockRequests < 1000 {
+		t.Errorf("%s would block %d requests: the credential stuffing is 1,800", r.Recommendations[0].Name, *r.Recommendations[0].WouldBlockRequests)
+	}
+	// Standard input, replayed too (it is kept in a temporary file).
+	var all []byte
+	filepath.Walk(logs, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			b, _ := os.ReadFile(p)
+			all = append(all, b...)
+		}
+		return nil
+	})
+	cmd := exec.Command(binary, "analyze", "--from", healthyFrom, "--to", healthyTo, "--replay", "-o", "json", "-")
+	cmd.Stdin = strings.NewReader(string(all))
+	stdinOut, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(stdinOut) != out {
+		t.Errorf("standard input gave another report")
+	}
+}
+
+// TestAnalyzeWalkthrough runs docs/analyzer.md's walkthrough as it is:
+// synthetic logs, the analysis, the replay, the gateway with the blog's
+// web ACL, --apply into it, the reload and the new /login limit.
+func TestAnalyzeWalkthrough(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/analyzer.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "<!-- analyzer-walkthrough:begin -->\n")
+	section, _, ok2 := strings.Cut(rest, "<!-- analyzer-walkthrough:end -->")
+	if !ok || !ok2 {
+		t.Fatal("docs/analyzer.md has no walkthrough")
+	}
+	var script strings.Builder
+	for _, block := range strings.Split(section, "```sh\n")[1:] {
+		code, _, _ := strings.Cut(block, "```")
+		script.WriteString(code)
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the walkthrough needs curl (CI=true): apt-get install curl")
+		}
+		t.Skip("the walkthrough needs curl: apt-get install curl")
+	}
+	root, _ := filepath.Abs("../..")
+	dir := t.TempDir()
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if e.Name() == ".git" || e.Name() == "lockgate-data" || e.Name() == "logs" || e.Name() == "gw" {
+			continue
+		}
+		os.Symlink(filepath.Join(root, e.Name()), filepath.Join(dir, e.Name()))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-e", "-c", script.String())
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(binary)+":"+os.Getenv("PATH"),
+		"SHOP="+freeAddr(t), "ADMIN="+freeAddr(t), "UPSTREAM="+freeAddr(t))
+	out, err := cmd.CombinedOutput()
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the gateway and the shop, whatever happened
+	if err != nil {
+		serve, _ := os.ReadFile(filepath.Join(dir, "gw", "serve.log"))
+		t.Fatalf("walkthrough failed: %v\n%s\nserve.log:\n%s", err, out, serve)
+	}
+	text := string(out)
+	for _, want := range []string{"wrote ", "Recommended rate-based rules", "UriBasedRule-login", "gateway configuration reloaded", " 403", " 200",
+		"AWS-AWSManagedRulesAmazonIpReputationList", "CREATE EXTERNAL TABLE `waf_logs`"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("walkthrough output lacks %q", want)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "report.html")); err != nil || fi.Size() < 10000 {
+		t.Errorf("report.html: %v", err)
+	}
+	var rep struct {
+		Rules []struct {
+			Rule     string
+			Requests int64
+			TopKeys  []struct{ Key string } `json:"top_keys"`
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "replay.json"))
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	blocked := map[string]int64{}
+	for _, r := range rep.Rules {
+		blocked[r.Rule] = r.Requests
+	}
+	if blocked["UriBasedRule"] == 0 && blocked["BlanketRule"] == 0 || blocked["AWS-AWSManagedRulesAmazonIpReputationList"] == 0 {
+		t.Errorf("the applied web ACL blocks nothing in the replay: %v", blocked)
+	}
+}

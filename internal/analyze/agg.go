@@ -1,0 +1,216 @@
+package analyze
+
+import (
+	"bytes"
+	"math"
+)
+
+// intern gives each distinct string a small number, so that the counting
+// maps hold fixed-size keys and a lookup costs one hash of the bytes
+// (converting them to a string for a map index does not allocate).
+type intern struct {
+	ids  map[string]uint32
+	strs []string
+}
+
+func newIntern() intern { return intern{ids: make(map[string]uint32)} }
+
+func (t *intern) id(b []byte) uint32 {
+	if id, ok := t.ids[string(b)]; ok {
+		return id
+	}
+	s := string(b)
+	id := uint32(len(t.strs))
+	t.strs = append(t.strs, s)
+	t.ids[s] = id
+	return id
+}
+
+func (t *intern) idString(s string) uint32 {
+	if id, ok := t.ids[s]; ok {
+		return id
+	}
+	id := uint32(len(t.strs))
+	t.strs = append(t.strs, s)
+	t.ids[s] = id
+	return id
+}
+
+// pair packs two 32-bit numbers (a window and an id) in a map key.
+func pair(a, b uint32) uint64 { return uint64(a)<<32 | uint64(b) }
+
+func unpair(k uint64) (uint32, uint32) { return uint32(k >> 32), uint32(k) }
+
+type triple struct{ w, ip, uri uint32 }
+
+// agg counts one worker's records. Memory grows with the distinct (key,
+// window) pairs; maxKeys bounds them and requests of new pairs past the
+// bound are counted in dropped instead.
+type agg struct {
+	winMs   int64
+	maxKeys int
+	keys    int
+
+	ips, uris, vals, names intern // names: countries, actions and rules
+	last                   [3]lastName
+
+	ipWin    map[uint64]uint32 // (window, ip)
+	ipURIWin map[triple]uint32 // (window, ip, uri)
+	hdrWin   map[uint64]uint32 // (window, header value)
+	country  map[uint32]int64
+	action   map[uint32]int64
+	rule     map[uint64]int64 // (rule, action)
+
+	records int64
+	dropped int64 // requests not counted in some pair: it was new past the bound
+	minTS   int64
+	maxTS   int64
+}
+
+func newAgg(winMs int64, maxKeys int) *agg {
+	return &agg{winMs: winMs, maxKeys: maxKeys, ips: newIntern(), uris: newIntern(), vals: newIntern(), names: newIntern(),
+		ipWin: make(map[uint64]uint32), ipURIWin: make(map[triple]uint32), hdrWin: make(map[uint64]uint32),
+		country: make(map[uint32]int64), action: make(map[uint32]int64), rule: make(map[uint64]int64),
+		minTS: math.MaxInt64, maxTS: math.MinInt64}
+}
+
+// filter says which records are analysed.
+type filter struct {
+	from, to  int64 // inclusive, ms
+	uriPrefix []byte
+	method    []byte
+	action    []byte
+	country   []byte
+}
+
+func (f *filter) keep(r *fields) bool {
+	if r.ts < f.from || r.ts > f.to {
+		return false
+	}
+	if len(f.uriPrefix) > 0 && !bytes.HasPrefix(r.uri, f.uriPrefix) {
+		return false
+	}
+	if len(f.method) > 0 && !bytes.EqualFold(r.method, f.method) {
+		return false
+	}
+	if len(f.action) > 0 && !bytes.EqualFold(r.action, f.action) {
+		return false
+	}
+	if len(f.country) > 0 && !bytes.EqualFold(r.country, f.country) {
+		return false
+	}
+	return true
+}
+
+func (a *agg) add(r *fields) {
+	a.records++
+	a.minTS = min(a.minTS, r.ts)
+	a.maxTS = max(a.maxTS, r.ts)
+	w := uint32(floorDiv(r.ts, a.winMs))
+	ip := a.ips.id(r.ip)
+	kept := a.bump64(a.ipWin, pair(w, ip))
+	if k := (triple{w, ip, a.uris.id(r.uri)}); a.ipURIWin[k] > 0 || a.room() {
+		a.ipURIWin[k]++
+	} else {
+		kept = false
+	}
+	for _, h := range r.hdr {
+		kept = a.bump64(a.hdrWin, pair(w, a.vals.id(h.value))) && kept
+	}
+	if !kept {
+		a.dropped++
+	}
+	a.country[a.last[0].lookup(&a.names, r.country)]++
+	act := a.last[1].lookup(&a.names, r.action)
+	a.action[act]++
+	a.rule[pair(a.last[2].lookup(&a.names, r.rule), act)]++
+}
+
+// lastName remembers the last name looked up in a field: countries,
+// actions and rules repeat from record to record, and comparing bytes is
+// cheaper than hashing them.
+type lastName struct {
+	b  []byte
+	id uint32
+	ok bool
+}
+
+func (l *lastName) lookup(t *intern, b []byte) uint32 {
+	if l.ok && string(l.b) == string(b) {
+		return l.id
+	}
+	l.id, l.ok = t.id(b), true
+	l.b = append(l.b[:0], b...)
+	return l.id
+}
+
+// room reports whether one more pair may be tracked, and counts it.
+func (a *agg) room() bool {
+	if a.keys >= a.maxKeys {
+		return false
+	}
+	a.keys++
+	return true
+}
+
+func (a *agg) bump64(m map[uint64]uint32, k uint64) bool {
+	if n, ok := m[k]; ok {
+		m[k] = n + 1
+		return true
+	}
+	if !a.room() {
+		return false
+	}
+	m[k] = 1
+	return true
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// merge adds o's counts to a (a has no bound of its own: the bound was
+// applied per worker).
+func (a *agg) merge(o *agg) {
+	a.records += o.records
+	a.dropped += o.dropped
+	a.minTS = min(a.minTS, o.minTS)
+	a.maxTS = max(a.maxTS, o.maxTS)
+	ipMap := remap(&a.ips, &o.ips)
+	uriMap := remap(&a.uris, &o.uris)
+	valMap := remap(&a.vals, &o.vals)
+	nameMap := remap(&a.names, &o.names)
+	for k, n := range o.ipWin {
+		w, ip := unpair(k)
+		a.ipWin[pair(w, ipMap[ip])] += n
+	}
+	for k, n := range o.ipURIWin {
+		a.ipURIWin[triple{k.w, ipMap[k.ip], uriMap[k.uri]}] += n
+	}
+	for k, n := range o.hdrWin {
+		w, v := unpair(k)
+		a.hdrWin[pair(w, valMap[v])] += n
+	}
+	for k, n := range o.country {
+		a.country[nameMap[k]] += n
+	}
+	for k, n := range o.action {
+		a.action[nameMap[k]] += n
+	}
+	for k, n := range o.rule {
+		r, act := unpair(k)
+		a.rule[pair(nameMap[r], nameMap[act])] += n
+	}
+}
+
+func remap(dst, src *intern) []uint32 {
+	m := make([]uint32, len(src.strs))
+	for i, s := range src.strs {
+		m[i] = dst.idString(s)
+	}
+	return m
+}

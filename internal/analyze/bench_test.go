@@ -1,0 +1,70 @@
+package analyze
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The scanner and the counting on one generated object, in one goroutine:
+//
+//	go test -run '^$' -bench 'Scan' -benchtime 20x ./internal/analyze/
+//
+// MB/cpu-s is the figure to compare on a busy machine. The whole command
+// against DuckDB is in bench/analyze.
+func benchData(b *testing.B) []byte {
+	dir, _ := generated(&testing.T{})
+	files, _ := filepath.Glob(filepath.Join(dir, "AWSLogs", "*", "WAFLogs", "*", "*", "2026", "11", "02", "17", "*", "*.log"))
+	if len(files) == 0 {
+		b.Fatal("no generated logs")
+	}
+	var data []byte
+	for _, f := range files {
+		d, _ := os.ReadFile(f)
+		data = append(data, d...)
+	}
+	return data
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportCPU(b *testing.B, start time.Duration, bytes int) {
+	b.ReportMetric(float64(bytes)*float64(b.N)/(cpuTime()-start).Seconds()/1e6, "MB/cpu-s")
+}
+
+func BenchmarkScan(b *testing.B) {
+	data := benchData(b)
+	b.SetBytes(int64(len(data)))
+	sc := &scanner{}
+	c0 := cpuTime()
+	for b.Loop() {
+		*sc = scanner{full: data, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys}
+		for {
+			start, err := sc.next()
+			if start < 0 {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	reportCPU(b, c0, len(data))
+}
+
+func BenchmarkScanCount(b *testing.B) {
+	data := benchData(b)
+	b.SetBytes(int64(len(data)))
+	p := &pass{winMs: 300000, flt: (&Options{}).filter()}
+	c0 := cpuTime()
+	for b.Loop() {
+		p.scan(&scanner{}, newAgg(300000, 1<<30), chunk{data: data})
+	}
+	reportCPU(b, c0, len(data))
+}

@@ -1,0 +1,156 @@
+package analyze
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestInputKinds reads the same records as JSON lines, gzipped (named
+// .log: the first bytes decide), a Firehose object with the records
+// concatenated, standard input and a directory tree: the reports agree.
+func TestInputKinds(t *testing.T) {
+	var rs []req
+	for i := range 300 {
+		rs = append(rs, req{at: time.Duration(i) * 3 * time.Second, ip: fmt.Sprintf("203.0.113.%d", i%7), uri: fmt.Sprintf("/p%d", i%5)})
+	}
+	data := lines(rs...)
+	dir := t.TempDir()
+	plain := writeFile(t, filepath.Join(dir, "plain.log"), data, false)
+	gz := writeFile(t, filepath.Join(dir, "gz.log"), data, true)
+	firehose := writeFile(t, filepath.Join(dir, "firehose"), strings.ReplaceAll(data, "\n", ""), false)
+	tree := filepath.Join(dir, "tree")
+	half := strings.SplitAfterN(data, "\n", 151)
+	writeFile(t, filepath.Join(tree, "2026", "11", "a.log"), strings.Join(half[:150], ""), false)
+	writeFile(t, filepath.Join(tree, "2026", "12", "deeper", "b.log.gz"), half[150], true)
+	writeFile(t, filepath.Join(tree, ".hidden"), "not a log\n", false)
+	writeFile(t, filepath.Join(tree, ".git", "x.log"), "not a log\n", false)
+
+	want := analyzeFiles(t, Options{}, plain)
+	if want.Records != 300 || want.BadRecords != 0 {
+		t.Fatalf("plain: %d records, %d bad", want.Records, want.BadRecords)
+	}
+	for name, args := range map[string][]string{"gzip": {gz}, "firehose": {firehose}, "tree": {tree}} {
+		got := analyzeFiles(t, Options{}, args...)
+		if !sameReport(got, want) {
+			t.Errorf("%s: %+v\nwant %+v", name, got.TopIPs, want.TopIPs)
+		}
+	}
+	ins, err := Expand(context.Background(), []string{"-"}, Sources{Stdin: strings.NewReader(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Analyze(context.Background(), ins, Options{})
+	if err != nil || !sameReport(got, want) {
+		t.Errorf("stdin: %v", err)
+	}
+	ins, _ = Expand(context.Background(), []string{tree}, Sources{})
+	var names []string
+	for _, in := range ins {
+		names = append(names, strings.TrimPrefix(in.Name, tree))
+	}
+	if strings.Join(names, " ") != "/2026/11/a.log /2026/12/deeper/b.log.gz" {
+		t.Errorf("directory inputs %q", names)
+	}
+	if _, err := Expand(context.Background(), []string{"-", "-"}, Sources{Stdin: strings.NewReader("")}); err == nil {
+		t.Error("standard input twice accepted")
+	}
+	if _, err := Expand(context.Background(), []string{filepath.Join(dir, "none")}, Sources{}); err == nil {
+		t.Error("a missing file accepted")
+	}
+}
+
+func sameReport(a, b *Report) bool {
+	return a.Records == b.Records && reflect.DeepEqual(a.TopIPs, b.TopIPs) && reflect.DeepEqual(a.TopIPURIs, b.TopIPURIs) &&
+		a.PerIPWindowCounts == b.PerIPWindowCounts && reflect.DeepEqual(a.ByCountry, b.ByCountry)
+}
+
+// TestBadRecords: bad records are counted and the first ten reported
+// with their file and line, in order, across chunks read in parallel;
+// --strict makes the first one an error.
+func TestBadRecords(t *testing.T) {
+	pad := strings.Repeat("x", 2000) // records big enough for several chunks
+	good := record(req{at: time.Second, ip: "203.0.113.1", headers: nil})
+	good = strings.Replace(good, `"requestId":"req"`, `"requestId":"`+pad+`"`, 1)
+	var b strings.Builder
+	var badLines []int
+	for line := 1; line <= 6000; line++ {
+		switch {
+		case line%500 == 0:
+			b.WriteString(good[:len(good)/2] + "\n") // cut short
+			badLines = append(badLines, line)
+		case line == 7:
+			b.WriteString("\n") // a blank line is no record
+		default:
+			b.WriteString(good + "\n")
+		}
+	}
+	if b.Len() < 3*blockSize {
+		t.Fatalf("only %d bytes: not several chunks", b.Len())
+	}
+	path := writeFile(t, filepath.Join(t.TempDir(), "waf.log"), b.String(), false)
+	r := analyzeFiles(t, Options{Workers: 3}, path)
+	if r.BadRecords != int64(len(badLines)) || r.Records != 6000-1-int64(len(badLines)) {
+		t.Fatalf("%d records, %d bad", r.Records, r.BadRecords)
+	}
+	if len(r.BadSamples) != maxBadSamples {
+		t.Fatalf("%d samples", len(r.BadSamples))
+	}
+	for i, s := range r.BadSamples {
+		if s.Input != path || s.Line != badLines[i] || !strings.Contains(s.Error, "unterminated string") {
+			t.Errorf("sample %d: %s, want line %d", i, s, badLines[i])
+		}
+	}
+	if len(r.Warnings) == 0 || !strings.Contains(r.Warnings[0], fmt.Sprintf("12 bad records (not usable AWS WAF log records) were left out; the first 10:\n  %s:500: ", path)) {
+		t.Errorf("warning %q", r.Warnings)
+	}
+	ins, _ := Expand(context.Background(), []string{path}, Sources{})
+	if _, err := Analyze(context.Background(), ins, Options{Strict: true}); err == nil || !strings.Contains(err.Error(), "bad record (--strict): "+path+":") {
+		t.Errorf("strict: %v", err)
+	}
+}
+
+// TestDamagedGzip: an object cut short counts the records before the
+// damage and says so; --strict refuses it.
+func TestDamagedGzip(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	var rs []req
+	for i := range 2000 {
+		rs = append(rs, req{at: time.Duration(i) * time.Second, ip: fmt.Sprintf("198.51.100.%d", i%200)})
+	}
+	zw.Write([]byte(lines(rs...)))
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "cut.log.gz")
+	os.WriteFile(path, buf.Bytes()[:buf.Len()*2/3], 0o644)
+	r := analyzeFiles(t, Options{}, path)
+	if r.Records == 0 || r.Records >= 2000 || len(r.Warnings) == 0 || !strings.Contains(strings.Join(r.Warnings, "\n"), path+": unexpected EOF (the records before it were read)") {
+		t.Errorf("%d records, warnings %q", r.Records, r.Warnings)
+	}
+	ins, _ := Expand(context.Background(), []string{path}, Sources{})
+	// The cut leaves half a record too: whichever is met first fails.
+	if _, err := Analyze(context.Background(), ins, Options{Strict: true}); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("strict: %v", err)
+	}
+}
+
+// TestParallelSameAnswer: one worker or many, one file or many, the
+// report is the same.
+func TestParallelSameAnswer(t *testing.T) {
+	dir, _ := generated(t)
+	one := analyzeFiles(t, Options{Workers: 1, Header: "X-Forwarded-For"}, dir)
+	many := analyzeFiles(t, Options{Workers: 5, Header: "X-Forwarded-For"}, dir)
+	a, _ := json.Marshal(one)
+	b, _ := json.Marshal(many)
+	if !bytes.Equal(a, b) {
+		t.Errorf("1 worker:\n%s\n5 workers:\n%s", a, b)
+	}
+}

@@ -1,0 +1,355 @@
+package analyze
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AWS's bounds on a rate-based rule's Limit, and on a ByteMatch search
+// string (bytes).
+const (
+	MinLimit        = 10
+	MaxLimit        = 2_000_000_000
+	maxSearchString = 200
+)
+
+// Recommendation is a proposed rate-based rule.
+type Recommendation struct {
+	Name string `json:"name"`
+	// URIPrefix scopes the rule to URIs starting with it; null for the
+	// blanket rule.
+	URIPrefix     *string `json:"uri_prefix"`
+	Limit         int64   `json:"limit"`
+	WindowSeconds int64   `json:"window_seconds"`
+	ObservedPeak  int64   `json:"observed_peak"`
+	Buffer        float64 `json:"buffer"`
+	Rationale     string  `json:"rationale"`
+	// WouldBlockRequests is how many logged requests the rule would
+	// have blocked (counted, for Count rules), from a replay; null when
+	// no replay ran.
+	WouldBlockRequests *int64 `json:"would_block_requests"`
+
+	PeakIP     string    `json:"-"`
+	PeakWindow time.Time `json:"-"`
+}
+
+// Readable rounds a limit up to two significant digits (1,312.5 → 1,400)
+// within AWS's bounds.
+func Readable(x float64) int64 {
+	v := int64(math.Ceil(x - 1e-9))
+	if v >= 100 {
+		p := int64(math.Pow10(int(math.Floor(math.Log10(float64(v)))) - 1))
+		v = (v + p - 1) / p * p
+	}
+	return min(max(v, MinLimit), MaxLimit)
+}
+
+// loginLike matches a path segment that names a sign-in, sign-up or
+// token endpoint.
+var loginLike = regexp.MustCompile(`(?i)^(log-?in|log-?on|sign-?in|sign-?on|sign-?up|register|auth|authenticate|authorize|oauth2?|token|password|passwd|reset-?password|forgot-?password|session|sessions|otp|mfa|2fa|verify)(\.[a-z]+)?$`)
+
+// loginPrefix is the URI up to its login-like segment, or "".
+func loginPrefix(uri string) string {
+	end := 0
+	for seg := range strings.SplitSeq(uri[min(1, len(uri)):], "/") {
+		end += 1 + len(seg)
+		if loginLike.MatchString(seg) {
+			return uri[:end]
+		}
+	}
+	return ""
+}
+
+// staticFile matches the URIs of static files: cheap to serve whatever
+// their share.
+var staticFile = regexp.MustCompile(`(?i)\.(js|mjs|css|map|png|jpe?g|gif|webp|avif|svg|ico|woff2?|ttf|otf|eot|txt|xml)$`)
+
+// firstSegment is /segment of a URI ("" for the root).
+func firstSegment(uri string) string {
+	if len(uri) < 2 || uri[0] != '/' {
+		return ""
+	}
+	if i := strings.IndexByte(uri[1:], '/'); i >= 0 {
+		return uri[:i+1]
+	}
+	return uri
+}
+
+// ruleName is a rule name AWS accepts (^[\w-]+$, 128 characters at most).
+func ruleName(prefix string) string {
+	var b strings.Builder
+	b.WriteString("UriBasedRule")
+	dash := true
+	for _, c := range prefix {
+		if c < 128 && (c == '_' || c == '-' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			if dash {
+				b.WriteByte('-')
+			}
+			b.WriteRune(c)
+			dash = false
+		} else {
+			dash = true
+		}
+	}
+	s := b.String()
+	return s[:min(len(s), 128)]
+}
+
+// peakShareClients is how many of the busiest clients' peak windows the
+// URI shares are taken from.
+const peakShareClients = 100
+
+// minShare is the share of those windows a URI prefix must have to be
+// proposed for a limit of its own.
+const minShare = 0.05
+
+func recommend(r *Report, a *agg) {
+	if a.records == 0 {
+		return
+	}
+	opts := r.Options
+	winSec := r.WindowSeconds
+	span := fmt.Sprintf("one %s window", windowName(opts.Window))
+	// Blanket: the busiest (client, window) pair.
+	var peak uint32
+	var peakKey uint64
+	peakIP := map[uint32]uint64{} // each client's busiest pair
+	for k, n := range a.ipWin {
+		if n > peak || n == peak && lessPair(a, k, peakKey) {
+			peak, peakKey = n, k
+		}
+		_, ip := unpair(k)
+		if old, ok := peakIP[ip]; !ok || n > a.ipWin[old] || n == a.ipWin[old] && k < old {
+			peakIP[ip] = k
+		}
+	}
+	if peak == 0 {
+		return
+	}
+	blanket := newRecommendation("BlanketRule", nil, int64(peak), opts.Buffer, winSec)
+	w, ip := unpair(peakKey)
+	blanket.PeakIP, blanket.PeakWindow = a.ips.strs[ip], time.UnixMilli(int64(w)*winSec*1000).UTC()
+	blanket.Rationale = fmt.Sprintf("Counted per client IP, the busiest, %s, sent %d requests in %s (starting %s); %s. A blanket per-IP limit stops a single source flooding the site.",
+		blanket.PeakIP, peak, span, blanket.PeakWindow.Format(time.RFC3339), limitText(blanket))
+
+	// URI prefixes: the ones asked for, login-like ones, and the ones
+	// with the largest share of the busiest clients' peak windows.
+	var prefixes []string
+	explicit := map[string]bool{}
+	add := func(p string) {
+		if p != "" && p != "/" && len(p) <= maxSearchString && !slices.Contains(prefixes, p) {
+			prefixes = append(prefixes, p)
+		}
+	}
+	for _, p := range opts.RuleURIs {
+		explicit[p] = true
+		add(p)
+	}
+	var logins []string
+	for _, u := range a.uris.strs {
+		if p := loginPrefix(u); p != "" && !slices.Contains(logins, p) {
+			logins = append(logins, p)
+		}
+	}
+	slices.Sort(logins)
+	for _, p := range logins {
+		add(p)
+	}
+	for _, p := range expensive(a, peakIP, opts.ExpensiveURIs) {
+		add(p)
+	}
+	var uriRecs []Recommendation
+	for _, p := range prefixes {
+		pk, pw, pip := prefixPeak(a, p)
+		if pk == 0 {
+			continue
+		}
+		rec := newRecommendation(ruleName(p), &p, pk, opts.Buffer, winSec)
+		rec.PeakIP, rec.PeakWindow = a.ips.strs[pip], time.UnixMilli(int64(pw)*winSec*1000).UTC()
+		if rec.Limit >= blanket.Limit && !explicit[p] {
+			continue // the blanket limit already covers it
+		}
+		kind := "an expensive path (a large share of the busiest clients' requests)"
+		if loginPrefix(p) != "" {
+			kind = "a sign-in path, where many requests from one client mean credential stuffing"
+		}
+		if explicit[p] {
+			kind = "a path named with --rule-uri"
+		}
+		rec.Rationale = fmt.Sprintf("%s is %s. Counted per client IP, its busiest, %s, sent %d requests to URIs starting with %s in %s (starting %s); %s.",
+			p, kind, rec.PeakIP, pk, p, span, rec.PeakWindow.Format(time.RFC3339), limitText(rec))
+		uriRecs = append(uriRecs, rec)
+	}
+	// The blog's order: the most specific (lowest) limits first, the
+	// blanket rule last. Priority 0 stays free for an IP reputation rule.
+	slices.SortStableFunc(uriRecs, func(x, y Recommendation) int { return int(x.Limit - y.Limit) })
+	r.Recommendations = append(uriRecs, blanket)
+	for i, rec := range r.Recommendations {
+		r.Rules = append(r.Rules, RuleJSON(rec, i+1, opts.Count))
+	}
+}
+
+func newRecommendation(name string, prefix *string, peak int64, buffer float64, winSec int64) Recommendation {
+	return Recommendation{Name: name, URIPrefix: prefix, Limit: Readable(float64(peak) * (1 + buffer)), WindowSeconds: winSec, ObservedPeak: peak, Buffer: buffer}
+}
+
+func limitText(rec Recommendation) string {
+	exact := float64(rec.ObservedPeak) * (1 + rec.Buffer)
+	s := fmt.Sprintf("the limit is that peak plus a %s buffer for growth, %s, ", percent(rec.Buffer), strconv.FormatFloat(exact, 'f', -1, 64))
+	if float64(rec.Limit) < exact+1e-9 && exact >= MinLimit {
+		return s + fmt.Sprintf("which is %d", rec.Limit)
+	}
+	if rec.Limit == MinLimit && exact < MinLimit {
+		return s + fmt.Sprintf("raised to AWS's minimum of %d", MinLimit)
+	}
+	return s + fmt.Sprintf("rounded up to %d", rec.Limit)
+}
+
+func percent(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + "%" }
+
+func windowName(d time.Duration) string { return strconv.Itoa(int(d/time.Minute)) + "-minute" }
+
+// lessPair orders pairs of equal count by window, then client IP.
+func lessPair(a *agg, x, y uint64) bool {
+	wx, ix := unpair(x)
+	wy, iy := unpair(y)
+	if wx != wy {
+		return wx < wy
+	}
+	return a.ips.strs[ix] < a.ips.strs[iy]
+}
+
+// expensive ranks the URIs' first segments by their share of the busiest
+// clients' peak windows and returns the first n with at least minShare,
+// leaving out the root and login-like paths (proposed anyway).
+func expensive(a *agg, peakIP map[uint32]uint64, n int) []string {
+	if n <= 0 {
+		return nil
+	}
+	clients := make([]uint64, 0, len(peakIP))
+	for _, k := range peakIP {
+		clients = append(clients, k)
+	}
+	slices.SortFunc(clients, func(x, y uint64) int {
+		if a.ipWin[x] != a.ipWin[y] {
+			return int(a.ipWin[y]) - int(a.ipWin[x])
+		}
+		if lessPair(a, x, y) {
+			return -1
+		}
+		return 1
+	})
+	inPeak := map[uint64]bool{}
+	for _, k := range clients[:min(len(clients), peakShareClients)] {
+		inPeak[k] = true
+	}
+	share := map[string]int64{}
+	var total int64
+	for k, c := range a.ipURIWin {
+		if inPeak[pair(k.w, k.ip)] {
+			total += int64(c)
+			if u := a.uris.strs[k.uri]; !staticFile.MatchString(u) {
+				share[firstSegment(u)] += int64(c)
+			}
+		}
+	}
+	var segs []string
+	for s, c := range share {
+		if s != "" && loginPrefix(s) == "" && float64(c) >= minShare*float64(total) {
+			segs = append(segs, s)
+		}
+	}
+	slices.SortFunc(segs, func(x, y string) int { return cmpTally(share[x], share[y], x, y) })
+	return segs[:min(len(segs), n)]
+}
+
+// prefixPeak is the busiest (client, window) pair counting only requests
+// to URIs starting with prefix.
+func prefixPeak(a *agg, prefix string) (peak int64, w, ip uint32) {
+	sums := map[uint64]int64{}
+	match := make([]int8, len(a.uris.strs)) // 0 unknown, 1 yes, -1 no
+	for k, c := range a.ipURIWin {
+		m := match[k.uri]
+		if m == 0 {
+			m = -1
+			if strings.HasPrefix(a.uris.strs[k.uri], prefix) {
+				m = 1
+			}
+			match[k.uri] = m
+		}
+		if m > 0 {
+			sums[pair(k.w, k.ip)] += int64(c)
+		}
+	}
+	var best uint64
+	for k, n := range sums {
+		if n > peak || n == peak && lessPair(a, k, best) {
+			peak, best = n, k
+		}
+	}
+	w, ip = unpair(best)
+	return peak, w, ip
+}
+
+// The rule JSON, in AWS's format as the console's JSON rule editor and
+// the blog show it (SearchString as text).
+type (
+	ruleJSON struct {
+		Name             string         `json:"Name"`
+		Priority         int            `json:"Priority"`
+		Action           map[string]any `json:"Action"`
+		VisibilityConfig visibility     `json:"VisibilityConfig"`
+		Statement        statementJSON  `json:"Statement"`
+	}
+	visibility struct {
+		SampledRequestsEnabled   bool   `json:"SampledRequestsEnabled"`
+		CloudWatchMetricsEnabled bool   `json:"CloudWatchMetricsEnabled"`
+		MetricName               string `json:"MetricName"`
+	}
+	statementJSON struct {
+		RateBasedStatement *rateJSON      `json:"RateBasedStatement,omitempty"`
+		ByteMatchStatement *byteMatchJSON `json:"ByteMatchStatement,omitempty"`
+	}
+	rateJSON struct {
+		Limit               int64          `json:"Limit"`
+		EvaluationWindowSec int64          `json:"EvaluationWindowSec"`
+		AggregateKeyType    string         `json:"AggregateKeyType"`
+		ScopeDownStatement  *statementJSON `json:"ScopeDownStatement,omitempty"`
+	}
+	byteMatchJSON struct {
+		FieldToMatch         map[string]any `json:"FieldToMatch"`
+		PositionalConstraint string         `json:"PositionalConstraint"`
+		SearchString         string         `json:"SearchString"`
+		TextTransformations  []textTransf   `json:"TextTransformations"`
+	}
+	textTransf struct {
+		Type     string `json:"Type"`
+		Priority int    `json:"Priority"`
+	}
+)
+
+// RuleJSON is a recommendation as a WAFv2 rule.
+func RuleJSON(rec Recommendation, priority int, count bool) json.RawMessage {
+	action := map[string]any{"Block": struct{}{}}
+	if count {
+		action = map[string]any{"Count": struct{}{}}
+	}
+	rate := &rateJSON{Limit: rec.Limit, EvaluationWindowSec: rec.WindowSeconds, AggregateKeyType: "IP"}
+	if rec.URIPrefix != nil {
+		rate.ScopeDownStatement = &statementJSON{ByteMatchStatement: &byteMatchJSON{
+			FieldToMatch: map[string]any{"UriPath": struct{}{}}, PositionalConstraint: "STARTS_WITH",
+			SearchString: *rec.URIPrefix, TextTransformations: []textTransf{{Type: "NONE", Priority: 0}}}}
+	}
+	b, err := json.Marshal(ruleJSON{Name: rec.Name, Priority: priority, Action: action,
+		VisibilityConfig: visibility{true, true, rec.Name}, Statement: statementJSON{RateBasedStatement: rate}})
+	if err != nil {
+		panic(err) // plain structs always marshal
+	}
+	return b
+}

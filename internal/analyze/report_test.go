@@ -1,0 +1,160 @@
+package analyze
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockgate/lockgate/internal/waflog"
+)
+
+// TestReportJSON checks the fixed JSON shape and the blog's orderings on
+// a log small enough to count by hand.
+func TestReportJSON(t *testing.T) {
+	xff := []waflog.Header{{Name: "X-Forwarded-For", Value: "198.51.100.9"}}
+	var rs []req
+	rs = append(rs, burst(5, 10*time.Second, time.Second, "203.0.113.2", "/login")...) // window 16:00, ties with .1 below
+	rs = append(rs, burst(5, 20*time.Second, time.Second, "203.0.113.1", "/")...)      // window 16:00
+	rs = append(rs, burst(5, 5*time.Minute, time.Second, "203.0.113.3", "/search")...) // window 16:05
+	rs = append(rs, req{at: 6 * time.Minute, ip: "192.0.2.1", headers: xff, country: "DE", action: "BLOCK", method: "POST"})
+	rs = append(rs, req{at: 6*time.Minute + time.Second, ip: "192.0.2.1", headers: xff, country: "DE"})
+	rs = append(rs, burst(20, 10*time.Minute, time.Second, "203.0.113.9", "/")...) // window 16:10, the peak
+	path := writeFile(t, filepath.Join(t.TempDir(), "waf.log"), lines(rs...), false)
+	r := analyzeFiles(t, Options{Header: "X-Forwarded-For", Top: 3, Buffer: 0.5}, path)
+	var got bytes.Buffer
+	if err := r.Write(&got, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	json.Unmarshal(got.Bytes(), &m)
+	// The issue's shape, member for member.
+	keys := []string{"records", "bad_records", "window_seconds", "from", "to", "top_ips", "top_ip_uris", "top_header_values",
+		"per_ip_window_counts", "by_country", "by_action", "by_terminating_rule", "recommendations", "rules"}
+	if len(m) != len(keys) {
+		t.Errorf("members: %d, want %d", len(m), len(keys))
+	}
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			t.Errorf("no %q", k)
+		}
+	}
+	want := map[string]string{
+		"records": `37`, "bad_records": `0`, "window_seconds": `300`,
+		"from": `"2026-11-02T16:00:10Z"`, "to": `"2026-11-02T16:10:19Z"`,
+		// Requests descending, then window, then IP.
+		"top_ips":           `[{"window_start":"2026-11-02T16:10:00Z","client_ip":"203.0.113.9","requests":20},{"window_start":"2026-11-02T16:00:00Z","client_ip":"203.0.113.1","requests":5},{"window_start":"2026-11-02T16:00:00Z","client_ip":"203.0.113.2","requests":5}]`,
+		"top_ip_uris":       `[{"window_start":"2026-11-02T16:10:00Z","client_ip":"203.0.113.9","uri":"/","requests":20},{"window_start":"2026-11-02T16:00:00Z","client_ip":"203.0.113.1","uri":"/","requests":5},{"window_start":"2026-11-02T16:00:00Z","client_ip":"203.0.113.2","uri":"/login","requests":5}]`,
+		"top_header_values": `[{"window_start":"2026-11-02T16:05:00Z","header":"X-Forwarded-For","value":"198.51.100.9","requests":2}]`,
+		// Pairs' counts 2, 5, 5, 5, 20: nearest rank.
+		"per_ip_window_counts": `{"keys":5,"p50":5,"p90":20,"p99":20,"p999":20,"max":20}`,
+		"by_country":           `[{"country":"US","requests":35},{"country":"DE","requests":2}]`,
+		"by_action":            `[{"action":"ALLOW","requests":36},{"action":"BLOCK","requests":1}]`,
+		"by_terminating_rule":  `[{"rule":"Default_Action","action":"ALLOW","requests":36},{"rule":"SomeRule","action":"BLOCK","requests":1}]`,
+	}
+	for k, w := range want {
+		var compact bytes.Buffer
+		json.Compact(&compact, m[k])
+		if compact.String() != w {
+			t.Errorf("%s:\n got %s\nwant %s", k, compact.String(), w)
+		}
+	}
+	var recs []map[string]any
+	json.Unmarshal(m["recommendations"], &recs)
+	// /login by its name, /search by its share of the busiest windows
+	// (5 of the 37 requests), the blanket rule last.
+	if len(recs) != 3 || recs[0]["name"] != "UriBasedRule-login" || recs[0]["uri_prefix"] != "/login" || recs[1]["name"] != "UriBasedRule-search" ||
+		recs[2]["name"] != "BlanketRule" || recs[2]["uri_prefix"] != nil || recs[2]["would_block_requests"] != nil || recs[0]["limit"] != 10.0 ||
+		recs[2]["observed_peak"] != 20.0 || recs[2]["limit"] != 30.0 {
+		t.Errorf("recommendations: %s", m["recommendations"])
+	}
+}
+
+// TestWindows: "Valid settings are 60 (1 minute), 120 (2 minutes), 300
+// (5 minutes), and 600 (10 minutes), and 300 (5 minutes) is the
+// default." (AWS WAF Developer Guide, "Rate-based rule high-level
+// settings in AWS WAF", Evaluation window.)
+func TestWindows(t *testing.T) {
+	path := writeFile(t, filepath.Join(t.TempDir(), "waf.log"), lines(burst(3, 0, 50*time.Second, "203.0.113.1", "/")...), false)
+	tests := []struct {
+		window  time.Duration
+		seconds int64
+		err     string
+	}{
+		{0, 300, ""}, {time.Minute, 60, ""}, {2 * time.Minute, 120, ""}, {5 * time.Minute, 300, ""}, {10 * time.Minute, 600, ""},
+		{30 * time.Second, 0, "1m, 2m, 5m or 10m"}, {3 * time.Minute, 0, "1m, 2m, 5m or 10m"},
+	}
+	for _, tt := range tests {
+		ins, _ := Expand(t.Context(), []string{path}, Sources{})
+		r, err := Analyze(t.Context(), ins, Options{Window: tt.window})
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("window %v: error %v, want %q", tt.window, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || r.WindowSeconds != tt.seconds {
+			t.Errorf("window %v: %v, %d seconds", tt.window, err, r.WindowSeconds)
+		}
+	}
+}
+
+// TestFilters checks --from/--to (both included, as the blog's BETWEEN)
+// and the filters.
+func TestFilters(t *testing.T) {
+	rs := []req{
+		{at: 0, ip: "203.0.113.1", uri: "/login", method: "POST"},
+		{at: time.Minute, ip: "203.0.113.1", uri: "/login/reset", method: "GET", action: "BLOCK"},
+		{at: 2 * time.Minute, ip: "203.0.113.2", uri: "/", country: "DE"},
+	}
+	path := writeFile(t, filepath.Join(t.TempDir(), "waf.log"), lines(rs...), false)
+	tests := []struct {
+		name string
+		o    Options
+		want int64
+	}{
+		{"all", Options{}, 3},
+		{"from is included", Options{From: t0.Add(time.Minute)}, 2},
+		{"to is included", Options{To: t0.Add(time.Minute)}, 2},
+		{"URI prefix", Options{URIPrefix: "/login"}, 2},
+		{"method, any case", Options{Method: "post"}, 1},
+		{"action", Options{Action: "block"}, 1},
+		{"country", Options{Country: "de"}, 1},
+		{"none", Options{Country: "FR"}, 0},
+	}
+	for _, tt := range tests {
+		if r := analyzeFiles(t, tt.o, path); r.Records != tt.want {
+			t.Errorf("%s: %d records, want %d", tt.name, r.Records, tt.want)
+		}
+	}
+	if _, err := Analyze(t.Context(), nil, Options{From: t0, To: t0.Add(-time.Second)}); err == nil {
+		t.Error("--to before --from accepted")
+	}
+}
+
+// TestKeyBound: past the bound on (key, window) pairs the counts are
+// incomplete and the report says so, while record and tally counts stay
+// exact.
+func TestKeyBound(t *testing.T) {
+	var rs []req
+	for i := range 200 {
+		rs = append(rs, req{at: time.Duration(i) * time.Second, ip: "203.0.113." + itoa(i%100), uri: "/p" + itoa(i)})
+	}
+	path := writeFile(t, filepath.Join(t.TempDir(), "waf.log"), lines(rs...), false)
+	r := analyzeFiles(t, Options{MaxKeys: 50, Workers: 1}, path)
+	if r.Records != 200 || r.ByCountry[0].Requests != 200 {
+		t.Errorf("records %d, countries %v", r.Records, r.ByCountry)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "bound of 50 distinct (key, window) pairs was reached: 175 requests (87.50%)") {
+		t.Errorf("warnings %q", r.Warnings)
+	}
+	// Each new record takes two pairs: (window, IP) and (window, IP, URI).
+	if r.PerIPWindowCounts.Keys != 25 {
+		t.Errorf("%d pairs kept past the bound", r.PerIPWindowCounts.Keys)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,357 @@
+package analyze
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// blockSize is how much of a stream one chunk holds (before it is cut at
+// a record boundary). Chunks are what workers take in parallel.
+const blockSize = 4 << 20
+
+// chunk is a run of whole records of one input.
+type chunk struct {
+	src  int
+	seq  int
+	data []byte
+	buf  *[]byte // returned to the pool once scanned
+}
+
+// chunkInfo is what a scanned chunk tells the run besides its counts:
+// enough to give its bad records file and line numbers.
+type chunkInfo struct {
+	src, seq int
+	lines    int // line ends in the chunk
+	bad      []badAt
+	badCount int64
+}
+
+type badAt struct {
+	line int // within the chunk, from 0
+	msg  string
+}
+
+// BadRecord is a record that is not a usable AWS WAF log record.
+type BadRecord struct {
+	Input string `json:"input"`
+	Line  int    `json:"line"`
+	Error string `json:"error"`
+}
+
+func (b BadRecord) String() string { return fmt.Sprintf("%s:%d: %s", b.Input, b.Line, b.Error) }
+
+// maxBadSamples is how many bad records are reported with their place.
+const maxBadSamples = 10
+
+// scanResult is one pass over the inputs.
+type scanResult struct {
+	agg        *agg
+	bad        int64
+	badSamples []BadRecord
+	// span is each input's first and last timestamp (math.MaxInt64,
+	// math.MinInt64 when it had no records): replay opens an input only
+	// once its records are due.
+	span [][2]int64
+	// damaged lists inputs that could not be read to their end.
+	damaged []string
+}
+
+// pass reads every input once, in parallel over inputs and over chunks
+// of each, and feeds each record that passes flt to a worker's
+// aggregator.
+type pass struct {
+	inputs   []Input
+	workers  int
+	winMs    int64
+	maxKeys  int
+	header   []byte
+	flt      filter
+	strict   bool
+	progress *Progress
+
+	pool    sync.Pool
+	mu      sync.Mutex
+	damaged []string // inputs that could not be read to their end
+}
+
+func (p *pass) run(ctx context.Context) (*scanResult, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	workers := p.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	p.pool.New = func() any { b := make([]byte, 0, blockSize); return &b }
+	chunks := make(chan chunk, workers)
+	var (
+		mu     sync.Mutex
+		infos  []chunkInfo
+		spans  = make([][2]int64, len(p.inputs))
+		aggs   = make([]*agg, workers)
+		failed atomic.Bool
+	)
+	for i := range spans {
+		spans[i] = [2]int64{math.MaxInt64, math.MinInt64}
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		a := newAgg(p.winMs, max(p.maxKeys/workers, 1))
+		aggs[w] = a
+		wg.Go(func() {
+			sc := &scanner{header: p.header}
+			for c := range chunks {
+				info, lo, hi := p.scan(sc, a, c)
+				p.pool.Put(c.buf)
+				mu.Lock()
+				infos = append(infos, info)
+				spans[c.src][0] = min(spans[c.src][0], lo)
+				spans[c.src][1] = max(spans[c.src][1], hi)
+				mu.Unlock()
+				if p.strict && info.badCount > 0 && !failed.Swap(true) {
+					cancel(errStrict)
+				}
+			}
+		})
+	}
+	// Readers: a few inputs at a time, each cut into chunks.
+	readErr := make([]error, len(p.inputs))
+	next := atomic.Int64{}
+	var rg sync.WaitGroup
+	for range min(workers, len(p.inputs)) {
+		rg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(p.inputs) || ctx.Err() != nil {
+					return
+				}
+				if err := p.read(ctx, i, chunks); err != nil {
+					readErr[i] = err
+					cancel(err)
+					return
+				}
+			}
+		})
+	}
+	rg.Wait()
+	close(chunks)
+	wg.Wait()
+
+	res := &scanResult{span: spans, damaged: p.damaged}
+	res.badSamples, res.bad = p.badRecords(infos)
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, errStrict) {
+		for i, e := range readErr {
+			if e != nil {
+				return nil, fmt.Errorf("%s: %w", p.inputs[i].Name, e)
+			}
+		}
+		return nil, err
+	}
+	if p.strict && res.bad > 0 {
+		return nil, fmt.Errorf("bad record (--strict): %s", res.badSamples[0])
+	}
+	if p.strict && len(res.damaged) > 0 {
+		return nil, fmt.Errorf("damaged input (--strict): %s", res.damaged[0])
+	}
+	total := aggs[0]
+	for _, a := range aggs[1:] {
+		total.merge(a)
+	}
+	res.agg = total
+	return res, nil
+}
+
+var errStrict = errors.New("bad record")
+
+// scan reads a chunk's records into a.
+func (p *pass) scan(sc *scanner, a *agg, c chunk) (info chunkInfo, lo, hi int64) {
+	info = chunkInfo{src: c.src, seq: c.seq, lines: bytes.Count(c.data, []byte{'\n'})}
+	lo, hi = math.MaxInt64, math.MinInt64
+	*sc = scanner{full: c.data, header: sc.header, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys}
+	lastOff, lastLine := 0, 0
+	for {
+		start, err := sc.next()
+		if start < 0 {
+			break
+		}
+		if err != nil {
+			info.badCount++
+			if len(info.bad) < maxBadSamples {
+				lastLine += bytes.Count(c.data[lastOff:start], []byte{'\n'})
+				lastOff = start
+				info.bad = append(info.bad, badAt{line: lastLine, msg: err.Error()})
+			}
+			continue
+		}
+		r := &sc.f
+		lo, hi = min(lo, r.ts), max(hi, r.ts)
+		if p.flt.keep(r) {
+			a.add(r)
+		}
+	}
+	return info, lo, hi
+}
+
+// badRecords orders the chunks' bad records by input and line and gives
+// them their line numbers.
+func (p *pass) badRecords(infos []chunkInfo) ([]BadRecord, int64) {
+	slices.SortFunc(infos, func(a, b chunkInfo) int {
+		if a.src != b.src {
+			return a.src - b.src
+		}
+		return a.seq - b.seq
+	})
+	var out []BadRecord
+	var total int64
+	line, src := 0, -1
+	for _, in := range infos {
+		if in.src != src {
+			line, src = 0, in.src
+		}
+		total += in.badCount
+		for _, b := range in.bad {
+			if len(out) < maxBadSamples {
+				out = append(out, BadRecord{Input: p.inputs[in.src].Name, Line: line + b.line + 1, Error: b.msg})
+			}
+		}
+		line += in.lines
+	}
+	return out, total
+}
+
+// read cuts input i into chunks at record boundaries.
+func (p *pass) read(ctx context.Context, i int, out chan<- chunk) error {
+	r, closer, err := openRecords(ctx, p.inputs[i], p.progress)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	c := &chunker{r: r, pool: &p.pool}
+	for seq := 0; ; seq++ {
+		data, buf := c.next()
+		if data == nil {
+			break
+		}
+		select {
+		case out <- chunk{src: i, seq: seq, data: data, buf: buf}:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	if c.err != nil {
+		// A damaged stream (a gzip object cut short): what was read
+		// counts, the rest is reported.
+		p.readFailed(i, c.err)
+	}
+	return nil
+}
+
+// chunker cuts a stream into chunks of whole records.
+type chunker struct {
+	r     io.Reader
+	pool  *sync.Pool // of *[]byte with blockSize capacity
+	carry []byte
+	eof   bool
+	err   error // a read error other than io.EOF
+}
+
+// next returns the next chunk and the pooled buffer holding it, or nil at
+// the end.
+func (c *chunker) next() ([]byte, *[]byte) {
+	for !c.eof {
+		buf := c.pool.Get().(*[]byte)
+		b := *buf
+		if len(c.carry) > cap(b)/2 {
+			b = make([]byte, 0, 2*len(c.carry)+blockSize)
+		}
+		b = append(b[:0], c.carry...)
+		n, rerr := fill(c.r, b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if rerr != nil {
+			c.eof = true
+			if rerr != io.EOF {
+				c.err = rerr
+			}
+		}
+		cut := len(b)
+		if !c.eof {
+			if cut = boundary(b); cut < 0 {
+				// One record longer than the buffer: read on (the buffer
+				// goes with carry).
+				c.carry = b
+				continue
+			}
+		}
+		c.carry = append(c.carry[:0:0], b[cut:]...)
+		*buf = b
+		if cut > 0 {
+			return b[:cut], buf
+		}
+		c.pool.Put(buf)
+	}
+	return nil, nil
+}
+
+// fill reads until b is full or the stream ends (io.EOF) or fails.
+func fill(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (p *pass) readFailed(i int, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.damaged = append(p.damaged, fmt.Sprintf("%s: %v (the records before it were read)", p.inputs[i].Name, err))
+}
+
+// boundary is where a block is cut: after its last line end, or between
+// two concatenated records; -1 when it holds no boundary.
+func boundary(b []byte) int {
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		return i + 1
+	}
+	if i := bytes.LastIndex(b, recordJoin); i >= 0 {
+		return i + 1
+	}
+	return -1
+}
+
+// openRecords opens an input and undoes gzip when its first bytes say so
+// (AWS WAF's S3 objects are gzipped, whatever their name).
+func openRecords(ctx context.Context, in Input, prog *Progress) (io.Reader, io.Closer, error) {
+	rc, err := in.Open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var src io.Reader = rc
+	if prog != nil {
+		src = prog.reader(rc)
+	}
+	br := bufio.NewReaderSize(src, 256<<10)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			rc.Close()
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		return zr, rc, nil
+	}
+	return br, rc, nil
+}

@@ -1,0 +1,603 @@
+package analyze
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math/bits"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// fields is what the analyzer reads of one AWS WAF log record. Byte
+// slices point into the chunk being scanned (or, for the rare string
+// with escapes, into a fresh decoded copy): they are valid until the
+// chunk's buffer is reused.
+type fields struct {
+	ts        int64
+	hasTS     bool
+	action    []byte
+	rule      []byte // terminatingRuleId
+	hasReq    bool
+	ip        []byte
+	country   []byte
+	uri       []byte
+	method    []byte
+	args      []byte
+	requestID []byte
+	bodySize  int64
+	// hdr holds the values of the header the scanner was asked for
+	// (every occurrence), or every header when all headers are wanted.
+	hdr []header
+}
+
+type header struct{ name, value []byte }
+
+// scanner reads AWS WAF log records: JSON objects one a line, or
+// concatenated without separators as Firehose may deliver them. It
+// decodes only the members the analyzer uses and skips the rest without
+// building them, which is what makes it several times faster than
+// decoding whole records.
+type scanner struct {
+	// full is the chunk; data is full up to the end of the current line,
+	// so that a record cut short fails at its line end instead of
+	// swallowing the next one.
+	full []byte
+	data []byte
+	pos  int
+	// header is the lower-case name of the header whose values are
+	// wanted ("" none); allHeaders keeps every header (replay).
+	header     []byte
+	allHeaders bool
+	f          fields
+	// keys are the member names (as `"name":`) each kind of object had,
+	// in order, in the last record: records of one log are written alike,
+	// so the next record's names are checked by comparing bytes instead
+	// of being scanned as strings.
+	keys *[objectKinds][][]byte
+}
+
+// The kinds of object whose member names are remembered.
+const (
+	topLevel = iota
+	httpRequestObj
+	headerObj
+	objectKinds
+)
+
+// syntaxError says what is wrong and at which byte of the record.
+type syntaxError struct {
+	msg string
+	at  int
+}
+
+func (e *syntaxError) Error() string { return e.msg + " at byte " + strconv.Itoa(e.at+1) }
+
+func (s *scanner) fail(msg string) error { return &syntaxError{msg, s.pos} }
+
+// next finds the next record. It returns its start offset, or -1 at the
+// end of the data; err describes a record that is not a usable AWS WAF
+// log record, after which the scanner has moved past it.
+func (s *scanner) next() (start int, err error) {
+	for {
+		if s.pos >= len(s.data) {
+			if s.pos >= len(s.full) {
+				return -1, nil
+			}
+			end := len(s.full)
+			if i := bytes.IndexByte(s.full[s.pos:], '\n'); i >= 0 {
+				end = s.pos + i
+			}
+			s.data = s.full[:end]
+		}
+		s.skipWS()
+		if s.pos < len(s.data) {
+			break
+		}
+		s.pos++ // the line end
+	}
+	start = s.pos
+	s.f = fields{hdr: s.f.hdr[:0]}
+	if err = s.record(); err != nil {
+		s.resync(start)
+		return start, relative(err, start)
+	}
+	// A record ends its line (or is followed directly by the next one).
+	s.skipSpaces()
+	if s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case '\r', '{':
+		default:
+			err = s.fail("unexpected data after the record")
+			s.resync(start)
+			return start, relative(err, start)
+		}
+	}
+	if !s.f.hasTS {
+		return start, errors.New("no timestamp")
+	}
+	if !s.f.hasReq || len(s.f.ip) == 0 {
+		return start, errors.New("no httpRequest.clientIp")
+	}
+	return start, nil
+}
+
+// relative makes a syntax error's offset count from the record's start.
+func relative(err error, start int) error {
+	if e, ok := err.(*syntaxError); ok {
+		e.at -= start
+	}
+	return err
+}
+
+// resync moves past a broken record: to the next line, or to the next
+// record of a concatenation, which starts '{"timestamp"' (a quote inside
+// a JSON string is always escaped, so this is no string's content).
+func (s *scanner) resync(start int) {
+	end := len(s.data) + 1 // past the line end
+	if i := bytes.Index(s.data[start+1:], recordStart); i >= 0 {
+		end = start + 1 + i
+	}
+	s.pos = end
+}
+
+var (
+	recordStart = []byte(`{"timestamp"`)
+	// recordJoin is where two concatenated records meet: a chunk may be
+	// cut after its '}'.
+	recordJoin = []byte(`}{"timestamp"`)
+)
+
+func (s *scanner) skipWS() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// skipSpaces skips blanks but not line ends.
+func (s *scanner) skipSpaces() {
+	for s.pos < len(s.data) && (s.data[s.pos] == ' ' || s.data[s.pos] == '\t') {
+		s.pos++
+	}
+}
+
+func (s *scanner) record() error {
+	if s.data[s.pos] != '{' {
+		return s.fail("a record is a JSON object")
+	}
+	return s.object(topLevel, func(key []byte) error {
+		switch string(key) {
+		case "timestamp":
+			ts, err := s.number()
+			if err != nil {
+				return err
+			}
+			s.f.ts, s.f.hasTS = ts, true
+			return nil
+		case "action":
+			return s.stringInto(&s.f.action)
+		case "terminatingRuleId":
+			return s.stringInto(&s.f.rule)
+		case "requestBodySize":
+			if s.peek() == 'n' {
+				return s.skipValue()
+			}
+			n, err := s.number()
+			s.f.bodySize = n
+			return err
+		case "httpRequest":
+			if s.peek() != '{' {
+				return s.skipValue()
+			}
+			s.f.hasReq = true
+			return s.object(httpRequestObj, s.httpRequest)
+		}
+		return s.skipValue()
+	})
+}
+
+func (s *scanner) httpRequest(key []byte) error {
+	switch string(key) {
+	case "clientIp":
+		return s.stringInto(&s.f.ip)
+	case "country":
+		return s.stringInto(&s.f.country)
+	case "uri":
+		return s.stringInto(&s.f.uri)
+	case "httpMethod":
+		return s.stringInto(&s.f.method)
+	case "args":
+		return s.stringInto(&s.f.args)
+	case "requestId":
+		return s.stringInto(&s.f.requestID)
+	case "headers":
+		if (len(s.header) == 0 && !s.allHeaders) || s.peek() != '[' {
+			return s.skipValue() // skipping blind is quicker than reading
+		}
+		return s.headers()
+	}
+	return s.skipValue()
+}
+
+// headers reads [{"name": …, "value": …}, …], keeping the wanted ones.
+func (s *scanner) headers() error {
+	s.pos++ // [
+	s.skipWS()
+	if s.peek() == ']' {
+		s.pos++
+		return nil
+	}
+	for {
+		s.skipWS()
+		if s.peek() != '{' {
+			return s.fail("a header is an object")
+		}
+		var h header
+		if err := s.object(headerObj, func(key []byte) error {
+			switch string(key) {
+			case "name":
+				return s.stringInto(&h.name)
+			case "value":
+				return s.stringInto(&h.value)
+			}
+			return s.skipValue()
+		}); err != nil {
+			return err
+		}
+		if s.allHeaders || len(s.header) > 0 && equalFold(h.name, s.header) {
+			s.f.hdr = append(s.f.hdr, h)
+		}
+		s.skipWS()
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case ']':
+			s.pos++
+			return nil
+		default:
+			return s.fail("expected , or ] in headers")
+		}
+	}
+}
+
+// equalFold compares an ASCII header name with a lower-case one.
+func equalFold(name, lower []byte) bool {
+	if len(name) != len(lower) {
+		return false
+	}
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *scanner) peek() byte {
+	if s.pos < len(s.data) {
+		return s.data[s.pos]
+	}
+	return 0
+}
+
+// object reads {"key": value, …}, calling member with the scanner at each
+// value; member must consume it.
+func (s *scanner) object(kind int, member func(key []byte) error) error {
+	if s.keys == nil {
+		s.keys = new([objectKinds][][]byte)
+	}
+	script := &s.keys[kind]
+	s.pos++ // {
+	s.skipWS()
+	if s.peek() == '}' {
+		s.pos++
+		return nil
+	}
+	for i := 0; ; i++ {
+		s.skipWS()
+		var key []byte
+		if i < len(*script) && bytes.HasPrefix(s.data[s.pos:], (*script)[i]) {
+			k := (*script)[i]
+			key = k[1 : len(k)-2]
+			s.pos += len(k)
+		} else {
+			if s.peek() != '"' {
+				return s.fail("expected a member name")
+			}
+			start := s.pos
+			raw, esc, err := s.rawString()
+			if err != nil {
+				return err
+			}
+			key = raw
+			if esc {
+				if key, err = unescape(raw); err != nil {
+					return s.fail(err.Error())
+				}
+			}
+			s.skipWS()
+			if s.peek() != ':' {
+				return s.fail("expected :")
+			}
+			s.pos++
+			if !esc && s.pos-start == len(raw)+3 { // "name": with nothing between
+				learned := append([]byte(nil), s.data[start:s.pos]...)
+				if i < len(*script) {
+					(*script)[i] = learned
+				} else if i == len(*script) && i < 64 {
+					*script = append(*script, learned)
+				}
+			}
+		}
+		s.skipWS()
+		if err := member(key); err != nil {
+			return err
+		}
+		s.skipWS()
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case '}':
+			s.pos++
+			return nil
+		default:
+			return s.fail("expected , or }")
+		}
+	}
+}
+
+// stringInto reads a string (or null, leaving dst nil).
+func (s *scanner) stringInto(dst *[]byte) error {
+	switch s.peek() {
+	case '"':
+	case 'n':
+		return s.literal("null")
+	default:
+		return s.fail("expected a string")
+	}
+	raw, esc, err := s.rawString()
+	if err != nil {
+		return err
+	}
+	if esc {
+		if raw, err = unescape(raw); err != nil {
+			return s.fail(err.Error())
+		}
+	}
+	*dst = raw
+	return nil
+}
+
+// rawString reads a string at a quote and returns its bytes as written,
+// and whether they hold escapes.
+func (s *scanner) rawString() (raw []byte, escaped bool, err error) {
+	start := s.pos + 1
+	end, escaped := stringEnd(s.data, start)
+	if end < 0 {
+		return nil, false, s.fail("unterminated string")
+	}
+	raw = s.data[start:end]
+	s.pos = end + 1
+	return raw, escaped, nil
+}
+
+// stringEnd returns the index of the quote closing the string whose
+// content starts at i, or -1, and whether the string has escapes. It
+// looks at eight bytes at a time for a quote or a backslash (most strings
+// are short, so this beats a call to bytes.IndexByte) and steps over
+// escapes.
+func stringEnd(d []byte, i int) (end int, escaped bool) {
+	for {
+		for i+8 <= len(d) {
+			v := binary.LittleEndian.Uint64(d[i:])
+			if m := hasByte(v, '"') | hasByte(v, '\\'); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		for i < len(d) && d[i] != '"' && d[i] != '\\' {
+			i++
+		}
+		if i >= len(d) {
+			return -1, escaped
+		}
+		if d[i] == '"' {
+			return i, escaped
+		}
+		i += 2 // an escape: the next byte cannot end the string
+		escaped = true
+	}
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// hasByte sets the high bit of the bytes of v equal to c; the lowest one
+// set is exact (borrows only reach bytes above a match).
+func hasByte(v uint64, c byte) uint64 {
+	x := v ^ (lsb * uint64(c))
+	return (x - lsb) &^ x & msb
+}
+
+// number reads an integer, or a number with a fraction or exponent
+// (truncated), as a timestamp may be written.
+func (s *scanner) number() (int64, error) {
+	d := s.data
+	i := s.pos
+	neg := false
+	if i < len(d) && d[i] == '-' {
+		neg = true
+		i++
+	}
+	start := i
+	var n int64
+	for i < len(d) && '0' <= d[i] && d[i] <= '9' {
+		if n > (1<<62)/10 {
+			return 0, s.fail("number out of range")
+		}
+		n = n*10 + int64(d[i]-'0')
+		i++
+	}
+	if i == start {
+		return 0, s.fail("expected a number")
+	}
+	if i < len(d) && (d[i] == '.' || d[i] == 'e' || d[i] == 'E') {
+		j := i
+		for j < len(d) && (d[j] == '.' || d[j] == 'e' || d[j] == 'E' || d[j] == '+' || d[j] == '-' || '0' <= d[j] && d[j] <= '9') {
+			j++
+		}
+		f, err := strconv.ParseFloat(string(d[s.pos:j]), 64)
+		if err != nil || f > 1<<62 || f < -(1<<62) {
+			return 0, s.fail("invalid number")
+		}
+		s.pos = j
+		return int64(f), nil
+	}
+	s.pos = i
+	if neg {
+		n = -n
+	}
+	return n, nil
+}
+
+func (s *scanner) literal(word string) error {
+	if !bytes.HasPrefix(s.data[s.pos:], []byte(word)) {
+		return s.fail("invalid literal")
+	}
+	s.pos += len(word)
+	return nil
+}
+
+// skipValue moves past any JSON value. Objects and arrays are skipped by
+// counting brackets outside strings: their content is not checked
+// member by member, which is the point.
+func (s *scanner) skipValue() error {
+	switch c := s.peek(); c {
+	case '"':
+		_, _, err := s.rawString()
+		return err
+	case '{', '[':
+		return s.skipComposite()
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	default:
+		if c == '-' || '0' <= c && c <= '9' {
+			_, err := s.number()
+			return err
+		}
+		return s.fail("expected a value")
+	}
+}
+
+func (s *scanner) skipComposite() error {
+	d := s.data
+	depth := 0
+	for i := s.pos; i < len(d); i++ {
+		switch d[i] {
+		case '"':
+			j, _ := stringEnd(d, i+1)
+			if j < 0 {
+				s.pos = i
+				return s.fail("unterminated string")
+			}
+			i = j
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				s.pos = i + 1
+				return nil
+			}
+		}
+	}
+	s.pos = len(d)
+	return s.fail("unterminated object or array")
+}
+
+// unescape decodes a JSON string's escapes.
+func unescape(raw []byte) ([]byte, error) {
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(raw) {
+			return nil, errors.New("invalid escape")
+		}
+		switch raw[i] {
+		case '"', '\\', '/':
+			out = append(out, raw[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(raw[i+1:])
+			if !ok {
+				return nil, errors.New("invalid \\u escape")
+			}
+			i += 4
+			// A surrogate pair is two escapes; a lone surrogate becomes
+			// U+FFFD.
+			if utf16.IsSurrogate(r) && i+2 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+				if r2, ok := hex4(raw[i+3:]); ok {
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						r = dec
+						i += 6
+					}
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return nil, errors.New("invalid escape")
+		}
+	}
+	return out, nil
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}

@@ -1,0 +1,142 @@
+package analyze
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// rec is a minimal AWS WAF log record.
+const rec = `{"timestamp":1762099200123,"formatVersion":1,"webaclId":"arn:aws:wafv2:us-east-1:111122223333:regional/webacl/a/1","terminatingRuleId":"Default_Action","terminatingRuleType":"REGULAR","action":"ALLOW","terminatingRuleMatchDetails":[],"httpSourceName":"ALB","httpSourceId":"x","ruleGroupList":[{"ruleGroupId":"g","terminatingRule":null,"nonTerminatingMatchingRules":[],"excludedRules":null}],"rateBasedRuleList":[],"nonTerminatingMatchingRules":[],"requestHeadersInserted":null,"responseCodeSent":null,"httpRequest":{"clientIp":"203.0.113.7","country":"US","headers":[{"name":"Host","value":"shop.example"},{"name":"X-Forwarded-For","value":"198.51.100.1, 10.0.0.1"}],"uri":"/login","args":"a=1","httpVersion":"HTTP/1.1","httpMethod":"POST","requestId":"r1"},"labels":[{"name":"x"}],"requestBodySize":12,"requestBodySizeInspectedByWAF":12}`
+
+func scanAll(data string, name string, all bool) (got []fields, errs []string) {
+	sc := &scanner{full: []byte(data), header: []byte(name), allHeaders: all}
+	for {
+		start, err := sc.next()
+		if start < 0 {
+			return got, errs
+		}
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		f := sc.f
+		f.hdr = append([]header(nil), f.hdr...)
+		got = append(got, f)
+	}
+}
+
+func TestScanner(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    string
+		header  string
+		records int
+		errs    []string
+		check   func(t *testing.T, f []fields)
+	}{
+		{"one record", rec + "\n", "x-forwarded-for", 1, nil, func(t *testing.T, f []fields) {
+			r := f[0]
+			if r.ts != 1762099200123 || string(r.ip) != "203.0.113.7" || string(r.uri) != "/login" || string(r.method) != "POST" ||
+				string(r.action) != "ALLOW" || string(r.rule) != "Default_Action" || string(r.country) != "US" || string(r.args) != "a=1" || r.bodySize != 12 {
+				t.Errorf("fields: %+v", r)
+			}
+			if len(r.hdr) != 1 || string(r.hdr[0].value) != "198.51.100.1, 10.0.0.1" {
+				t.Errorf("header: %q", r.hdr)
+			}
+		}},
+		{"lines with CRLF and blank lines", rec + "\r\n\n  \n" + rec, "", 2, nil, nil},
+		{"Firehose: records concatenated without separators", rec + rec + rec, "", 3, nil, nil},
+		{"escapes are decoded", strings.Replace(rec, `"uri":"/login"`, `"uri":"/a\"b\\c\u00e9\ud83d\ude00\/"`, 1), "", 1, nil, func(t *testing.T, f []fields) {
+			if got := string(f[0].uri); got != "/a\"b\\cé😀/" {
+				t.Errorf("uri %q", got)
+			}
+		}},
+		{"members in any order, unknown ones skipped", `{"httpRequest":{"uri":"/x","zz":{"a":[1,{"b":"]}"}]},"clientIp":"::1"},"new":true,"timestamp":5}`, "", 1, nil, func(t *testing.T, f []fields) {
+			if f[0].ts != 5 || string(f[0].ip) != "::1" || string(f[0].uri) != "/x" {
+				t.Errorf("%+v", f[0])
+			}
+		}},
+		{"a timestamp written as a float (the blog's DDL reads it as float)", `{"timestamp":1.5e3,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 1, nil, func(t *testing.T, f []fields) {
+			if f[0].ts != 1500 {
+				t.Errorf("ts %d", f[0].ts)
+			}
+		}},
+		{"header names compared without case, every occurrence", `{"timestamp":1,"httpRequest":{"clientIp":"1.2.3.4","headers":[{"name":"x-forwarded-for","value":"a"},{"name":"X-FORWARDED-FOR","value":"b"}]}}`, "x-forwarded-for", 1, nil, func(t *testing.T, f []fields) {
+			if len(f[0].hdr) != 2 {
+				t.Errorf("headers %q", f[0].hdr)
+			}
+		}},
+		{"a cut record fails at its line end and the next one is read", rec[:300] + "\n" + rec, "", 1, []string{"unterminated string at byte 295"}, nil},
+		{"a cut record in a concatenation resyncs at the next record", rec[:500] + rec, "", 1, []string{"expected , or } at byte 501"}, nil},
+		{"not an object", "[1,2]\n" + rec, "", 1, []string{"a record is a JSON object at byte 1"}, nil},
+		{"no timestamp", `{"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"no timestamp"}, nil},
+		{"no client IP", `{"timestamp":1,"httpRequest":{"uri":"/"}}`, "", 0, []string{"no httpRequest.clientIp"}, nil},
+		{"garbage after a record", rec + " x\n" + rec, "", 1, []string{"unexpected data after the record at byte 840"}, nil},
+		{"an invalid escape", `{"timestamp":1,"httpRequest":{"clientIp":"1.2\x"}}`, "", 0, []string{"invalid escape at byte 49"}, nil},
+		{"an empty input", "", "", 0, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, errs := scanAll(tt.data, tt.header, false)
+			if len(got) != tt.records || strings.Join(errs, "|") != strings.Join(tt.errs, "|") {
+				t.Fatalf("got %d records, errors %q; want %d, %q", len(got), errs, tt.records, tt.errs)
+			}
+			if tt.check != nil {
+				tt.check(t, got)
+			}
+		})
+	}
+}
+
+// FuzzScanner checks the scanner against encoding/json: whatever the
+// input, it does not panic, and a record it accepts decodes to the same
+// fields with encoding/json.
+func FuzzScanner(f *testing.F) {
+	f.Add([]byte(rec))
+	f.Add([]byte(rec + "\n" + rec))
+	f.Add([]byte(rec + rec))
+	f.Add([]byte(`{"timestamp":1,"httpRequest":{"clientIp":"a\u0041","uri":"\ud800"}}`))
+	f.Add([]byte(`{"timestamp":1e3,"httpRequest":{"clientIp":"x","headers":[{"name":"X-Forwarded-For","value":"1"}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sc := &scanner{full: data, header: []byte("x-forwarded-for")}
+		for {
+			start, err := sc.next()
+			if start < 0 {
+				return
+			}
+			if err != nil {
+				continue
+			}
+			end := sc.pos
+			raw := data[start:end]
+			if !json.Valid(raw) {
+				// The scanner skips the members it does not need without
+				// checking them; only records that are JSON are compared.
+				continue
+			}
+			var want struct {
+				Timestamp   json.Number `json:"timestamp"`
+				Action      *string     `json:"action"`
+				HTTPRequest struct {
+					ClientIP string `json:"clientIp"`
+					URI      string `json:"uri"`
+					Headers  []struct{ Name, Value string }
+				} `json:"httpRequest"`
+			}
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.UseNumber()
+			if dec.Decode(&want) != nil {
+				continue // duplicate members, types the scanner does not read…
+			}
+			g := sc.f
+			if string(g.ip) != want.HTTPRequest.ClientIP || string(g.uri) != want.HTTPRequest.URI {
+				t.Fatalf("%q: scanner %q %q, encoding/json %q %q", raw, g.ip, g.uri, want.HTTPRequest.ClientIP, want.HTTPRequest.URI)
+			}
+			if n, err := want.Timestamp.Int64(); err == nil && n != g.ts {
+				t.Fatalf("%q: timestamp %d, encoding/json %d", raw, g.ts, n)
+			}
+		}
+	})
+}
