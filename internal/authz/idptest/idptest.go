@@ -212,10 +212,22 @@ func (p *provider) KeyID() string {
 // the given kid (a published one for a forged signature, a made-up one
 // for an unknown key).
 func ForgeWithKid(kid, alg string, claims jwt.MapClaims) string {
-	k := newKey(alg, 0)
+	forgeMu.Lock()
+	k, ok := forgeKeys[alg]
+	if !ok {
+		k = newKey(alg, 0)
+		forgeKeys[alg] = k
+	}
+	forgeMu.Unlock()
 	k.kid = kid
 	return signWith(k, claims, false)
 }
+
+// The forger's keys, one per algorithm, made once.
+var (
+	forgeMu   sync.Mutex
+	forgeKeys = map[string]key{}
+)
 
 // ForgeHS256 signs claims with HMAC under secret: the algorithm-confusion
 // attack when secret is the IdP's public key.
