@@ -169,7 +169,13 @@ type Authorizer struct {
 	cache     *tokenCache
 	arnPrefix string
 	strip     map[string]bool
+	// contextClaims are passed in a Lambda answer's context.
+	contextClaims []string
 }
+
+// SetContextClaims names the claims a Lambda answer passes in its
+// context; call it before the first decision.
+func (a *Authorizer) SetContextClaims(claims []string) { a.contextClaims = claims }
 
 // Outcome is what a decision says.
 type Outcome uint8
@@ -364,7 +370,7 @@ func (a *Authorizer) entry(ctx context.Context, token string) (*entry, error) {
 
 // identity reads what the authorizer uses from verified claims.
 func (a *Authorizer) identity(claims jwt.MapClaims, is *issuer) (*identity, error) {
-	id := &identity{Tags: map[string]string{}}
+	id := &identity{Tags: map[string]string{}, Claims: map[string]string{}}
 	id.Subject, _ = claims["sub"].(string)
 	if is.username != "" {
 		id.Username, _ = claims[is.username].(string)
@@ -383,6 +389,13 @@ func (a *Authorizer) identity(claims jwt.MapClaims, is *issuer) (*identity, erro
 		if !seen[g] {
 			seen[g] = true
 			id.Groups = append(id.Groups, g)
+		}
+	}
+	for _, name := range a.contextClaims {
+		if v, ok := scalar(claims[name]); ok {
+			id.Claims[name] = v
+		} else if l, err := stringList(claims[name]); err == nil && l != nil {
+			id.Claims[name] = strings.Join(l, ",")
 		}
 	}
 	for tag, claim := range a.cfg.PrincipalTags {

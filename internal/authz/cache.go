@@ -17,8 +17,9 @@ type identity struct {
 	// Headers are the identity headers the upstream receives, in order.
 	Headers [][2]string
 	// Tags are aws:PrincipalTag/… values; Claims the chosen claims.
-	Tags map[string]string
-	Exp  time.Time
+	Tags   map[string]string
+	Claims map[string]string
+	Exp    time.Time
 }
 
 // entry is a token's verification and compiled policies, cached until
