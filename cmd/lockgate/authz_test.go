@@ -244,3 +244,77 @@ func mustReadFile(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// config validate names what is wrong with the authz section: a JWK set
+// file that is missing, a group policy that does not compile (located in
+// its own file), an authorizer naming no issuer, and — once the section
+// is right — a gateway route naming no authorizer.
+func TestAuthzConfigValidate(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "lockgate.yaml")
+	os.WriteFile(filepath.Join(dir, "groups.yaml"), []byte(`pet-veterinarian:
+  Version: "2012-10-17"
+  Statement:
+    - Effect: Permit
+      Action: execute-api:Invoke
+      Resource: "*"
+`), 0o600)
+	os.WriteFile(cfg, []byte(`gateway:
+  listen: 127.0.0.1:0
+  routes:
+    - name: pets
+      upstreams: [http://127.0.0.1:9]
+      authorizer: petstor
+authz:
+  issuers:
+    - name: pool
+      cognito: {region: us-east-1, user_pool_id: us-east-1_PetStore1}
+      jwks_file: keys/jwks.json
+      client_ids: [c]
+  groups:
+    source: file
+    file: groups.yaml
+  authorizers:
+    - name: petstore
+      issuers: [pol]
+      region: us-east-1
+      account: "123456789012"
+      api_id: a1b2c3d4e5
+      stage: prod
+`), 0o600)
+	_, stderr, code := runCLI(t, nil, "config", "validate", cfg)
+	if code != 1 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		cfg + ":11:18: authz.issuers[0].jwks_file: open " + filepath.Join(dir, "keys/jwks.json") + ": no such file or directory",
+		filepath.Join(dir, "groups.yaml") + `:4:15: authz.groups.file: pet-veterinarian.Statement[0].Effect: "Permit" is not Allow or Deny`,
+		cfg + `:18:17: authz.authorizers[0].issuers[0]: "pol" is not an issuer of this section (known: pool)`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("lacks %q\n%s", want, stderr)
+		}
+	}
+	// With the section right, the route's authorizer is checked.
+	idp := idptest.NewCognito("us-east-1", "us-east-1_PetStore1", "c")
+	defer idp.Close()
+	os.MkdirAll(filepath.Join(dir, "keys"), 0o700)
+	resp, err := http.Get(idp.JWKSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	os.WriteFile(filepath.Join(dir, "keys/jwks.json"), jwks, 0o600)
+	os.WriteFile(filepath.Join(dir, "groups.yaml"), []byte("pet-veterinarian: "+string(mustReadFile(t, "../../iampolicy/testdata/petstore.json"))), 0o600)
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "[pol]", "[pool]", 1)), 0o600)
+	_, stderr, code = runCLI(t, nil, "config", "validate", cfg)
+	if want := cfg + `:6:19: gateway.routes[0].authorizer: "petstor" is not an authorizer of the authz section`; code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, lacks %q\n%s", code, want, stderr)
+	}
+	os.WriteFile(cfg, []byte(strings.Replace(strings.Replace(string(data), "[pol]", "[pool]", 1), "petstor\n", "petstore\n", 1)), 0o600)
+	if out, stderr, code := runCLI(t, nil, "config", "validate", cfg); code != 0 {
+		t.Errorf("a right configuration: exit %d\n%s%s", code, out, stderr)
+	}
+}

@@ -82,9 +82,11 @@ func Provision(cfg Config, opts Options) (*Service, problem.List) {
 	if cfg.Groups.Source == "file" && cfg.Groups.File != "" {
 		fs, fp := LoadFile(string(cfg.Groups.File))
 		for _, p := range fp {
-			if p.Path == "" {
-				p.Path = "groups.file"
+			// Located in the group file; the key path says which group.
+			if p.Path != "" {
+				p.Msg = p.Path + ": " + p.Msg
 			}
+			p.Path = "groups.file"
 			probs = append(probs, p)
 		}
 		if fs != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,6 +217,9 @@ func LoadFile(path string) (*FileStore, problem.List) {
 				where := at(p.Msg)
 				if p.Path != "" {
 					where.Path += "." + p.Path
+					if n := findNode(v, p.Path); n != nil {
+						where.Line, where.Column = n.Line, n.Column
+					}
 				}
 				probs = append(probs, where)
 			}
@@ -257,4 +262,37 @@ func (f *FileStore) PutGroupPolicy(context.Context, GroupPolicy) error {
 // DeleteGroupPolicy refuses: the file is the source.
 func (f *FileStore) DeleteGroupPolicy(context.Context, string) error {
 	return fmt.Errorf("%w %s", ErrReadOnly, f.File)
+}
+
+// findNode follows a JSON path (Statement[0].Condition.IpAddress) into a
+// YAML document, for the line of a problem.
+func findNode(n *yaml.Node, path string) *yaml.Node {
+	for _, part := range strings.Split(strings.NewReplacer("[", ".[").Replace(path), ".") {
+		if part == "" {
+			continue
+		}
+		if strings.HasPrefix(part, "[") {
+			i, err := strconv.Atoi(strings.Trim(part, "[]"))
+			if err != nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[i]
+			continue
+		}
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == part {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+	}
+	return n
 }
