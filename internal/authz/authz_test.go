@@ -272,6 +272,7 @@ func TestCanonicalPath(t *testing.T) {
 		{"/petstore/v1/../v2/pets", false},
 		{"/petstore/v1/./pets", false},
 		{"/petstore//v1/pets", false},
+		{"//", false},
 		{"/petstore/v1/%2e%2e/v2/pets", false},
 		{"/petstore/v1%2f..%2fv2/pets", false},
 		{"/petstore/v1/..;/v2/pets", false},

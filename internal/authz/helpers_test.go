@@ -102,7 +102,7 @@ func petstoreConfig(idp *idptest.Cognito) Config {
 	return cfg
 }
 
-func newWorld(t *testing.T, edit ...func(*Config)) *world {
+func newWorld(t testing.TB, edit ...func(*Config)) *world {
 	t.Helper()
 	w := &world{idp: idptest.NewCognito(testRegion, testPool, testClient), store: newMemStore(), clock: &clock{t: time.Now().Truncate(time.Second)}}
 	t.Cleanup(w.idp.Close)

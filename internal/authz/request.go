@@ -27,7 +27,7 @@ func canonicalPath(r *http.Request) (string, bool) {
 		}
 	}
 	clean := path.Clean(p)
-	if clean != p && clean+"/" != p {
+	if clean != p && (clean == "/" || clean+"/" != p) { // a trailing slash is kept; "//" is not one
 		return "", false
 	}
 	for seg := range strings.SplitSeq(p, "/") {
