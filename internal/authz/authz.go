@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -308,32 +309,59 @@ func (a *Authorizer) Decide(r *http.Request, client netip.Addr) Decision {
 }
 
 // context is the condition keys of one request: the token's (cached)
-// and this request's own.
+// and this request's own. Keys are written lower case, as Context keeps
+// them, so that setting them does not allocate.
 func (a *Authorizer) context(id *identity, client netip.Addr, now time.Time, tls bool) *iampolicy.Context {
 	c := &iampolicy.Context{}
 	if client.IsValid() {
-		c.Set("aws:SourceIp", client.String())
+		c.Set("aws:sourceip", client.String())
 		if a.svc.country != nil {
 			if cc := a.svc.country(client); cc != "" {
-				c.Set(CountryKey, cc)
+				c.Set(countryKeyLower, cc)
 			}
 		}
 	}
-	c.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
-	c.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
-	c.SetBool("aws:SecureTransport", tls)
+	cur, epoch := timeStrings(now)
+	c.Set("aws:currenttime", cur)
+	c.Set("aws:epochtime", epoch)
+	if tls {
+		c.Set("aws:securetransport", "true")
+	} else {
+		c.Set("aws:securetransport", "false")
+	}
 	c.Set("aws:userid", id.Subject)
 	if id.Username != "" {
 		c.Set("aws:username", id.Username)
 	}
-	for tag, v := range id.Tags {
-		c.Set("aws:PrincipalTag/"+tag, v)
+	for _, kv := range id.tagKeys {
+		c.Set(kv[0], kv[1])
 	}
 	return c
 }
 
+// timeStrings formats aws:CurrentTime and aws:EpochTime, once a second.
+func timeStrings(now time.Time) (string, string) {
+	sec := now.Unix()
+	if t := lastTime.Load(); t != nil && t.sec == sec {
+		return t.cur, t.epoch
+	}
+	t := &formattedTime{sec: sec, cur: now.UTC().Format(time.RFC3339), epoch: strconv.FormatInt(sec, 10)}
+	lastTime.Store(t)
+	return t.cur, t.epoch
+}
+
+type formattedTime struct {
+	sec        int64
+	cur, epoch string
+}
+
+var lastTime atomic.Pointer[formattedTime]
+
 // CountryKey is the condition key holding the client's country.
-const CountryKey = "lockgate:SourceCountry"
+const (
+	CountryKey      = "lockgate:SourceCountry"
+	countryKeyLower = "lockgate:sourcecountry"
+)
 
 // entry returns the token's cached verification and policies, verifying
 // and compiling them on first sight.
@@ -403,6 +431,7 @@ func (a *Authorizer) identity(claims jwt.MapClaims, is *issuer) (*identity, erro
 	for tag, claim := range a.cfg.PrincipalTags {
 		if v, ok := scalar(claims[claim]); ok {
 			id.Tags[tag] = v
+			id.tagKeys = append(id.tagKeys, [2]string{strings.ToLower("aws:PrincipalTag/" + tag), v})
 		}
 	}
 	h := a.cfg.Headers

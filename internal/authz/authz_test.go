@@ -236,7 +236,7 @@ func TestConditionKeys(t *testing.T) {
 		t.Errorf("from another country: %v", d.Outcome)
 	}
 	// PrincipalTag from a claim an OIDC token carries.
-	ctxKeys := w.az.context(&identity{Subject: "s", Username: "alice", Tags: map[string]string{"team": "blue"}}, inside, w.clock.Now(), true)
+	ctxKeys := w.az.context(&identity{Subject: "s", Username: "alice", Tags: map[string]string{"team": "blue"}, tagKeys: [][2]string{{"aws:principaltag/team", "blue"}}}, inside, w.clock.Now(), true)
 	for k, want := range map[string]string{"aws:PrincipalTag/team": "blue", "aws:username": "alice", "aws:userid": "s", "aws:SourceIp": "192.0.2.10", "aws:SecureTransport": "true", CountryKey: "US"} {
 		if v, _ := ctxKeys.Get(k); len(v) != 1 || v[0] != want {
 			t.Errorf("%s = %v, want %s", k, v, want)

@@ -20,6 +20,8 @@ type identity struct {
 	Tags   map[string]string
 	Claims map[string]string
 	Exp    time.Time
+	// tagKeys are the aws:PrincipalTag/… keys, lower case, with values.
+	tagKeys [][2]string
 }
 
 // entry is a token's verification and compiled policies, cached until
@@ -86,4 +88,11 @@ func (c *tokenCache) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.m)
+}
+
+// forget drops one entry (benchmarks of first-time verification).
+func (c *tokenCache) forget(k [32]byte) {
+	c.mu.Lock()
+	delete(c.m, k)
+	c.mu.Unlock()
 }
