@@ -119,7 +119,7 @@ func TestAuthzBlogScenarioProcess(t *testing.T) {
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.cmd.Wait()
-	p = startServeArgs(t, addr, []string{"--config", authzConfig(t, dir, gwAddr, up.URL, idp.JWKSURL(), app.ID)}, env...)
+	startServeArgs(t, addr, []string{"--config", authzConfig(t, dir, gwAddr, up.URL, idp.JWKSURL(), app.ID)}, env...)
 
 	os.WriteFile(filepath.Join(dir, "petstore.json"), mustReadFile(t, "../../iampolicy/testdata/petstore.json"), 0o600)
 	if out, errOut, code := runCLI(t, cli, "authz", "group", "set", "pet-veterinarian", "--policy", filepath.Join(dir, "petstore.json")); code != 0 {

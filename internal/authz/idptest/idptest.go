@@ -109,9 +109,11 @@ func publicJWK(k key) map[string]string {
 		return map[string]string{"alg": k.alg, "e": b64(big.NewInt(int64(pub.E)).Bytes()), "kid": k.kid, "kty": "RSA", "n": b64(pub.N.Bytes()), "use": "sig"}
 	case *ecdsa.PublicKey:
 		size := (pub.Curve.Params().BitSize + 7) / 8
-		x, y := make([]byte, size), make([]byte, size)
-		pub.X.FillBytes(x)
-		pub.Y.FillBytes(y)
+		raw, err := pub.Bytes() // 0x04 || X || Y
+		if err != nil {
+			panic(err)
+		}
+		x, y := raw[1:1+size], raw[1+size:]
 		return map[string]string{"alg": k.alg, "crv": pub.Curve.Params().Name, "kid": k.kid, "kty": "EC", "use": "sig", "x": b64(x), "y": b64(y)}
 	case ed25519.PublicKey:
 		return map[string]string{"alg": k.alg, "crv": "Ed25519", "kid": k.kid, "kty": "OKP", "use": "sig", "x": b64(pub)}
