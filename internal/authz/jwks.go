@@ -69,9 +69,9 @@ func (k *keySet) KeyRead(ctx context.Context, kid string) (jwkset.JWK, error) {
 }
 
 // refresh fetches the set unless another caller is fetching it (then it
-// waits only while no keys were ever loaded) or, for an unknown kid, one
-// was fetched less than refreshUnknown ago. It reports whether it fetched
-// new keys.
+// waits only while no keys were ever loaded) or a fetch started less than
+// refreshUnknown ago (5 s while no keys were ever loaded). It reports
+// whether it fetched new keys.
 func (k *keySet) refresh(ctx context.Context) bool {
 	k.mu.Lock()
 	now := k.now()
