@@ -62,6 +62,9 @@ type RouteConfig struct {
 	// WebACL is the web ACL file (any form waf.Load reads); none lets
 	// every request through, still logged.
 	WebACL config.Path `yaml:"web_acl"`
+	// Authorizer names an authorizer of the authz section: requests need
+	// a token whose groups' IAM policies allow their execute-api ARN.
+	Authorizer string `yaml:"authorizer"`
 }
 
 // DefaultConfig is the section before the file.

@@ -65,6 +65,16 @@ type Snapshot struct {
 	Config Config
 	WAF    *webacl.Set
 	Files  []string
+	// Authorizer returns the authz section's authorizer of a name, or
+	// nil; nil when there is no authz section.
+	Authorizer func(name string) Authorizer
+}
+
+// Authorizer decides a request after the web ACL allowed it: false means
+// it answered the client (401, 403, 500) and the request goes no further.
+// On true it may have set headers for the upstream.
+type Authorizer interface {
+	Authorize(w http.ResponseWriter, r *http.Request, client netip.Addr) bool
 }
 
 type state struct {
@@ -311,11 +321,22 @@ func (g *Gateway) build(snap Snapshot) (*state, error) {
 	var probs problem.List
 	used := map[string]ratelimit.Counter{}
 	for i, rc := range gc.Routes {
+		var az Authorizer
+		if rc.Authorizer != "" {
+			if snap.Authorizer != nil {
+				az = snap.Authorizer(rc.Authorizer)
+			}
+			if az == nil {
+				probs.Addf(fmt.Sprintf("routes[%d].authorizer", i), "%q is not an authorizer of the authz section", rc.Authorizer)
+				continue
+			}
+		}
 		rt, err := g.newRoute(gc, rc, snap.WAF, used, st.trusted)
 		if err != nil {
 			probs.Append(fmt.Sprintf("routes[%d].web_acl", i), err)
 			continue
 		}
+		rt.authz = az
 		if rc.WebACL != "" {
 			watch(string(rc.WebACL))
 		}
@@ -364,6 +385,7 @@ type route struct {
 	name, host, prefix string
 	eng                *waf.Engine
 	acl                *waf.WebACL
+	authz              Authorizer // nil: no token needed
 	src                *waflog.Source
 	metricNames        map[string]string // rule name → VisibilityConfig.MetricName
 	aclMetric          string
@@ -599,6 +621,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.Action == "BLOCK" {
 		waf.WriteBlock(w, d)
+		return
+	}
+	if rt.authz != nil && !rt.authz.Authorize(w, r, ip) {
 		return
 	}
 	for _, h := range d.InsertHeaders {

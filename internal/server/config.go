@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lockgate/lockgate/internal/authz"
 	"github.com/lockgate/lockgate/internal/awsiam"
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/gateway"
@@ -48,6 +49,7 @@ type Config struct {
 	IAMResponder awsiam.Settings    `yaml:"iam_responder"`
 	WAF          webacl.Config      `yaml:"waf"`
 	Gateway      gateway.Config     `yaml:"gateway"`
+	Authz        authz.Config       `yaml:"authz"`
 
 	// PublicURLsFollowListen is set by Load when the public URL was
 	// derived from the listen address rather than given.
@@ -75,6 +77,7 @@ func Default() Config {
 		Auth:            httpapi.DefaultAuthConfig(),
 		Webhooks:        webhook.DefaultConfig(),
 		Gateway:         gateway.DefaultConfig(),
+		Authz:           authz.DefaultConfig(),
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lockgate/lockgate/internal/authz"
 	"github.com/lockgate/lockgate/internal/awsiam"
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/gateway"
@@ -38,12 +39,13 @@ import (
 // Server is a provisioned lockgate. Provision checks; Open acquires
 // storage and builds the handlers; Run (or Serve) serves.
 type Server struct {
-	cfg  Config
-	src  *config.Source
-	log  *slog.Logger
-	opts Options
-	tls  *tls.Config
-	waf  *webacl.Set
+	cfg   Config
+	src   *config.Source
+	log   *slog.Logger
+	opts  Options
+	tls   *tls.Config
+	waf   *webacl.Set
+	authz *authz.Service // nil without an authz section
 
 	// Set by Open.
 	store   *store.Store
@@ -98,9 +100,12 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 	var wp problem.List
 	s.waf, wp = webacl.Provision(cfg.WAF, geo.Country)
 	section("waf", wp)
+	var ap problem.List
+	s.authz, ap = provisionAuthz(cfg.Authz, log, opts)
+	section("authz", ap)
 	if cfg.Gateway.Enabled() || len(cfg.Gateway.Routes) > 0 {
 		gp := cfg.Gateway.Validate()
-		if len(gp) == 0 && len(wp) == 0 {
+		if len(gp) == 0 && len(wp) == 0 && len(ap) == 0 {
 			gp = gateway.Check(s.snapshot(cfg, s.waf))
 		}
 		section("gateway", gp)
@@ -128,7 +133,7 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 
 // snapshot is what the gateway runs for a configuration.
 func (s *Server) snapshot(cfg Config, set *webacl.Set) gateway.Snapshot {
-	snap := gateway.Snapshot{Config: cfg.Gateway, WAF: set}
+	snap := gateway.Snapshot{Config: cfg.Gateway, WAF: set, Authorizer: s.authorizer}
 	if s.src != nil && s.src.File != "" {
 		snap.Files = []string{s.src.File}
 	}
@@ -159,7 +164,7 @@ func (s *Server) reloadGateway() (gateway.Snapshot, error) {
 	if len(probs) > 0 {
 		return gateway.Snapshot{}, src.Locate(probs)
 	}
-	snap := gateway.Snapshot{Config: cfg.Gateway, WAF: set}
+	snap := gateway.Snapshot{Config: cfg.Gateway, WAF: set, Authorizer: s.authorizer}
 	if src != nil && src.File != "" {
 		snap.Files = []string{src.File}
 	}
@@ -228,6 +233,9 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("admin token: %w", err)
 	}
 	s.api = httpapi.New(httpapi.Options{Service: s.svc, Logger: s.log, Registry: reg, Auth: cfg.Auth, Now: s.opts.Now})
+	if err := s.openAuthz(ctx); err != nil {
+		return err
+	}
 	if cfg.Gateway.Enabled() {
 		if err := s.openGateway(reg); err != nil {
 			return err
