@@ -224,7 +224,12 @@ func (c *compiler) rule(r *Rule, path string) *crule {
 			prefixes = c.opts.AnonymousIP
 		}
 		if prefixes == nil {
-			c.errorf(sp+".ManagedRuleGroupStatement", "managed group %s/%s needs its IP list (Options.%s, a file of CIDRs)", m.VendorName, m.Name, g.ipSet)
+			flag := "ip-reputation"
+			if g.ipSet == anonymousIP {
+				flag = "anonymous-ip"
+			}
+			c.errorf(sp+".ManagedRuleGroupStatement", "managed group %s/%s needs its IP list, and none was given (a file of CIDRs: --%s on lockgate's command line, waf.%s_file in its configuration, Options.%s in Go)",
+				m.VendorName, m.Name, flag, strings.ReplaceAll(flag, "-", "_"), g.ipSet)
 		}
 		for _, p := range prefixes {
 			mr.set.Insert(p.Masked())

@@ -231,7 +231,7 @@ func TestNewErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = New(acl, Options{})
-	for _, want := range []string{`no IP set "arn:aws:wafv2:us-east-1:1:regional/ipset/none/x"`, `needs its IP list (Options.AnonymousIP`, "GeoMatch needs a geolocation database"} {
+	for _, want := range []string{`no IP set "arn:aws:wafv2:us-east-1:1:regional/ipset/none/x"`, `Options.AnonymousIP in Go`, "GeoMatch needs a geolocation database"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New lacks %q: %v", want, err)
 		}

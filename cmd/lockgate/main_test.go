@@ -273,6 +273,7 @@ func TestGracefulShutdown(t *testing.T) {
 	// The headers and half the body are on their way; shutdown begins;
 	// only then does the rest of the body arrive.
 	pw.Write([]byte(`{"name":`))
+	waitInFlight(t, p)
 	p.cmd.Process.Signal(os.Interrupt)
 	p.logs.waitFor(t, "shutting down: finishing in-flight requests")
 	pw.Write([]byte(`"Ann"}`))
@@ -286,5 +287,26 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get(p.url() + "/healthz"); err == nil {
 		t.Fatal("still answering after shutdown")
+	}
+}
+
+// waitInFlight waits until the server is handling a request (its
+// in-flight gauge says so): the event a graceful shutdown must respect.
+func waitInFlight(t *testing.T, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(p.url() + "/metrics")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), "\nlockgate_http_requests_in_flight 1\n") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the request never reached the server:\n%s", p.logs)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

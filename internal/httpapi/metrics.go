@@ -12,6 +12,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	checks   *prometheus.CounterVec
+	inFlight prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,8 +27,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lockgate_lock_checks_total", Help: "Lock checks by result: locked, unlocked, unauthorized, bad_request, error.",
 		}, []string{"result"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "lockgate_http_requests_in_flight", Help: "API requests being handled now (what a graceful shutdown waits for).",
+		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.checks)
+	reg.MustRegister(m.requests, m.latency, m.checks, m.inFlight)
 	return m
 }
 
@@ -58,6 +62,8 @@ func (m *metrics) instrument(route string, next http.Handler) http.Handler {
 	lat := m.latency.WithLabelValues(route)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		m.inFlight.Inc()
+		defer m.inFlight.Dec()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		lat.Observe(time.Since(start).Seconds())
