@@ -38,7 +38,7 @@ func main() {
 
 func run(args []string) int {
 	if isLambdaBootstrap(args) {
-		args = []string{"lambda", "iam-responder"}
+		args = lambdaBootstrapArgs()
 	}
 	root := newRoot()
 	root.SetArgs(args)
@@ -83,7 +83,9 @@ LOCKGATE_OWNER_TOKEN for 'lockgate me'). Commands that print data take
 	root.SetVersionTemplate("lockgate {{.Version}}\n")
 	root.PersistentFlags().String("config", "", "configuration file (YAML)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newMe(), newGatewayCmd(), newCheck(), newPolicy(), newWAF(), newLambda(), newIAMResponder())
+	lambdaCmd := newLambda()
+	lambdaCmd.AddCommand(newLambdaVPNConnect())
+	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newMe(), newGatewayCmd(), newCheck(), newPolicy(), newWAF(), lambdaCmd, newIAMResponder(), newGeo())
 	return root
 }
 

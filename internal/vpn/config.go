@@ -125,12 +125,12 @@ func (c *Config) validate(handler bool) (def policy, eps map[string]policy, prob
 			e.DeniedMessage = def.message
 		}
 		p := c.policy(path+".", e, &probs)
-		if p.empty() {
+		if len(e.AllowedCountries) == 0 && len(e.AllowedRegions) == 0 && e.WebACLFile == "" && !e.CheckLock {
 			probs.Add(path, "give allowed_countries, allowed_regions, web_acl_file or check_lock: an endpoint with none would let everyone in")
 		}
 		eps[e.ID] = p
 	}
-	if def.empty() && len(c.Endpoints) == 0 {
+	if len(c.AllowedCountries) == 0 && len(c.AllowedRegions) == 0 && c.WebACLFile == "" && !c.CheckLock && len(c.Endpoints) == 0 {
 		probs.Add("allowed_countries", "give allowed_countries, allowed_regions, web_acl_file, check_lock or endpoints: a handler with none would let everyone in")
 	}
 	if def.checkLock || anyLock(eps) {
