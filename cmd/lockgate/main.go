@@ -85,7 +85,9 @@ LOCKGATE_OWNER_TOKEN for 'lockgate me'). Commands that print data take
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	lambdaCmd := newLambda()
 	lambdaCmd.AddCommand(newLambdaVPNConnect())
-	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newMe(), newGatewayCmd(), newCheck(), newPolicy(), newWAF(), lambdaCmd, newIAMResponder(), newGeo())
+	policyCmd := newPolicy()
+	policyCmd.AddCommand(newPolicyGeoDeny())
+	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newMe(), newGatewayCmd(), newCheck(), policyCmd, newWAF(), lambdaCmd, newIAMResponder(), newGeo())
 	return root
 }
 
