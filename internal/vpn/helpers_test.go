@@ -64,7 +64,7 @@ func cityDB(t testing.TB) *geo.DB {
 	return db
 }
 
-func provision(t *testing.T, c vpn.Config, o vpn.Options) *vpn.Handler {
+func provision(t testing.TB, c vpn.Config, o vpn.Options) *vpn.Handler {
 	t.Helper()
 	if o.Geo == nil {
 		o.Geo = cityDB(t)
