@@ -85,9 +85,11 @@ LOCKGATE_OWNER_TOKEN for 'lockgate me'). Commands that print data take
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	lambdaCmd := newLambda()
 	lambdaCmd.AddCommand(newLambdaVPNConnect())
+	meCmd := newMe()
+	meCmd.AddCommand(newMeGeofence())
 	policyCmd := newPolicy()
 	policyCmd.AddCommand(newPolicyGeoDeny())
-	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newMe(), newGatewayCmd(), newCheck(), policyCmd, newWAF(), lambdaCmd, newIAMResponder(), newGeo())
+	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), meCmd, newGatewayCmd(), newCheck(), policyCmd, newWAF(), lambdaCmd, newIAMResponder(), newGeo())
 	return root
 }
 

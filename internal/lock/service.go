@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/lockgate/lockgate/internal/geo"
 )
 
 // Options configure a Service.
@@ -27,8 +29,11 @@ type Options struct {
 	MaxIntegrationData int
 	// Country maps an IP to an ISO country code ("" when unknown).
 	Country func(netip.Addr) string
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Geo places attempts for geo-fences and new-country events (the
+	// store keeps fences when it implements GeoFenceStore).
+	Geo    geo.Locator
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Sealer seals and opens secrets at rest.
@@ -46,6 +51,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	maxData  int
+	geo      *geoState
 	// queued wakes the webhook dispatcher when an event is committed.
 	queued chan struct{}
 }
@@ -67,7 +73,10 @@ func New(o Options) *Service {
 	// Times are stored with microsecond precision; keep them so in memory
 	// too, so what is returned equals what is read back.
 	now := func() time.Time { return o.Now().UTC().Truncate(time.Microsecond) }
+	g := &geoState{db: o.Geo, seen: map[[2]string]struct{}{}}
+	g.fences, _ = o.Store.(GeoFenceStore)
 	return &Service{
+		geo:      g,
 		store:    o.Store,
 		box:      o.Box,
 		verifier: newVerifier(o.Store, o.Box, o.Audiences, o.Leeway, o.MaxTokenLifetime, o.KeyCacheTTL, now),
@@ -342,13 +351,25 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 			at.UserLocation = s.country(ip.Unmap())
 		}
 	}
-	var events []Event
+	fc, err := s.checkGeo(ctx, app, acc, &at, now)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	if fc.fence != nil {
+		locked, at.Locked = true, true
+	}
+	events := fc.events
 	if locked {
-		events, err = s.events(ctx, "attempt.locked", now, map[string]any{
+		data := map[string]any{
 			"application": map[string]string{"id": app.ID, "name": app.Name},
 			"person_id":   acc.PersonID,
 			"attempt":     at,
-		}, app.ID, acc.PersonID)
+		}
+		if fc.fence != nil {
+			data["reason"] = "geo-fence: " + fc.reason
+		}
+		more, err := s.events(ctx, "attempt.locked", now, data, app.ID, acc.PersonID)
+		events = append(events, more...)
 		if err != nil {
 			return CheckResult{}, err
 		}
@@ -362,6 +383,12 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 	res := CheckResult{Locked: locked, AttemptID: at.ID}
 	if locked {
 		res.Message = app.Settings.LockedMessage
+	}
+	if fc.fence != nil {
+		if fc.fence.Message != "" {
+			res.Message = fc.fence.Message
+		}
+		s.recordFenced(ctx, app, at, fc)
 	}
 	return res, nil
 }

@@ -219,6 +219,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		MaxTokenLifetime:   cfg.LockCheck.MaxTokenLifetime.Std(),
 		KeyCacheTTL:        cfg.LockCheck.KeyCacheTTL.Std(),
 		MaxIntegrationData: cfg.LockCheck.MaxIntegrationKiB << 10,
+		Geo:                s.geo,
 		Country:            s.geo.Country,
 		Now:                s.opts.Now,
 		Logger:             s.log,

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/language"
-
 	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/problem"
 )
 
@@ -98,7 +97,6 @@ func (p policy) empty() bool {
 
 var (
 	endpointIDRe = regexp.MustCompile(`^cvpn-endpoint-[0-9a-f]{17}$`)
-	regionRe     = regexp.MustCompile(`^([A-Z]{2})-[A-Z0-9]{1,3}$`)
 )
 
 // validate checks the section; handler says whether POST /vpn/connect is
@@ -169,7 +167,7 @@ func (c *Config) policy(path string, e Endpoint, probs *problem.List) policy {
 	}
 	for i, cc := range e.AllowedCountries {
 		cc = strings.ToUpper(strings.TrimSpace(cc))
-		if msg := checkCountry(cc); msg != "" {
+		if msg := geo.CountryProblem(cc); msg != "" {
 			probs.Addf(fmt.Sprintf("%sallowed_countries[%d]", path, i), "%q %s", e.AllowedCountries[i], msg)
 			continue
 		}
@@ -177,33 +175,11 @@ func (c *Config) policy(path string, e Endpoint, probs *problem.List) policy {
 	}
 	for i, r := range e.AllowedRegions {
 		r = strings.ToUpper(strings.TrimSpace(r))
-		m := regionRe.FindStringSubmatch(r)
-		msg := "is not an ISO 3166-2 code (US-CA)"
-		if m != nil {
-			msg = checkCountry(m[1])
-		}
-		if msg != "" {
+		if msg := geo.RegionProblem(r); msg != "" {
 			probs.Addf(fmt.Sprintf("%sallowed_regions[%d]", path, i), "%q %s", e.AllowedRegions[i], msg)
 			continue
 		}
 		p.regions = append(p.regions, r)
 	}
 	return p
-}
-
-// checkCountry says what is wrong with an ISO 3166-1 alpha-2 code, ""
-// when nothing: golang.org/x/text knows the assigned codes, so a typo
-// (UK for GB) is named instead of silently denying a country.
-func checkCountry(cc string) string {
-	if len(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
-		return "is not an ISO 3166-1 alpha-2 country code (US)"
-	}
-	r, err := language.ParseRegion(cc)
-	if err != nil || !r.IsCountry() {
-		return "is not an assigned ISO 3166-1 country code"
-	}
-	if canon := r.Canonicalize().String(); canon != cc {
-		return fmt.Sprintf("is not the ISO 3166-1 code: use %s", canon)
-	}
-	return ""
 }
