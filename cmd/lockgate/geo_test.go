@@ -54,6 +54,19 @@ func TestGeoLookup(t *testing.T) {
 	}
 }
 
+// config validate names every problem of the geo and vpn sections with
+// its file:line:col.
+func TestConfigValidateVPN(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "vpn.yaml")
+	os.WriteFile(cfg, []byte("vpn:\n  enabled: true\n  secret: short\n  allowed_countries: [US, UK]\n  deadline: 40s\ngeo:\n  reload_interval: -1s\n"), 0o600)
+	runCLICases(t, []cliCase{{"vpn and geo", []string{"config", "validate", cfg}, 1, []string{
+		"vpn.yaml:3:11: vpn.secret: required, at least 20 characters",
+		`vpn.yaml:4:27: vpn.allowed_countries[1]: "UK" is not the ISO 3166-1 code: use GB`,
+		"vpn.yaml:5:13: vpn.deadline: 40s is outside 0..25s",
+		"vpn.yaml:7:20: geo.reload_interval: must not be negative",
+	}}})
+}
+
 func TestLambdaVPNConnectEvent(t *testing.T) {
 	ev := filepath.Join(t.TempDir(), "connect.json")
 	os.WriteFile(ev, []byte(`{"connection-id":"cvpn-connection-1","endpoint-id":"cvpn-endpoint-0123456789abcdef0","username":"alice","public-ip":"24.48.0.1","schema-version":"v1"}`), 0o600)

@@ -108,7 +108,7 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 		}
 		section("gateway", gp)
 	}
-	if cfg.VPN.Enabled && len(geop) == 0 && len(wp) == 0 {
+	if cfg.VPN.Enabled {
 		var vp problem.List
 		s.vpn, vp = vpn.Provision(cfg.VPN, vpn.Options{Geo: s.geo, WAF: s.waf, Logger: log, Serve: true})
 		section("vpn", vp)
