@@ -45,7 +45,7 @@ func vpnHandlerFromEnv(ctx context.Context, log *slog.Logger) (*vpn.Handler, err
 	if err != nil {
 		return nil, fmt.Errorf("geo: %w", err)
 	}
-	set, probs := webacl.Provision(s.WAF, db.Country)
+	set, probs := webacl.Provision(s.WAF, db)
 	if len(probs) > 0 {
 		return nil, fmt.Errorf("waf: %w", probs.Err())
 	}

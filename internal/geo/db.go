@@ -103,6 +103,9 @@ func Open(c Config, log *slog.Logger) (*DB, error) {
 	return d, nil
 }
 
+// Default is the embedded database, for callers without a configuration.
+var Default = NewDB(Embedded{}, SourceEmbedded)
+
 // NewDB returns a DB answering from l (for tests and embedders).
 func NewDB(l Locator, source string) *DB {
 	d := &DB{interval: DefaultReloadInterval, log: slog.New(slog.DiscardHandler)}

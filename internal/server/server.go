@@ -99,7 +99,7 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 	var geop, wp problem.List
 	s.geo, geop = geo.Provision(cfg.Geo, log)
 	section("geo", geop)
-	s.waf, wp = webacl.Provision(cfg.WAF, s.geo.Country)
+	s.waf, wp = webacl.Provision(cfg.WAF, s.geo)
 	section("waf", wp)
 	if cfg.Gateway.Enabled() || len(cfg.Gateway.Routes) > 0 {
 		gp := cfg.Gateway.Validate()
@@ -153,7 +153,7 @@ func (s *Server) reloadGateway() (gateway.Snapshot, error) {
 	if err != nil {
 		return gateway.Snapshot{}, err
 	}
-	set, wp := webacl.Provision(cfg.WAF, s.geo.Country)
+	set, wp := webacl.Provision(cfg.WAF, s.geo)
 	gp := cfg.Gateway.Validate()
 	var probs problem.List
 	for _, p := range wp {

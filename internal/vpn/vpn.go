@@ -95,7 +95,7 @@ func Provision(c Config, o Options) (*Handler, problem.List) {
 	set = &copied
 	set.Options.Now = o.Now
 	if set.Options.Country == nil && o.Geo != nil {
-		set.Options.Country = countryOf(o.Geo)
+		set.Options.Country = func(ip netip.Addr) string { cc, _ := wafGeo{o.Geo}.Locate(ip); return cc }
 	}
 	compile := func(path, file string) {
 		if file == "" || h.engines[file] != nil {
@@ -115,15 +115,16 @@ func Provision(c Config, o Options) (*Handler, problem.List) {
 	return h, probs
 }
 
-// countryOf adapts a Locator to the WAF engine's country function.
-func countryOf(l geo.Locator) func(netip.Addr) string {
-	return func(ip netip.Addr) string {
-		loc, err := l.Lookup(ip)
-		if err != nil {
-			return ""
-		}
-		return loc.Country
+// wafGeo adapts a Locator to the WAF engine's: a country and a region
+// code, nothing when the database cannot answer.
+type wafGeo struct{ l geo.Locator }
+
+func (g wafGeo) Locate(ip netip.Addr) (country, region string) {
+	loc, err := g.l.Lookup(ip)
+	if err != nil {
+		return "", ""
 	}
+	return loc.Country, loc.RegionCode()
 }
 
 // needsLocks reports whether some policy checks locks.
