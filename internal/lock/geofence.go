@@ -224,10 +224,23 @@ func (s *Service) fenceOwner(ctx context.Context, kind, id string) error {
 	return invalid("a fence belongs to a person or an account, not %q", kind)
 }
 
+// lockedData adds why to an attempt.locked event's data when a fence
+// locked it.
+func (fc fenceCheck) lockedData(data map[string]any) map[string]any {
+	if fc.fence != nil {
+		data["reason"] = "geo-fence: " + fc.reason
+	}
+	return data
+}
+
 // recordFenced keeps why a check was fenced out in the account's history
-// (beside what integrations report), for the owner and the admins. The
-// answer is already decided: a failure here is logged, not returned.
-func (s *Service) recordFenced(ctx context.Context, app Application, at Attempt, fc fenceCheck) {
+// (beside what integrations report), for the owner and the admins, and
+// returns the message to answer: the fence's, else msg. The answer is
+// already decided: a failure to record is logged, not returned.
+func (s *Service) recordFenced(ctx context.Context, app Application, at Attempt, fc fenceCheck, msg string) string {
+	if fc.fence.Message != "" {
+		msg = fc.fence.Message
+	}
 	detail, _ := json.Marshal(map[string]any{
 		"attempt_id": at.ID, "user_ip": at.UserIP, "country": fc.location.Country, "region": fc.location.Region,
 		"fence": fc.fence.OwnerKind, "allowed_countries": fc.fence.Countries, "allowed_regions": fc.fence.Regions, "reason": fc.reason,
@@ -236,4 +249,5 @@ func (s *Service) recordFenced(ctx context.Context, app Application, at Attempt,
 	if err := s.store.AddAccountEvent(ctx, e); err != nil {
 		s.log.Error("lock: recording a geo-fenced attempt", "attempt", at.ID, "error", err)
 	}
+	return msg
 }

@@ -358,22 +358,18 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 	if fc.fence != nil {
 		locked, at.Locked = true, true
 	}
-	events := fc.events
+	var events []Event
 	if locked {
-		data := map[string]any{
+		events, err = s.events(ctx, "attempt.locked", now, fc.lockedData(map[string]any{
 			"application": map[string]string{"id": app.ID, "name": app.Name},
 			"person_id":   acc.PersonID,
 			"attempt":     at,
-		}
-		if fc.fence != nil {
-			data["reason"] = "geo-fence: " + fc.reason
-		}
-		more, err := s.events(ctx, "attempt.locked", now, data, app.ID, acc.PersonID)
-		events = append(events, more...)
+		}), app.ID, acc.PersonID)
 		if err != nil {
 			return CheckResult{}, err
 		}
 	}
+	events = append(events, fc.events...)
 	if err := s.store.RecordAttempt(ctx, at, events); err != nil {
 		return CheckResult{}, err
 	}
@@ -385,10 +381,7 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 		res.Message = app.Settings.LockedMessage
 	}
 	if fc.fence != nil {
-		if fc.fence.Message != "" {
-			res.Message = fc.fence.Message
-		}
-		s.recordFenced(ctx, app, at, fc)
+		res.Message = s.recordFenced(ctx, app, at, fc, res.Message)
 	}
 	return res, nil
 }
