@@ -165,21 +165,21 @@ func (c *Config) policy(path string, e Endpoint, probs *problem.List) policy {
 	if n := len([]rune(p.message)); n > MaxMessage {
 		probs.Addf(path+"denied_message", "%d characters: Client VPN takes at most %d", n, MaxMessage)
 	}
-	for i, cc := range e.AllowedCountries {
-		cc = strings.ToUpper(strings.TrimSpace(cc))
-		if msg := geo.CountryProblem(cc); msg != "" {
-			probs.Addf(fmt.Sprintf("%sallowed_countries[%d]", path, i), "%q %s", e.AllowedCountries[i], msg)
-			continue
-		}
-		p.countries = append(p.countries, cc)
-	}
-	for i, r := range e.AllowedRegions {
-		r = strings.ToUpper(strings.TrimSpace(r))
-		if msg := geo.RegionProblem(r); msg != "" {
-			probs.Addf(fmt.Sprintf("%sallowed_regions[%d]", path, i), "%q %s", e.AllowedRegions[i], msg)
-			continue
-		}
-		p.regions = append(p.regions, r)
-	}
+	p.countries = codes(path+"allowed_countries", e.AllowedCountries, geo.CountryProblem, probs)
+	p.regions = codes(path+"allowed_regions", e.AllowedRegions, geo.RegionProblem, probs)
 	return p
+}
+
+// codes upper-cases and checks a list of ISO codes, naming every bad one.
+func codes(path string, list []string, check func(string) string, probs *problem.List) []string {
+	var out []string
+	for i, c := range list {
+		norm := strings.ToUpper(strings.TrimSpace(c))
+		if msg := check(norm); msg != "" {
+			probs.Addf(fmt.Sprintf("%s[%d]", path, i), "%q %s", c, msg)
+			continue
+		}
+		out = append(out, norm)
+	}
+	return out
 }
