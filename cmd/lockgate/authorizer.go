@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/spf13/cobra"
@@ -22,12 +23,18 @@ func withAuthorizer(lambdaCmd *cobra.Command) *cobra.Command {
 	return lambdaCmd
 }
 
-// bootstrapArgs is the command a provided.al2023 bootstrap runs: the
-// function's Handler setting (_HANDLER) chooses it, "authorizer" for the
-// authorizer and anything else for the IAM lockout responder.
+// bootstrapArgs picks the Lambda mode of a provided.al2023 bootstrap:
+// the function's Handler setting ("authorizer", "vpn-connect",
+// "iam-responder") when it names one, else a function named
+// AWSClientVPN-… (Client VPN requires that prefix) runs the VPN connect
+// handler, and any other the IAM responder.
 func bootstrapArgs() []string {
-	if os.Getenv("_HANDLER") == "authorizer" {
-		return []string{"lambda", "authorizer"}
+	switch h := os.Getenv("_HANDLER"); h {
+	case "authorizer", "vpn-connect", "iam-responder":
+		return []string{"lambda", h}
+	}
+	if strings.HasPrefix(os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), vpnFunctionPrefix) {
+		return []string{"lambda", "vpn-connect"}
 	}
 	return []string{"lambda", "iam-responder"}
 }

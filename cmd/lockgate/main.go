@@ -83,7 +83,13 @@ LOCKGATE_OWNER_TOKEN for 'lockgate me'). Commands that print data take
 	root.SetVersionTemplate("lockgate {{.Version}}\n")
 	root.PersistentFlags().String("config", "", "configuration file (YAML)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newToken(), newMe(), newGatewayCmd(), newAuthz(), newCheck(), newPolicy(), newWAF(), withAuthorizer(newLambda()), newIAMResponder())
+	lambdaCmd := withAuthorizer(newLambda())
+	lambdaCmd.AddCommand(newLambdaVPNConnect())
+	meCmd := newMe()
+	meCmd.AddCommand(newMeGeofence())
+	policyCmd := newPolicy()
+	policyCmd.AddCommand(newPolicyGeoDeny())
+	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newToken(), meCmd, newGatewayCmd(), newAuthz(), newCheck(), policyCmd, newWAF(), lambdaCmd, newIAMResponder(), newGeo())
 	root.AddCommand(newAnalyze())
 	return root
 }

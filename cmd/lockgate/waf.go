@@ -80,14 +80,14 @@ func loadACL(c *cobra.Command, path string) (*waf.WebACL, waf.Options, []string)
 	flags.AnonymousIPFile = config.Path(str(c, "anonymous-ip"))
 	// The configuration's waf section first, its problems located in the
 	// file; the flags add to it.
-	set, probs := webacl.Provision(wc, geo.Country)
+	set, probs := webacl.Provision(wc, geo.Default)
 	for i := range probs {
 		probs[i].Path = "waf." + probs[i].Path
 	}
 	for _, p := range src.Locate(probs) {
 		problems = append(problems, p.Error())
 	}
-	extra, probs := webacl.Provision(flags, geo.Country)
+	extra, probs := webacl.Provision(flags, geo.Default)
 	for _, p := range probs {
 		problems = append(problems, "flags: "+p.Error())
 	}

@@ -66,7 +66,7 @@ func benchGateway(b *testing.B, path string, firstTime bool) {
 		io.WriteString(rw, `{"pets":[{"id":1,"name":"Birds"}]}`)
 	}))
 	defer up.Close()
-	set, probs := webacl.Provision(webacl.Config{}, geo.Country)
+	set, probs := webacl.Provision(webacl.Config{}, geo.Default)
 	if len(probs) > 0 {
 		b.Fatal(probs)
 	}

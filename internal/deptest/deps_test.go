@@ -73,6 +73,8 @@ var rules = []rule{
 		why: "the domain knows nothing of HTTP or SQL: handlers translate HTTP, stores implement its interfaces"},
 	{Root: "internal/endpoint", Allowed: []string{module + "/internal/endpoint"}, why: "a leaf of route descriptions"},
 	{Root: "internal/httpjson", Allowed: []string{module + "/internal/httpjson"}, why: "a leaf of JSON answers"},
+	{Root: "cmd/lockgate", Banned: []string{"github.com/maxmind/mmdbwriter"}, Allowed: []string{""},
+		why: "mmdbwriter writes the tests' MaxMind databases (internal/geo/geotest): the binary never ships it"},
 }
 
 func TestDependencies(t *testing.T) {

@@ -97,7 +97,7 @@ func loadSnapshot(path string) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	set, probs := webacl.Provision(file.WAF, geo.Country)
+	set, probs := webacl.Provision(file.WAF, geo.Default)
 	if len(probs) > 0 {
 		return Snapshot{}, src.Locate(probs)
 	}

@@ -41,6 +41,7 @@ func (h *Handler) endpoints() []endpoint.Endpoint {
 	for _, p := range []string{"/api/v1/lock-check", "/nl3/api/v1/accountProtectionCheck", "/nl3/api/v1/sdk/accountLockCheck"} {
 		eps = append(eps, pub("POST "+p, h.lockCheck))
 	}
+	eps = append(eps, h.geoFenceEndpoints(adm, own)...)
 	return append(eps,
 		adm("POST /api/v1/admin/applications", h.createApp),
 		adm("GET /api/v1/admin/applications", h.listApps),

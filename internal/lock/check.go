@@ -74,17 +74,25 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 			at.UserLocation = s.country(ip.Unmap())
 		}
 	}
+	fc, err := s.checkGeo(ctx, app, acc, &at, now)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	if fc.fence != nil {
+		locked, at.Locked = true, true
+	}
 	var events []Event
 	if locked && s.throttle.admit(app.ID, app.Name, key, acc.PersonID, now) {
-		events, err = s.events(ctx, "attempt.locked", now, map[string]any{
+		events, err = s.events(ctx, "attempt.locked", now, fc.lockedData(map[string]any{
 			"application": map[string]string{"id": app.ID, "name": app.Name},
 			"person_id":   acc.PersonID,
 			"attempt":     at,
-		}, app.ID, acc.PersonID)
+		}), app.ID, acc.PersonID)
 		if err != nil {
 			return CheckResult{}, err
 		}
 	}
+	events = append(events, fc.events...)
 	if err := s.store.RecordAttempt(ctx, at, events); err != nil {
 		return CheckResult{}, err
 	}
@@ -94,6 +102,9 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 	res := CheckResult{Locked: locked, AttemptID: at.ID}
 	if locked {
 		res.Message = app.Settings.LockedMessage
+	}
+	if fc.fence != nil {
+		res.Message = s.recordFenced(ctx, app, at, fc, res.Message)
 	}
 	return res, nil
 }

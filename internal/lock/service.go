@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/lockgate/lockgate/internal/geo"
 )
 
 // Options configure a Service.
@@ -37,7 +39,10 @@ type Options struct {
 	ConflictRetries int
 	// Sleep waits d or until ctx ends (between conflict retries); a
 	// timer when nil. Tests inject their own.
-	Sleep  func(ctx context.Context, d time.Duration) error
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Geo places attempts for geo-fences and new-country events (the
+	// store keeps fences when it implements GeoFenceStore).
+	Geo    geo.Locator
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -68,6 +73,7 @@ type Service struct {
 	throttle *throttle
 	tokens   *tokenAuth
 	accounts *accountCache // nil when the store cannot say when accounts change
+	geo      *geoState
 	// queued wakes the webhook dispatcher when an event is committed.
 	queued chan struct{}
 }
@@ -99,7 +105,10 @@ func New(o Options) *Service {
 	if w, ok := o.Store.(AccountWatcher); ok {
 		accounts = newAccountCache(w)
 	}
+	g := &geoState{db: o.Geo, seen: map[[2]string]struct{}{}}
+	g.fences, _ = o.Store.(GeoFenceStore)
 	return &Service{
+		geo:      g,
 		accounts: accounts,
 		store:    o.Store,
 		box:      o.Box,

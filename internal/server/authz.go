@@ -5,22 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 
 	"github.com/lockgate/lockgate/internal/authz"
 	"github.com/lockgate/lockgate/internal/authz/dynamo"
 	"github.com/lockgate/lockgate/internal/gateway"
-	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/problem"
 )
 
 // provisionAuthz checks the authz section (its files read, nothing
 // fetched); nil without issuers or authorizers.
-func provisionAuthz(c authz.Config, log *slog.Logger, opts Options) (*authz.Service, problem.List) {
+func provisionAuthz(c authz.Config, country func(netip.Addr) string, log *slog.Logger, opts Options) (*authz.Service, problem.List) {
 	if len(c.Issuers) == 0 && len(c.Authorizers) == 0 && c.Groups.Source != "file" && c.Groups.Source != "dynamodb" {
 		return nil, nil
 	}
-	return authz.Provision(c, authz.Options{Logger: log, Now: opts.Now, Country: geo.Country})
+	return authz.Provision(c, authz.Options{Logger: log, Now: opts.Now, Country: country})
 }
 
 // authorizer resolves a gateway route's authorizer name.

@@ -13,8 +13,10 @@ import (
 	"github.com/lockgate/lockgate/internal/awsiam"
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/gateway"
+	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/httpapi"
 	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/vpn"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/webhook"
 	"github.com/lockgate/lockgate/problem"
@@ -50,6 +52,8 @@ type Config struct {
 	WAF          webacl.Config      `yaml:"waf"`
 	Gateway      gateway.Config     `yaml:"gateway"`
 	Authz        authz.Config       `yaml:"authz"`
+	Geo          geo.Config         `yaml:"geo"`
+	VPN          vpn.Config         `yaml:"vpn"`
 
 	// PublicURLsFollowListen is set by Load when the public URL was
 	// derived from the listen address rather than given.

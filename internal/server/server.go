@@ -30,6 +30,7 @@ import (
 	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/secretbox"
 	"github.com/lockgate/lockgate/internal/store"
+	"github.com/lockgate/lockgate/internal/vpn"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/webhook"
 	"github.com/lockgate/lockgate/problem"
@@ -46,6 +47,8 @@ type Server struct {
 	tls   *tls.Config
 	waf   *webacl.Set
 	authz *authz.Service // nil without an authz section
+	geo   *geo.DB
+	vpn   *vpn.Handler
 
 	// Set by Open.
 	store   *store.Store
@@ -97,11 +100,13 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 	section("lock_check", cfg.LockCheck.Validate())
 	section("auth", cfg.Auth.Validate())
 	section("webhooks", cfg.Webhooks.Validate())
-	var wp problem.List
-	s.waf, wp = webacl.Provision(cfg.WAF, geo.Country)
+	var geop, wp problem.List
+	s.geo, geop = geo.Provision(cfg.Geo, log)
+	section("geo", geop)
+	s.waf, wp = webacl.Provision(cfg.WAF, s.geo)
 	section("waf", wp)
 	var ap problem.List
-	s.authz, ap = provisionAuthz(cfg.Authz, log, opts)
+	s.authz, ap = provisionAuthz(cfg.Authz, s.geo.Country, log, opts)
 	section("authz", ap)
 	if cfg.Gateway.Enabled() || len(cfg.Gateway.Routes) > 0 {
 		gp := cfg.Gateway.Validate()
@@ -109,6 +114,11 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 			gp = gateway.Check(s.snapshot(cfg, s.waf))
 		}
 		section("gateway", gp)
+	}
+	if cfg.VPN.Enabled {
+		var vp problem.List
+		s.vpn, vp = vpn.Provision(cfg.VPN, vpn.Options{Geo: s.geo, WAF: s.waf, Logger: log, Serve: true})
+		section("vpn", vp)
 	}
 	if r := cfg.IAMResponder; r.Enabled {
 		if err := r.Validate(); err != nil {
@@ -150,7 +160,7 @@ func (s *Server) reloadGateway() (gateway.Snapshot, error) {
 	if err != nil {
 		return gateway.Snapshot{}, err
 	}
-	set, wp := webacl.Provision(cfg.WAF, geo.Country)
+	set, wp := webacl.Provision(cfg.WAF, s.geo)
 	gp := cfg.Gateway.Validate()
 	var probs problem.List
 	for _, p := range wp {
@@ -225,7 +235,8 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		MaxTokenLifetime:    cfg.LockCheck.MaxTokenLifetime.Std(),
 		KeyCacheTTL:         cfg.LockCheck.KeyCacheTTL.Std(),
 		MaxIntegrationData:  cfg.LockCheck.MaxIntegrationKiB << 10,
-		Country:             geo.Country,
+		Geo:                 s.geo,
+		Country:             s.geo.Country,
 		Now:                 s.opts.Now,
 		Logger:              s.log,
 	})
@@ -241,6 +252,12 @@ func (s *Server) Open(ctx context.Context) (err error) {
 			return err
 		}
 		s.api.Mount(s.gateway.Endpoints()...)
+	}
+	if s.vpn != nil {
+		if err := s.vpn.Open(ctx); err != nil {
+			return err
+		}
+		s.api.Mount(s.vpn.Endpoints()...)
 	}
 	if rc := cfg.IAMResponder; rc.Enabled {
 		if err := s.openResponder(ctx, rc); err != nil {
@@ -415,6 +432,7 @@ func (s *Server) ServeListeners(ctx context.Context, lns Listeners) error {
 		Logger:      s.log,
 		Wake:        s.svc.Queued(),
 	}
+	g.Go(func() error { return s.geo.Run(gctx) })
 	g.Go(func() error { d.Run(gctx); return nil })
 	g.Go(func() error { s.svc.RunRelocker(gctx, time.Second); return nil })
 	err := g.Wait()

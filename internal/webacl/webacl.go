@@ -70,17 +70,25 @@ type Set struct {
 // Config returns the section the set was provisioned from.
 func (s *Set) Config() Config { return s.cfg }
 
+// Locator places client addresses: a country (ISO 3166-1 alpha-2) and a
+// region (the ISO 3166-2 code without its country prefix), "" for what is
+// unknown. lockgate's geo database (geo.DB) is one.
+type Locator interface {
+	Locate(ip netip.Addr) (country, region string)
+}
+
 // Provision reads every file the section names and checks every entry.
 // Problems carry paths relative to the section (ip_sets[0].file); all of
-// them are returned together.
-func Provision(c Config, country func(netip.Addr) string) (*Set, problem.List) {
+// them are returned together. loc places client addresses for GeoMatch
+// statements and their labels (nil: web ACLs with GeoMatch are refused).
+func Provision(c Config, loc Locator) (*Set, problem.List) {
 	var probs problem.List
 	s := &Set{cfg: c, Options: waf.Options{
 		IPSets: map[string][]netip.Prefix{}, RegexSets: map[string][]string{}, RuleGroups: map[string]*waf.RuleGroup{},
 		MaxKeys: c.MaxKeysPerRule, BodyLimit: c.BodyLimitKiB << 10,
 	}}
-	if country != nil {
-		s.Options.Geo = waf.CountryFunc(country)
+	if loc != nil {
+		s.Options.Geo = loc
 	}
 	if c.BodyLimitKiB < 0 || c.BodyLimitKiB > 64 {
 		probs.Addf("body_limit_kib", "%d is outside 1..64", c.BodyLimitKiB)
