@@ -46,7 +46,7 @@ func TestVPNConnectTemplate(t *testing.T) {
 	// latency." An option, on the alias that the output names (provisioned
 	// concurrency applies to a version or alias only; "Qualified Lambda
 	// functions are supported.").
-	pc := props["ProvisionedConcurrencyConfig"].([]any)
+	pc := get(props["ProvisionedConcurrencyConfig"], "Fn::If").([]any)
 	if pc[0] != "HasProvisionedConcurrency" || get(pc[1], "ProvisionedConcurrentExecutions", "Ref") != "LambdaProvisionedConcurrency" || props["AutoPublishAlias"] == nil {
 		t.Errorf("provisioned concurrency %v, alias %v", pc, props["AutoPublishAlias"])
 	}
@@ -96,7 +96,7 @@ func TestVPNConnectTemplate(t *testing.T) {
 	// The role reads the signing key only when locks are checked, and only
 	// that secret.
 	role := resource(t, tmpl, "HandlerRole", "AWS::IAM::Role")
-	pol := role["Policies"].([]any)
+	pol := get(role["Policies"], "Fn::If").([]any)
 	if pol[0] != "ChecksLocks" {
 		t.Errorf("policies %v", pol)
 	}

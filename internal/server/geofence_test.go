@@ -144,7 +144,7 @@ func TestGeoFence(t *testing.T) {
 			t.Errorf("%s %s: %d %s", tt.path, tt.body, code, body)
 		}
 	}
-	if code, body := call("GET", "/api/v1/admin/persons/"+p.ID+"/geofence", ownerToken, ""); code != 401 {
+	if code, body := call("GET", "/api/v1/admin/persons/"+p.ID+"/geofence", ownerToken, ""); code != 403 {
 		t.Errorf("an owner token on the admin API: %d %s", code, body)
 	}
 	if code, _ := call("DELETE", "/api/v1/me/geofence", ownerToken, ""); code != 204 {
