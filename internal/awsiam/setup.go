@@ -2,19 +2,17 @@ package awsiam
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/lockgate/lockgate/internal/appkey"
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/eventpattern"
 	"github.com/lockgate/lockgate/internal/geo"
@@ -158,29 +156,14 @@ func CheckAPIURI(apiURI string, publicURLs []string) error {
 
 // signingKey loads the key from its configured source.
 func (s Settings) signingKey(ctx context.Context, cfg aws.Config, log *slog.Logger) (string, error) {
-	switch {
-	case s.SigningKeyFile != "":
-		data, err := os.ReadFile(string(s.SigningKeyFile))
-		if err != nil {
-			return "", fmt.Errorf("signing_key_file: %w", err)
-		}
-		return strings.TrimSpace(string(data)), nil
-	case s.SigningKeySecretARN != "":
-		out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &s.SigningKeySecretARN})
-		if err != nil {
-			return "", fmt.Errorf("signing_key_secret_arn: %w", err)
-		}
-		v := strings.TrimSpace(aws.ToString(out.SecretString))
-		var j struct {
-			SigningKey string `json:"signing_key"`
-		}
-		if json.Unmarshal([]byte(v), &j) == nil && j.SigningKey != "" {
-			v = j.SigningKey
-		}
-		return v, nil
+	if log != nil {
+		log = log.With("component", "awsiam")
 	}
-	log.Warn("awsiam: the signing key comes from the LOCKGATE_SIGNING_KEY environment variable; keep it in a file or AWS Secrets Manager instead")
-	return s.SigningKey, nil
+	return appkey.Load(ctx, appkey.Source{
+		File: string(s.SigningKeyFile), SecretARN: s.SigningKeySecretARN, Plain: s.SigningKey,
+		FileName: "signing_key_file", SecretName: "signing_key_secret_arn", PlainName: "LOCKGATE_SIGNING_KEY",
+		AWS: &cfg,
+	}, log)
 }
 
 // AWSConfig loads the AWS SDK's standard configuration: region,
