@@ -111,9 +111,9 @@ func TestTablesEscapeControlCharacters(t *testing.T) {
 	if !strings.Contains(stdout, `Eve\x1b]0;pwned\a\x1b[31mred\u202eevil\ttab`) {
 		t.Errorf("escaped form missing: %q", stdout)
 	}
-	// JSON keeps the exact value (it is escaped by JSON itself).
+	// JSON keeps the exact value, every control and bidi character escaped.
 	stdout, _, _ = runCLI(t, env, "person", "list", "-o", "json")
-	if !strings.Contains(stdout, `Eve\u001b]0;pwned\u0007\u001b[31mred`+"\u202e"+`evil\ttab`) {
+	if !strings.Contains(stdout, `Eve\u001b]0;pwned\u0007\u001b[31mred\u202eevil\ttab`) {
 		t.Errorf("json: %s", stdout)
 	}
 }
@@ -131,6 +131,36 @@ func TestSafe(t *testing.T) {
 	} {
 		if got := safe(in); got != want {
 			t.Errorf("safe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// JSON and YAML keep the exact value for programs, but neither lets a C1
+// control (U+009B is a one-character CSI), a C0 control or a bidi
+// override reach the terminal raw, and YAML output never fails on them.
+func TestStructuredOutputEscapesTerminalControls(t *testing.T) {
+	v := map[string]string{"device": "Eve\x1b[31m\u009b2J\u202eevil\x07"}
+	for _, format := range []string{"json", "yaml"} {
+		var buf strings.Builder
+		p := &printer{format: format, out: &buf}
+		if err := p.object(v, nil); err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		out := buf.String()
+		for _, bad := range []string{"\x1b", "\u009b", "\u202e", "\x07"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("%s output holds %q raw: %q", format, bad, out)
+			}
+		}
+		var back map[string]string
+		var err error
+		if format == "json" {
+			err = json.Unmarshal([]byte(out), &back)
+		} else {
+			err = yaml.Unmarshal([]byte(out), &back)
+		}
+		if err != nil || back["device"] != v["device"] {
+			t.Errorf("%s does not read back the same value: %q %v\n%s", format, back["device"], err, out)
 		}
 	}
 }

@@ -54,9 +54,14 @@ func (p *printer) structured() bool { return p.format != "table" }
 func (p *printer) object(v any, fill func(*table)) error {
 	switch p.format {
 	case "json":
-		enc := json.NewEncoder(p.out)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		_, err := p.out.Write(escapeTerminal(buf.Bytes()))
+		return err
 	case "yaml":
 		return writeYAML(p.out, v)
 	}
@@ -93,13 +98,15 @@ func writeYAML(w io.Writer, v any) error {
 		return err
 	}
 	var n yaml.Node
-	if err := yaml.Unmarshal(data, &n); err != nil {
+	// The YAML reader refuses raw C1 controls that JSON leaves raw:
+	// escaped, they are the same characters to it.
+	if err := yaml.Unmarshal(escapeTerminal(data), &n); err != nil {
 		return err
 	}
 	var block func(*yaml.Node)
 	block = func(n *yaml.Node) {
 		n.Style &^= yaml.FlowStyle
-		if n.Kind == yaml.ScalarNode && n.Style&yaml.DoubleQuotedStyle != 0 && !needsQuotes(n.Value) {
+		if n.Kind == yaml.ScalarNode && n.Style&yaml.DoubleQuotedStyle != 0 && !needsQuotes(n.Value) && safe(n.Value) == n.Value {
 			n.Style &^= yaml.DoubleQuotedStyle
 		}
 		for _, c := range n.Content {
@@ -113,8 +120,28 @@ func writeYAML(w io.Writer, v any) error {
 	if err := enc.Encode(&n); err != nil {
 		return err
 	}
-	_, err = w.Write(buf.Bytes())
+	_, err = w.Write(escapeTerminal(buf.Bytes()))
 	return err
+}
+
+// escapeTerminal rewrites, in JSON or YAML output, the characters JSON
+// and YAML leave raw but a terminal acts on: C1 controls (U+0080–U+009F,
+// U+009B is a one-character CSI) and the bidirectional formatting
+// characters. They only occur inside strings, where \uXXXX means the same
+// character to a parser, so programs read the same data.
+func escapeTerminal(b []byte) []byte {
+	if !bytes.ContainsFunc(b, func(r rune) bool { return r >= 0x80 && r <= 0x9f || isBidi(r) }) {
+		return b
+	}
+	var out bytes.Buffer
+	for _, r := range string(b) {
+		if r >= 0x80 && r <= 0x9f || isBidi(r) {
+			fmt.Fprintf(&out, "\\u%04x", r)
+			continue
+		}
+		out.WriteRune(r)
+	}
+	return out.Bytes()
 }
 
 // needsQuotes reports whether a string would read back as another type
