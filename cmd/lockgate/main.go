@@ -91,6 +91,7 @@ LOCKGATE_OWNER_TOKEN for 'lockgate me'). Commands that print data take
 	policyCmd.AddCommand(newPolicyGeoDeny())
 	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newToken(), meCmd, newGatewayCmd(), newAuthz(), newCheck(), policyCmd, newWAF(), lambdaCmd, newIAMResponder(), newGeo())
 	root.AddCommand(newAnalyze())
+	root.AddCommand(newHealthcheck())
 	return root
 }
 
