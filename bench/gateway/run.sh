@@ -60,6 +60,9 @@ gw norules 19003 "" ""
 gw rules 19004 "$tmp/blog-acl.json" ""
 gw ruleslog 19005 "$tmp/blog-acl.json" "$tmp/ruleslog/waf.log"
 sleep 3
+labels=() rpss=() p99s=()
+# to_ms turns wrk's latency (850.00us, 7.85ms, 1.20s) into milliseconds.
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n *= 1000; printf "%.3f", n }'; }
 run() { # label port
   # warm up, then measure
   wrk -t2 -c64 -d2s -s "$here/clients.lua" "http://127.0.0.1:$2/" >/dev/null
@@ -68,7 +71,8 @@ run() { # label port
   p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
   p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
   non2xx="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
-  printf '%-34s %12s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
+  printf '%-38s %12s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
+  labels+=("$1") rpss+=("$rps") p99s+=("$(to_ms "$p99")")
 }
 echo "wrk -t2 -c64 -d${dur}s, 65,536 client IPs via X-Forwarded-For, $(nproc) cores, $(go version | awk '{print $3}')"
 run "bare httputil.ReverseProxy" 19001
@@ -77,3 +81,15 @@ run "lockgate, no rules" 19003
 run "lockgate, the blog's 3 rules" 19004
 run "lockgate, 3 rules + a log record each" 19005
 run "bare httputil.ReverseProxy (again)" 19001
+
+# The ratios, which are what compares across runs on a shared machine: each
+# server against the bare proxy's mean (its first and last runs).
+last=$(( ${#rpss[@]} - 1 ))
+base_rps=$(awk -v a="${rpss[0]}" -v b="${rpss[$last]}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+base_p99=$(awk -v a="${p99s[0]}" -v b="${p99s[$last]}" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+echo
+echo "against the bare proxy (mean of its first and last runs: $base_rps req/s, p99 $base_p99 ms):"
+for i in $(seq 1 $(( last - 1 ))); do
+  awk -v l="${labels[$i]}" -v r="${rpss[$i]}" -v p="${p99s[$i]}" -v br="$base_rps" -v bp="$base_p99" \
+    'BEGIN { printf "%-38s throughput ratio %5.2f   p99 %+6.2f ms\n", l, r / br, p - bp }'
+done

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -202,55 +200,6 @@ func TestExitCodes(t *testing.T) {
 		{"admin command with nothing listening", []string{"app", "list", "--server", "http://127.0.0.1:1", "--token", "x"}, 1, []string{"cannot reach lockgate at http://127.0.0.1:1 (nothing is listening there)"}},
 	}
 	runCLICases(t, tests)
-}
-
-// TestREADMEWalkthrough runs the README's walkthrough verbatim, in a
-// directory that looks like a clean clone, on a free port.
-func TestREADMEWalkthrough(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(readme), "<!-- walkthrough:begin -->\n```sh\n")
-	script, _, ok2 := strings.Cut(rest, "```\n<!-- walkthrough:end -->")
-	if !ok || !ok2 {
-		t.Fatal("README has no walkthrough block")
-	}
-	root, _ := filepath.Abs("../..")
-	dir := t.TempDir()
-	entries, _ := os.ReadDir(root)
-	for _, e := range entries {
-		if e.Name() == ".git" || e.Name() == "lockgate-data" || e.Name() == "lockgate" {
-			continue
-		}
-		os.Symlink(filepath.Join(root, e.Name()), filepath.Join(dir, e.Name()))
-	}
-	addr := freeAddr(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-e", "-c", script)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "LOCKGATE_LISTEN="+addr, "LOCKGATE_PUBLIC_URL=http://"+addr)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("walkthrough failed: %v\n%s", err, out)
-	}
-	// The answers, as tables (LOCKED STATUS …) and as JSON ("locked": …).
-	var seen []string
-	answer := regexp.MustCompile(`^(?:(true|false)\s+(?:locked|unlocked)\b|  "locked": (true|false),)`)
-	for _, line := range strings.Split(string(out), "\n") {
-		if m := answer.FindStringSubmatch(line); m != nil {
-			seen = append(seen, m[1]+m[2])
-		}
-	}
-	if strings.Join(seen, ",") != "false,true,false" {
-		t.Fatalf("lock answers %v, want false,true,false\n%s", seen, out)
-	}
-	for _, want := range []string{"unlocked", "lockgate-cli", "admin"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("walkthrough output lacks %q\n%s", want, out)
-		}
-	}
 }
 
 // TestGracefulShutdown sends SIGTERM while a request is half sent: the

@@ -102,14 +102,14 @@ func TestREADMEWAFExample(t *testing.T) {
 	var cmd, claim string
 	lines := strings.Split(string(readme), "\n")
 	for i, l := range lines {
-		if strings.HasPrefix(l, "lockgate waf test ") && i+1 < len(lines) {
+		if strings.HasPrefix(l, "go run ./cmd/lockgate waf test ") && i+1 < len(lines) {
 			cmd, claim = l, strings.TrimPrefix(lines[i+1], "# ")
 		}
 	}
 	if cmd == "" {
 		t.Fatal("README has no lockgate waf test example")
 	}
-	args := strings.Fields(strings.ReplaceAll(strings.TrimPrefix(cmd, "lockgate "), "waf/testdata/", "../../waf/testdata/"))
+	args := strings.Fields(strings.ReplaceAll(strings.TrimPrefix(cmd, "go run ./cmd/lockgate "), "waf/testdata/", "../../waf/testdata/"))
 	stdout, stderr, code := runCLI(t, nil, args...)
 	if code != 3 {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
