@@ -200,6 +200,11 @@ func TestDocs(t *testing.T) {
 			t.Errorf("%s: %v\n%s", b, err, howToMark)
 			continue
 		}
+		if b.shell() {
+			if err := checkCLIUse(b); err != nil {
+				t.Errorf("%s: %v", b, err)
+			}
+		}
 		switch {
 		case b.shell() && d.kind == "not-run":
 			t.Run(b.String(), func(t *testing.T) { checkNotRun(t, b) })
@@ -251,6 +256,20 @@ func TestDocBlocksClassified(t *testing.T) {
 	for _, bad := range []string{"not-run:", "not-run: ", "run: exit=x", "run: serve", "run-by: Two Names", "notrun: x", "not_run: x"} {
 		if _, err := parseMarker(bad); err == nil {
 			t.Errorf("marker %q accepted", bad)
+		}
+	}
+	for line, want := range map[string]string{
+		"lockgate account lock --app x --user y":                         "deprecated",
+		"./lockgate app craete --name x":                                 `"craete" is not a subcommand`,
+		"lockgate app create --nme x":                                    "no flag --nme",
+		"go run ./cmd/lockgate policy evaluate":                          "not a subcommand",
+		"LOCKGATE_SERVER=x lockgate check --api http://x \\\n  --user a": "deprecated",
+		"lockgate account lock \"$APP_ID\" alice --reason 'a b' | tee x": "",
+		"lockgate waf test --acl a.json --repeat 200 # --nonsense":       "",
+	} {
+		err := checkCLIUse(docBlock{body: line + "\n"})
+		if (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Errorf("checkCLIUse(%q) = %v, want %q", line, err, want)
 		}
 	}
 	if err := checkRunBy(docBlock{body: "go test ./...\n"}, "TestNoSuchTestAnywhere"); err == nil {
@@ -590,4 +609,57 @@ func checkGoTestNames(t *testing.T, b docBlock, dir string, args []string) {
 			t.Errorf("%s: %q matches no test or benchmark in %v (renamed?)", b, p, pkgs)
 		}
 	}
+}
+
+// checkCLIUse checks every lockgate command line of a block against the
+// CLI as it is: the subcommands exist, and so do the flags, none of them
+// deprecated (a doc teaches what is current).
+func checkCLIUse(b docBlock) error {
+	joined := strings.ReplaceAll(b.body, "\\\n", " ")
+	for _, line := range strings.Split(joined, "\n") {
+		fields := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "$ "))
+		for len(fields) > 0 && regexp.MustCompile(`^[A-Z][A-Z0-9_]*=`).MatchString(fields[0]) {
+			fields = fields[1:]
+		}
+		switch {
+		case len(fields) > 0 && (fields[0] == "lockgate" || fields[0] == "./lockgate"):
+			fields = fields[1:]
+		case len(fields) > 2 && fields[0] == "go" && fields[1] == "run" && fields[2] == "./cmd/lockgate":
+			fields = fields[3:]
+		default:
+			continue
+		}
+		var args []string
+		for _, f := range fields {
+			if strings.ContainsAny(f[:1], "|>&;#<") || f == "…" || f == "..." {
+				break
+			}
+			args = append(args, strings.Trim(f, `'"`))
+		}
+		root := newRoot()
+		cmd, rest, err := root.Find(args)
+		if err != nil {
+			return fmt.Errorf("lockgate %s: %v", strings.Join(args, " "), err)
+		}
+		if cmd.HasSubCommands() && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			return fmt.Errorf("lockgate %s: %q is not a subcommand of %q", strings.Join(args, " "), rest[0], cmd.CommandPath())
+		}
+		for _, a := range rest {
+			if !strings.HasPrefix(a, "--") || a == "--" || a == "--help" {
+				continue
+			}
+			name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+			f := cmd.Flags().Lookup(name)
+			if f == nil {
+				f = cmd.InheritedFlags().Lookup(name)
+			}
+			switch {
+			case f == nil:
+				return fmt.Errorf("%s: no flag --%s (see lockgate %s --help)", cmd.CommandPath(), name, strings.TrimPrefix(cmd.CommandPath(), "lockgate "))
+			case f.Deprecated != "":
+				return fmt.Errorf("%s --%s is deprecated: %s", cmd.CommandPath(), name, f.Deprecated)
+			}
+		}
+	}
+	return nil
 }
