@@ -33,6 +33,10 @@ loopback is not the name it was issued for; nothing secret is sent).`,
   HEALTHCHECK CMD ["/usr/local/bin/lockgate", "healthcheck"]   # in a Dockerfile`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			p, err := newPrinter(c)
+			if err != nil {
+				return err
+			}
 			base := str(c, "server")
 			insecure := false
 			if base == "" {
@@ -49,13 +53,13 @@ loopback is not the name it was issued for; nothing secret is sent).`,
 				c.PrintErrln("lockgate: not healthy:", err)
 				return exitError{exitFailure}
 			}
-			c.Println("ok", url)
-			return nil
+			return p.object(map[string]any{"ready": true, "url": url}, func(t *table) { t.row("ok " + url) })
 		},
 	}
 	c.Flags().String("server", "", "lockgate's URL (default: the configured listen address on the loopback)")
 	c.Flags().String("path", "/readyz", "path to ask: /readyz (storage answers) or /healthz (the process is up)")
 	c.Flags().Duration("timeout", 5*time.Second, "give up after this long")
+	outputFlag(c)
 	return c
 }
 

@@ -26,6 +26,7 @@ func TestHealthcheck(t *testing.T) {
 	}{
 		{"ready, address from LOCKGATE_LISTEN", []string{"LOCKGATE_LISTEN=" + addr}, nil, 0, "ok http://" + addr + "/readyz"},
 		{"ready, --server", nil, []string{"--server", "http://" + addr, "--path", "/healthz"}, 0, "ok"},
+		{"ready, -o json", []string{"LOCKGATE_LISTEN=" + addr}, []string{"-o", "json"}, 0, `"ready": true`},
 		{"nothing listening", []string{"LOCKGATE_LISTEN=" + freeAddr(t)}, nil, 1, "connection refused"},
 		{"not ready", nil, []string{"--server", notReady.URL}, 1, "503 Service Unavailable"},
 		{"LOCKGATE_SERVER is not this process", []string{"LOCKGATE_LISTEN=" + freeAddr(t), "LOCKGATE_SERVER=http://" + addr}, nil, 1, "connection refused"},

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lockgate/lockgate/lockclient"
@@ -165,4 +166,78 @@ func TestMoreListShapes(t *testing.T) {
 			send(t, http.DefaultClient, "http://"+gw+"/login", fmt.Sprintf("203.0.113.%d", n))
 		}
 	}}.check(t, must)
+}
+
+// outputKinds says what each command that takes -o prints. Lists are
+// checked for 0, 1 and 2 items by TestListShapesDoNotDependOnLength
+// (cli_test.go) or TestMoreListShapes (above).
+var outputKinds = map[string]string{
+	"lockgate account events":  "list",
+	"lockgate account history": "list",
+	"lockgate account list":    "list",
+	"lockgate app list":        "list",
+	"lockgate attempts list":   "list",
+	"lockgate gateway limited": "list",
+	"lockgate me accounts":     "list",
+	"lockgate me attempts":     "list",
+	"lockgate me history":      "list",
+	"lockgate me lock-all":     "list",
+	"lockgate me unlock-all":   "list",
+	"lockgate person accounts": "list",
+	"lockgate person list":     "list",
+	"lockgate person lock":     "list",
+	"lockgate person unlock":   "list",
+	"lockgate webhook list":    "list",
+	"lockgate account assign":  "object",
+	"lockgate account lock":    "object",
+	"lockgate account status":  "object",
+	"lockgate account unlock":  "object",
+	"lockgate app create":      "object",
+	"lockgate app delete":      "object",
+	"lockgate app get":         "object",
+	"lockgate app revoke-key":  "object",
+	"lockgate app rotate-key":  "object",
+	"lockgate app update":      "object",
+	"lockgate check":           "object",
+	"lockgate gateway reload":  "object",
+	"lockgate gateway status":  "object",
+	"lockgate healthcheck":     "object",
+	"lockgate me lock":         "object",
+	"lockgate me show":         "object",
+	"lockgate me unlock":       "object",
+	"lockgate person create":   "object",
+	"lockgate person delete":   "object",
+	"lockgate person get":      "object",
+	"lockgate person token":    "object",
+	"lockgate policy eval":     "object",
+	"lockgate version":         "object",
+	"lockgate waf test":        "object",
+	"lockgate webhook add":     "object",
+	"lockgate webhook delete":  "object",
+}
+
+// A new command that prints data is classified here, so that a list
+// cannot join without its shape test.
+func TestEveryOutputCommandIsClassified(t *testing.T) {
+	var walk func(c *cobra.Command)
+	seen := map[string]bool{}
+	walk = func(c *cobra.Command) {
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+		if c.HasSubCommands() || c.Flags().Lookup("output") == nil {
+			return
+		}
+		seen[c.CommandPath()] = true
+		if outputKinds[c.CommandPath()] == "" {
+			t.Errorf("%s takes -o but outputKinds (cmd/lockgate/listshape_test.go) does not say what it prints: "+
+				"add it as \"object\", or as \"list\" with a listShape case in TestMoreListShapes that makes 0, 1 and 2 items", c.CommandPath())
+		}
+	}
+	walk(newRoot())
+	for path := range outputKinds {
+		if !seen[path] {
+			t.Errorf("outputKinds names %s, which is not a command taking -o: remove it", path)
+		}
+	}
 }
