@@ -5,7 +5,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -255,4 +257,41 @@ func headingAnchors(t *testing.T, file string) []string {
 		}
 	}
 	return out
+}
+
+// The docs' pictures are well-formed SVG with a title (GitHub shows a
+// broken image for a file that does not parse, and screen readers read
+// the title).
+func TestDocPictures(t *testing.T) {
+	files, _ := filepath.Glob("../../docs/*.svg")
+	if len(files) == 0 {
+		t.Fatal("no docs/*.svg")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := xml.NewDecoder(bytes.NewReader(data))
+		var root string
+		title := false
+		for {
+			tok, err := dec.Token()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if se, ok := tok.(xml.StartElement); ok {
+				if root == "" {
+					root = se.Name.Local
+				}
+				title = title || se.Name.Local == "title"
+			}
+		}
+		if root != "svg" || !title {
+			t.Errorf("%s: root <%s>, title %v: want <svg> with a <title>", f, root, title)
+		}
+	}
 }
