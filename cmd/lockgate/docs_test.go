@@ -163,8 +163,10 @@ func parseMarker(m string) (directive, error) {
 			}
 		}
 		return d, nil
-	case strings.HasPrefix(m, "run") || strings.HasPrefix(m, "not"):
-		return d, fmt.Errorf("marker %q: write run: …, run-by: … or not-run: …", m)
+	}
+	switch k := strings.ReplaceAll(strings.ToLower(strings.Fields(kind + " x")[0]), "_", "-"); k {
+	case "run", "run-by", "runby", "not-run", "notrun", "no-run", "norun", "skip", "dont-run":
+		return d, fmt.Errorf("marker %q: write <!-- run: OPTIONS -->, <!-- run-by: NAME --> or <!-- not-run: REASON -->", m)
 	}
 	return directive{kind: "run", timeout: d.timeout}, nil // another comment: the block is unmarked
 }
@@ -252,7 +254,7 @@ func TestDocBlocksClassified(t *testing.T) {
 	if !slices.Equal(have, want) {
 		t.Errorf("classified %v, want %v", have, want)
 	}
-	for _, bad := range []string{"not-run:", "not-run: ", "run: exit=x", "run: serve", "run-by: Two Names", "notrun: x", "not_run: x"} {
+	for _, bad := range []string{"not-run:", "not-run: ", "run: exit=x", "run: serve", "run-by: Two Names", "notrun: x", "not_run: x", "run-by TestX", "Not-Run: x", "skip: x"} {
 		if _, err := parseMarker(bad); err == nil {
 			t.Errorf("marker %q accepted", bad)
 		}
@@ -269,6 +271,11 @@ func TestDocBlocksClassified(t *testing.T) {
 		err := checkCLIUse(docBlock{body: line + "\n"})
 		if (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
 			t.Errorf("checkCLIUse(%q) = %v, want %q", line, err, want)
+		}
+	}
+	for _, comment := range []string{"walkthrough:begin", "note: a comment", "nothing to see"} {
+		if d, err := parseMarker(comment); err != nil || d.kind != "run" {
+			t.Errorf("comment %q: %+v %v; want an unmarked block", comment, d, err)
 		}
 	}
 	if err := checkRunBy(docBlock{body: "go test ./...\n"}, "TestNoSuchTestAnywhere"); err == nil {
