@@ -1,8 +1,13 @@
 package main
 
 import (
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -37,6 +42,35 @@ func TestHealthcheck(t *testing.T) {
 				t.Fatalf("exit %d (want %d), output lacks %q:\n%s%s", code, tc.code, tc.want, stdout, stderr)
 			}
 		})
+	}
+}
+
+// Over TLS the loopback is not the certificate's name: the check found
+// from the configuration does not verify it (and sends nothing secret);
+// an explicit --server does.
+func TestHealthcheckTLS(t *testing.T) {
+	addr := freeAddr(t)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+		}
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	srv.StartTLS()
+	defer srv.Close()
+	cfg := filepath.Join(t.TempDir(), "lockgate.yaml")
+	os.WriteFile(cfg, []byte("listen: "+addr+"\ntls:\n  cert_file: cert.pem\n  key_file: key.pem\n"), 0o600)
+	if stdout, stderr, code := runCLI(t, nil, "healthcheck", "--config", cfg); code != 0 || !strings.Contains(stdout, "ok https://"+addr) {
+		t.Errorf("from the configuration: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if stdout, stderr, code := runCLI(t, nil, "healthcheck", "--server", srv.URL); code != 1 || !strings.Contains(stderr, "certificate") {
+		t.Errorf("--server with an unverifiable certificate: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
 
