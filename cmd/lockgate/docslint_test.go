@@ -169,7 +169,9 @@ func checkCLIUse(b docBlock) error {
 		if err != nil {
 			return fmt.Errorf("lockgate %s: %v", strings.Join(args, " "), err)
 		}
-		if cmd.HasSubCommands() && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		// A command group takes no arguments: one there is a mistyped
+		// subcommand (a command with subcommands of its own may take some).
+		if cmd.HasSubCommands() && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (!cmd.Runnable() || cmd.Args == nil || cmd.ValidateArgs(rest[:1]) != nil) {
 			return fmt.Errorf("lockgate %s: %q is not a subcommand of %q", strings.Join(args, " "), rest[0], cmd.CommandPath())
 		}
 		for _, a := range rest {
