@@ -273,6 +273,9 @@ func TestDocBlocksClassified(t *testing.T) {
 			t.Errorf("checkCLIUse(%q) = %v, want %q", line, err, want)
 		}
 	}
+	if got := splitTop("Throughput/(plain|gzip)/(a|b)$|Other", '|'); !slices.Equal(got, []string{"Throughput/(plain|gzip)/(a|b)$", "Other"}) {
+		t.Errorf("splitTop: %q", got)
+	}
 	for _, comment := range []string{"walkthrough:begin", "note: a comment", "nothing to see"} {
 		if d, err := parseMarker(comment); err != nil || d.kind != "run" {
 			t.Errorf("comment %q: %+v %v; want an unmarked block", comment, d, err)

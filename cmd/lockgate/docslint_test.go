@@ -59,7 +59,7 @@ func checkRunBy(b docBlock, target string) error {
 // tests and benchmarks a go test command names exist, and a script given
 // to bash exists and parses.
 func checkNotRun(t *testing.T, b docBlock) {
-	for _, line := range strings.Split(b.body, "\n") {
+	for _, line := range strings.Split(strings.ReplaceAll(b.body, "\\\n", " "), "\n") {
 		fields := strings.Fields(line)
 		dir := "../.."
 		if len(fields) > 3 && fields[0] == "cd" && fields[2] == "&&" {
@@ -89,8 +89,13 @@ func checkGoTestNames(t *testing.T, b docBlock, dir string, args []string) {
 		case a == "-run" || a == "-bench":
 			if i+1 < len(args) {
 				i++
-				if p := strings.Trim(args[i], `'"`); p != "^$" {
-					patterns = append(patterns, strings.Split(p, "|")...)
+				// With -bench, -run only keeps the tests out (-run '^$',
+				// -run XXX): its pattern names nothing.
+				if p := strings.Trim(args[i], `'"`); p != "^$" && (a == "-bench" || !slices.Contains(args, "-bench")) {
+					for _, alt := range splitTop(p, '|') {
+						// A subtest or sub-benchmark: its parent is what -list shows.
+						patterns = append(patterns, splitTop(alt, '/')[0])
+					}
 				}
 			}
 		case strings.HasPrefix(a, "./") || a == ".":
@@ -296,4 +301,23 @@ func TestDocPictures(t *testing.T) {
 			t.Errorf("%s: root <%s>, title %v: want <svg> with a <title>", f, root, title)
 		}
 	}
+}
+
+// splitTop splits a go test pattern at sep outside parentheses, as go
+// test splits -run and -bench at '/' (and as '|' separates alternatives).
+func splitTop(p string, sep rune) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, r := range p {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')':
+			depth--
+		case r == sep && depth == 0:
+			out = append(out, p[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, p[start:])
 }
