@@ -209,6 +209,11 @@ var outputKinds = map[string]string{
 	"lockgate webhook list":       "list",
 	"lockgate authz group list":   "list",
 	"lockgate token list":         "list",
+	"lockgate geo lookup":         "list",
+	"lockgate me geofence clear":  "object",
+	"lockgate me geofence get":    "object",
+	"lockgate me geofence set":    "object",
+	"lockgate policy geo-deny":    "object",
 	"lockgate account assign":     "object",
 	"lockgate analyze":            "object",
 	"lockgate analyze replay":     "object",
@@ -267,6 +272,30 @@ func TestEveryOutputCommandIsClassified(t *testing.T) {
 	for path := range outputKinds {
 		if !seen[path] {
 			t.Errorf("outputKinds names %s, which is not a command taking -o: remove it", path)
+		}
+	}
+}
+
+// geo lookup lists one item per address it is given (at least one).
+func TestGeoLookupListShape(t *testing.T) {
+	for _, ips := range [][]string{{"8.8.8.8"}, {"8.8.8.8", "2001:4860:4860::8888"}} {
+		for _, format := range []string{"json", "yaml"} {
+			stdout, stderr, code := runCLI(t, nil, append([]string{"geo", "lookup", "-o", format}, ips...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var v struct {
+				Items []any `json:"items" yaml:"items"`
+			}
+			var err error
+			if format == "json" {
+				err = json.Unmarshal([]byte(stdout), &v)
+			} else {
+				err = yaml.Unmarshal([]byte(stdout), &v)
+			}
+			if err != nil || len(v.Items) != len(ips) {
+				t.Fatalf("%v -o %s: %v, want {\"items\": [...]} of %d:\n%s", ips, format, err, len(ips), stdout)
+			}
 		}
 	}
 }
