@@ -363,7 +363,7 @@ func runShellBlock(t *testing.T, b docBlock, d directive) {
 	}
 	addr := freeAddr(t)
 	script := strings.NewReplacer("127.0.0.1:8080", addr, "localhost:8080", addr).Replace(b.body)
-	if b.lang == "console" {
+	if b.lang == "console" || strings.HasPrefix(strings.TrimSpace(b.body), "$ ") {
 		script = consoleCommands(script)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.timeout)
@@ -436,12 +436,19 @@ func randomSecrets(names []string) []string {
 	return env
 }
 
-// consoleCommands keeps the commands of a console transcript ("$ cmd").
+// consoleCommands keeps the commands of a console transcript: the lines
+// after "$ ", and the lines a trailing backslash continues.
 func consoleCommands(s string) string {
 	var cmds []string
+	more := false
 	for _, l := range strings.Split(s, "\n") {
-		if c, ok := strings.CutPrefix(l, "$ "); ok {
+		c, ok := strings.CutPrefix(l, "$ ")
+		if ok || more {
+			if !ok {
+				c = l
+			}
 			cmds = append(cmds, c)
+			more = strings.HasSuffix(c, "\\")
 		}
 	}
 	return strings.Join(cmds, "\n") + "\n"
