@@ -2,13 +2,16 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"debug/elf"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +20,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/lockgate/lockgate/internal/secretbox"
+	"github.com/lockgate/lockgate/internal/server"
 )
 
 // instruction is one Dockerfile instruction, continuation lines joined.
@@ -370,5 +378,63 @@ func untar(t *testing.T, archive []byte, dir string) []string {
 		if err := os.WriteFile(p, b, os.FileMode(h.Mode)); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// What deploy/kubernetes gives lockgate (the Deployment's environment and
+// the Secret's keys) is a configuration lockgate's own loader accepts once
+// the Secret holds a real master key, and the placeholder it ships with is
+// a key lockgate refuses: an unedited Secret fails closed. (The manifests'
+// shapes are checked against the Kubernetes API types in their own module.)
+func TestKubernetesManifestsConfigureLockgate(t *testing.T) {
+	var deployment struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						Env []struct{ Name, Value string }
+					}
+				}
+			}
+		}
+	}
+	var secret struct {
+		StringData map[string]string `yaml:"stringData"`
+	}
+	for file, v := range map[string]any{"deployment.yaml": &deployment, "secret.yaml": &secret} {
+		data, err := os.ReadFile("../../deploy/kubernetes/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(data, v); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+	}
+	if len(deployment.Spec.Template.Spec.Containers) != 1 || secret.StringData["LOCKGATE_MASTER_KEY"] == "" {
+		t.Fatalf("want one container and a Secret with LOCKGATE_MASTER_KEY: %+v %v", deployment, secret.StringData)
+	}
+	if _, err := secretbox.ParseKey(secret.StringData["LOCKGATE_MASTER_KEY"]); err == nil {
+		t.Errorf("the Secret's placeholder master key %q is a usable key: an unedited Secret would run with it", secret.StringData["LOCKGATE_MASTER_KEY"])
+	}
+	env := map[string]string{}
+	for _, e := range deployment.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	maps.Copy(env, secret.StringData)
+	env["LOCKGATE_MASTER_KEY"] = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	env["LOCKGATE_ADMIN_TOKEN"] = "3f9c1e7a5b2d8046c1e9a7f35b2d8c4e6a1f0b9d7c5e3a18" // as openssl rand -hex 24 makes
+	env["LOCKGATE_DATA_DIR"] = t.TempDir()                                           // the volume
+	cfg, src, err := server.Load("", func(k string) string { return env[k] })
+	if err == nil {
+		_, err = server.Provision(cfg, src, nil, server.Options{})
+	}
+	if err != nil {
+		t.Fatalf("lockgate refuses the manifests' configuration: %v", err)
+	}
+	if _, err := secretbox.ParseKey(env["LOCKGATE_MASTER_KEY"]); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != env["LOCKGATE_LISTEN"] || len(cfg.PublicURLs) != 1 || cfg.PublicURLs[0] != env["LOCKGATE_PUBLIC_URL"] {
+		t.Errorf("listen %q, public URLs %v: the environment was not read", cfg.Listen, cfg.PublicURLs)
 	}
 }

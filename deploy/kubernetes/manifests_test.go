@@ -2,7 +2,6 @@ package kubernetes
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,9 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
-
-	"github.com/lockgate/lockgate/internal/secretbox"
-	"github.com/lockgate/lockgate/internal/server"
 )
 
 // manifests is every object of the directory, decoded strictly.
@@ -332,38 +328,4 @@ func lockgateVariables(t *testing.T) map[string]bool {
 		t.Fatalf("found no LOCKGATE_ variables in the sources (%d)", len(known))
 	}
 	return known
-}
-
-// What the Deployment and the Secret give lockgate is a configuration it
-// accepts, once the Secret holds a real master key; the placeholder it
-// ships with is refused, so an unedited Secret fails closed.
-func TestManifestsConfigureLockgate(t *testing.T) {
-	m := load(t)
-	c := m.deployments[0].Spec.Template.Spec.Containers[0]
-	env := map[string]string{}
-	for _, e := range c.Env {
-		env[e.Name] = e.Value
-	}
-	placeholder := m.secrets[0].StringData["LOCKGATE_MASTER_KEY"]
-	if _, err := secretbox.ParseKey(placeholder); err == nil {
-		t.Errorf("the Secret's placeholder master key %q is a usable key: an unedited Secret would run with it", placeholder)
-	}
-	for k, v := range m.secrets[0].StringData {
-		env[k] = v
-	}
-	env["LOCKGATE_MASTER_KEY"] = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
-	if _, err := secretbox.ParseKey(env["LOCKGATE_MASTER_KEY"]); err != nil {
-		t.Fatal(err)
-	}
-	env["LOCKGATE_DATA_DIR"] = t.TempDir() // the volume
-	cfg, src, err := server.Load("", func(k string) string { return env[k] })
-	if err == nil {
-		_, err = server.Provision(cfg, src, nil, server.Options{})
-	}
-	if err != nil {
-		t.Fatalf("lockgate refuses the manifests' configuration: %v", err)
-	}
-	if cfg.Listen != env["LOCKGATE_LISTEN"] || len(cfg.PublicURLs) != 1 || cfg.PublicURLs[0] != env["LOCKGATE_PUBLIC_URL"] {
-		t.Errorf("listen %q, public URLs %v: the environment was not read", cfg.Listen, cfg.PublicURLs)
-	}
 }
