@@ -321,3 +321,21 @@ func splitTop(p string, sep rune) []string {
 	}
 	return append(out, p[start:])
 }
+
+// SECURITY.md holds lockgate to its promises by naming tests: each must
+// exist (a renamed test would leave a promise nobody checks).
+func TestSecurityPropertiesNameTests(t *testing.T) {
+	src, err := os.ReadFile("../../SECURITY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile("`(Test[A-Za-z0-9_]+)`").FindAllStringSubmatch(string(src), -1)
+	if len(names) < 10 {
+		t.Fatalf("SECURITY.md names %d tests", len(names))
+	}
+	for _, m := range names {
+		if err := checkRunBy(docBlock{}, m[1]); err != nil {
+			t.Errorf("SECURITY.md names %s: %v", m[1], err)
+		}
+	}
+}
