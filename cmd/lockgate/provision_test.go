@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"os/exec"
@@ -91,5 +92,41 @@ gateway:
 	_, stderr, _ = runCLI(t, nil, "config", "validate", cfg)
 	if want := cfg + ":19:16: gateway.routes[0].web_acl: open " + filepath.Join(dir, "acls/shop.json") + ": no such file or directory"; !strings.Contains(stderr, want) {
 		t.Errorf("lacks %q\n%s", want, stderr)
+	}
+}
+
+// config validate applies the environment as serve does (a secret that
+// only the environment gives passes), --ignore-env checks the file alone,
+// and -o json gives the problems as data.
+func TestConfigValidateEnvironmentAndJSON(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "lockgate.yaml")
+	os.WriteFile(cfg, []byte("iam_responder:\n  enabled: true\n  app_uri: https://aws.example\n  api_uri: http://127.0.0.1:8080\n  signing_key_secret_arn: arn:aws:secretsmanager:us-east-1:111122223333:secret:k\n"), 0o600)
+	env := []string{"LOCKGATE_EVENTS_SECRET=an-events-secret-of-enough-length"}
+	if stdout, stderr, code := runCLI(t, env, "config", "validate", cfg); code != 0 {
+		t.Fatalf("with the secret in the environment: exit %d\n%s%s", code, stdout, stderr)
+	}
+	stdout, _, code := runCLI(t, env, "config", "validate", cfg, "--ignore-env", "-o", "json")
+	var out struct {
+		File     string `json:"file"`
+		OK       bool   `json:"ok"`
+		Problems []struct {
+			File    string `json:"file"`
+			Line    int    `json:"line"`
+			Column  int    `json:"column"`
+			Path    string `json:"path"`
+			Message string `json:"message"`
+		} `json:"problems"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil || code != 1 || out.OK || len(out.Problems) != 1 {
+		t.Fatalf("exit %d, %v: %s", code, err, stdout)
+	}
+	if p := out.Problems[0]; p.File != cfg || p.Line != 2 || p.Path != "iam_responder.events_secret" { // the section: the key is absent
+		t.Errorf("problem %+v", p)
+	}
+	// A master key that is not a key is found before serve.
+	os.WriteFile(cfg, []byte("master_key: not-base64!\n"), 0o600)
+	if _, stderr, code := runCLI(t, nil, "config", "validate", cfg); code != 1 || !strings.Contains(stderr, "master_key") {
+		t.Errorf("bad master key: exit %d %s", code, stderr)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/server"
+	"github.com/lockgate/lockgate/problem"
 )
 
 // loadConfig reads --config (if given) and the environment, then the
@@ -107,30 +108,75 @@ SIGTERM or SIGINT shut it down gracefully; SIGHUP reloads the gateway.`,
 }
 
 func newConfigCmd() *cobra.Command {
-	c := &cobra.Command{Use: "config", Short: "Work with configuration files"}
-	c.AddCommand(&cobra.Command{
+	c := group("config", "Work with configuration files")
+	validate := &cobra.Command{
 		Use:   "validate FILE",
 		Short: "Report every problem in a configuration file, as serve would meet it",
 		Long: `Report every problem in a configuration file: what serve would refuse at
 start, with file:line:column and the key. Every component is provisioned
 without listening or creating anything: missing or unreadable files (TLS
 certificates and keys, web ACLs, IP and regex sets, rule groups, key files),
-certificates that do not match their key, and invalid values all count. The
-environment is ignored, so that it cannot hide a problem of the file.`,
-		Example: "  lockgate config validate /etc/lockgate/lockgate.yaml",
-		Args:    exactArgs(1),
+certificates that do not match their key, and invalid values all count.
+
+The environment is applied as serve applies it (LOCKGATE_* variables
+override the file, secrets usually come from there), so "ok" means serve
+would start with this file in this environment. --ignore-env checks the file
+alone.
+
+Exit codes: 0 ok, 1 problems found. With -o json the answer is
+{"file", "ok", "problems": [{"file", "line", "column", "path", "message"}]}.`,
+		Example: `  lockgate config validate /etc/lockgate/lockgate.yaml
+  lockgate config validate lockgate.yaml --ignore-env -o json`,
+		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, src, err := server.Load(args[0], func(string) string { return "" })
+			p, err := newPrinter(c)
+			if err != nil {
+				return err
+			}
+			getenv := os.Getenv
+			if ignore, _ := c.Flags().GetBool("ignore-env"); ignore {
+				getenv = func(string) string { return "" }
+			}
+			cfg, src, err := server.Load(args[0], getenv)
 			if err == nil {
 				_, err = server.Provision(cfg, src, nil, server.Options{})
 			}
+			type problemView struct {
+				File    string `json:"file,omitempty"`
+				Line    int    `json:"line,omitempty"`
+				Column  int    `json:"column,omitempty"`
+				Path    string `json:"path,omitempty"`
+				Message string `json:"message"`
+			}
+			out := struct {
+				File     string        `json:"file"`
+				OK       bool          `json:"ok"`
+				Problems []problemView `json:"problems"`
+			}{File: args[0], OK: err == nil, Problems: []problemView{}}
+			var probs problem.List
 			if err != nil {
+				probs.Append("", err)
+			}
+			for _, q := range probs {
+				out.Problems = append(out.Problems, problemView{q.File, q.Line, q.Column, q.Path, q.Msg})
+			}
+			if p.structured() {
+				if perr := p.object(out, nil); perr != nil {
+					return perr
+				}
+			} else if err != nil {
 				fmt.Fprintln(c.ErrOrStderr(), err)
+			} else {
+				fmt.Fprintf(c.OutOrStdout(), "%s: ok\n", args[0])
+			}
+			if err != nil {
 				return exitError{exitFailure}
 			}
-			fmt.Fprintf(c.OutOrStdout(), "%s: ok\n", args[0])
 			return nil
 		},
-	})
+	}
+	validate.Flags().Bool("ignore-env", false, "check the file alone, without the LOCKGATE_* environment")
+	outputFlag(validate)
+	c.AddCommand(validate)
 	return c
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/httpapi"
 	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/secretbox"
 	"github.com/lockgate/lockgate/internal/vpn"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/webhook"
@@ -151,6 +152,11 @@ func (c *Config) validate() problem.List {
 	}
 	if c.MasterKey != "" && c.MasterKeyFile != "" {
 		probs.Add("master_key", "set master_key or master_key_file, not both")
+	}
+	if c.MasterKey != "" {
+		if _, err := secretbox.ParseKey(c.MasterKey); err != nil {
+			probs.Addf("master_key", "%v (LOCKGATE_MASTER_KEY: base64 of 32 random bytes, e.g. openssl rand -base64 32)", err)
+		}
 	}
 	if c.MasterKeyFile != "" {
 		if _, err := os.Stat(string(c.MasterKeyFile)); err != nil && !os.IsNotExist(err) {
