@@ -76,7 +76,7 @@ func newPerson() *cobra.Command {
 	lockAll := adminCmd(&cobra.Command{Use: "lock PERSON", Short: "Lock every account of a person", Args: exactArgs(1)}, all(true))
 	unlockAll := adminCmd(&cobra.Command{Use: "unlock PERSON", Short: "Unlock every account of a person", Example: "  lockgate person unlock per_01J… --for 15m", Args: exactArgs(1)}, all(false))
 	forFlag(unlockAll)
-	c.AddCommand(create, list, get, accounts, del, token, lockAll, unlockAll)
+	c.AddCommand(create, list, get, accounts, del, token, lockAll, unlockAll, newEnrolLink())
 	return c
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/lockgate/lockgate/internal/httpapi"
 	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/secretbox"
+	"github.com/lockgate/lockgate/internal/portal"
 	"github.com/lockgate/lockgate/internal/vpn"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/webhook"
@@ -55,6 +56,7 @@ type Config struct {
 	Authz        authz.Config       `yaml:"authz"`
 	Geo          geo.Config         `yaml:"geo"`
 	VPN          vpn.Config         `yaml:"vpn"`
+	Portal       portal.Config      `yaml:"portal"`
 
 	// PublicURLsFollowListen is set by Load when the public URL was
 	// derived from the listen address rather than given.
@@ -83,6 +85,7 @@ func Default() Config {
 		Webhooks:        webhook.DefaultConfig(),
 		Gateway:         gateway.DefaultConfig(),
 		Authz:           authz.DefaultConfig(),
+		Portal:          portal.DefaultConfig(),
 	}
 }
 

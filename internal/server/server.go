@@ -28,6 +28,7 @@ import (
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/httpapi"
 	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/portal"
 	"github.com/lockgate/lockgate/internal/secretbox"
 	"github.com/lockgate/lockgate/internal/store"
 	"github.com/lockgate/lockgate/internal/vpn"
@@ -58,6 +59,7 @@ type Server struct {
 	gateway *gateway.Gateway
 	redis   *redisstore.Store
 	hooks   *webhook.Policy
+	portal  *portal.Portal // nil when disabled
 	// AdminToken is set when this start created the first admin token;
 	// the caller shows it once.
 	AdminToken string
@@ -100,6 +102,7 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 	section("lock_check", cfg.LockCheck.Validate())
 	section("auth", cfg.Auth.Validate())
 	section("webhooks", cfg.Webhooks.Validate())
+	section("portal", cfg.Portal.Validate())
 	var geop, wp problem.List
 	s.geo, geop = geo.Provision(cfg.Geo, log)
 	section("geo", geop)
@@ -264,8 +267,36 @@ func (s *Server) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	if cfg.Portal.Enabled {
+		if err := s.openPortal(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// openPortal builds the owner portal and the admin console, at the
+// configured origin or the first public URL.
+func (s *Server) openPortal() error {
+	pc := s.cfg.Portal
+	if pc.Origin == "" && len(s.cfg.PublicURLs) > 0 {
+		pc.Origin = s.cfg.PublicURLs[0]
+	}
+	o := portal.Options{Config: pc, Service: s.svc, Store: s.store, Box: s.box, Logger: s.log, Now: s.opts.Now}
+	if s.gateway != nil {
+		o.Gateway = s.gateway
+	}
+	p, err := portal.New(o)
+	if err != nil {
+		return err
+	}
+	s.portal = p
+	s.api.Mount(p.Endpoints()...)
+	return nil
+}
+
+// Portal is the owner portal and admin console, or nil when disabled.
+func (s *Server) Portal() *portal.Portal { return s.portal }
 
 // openGateway builds the WAF gateway (and its Redis counter store when
 // configured).
@@ -435,6 +466,9 @@ func (s *Server) ServeListeners(ctx context.Context, lns Listeners) error {
 	g.Go(func() error { return s.geo.Run(gctx) })
 	g.Go(func() error { d.Run(gctx); return nil })
 	g.Go(func() error { s.svc.RunRelocker(gctx, time.Second); return nil })
+	if s.portal != nil {
+		g.Go(func() error { return s.portal.Run(gctx) })
+	}
 	err := g.Wait()
 	s.gateway = nil // closed by its Run
 	if cerr := s.release(); err == nil {
