@@ -162,10 +162,11 @@ type client struct {
 	cookies map[string]string
 	bearer  string
 	header  http.Header
+	now     func() time.Time // the server's clock, for TOTP codes
 }
 
 func (e *env) client() *client {
-	return &client{t: e.t, base: e.base, cookies: map[string]string{}, header: http.Header{}}
+	return &client{t: e.t, base: e.base, cookies: map[string]string{}, header: http.Header{}, now: e.clock.Now}
 }
 
 type response struct {
@@ -218,13 +219,19 @@ func (c *client) post(path string, form url.Values) response {
 	return c.do("POST", path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
 }
 
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+var (
+	csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	csrfMeta  = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
+)
 
 // csrf is the CSRF token of the page at path.
 func (c *client) csrf(path string) string {
 	c.t.Helper()
 	res := c.get(path)
 	m := csrfField.FindStringSubmatch(res.body)
+	if m == nil {
+		m = csrfMeta.FindStringSubmatch(res.body)
+	}
 	if m == nil {
 		c.t.Fatalf("no CSRF token on %s (%d): %.300s", path, res.status, res.body)
 	}
@@ -260,7 +267,7 @@ func (c *client) enrolPassword(link, login string) string {
 	if m == nil {
 		c.t.Fatalf("no TOTP secret on the set-up page: %.500s", page.body)
 	}
-	code, _ := totp.GenerateCode(m[1], time.Now())
+	code := totpCode(c.t, m[1], c.now())
 	res = c.submit("/portal/enrol/setup", "/portal/enrol/password", url.Values{"login": {login}, "password": {password}, "confirm": {password}, "code": {code}})
 	if res.status != http.StatusSeeOther || res.location() != "/portal/?m=enrolled" {
 		c.t.Fatalf("enrol with a password: %d %s", res.status, res.body)
@@ -272,6 +279,15 @@ func (c *client) enrolPassword(link, login string) string {
 // (the current one was used by the enrolment).
 func (c *client) signIn(login, pw, secret string) response {
 	c.t.Helper()
-	code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+	code := totpCode(c.t, secret, c.now().Add(30*time.Second))
 	return c.submit("/portal/sign-in", "/portal/sign-in", url.Values{"login": {login}, "password": {pw}, "code": {code}})
+}
+
+func totpCode(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	code, err := totp.GenerateCode(secret, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
 }

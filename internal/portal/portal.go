@@ -145,6 +145,8 @@ func (p *Portal) Endpoints() []endpoint.Endpoint {
 	eps := []endpoint.Endpoint{
 		pub("GET /portal/static/{file}", p.static),
 		pub("GET /console/static/{file}", p.static),
+		pub("GET /portal/", p.notFound),
+		pub("GET /console/", p.notFound),
 		pub("GET /portal/sign-in", p.signInPage),
 		pub("POST /portal/sign-in", p.signInPassword),
 		pub("POST /portal/passkey/login/begin", p.passkeyLoginBegin),
@@ -267,6 +269,10 @@ func (p *Portal) static(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Write(data)
+}
+
+func (p *Portal) notFound(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusNotFound, "error", nil, map[string]any{"Title": "Not found", "Message": "There is no such page."})
 }
 
 // fail answers an error on a page: the domain's errors as what they
