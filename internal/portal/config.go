@@ -94,7 +94,7 @@ func (c Config) Validate() problem.List {
 	between("unlock_requests.timeout", c.UnlockRequests.Timeout, 30*time.Second, 24*time.Hour)
 	between("unlock_requests.unlock_for", c.UnlockRequests.UnlockFor, time.Minute, 24*time.Hour)
 	between("sign_in.failure_refill", c.SignIn.FailureRefill, time.Second, time.Hour)
-	between("alert_interval", c.AlertInterval, time.Second, 24*time.Hour)
+	between("alert_interval", c.AlertInterval, 100*time.Millisecond, 24*time.Hour)
 	if c.SignIn.FailureBurst < 1 || c.SignIn.FailureBurst > 1000 {
 		probs.Addf("sign_in.failure_burst", "%d is outside 1..1000", c.SignIn.FailureBurst)
 	}
