@@ -158,7 +158,7 @@ func TestInChromium(t *testing.T) {
 	if got := text(t, b, ".flash"); !strings.Contains(got, "Sign-in is set up") {
 		t.Fatalf("after enrolment: %q", got)
 	}
-	creds, err := chromedp.Call(b, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: auth.AuthenticatorID})
+	creds, err := chromedp.Call(b, webauthn.GetCredentials, webauthn.GetCredentialsParams(auth))
 	if err != nil || len(creds.Credentials) != 1 || !creds.Credentials[0].IsResidentCredential {
 		t.Fatalf("the authenticator holds %+v (%v)", creds, err)
 	}

@@ -12,11 +12,6 @@ import (
 	"github.com/lockgate/lockgate/internal/lock"
 )
 
-// adminActor names a console user for the lock history.
-func adminActor(r *http.Request, s *session) lock.Actor {
-	return lock.Actor{Name: "admin:" + s.TokenID + " (console)", IP: clientIP(r)}
-}
-
 func (p *Portal) consoleHome(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
 	apps, err := p.svc.Applications(ctx)
@@ -53,11 +48,7 @@ func (p *Portal) consoleApps(w http.ResponseWriter, r *http.Request, s *session)
 }
 
 func lines(s string) []string {
-	var out []string
-	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ' ' }) {
-		out = append(out, l)
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ' ' })
 }
 
 // consoleCreateApp creates an application; its first key's secret is on
