@@ -99,9 +99,22 @@ func jsonFail(w http.ResponseWriter, status int, code, msg string) {
 	httpjson.Error(w, status, code, msg)
 }
 
+// noPasskeys answers a passkey call when the portal has none (its origin
+// is an IP address).
+func (p *Portal) noPasskeys(w http.ResponseWriter) bool {
+	if p.wa != nil {
+		return false
+	}
+	jsonFail(w, http.StatusNotFound, "no_passkeys", "passkeys need the portal to be served at a host name (portal.origin)")
+	return true
+}
+
 // passkeyLoginBegin answers the options of a discoverable sign-in: any
 // passkey of this site may answer, and names its person.
 func (p *Portal) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
+	if p.noPasskeys(w) {
+		return
+	}
 	if !checkPre(r) {
 		jsonFail(w, http.StatusForbidden, "csrf", "the page's security token is missing or wrong: reload the page")
 		return
@@ -124,6 +137,9 @@ func (p *Portal) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 
 // passkeyLoginFinish checks the browser's assertion and signs in.
 func (p *Portal) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
+	if p.noPasskeys(w) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if !checkPre(r) {
 		jsonFail(w, http.StatusForbidden, "csrf", "the page's security token is missing or wrong: reload the page")
@@ -210,6 +226,9 @@ func (p *Portal) registrationSession(w http.ResponseWriter, r *http.Request) (*s
 // passkeyRegisterBegin answers the options to create a passkey for the
 // session's person: a discoverable credential, none of theirs again.
 func (p *Portal) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
+	if p.noPasskeys(w) {
+		return
+	}
 	s, ok := p.registrationSession(w, r)
 	if !ok {
 		return
@@ -236,6 +255,9 @@ func (p *Portal) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
 // passkeyRegisterFinish keeps the new passkey. In an enrolment session it
 // completes the enrolment: that session ends and a signed-in one begins.
 func (p *Portal) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
+	if p.noPasskeys(w) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	s, ok := p.registrationSession(w, r)
 	if !ok {

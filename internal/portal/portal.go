@@ -17,6 +17,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -88,13 +89,20 @@ func New(o Options) (*Portal, error) {
 		return nil, fmt.Errorf("portal: origin %q is not a URL", o.Config.Origin)
 	}
 	origin := &url.URL{Scheme: u.Scheme, Host: u.Host}
-	wa, err := webauthn.New(&webauthn.Config{
-		RPID:          u.Hostname(),
-		RPDisplayName: "lockgate",
-		RPOrigins:     []string{origin.String()},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("portal: passkeys for %s: %w", origin, err)
+	// Passkeys are bound to a domain: at an IP address (the default
+	// http://127.0.0.1:8080) the portal runs with passwords only.
+	var wa *webauthn.WebAuthn
+	if net.ParseIP(u.Hostname()) == nil {
+		wa, err = webauthn.New(&webauthn.Config{
+			RPID:          u.Hostname(),
+			RPDisplayName: "lockgate",
+			RPOrigins:     []string{origin.String()},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("portal: passkeys for %s: %w", origin, err)
+		}
+	} else {
+		o.Logger.Warn("portal: passkeys need a host name, not an IP address: sign-in is by password and TOTP only; open the portal at a name (http://localhost:PORT works) and set portal.origin to it", "origin", origin.String())
 	}
 	pages, err := parsePages()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/server"
 	"github.com/lockgate/lockgate/lockclient"
 )
 
@@ -171,5 +172,36 @@ func TestUnlockRequests(t *testing.T) {
 	}
 	if acc, _ := e.svc.Account(ctx, e.app.ID, "bob"); !acc.LockedAt(e.clock.Now()) {
 		t.Fatal("an expired request unlocked the account")
+	}
+}
+
+// At an IP address (the default public URL, http://127.0.0.1:8080) the
+// portal runs without passkeys, which need a domain: the passkey parts of
+// the pages are gone, the passkey calls answer 404, passwords work, and
+// the log says how to get passkeys.
+func TestOriginAtAnIPAddress(t *testing.T) {
+	e := start(t, func(c *server.Config) {
+		c.Portal.Origin = strings.Replace(c.PublicURLs[0], "localhost", "127.0.0.1", 1)
+	})
+	p := e.person("Ida", "ida@example.com", "ida")
+	c := e.client()
+	secret := c.enrolPassword(e.enrolLink(p.ID), "ida")
+	if page := c.get("/portal/security"); strings.Contains(page.body, "passkey-register") {
+		t.Fatal("the security page offers passkeys")
+	}
+	b := e.client()
+	if page := b.get("/portal/sign-in"); strings.Contains(page.body, "passkey-signin") {
+		t.Fatal("the sign-in page offers passkeys")
+	}
+	b.header.Set("X-CSRF-Token", b.cookies["__Host-lockgate-pre"])
+	if res := b.do("POST", "/portal/passkey/login/begin", nil, ""); res.status != http.StatusNotFound {
+		t.Fatalf("passkey sign-in at an IP origin: %d", res.status)
+	}
+	b.header = http.Header{}
+	if res := b.signIn("ida", password, secret); res.status != http.StatusSeeOther {
+		t.Fatalf("password sign-in: %d", res.status)
+	}
+	if !strings.Contains(e.log.String(), "passkeys need a host name") {
+		t.Fatal("the log does not say why there are no passkeys")
 	}
 }

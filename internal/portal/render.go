@@ -18,8 +18,10 @@ type view struct {
 	Session *session
 	CSRF    string
 	Flash   string
-	Now     time.Time
-	D       map[string]any
+	// Passkeys is false when the portal's origin is an IP address.
+	Passkeys bool
+	Now      time.Time
+	D        map[string]any
 }
 
 // flashes are the messages a redirect after a post may show, by key: a
@@ -111,7 +113,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	v := view{Area: "portal", Session: s, Now: p.now(), D: data, Flash: flashes[r.URL.Query().Get("m")]}
+	v := view{Area: "portal", Session: s, Now: p.now(), D: data, Flash: flashes[r.URL.Query().Get("m")], Passkeys: p.wa != nil}
 	if strings.HasPrefix(r.URL.Path, "/console") {
 		v.Area = "console"
 	}
