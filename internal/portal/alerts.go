@@ -2,6 +2,7 @@ package portal
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -124,6 +125,7 @@ func (p *Portal) sendAlerts(ctx context.Context) error {
 		return err
 	}
 	byPerson := map[string]lock.AlertEmail{}
+	names := p.appNames(ctx)
 	var errs []error
 	for _, a := range alerts {
 		byPerson[a.PersonID] = a
@@ -145,7 +147,7 @@ func (p *Portal) sendAlerts(ctx context.Context) error {
 			if at.Locked {
 				n++
 				fmt.Fprintf(&b, "- %s  %s at %s  from %s (%s)  device: %s\n", at.At.UTC().Format("2006-01-02 15:04:05 UTC"),
-					oneLine(at.Username), oneLine(at.AppID), oneLine(at.UserIP), oneLine(at.UserLocation), oneLine(at.UserDevice))
+					oneLine(at.Username), oneLine(cmp.Or(names[at.AppID], at.AppID)), oneLine(at.UserIP), oneLine(at.UserLocation), oneLine(at.UserDevice))
 			}
 		}
 		if newest == "" {
