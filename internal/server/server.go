@@ -282,6 +282,9 @@ func (s *Server) openPortal() error {
 	if pc.Origin == "" && len(s.cfg.PublicURLs) > 0 {
 		pc.Origin = s.cfg.PublicURLs[0]
 	}
+	if pc.Origin == "" { // a Config not made by Load: follow the listen address
+		pc.Origin = publicURLFor(s.cfg.Listen, s.cfg.TLS.Enabled())
+	}
 	o := portal.Options{Config: pc, Service: s.svc, Store: s.store, Box: s.box, Logger: s.log, Now: s.opts.Now}
 	if s.gateway != nil {
 		o.Gateway = s.gateway
