@@ -191,6 +191,7 @@ func TestMoreListShapes(t *testing.T) {
 // checked for 0, 1 and 2 items by TestListShapesDoNotDependOnLength
 // (cli_test.go) or TestMoreListShapes (above).
 var outputKinds = map[string]string{
+	"lockgate person enrol-link":  "object",
 	"lockgate account events":     "list",
 	"lockgate account history":    "list",
 	"lockgate account list":       "list",
