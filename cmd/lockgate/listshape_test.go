@@ -192,6 +192,7 @@ func TestMoreListShapes(t *testing.T) {
 // (cli_test.go) or TestMoreListShapes (above).
 var outputKinds = map[string]string{
 	"lockgate person enrol-link":  "object",
+	"lockgate config validate":    "object",
 	"lockgate account events":     "list",
 	"lockgate account history":    "list",
 	"lockgate account list":       "list",
