@@ -261,6 +261,9 @@ func (a *Authorizer) Decide(r *http.Request, client netip.Addr) Decision {
 	if !ok {
 		return Decision{Outcome: BadRequest, Err: fmt.Errorf("path %q is not canonical", r.URL.EscapedPath())}
 	}
+	if !canonicalMethod(r.Method) {
+		return Decision{Outcome: BadRequest, Err: fmt.Errorf("method %q is not an upper-case token", r.Method)}
+	}
 	d := Decision{Resource: a.arnPrefix + r.Method + path}
 	ctx := r.Context()
 	e, err := a.entry(ctx, bearer(r.Header.Get("Authorization")))

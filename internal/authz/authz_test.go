@@ -107,6 +107,11 @@ func TestGroupsUnionAndExplicitDeny(t *testing.T) {
 		{both, "POST", "/petstore/v2/pets", ImplicitDeny},
 		{denied, "GET", "/petstore/v1/pets", Allow},
 		{denied, "DELETE", "/petstore/v1/pets/1", ExplicitDeny}, // allowed by one group, denied by the other
+		// ARNs match case-sensitively: a lower-case method would slip
+		// past the Deny for DELETE, so it is refused outright.
+		{denied, "delete", "/petstore/v1/pets/1", BadRequest},
+		{denied, "Delete", "/petstore/v1/pets/1", BadRequest},
+		{both, "get", "/petstore/v2/pets", BadRequest},
 		{none, "GET", "/petstore/v1/pets", ImplicitDeny},
 		{unknown, "GET", "/petstore/v1/pets", ImplicitDeny},
 	} {

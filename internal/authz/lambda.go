@@ -172,6 +172,9 @@ func (a *Authorizer) Lambda(ctx context.Context, ev LambdaEvent, simple bool) (a
 	}
 	if simple {
 		h := ev.RequestContext.HTTP
+		if !canonicalMethod(h.Method) {
+			return SimpleResponse{IsAuthorized: false, Context: cctx}, nil
+		}
 		resource := fmt.Sprintf("arn:%s:execute-api:%s:%s:%s/%s/%s%s", arn.partition, arn.region, arn.account, arn.apiID, ev.RequestContext.Stage, h.Method, h.Path)
 		now := a.svc.now()
 		client, _ := netip.ParseAddr(h.SourceIP)

@@ -38,6 +38,24 @@ func canonicalPath(r *http.Request) (string, bool) {
 	return p, true
 }
 
+// canonicalMethod reports whether m is a method an execute-api ARN can
+// name exactly. ARNs match case-sensitively, so a Deny written for
+// DELETE would not match "delete" — while many upstreams treat the two
+// alike. A method with a lower-case letter (or anything but A-Z, 0-9, -
+// and _) is refused before any policy is read.
+func canonicalMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // StripIdentity removes the identity headers from h: however the client
 // wrote their names (any case, _ for -), an upstream must only see the
 // ones this authorizer sets.
