@@ -264,6 +264,11 @@ func TestAWSPrincipals(t *testing.T) {
 			set: Set{Resource: bucket("Allow", `"Principal":{"AWS":"`+rootB+`"}`)}, req: get(rootB), want: Allowed,
 		},
 		{
+			name: "a user's ARN typed as the root user is still the user",
+			page: pageDenyAllow, quote: "By default, all requests are implicitly denied with the exception of the AWS account root user, which has full access.",
+			set: Set{}, req: with(get(userA), func(r *Request) { r.PrincipalType = PrincipalRoot }), want: ImplicitDeny,
+		},
+		{
 			name: "the root user without a resource-based grant across accounts",
 			page: pagePrincipal, quote: "For principals in other accounts, they must also have identity-based permissions in their account that allow them to access your resource.",
 			set: Set{}, req: get(rootB), want: ImplicitDeny,

@@ -93,8 +93,10 @@ func callerOf(req *Request, boundary bool) caller {
 func (c *caller) init(req *Request, boundary bool) {
 	*c = caller{typ: req.PrincipalType, arn: req.Principal, account: req.PrincipalAccount, boundary: boundary}
 	parts, isARN := arnParts(req.Principal)
-	if c.typ == PrincipalInferred {
-		c.typ = inferType(req.Principal, parts, isARN)
+	// An ARN's own form wins over PrincipalType: a user's ARN typed as
+	// the root user must not get the root user's full access.
+	if t := inferType(req.Principal, parts, isARN); c.typ == PrincipalInferred || isARN && t != PrincipalInferred {
+		c.typ = t
 	}
 	if isARN {
 		c.partition = parts[0]

@@ -217,8 +217,10 @@ func principalFlags(c *cobra.Command, req *iampolicy.Request) error {
 		req.PrincipalType = t
 	}
 	typ := req.PrincipalType
-	if typ == iampolicy.PrincipalInferred {
-		typ = iampolicy.InferPrincipalType(req.Principal)
+	if inferred := iampolicy.InferPrincipalType(req.Principal); typ == iampolicy.PrincipalInferred {
+		typ = inferred
+	} else if inferred != iampolicy.PrincipalInferred && inferred != typ && strings.HasPrefix(req.Principal, "arn:") {
+		return usagef("--principal-type %s contradicts --principal %s, which is a %s", typ, req.Principal, inferred)
 	}
 	files := func(name string) []string { v, _ := c.Flags().GetStringArray(name); return v }
 	switch {

@@ -90,6 +90,7 @@ func TestPolicyCommands(t *testing.T) {
 		{"eval web identity against a trust policy", []string{"policy", "eval", "--principal", "accounts.google.com", "--principal-type", "web-identity", "--trust-policy", trustGoogle, "--action", "sts:AssumeRoleWithWebIdentity", "--resource", "arn:aws:iam::111122223333:role/web", "--context", "accounts.google.com:aud=app"}, 0, []string{"Allow"}},
 		{"eval web identity of another audience", []string{"policy", "eval", "--principal", "accounts.google.com", "--principal-type", "web-identity", "--trust-policy", trustGoogle, "--action", "sts:AssumeRoleWithWebIdentity", "--resource", "arn:aws:iam::111122223333:role/web", "--context", "accounts.google.com:aud=other"}, 3, []string{"trust policy does not allow"}},
 		{"eval trust policy checked as one", []string{"policy", "eval", "--principal", "arn:aws:iam::111122223333:user/alice", "--trust-policy", trustBad, "--action", "sts:AssumeRole", "--resource", "arn:aws:iam::111122223333:role/ops"}, 1, []string{"a role trust policy has no Resource"}},
+		{"eval root type on a user ARN", []string{"policy", "eval", "--principal-type", "root", "--principal", "arn:aws:iam::111122223333:user/bob", "--action", "iam:CreateUser", "--resource", "*"}, 2, []string{"contradicts"}},
 		{"eval bad --principal-type", []string{"policy", "eval", "--principal", "x", "--principal-type", "robot", "--action", "s3:GetObject", "--resource", "*"}, 2, []string{`--principal-type "robot"`}},
 	}
 	runCLICases(t, tests, isJSON)
