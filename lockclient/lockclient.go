@@ -117,9 +117,16 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Backoff == 0 {
 		cfg.Backoff = 200 * time.Millisecond
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+	// Redirects are never followed, whoever built the client: the token
+	// travels in a header Go copies to the redirect's target (even on
+	// another host), and an answer from wherever a 3xx points is not the
+	// lock service's. A 3xx is a failure, decided by the fail mode.
+	hc := http.Client{}
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient
 	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.HTTPClient = &hc
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

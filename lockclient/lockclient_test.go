@@ -97,6 +97,39 @@ func TestFailureModes(t *testing.T) {
 	}
 }
 
+// A redirect is never followed, with the default client or the
+// caller's: the token header would go to the redirect's target, and its
+// answer is not the lock service's.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var leaked atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("x-nl3-authorization-token") != "" {
+			leaked.Add(1)
+		}
+		io.WriteString(w, `{"locked":false}`)
+	}))
+	defer elsewhere.Close()
+	for _, status := range []int{301, 302, 307, 308} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, elsewhere.URL+r.URL.Path, status)
+		}))
+		for _, hc := range []*http.Client{nil, {}} {
+			c, err := lockclient.New(lockclient.Config{APIURI: srv.URL, Issuer: "https://app.example", SigningKey: key, Backoff: time.Millisecond, HTTPClient: hc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := c.Check(context.Background(), lockclient.Request{Username: "alice"})
+			if err == nil || !d.Locked || !d.Failed {
+				t.Errorf("%d (own client %v): Check = %+v, %v; want a fail-closed failure", status, hc != nil, d, err)
+			}
+		}
+		srv.Close()
+	}
+	if n := leaked.Load(); n != 0 {
+		t.Fatalf("the token reached the redirect's target %d times", n)
+	}
+}
+
 func TestUnreachableFailsClosed(t *testing.T) {
 	srv := httptest.NewServer(nil)
 	url := srv.URL
