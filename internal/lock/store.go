@@ -99,6 +99,9 @@ type TokenStore interface {
 	TokenByLegacyHash(ctx context.Context, hash string) (Token, error)
 	Tokens(ctx context.Context, f TokenFilter) ([]Token, error)
 	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// RevokeAdminToken revokes an admin token unless it is the last
+	// usable one (ErrConflict), deciding and revoking atomically.
+	RevokeAdminToken(ctx context.Context, id string, at time.Time) error
 	TouchToken(ctx context.Context, id string, at time.Time) error
 }
 

@@ -274,12 +274,22 @@ func (s *Service) EnsureAdminToken(ctx context.Context, configured string) (gene
 		if err := CheckBootstrapToken(configured); err != nil {
 			return "", fmt.Errorf("the configured admin token %w", err)
 		}
-		boots, err := s.store.Tokens(ctx, TokenFilter{Source: SourceBootstrap})
+		boots, err := s.store.Tokens(ctx, TokenFilter{Source: SourceBootstrap, IncludeRevoked: true})
 		if err != nil {
 			return "", err
 		}
+		// A configured token that was revoked stays revoked: starting
+		// again with the same value must not bring it back.
+		for _, t := range boots {
+			if !t.RevokedAt.IsZero() && verifyBootstrap(t.Hash, configured) {
+				return "", fmt.Errorf("the configured admin token (%s) was revoked at %s: configure a new one", t.ID, t.RevokedAt.Format(time.RFC3339))
+			}
+		}
 		keep := ""
 		for _, t := range boots {
+			if !t.RevokedAt.IsZero() {
+				continue
+			}
 			if keep == "" && verifyBootstrap(t.Hash, configured) {
 				keep = t.ID
 				continue
@@ -371,22 +381,11 @@ func (s *Service) RevokeToken(ctx context.Context, id string) (Token, error) {
 	if !t.RevokedAt.IsZero() {
 		return t, nil
 	}
-	if t.Scope == ScopeAdmin && t.ActiveAt(now) {
-		admins, err := s.store.Tokens(ctx, TokenFilter{Scope: ScopeAdmin})
-		if err != nil {
-			return Token{}, err
-		}
-		n := 0
-		for _, a := range admins {
-			if a.ActiveAt(now) {
-				n++
-			}
-		}
-		if n <= 1 {
-			return Token{}, fmt.Errorf("%w: %s is the last usable full admin token; create another before revoking it", ErrConflict, id)
-		}
+	revoke := s.store.RevokeToken
+	if t.Scope == ScopeAdmin {
+		revoke = s.store.RevokeAdminToken
 	}
-	if err := s.store.RevokeToken(ctx, id, now); err != nil {
+	if err := revoke(ctx, id, now); err != nil {
 		return Token{}, err
 	}
 	t.RevokedAt = now

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,6 +74,15 @@ func TestBootstrapTokenReplacedWhenChanged(t *testing.T) {
 			}
 			if _, err := changed.svc.Authenticate(ctx, bootB); err != nil {
 				t.Fatalf("new value: %v", err)
+			}
+			// A revoked value stays revoked: configuring it again refuses
+			// to start rather than bringing it back.
+			back := newEnvWithStore(t, e.store, e.clock)
+			if _, err := back.svc.EnsureAdminToken(ctx, bootA); err == nil || !strings.Contains(err.Error(), "was revoked") {
+				t.Fatalf("a revoked configured token at start: %v", err)
+			}
+			if _, err := back.svc.Authenticate(ctx, bootA); !errors.Is(err, lock.ErrUnauthorized) {
+				t.Fatalf("a revoked configured token after a refused start: %v", err)
 			}
 			all, _ := e.svc.Tokens(ctx, lock.TokenFilter{Source: lock.SourceBootstrap, IncludeRevoked: true})
 			if len(all) != 2 || all[0].RevokedAt.IsZero() == all[1].RevokedAt.IsZero() {
@@ -171,5 +181,54 @@ func TestTokenLifecycle(t *testing.T) {
 	e.svc.DeletePerson(ctx, p.ID)
 	if _, err := e.svc.Authenticate(ctx, annSecret); !errors.Is(err, lock.ErrUnauthorized) {
 		t.Fatalf("token of a deleted person: %v", err)
+	}
+}
+
+// Two admins revoking each other's token at the same moment must not
+// both succeed: the last usable admin token is decided and revoked in
+// one transaction, on both backends.
+func TestLastAdminTokenSurvivesConcurrentRevokes(t *testing.T) {
+	for _, b := range []string{"sqlite", "postgres"} {
+		t.Run(b, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			for round := range 10 {
+				x, _, err := e.svc.CreateToken(ctx, lock.TokenInput{Name: "x", Scope: lock.ScopeAdmin})
+				if err != nil {
+					t.Fatal(err)
+				}
+				y, _, err := e.svc.CreateToken(ctx, lock.TokenInput{Name: "y", Scope: lock.ScopeAdmin})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Every other admin token goes first, one at a time.
+				all, _ := e.svc.Tokens(ctx, lock.TokenFilter{Scope: lock.ScopeAdmin})
+				for _, tk := range all {
+					if tk.ID != x.ID && tk.ID != y.ID {
+						if _, err := e.svc.RevokeToken(ctx, tk.ID); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				var wg sync.WaitGroup
+				errs := make([]error, 2)
+				for i, id := range []string{x.ID, y.ID} {
+					wg.Go(func() { _, errs[i] = e.svc.RevokeToken(ctx, id) })
+				}
+				wg.Wait()
+				if errs[0] == nil && errs[1] == nil {
+					t.Fatalf("round %d: both of the last two admin tokens were revoked", round)
+				}
+				for _, err := range errs {
+					if err != nil && !errors.Is(err, lock.ErrConflict) {
+						t.Fatalf("round %d: %v", round, err)
+					}
+				}
+				left, _ := e.svc.Tokens(ctx, lock.TokenFilter{Scope: lock.ScopeAdmin})
+				if len(left) != 1 {
+					t.Fatalf("round %d: %d usable admin tokens left, want 1", round, len(left))
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +70,44 @@ func (s *Store) Tokens(ctx context.Context, f lock.TokenFilter) ([]lock.Token, e
 // RevokeToken implements lock.Store.
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	return s.wrap(mustAffect(s.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0`, id, micros(at))))
+}
+
+// RevokeAdminToken implements lock.Store: the check that another usable
+// admin token remains and the revocation are one transaction, with the
+// admin rows locked (SQLite's write lock; FOR UPDATE on PostgreSQL), so
+// two admins revoking each other's token at once cannot both succeed.
+func (s *Store) RevokeAdminToken(ctx context.Context, id string, at time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		q := `SELECT id FROM tokens WHERE scope = 'admin' AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $1) ORDER BY id`
+		if s.dialect.name == "postgres" {
+			q += ` FOR UPDATE`
+		}
+		rows, err := tx.QueryContext(ctx, q, micros(at))
+		if err != nil {
+			return err
+		}
+		others, found := 0, false
+		for rows.Next() {
+			var got string
+			if err := rows.Scan(&got); err != nil {
+				rows.Close()
+				return err
+			}
+			if got == id {
+				found = true
+			} else {
+				others++
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if found && others == 0 {
+			return fmt.Errorf("%w: %s is the last usable full admin token; create another before revoking it", lock.ErrConflict, id)
+		}
+		return mustAffect(tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0`, id, micros(at)))
+	})
 }
 
 // TouchToken implements lock.Store.
