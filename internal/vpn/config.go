@@ -123,7 +123,18 @@ func (c *Config) validate(handler bool) (def policy, eps map[string]policy, prob
 			e.DeniedMessage = def.message
 		}
 		p := c.policy(path+".", e, &probs)
-		if len(e.AllowedCountries) == 0 && len(e.AllowedRegions) == 0 && e.WebACLFile == "" && !e.CheckLock {
+		// An endpoint's policy narrows the section's, never drops a
+		// check: the section's lock check and web ACL apply to it too
+		// (a web ACL of its own replaces the section's), and without
+		// countries or regions of its own the section's apply.
+		p.checkLock = p.checkLock || def.checkLock
+		if p.webACL == "" {
+			p.webACL = def.webACL
+		}
+		if len(p.countries) == 0 && len(p.regions) == 0 {
+			p.countries, p.regions = def.countries, def.regions
+		}
+		if p.empty() {
 			probs.Add(path, "give allowed_countries, allowed_regions, web_acl_file or check_lock: an endpoint with none would let everyone in")
 		}
 		eps[e.ID] = p

@@ -19,6 +19,7 @@ import (
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/geo/geotest"
 	"github.com/lockgate/lockgate/internal/vpn"
+	"github.com/lockgate/lockgate/lockclient"
 )
 
 const secret = "vpn-secret-0123456789abcdef"
@@ -216,6 +217,41 @@ func TestEndpointPolicies(t *testing.T) {
 		}
 		if tt.endpoint == ep1 && !tt.allow && o.Response.Message != "UK staff only" {
 			t.Errorf("message %q", o.Response.Message)
+		}
+	}
+}
+
+// lockedSet is a LockChecker that knows which users are locked.
+type lockedSet map[string]bool
+
+func (l lockedSet) Check(_ context.Context, req lockclient.Request) (lockclient.Decision, error) {
+	return lockclient.Decision{Locked: l[req.Username], Message: "locked by its owner"}, nil
+}
+
+// An endpoint's own policy narrows the section's and never drops one of
+// its checks: with check_lock at the top, a locked user is denied on an
+// endpoint that only lists countries.
+func TestEndpointPoliciesKeepTheSectionsChecks(t *testing.T) {
+	const ep1 = "cvpn-endpoint-0123456789abcdef1"
+	h := provision(t, vpn.Config{AllowedCountries: []string{"US"}, CheckLock: true,
+		LockCheck: vpn.LockCheck{AppURI: "https://vpn.example", APIURI: "https://lock.example", SigningKey: "0123456789abcdef0123456789abcdef"},
+		Endpoints: []vpn.Endpoint{{ID: ep1, AllowedCountries: []string{"GB"}}, {ID: "cvpn-endpoint-0123456789abcdef2", DeniedMessage: "inherits all"}},
+	}, vpn.Options{Locks: lockedSet{"mallory": true}})
+	for _, tt := range []struct {
+		endpoint, ip, user string
+		allow              bool
+		reason             string
+	}{
+		{ep1, "81.2.69.142", "alice", true, vpn.ReasonAllowed},
+		{ep1, "81.2.69.142", "mallory", false, vpn.ReasonLocked},
+		{ep1, "8.8.8.8", "alice", false, vpn.ReasonCountry}, // its own countries replace the section's
+		{"cvpn-endpoint-0123456789abcdef2", "8.8.8.8", "alice", true, vpn.ReasonAllowed},
+		{"cvpn-endpoint-0123456789abcdef2", "81.2.69.142", "alice", false, vpn.ReasonCountry},
+		{"cvpn-endpoint-0123456789abcdef2", "8.8.8.8", "mallory", false, vpn.ReasonLocked},
+	} {
+		o := h.Decide(context.Background(), vpn.Request{EndpointID: tt.endpoint, PublicIP: tt.ip, Username: tt.user, SchemaVersion: "v2"})
+		if o.Response.Allow != tt.allow || o.Reason != tt.reason {
+			t.Errorf("%s %s %s: %+v", tt.endpoint, tt.ip, tt.user, o)
 		}
 	}
 }
