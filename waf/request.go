@@ -73,6 +73,31 @@ func (r *Request) header(name string) (string, bool) {
 	return "", false
 }
 
+// TargetPath is the path of r's request target exactly as the client
+// sent it: AWS WAF inspects the URI path as sent, while net/url's
+// EscapedPath re-escapes a path whose raw form it does not consider
+// canonical (a `"` becomes %22), so a rule would see bytes the upstream
+// never receives. An absolute-form target gives its path; requests built
+// in code (no RequestURI) fall back to EscapedPath.
+func TargetPath(r *http.Request) string {
+	t := r.RequestURI
+	if t == "" {
+		return r.URL.EscapedPath()
+	}
+	if t[0] != '/' {
+		_, rest, ok := strings.Cut(t, "://")
+		i := strings.IndexByte(rest, '/')
+		if !ok || i < 0 {
+			return r.URL.EscapedPath()
+		}
+		t = rest[i:]
+	}
+	if i := strings.IndexByte(t, '?'); i >= 0 {
+		t = t[:i]
+	}
+	return t
+}
+
 // RequestFromHTTP builds the inspected view of an HTTP request, as seen
 // from clientIP. When a rule inspects the body, up to the inspection
 // limit is read and put back in front of the rest, so r.Body still reads
@@ -87,7 +112,7 @@ func (e *Engine) RequestFromHTTP(r *http.Request, clientIP netip.Addr) (*Request
 // headers of a request once the pool is warm.
 func (e *Engine) FillRequest(req *Request, r *http.Request, clientIP netip.Addr) error {
 	names, headers := req.names[:0], req.Headers[:0]
-	*req = Request{ClientIP: clientIP, Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, Fragment: r.URL.Fragment, BodySize: r.ContentLength}
+	*req = Request{ClientIP: clientIP, Method: r.Method, URI: TargetPath(r), Query: r.URL.RawQuery, Fragment: r.URL.Fragment, BodySize: r.ContentLength}
 	for name := range r.Header {
 		names = append(names, name)
 	}

@@ -596,7 +596,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		rt.eng.EvaluateInto(r.Context(), req, d)
 	} else {
-		*req = waf.Request{ClientIP: ip, Method: r.Method, URI: r.URL.EscapedPath(), Query: r.URL.RawQuery, BodySize: max(r.ContentLength, 0)}
+		*req = waf.Request{ClientIP: ip, Method: r.Method, URI: waf.TargetPath(r), Query: r.URL.RawQuery, BodySize: max(r.ContentLength, 0)}
 		*d = waf.Decision{Action: "ALLOW", TerminatingRuleID: "Default_Action", TerminatingRuleType: "REGULAR"}
 	}
 	rt.observe(d)
