@@ -193,6 +193,8 @@ func TestMoreListShapes(t *testing.T) {
 var outputKinds = map[string]string{
 	"lockgate person enrol-link":  "object",
 	"lockgate config validate":    "object",
+	"lockgate policy validate":    "object",
+	"lockgate waf validate":       "object",
 	"lockgate account events":     "list",
 	"lockgate account history":    "list",
 	"lockgate account list":       "list",

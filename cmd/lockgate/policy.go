@@ -51,34 +51,39 @@ what was inferred and why.`,
 				}
 				typ = t
 			}
-			bad := false
+			p, err := newPrinter(c)
+			if err != nil {
+				return err
+			}
+			out := policyValidation{Valid: true, Files: []policyFileResult{}}
 			for _, f := range args {
-				data, err := os.ReadFile(f)
-				var p *iampolicy.Policy
-				if err == nil {
-					p, err = iampolicy.Parse(data)
-				}
-				as, note := typ, ""
-				if err == nil {
-					if as == "" {
-						var why string
-						as, why = p.InferType()
-						note = fmt.Sprintf(" (type inferred: %s; --type chooses)", why)
-					}
-					err = p.Validate(as)
-				}
-				if err == nil {
-					fmt.Fprintf(c.OutOrStdout(), "%s: ok as %s policy%s\n", f, as, note)
+				r := validatePolicyFile(f, typ)
+				out.Files = append(out.Files, r)
+				out.Valid = out.Valid && r.Valid
+				if p.structured() {
 					continue
 				}
-				bad = true
-				for _, line := range strings.Split(err.Error(), "\n") {
+				note := ""
+				if r.Inferred != "" {
+					note = fmt.Sprintf(" (type inferred: %s; --type chooses)", r.Inferred)
+				}
+				if r.Valid {
+					fmt.Fprintf(c.OutOrStdout(), "%s: ok as %s policy%s\n", f, r.Type, note)
+					continue
+				}
+				for _, line := range r.Problems {
 					fmt.Fprintf(c.ErrOrStderr(), "%s: %s\n", f, line)
 				}
-				if as != "" {
-					fmt.Fprintf(c.ErrOrStderr(), "%s: validated as %s policy%s\n", f, as, note)
+				if r.Type != "" {
+					fmt.Fprintf(c.ErrOrStderr(), "%s: validated as %s policy%s\n", f, r.Type, note)
 				}
 			}
+			if p.structured() {
+				if err := p.object(out, nil); err != nil {
+					return err
+				}
+			}
+			bad := !out.Valid
 			if bad {
 				return exitError{exitFailure}
 			}
@@ -86,7 +91,46 @@ what was inferred and why.`,
 		},
 	}
 	c.Flags().String("type", "", "policy type: "+policyTypeNames()+" (default: inferred per file)")
+	outputFlag(c)
 	return c
+}
+
+// policyValidation is policy validate's -o json/yaml answer.
+type policyValidation struct {
+	Valid bool               `json:"valid"`
+	Files []policyFileResult `json:"files"`
+}
+
+type policyFileResult struct {
+	File  string `json:"file"`
+	Valid bool   `json:"valid"`
+	// Type is the grammar the file was checked against ("" when it could
+	// not be read or parsed); Inferred says why, when --type did not.
+	Type     iampolicy.PolicyType `json:"type,omitempty"`
+	Inferred string               `json:"inferred,omitempty"`
+	Problems []string             `json:"problems"`
+}
+
+// validatePolicyFile reads, parses and validates one policy file.
+func validatePolicyFile(f string, typ iampolicy.PolicyType) policyFileResult {
+	r := policyFileResult{File: f, Type: typ, Problems: []string{}}
+	data, err := os.ReadFile(f)
+	var p *iampolicy.Policy
+	if err == nil {
+		p, err = iampolicy.Parse(data)
+	}
+	if err == nil {
+		if r.Type == "" {
+			r.Type, r.Inferred = p.InferType()
+		}
+		err = p.Validate(r.Type)
+	}
+	if err != nil {
+		r.Problems = strings.Split(err.Error(), "\n")
+		return r
+	}
+	r.Valid = true
+	return r
 }
 
 // exitDenied is policy eval's exit code for ExplicitDeny and ImplicitDeny.

@@ -56,6 +56,10 @@ func TestPolicyCommands(t *testing.T) {
 		{"validate reports every problem", []string{"policy", "validate", td + "deny-all.json", bad}, 1, []string{
 			`Statement[0].Action: "GetObject" has no service prefix`, `Statement[0].Condition.IpAddress["aws:SourceIp"]: "10.0.0.0/33" is not a CIDR`}},
 		{"validate needs a file", []string{"policy", "validate"}, 2, nil},
+		{"validate -o json", []string{"policy", "validate", "-o", "json", td + "deny-all.json", td + "petstore.json"}, 1, []string{`"valid": false`, `"file": "` + td + `deny-all.json",
+      "valid": true,
+      "type": "identity"`, `"inferred": "no statement names a principal`, `"problems": [
+        "`}},
 		{"eval allow", append(petstore, "--context", "aws:SourceIp=192.0.2.9"), 0, []string{"Allow", "PetStore-API"}},
 		{"eval implicit deny", append(petstore, "--context", "aws:SourceIp=203.0.113.9"), 3, []string{"ImplicitDeny"}},
 		{"eval json", append(petstore, "--context", "aws:SourceIp=192.0.2.9", "-o", "json"), 0, []string{`"decision":"Allow"`, `"matched":[{`}},

@@ -124,6 +124,10 @@ against the files given for them.`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
+			p, err := newPrinter(c)
+			if err != nil {
+				return err
+			}
 			acl, opts, problems := loadACL(c, args[0])
 			if acl != nil && len(problems) == 0 {
 				if _, err := waf.New(acl, opts); err != nil {
@@ -132,20 +136,45 @@ against the files given for them.`,
 					}
 				}
 			}
-			if len(problems) > 0 {
-				fmt.Fprintln(c.ErrOrStderr(), strings.Join(problems, "\n"))
-				return exitError{exitFailure}
+			out := wafValidation{File: args[0], Valid: len(problems) == 0, Problems: append([]string{}, problems...), Warnings: []string{}}
+			if out.Valid {
+				out.Rules, out.WCUs = len(acl.Rules), waf.Capacity(acl, opts.RuleGroups)
+				if out.WCUs > waf.DefaultMaxCapacity {
+					out.Warnings = append(out.Warnings, fmt.Sprintf("%s: %d WCUs is over AWS's default web ACL limit of %d", args[0], out.WCUs, waf.DefaultMaxCapacity))
+				}
 			}
-			wcu := waf.Capacity(acl, opts.RuleGroups)
-			fmt.Fprintf(c.OutOrStdout(), "%s: ok, %d rules, %d WCUs\n", args[0], len(acl.Rules), wcu)
-			if wcu > waf.DefaultMaxCapacity {
-				fmt.Fprintf(c.ErrOrStderr(), "%s: %d WCUs is over AWS's default web ACL limit of %d\n", args[0], wcu, waf.DefaultMaxCapacity)
+			switch {
+			case p.structured():
+				if err := p.object(out, nil); err != nil {
+					return err
+				}
+			case !out.Valid:
+				fmt.Fprintln(c.ErrOrStderr(), strings.Join(problems, "\n"))
+			default:
+				fmt.Fprintf(c.OutOrStdout(), "%s: ok, %d rules, %d WCUs\n", args[0], out.Rules, out.WCUs)
+				for _, w := range out.Warnings {
+					fmt.Fprintln(c.ErrOrStderr(), w)
+				}
+			}
+			if !out.Valid {
+				return exitError{exitFailure}
 			}
 			return nil
 		},
 	}
 	resourceFlags(c)
+	outputFlag(c)
 	return c
+}
+
+// wafValidation is waf validate's -o json/yaml answer.
+type wafValidation struct {
+	File     string   `json:"file"`
+	Valid    bool     `json:"valid"`
+	Rules    int      `json:"rules"`
+	WCUs     int64    `json:"wcus"`
+	Problems []string `json:"problems"`
+	Warnings []string `json:"warnings"`
 }
 
 func newWAFTest() *cobra.Command {

@@ -30,6 +30,8 @@ func TestWAFCommands(t *testing.T) {
 	runCLICases(t, []cliCase{
 		{"validate", []string{"waf", "validate", td + "blog-acl.json", "--ip-reputation", rep}, 0, []string{"ok, 3 rules, 31 WCUs"}},
 		{"validate every problem", []string{"waf", "validate", bad}, 1, []string{"Limit: 5 is below the minimum 10", "EvaluationWindowSec: 30 is not 60, 120, 300 or 600"}},
+		{"validate -o json", []string{"waf", "validate", "-o", "json", td + "blog-acl.json", "--ip-reputation", rep}, 0, []string{`"valid": true`, `"rules": 3`, `"wcus": 31`, `"problems": []`}},
+		{"validate -o json with problems", []string{"waf", "validate", bad, "-o", "json"}, 1, []string{`"valid": false`, "Limit: 5 is below the minimum 10"}},
 		{"validate missing reference", []string{"waf", "validate", td + "blog-acl.json"}, 1, []string{`needs its IP list, and none was given (a file of CIDRs: --ip-reputation`}},
 		{"validate rule group", []string{"waf", "validate", td + "all-statements.json", "--ip-set", "arn:aws:wafv2:us-east-1:1:regional/ipset/bad/1=" + rep}, 0, []string{"ok, 4 rules"}},
 		{"validate bad pair", []string{"waf", "validate", td + "blog-acl.json", "--ip-set", "nofile"}, 1, []string{"write ARN=FILE"}},
