@@ -37,6 +37,10 @@ type Config struct {
 	// row is skipped.
 	Unhealthy config.Duration `yaml:"unhealthy_for"`
 	MaxFails  int             `yaml:"max_fails"`
+	// UnderscoreHeaders is what happens to a header whose name holds '_'
+	// (CGI, WSGI and PHP backends read User_Agent as User-Agent): drop
+	// (inspected, not forwarded), refuse (400) or allow.
+	UnderscoreHeaders string `yaml:"underscore_headers"`
 }
 
 // LogConfig is where AWS WAF log records go.
@@ -70,12 +74,13 @@ type RouteConfig struct {
 // DefaultConfig is the section before the file.
 func DefaultConfig() Config {
 	return Config{
-		ClientIPHeader:  "X-Forwarded-For",
-		UpstreamTimeout: config.Duration(30 * time.Second),
-		ReadTimeout:     config.Duration(60 * time.Second),
-		Unhealthy:       config.Duration(10 * time.Second),
-		MaxFails:        3,
-		Log:             LogConfig{MaxSizeMB: 100, Keep: 10, Only: "all", Redact: []string{"Authorization", "Cookie"}},
+		ClientIPHeader:    "X-Forwarded-For",
+		UpstreamTimeout:   config.Duration(30 * time.Second),
+		ReadTimeout:       config.Duration(60 * time.Second),
+		Unhealthy:         config.Duration(10 * time.Second),
+		MaxFails:          3,
+		UnderscoreHeaders: UnderscoreDrop,
+		Log:               LogConfig{MaxSizeMB: 100, Keep: 10, Only: "all", Redact: []string{"Authorization", "Cookie"}},
 	}
 }
 
@@ -115,6 +120,11 @@ func (c Config) Validate() problem.List {
 	}
 	if c.MaxFails < 1 {
 		probs.Add("max_fails", "must be at least 1")
+	}
+	switch c.UnderscoreHeaders {
+	case UnderscoreDrop, UnderscoreRefuse, UnderscoreAllow:
+	default:
+		probs.Addf("underscore_headers", "%q is not drop, refuse or allow", c.UnderscoreHeaders)
 	}
 	switch c.Log.Only {
 	case "all", "blocked_and_counted":

@@ -56,6 +56,10 @@ type Gateway struct {
 	counters map[string]ratelimit.Counter // by rule definition, kept across reloads
 	seq      atomic.Uint64
 	idPrefix string
+
+	// inspected, when set (tests), sees each request the web ACL
+	// evaluated, before the request is forwarded.
+	inspected func(*waf.Request)
 }
 
 // Snapshot is what one load of the configuration gives the gateway: its
@@ -81,7 +85,7 @@ type state struct {
 	cfg     Config
 	routes  []*route
 	trusted *bart.Lite
-	header  string
+	header  string // the client_ip_header, canonical
 	only    string
 	redact  []waf.FieldToMatch   // RedactedFields
 	files   map[string]time.Time // watched files and their modification times
@@ -208,93 +212,11 @@ func (g *Gateway) Close() error {
 	return nil
 }
 
-// Reload reads the configuration again. A bad file leaves the running
-// configuration serving and is returned (and logged).
-func (g *Gateway) Reload() error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	snap, err := g.load()
-	if err == nil {
-		var st *state
-		if st, err = g.build(snap); err == nil {
-			g.state.Store(st)
-			g.metrics.reloads.WithLabelValues("ok").Inc()
-			g.log.Info("gateway configuration reloaded", "routes", len(st.routes))
-			return nil
-		}
-	}
-	g.metrics.reloads.WithLabelValues("error").Inc()
-	g.log.Error("gateway reload refused: the running configuration keeps serving", "error", err)
-	return err
-}
-
-// Watch reloads when the configuration or a file it names changes,
-// checking every interval, until ctx ends.
-func (g *Gateway) Watch(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	var w watcher
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			w.poll(g)
-		}
-	}
-}
-
-// watcher remembers the version of the files a reload refused, so that a
-// broken file is refused once, not at every tick.
-type watcher struct {
-	refused map[string]time.Time
-}
-
-// poll is one tick of Watch: it reloads when a watched file changed since
-// the running configuration was built, unless that version was refused
-// already. It reports whether it tried.
-func (w *watcher) poll(g *Gateway) bool {
-	st := g.state.Load()
-	now := map[string]time.Time{}
-	changed := ""
-	for f, mt := range st.files {
-		fi, err := os.Stat(f)
-		if err == nil {
-			now[f] = fi.ModTime()
-		}
-		if (err != nil || !fi.ModTime().Equal(mt)) && changed == "" {
-			changed = f
-		}
-	}
-	if changed == "" || sameTimes(now, w.refused) {
-		return false // unchanged, or the version a reload already refused
-	}
-	g.log.Info("gateway: a configuration file changed", "file", changed)
-	if g.Reload() != nil {
-		w.refused = now
-	} else {
-		w.refused = nil
-	}
-	return true
-}
-
-func sameTimes(a, b map[string]time.Time) bool {
-	if b == nil || len(a) != len(b) {
-		return false
-	}
-	for f, t := range a {
-		if !b[f].Equal(t) {
-			return false
-		}
-	}
-	return true
-}
-
 // build compiles a configuration: every route's web ACL, with counters
 // kept for rules whose definition is unchanged.
 func (g *Gateway) build(snap Snapshot) (*state, error) {
 	gc := snap.Config
-	st := &state{cfg: gc, trusted: &bart.Lite{}, header: gc.ClientIPHeader, only: gc.Log.Only, files: map[string]time.Time{}, loaded: time.Now()}
+	st := &state{cfg: gc, trusted: &bart.Lite{}, header: canonicalHeader(gc.ClientIPHeader), only: gc.Log.Only, files: map[string]time.Time{}, loaded: time.Now()}
 	for _, p := range gc.TrustedProxies {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
@@ -409,7 +331,7 @@ type upstream struct {
 }
 
 func (g *Gateway) newRoute(gc Config, rc RouteConfig, set *webacl.Set, used map[string]ratelimit.Counter, trusted *bart.Lite) (*route, error) {
-	rt := &route{name: rc.Name, host: strings.ToLower(rc.Host), prefix: rc.PathPrefix, metricNames: map[string]string{},
+	rt := &route{name: rc.Name, host: routeHost(rc.Host), prefix: rc.PathPrefix, metricNames: map[string]string{},
 		maxFails: int32(gc.MaxFails), unhealthy: gc.Unhealthy.Std()}
 	if rt.prefix == "" {
 		rt.prefix = "/"
@@ -458,19 +380,11 @@ func (g *Gateway) newRoute(gc Config, rc RouteConfig, set *webacl.Set, used map[
 	return rt, nil
 }
 
-// newProxy is the reverse proxy to one upstream. The X-Forwarded-For
-// chain a trusted proxy sent is passed on; from anyone else it is not
-// believed and not passed on.
+// newProxy is the reverse proxy to one upstream; rewrite (forward.go)
+// builds what the upstream receives.
 func (g *Gateway) newProxy(rt *route, up *upstream, transport http.RoundTripper, trusted *bart.Lite) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(up.url)
-			pr.Out.Host = pr.In.Host // the application sees the host the client asked for
-			if peer := waf.RemoteIP(pr.In); peer.IsValid() && trusted.Lookup(peer) {
-				pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
-			}
-			pr.SetXForwarded()
-		},
+		Rewrite:       func(pr *httputil.ProxyRequest) { rewrite(pr, up, trusted) },
 		Transport:     transport,
 		FlushInterval: -1, // stream (server-sent events, long polls)
 		ModifyResponse: func(resp *http.Response) error {
@@ -516,10 +430,7 @@ func (rt *route) pick() *upstream {
 }
 
 func (st *state) match(r *http.Request) *route {
-	host := strings.ToLower(r.Host)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
+	host := routeHost(r.Host)
 	for _, rt := range st.routes {
 		if rt.host != "" && rt.host != host {
 			continue
@@ -580,6 +491,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "no_route", "no route for this host and path")
 		return
 	}
+	refused, underscore := st.screen(r)
+	if refused != "" {
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", string(refused))
+		return
+	}
 	defer func() { rt.latency.Observe(time.Since(start).Seconds()) }()
 	ip := st.clientIP(r)
 	d := decisions.Get().(*waf.Decision)
@@ -595,6 +511,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.order.Apply(req, r)
 		}
 		rt.eng.EvaluateInto(r.Context(), req, d)
+		if g.inspected != nil {
+			g.inspected(req)
+		}
 	} else {
 		*req = waf.Request{ClientIP: ip, Method: r.Method, URI: waf.TargetPath(r), Query: r.URL.RawQuery, BodySize: max(r.ContentLength, 0)}
 		*d = waf.Decision{Action: "ALLOW", TerminatingRuleID: "Default_Action", TerminatingRuleType: "REGULAR"}
@@ -626,6 +545,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.authz != nil && !rt.authz.Authorize(w, r, ip) {
 		return
 	}
+	st.prepare(r, ip, underscore)
 	for _, h := range d.InsertHeaders {
 		r.Header.Set("x-amzn-waf-"+h.Name, h.Value)
 	}

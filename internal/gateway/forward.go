@@ -1,0 +1,143 @@
+package gateway
+
+import (
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/textproto"
+	"strings"
+
+	"github.com/gaissmai/bart"
+
+	"github.com/lockgate/lockgate/waf"
+)
+
+// The gateway's rule: what reaches the upstream is what the web ACL
+// inspected (docs/gateway.md, "What reaches the upstream"). screen runs
+// before the web ACL and refuses what it could not inspect faithfully;
+// prepare and rewrite run after it and remove what it did not see.
+
+// Values of Config.UnderscoreHeaders.
+const (
+	UnderscoreDrop   = "drop"
+	UnderscoreRefuse = "refuse"
+	UnderscoreAllow  = "allow"
+)
+
+// clientAddrHeaders name a client address by convention. A client can
+// write any of them, so none reaches the upstream as sent: the configured
+// client_ip_header is rewritten to the address the web ACL used, the
+// others are removed. (Forwarded and X-Forwarded-* are replaced by
+// ReverseProxy's Rewrite mode and SetXForwarded.)
+var clientAddrHeaders = []string{
+	"True-Client-Ip", "X-Real-Ip", "Cf-Connecting-Ip", "X-Client-Ip",
+	"Fastly-Client-Ip", "X-Cluster-Client-Ip", "Forwarded",
+}
+
+// refusal is why screen refuses a request (400), or "".
+type refusal string
+
+// screen checks the header fields before inspection. A field sent more
+// than once is refused: a SingleHeader rule inspects one value (the
+// first), and an upstream may read another (the last, or all joined), so
+// no choice of value to forward is the one every rule inspected. net/http
+// has already folded names case-insensitively (X-Role, x-role) into one
+// key, so case variants count as repeats, and an empty first value too.
+// The exception is X-Forwarded-For from a trusted proxy, whose lines form
+// the chain the client address is read from and which the gateway
+// rewrites. It also reports whether a header name holds '_' (refused or
+// dropped as the configuration says).
+func (st *state) screen(r *http.Request) (refusal, bool) {
+	underscore := false
+	for name, vs := range r.Header {
+		if len(vs) > 1 && !(name == "X-Forwarded-For" && st.trustedPeer(r)) {
+			return refusal("the header " + name + " is sent more than once"), false
+		}
+		if strings.IndexByte(name, '_') >= 0 {
+			if st.cfg.UnderscoreHeaders == UnderscoreRefuse {
+				return refusal("the header name " + name + " holds '_'"), false
+			}
+			underscore = true
+		}
+	}
+	return "", underscore && st.cfg.UnderscoreHeaders != UnderscoreAllow
+}
+
+func (st *state) trustedPeer(r *http.Request) bool {
+	peer := waf.RemoteIP(r)
+	return peer.IsValid() && st.trusted.Lookup(peer)
+}
+
+// prepare removes from r, after the web ACL allowed it, what must not
+// reach the upstream: names with '_' (when dropped), client-address
+// headers (the configured one is set to the address the web ACL used),
+// an Upgrade other than WebSocket with HTTP2-Settings, and the Trailer
+// declaration (rewrite drops the trailer fields).
+func (st *state) prepare(r *http.Request, client netip.Addr, underscore bool) {
+	h := r.Header
+	if underscore {
+		for name := range h {
+			if strings.IndexByte(name, '_') >= 0 {
+				delete(h, name)
+			}
+		}
+	}
+	for _, name := range clientAddrHeaders {
+		delete(h, name)
+	}
+	if st.header != "X-Forwarded-For" {
+		if client.IsValid() {
+			h[st.header] = []string{client.String()}
+		} else {
+			delete(h, st.header)
+		}
+	}
+	// Only WebSocket is upgraded to: after an h2c upgrade (or any other)
+	// the connection carries requests the web ACL never sees. Without
+	// Upgrade, ReverseProxy refuses an upstream's 101 (502).
+	if up, ok := h["Upgrade"]; ok && !(len(up) == 1 && strings.EqualFold(strings.TrimSpace(up[0]), "websocket")) {
+		delete(h, "Upgrade")
+	}
+	delete(h, "Http2-Settings")
+	delete(h, "Trailer")
+}
+
+// canonicalHeader is the key net/http files a configured header name
+// under.
+func canonicalHeader(name string) string { return textproto.CanonicalMIMEHeaderKey(name) }
+
+// rewrite is the outbound request to up: the target as inspected, the
+// client's Host, X-Forwarded-For with the trusted chain plus the peer,
+// and no trailers.
+func rewrite(pr *httputil.ProxyRequest, up *upstream, trusted *bart.Lite) {
+	pr.SetURL(up.url)
+	// ReverseProxy re-encodes a query holding ';' or a bad escape (and
+	// drops parameters it cannot parse) before Rewrite; the upstream gets
+	// the query the web ACL inspected, byte for byte.
+	if up.url.RawQuery == "" || pr.In.URL.RawQuery == "" {
+		pr.Out.URL.RawQuery = up.url.RawQuery + pr.In.URL.RawQuery
+	} else {
+		pr.Out.URL.RawQuery = up.url.RawQuery + "&" + pr.In.URL.RawQuery
+	}
+	pr.Out.Host = pr.In.Host // the application sees the host the client asked for
+	// Trailer fields arrive after the body, once the web ACL has decided:
+	// they are never inspected, so they are not sent on.
+	pr.Out.Trailer = nil
+	if peer := waf.RemoteIP(pr.In); peer.IsValid() && trusted.Lookup(peer) {
+		pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+	}
+	pr.SetXForwarded()
+}
+
+// routeHost is the host a route is chosen by: without the port and a
+// trailing dot (the DNS root: "shop.test." names "shop.test"), in lower
+// case. net/http has already put an absolute-form target's host in
+// r.Host. Without this, "SHOP.test.:80" would fall through to another
+// route and its web ACL.
+func routeHost(h string) string {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(h, ".")
+	return strings.ToLower(h)
+}
