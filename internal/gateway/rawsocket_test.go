@@ -164,19 +164,22 @@ func (g *rawGateway) checkForwardedWasInspected(t testing.TB) {
 	g.mu.Lock()
 	inspected := slices.Clone(g.inspected)
 	g.mu.Unlock()
-	next := 0
+	used := make([]bool, len(inspected))
 	for _, u := range g.shop.requests() {
-		found := false
-		var why string
-		for ; next < len(inspected); next++ {
-			if why = forwardedAs(u, inspected[next]); why == "" {
-				found = true
-				next++
-				break
+		found, why := false, "nothing inspected"
+		for i := range inspected {
+			if used[i] {
+				continue
 			}
+			if w := forwardedAs(u, inspected[i]); w != "" {
+				why = w
+				continue
+			}
+			used[i], found = true, true
+			break
 		}
 		if !found {
-			t.Errorf("the upstream received a request the web ACL did not inspect as such (%s):\n%s", why, u.Raw)
+			t.Errorf("the upstream received a request the web ACL did not inspect as such (last mismatch: %s):\n%s", why, u.Raw)
 		}
 		if len(u.Trailers) > 0 {
 			t.Errorf("trailer fields reached the upstream: %q", u.Trailers)
