@@ -37,6 +37,16 @@ var clientAddrHeaders = []string{
 // refusal is why screen refuses a request (400), or "".
 type refusal string
 
+// strip records what screen found that prepare removes, so that a
+// request without any of it costs prepare nothing.
+type strip uint8
+
+const (
+	stripUnderscore strip = 1 << iota // names with '_' (when dropped)
+	stripClientAddr                   // a clientAddrHeaders entry
+	stripUpgrade                      // Upgrade, HTTP2-Settings, Trailer
+)
+
 // screen checks the header fields before inspection. A field sent more
 // than once is refused: a SingleHeader rule inspects one value (the
 // first), and an upstream may read another (the last, or all joined), so
@@ -45,22 +55,30 @@ type refusal string
 // key, so case variants count as repeats, and an empty first value too.
 // The exception is X-Forwarded-For from a trusted proxy, whose lines form
 // the chain the client address is read from and which the gateway
-// rewrites. It also reports whether a header name holds '_' (refused or
-// dropped as the configuration says).
-func (st *state) screen(r *http.Request) (refusal, bool) {
-	underscore := false
+// rewrites. A name with '_' is refused or marked to be dropped, as the
+// configuration says.
+func (st *state) screen(r *http.Request) (refusal, strip) {
+	var s strip
 	for name, vs := range r.Header {
 		if len(vs) > 1 && !(name == "X-Forwarded-For" && st.trustedPeer(r)) {
-			return refusal("the header " + name + " is sent more than once"), false
+			return refusal("the header " + name + " is sent more than once"), 0
+		}
+		switch name {
+		case "True-Client-Ip", "X-Real-Ip", "Cf-Connecting-Ip", "X-Client-Ip", "Fastly-Client-Ip", "X-Cluster-Client-Ip", "Forwarded":
+			s |= stripClientAddr
+		case "Upgrade", "Http2-Settings", "Trailer":
+			s |= stripUpgrade
 		}
 		if strings.IndexByte(name, '_') >= 0 {
-			if st.cfg.UnderscoreHeaders == UnderscoreRefuse {
-				return refusal("the header name " + name + " holds '_'"), false
+			switch st.cfg.UnderscoreHeaders {
+			case UnderscoreRefuse:
+				return refusal("the header name " + name + " holds '_'"), 0
+			case UnderscoreDrop:
+				s |= stripUnderscore
 			}
-			underscore = true
 		}
 	}
-	return "", underscore && st.cfg.UnderscoreHeaders != UnderscoreAllow
+	return "", s
 }
 
 func (st *state) trustedPeer(r *http.Request) bool {
@@ -69,21 +87,24 @@ func (st *state) trustedPeer(r *http.Request) bool {
 }
 
 // prepare removes from r, after the web ACL allowed it, what must not
-// reach the upstream: names with '_' (when dropped), client-address
-// headers (the configured one is set to the address the web ACL used),
-// an Upgrade other than WebSocket with HTTP2-Settings, and the Trailer
-// declaration (rewrite drops the trailer fields).
-func (st *state) prepare(r *http.Request, client netip.Addr, underscore bool) {
+// reach the upstream (s says what screen found): names with '_' (when
+// dropped), client-address headers, an Upgrade other than WebSocket with
+// HTTP2-Settings, and the Trailer declaration (rewrite drops the trailer
+// fields). The configured client_ip_header is set to the address the web
+// ACL used.
+func (st *state) prepare(r *http.Request, client netip.Addr, s strip) {
 	h := r.Header
-	if underscore {
+	if s&stripUnderscore != 0 {
 		for name := range h {
 			if strings.IndexByte(name, '_') >= 0 {
 				delete(h, name)
 			}
 		}
 	}
-	for _, name := range clientAddrHeaders {
-		delete(h, name)
+	if s&stripClientAddr != 0 {
+		for _, name := range clientAddrHeaders {
+			delete(h, name)
+		}
 	}
 	if st.header != "X-Forwarded-For" {
 		if client.IsValid() {
@@ -92,14 +113,16 @@ func (st *state) prepare(r *http.Request, client netip.Addr, underscore bool) {
 			delete(h, st.header)
 		}
 	}
-	// Only WebSocket is upgraded to: after an h2c upgrade (or any other)
-	// the connection carries requests the web ACL never sees. Without
-	// Upgrade, ReverseProxy refuses an upstream's 101 (502).
-	if up, ok := h["Upgrade"]; ok && !(len(up) == 1 && strings.EqualFold(strings.TrimSpace(up[0]), "websocket")) {
-		delete(h, "Upgrade")
+	if s&stripUpgrade != 0 {
+		// Only WebSocket is upgraded to: after an h2c upgrade (or any
+		// other) the connection carries requests the web ACL never sees.
+		// Without Upgrade, ReverseProxy refuses an upstream's 101 (502).
+		if up, ok := h["Upgrade"]; ok && !(len(up) == 1 && strings.EqualFold(strings.TrimSpace(up[0]), "websocket")) {
+			delete(h, "Upgrade")
+		}
+		delete(h, "Http2-Settings")
+		delete(h, "Trailer")
 	}
-	delete(h, "Http2-Settings")
-	delete(h, "Trailer")
 }
 
 // canonicalHeader is the key net/http files a configured header name

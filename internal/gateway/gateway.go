@@ -491,7 +491,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "no_route", "no route for this host and path")
 		return
 	}
-	refused, underscore := st.screen(r)
+	refused, strip := st.screen(r)
 	if refused != "" {
 		httpjson.Error(w, http.StatusBadRequest, "bad_request", string(refused))
 		return
@@ -545,7 +545,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.authz != nil && !rt.authz.Authorize(w, r, ip) {
 		return
 	}
-	st.prepare(r, ip, underscore)
+	st.prepare(r, ip, strip)
 	for _, h := range d.InsertHeaders {
 		r.Header.Set("x-amzn-waf-"+h.Name, h.Value)
 	}

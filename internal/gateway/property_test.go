@@ -86,7 +86,7 @@ func genRequest(r *rand.Rand) string {
 func (g *rawGateway) sendAll(t testing.TB, raw string) []int {
 	t.Helper()
 	c := g.dial(t, false)
-	c.SetDeadline(time.Now().Add(5 * time.Second)) // a bound, not an ordering
+	c.SetDeadline(time.Now().Add(2 * time.Second)) // a bound, not an ordering
 	if _, err := io.WriteString(c, raw+endRequest); err != nil {
 		return nil
 	}

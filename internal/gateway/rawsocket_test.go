@@ -360,7 +360,7 @@ func TestItem3OnlyWebSocketUpgrades(t *testing.T) {
 // other common ones are removed.
 func TestItem4ClientAddressHeadersNotPassedOn(t *testing.T) {
 	forged := "True-Client-IP: 6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\nCF-Connecting-IP: 6.6.6.6\r\nX-Client-IP: 6.6.6.6\r\n" +
-		"Fastly-Client-IP: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\nX-Forwarded-For: 6.6.6.6\r\n"
+		"Fastly-Client-IP: 6.6.6.6\r\nX-Cluster-Client-IP: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\nX-Forwarded-For: 6.6.6.6\r\n"
 	for _, tc := range []struct {
 		name, header     string
 		trusted          bool
