@@ -59,6 +59,11 @@ const (
 // configuration says.
 func (st *state) screen(r *http.Request) (refusal, strip) {
 	var s strip
+	if p := waf.TargetPath(r); strings.HasPrefix(p, "//") && p != r.URL.EscapedPath() {
+		// rewrite could send this path only re-escaped: Opaque "//…"
+		// would be read as an authority.
+		return "the request target's path cannot be forwarded as received", 0
+	}
 	for name, vs := range r.Header {
 		if len(vs) > 1 && !(name == "X-Forwarded-For" && st.trustedPeer(r)) {
 			return refusal("the header " + name + " is sent more than once"), 0
@@ -129,11 +134,24 @@ func (st *state) prepare(r *http.Request, client netip.Addr, s strip) {
 // under.
 func canonicalHeader(name string) string { return textproto.CanonicalMIMEHeaderKey(name) }
 
-// rewrite is the outbound request to up: the target as inspected, the
+// rewrite is the outbound request to up: the target as inspected (after
+// the upstream URL's own path, if any), the
 // client's Host, X-Forwarded-For with the trusted chain plus the peer,
 // and no trailers.
 func rewrite(pr *httputil.ProxyRequest, up *upstream, trusted *bart.Lite) {
 	pr.SetURL(up.url)
+	// The web ACL inspected the path as the client sent it
+	// (waf.TargetPath); net/url's EscapedPath re-escapes a raw path it
+	// finds non-canonical (`"` becomes %22, UTF-8 is escaped). Opaque
+	// makes the transport send the path as is; screen refused the one
+	// case Opaque cannot carry (a path starting with "//").
+	path := waf.TargetPath(pr.In)
+	if base := strings.TrimSuffix(up.url.EscapedPath(), "/"); base != "" {
+		path = base + path
+	}
+	if pr.Out.URL.EscapedPath() != path {
+		pr.Out.URL.Opaque = path
+	}
 	// ReverseProxy re-encodes a query holding ';' or a bad escape (and
 	// drops parameters it cannot parse) before Rewrite; the upstream gets
 	// the query the web ACL inspected, byte for byte.

@@ -23,7 +23,7 @@ var (
 		"Connection", "HTTP2-Settings", "Trailer", "TE", "X-Empty", "Content-Type"}
 	genValues = []string{"", "user", "admin", "ADMIN", "sqlmap/1.7", "a b", "6.6.6.6", "h2c", "websocket", "Upgrade",
 		"trailers", "x;y=1", "X-Role", "for=6.6.6.6", "text/plain"}
-	genSegments = []string{"a", "..", ".", "%2F", "%2e%2e", "p;x=1", "", "%41", "admin", "a+b", "%20"}
+	genSegments = []string{"a", "..", ".", "%2F", "%2e%2e", "p;x=1", "", "%41", "admin", "a+b", "%20", `a"b`, "{x}", "\xc3\xa4", "a\\b"}
 	genQuery    = []string{"a=1", "b=2;c=3", "%zz", "evil", "x=%", "", "q=a+b", ";", "a=1&a=2", "%u0041"}
 )
 

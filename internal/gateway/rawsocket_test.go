@@ -50,6 +50,13 @@ const trustedPeer = "127.0.0.2"
 
 func newRawGateway(t testing.TB, gatewayExtra string) *rawGateway {
 	t.Helper()
+	return newRawGatewayBase(t, gatewayExtra, "")
+}
+
+// newRawGatewayBase is newRawGateway with a path on the shop's upstream
+// URL (http://127.0.0.1:port/base).
+func newRawGatewayBase(t testing.TB, gatewayExtra, base string) *rawGateway {
+	t.Helper()
 	g := &rawGateway{shop: newRawUpstream(t), other: newRawUpstream(t)}
 	dir := t.TempDir()
 	acl, err := os.ReadFile("testdata/adversarial-acl.json")
@@ -63,7 +70,7 @@ func newRawGateway(t testing.TB, gatewayExtra string) *rawGateway {
 ` + gatewayExtra + `  routes:
     - name: shop
       host: shop.test
-      upstreams: [` + g.shop.URL() + `]
+      upstreams: [` + g.shop.URL() + base + `]
       web_acl: acl.json
     - name: other
       upstreams: [` + g.other.URL() + `]
@@ -452,6 +459,13 @@ func TestItem10TargetForwardedAsInspected(t *testing.T) {
 		"/a%2Fb/%2e%2e/c",
 		"/%41%42",
 		"/a%20b?x=%u0041",
+		// Raw forms net/url would re-escape (EscapedPath): the web ACL
+		// inspects them as sent (waf.TargetPath), so they are sent so.
+		`/a"b`,
+		"/a{b}|c^d`e",
+		"/a%2fb%7e",
+		"/\xc3\xa4?\xc3\xa4=1",
+		"/a\\b",
 	} {
 		t.Run(target, func(t *testing.T) {
 			before := g.shop.count()
@@ -472,7 +486,28 @@ func TestItem10TargetForwardedAsInspected(t *testing.T) {
 	if status, _ := g.exchange(t, get("/q?a=1;evil=2", "")); status != 403 {
 		t.Fatalf("a blocked query: %d", status)
 	}
+	// A raw path starting with "//" that net/url would re-escape cannot
+	// be sent as is (Opaque "//…" reads as an authority): refused.
+	before := g.shop.count()
+	if status, body := g.exchange(t, get(`//a"b`, "")); status != 400 || g.shop.count() != before {
+		t.Fatalf(`//a"b: %d %s`, status, body)
+	}
+	if status, _ := g.exchange(t, get("//a/b?c;d", "")); status != 200 || g.shop.requests()[before].Target != "//a/b?c;d" {
+		t.Fatalf("//a/b: %d", status)
+	}
 	g.checkForwardedWasInspected(t)
+
+	// Behind an upstream URL with a path, the target follows it as is.
+	g = newRawGatewayBase(t, "", "/app/")
+	for _, target := range []string{`/a"b?x=1;y`, "/", "/a%2Fb"} {
+		if status, _ := g.exchange(t, get(target, "")); status != 200 {
+			t.Fatalf("%s: %d", target, status)
+		}
+		reqs := g.shop.requests()
+		if got := reqs[len(reqs)-1].Target; got != "/app"+target {
+			t.Fatalf("%s reached the upstream as %s", target, got)
+		}
+	}
 }
 
 // Item 11. Header names with '_' are read as '-' by CGI, WSGI and PHP
