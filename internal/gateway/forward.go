@@ -171,14 +171,13 @@ func rewrite(pr *httputil.ProxyRequest, up *upstream, trusted *bart.Lite) {
 }
 
 // routeHost is the host a route is chosen by: without the port and a
-// trailing dot (the DNS root: "shop.test." names "shop.test"), in lower
-// case. net/http has already put an absolute-form target's host in
-// r.Host. Without this, "SHOP.test.:80" would fall through to another
-// route and its web ACL.
+// trailing dot (the DNS root: "shop.test." names "shop.test"); match
+// compares it without case. net/http has already put an absolute-form
+// target's host in r.Host. Without this, "SHOP.test.:80" would fall
+// through to another route and its web ACL.
 func routeHost(h string) string {
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
 		h = h[:i]
 	}
-	h = strings.TrimSuffix(h, ".")
-	return strings.ToLower(h)
+	return strings.TrimSuffix(h, ".")
 }

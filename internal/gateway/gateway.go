@@ -331,7 +331,7 @@ type upstream struct {
 }
 
 func (g *Gateway) newRoute(gc Config, rc RouteConfig, set *webacl.Set, used map[string]ratelimit.Counter, trusted *bart.Lite) (*route, error) {
-	rt := &route{name: rc.Name, host: routeHost(rc.Host), prefix: rc.PathPrefix, metricNames: map[string]string{},
+	rt := &route{name: rc.Name, host: strings.ToLower(routeHost(rc.Host)), prefix: rc.PathPrefix, metricNames: map[string]string{},
 		maxFails: int32(gc.MaxFails), unhealthy: gc.Unhealthy.Std()}
 	if rt.prefix == "" {
 		rt.prefix = "/"
@@ -432,7 +432,7 @@ func (rt *route) pick() *upstream {
 func (st *state) match(r *http.Request) *route {
 	host := routeHost(r.Host)
 	for _, rt := range st.routes {
-		if rt.host != "" && rt.host != host {
+		if rt.host != "" && !strings.EqualFold(rt.host, host) {
 			continue
 		}
 		if strings.HasPrefix(r.URL.Path, rt.prefix) {
