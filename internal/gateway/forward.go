@@ -45,6 +45,7 @@ const (
 	stripUnderscore strip = 1 << iota // names with '_' (when dropped)
 	stripClientAddr                   // a clientAddrHeaders entry
 	stripUpgrade                      // Upgrade, HTTP2-Settings, Trailer
+	stripConnection                   // Connection, which may name what the gateway writes
 )
 
 // screen checks the header fields before inspection. A field sent more
@@ -73,6 +74,8 @@ func (st *state) screen(r *http.Request) (refusal, strip) {
 			s |= stripClientAddr
 		case "Upgrade", "Http2-Settings", "Trailer":
 			s |= stripUpgrade
+		case "Connection":
+			s |= stripConnection
 		}
 		if strings.IndexByte(name, '_') >= 0 {
 			switch st.cfg.UnderscoreHeaders {
@@ -118,6 +121,24 @@ func (st *state) prepare(r *http.Request, client netip.Addr, s strip) {
 			delete(h, st.header)
 		}
 	}
+	if s&stripConnection != 0 {
+		// ReverseProxy removes the headers Connection names, after they
+		// were set here: a client naming x-amzn-waf-NAME or the
+		// client_ip_header would strip what the gateway tells the
+		// upstream. Those tokens go; the others stay hop-by-hop.
+		vs := h["Connection"]
+		for i, v := range vs {
+			if st.namesOurs(v) {
+				var keep []string
+				for tok := range strings.SplitSeq(v, ",") {
+					if !st.namesOurs(tok) {
+						keep = append(keep, strings.TrimSpace(tok))
+					}
+				}
+				vs[i] = strings.Join(keep, ", ")
+			}
+		}
+	}
 	if s&stripUpgrade != 0 {
 		// Only WebSocket is upgraded to: after an h2c upgrade (or any
 		// other) the connection carries requests the web ACL never sees.
@@ -128,6 +149,19 @@ func (st *state) prepare(r *http.Request, client netip.Addr, s strip) {
 		delete(h, "Http2-Settings")
 		delete(h, "Trailer")
 	}
+}
+
+// namesOurs reports whether a Connection value names a header the
+// gateway writes for the upstream: the client_ip_header or a header a
+// rule inserts (x-amzn-waf-NAME).
+func (st *state) namesOurs(v string) bool {
+	for tok := range strings.SplitSeq(v, ",") {
+		tok = strings.TrimSpace(tok)
+		if strings.EqualFold(tok, st.header) || len(tok) >= len("x-amzn-waf-") && strings.EqualFold(tok[:len("x-amzn-waf-")], "x-amzn-waf-") {
+			return true
+		}
+	}
+	return false
 }
 
 // canonicalHeader is the key net/http files a configured header name

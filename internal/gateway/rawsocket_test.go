@@ -213,7 +213,7 @@ func forwardedAs(u *upstreamRequest, in inspectedRequest) string {
 	}
 	for _, h := range u.Headers {
 		name := textproto.CanonicalMIMEHeaderKey(h.Name)
-		if gatewayWritten[name] {
+		if gatewayWritten[name] || strings.HasPrefix(name, "X-Amzn-Waf-") {
 			continue
 		}
 		if name == "Accept-Encoding" && h.Value == "gzip" && !hasHeader(in.Headers, name) {
@@ -400,7 +400,7 @@ func TestItem4ClientAddressHeadersNotPassedOn(t *testing.T) {
 			if tc.wantClientHeader != "" && !slices.Equal(u.header(tc.header), []string{tc.wantClientHeader}) {
 				t.Fatalf("%s %q, want %q", tc.header, u.header(tc.header), tc.wantClientHeader)
 			}
-			for _, h := range []string{"X-Real-IP", "CF-Connecting-IP", "X-Client-IP", "Fastly-Client-IP", "Forwarded"} {
+			for _, h := range []string{"X-Real-IP", "CF-Connecting-IP", "X-Client-IP", "Fastly-Client-IP", "X-Cluster-Client-IP", "Forwarded"} {
 				if v := u.header(h); len(v) > 0 {
 					t.Fatalf("%s: %q reached the upstream", h, v)
 				}
@@ -408,6 +408,25 @@ func TestItem4ClientAddressHeadersNotPassedOn(t *testing.T) {
 			g.checkForwardedWasInspected(t)
 		})
 	}
+}
+
+// A client naming, in Connection, a header the gateway writes for the
+// upstream (the client_ip_header, a rule's x-amzn-waf-NAME) would have
+// ReverseProxy remove it as hop-by-hop: the token is dropped instead.
+func TestItem4ConnectionCannotStripGatewayHeaders(t *testing.T) {
+	g := newRawGateway(t, "  client_ip_header: True-Client-IP\n")
+	status, body := g.exchange(t, get("/c", "Connection: keep-alive, True-Client-IP, x-amzn-waf-checked, X-Hop\r\nX-Hop: 1\r\n"))
+	if status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	u := g.shop.requests()[0]
+	if !slices.Equal(u.header("True-Client-IP"), []string{"127.0.0.1"}) || !slices.Equal(u.header("X-Amzn-Waf-Checked"), []string{"yes"}) {
+		t.Fatalf("the gateway's headers were stripped:\n%s", u.Raw)
+	}
+	if len(u.header("X-Hop")) != 0 {
+		t.Fatalf("a hop-by-hop header the client named was forwarded:\n%s", u.Raw)
+	}
+	g.checkForwardedWasInspected(t)
 }
 
 // Item 7. Routes are chosen by the host without port, trailing dot or
