@@ -31,6 +31,7 @@ import (
 // ACL, to other. Connections from 127.0.0.2 come from the trusted proxy;
 // from 127.0.0.1, from the internet.
 type rawGateway struct {
+	gw          *Gateway
 	addr        string
 	shop, other *rawUpstream
 
@@ -82,6 +83,7 @@ func newRawGatewayBase(t testing.TB, gatewayExtra, base string) *rawGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
+	g.gw = gw
 	gw.inspected = func(req *waf.Request) {
 		in := inspectedRequest{ClientIP: req.ClientIP.String(), URI: req.URI, Query: req.Query, Headers: slices.Clone(req.Headers)}
 		g.mu.Lock()
