@@ -22,6 +22,11 @@ type Config struct {
 	// Listen is the proxy's address; the gateway is off when empty.
 	Listen string     `yaml:"listen" env:"LOCKGATE_GATEWAY_LISTEN"`
 	TLS    config.TLS `yaml:"tls"`
+	// UnderscoreHeaders is what happens to a header whose name holds '_'
+	// (CGI, WSGI and PHP backends read User_Agent as User-Agent): drop
+	// (inspected, not forwarded; empty means drop), refuse (400) or
+	// allow.
+	UnderscoreHeaders string `yaml:"underscore_headers"`
 	// TrustedProxies are the peers whose forwarded client address is
 	// believed (a CDN, a load balancer).
 	TrustedProxies []string `yaml:"trusted_proxies"`
@@ -37,10 +42,6 @@ type Config struct {
 	// row is skipped.
 	Unhealthy config.Duration `yaml:"unhealthy_for"`
 	MaxFails  int             `yaml:"max_fails"`
-	// UnderscoreHeaders is what happens to a header whose name holds '_'
-	// (CGI, WSGI and PHP backends read User_Agent as User-Agent): drop
-	// (inspected, not forwarded), refuse (400) or allow.
-	UnderscoreHeaders string `yaml:"underscore_headers"`
 }
 
 // LogConfig is where AWS WAF log records go.
@@ -74,13 +75,12 @@ type RouteConfig struct {
 // DefaultConfig is the section before the file.
 func DefaultConfig() Config {
 	return Config{
-		ClientIPHeader:    "X-Forwarded-For",
-		UpstreamTimeout:   config.Duration(30 * time.Second),
-		ReadTimeout:       config.Duration(60 * time.Second),
-		Unhealthy:         config.Duration(10 * time.Second),
-		MaxFails:          3,
-		UnderscoreHeaders: UnderscoreDrop,
-		Log:               LogConfig{MaxSizeMB: 100, Keep: 10, Only: "all", Redact: []string{"Authorization", "Cookie"}},
+		ClientIPHeader:  "X-Forwarded-For",
+		UpstreamTimeout: config.Duration(30 * time.Second),
+		ReadTimeout:     config.Duration(60 * time.Second),
+		Unhealthy:       config.Duration(10 * time.Second),
+		MaxFails:        3,
+		Log:             LogConfig{MaxSizeMB: 100, Keep: 10, Only: "all", Redact: []string{"Authorization", "Cookie"}},
 	}
 }
 
@@ -110,6 +110,11 @@ func (c Config) Validate() problem.List {
 	if c.ClientIPHeader == "" {
 		probs.Add("client_ip_header", "required (X-Forwarded-For by default)")
 	}
+	switch c.UnderscoreHeaders {
+	case "", UnderscoreDrop, UnderscoreRefuse, UnderscoreAllow:
+	default:
+		probs.Addf("underscore_headers", "%q is not drop, refuse or allow", c.UnderscoreHeaders)
+	}
 	for _, d := range []struct {
 		path string
 		v    config.Duration
@@ -120,11 +125,6 @@ func (c Config) Validate() problem.List {
 	}
 	if c.MaxFails < 1 {
 		probs.Add("max_fails", "must be at least 1")
-	}
-	switch c.UnderscoreHeaders {
-	case UnderscoreDrop, UnderscoreRefuse, UnderscoreAllow:
-	default:
-		probs.Addf("underscore_headers", "%q is not drop, refuse or allow", c.UnderscoreHeaders)
 	}
 	switch c.Log.Only {
 	case "all", "blocked_and_counted":

@@ -81,7 +81,7 @@ func (st *state) screen(r *http.Request) (refusal, strip) {
 			switch st.cfg.UnderscoreHeaders {
 			case UnderscoreRefuse:
 				return refusal("the header name " + name + " holds '_'"), 0
-			case UnderscoreDrop:
+			case UnderscoreDrop, "":
 				s |= stripUnderscore
 			}
 		}

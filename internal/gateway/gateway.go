@@ -384,7 +384,9 @@ func (g *Gateway) newRoute(gc Config, rc RouteConfig, set *webacl.Set, used map[
 // builds what the upstream receives.
 func (g *Gateway) newProxy(rt *route, up *upstream, transport http.RoundTripper, trusted *bart.Lite) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Rewrite:       func(pr *httputil.ProxyRequest) { rewrite(pr, up, trusted) },
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			rewrite(pr, up, trusted)
+		},
 		Transport:     transport,
 		FlushInterval: -1, // stream (server-sent events, long polls)
 		ModifyResponse: func(resp *http.Response) error {
