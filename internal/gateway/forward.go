@@ -13,7 +13,8 @@ import (
 )
 
 // The gateway's rule: what reaches the upstream is what the web ACL
-// inspected (docs/gateway.md, "What reaches the upstream"). screen runs
+// inspected (docs/gateway.md, "What reaches the upstream is what was
+// inspected"). screen runs
 // before the web ACL and refuses what it could not inspect faithfully;
 // prepare and rewrite run after it and remove what it did not see.
 
@@ -169,9 +170,8 @@ func (st *state) namesOurs(v string) bool {
 func canonicalHeader(name string) string { return textproto.CanonicalMIMEHeaderKey(name) }
 
 // rewrite is the outbound request to up: the target as inspected (after
-// the upstream URL's own path, if any), the
-// client's Host, X-Forwarded-For with the trusted chain plus the peer,
-// and no trailers.
+// the upstream URL's own path, if any), the client's Host,
+// X-Forwarded-For with the trusted chain plus the peer, and no trailers.
 func rewrite(pr *httputil.ProxyRequest, up *upstream, trusted *bart.Lite) {
 	pr.SetURL(up.url)
 	// The web ACL inspected the path as the client sent it
