@@ -56,6 +56,10 @@ type MatchDetail struct {
 	SensitivityLevel string   `json:"sensitivityLevel,omitempty"` // SQL_INJECTION only
 	Location         string   `json:"location"`                   // the request component
 	MatchedData      []string `json:"matchedData"`
+	// Name is the header's (SingleHeader, lower case) or query
+	// argument's whose value matched; not logged, it lets a log redact
+	// the details of a redacted header.
+	Name string `json:"-"`
 }
 
 // RateBasedMatch is a rate-based rule limiting the request's key.

@@ -247,7 +247,7 @@ func (e *Engine) evalRule(st *evalState, r *crule, d *Decision) (action, bool) {
 		if m.scope != nil && !m.scope.match(st) {
 			return action{}, false
 		}
-		if !m.set.Lookup(st.req.ClientIP) {
+		if ip := st.req.ClientIP; ip.IsValid() && !m.set.Lookup(ip) || !ip.IsValid() && !fallbackMatch(st, "", false) {
 			return action{}, false
 		}
 		st.addLabel(m.group.label)

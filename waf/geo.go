@@ -65,7 +65,10 @@ func (m *geoMatch) match(st *evalState) bool {
 		return false
 	}
 	if invalid {
-		return m.fwd.FallbackBehavior == "MATCH"
+		if m.fwd == nil {
+			return fallbackMatch(st, "", false)
+		}
+		return fallbackMatch(st, m.fwd.FallbackBehavior, true)
 	}
 	cc, region := m.geo.Locate(ip)
 	if !isCountryCode(cc) {

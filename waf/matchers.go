@@ -108,7 +108,7 @@ func (m *sqliMatch) match(st *evalState) bool {
 			ok, _ = libinjection.IsSQLi(string(applyAll(v, highSQLi)))
 		}
 		if ok {
-			st.details = append(st.details, MatchDetail{ConditionType: "SQL_INJECTION", SensitivityLevel: m.level, Location: m.field.location(), MatchedData: matchedData(v)})
+			st.details = append(st.details, MatchDetail{ConditionType: "SQL_INJECTION", SensitivityLevel: m.level, Location: m.field.location(), MatchedData: matchedData(v), Name: m.field.name})
 		}
 		return ok
 	})
@@ -141,7 +141,7 @@ func (m *xssMatch) match(st *evalState) bool {
 		if !libinjection.IsXSS(string(v)) {
 			return false
 		}
-		st.details = append(st.details, MatchDetail{ConditionType: "XSS", Location: m.field.location(), MatchedData: matchedData(v)})
+		st.details = append(st.details, MatchDetail{ConditionType: "XSS", Location: m.field.location(), MatchedData: matchedData(v), Name: m.field.name})
 		return true
 	})
 }
@@ -181,21 +181,33 @@ func (m *sizeMatch) match(st *evalState) bool {
 
 // clientIP is the address a statement inspects: the connection's, or the
 // first address of a forwarded header. present is false when the header
-// is missing (the statement does not match); invalid when it holds no IP.
+// is missing (the statement does not match); invalid when it holds no IP
+// (or, without a forwarded header, when the caller does not know the
+// client: Request.ClientIP is not valid). fallbackMatch then says what
+// the statement does.
 func clientIP(st *evalState, fwd *ForwardedIPConfig) (ip netip.Addr, present, invalid bool) {
 	if fwd == nil {
-		return st.req.ClientIP, true, false
+		return st.req.ClientIP, true, !st.req.ClientIP.IsValid()
 	}
 	v, ok := st.req.header(fwd.HeaderName)
 	if !ok {
 		return netip.Addr{}, false, false
 	}
-	first, _, _ := strings.Cut(v, ",")
-	a, err := netip.ParseAddr(strings.TrimSpace(first))
-	if err != nil {
+	a, ok := FirstForwardedAddr(v)
+	if !ok {
 		return netip.Addr{}, true, true
 	}
-	return a.Unmap(), true, false
+	return a, true, false
+}
+
+// fallbackMatch is whether a statement on an address that is not valid
+// matches: the ForwardedIPConfig's FallbackBehavior, or for the client
+// address itself, the request's ClientIPFallback.
+func fallbackMatch(st *evalState, fallback string, fwd bool) bool {
+	if !fwd {
+		fallback = st.req.ClientIPFallback
+	}
+	return fallback == "MATCH"
 }
 
 type ipSetMatch struct {
@@ -205,6 +217,9 @@ type ipSetMatch struct {
 
 func (m *ipSetMatch) match(st *evalState) bool {
 	if m.fwd == nil {
+		if !st.req.ClientIP.IsValid() {
+			return fallbackMatch(st, "", false)
+		}
 		return m.set.Lookup(st.req.ClientIP)
 	}
 	v, ok := st.req.header(m.fwd.HeaderName)
@@ -224,12 +239,12 @@ func (m *ipSetMatch) match(st *evalState) bool {
 	}
 	valid := false
 	for _, s := range ips {
-		a, err := netip.ParseAddr(strings.TrimSpace(s))
-		if err != nil {
+		a, ok := ParseForwardedAddr(s)
+		if !ok {
 			continue
 		}
 		valid = true
-		if m.set.Lookup(a.Unmap()) {
+		if m.set.Lookup(a) {
 			return true
 		}
 	}

@@ -18,14 +18,16 @@ func (e *Engine) evalRate(st *evalState, r *crule, d *Decision) bool {
 	var key ratelimit.Key
 	limitKey := rr.keyType
 	switch rr.keyType {
-	case "IP":
-		key.IP = st.req.ClientIP
-	case "FORWARDED_IP":
-		ip, present, invalid := clientIP(st, rr.fwd)
+	case "IP", "FORWARDED_IP":
+		fwd := rr.fwd
+		if rr.keyType == "IP" {
+			fwd = nil
+		}
+		ip, present, invalid := clientIP(st, fwd)
 		switch {
 		case !present:
 			return false // "If the specified header isn't present in the request, AWS WAF doesn't apply the rule"
-		case invalid && rr.fwd.FallbackBehavior != "MATCH":
+		case invalid && !fallbackMatch(st, fallbackOf(fwd), fwd != nil):
 			return false
 		case invalid:
 			// MATCH: the malformed requests are counted together, under
@@ -64,6 +66,13 @@ func (e *Engine) evalRate(st *evalState, r *crule, d *Decision) bool {
 	}
 	d.RateBased = append(d.RateBased, m)
 	return true
+}
+
+func fallbackOf(fwd *ForwardedIPConfig) string {
+	if fwd == nil {
+		return ""
+	}
+	return fwd.FallbackBehavior
 }
 
 // invalidForwardedIP is the key of the requests whose forwarded address
@@ -128,14 +137,15 @@ func (k *customKey) value(st *evalState, fwd *ForwardedIPConfig) (v []byte, ok b
 		return text(req.URI)
 	case "HTTPMethod":
 		return []byte(req.Method), true
-	case "IP":
-		return req.ClientIP.AppendTo(nil), true
-	case "ForwardedIP":
+	case "IP", "ForwardedIP":
+		if k.kind == "IP" {
+			fwd = nil
+		}
 		ip, present, invalid := clientIP(st, fwd)
 		switch {
 		case present && !invalid:
 			return ip.AppendTo(nil), true
-		case present && fwd.FallbackBehavior == "MATCH":
+		case present && fallbackMatch(st, fallbackOf(fwd), fwd != nil):
 			return []byte(invalidForwardedIP), true // a matched value of its own
 		}
 	case "LabelNamespace":

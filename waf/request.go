@@ -14,7 +14,14 @@ type Request struct {
 	// ClientIP is the connection's address (or the client behind a
 	// trusted proxy, as the caller decides).
 	ClientIP netip.Addr
-	Method   string
+	// ClientIPFallback is what statements on the client address do when
+	// ClientIP is not valid — the caller does not know the client, as
+	// when a trusted proxy forwarded an address that does not parse —
+	// like a ForwardedIPConfig's FallbackBehavior: "MATCH" treats the
+	// request as matching (an IP set matches, a rate-based rule counts it
+	// under the key INVALID), anything else as not matching.
+	ClientIPFallback string
+	Method           string
 	// URI is the path as received (not decoded), without the query.
 	URI string
 	// Query is the raw query string, without '?'.

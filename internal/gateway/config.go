@@ -42,6 +42,27 @@ type Config struct {
 	// row is skipped.
 	Unhealthy config.Duration `yaml:"unhealthy_for"`
 	MaxFails  int             `yaml:"max_fails"`
+
+	// ClientIPFallback is what the web ACL's statements on the client
+	// address do when a trusted proxy's header names no client that
+	// parses: MATCH or NO_MATCH, as AWS's ForwardedIPConfig
+	// FallbackBehavior (the client is never taken to be the proxy).
+	ClientIPFallback string `yaml:"client_ip_fallback"`
+	// MaxConnections bounds the client connections open at once; past it
+	// new connections wait in the listen queue.
+	MaxConnections int `yaml:"max_connections"`
+	// UpstreamMaxConnections bounds the connections to each upstream (a
+	// route may set its own); a request finding them all busy waits up to
+	// upstream_timeout for one, then gets 503.
+	UpstreamMaxConnections int `yaml:"upstream_max_connections"`
+	// IdleTimeout closes a client's keep-alive connection idle this long;
+	// UpstreamIdleTimeout an idle pooled connection to an upstream.
+	IdleTimeout         config.Duration `yaml:"idle_timeout"`
+	UpstreamIdleTimeout config.Duration `yaml:"upstream_idle_timeout"`
+	// ClientWriteTimeout ends a request whose response the client has not
+	// accepted a write of for this long (a client that stops reading),
+	// freeing its upstream connection.
+	ClientWriteTimeout config.Duration `yaml:"client_write_timeout"`
 }
 
 // LogConfig is where AWS WAF log records go.
@@ -53,8 +74,14 @@ type LogConfig struct {
 	Keep      int             `yaml:"keep"`
 	// Only is "all" or "blocked_and_counted".
 	Only string `yaml:"only"`
-	// Redact names headers whose values are not logged.
+	// Redact names headers whose values are not logged (shorthand for
+	// SingleHeader entries of RedactedFields).
 	Redact []string `yaml:"redact_headers"`
+	// RedactedFields is AWS's LoggingConfiguration.RedactedFields:
+	// SingleHeader, QueryString, UriPath and Method entries, logged as
+	// REDACTED. They add to the built-in list (Authorization,
+	// Proxy-Authorization, Cookie, X-Api-Key), which always applies.
+	RedactedFields []RedactedField `yaml:"redacted_fields"`
 }
 
 // RouteConfig sends requests for a host and path prefix to upstreams
@@ -70,6 +97,9 @@ type RouteConfig struct {
 	// Authorizer names an authorizer of the authz section: requests need
 	// a token whose groups' IAM policies allow their execute-api ARN.
 	Authorizer string `yaml:"authorizer"`
+	// UpstreamMaxConnections overrides the gateway's for this route's
+	// upstreams (0: the gateway's).
+	UpstreamMaxConnections int `yaml:"upstream_max_connections"`
 }
 
 // DefaultConfig is the section before the file.
@@ -80,7 +110,14 @@ func DefaultConfig() Config {
 		ReadTimeout:     config.Duration(60 * time.Second),
 		Unhealthy:       config.Duration(10 * time.Second),
 		MaxFails:        3,
-		Log:             LogConfig{MaxSizeMB: 100, Keep: 10, Only: "all", Redact: []string{"Authorization", "Cookie"}},
+		Log:             LogConfig{MaxSizeMB: 100, Keep: 10, Only: "all"},
+
+		ClientIPFallback:       "MATCH",
+		MaxConnections:         10000,
+		UpstreamMaxConnections: 256,
+		IdleTimeout:            config.Duration(60 * time.Second),
+		UpstreamIdleTimeout:    config.Duration(90 * time.Second),
+		ClientWriteTimeout:     config.Duration(30 * time.Second),
 	}
 }
 
@@ -126,6 +163,7 @@ func (c Config) Validate() problem.List {
 	if c.MaxFails < 1 {
 		probs.Add("max_fails", "must be at least 1")
 	}
+	probs = append(probs, c.validateLimits()...)
 	switch c.Log.Only {
 	case "all", "blocked_and_counted":
 	default:

@@ -228,7 +228,7 @@ func (g *Gateway) build(snap Snapshot) (*state, error) {
 		}
 		st.trusted.Insert(pfx.Masked())
 	}
-	st.redact = waflog.RedactHeaders(gc.Log.Redact...)
+	st.redact = gc.Log.redactedFields()
 	watch := func(path string) {
 		if fi, err := os.Stat(path); err == nil {
 			st.files[path] = fi.ModTime()
@@ -444,39 +444,6 @@ func (st *state) match(r *http.Request) *route {
 	return nil
 }
 
-// clientIP is the connection's peer, or, when the peer is a trusted
-// proxy, the client it names: for X-Forwarded-For the rightmost address
-// that is not itself a trusted proxy.
-func (st *state) clientIP(r *http.Request) netip.Addr {
-	peer := waf.RemoteIP(r)
-	if !peer.IsValid() || !st.trusted.Lookup(peer) {
-		return peer
-	}
-	v := r.Header.Values(st.header)
-	if len(v) == 0 {
-		return peer
-	}
-	parts := strings.Split(strings.Join(v, ","), ",")
-	if !strings.EqualFold(st.header, "X-Forwarded-For") {
-		if a, err := netip.ParseAddr(strings.TrimSpace(parts[0])); err == nil {
-			return a.Unmap()
-		}
-		return peer
-	}
-	client := peer
-	for i := len(parts) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-		if err != nil {
-			break // a malformed hop: trust nothing further left
-		}
-		client = a.Unmap()
-		if !st.trusted.Lookup(client) {
-			break
-		}
-	}
-	return client
-}
-
 // Decisions and inspected requests are reused: an allowed request costs
 // the engine no allocation.
 var (
@@ -512,6 +479,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if g.order != nil {
 			g.order.Apply(req, r)
 		}
+		req.ClientIPFallback = st.cfg.ClientIPFallback
 		rt.eng.EvaluateInto(r.Context(), req, d)
 		if g.inspected != nil {
 			g.inspected(req)

@@ -123,11 +123,9 @@ type Source struct {
 }
 
 // DefaultRedactedFields is lockgate's default where AWS redacts nothing:
-// credentials stay out of the logs unless the operator chooses otherwise.
-var DefaultRedactedFields = []waf.FieldToMatch{
-	{SingleHeader: &waf.NamedField{Name: "authorization"}},
-	{SingleHeader: &waf.NamedField{Name: "cookie"}},
-}
+// the headers that carry credentials stay out of the logs. The gateway
+// always applies it, whatever else its configuration redacts.
+var DefaultRedactedFields = RedactHeaders("Authorization", "Proxy-Authorization", "Cookie", "X-Api-Key")
 
 // RedactHeaders is RedactedFields naming headers (SingleHeader).
 func RedactHeaders(names ...string) []waf.FieldToMatch {
@@ -197,27 +195,15 @@ func New(src *Source, now time.Time, r *http.Request, req *waf.Request, d *waf.D
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	rec.HTTPRequest = HTTPRequest{ClientIP: req.ClientIP.String(), Country: country, URI: req.URI, Args: req.Query,
+	clientIP := "-" // the client is unknown (a forwarded hop did not parse)
+	if req.ClientIP.IsValid() {
+		clientIP = req.ClientIP.String()
+	}
+	rec.HTTPRequest = HTTPRequest{ClientIP: clientIP, Country: country, URI: req.URI, Args: req.Query,
 		HTTPVersion: r.Proto, HTTPMethod: req.Method, RequestID: requestID, Fragment: req.Fragment, Scheme: scheme, Host: r.Host}
 	rec.HTTPRequest.Headers = make([]Header, 0, len(req.Headers))
 	for _, h := range req.Headers {
 		rec.HTTPRequest.Headers = append(rec.HTTPRequest.Headers, Header{Name: h.Name, Value: h.Value})
-	}
-	for _, f := range src.RedactedFields {
-		switch {
-		case f.UriPath != nil:
-			rec.HTTPRequest.URI = redacted
-		case f.QueryString != nil:
-			rec.HTTPRequest.Args = redacted
-		case f.Method != nil:
-			rec.HTTPRequest.HTTPMethod = redacted
-		case f.SingleHeader != nil:
-			for i, h := range rec.HTTPRequest.Headers {
-				if strings.EqualFold(h.Name, f.SingleHeader.Name) {
-					rec.HTTPRequest.Headers[i].Value = redacted
-				}
-			}
-		}
 	}
 	for _, g := range d.RuleGroups {
 		rg := RuleGroup{RuleGroupID: g.RuleGroupID, NonTerminatingMatchingRules: []MatchingRule{}}
@@ -252,6 +238,7 @@ func New(src *Source, now time.Time, r *http.Request, req *waf.Request, d *waf.D
 		}
 		rec.Labels = append(rec.Labels, Label{Name: l})
 	}
+	redact(rec, src.RedactedFields)
 	return rec
 }
 

@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/waflog"
+	"github.com/lockgate/lockgate/problem"
+	"github.com/lockgate/lockgate/waf"
+)
+
+// RedactedField is one entry of AWS's LoggingConfiguration.RedactedFields,
+// in its shape (a FieldToMatch with exactly one member). AWS allows only
+// these four: "You can specify only the following fields for redaction:
+// UriPath, QueryString, SingleHeader, and Method." (WAFV2 API Reference,
+// RedactedFields); the configuration loader refuses any other member by
+// name.
+type RedactedField struct {
+	SingleHeader *struct {
+		Name string `yaml:"Name"`
+	} `yaml:"SingleHeader"`
+	QueryString *struct{} `yaml:"QueryString"`
+	UriPath     *struct{} `yaml:"UriPath"`
+	Method      *struct{} `yaml:"Method"`
+}
+
+// redactedFields is what the records redact: the built-in list, the
+// configured redacted_fields and the redact_headers shorthand.
+func (l LogConfig) redactedFields() []waf.FieldToMatch {
+	out := append([]waf.FieldToMatch{}, waflog.DefaultRedactedFields...)
+	out = append(out, waflog.RedactHeaders(l.Redact...)...)
+	for _, f := range l.RedactedFields {
+		var m waf.FieldToMatch
+		switch {
+		case f.SingleHeader != nil:
+			m = waflog.RedactHeaders(f.SingleHeader.Name)[0]
+		case f.QueryString != nil:
+			m.QueryString = &struct{}{}
+		case f.UriPath != nil:
+			m.UriPath = &struct{}{}
+		case f.Method != nil:
+			m.Method = &struct{}{}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// validateLimits checks the client address fallback, the connection
+// limits, the timeouts and the redacted fields.
+func (c Config) validateLimits() problem.List {
+	var probs problem.List
+	switch c.ClientIPFallback {
+	case "MATCH", "NO_MATCH":
+	default:
+		probs.Addf("client_ip_fallback", "%q is not MATCH or NO_MATCH", c.ClientIPFallback)
+	}
+	if c.MaxConnections < 1 {
+		probs.Add("max_connections", "must be at least 1")
+	}
+	if c.UpstreamMaxConnections < 1 {
+		probs.Add("upstream_max_connections", "must be at least 1")
+	}
+	for i, r := range c.Routes {
+		if r.UpstreamMaxConnections < 0 {
+			probs.Add(fmt.Sprintf("routes[%d].upstream_max_connections", i), "must not be negative (0: the gateway's)")
+		}
+	}
+	for _, d := range []struct {
+		path string
+		v    config.Duration
+	}{{"idle_timeout", c.IdleTimeout}, {"upstream_idle_timeout", c.UpstreamIdleTimeout}, {"client_write_timeout", c.ClientWriteTimeout}} {
+		if d.v <= 0 {
+			probs.Add(d.path, "must be positive")
+		}
+	}
+	if n := len(c.Log.RedactedFields) + len(c.Log.Redact) + len(waflog.DefaultRedactedFields); n > waflog.MaxRedactedFields {
+		probs.Addf("log.redacted_fields", "%d fields with the built-in ones, at most %d (the WAFV2 model's limit)", n, waflog.MaxRedactedFields)
+	}
+	for i, f := range c.Log.RedactedFields {
+		p := fmt.Sprintf("log.redacted_fields[%d]", i)
+		n := 0
+		for _, set := range []bool{f.SingleHeader != nil, f.QueryString != nil, f.UriPath != nil, f.Method != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			probs.Add(p, "exactly one of SingleHeader, QueryString, UriPath and Method (AWS redacts only these)")
+		} else if f.SingleHeader != nil && !validHeaderName(f.SingleHeader.Name) {
+			probs.Addf(p+".SingleHeader.Name", "%q is not a header name", f.SingleHeader.Name)
+		}
+	}
+	for i, h := range c.Log.Redact {
+		if !validHeaderName(h) {
+			probs.Addf(fmt.Sprintf("log.redact_headers[%d]", i), "%q is not a header name", h)
+		}
+	}
+	return probs
+}
+
+// validHeaderName: an RFC 9110 token, at most 64 characters (the WAFV2
+// model's limit on SingleHeader's Name).
+func validHeaderName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c != 0 && c < 128 && strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
