@@ -167,13 +167,13 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		Handler:           g,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       g.state.Load().cfg.ReadTimeout.Std(),
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       g.state.Load().cfg.IdleTimeout.Std(),
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 		TLSConfig:         g.tls,
 	}
 	// Below TLS, HeaderOrder sees only ciphertext and leaves the headers
 	// sorted; on plain HTTP/1.x it keeps the order and case received.
-	ln = g.Listener(ln)
+	ln = g.Listener(limitListener(ln, g.state.Load().cfg.MaxConnections))
 	if g.tls != nil {
 		srv.TLSConfig.NextProtos = []string{"h2", "http/1.1"} // HTTP/2 by ALPN
 		ln = tls.NewListener(ln, srv.TLSConfig)
@@ -323,13 +323,6 @@ type route struct {
 	upstreamErrors prometheus.Counter
 }
 
-type upstream struct {
-	url       *url.URL
-	proxy     *httputil.ReverseProxy
-	fails     atomic.Int32
-	downUntil atomic.Int64
-}
-
 func (g *Gateway) newRoute(gc Config, rc RouteConfig, set *webacl.Set, used map[string]ratelimit.Counter, trusted *bart.Lite) (*route, error) {
 	rt := &route{name: rc.Name, host: strings.ToLower(routeHost(rc.Host)), prefix: rc.PathPrefix, metricNames: map[string]string{},
 		maxFails: int32(gc.MaxFails), unhealthy: gc.Unhealthy.Std()}
@@ -362,19 +355,10 @@ func (g *Gateway) newRoute(gc Config, rc RouteConfig, set *webacl.Set, used map[
 		}
 		rt.metricNames["Default_Action"] = "Default_Action"
 	}
-	timeout := gc.UpstreamTimeout.Std()
-	transport := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: timeout,
-		ExpectContinueTimeout: time.Second,
-	}
+	transport := newTransport(gc, rc)
 	for _, up := range rt.upstreams {
 		up.proxy = g.newProxy(rt, up, transport, trusted)
+		up.limit(gc, rc)
 	}
 	g.metrics.bind(rt)
 	return rt, nil
@@ -387,28 +371,11 @@ func (g *Gateway) newProxy(rt *route, up *upstream, transport http.RoundTripper,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rewrite(pr, up, trusted)
 		},
-		Transport:     transport,
-		FlushInterval: -1, // stream (server-sent events, long polls)
-		ModifyResponse: func(resp *http.Response) error {
-			if up.fails.Load() != 0 {
-				up.fails.Store(0)
-			}
-			return nil
-		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if up.fails.Add(1) >= rt.maxFails {
-				up.downUntil.Store(time.Now().Add(rt.unhealthy).UnixNano())
-			}
-			rt.upstreamErrors.Inc()
-			status, code, msg := http.StatusBadGateway, "upstream_failed", "the upstream failed"
-			var ne net.Error
-			if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-				status, code, msg = http.StatusGatewayTimeout, "upstream_timeout", "the upstream did not answer in time"
-			}
-			g.log.Warn("upstream error", "route", rt.name, "upstream", up.url.String(), "error", err)
-			httpjson.Error(w, status, code, msg)
-		},
-		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		Transport:      transport,
+		FlushInterval:  -1, // stream (server-sent events, long polls)
+		ModifyResponse: up.answered,
+		ErrorHandler:   g.proxyError(rt, up),
+		ErrorLog:       slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
 }
 
@@ -519,5 +486,5 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, h := range d.InsertHeaders {
 		r.Header.Set("x-amzn-waf-"+h.Name, h.Value)
 	}
-	rt.pick().proxy.ServeHTTP(w, r)
+	g.forward(w, r, rt, rt.pick())
 }
