@@ -309,8 +309,10 @@ func (s *Server) openGateway(reg *prometheus.Registry) error {
 		if err != nil {
 			return fmt.Errorf("waf.redis_url: %w", err)
 		}
+		budget := s.cfg.WAF.RedisTimeout.Std()
+		redisstore.Bound(ro, budget) // a hung Redis costs a request this much, once
 		s.redis = redisstore.New(redis.NewClient(ro), redisstore.Options{
-			Prefix: s.cfg.WAF.RedisPrefix, MaxKeys: s.cfg.WAF.MaxKeysPerRule,
+			Prefix: s.cfg.WAF.RedisPrefix, MaxKeys: s.cfg.WAF.MaxKeysPerRule, Timeout: budget,
 			OnHealth: func(err error) {
 				if err != nil {
 					s.log.Error("Redis is not answering: each gateway now enforces rate limits on its own traffic only", "error", err)

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/problem"
@@ -28,10 +29,15 @@ type Config struct {
 	RedisURL string `yaml:"redis_url" env:"LOCKGATE_REDIS_URL"`
 	// RedisPrefix starts the counters' Redis keys: processes that share
 	// counts use the same (default lockgate:rl:).
-	RedisPrefix string         `yaml:"redis_prefix"`
-	IPSets      []IPSetRef     `yaml:"ip_sets"`
-	RegexSets   []RegexRef     `yaml:"regex_sets"`
-	Groups      []RuleGroupRef `yaml:"rule_groups"`
+	RedisPrefix string `yaml:"redis_prefix"`
+	// RedisTimeout is the per-request budget for Redis: the longest a
+	// request waits for it (dial, write, read), after which it is counted
+	// locally and no request waits until Redis answers a sync again
+	// (default 100ms).
+	RedisTimeout config.Duration `yaml:"redis_timeout"`
+	IPSets       []IPSetRef      `yaml:"ip_sets"`
+	RegexSets    []RegexRef      `yaml:"regex_sets"`
+	Groups       []RuleGroupRef  `yaml:"rule_groups"`
 	// IPReputationFile and AnonymousIPFile back lockgate's managed groups
 	// (and AWS's IP reputation and anonymous IP lists, by name).
 	IPReputationFile config.Path `yaml:"ip_reputation_file"`
@@ -95,6 +101,9 @@ func Provision(c Config, loc Locator) (*Set, problem.List) {
 	}
 	if c.MaxKeysPerRule < 0 {
 		probs.Addf("max_keys_per_rule", "must not be negative")
+	}
+	if c.RedisTimeout < 0 || c.RedisTimeout.Std() > 10*time.Second {
+		probs.Addf("redis_timeout", "%v is outside 0..10s (0: 100ms)", c.RedisTimeout.Std())
 	}
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {

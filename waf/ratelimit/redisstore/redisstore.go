@@ -42,10 +42,15 @@ import (
 // When Redis does not answer, engines keep counting on their own (each
 // still enforces the limit on what it sees, so the limit holds per
 // engine), nothing waits, and the held hits are sent once it answers.
+// A Redis that accepts connections and never answers costs the requests
+// waiting at that moment at most the Timeout budget (with a client set
+// up by Bound); the failed exchange opens the circuit: no request waits
+// again until a background sync gets an answer.
 type Store struct {
 	client   redis.UniversalClient
 	prefix   string
 	interval time.Duration
+	timeout  time.Duration // the longest a request waits for Redis
 	maxKeys  int
 
 	mu       sync.Mutex
@@ -71,6 +76,10 @@ type Options struct {
 	// Interval between synchronisations (default 100 ms). Shorter is
 	// more exact and costs more round trips.
 	Interval time.Duration
+	// Timeout is the per-request budget: the longest a request waits for
+	// Redis (default DefaultTimeout). Give the client the same with
+	// Bound, so that no call (dial, write, read, pool wait) outlasts it.
+	Timeout time.Duration
 	// MaxKeys bounds the keys each counter tracks locally (0: 100,000).
 	MaxKeys int
 	// Now is the clock (tests); time.Now by default.
@@ -92,6 +101,9 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	}
 	if s.interval <= 0 {
 		s.interval = 100 * time.Millisecond
+	}
+	if s.timeout = opts.Timeout; s.timeout <= 0 {
+		s.timeout = DefaultTimeout
 	}
 	if s.maxKeys <= 0 {
 		s.maxKeys = 100_000
@@ -136,6 +148,26 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	<-s.done
 	return s.Sync(ctx)
+}
+
+// DefaultTimeout is the per-request budget when Options.Timeout is 0.
+const DefaultTimeout = 100 * time.Millisecond
+
+// Bound sets a go-redis client's options so that no call outlasts
+// budget: the dial, each write and read, and the wait for a pooled
+// connection; the caller's context deadline is honoured
+// (ContextTimeoutEnabled); and a failed command is not retried (that
+// would spend the budget again: the next sync retries). Without it
+// go-redis waits up to its defaults (5 s reads, 3 retries) whatever the
+// request's budget.
+func Bound(o *redis.Options, budget time.Duration) {
+	if budget <= 0 {
+		budget = DefaultTimeout
+	}
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = budget, budget, budget, budget
+	o.ContextTimeoutEnabled = true
+	o.MaxRetries = -1
+	o.DialerRetries = 1
 }
 
 // shareFactor: an engine asks Redis once its unsent hits reach
@@ -254,7 +286,7 @@ func (c *Counter) Hit(ctx context.Context, key ratelimit.Key, now time.Time) (in
 		items := []syncItem{e.take(c, key)}
 		c.store.waits.Add(1)
 		c.mu.Unlock()
-		sctx, cancel := context.WithTimeout(ctx, c.store.interval)
+		sctx, cancel := context.WithTimeout(ctx, c.store.timeout)
 		err := c.store.exchange(sctx, items, now, false)
 		cancel()
 		c.store.apply(items, err, now)
