@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/lockgate/lockgate/internal/redistest"
 )
@@ -153,7 +156,7 @@ func TestGatewayProcess(t *testing.T) {
 // Three gateway processes sharing one Redis: a flood spread over them is
 // held to the limit.
 func TestGatewayThreeProcessesShareRedis(t *testing.T) {
-	_, prefix := redistest.Client(t)
+	rdb, prefix := redistest.Client(t)
 	up := shopUpstream(t)
 	var gws []string
 	for range 3 {
@@ -163,7 +166,7 @@ func TestGatewayThreeProcessesShareRedis(t *testing.T) {
 		startServeArgs(t, freeAddr(t), []string{"--config", cfg})
 		gws = append(gws, "http://"+gwAddr)
 	}
-	time.Sleep(500 * time.Millisecond) // the engines find each other
+	waitEnginesMet(t, rdb, prefix, 3)
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
@@ -184,6 +187,42 @@ func TestGatewayThreeProcessesShareRedis(t *testing.T) {
 	// counts them, not when they arrived: within N (3) of the limit.
 	if a := allowed.Load(); a < 147 || a > 153 {
 		t.Fatalf("%d allowed, want 147..153", a)
+	}
+}
+
+// waitEnginesMet waits until every one of n engines sharing prefix knows
+// the others: each records itself in the engines set at every sync, with
+// the time of the sync, and reads the set's size in the same pipeline. So
+// once the set holds n members at time t, an engine whose score is later
+// than t has counted all n.
+func waitEnginesMet(t *testing.T, rdb *redis.Client, prefix string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	key := prefix + "engines"
+	deadline := time.Now().Add(30 * time.Second)
+	var all time.Time // when the set was first seen whole
+	for {
+		if time.Now().After(deadline) {
+			zs, _ := rdb.ZRangeWithScores(ctx, key, 0, -1).Result()
+			t.Fatalf("the %d engines did not all sync after meeting: %v", n, zs)
+		}
+		zs, err := rdb.ZRangeWithScores(ctx, key, 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all.IsZero() && len(zs) >= n {
+			all = time.Now()
+		}
+		synced := 0
+		for _, z := range zs {
+			if !all.IsZero() && int64(z.Score) > all.UnixMilli() {
+				synced++
+			}
+		}
+		if synced >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // polling Redis for the event, not ordering by time
 	}
 }
 
