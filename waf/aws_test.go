@@ -3,6 +3,7 @@ package waf
 import (
 	"crypto/md5"
 	"encoding/base64"
+	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -22,6 +23,7 @@ const (
 	headersPage    = "AWS WAF Developer Guide, Custom request header insertions: "
 	quotasPage     = "AWS WAF Developer Guide, AWS WAF quotas: "
 	apiJSONPointer = "WAFV2 API Reference, JsonMatchPattern, IncludedPaths: "
+	apiLabelKey    = "WAFV2 API Reference, LabelMatchStatement, Key, \"If the Scope indicates NAMESPACE, then this specification can include any number of contiguous namespace strings, and can include the entire label namespace prefix from the rule group or web ACL where the label originates.\": "
 )
 
 // b64Rule is a ByteMatch rule whose SearchString is base64, as the API
@@ -106,6 +108,22 @@ func TestLabelScope(t *testing.T) {
 			"header:encoding:utf8", "NAMESPACE", "header:encoding:", true},
 		{labelMatchPage + `a fully qualified NAMESPACE key matches the rule group's namespace`,
 			"", "NAMESPACE", "awswaf:111122223333:rulegroup:productionRules:header:encoding:", true},
+		{apiLabelKey + `"can include any number of contiguous namespace strings": n1:n2: matches n1:n2:n3:name`,
+			"n1:n2:n3:name", "NAMESPACE", "n1:n2:", true},
+		{apiLabelKey + `"any number of contiguous namespace strings": n2:n3: (not at the start) matches n1:n2:n3:name`,
+			"n1:n2:n3:name", "NAMESPACE", "n2:n3:", true},
+		{apiLabelKey + `"contiguous namespace strings": n1:n3: skips n2, no match`,
+			"n1:n2:n3:name", "NAMESPACE", "n1:n3:", false},
+		{apiLabelKey + `"contiguous namespace strings": the name is not a namespace, n3:name: does not match`,
+			"n1:n2:n3:name", "NAMESPACE", "n3:name:", false},
+		{apiLabelKey + `"and can include the entire label namespace prefix from the rule group or web ACL where the label originates": the group's prefix alone`,
+			"", "NAMESPACE", "awswaf:111122223333:rulegroup:productionRules:", true},
+		{apiLabelKey + `"... from the rule group or web ACL where the label originates": the web ACL's prefix alone`,
+			"n1:name", "NAMESPACE", "awswaf:111122223333:webacl:testWebACL:", true},
+		{apiLabelKey + `"... the entire label namespace prefix" and contiguous namespaces after it`,
+			"", "NAMESPACE", "awswaf:111122223333:rulegroup:productionRules:header:", true},
+		{apiLabelKey + `a fully qualified key starts with the prefix: skipping header: does not match`,
+			"", "NAMESPACE", "awswaf:111122223333:rulegroup:productionRules:encoding:", false},
 	}
 	for _, tt := range tests {
 		var rules []string
@@ -178,6 +196,13 @@ func TestGeoLabels(t *testing.T) {
 		}
 		if wantBlock := tt.fwd == ""; (d.Action == "BLOCK") != wantBlock {
 			t.Errorf("%s: a later rule matching the country label: %s", tt.doc, d.Action)
+		}
+		// apiLabelKey: "any number of contiguous namespace strings": the
+		// broader awswaf:clientip:geo: holds every origin geo label.
+		e = engineFor(t, ruleJSON("geo", 0, `{"Count":{}}`, `{"GeoMatchStatement":{"CountryCodes":["FR"]`+tt.fwd+`}}`)+","+
+			ruleJSON("after", 1, `{"Block":{}}`, `{"LabelMatchStatement":{"Scope":"NAMESPACE","Key":"awswaf:clientip:geo:"}}`), Options{Geo: tt.geo})
+		if d := e.Evaluate(bg, tt.req); (d.Action == "BLOCK") != (tt.fwd == "") {
+			t.Errorf("%s: NAMESPACE awswaf:clientip:geo: gave %s (labels %v)", tt.doc, d.Action, d.Labels)
 		}
 	}
 }
@@ -271,6 +296,64 @@ func TestInsertedHeaders(t *testing.T) {
 	want := []CustomHTTPHeader{{Name: "other", Value: "x"}, {Name: "Flag", Value: "second"}}
 	if !slices.Equal(d.InsertHeaders, want) {
 		t.Errorf(headersPage+`"if you define headers in multiple rules with identical names, the last rule to inspect the request and find a match would have its header added, and any previous rules would not": %v, want %v`, d.InsertHeaders, want)
+	}
+}
+
+// A request that a later rule blocks does not go through, so a Count
+// rule's headers are not inserted, nor logged as requestHeadersInserted.
+func TestInsertedHeadersBlocked(t *testing.T) {
+	all := bm(`{"UriPath":{}}`, "STARTS_WITH", "/", none)
+	tests := []struct {
+		doc   string
+		block string // the second rule's action
+		want  []CustomHTTPHeader
+	}{
+		{headersPage + `"You can instruct AWS WAF to insert custom headers into the original HTTP request when it permits the request to go through.": a later Block: none`,
+			`{"Block":{}}`, nil},
+		{headersPage + `"... when it permits the request to go through": a later Allow keeps the Count rule's`,
+			`{"Allow":{}}`, []CustomHTTPHeader{{Name: "c", Value: "1"}}},
+	}
+	for _, tt := range tests {
+		e := engineFor(t, ruleJSON("c", 0, `{"Count":{"CustomRequestHandling":{"InsertHeaders":[{"Name":"c","Value":"1"}]}}}`, all)+","+
+			ruleJSON("b", 1, tt.block, all), Options{})
+		var d Decision
+		for range 2 { // a reused Decision too
+			e.EvaluateInto(bg, &Request{URI: "/"}, &d)
+			if len(d.InsertHeaders) != len(tt.want) || len(tt.want) > 0 && !slices.Equal(d.InsertHeaders, tt.want) {
+				t.Errorf("%s: %s with inserted headers %v, want %v", tt.doc, d.Action, d.InsertHeaders, tt.want)
+			}
+		}
+	}
+}
+
+// SizeConstraint measures what is inspected: over the body inspection
+// limit with OversizeHandling CONTINUE, that is the first 16 KiB.
+func TestSizeConstraintInspectedSize(t *testing.T) {
+	const sizePage = `AWS WAF Developer Guide, Size constraint rule statement: "This statement uses the size of the component that AWS WAF receives for inspection. For body, header, and cookie components, this size could be less than the original size that was sent to the protected resource."`
+	body := strings.Repeat("a", 20000)
+	tests := []struct {
+		op, over string
+		size     int64
+		body     string
+		want     bool
+	}{
+		{"LE", "CONTINUE", 16384, body, true},
+		{"EQ", "CONTINUE", 16384, body, true},
+		{"GT", "CONTINUE", 16384, body, false},
+		{"GT", "MATCH", 1 << 20, body, true},      // the oversize verdict
+		{"GT", "NO_MATCH", 100, body, false},      // the oversize verdict
+		{"EQ", "CONTINUE", 100, body[:100], true}, // within the limit: its size
+	}
+	for _, tt := range tests {
+		e := engineFor(t, ruleJSON("size", 0, `{"Block":{}}`, `{"SizeConstraintStatement":{"FieldToMatch":{"Body":{"OversizeHandling":"`+tt.over+`"}},"ComparisonOperator":"`+tt.op+`","Size":`+strconv.FormatInt(tt.size, 10)+`,"TextTransformations":`+none+`}}`), Options{})
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
+		req, err := e.RequestFromHTTP(r, netip.MustParseAddr("192.0.2.1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.Evaluate(bg, req).Action == "BLOCK"; got != tt.want {
+			t.Errorf("%s\n%d-byte body, %s, %s %d: matched %v, want %v", sizePage, len(tt.body), tt.over, tt.op, tt.size, got, tt.want)
+		}
 	}
 }
 
