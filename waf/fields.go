@@ -199,6 +199,10 @@ func (f *field) each(st *evalState, fn func([]byte) bool) bool {
 		}
 		return false
 	case "HeaderOrder":
+		if req.OrderUnknown {
+			st.unordered = true // the rule blocks: see Request.OrderUnknown
+			return false
+		}
 		over, verdict := f.headersOver(req.Headers)
 		if over {
 			st.oversize |= oversizeHeaders
