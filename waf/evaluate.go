@@ -92,8 +92,8 @@ type evalState struct {
 	// unordered is set when a statement inspected HeaderOrder of a
 	// request whose order is unknown: the rule blocks it.
 	unordered bool
-	trace    *[]TraceStep
-	count    int64 // a rate-based rule's count for the trace; -1 when none
+	trace     *[]TraceStep
+	count     int64 // a rate-based rule's count for the trace; -1 when none
 }
 
 // release drops the references to the request once evaluated.
