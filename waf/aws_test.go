@@ -404,3 +404,40 @@ func TestMatchDetails(t *testing.T) {
 		t.Errorf("details without a match: %+v", d)
 	}
 }
+
+// The service model's limits on labels and priorities, each row with the
+// model's text; the boundary values load.
+func TestLoadModelLimits(t *testing.T) {
+	const ruleLabels = "WAFV2 service model, Rule.RuleLabels: "
+	labelled := func(labels ...string) string {
+		var ls []string
+		for _, l := range labels {
+			ls = append(ls, `{"Name":"`+l+`"}`)
+		}
+		return strings.Replace(`[`+rule("a", 0, `{"Count":{}}`, byteMatchDoc)+`]`, `"VisibilityConfig"`, `"RuleLabels":[`+strings.Join(ls, ",")+`],"VisibilityConfig"`, 1)
+	}
+	groupRef := `[{"Name":"g","Priority":0,"OverrideAction":{"None":{}},"RuleLabels":[{"Name":"x"}],"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"g"},"Statement":{"ManagedRuleGroupStatement":{"VendorName":"lockgate","Name":"IPReputationList"}}}]`
+	tests := []struct {
+		doc, acl string
+		want     string // "" loads
+	}{
+		{ruleLabels + `"You can specify up to 5 namespaces in a label.": 5 load`, labelled("a:b:c:d:e:name"), ""},
+		{ruleLabels + `"You can specify up to 5 namespaces in a label.": 6 do not`, labelled("a:b:c:d:e:f:name"), `Rules[0].RuleLabels[0].Name: "a:b:c:d:e:f:name" has 6 namespaces, more than AWS's 5`},
+		{ruleLabels + `"Each namespace or name can have up to 128 characters.": 128 load`, labelled("ns:" + strings.Repeat("n", 128)), ""},
+		{ruleLabels + `"Each namespace or name can have up to 128 characters.": a 129-character name does not`, labelled("ok", strings.Repeat("n", 129)), `Rules[0].RuleLabels[1].Name: `},
+		{ruleLabels + `"Each namespace or name can have up to 128 characters.": nor a 129-character namespace`, labelled(strings.Repeat("n", 129) + ":x"), "more than AWS's 128"},
+		{ruleLabels + `"Any rule that isn't a rule group reference statement or managed rule group statement can add labels to matching web requests."`, groupRef, "Rules[0].RuleLabels: a rule group reference or managed rule group cannot add labels"},
+		{`WAFV2 service model: RulePriority is "type":"integer" (32-bit; aws-sdk-go-v2 decodes it as int32): 2^31-1 loads`, `[` + rule("a", 2147483647, `{"Block":{}}`, byteMatchDoc) + `]`, ""},
+		{`WAFV2 service model: RulePriority is "type":"integer": 2^31 does not fit`, `[` + rule("a", 0, `{"Block":{}}`, byteMatchDoc) + `]`, "Rules[0].Priority: 2147483648 does not fit the model's integer"},
+	}
+	tests[len(tests)-1].acl = strings.Replace(tests[len(tests)-1].acl, `"Priority":0`, `"Priority":2147483648`, 1)
+	for _, tt := range tests {
+		_, _, err := Load([]byte(tt.acl), LoadOptions{})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", tt.doc, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: got %v, want an error with %q", tt.doc, err, tt.want)
+		}
+	}
+}
