@@ -430,7 +430,15 @@ func TestLoadModelLimits(t *testing.T) {
 		{`WAFV2 service model: RulePriority is "type":"integer" (32-bit; aws-sdk-go-v2 decodes it as int32): 2^31-1 loads`, `[` + rule("a", 2147483647, `{"Block":{}}`, byteMatchDoc) + `]`, ""},
 		{`WAFV2 service model: RulePriority is "type":"integer": 2^31 does not fit`, `[` + rule("a", 0, `{"Block":{}}`, byteMatchDoc) + `]`, "Rules[0].Priority: 2147483648 does not fit the model's integer"},
 	}
-	tests[len(tests)-1].acl = strings.Replace(tests[len(tests)-1].acl, `"Priority":0`, `"Priority":2147483648`, 1)
+	frag := func(f string) string {
+		return `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, `{"UriPath":{}}`, `{"UriFragment":`+f+`}`, 1)) + `]`
+	}
+	tests = append(tests,
+		struct{ doc, acl, want string }{`WAFV2 service model, UriFragment.FallbackBehavior, documented only as "What WAF should do if it fails to completely parse the JSON body": refused with the reason`,
+			frag(`{"FallbackBehavior":"MATCH"}`), "Rules[0].Statement.ByteMatchStatement.FieldToMatch.UriFragment.FallbackBehavior: is not implemented by lockgate: AWS documents it only with the JSON body's text"},
+		struct{ doc, acl, want string }{`WAFV2 service model, UriFragment: without FallbackBehavior it loads`, frag(`{}`), ""},
+	)
+	tests[len(tests)-3].acl = strings.Replace(tests[len(tests)-1].acl, `"Priority":0`, `"Priority":2147483648`, 1)
 	for _, tt := range tests {
 		_, _, err := Load([]byte(tt.acl), LoadOptions{})
 		switch {

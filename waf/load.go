@@ -673,6 +673,10 @@ func (v *validator) checkField(f *FieldToMatch, n *jsontree.Node, path string) {
 	if f.Body != nil && f.Body.OversizeHandling == "" {
 		f.Body.OversizeHandling = "CONTINUE" // AWS's default
 	}
+	if f.UriFragment != nil && f.UriFragment.FallbackBehavior != "" {
+		v.errorf(jsontree.Key(jsontree.Key(path, "UriFragment"), "FallbackBehavior"),
+			"is not implemented by lockgate: AWS documents it only with the JSON body's text (%q), so what it does for a fragment is unknown; refused rather than guessed", "What AWS WAF should do if it fails to completely parse the JSON body")
+	}
 	fp := jsontree.Key(path, n.Keys[0])
 	one := func(p string, set ...bool) {
 		k := 0
