@@ -3,6 +3,7 @@ package waf
 import (
 	"crypto/md5"
 	"encoding/base64"
+	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -22,6 +23,7 @@ const (
 	headersPage    = "AWS WAF Developer Guide, Custom request header insertions: "
 	quotasPage     = "AWS WAF Developer Guide, AWS WAF quotas: "
 	apiJSONPointer = "WAFV2 API Reference, JsonMatchPattern, IncludedPaths: "
+	apiLabelKey    = "WAFV2 API Reference, LabelMatchStatement, Key, \"If the Scope indicates NAMESPACE, then this specification can include any number of contiguous namespace strings, and can include the entire label namespace prefix from the rule group or web ACL where the label originates.\": "
 )
 
 // b64Rule is a ByteMatch rule whose SearchString is base64, as the API
@@ -106,6 +108,22 @@ func TestLabelScope(t *testing.T) {
 			"header:encoding:utf8", "NAMESPACE", "header:encoding:", true},
 		{labelMatchPage + `a fully qualified NAMESPACE key matches the rule group's namespace`,
 			"", "NAMESPACE", "awswaf:111122223333:rulegroup:productionRules:header:encoding:", true},
+		{apiLabelKey + `"can include any number of contiguous namespace strings": n1:n2: matches n1:n2:n3:name`,
+			"n1:n2:n3:name", "NAMESPACE", "n1:n2:", true},
+		{apiLabelKey + `"any number of contiguous namespace strings": n2:n3: (not at the start) matches n1:n2:n3:name`,
+			"n1:n2:n3:name", "NAMESPACE", "n2:n3:", true},
+		{apiLabelKey + `"contiguous namespace strings": n1:n3: skips n2, no match`,
+			"n1:n2:n3:name", "NAMESPACE", "n1:n3:", false},
+		{apiLabelKey + `"contiguous namespace strings": the name is not a namespace, n3:name: does not match`,
+			"n1:n2:n3:name", "NAMESPACE", "n3:name:", false},
+		{apiLabelKey + `"and can include the entire label namespace prefix from the rule group or web ACL where the label originates": the group's prefix alone`,
+			"", "NAMESPACE", "awswaf:111122223333:rulegroup:productionRules:", true},
+		{apiLabelKey + `"... from the rule group or web ACL where the label originates": the web ACL's prefix alone`,
+			"n1:name", "NAMESPACE", "awswaf:111122223333:webacl:testWebACL:", true},
+		{apiLabelKey + `"... the entire label namespace prefix" and contiguous namespaces after it`,
+			"", "NAMESPACE", "awswaf:111122223333:rulegroup:productionRules:header:", true},
+		{apiLabelKey + `a fully qualified key starts with the prefix: skipping header: does not match`,
+			"", "NAMESPACE", "awswaf:111122223333:rulegroup:productionRules:encoding:", false},
 	}
 	for _, tt := range tests {
 		var rules []string
@@ -178,6 +196,13 @@ func TestGeoLabels(t *testing.T) {
 		}
 		if wantBlock := tt.fwd == ""; (d.Action == "BLOCK") != wantBlock {
 			t.Errorf("%s: a later rule matching the country label: %s", tt.doc, d.Action)
+		}
+		// apiLabelKey: "any number of contiguous namespace strings": the
+		// broader awswaf:clientip:geo: holds every origin geo label.
+		e = engineFor(t, ruleJSON("geo", 0, `{"Count":{}}`, `{"GeoMatchStatement":{"CountryCodes":["FR"]`+tt.fwd+`}}`)+","+
+			ruleJSON("after", 1, `{"Block":{}}`, `{"LabelMatchStatement":{"Scope":"NAMESPACE","Key":"awswaf:clientip:geo:"}}`), Options{Geo: tt.geo})
+		if d := e.Evaluate(bg, tt.req); (d.Action == "BLOCK") != (tt.fwd == "") {
+			t.Errorf("%s: NAMESPACE awswaf:clientip:geo: gave %s (labels %v)", tt.doc, d.Action, d.Labels)
 		}
 	}
 }
@@ -274,6 +299,64 @@ func TestInsertedHeaders(t *testing.T) {
 	}
 }
 
+// A request that a later rule blocks does not go through, so a Count
+// rule's headers are not inserted, nor logged as requestHeadersInserted.
+func TestInsertedHeadersBlocked(t *testing.T) {
+	all := bm(`{"UriPath":{}}`, "STARTS_WITH", "/", none)
+	tests := []struct {
+		doc   string
+		block string // the second rule's action
+		want  []CustomHTTPHeader
+	}{
+		{headersPage + `"You can instruct AWS WAF to insert custom headers into the original HTTP request when it permits the request to go through.": a later Block: none`,
+			`{"Block":{}}`, nil},
+		{headersPage + `"... when it permits the request to go through": a later Allow keeps the Count rule's`,
+			`{"Allow":{}}`, []CustomHTTPHeader{{Name: "c", Value: "1"}}},
+	}
+	for _, tt := range tests {
+		e := engineFor(t, ruleJSON("c", 0, `{"Count":{"CustomRequestHandling":{"InsertHeaders":[{"Name":"c","Value":"1"}]}}}`, all)+","+
+			ruleJSON("b", 1, tt.block, all), Options{})
+		var d Decision
+		for range 2 { // a reused Decision too
+			e.EvaluateInto(bg, &Request{URI: "/"}, &d)
+			if len(d.InsertHeaders) != len(tt.want) || len(tt.want) > 0 && !slices.Equal(d.InsertHeaders, tt.want) {
+				t.Errorf("%s: %s with inserted headers %v, want %v", tt.doc, d.Action, d.InsertHeaders, tt.want)
+			}
+		}
+	}
+}
+
+// SizeConstraint measures what is inspected: over the body inspection
+// limit with OversizeHandling CONTINUE, that is the first 16 KiB.
+func TestSizeConstraintInspectedSize(t *testing.T) {
+	const sizePage = `AWS WAF Developer Guide, Size constraint rule statement: "This statement uses the size of the component that AWS WAF receives for inspection. For body, header, and cookie components, this size could be less than the original size that was sent to the protected resource."`
+	body := strings.Repeat("a", 20000)
+	tests := []struct {
+		op, over string
+		size     int64
+		body     string
+		want     bool
+	}{
+		{"LE", "CONTINUE", 16384, body, true},
+		{"EQ", "CONTINUE", 16384, body, true},
+		{"GT", "CONTINUE", 16384, body, false},
+		{"GT", "MATCH", 1 << 20, body, true},      // the oversize verdict
+		{"GT", "NO_MATCH", 100, body, false},      // the oversize verdict
+		{"EQ", "CONTINUE", 100, body[:100], true}, // within the limit: its size
+	}
+	for _, tt := range tests {
+		e := engineFor(t, ruleJSON("size", 0, `{"Block":{}}`, `{"SizeConstraintStatement":{"FieldToMatch":{"Body":{"OversizeHandling":"`+tt.over+`"}},"ComparisonOperator":"`+tt.op+`","Size":`+strconv.FormatInt(tt.size, 10)+`,"TextTransformations":`+none+`}}`), Options{})
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
+		req, err := e.RequestFromHTTP(r, netip.MustParseAddr("192.0.2.1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.Evaluate(bg, req).Action == "BLOCK"; got != tt.want {
+			t.Errorf("%s\n%d-byte body, %s, %s %d: matched %v, want %v", sizePage, len(tt.body), tt.over, tt.op, tt.size, got, tt.want)
+		}
+	}
+}
+
 func TestValidationLimits(t *testing.T) {
 	tts := make([]string, 11)
 	for i := range tts {
@@ -319,5 +402,50 @@ func TestMatchDetails(t *testing.T) {
 	d = e.Evaluate(bg, &Request{URI: "/", Headers: []Header{{"x-q", "hello"}}})
 	if len(d.TerminatingDetails) != 0 || len(d.NonTerminating) != 0 {
 		t.Errorf("details without a match: %+v", d)
+	}
+}
+
+// The service model's limits on labels and priorities, each row with the
+// model's text; the boundary values load.
+func TestLoadModelLimits(t *testing.T) {
+	const ruleLabels = "WAFV2 service model, Rule.RuleLabels: "
+	labelled := func(labels ...string) string {
+		var ls []string
+		for _, l := range labels {
+			ls = append(ls, `{"Name":"`+l+`"}`)
+		}
+		return strings.Replace(`[`+rule("a", 0, `{"Count":{}}`, byteMatchDoc)+`]`, `"VisibilityConfig"`, `"RuleLabels":[`+strings.Join(ls, ",")+`],"VisibilityConfig"`, 1)
+	}
+	groupRef := `[{"Name":"g","Priority":0,"OverrideAction":{"None":{}},"RuleLabels":[{"Name":"x"}],"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"g"},"Statement":{"ManagedRuleGroupStatement":{"VendorName":"lockgate","Name":"IPReputationList"}}}]`
+	tests := []struct {
+		doc, acl string
+		want     string // "" loads
+	}{
+		{ruleLabels + `"You can specify up to 5 namespaces in a label.": 5 load`, labelled("a:b:c:d:e:name"), ""},
+		{ruleLabels + `"You can specify up to 5 namespaces in a label.": 6 do not`, labelled("a:b:c:d:e:f:name"), `Rules[0].RuleLabels[0].Name: "a:b:c:d:e:f:name" has 6 namespaces, more than AWS's 5`},
+		{ruleLabels + `"Each namespace or name can have up to 128 characters.": 128 load`, labelled("ns:" + strings.Repeat("n", 128)), ""},
+		{ruleLabels + `"Each namespace or name can have up to 128 characters.": a 129-character name does not`, labelled("ok", strings.Repeat("n", 129)), `Rules[0].RuleLabels[1].Name: `},
+		{ruleLabels + `"Each namespace or name can have up to 128 characters.": nor a 129-character namespace`, labelled(strings.Repeat("n", 129) + ":x"), "more than AWS's 128"},
+		{ruleLabels + `"Any rule that isn't a rule group reference statement or managed rule group statement can add labels to matching web requests."`, groupRef, "Rules[0].RuleLabels: a rule group reference or managed rule group cannot add labels"},
+		{`WAFV2 service model: RulePriority is "type":"integer" (32-bit; aws-sdk-go-v2 decodes it as int32): 2^31-1 loads`, `[` + rule("a", 2147483647, `{"Block":{}}`, byteMatchDoc) + `]`, ""},
+		{`WAFV2 service model: RulePriority is "type":"integer": 2^31 does not fit`, `[` + rule("a", 0, `{"Block":{}}`, byteMatchDoc) + `]`, "Rules[0].Priority: 2147483648 does not fit the model's integer"},
+	}
+	frag := func(f string) string {
+		return `[` + rule("a", 0, `{"Block":{}}`, strings.Replace(byteMatchDoc, `{"UriPath":{}}`, `{"UriFragment":`+f+`}`, 1)) + `]`
+	}
+	tests = append(tests,
+		struct{ doc, acl, want string }{`WAFV2 service model, UriFragment.FallbackBehavior, documented only as "What WAF should do if it fails to completely parse the JSON body": refused with the reason`,
+			frag(`{"FallbackBehavior":"MATCH"}`), "Rules[0].Statement.ByteMatchStatement.FieldToMatch.UriFragment.FallbackBehavior: is not implemented by lockgate: AWS documents it only with the JSON body's text"},
+		struct{ doc, acl, want string }{`WAFV2 service model, UriFragment: without FallbackBehavior it loads`, frag(`{}`), ""},
+	)
+	tests[len(tests)-3].acl = strings.Replace(tests[len(tests)-1].acl, `"Priority":0`, `"Priority":2147483648`, 1)
+	for _, tt := range tests {
+		_, _, err := Load([]byte(tt.acl), LoadOptions{})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", tt.doc, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: got %v, want an error with %q", tt.doc, err, tt.want)
+		}
 	}
 }

@@ -134,7 +134,13 @@ func (d *Decision) terminate(rule, typ string, a action) {
 	d.TerminatingRuleID, d.TerminatingRuleType = rule, typ
 	d.Action = a.kind.String()
 	if a.kind == actBlock {
+		// Count rules' headers are inserted only into a request that
+		// goes on: "You can instruct AWS WAF to insert custom headers
+		// into the original HTTP request when it permits the request to
+		// go through." (AWS WAF Developer Guide, Custom request header
+		// insertions). A blocked request has none, and logs none.
 		d.CustomResponse, d.ResponseBody = a.resp, a.body
+		d.InsertHeaders = d.InsertHeaders[:0]
 		return
 	}
 	d.insert(a.headers)

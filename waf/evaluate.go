@@ -89,8 +89,11 @@ type evalState struct {
 	// evaluated found; oversize the inspected components over AWS's limits.
 	details  []MatchDetail
 	oversize oversize
-	trace    *[]TraceStep
-	count    int64 // a rate-based rule's count for the trace; -1 when none
+	// unordered is set when a statement inspected HeaderOrder of a
+	// request whose order is unknown: the rule blocks it.
+	unordered bool
+	trace     *[]TraceStep
+	count     int64 // a rate-based rule's count for the trace; -1 when none
 }
 
 // release drops the references to the request once evaluated.
@@ -147,6 +150,10 @@ func (e *Engine) evalGroup(st *evalState, r *crule, d *Decision) (action, bool) 
 	for _, gr := range g.rules {
 		st.details = st.details[:0]
 		act, matched := e.evalRule(st, gr, d)
+		if st.unordered {
+			group().TerminatingRule = &RuleMatch{RuleID: gr.name, Action: "BLOCK"}
+			return unorderedBlock(gr), true
+		}
 		if !matched {
 			continue
 		}
@@ -208,7 +215,14 @@ func (e *Engine) EvaluateInto(ctx context.Context, req *Request, d *Decision) {
 	for _, r := range e.rules {
 		st.count = -1
 		st.details = st.details[:0]
+		st.unordered = false
 		act, matched := e.evalRule(st, r, d)
+		if st.unordered {
+			// Fail closed: whatever the rule would have made of the
+			// order, it cannot be judged (Request.OrderUnknown).
+			act, matched = unorderedBlock(r), true
+			st.details = st.details[:0]
+		}
 		if st.trace != nil {
 			step := TraceStep{Rule: r.name, Type: r.typ, Matched: matched}
 			if r.rate != nil && st.count >= 0 {
@@ -222,8 +236,10 @@ func (e *Engine) EvaluateInto(ctx context.Context, req *Request, d *Decision) {
 		if !matched {
 			continue
 		}
-		for _, l := range r.labels {
-			st.addLabel(l)
+		if !st.unordered {
+			for _, l := range r.labels {
+				st.addLabel(l)
+			}
 		}
 		switch act.kind {
 		case actCount:
@@ -236,6 +252,16 @@ func (e *Engine) EvaluateInto(ctx context.Context, req *Request, d *Decision) {
 		}
 	}
 	d.terminate("Default_Action", "REGULAR", e.defaultAct)
+}
+
+// unorderedBlock is the action of a rule that inspected the header
+// order of a request whose order is unknown: its own Block (with its
+// custom response) when it blocks, a plain Block otherwise.
+func unorderedBlock(r *crule) action {
+	if r.act.kind == actBlock {
+		return r.act
+	}
+	return action{kind: actBlock}
 }
 
 func (e *Engine) evalRule(st *evalState, r *crule, d *Decision) (action, bool) {

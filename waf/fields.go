@@ -199,6 +199,10 @@ func (f *field) each(st *evalState, fn func([]byte) bool) bool {
 		}
 		return false
 	case "HeaderOrder":
+		if req.OrderUnknown {
+			st.unordered = true // the rule blocks: see Request.OrderUnknown
+			return false
+		}
 		over, verdict := f.headersOver(req.Headers)
 		if over {
 			st.oversize |= oversizeHeaders
@@ -293,7 +297,13 @@ func (f *field) eachCookie(st *evalState, fn func([]byte) bool) bool {
 }
 
 // eachJSON inspects the keys and/or values of a JSON body, each on its
-// own, as AWS WAF's parser reads them (jsonWalk). A body that parser
+// own, as AWS WAF's parser reads them (jsonWalk). A request without a
+// body has no JSON body: nothing is inspected and no fallback applies,
+// as for an absent header. AWS documents InvalidFallbackBehavior for a
+// body it "fails to completely parse"; it says nothing of a request that
+// sent none, and treating no body as invalid JSON would make a MATCH
+// fallback match every GET. A body of white space alone is a body that
+// fails to parse. A body that parser
 // stops on answers as InvalidFallbackBehavior says: MATCH, NO_MATCH,
 // EVALUATE_AS_STRING (the whole body as text) or, when not set, what was
 // parsed before the failure, as AWS documents: "If you don't provide
@@ -301,6 +311,9 @@ func (f *field) eachCookie(st *evalState, fn func([]byte) bool) bool {
 // first parsing failure that it encounters."
 func (f *field) eachJSON(st *evalState, body []byte, fn func([]byte) bool) bool {
 	sc := &st.json
+	if len(body) == 0 {
+		return false
+	}
 	if f.fallback != "" {
 		if _, err := jsonWalk(sc, body, nil); err != nil {
 			switch f.fallback {

@@ -19,9 +19,12 @@ import (
 // only ciphertext and changes nothing), and call Apply after FillRequest.
 // Each connection's stream is followed request by request, bodies
 // skipped by their Content-Length or chunked framing, so pipelined
-// requests keep their own blocks. Apply checks the block against the
-// request net/http parsed and leaves the sorted headers when they
-// disagree (HTTP/2, a block over 32 KiB, a framing it does not follow).
+// requests keep their own blocks; obsolete line folding is unfolded as
+// net/http unfolds it. Apply checks the block against the request
+// net/http parsed and, when they disagree (HTTP/2, a block over what
+// net/http accepts, a framing it does not follow), leaves the headers
+// sorted and Request.OrderUnknown set: a rule that then inspects
+// HeaderOrder blocks the request instead of deciding on a guessed order.
 type HeaderOrder struct {
 	net.Listener
 	conns sync.Map // remote address → *orderConn
@@ -42,22 +45,25 @@ func (h *HeaderOrder) Accept() (net.Conn, error) {
 }
 
 // Apply puts req's headers in the order and case r's client sent them,
-// when the connection's next header block is r's. It reports whether it
-// did.
+// when one of the connection's header blocks is r's, and reports whether
+// it did. Older blocks are dropped with it: they belong to requests
+// answered without Apply. When none is r's, req.OrderUnknown stays set.
 func (h *HeaderOrder) Apply(req *Request, r *http.Request) bool {
 	v, ok := h.conns.Load(r.RemoteAddr)
 	if !ok {
 		return false
 	}
-	block := v.(*orderConn).next()
-	return block != nil && ReorderHeaders(req, r, block)
+	return v.(*orderConn).apply(req, r)
 }
 
-// A connection keeps at most maxQueued header blocks of at most
-// maxHeaderBlock bytes (128 KiB): past that it stops following the
-// stream and its requests keep the sorted headers.
+// A header block is followed up to what net/http's server accepts by
+// default (DefaultMaxHeaderBytes plus the 4096 bytes of slack it allows):
+// past that the connection is no longer followed and its requests' order
+// is unknown. A connection keeps at most maxQueued blocks, and at most
+// maxHeaderBlock bytes of them, that no request has claimed (a handler
+// that does not call Apply leaves its block): the oldest go first.
 const (
-	maxHeaderBlock = 32 << 10
+	maxHeaderBlock = http.DefaultMaxHeaderBytes + 4096
 	maxQueued      = 4
 )
 
@@ -100,16 +106,17 @@ func (c *orderConn) Close() error {
 	return c.Conn.Close()
 }
 
-// next claims the oldest header block read.
-func (c *orderConn) next() []byte {
+// apply claims the oldest header block that is r's, and those before it.
+func (c *orderConn) apply(req *Request, r *http.Request) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.blocks) == 0 {
-		return nil
+	for i, b := range c.blocks {
+		if ReorderHeaders(req, r, b) {
+			c.blocks = c.blocks[i+1:]
+			return true
+		}
 	}
-	b := c.blocks[0]
-	c.blocks = c.blocks[1:]
-	return b
+	return false
 }
 
 // observe follows the stream: header blocks are kept, bodies skipped.
@@ -177,9 +184,13 @@ func (c *orderConn) observe(p []byte) {
 			block := c.buf[:end]
 			p = p[end-start:]
 			c.buf = nil
-			if len(c.blocks) == maxQueued {
-				c.lost, c.blocks = true, nil
-				return
+			queued := len(block)
+			for _, b := range c.blocks {
+				queued += len(b)
+			}
+			for len(c.blocks) > 0 && (len(c.blocks) >= maxQueued || queued > maxHeaderBlock) {
+				queued -= len(c.blocks[0])
+				c.blocks = c.blocks[1:]
 			}
 			c.blocks = append(c.blocks, block)
 			c.frame(block)
@@ -215,12 +226,13 @@ func headerEnd(b []byte, from int) int {
 
 // frame reads a request's body framing from its header block.
 func (c *orderConn) frame(block []byte) {
-	for _, line := range strings.Split(string(block), "\n")[1:] {
+	_, fields := fieldLines(block)
+	for _, line := range fields {
 		name, value, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
-		value = strings.TrimSpace(value)
+		value = strings.TrimLeft(value, " \t")
 		switch {
 		case strings.EqualFold(name, "Transfer-Encoding"):
 			if strings.Contains(strings.ToLower(value), "chunked") {
@@ -230,7 +242,7 @@ func (c *orderConn) frame(block []byte) {
 			c.lost = true // a framing net/http refuses or closes on
 			return
 		case strings.EqualFold(name, "Content-Length"):
-			n, err := strconv.ParseInt(value, 10, 64)
+			n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
 			if err != nil || n < 0 {
 				c.lost = true
 				return
@@ -240,27 +252,48 @@ func (c *orderConn) frame(block []byte) {
 	}
 }
 
+// fieldLines splits a header block into its request line and its field
+// lines, each unfolded as net/textproto reads it: a line starting with a
+// space or tab (RFC 9112's obsolete line folding) continues the field
+// before it, joined by one space, each part trimmed of spaces and tabs.
+// RFC 9112, section 5.2: a server "MUST either reject the message by
+// sending a 400 (Bad Request) ... or replace each received obs-fold with
+// one or more SP octets prior to interpreting the field value"; net/http
+// replaces, so the block must be read the same way to be recognised.
+func fieldLines(block []byte) (requestLine string, fields []string) {
+	lines := strings.Split(strings.TrimRight(string(block), "\r\n"), "\n")
+	requestLine = strings.TrimSuffix(lines[0], "\r")
+	for _, line := range lines[1:] {
+		line = strings.TrimSuffix(line, "\r")
+		if line != "" && (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
+			fields[len(fields)-1] += " " + strings.Trim(line, " \t")
+			continue
+		}
+		fields = append(fields, strings.Trim(line, " \t"))
+	}
+	return requestLine, fields
+}
+
 // ReorderHeaders sets req's headers from block, the raw header block of
 // r (its request line, then a line per header field), in the order and
-// case received. It does so only when the block is r's: same method and
-// target, and the same header fields net/http parsed; otherwise req is
-// left as it is and it reports false.
+// case received, and clears req.OrderUnknown. It does so only when the
+// block is r's: same method and target, and the same header fields
+// net/http parsed; otherwise req is left as it is and it reports false.
 func ReorderHeaders(req *Request, r *http.Request, block []byte) bool {
-	lines := strings.Split(strings.TrimRight(string(block), "\r\n"), "\n")
-	method, rest, _ := strings.Cut(strings.TrimRight(lines[0], "\r"), " ")
+	requestLine, fields := fieldLines(block)
+	method, rest, _ := strings.Cut(requestLine, " ")
 	target, proto, _ := strings.Cut(rest, " ")
 	if method != r.Method || target != r.RequestURI || proto != r.Proto {
 		return false
 	}
-	headers := make([]Header, 0, len(lines)-1)
+	headers := make([]Header, 0, len(fields))
 	counted := 0
-	for _, line := range lines[1:] {
-		line = strings.TrimRight(line, "\r")
+	for _, line := range fields {
 		name, value, ok := strings.Cut(line, ":")
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
 			return false
 		}
-		value = strings.Trim(value, " \t")
+		value = strings.TrimLeft(value, " \t")
 		canon := textproto.CanonicalMIMEHeaderKey(name)
 		switch canon {
 		case "Host":
@@ -286,6 +319,7 @@ func ReorderHeaders(req *Request, r *http.Request, block []byte) bool {
 		return false
 	}
 	req.Headers = append(req.Headers[:0], headers...)
+	req.OrderUnknown = false
 	return true
 }
 

@@ -99,6 +99,9 @@ func TestJSONBodyInspection(t *testing.T) {
 		{jsonBodyPage + `"If you don't provide this setting, AWS WAF parses and evaluates the content only up to the first parsing failure that it encounters."`, jb(`{"All":{}}`, "VALUE", ""), "1", `{"a":"1","a":"2"}`, true},
 		{jsonBodyPage + `... and not beyond it`, jb(`{"All":{}}`, "VALUE", ""), "2", `{"a":"1","a":"2"}`, false},
 		{jsonBodyPage + `the documented malformed forms are valid: no fallback`, jb(`{"All":{}}`, "VALUE", "MATCH"), "nothing", `{"key1":"value1""key2":"value2"}`, false},
+		{jsonBodyPage + `"What AWS WAF should do if it fails to completely parse the JSON body": a request without a body has none to parse: MATCH does not apply (lockgate's decision, docs/waf.md)`, jb(`{"All":{}}`, "VALUE", "MATCH"), "nothing", ``, false},
+		{jsonBodyPage + `... nor EVALUATE_AS_STRING`, jb(`{"All":{}}`, "ALL", "EVALUATE_AS_STRING"), "nothing", ``, false},
+		{jsonBodyPage + `"fails to completely parse": a body of white space is a body, and does not parse: MATCH applies`, jb(`{"All":{}}`, "VALUE", "MATCH"), "nothing", " \r\n", true},
 	}
 	for _, tt := range tests {
 		stmt := `{"ByteMatchStatement":{"SearchString":` + strconv.Quote(tt.search) + `,"FieldToMatch":` + tt.field + `,"TextTransformations":[{"Priority":0,"Type":"NONE"}],"PositionalConstraint":"EXACTLY"}}`

@@ -398,6 +398,12 @@ func (v *validator) checkRules(bodies map[string]CustomResponseBody, rules []Rul
 		if r.OverrideAction != nil && (r.OverrideAction.None == nil) == (r.OverrideAction.Count == nil) {
 			v.errorf(jsontree.Key(rp, "OverrideAction"), "must be exactly one of None and Count")
 		}
+		if group && len(r.RuleLabels) > 0 {
+			// Rule.RuleLabels: "Any rule that isn't a rule group
+			// reference statement or managed rule group statement can
+			// add labels to matching web requests."
+			v.errorf(jsontree.Key(rp, "RuleLabels"), "a rule group reference or managed rule group cannot add labels; its rules add their own")
+		}
 		for j, l := range r.RuleLabels {
 			v.checkLabel(l.Name, jsontree.Index(jsontree.Key(rp, "RuleLabels"), j)+".Name")
 		}
@@ -415,14 +421,31 @@ func (v *validator) checkRules(bodies map[string]CustomResponseBody, rules []Rul
 
 var labelPart = regexp.MustCompile(`^[0-9A-Za-z_\-]+$`)
 
-// checkLabel: parts of letters, digits, _ and - separated by colons; AWS
+// AWS's limits on a rule's label (Rule.RuleLabels).
+const (
+	maxLabelPart       = 128
+	maxLabelNamespaces = 5
+)
+
+// checkLabel: parts of letters, digits, _ and - separated by colons, as
+// Rule.RuleLabels says: "Each namespace or name can have up to 128
+// characters. You can specify up to 5 namespaces in a label." AWS
 // reserves some words as the first part.
 func (v *validator) checkLabel(name, path string) {
-	for _, part := range strings.Split(name, ":") {
+	parts := strings.Split(name, ":")
+	for _, part := range parts {
 		if !labelPart.MatchString(part) {
 			v.errorf(path, "%q: label parts are letters, digits, _ and -, separated by :", name)
 			return
 		}
+		if len(part) > maxLabelPart {
+			v.errorf(path, "%q: the part %.20q… has %d characters, more than AWS's %d", name, part, len(part), maxLabelPart)
+			return
+		}
+	}
+	if len(parts)-1 > maxLabelNamespaces {
+		v.errorf(path, "%q has %d namespaces, more than AWS's %d", name, len(parts)-1, maxLabelNamespaces)
+		return
 	}
 	first := strings.ToLower(strings.SplitN(name, ":", 2)[0])
 	for _, reserved := range []string{"awswaf", "aws", "waf", "rulegroup", "webacl", "regexpatternset", "ipset", "managed"} {
@@ -649,6 +672,10 @@ func (v *validator) checkField(f *FieldToMatch, n *jsontree.Node, path string) {
 	}
 	if f.Body != nil && f.Body.OversizeHandling == "" {
 		f.Body.OversizeHandling = "CONTINUE" // AWS's default
+	}
+	if f.UriFragment != nil && f.UriFragment.FallbackBehavior != "" {
+		v.errorf(jsontree.Key(jsontree.Key(path, "UriFragment"), "FallbackBehavior"),
+			"is not implemented by lockgate: AWS documents it only with the JSON body's text (%q), so what it does for a fragment is unknown; refused rather than guessed", "What AWS WAF should do if it fails to completely parse the JSON body")
 	}
 	fp := jsontree.Key(path, n.Keys[0])
 	one := func(p string, set ...bool) {

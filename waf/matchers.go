@@ -154,12 +154,14 @@ type sizeMatch struct {
 }
 
 func (m *sizeMatch) match(st *evalState) bool {
-	// Oversize handling's verdict comes back as r too.
+	// Oversize handling's verdict comes back as r too. With CONTINUE the
+	// size is that of the part inspected, not of what was sent: "This
+	// statement uses the size of the component that AWS WAF receives for
+	// inspection. For body, header, and cookie components, this size
+	// could be less than the original size that was sent to the protected
+	// resource." (AWS WAF Developer Guide, Size constraint rule statement)
 	r := m.field.each(st, func(v []byte) bool {
 		n := int64(len(applyAll(v, m.tt)))
-		if m.field.kind == "Body" && st.req.BodySize > n && len(m.tt) == 0 {
-			n = st.req.BodySize
-		}
 		switch m.op {
 		case "EQ":
 			return n == m.size
@@ -259,8 +261,17 @@ func (m *ipSetMatch) match(st *evalState) bool {
 // (its web ACL's or rule group's label prefix, ctx), as AWS WAF reads it:
 // "If you do not provide the fully qualified name in your label match
 // string, AWS WAF performs the search for labels that were added in the
-// same context as the label match statement." A fully qualified key
-// matches that label (or namespace) exactly.
+// same context as the label match statement." A fully qualified LABEL key
+// matches that label exactly.
+//
+// A NAMESPACE key matches a label whose namespace (everything up to its
+// name) holds the key's namespaces as a contiguous run: "If the Scope
+// indicates NAMESPACE, then this specification can include any number of
+// contiguous namespace strings, and can include the entire label
+// namespace prefix from the rule group or web ACL where the label
+// originates." (WAFV2 API Reference, LabelMatchStatement, Key). So n1:n2:
+// matches n1:n2:n3:name, and awswaf:clientip:geo: matches every geo
+// label. A fully qualified key starts at the label's beginning.
 type labelMatch struct {
 	scope, key, ctx string
 	qualified       bool
@@ -269,7 +280,17 @@ type labelMatch struct {
 func (m *labelMatch) match(st *evalState) bool {
 	for _, l := range *st.labels {
 		if m.scope == "NAMESPACE" {
-			l = l[:strings.LastIndexByte(l, ':')+1]
+			ns := l[:strings.LastIndexByte(l, ':')+1]
+			if m.qualified {
+				if strings.HasPrefix(ns, m.key) {
+					return true
+				}
+				continue
+			}
+			if rest, ok := strings.CutPrefix(ns, m.ctx); ok && containsRun(rest, m.key) {
+				return true
+			}
+			continue
 		}
 		if m.qualified {
 			if l == m.key {
@@ -283,6 +304,21 @@ func (m *labelMatch) match(st *evalState) bool {
 		}
 	}
 	return false
+}
+
+// containsRun reports whether ns (namespaces, each ending in ':') holds
+// key (the same) starting at a namespace boundary.
+func containsRun(ns, key string) bool {
+	for {
+		if strings.HasPrefix(ns, key) {
+			return true
+		}
+		i := strings.IndexByte(ns, ':')
+		if i < 0 {
+			return false
+		}
+		ns = ns[i+1:]
+	}
 }
 
 type compound struct {

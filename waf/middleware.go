@@ -34,7 +34,8 @@ var (
 // and put back in front of the rest, so next reads the whole body.
 //
 // Go's net/http does not keep the order of request headers: without
-// MiddlewareOptions.HeaderOrder, the engine sees them sorted by name.
+// MiddlewareOptions.HeaderOrder, the engine sees them sorted by name,
+// and a rule that inspects HeaderOrder blocks (Request.OrderUnknown).
 func (e *Engine) Middleware(next http.Handler, opts MiddlewareOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := decisionPool.Get().(*Decision)

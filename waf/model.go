@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -132,6 +133,13 @@ func (v *validator) checkShape(n *jsontree.Node, shapeName, path string) {
 		x, err := strconv.ParseInt(n.Str, 10, 64)
 		if err != nil {
 			v.errorf(path, "%s is not a whole number", n.Str)
+			return
+		}
+		// The model's integer shapes are 32-bit and its long shapes
+		// 64-bit, as AWS's SDKs decode them (aws-sdk-go-v2: int32 and
+		// int64): AWS cannot hold Priority 2^31, so it is refused here.
+		if s.Type == "integer" && (x < math.MinInt32 || x > math.MaxInt32) {
+			v.errorf(path, "%d does not fit the model's integer (32 bits, at most %d)", x, math.MaxInt32)
 			return
 		}
 		v.checkRange(path, float64(x), s, "")

@@ -29,6 +29,16 @@ type Request struct {
 	Fragment string
 	// Headers in the order received.
 	Headers []Header
+	// OrderUnknown is set when Headers are not known to be in the order
+	// received: FillRequest sorts them (net/http keeps no order), and
+	// HeaderOrder.Apply or ReorderHeaders restores the order and clears
+	// it. A rule that inspects HeaderOrder then blocks the request rather
+	// than judge a sorted list as if the client had sent it (fail
+	// closed): a client must not escape a header-order rule by making its
+	// order unknowable (a folded line, a huge block, a framing the
+	// listener does not follow). A Request built in code is in the order
+	// given.
+	OrderUnknown bool
 	// Body holds at most the inspection limit; BodySize is the whole
 	// body's length.
 	Body     []byte
@@ -119,7 +129,7 @@ func (e *Engine) RequestFromHTTP(r *http.Request, clientIP netip.Addr) (*Request
 // headers of a request once the pool is warm.
 func (e *Engine) FillRequest(req *Request, r *http.Request, clientIP netip.Addr) error {
 	names, headers := req.names[:0], req.Headers[:0]
-	*req = Request{ClientIP: clientIP, Method: r.Method, URI: TargetPath(r), Query: r.URL.RawQuery, Fragment: r.URL.Fragment, BodySize: r.ContentLength}
+	*req = Request{ClientIP: clientIP, Method: r.Method, URI: TargetPath(r), Query: r.URL.RawQuery, Fragment: r.URL.Fragment, BodySize: r.ContentLength, OrderUnknown: true}
 	for name := range r.Header {
 		names = append(names, name)
 	}

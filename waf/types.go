@@ -255,7 +255,7 @@ type FieldToMatch struct {
 	SingleHeader        *NamedField     `json:"SingleHeader,omitempty"`
 	SingleQueryArgument *NamedField     `json:"SingleQueryArgument,omitempty"`
 	Body                *BodyField      `json:"Body,omitempty"`
-	UriFragment         *struct{}       `json:"UriFragment,omitempty"`
+	UriFragment         *UriFragment    `json:"UriFragment,omitempty"`
 	JsonBody            *JsonBodyField  `json:"JsonBody,omitempty"`
 	Headers             *HeadersField   `json:"Headers,omitempty"`
 	Cookies             *CookiesField   `json:"Cookies,omitempty"`
@@ -375,4 +375,12 @@ type RuleGroup struct {
 	LabelNamespace       string                        `json:"LabelNamespace,omitempty"`
 	AvailableLabels      []json.RawMessage             `json:"AvailableLabels,omitempty"`
 	ConsumedLabels       []json.RawMessage             `json:"ConsumedLabels,omitempty"`
+}
+
+// UriFragment inspects the request URI's fragment. Its FallbackBehavior
+// (MATCH or NO_MATCH) is refused at load: the model and the API
+// Reference describe it only with the JSON body's text, so what AWS does
+// with it for a fragment is not documented.
+type UriFragment struct {
+	FallbackBehavior string `json:"FallbackBehavior,omitempty"`
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/geo"
-	"github.com/lockgate/lockgate/internal/server"
 	"github.com/lockgate/lockgate/internal/waflog"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/waf"
@@ -42,19 +41,29 @@ func resourceFlags(c *cobra.Command) {
 }
 
 // loadACL reads the web ACL and everything it references, through the
-// same provisioning the gateway uses: the configuration's waf section
-// (with --config) and the flags add to one webacl.Config. Problems are
+// same provisioning the gateway uses: the configuration (--config and the
+// LOCKGATE_ environment, as serve reads them) gives the waf section and
+// the geolocation database, and the flags add to one webacl.Config. So
+// GeoMatch statements, their country and region labels and the log's
+// country come from the database the gateway would use. Problems are
 // returned one a line, each with its file.
 func loadACL(c *cobra.Command, path string) (*waf.WebACL, waf.Options, []string) {
 	var problems []string
-	var wc, flags webacl.Config
-	var src *config.Source
-	if cfgPath, _ := c.Flags().GetString("config"); cfgPath != "" {
-		cfg, s, err := server.Load(cfgPath, os.Getenv)
-		if err != nil {
-			return nil, waf.Options{}, strings.Split(err.Error(), "\n")
-		}
-		wc, src = cfg.WAF, s
+	var flags webacl.Config
+	cfg, src, err := loadConfig(c)
+	if err != nil {
+		return nil, waf.Options{}, strings.Split(err.Error(), "\n")
+	}
+	wc := cfg.WAF
+	db, probs := geo.Provision(cfg.Geo, nil)
+	for i := range probs {
+		probs[i].Path = "geo." + probs[i].Path
+	}
+	for _, p := range src.Locate(probs) {
+		problems = append(problems, p.Error())
+	}
+	if len(probs) > 0 {
+		db = geo.Default // reported above; the database did not open
 	}
 	pairs := func(flag string, add func(arn string, file config.Path)) {
 		vals, _ := c.Flags().GetStringArray(flag)
@@ -80,14 +89,14 @@ func loadACL(c *cobra.Command, path string) (*waf.WebACL, waf.Options, []string)
 	flags.AnonymousIPFile = config.Path(str(c, "anonymous-ip"))
 	// The configuration's waf section first, its problems located in the
 	// file; the flags add to it.
-	set, probs := webacl.Provision(wc, geo.Default)
+	set, probs := webacl.Provision(wc, db)
 	for i := range probs {
 		probs[i].Path = "waf." + probs[i].Path
 	}
 	for _, p := range src.Locate(probs) {
 		problems = append(problems, p.Error())
 	}
-	extra, probs := webacl.Provision(flags, geo.Default)
+	extra, probs := webacl.Provision(flags, db)
 	for _, p := range probs {
 		problems = append(problems, "flags: "+p.Error())
 	}
@@ -282,10 +291,8 @@ the AWS WAF log record the gateway would write for the last request, plus
 				if err != nil {
 					return err
 				}
-				v := map[string]any{"last": last}
-				if repeat > 1 {
-					v["allowed"], v["blocked"], v["counted"] = allowed, blocked, counted
-				}
+				// The shape docs/waf.md gives, for one request too.
+				v := map[string]any{"last": last, "allowed": allowed, "blocked": blocked, "counted": counted}
 				enc := json.NewEncoder(c.OutOrStdout())
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(v); err != nil {

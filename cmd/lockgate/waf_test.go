@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/gateway"
+	"github.com/lockgate/lockgate/internal/geo/geotest"
 	"github.com/lockgate/lockgate/internal/webacl"
 )
 
@@ -38,6 +41,7 @@ func TestWAFCommands(t *testing.T) {
 		{"test allowed", append([]string{"waf", "test", "--uri", "/login"}, acl...), 0, []string{"ALLOW by Default_Action", "UriBasedRule"}},
 		{"test reputation", append([]string{"waf", "test", "--ip", "198.51.100.9"}, acl...), 3, []string{"BLOCK by AWS-AWSManagedRulesAmazonIpReputationList (MANAGED_RULE_GROUP)"}},
 		{"test repeat", append([]string{"waf", "test", "--uri", "/login", "--repeat", "200"}, acl...), 3, []string{"200 requests: 150 allowed, 50 blocked", "MATCH → BLOCK (count ", ", limit 150)"}},
+		{"test -o json without --repeat: the documented shape", append([]string{"waf", "test", "-o", "json"}, acl...), 0, []string{`"allowed": 1,`, `"blocked": 0,`, `"counted": 0,`, `"last": {`}},
 		{"test bad ip", append([]string{"waf", "test", "--ip", "nope"}, acl...), 2, []string{"--ip"}},
 		{"test bad header", append([]string{"waf", "test", "-H", "nocolon"}, acl...), 2, []string{"Name: value"}},
 		{"test body", []string{"waf", "test", "--acl", td + "all-statements.json", "--ip-set", "arn:aws:wafv2:us-east-1:1:regional/ipset/bad/1=" + rep,
@@ -227,5 +231,78 @@ func TestWAFTestRecordIsTheGatewayRecord(t *testing.T) {
 		if !strings.Contains(want, part) {
 			t.Errorf("the gateway record lacks %s:\n%s", part, want)
 		}
+	}
+}
+
+// waf test places the client with the geolocation database the gateway
+// uses (geo.database_file of --config): the same country and region
+// labels and the same logged country as lockgate serve writes for the
+// same address (issue 12: "waf test -o json prints exactly the log record
+// the gateway would write"; the geo labels "use them [MaxMind-format
+// databases] when present").
+func TestWAFTestUsesTheGatewaysGeoDatabase(t *testing.T) {
+	dir := t.TempDir()
+	city := geotest.Write(t, geotest.City, geotest.Records)
+	up := shopUpstream(t)
+	gwAddr := freeAddr(t)
+	acl := `{"Name":"geo","DefaultAction":{"Allow":{}},"VisibilityConfig":{"SampledRequestsEnabled":false,"CloudWatchMetricsEnabled":false,"MetricName":"geo"},
+	"Rules":[{"Name":"us","Priority":0,"Action":{"Count":{}},"VisibilityConfig":{"SampledRequestsEnabled":false,"CloudWatchMetricsEnabled":false,"MetricName":"us"},
+	  "Statement":{"GeoMatchStatement":{"CountryCodes":["US"]}}}]}`
+	os.WriteFile(filepath.Join(dir, "geo.json"), []byte(acl), 0o600)
+	cfg := filepath.Join(dir, "lockgate.yaml")
+	os.WriteFile(cfg, []byte(`data_dir: `+filepath.Join(dir, "data")+`
+geo:
+  database_file: `+city+`
+gateway:
+  listen: `+gwAddr+`
+  trusted_proxies: ["127.0.0.0/8"]
+  log:
+    file: waf.log
+  routes:
+    - name: geo
+      upstreams: [`+up.URL+`]
+      web_acl: geo.json
+`), 0o600)
+	ips := []string{"8.8.8.8", "9.9.9.9"} // in the City file (US-CA); unknown to it
+	p := startServeArgs(t, freeAddr(t), []string{"--config", cfg}, "LOCKGATE_ADMIN_TOKEN=gateway-admin-token-0123456789abcdef")
+	for _, ip := range ips {
+		send(t, http.DefaultClient, "http://"+gwAddr+"/", ip)
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	p.cmd.Wait()
+	logged, err := os.ReadFile(filepath.Join(dir, "waf.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type geoRecord struct {
+		Labels      []struct{ Name string } `json:"labels"`
+		HTTPRequest struct {
+			ClientIP string `json:"clientIp"`
+			Country  string `json:"country"`
+		} `json:"httpRequest"`
+	}
+	lines := strings.Split(strings.TrimSpace(string(logged)), "\n")
+	if len(lines) != len(ips) {
+		t.Fatalf("%d records:\n%s\n%s", len(lines), logged, p.logs)
+	}
+	for i, ip := range ips {
+		var gw geoRecord
+		if err := json.Unmarshal([]byte(lines[i]), &gw); err != nil || gw.HTTPRequest.ClientIP != ip {
+			t.Fatalf("%v: %s", err, lines[i])
+		}
+		stdout, stderr, code := runCLI(t, nil, "--config", cfg, "waf", "test", "--acl", filepath.Join(dir, "geo.json"), "--ip", ip, "-o", "json")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+		}
+		var cli struct{ Last geoRecord }
+		if err := json.Unmarshal([]byte(stdout), &cli); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(cli.Last) != fmt.Sprint(gw) {
+			t.Errorf("%s: waf test %+v, gateway %+v", ip, cli.Last, gw)
+		}
+	}
+	if !strings.Contains(lines[0], `"awswaf:clientip:geo:region:US-CA"`) {
+		t.Errorf("the gateway's record for 8.8.8.8 lacks the City database's region: %s", lines[0])
 	}
 }

@@ -411,9 +411,13 @@ func replaceComments(b []byte) []byte {
 }
 
 // escapeSeqDecode decodes the ANSI C escapes \a \b \f \n \r \t \v \\ \?
-// \' \" \xHH and octal \OOO (one to three digits, as ModSecurity reads
-// AWS's "\0OOO"). "Encodings that aren't valid remain in the output":
-// \q and \xZZ stay as they are, backslash included.
+// \' \" \xHH and octal. AWS writes the octal escape "\0OOO (octal)": a
+// backslash, 0 and up to three octal digits, so \0101 is A (ModSecurity,
+// whose text AWS's is, reads only three digits in all: \010 and 1). A
+// backslash and one to three octal digits not starting with 0 (C's \101)
+// is octal too, as in C and ModSecurity. "Encodings that aren't valid
+// remain in the output": \q and \xZZ stay as they are, backslash
+// included.
 func escapeSeqDecode(b []byte) []byte {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
@@ -447,8 +451,11 @@ func escapeSeqDecode(b []byte) []byte {
 			}
 			out = append(out, '\\', c)
 		case '0', '1', '2', '3', '4', '5', '6', '7':
-			v, n := 0, 0
-			for n < 3 && i+n < len(b) && b[i+n] >= '0' && b[i+n] <= '7' {
+			v, n, digits := 0, 0, 3
+			if c == '0' {
+				digits = 4 // \0OOO
+			}
+			for n < digits && i+n < len(b) && b[i+n] >= '0' && b[i+n] <= '7' {
 				v = v*8 + int(b[i+n]-'0')
 				n++
 			}
