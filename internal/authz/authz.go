@@ -412,6 +412,12 @@ func (a *Authorizer) identity(claims jwt.MapClaims, is *issuer) (*identity, erro
 		id.Exp = exp.Time
 	}
 	groups, err := stringList(claims[a.cfg.GroupsClaim])
+	if _, one := claims[a.cfg.GroupsClaim].(string); one {
+		// Cognito writes the claim as a JSON array even for one group;
+		// a string is not what the docs promise to accept, and reading
+		// "a,b" as one group or as two would both be guesses.
+		err = errors.New("is a string, not a list of strings")
+	}
 	if err != nil {
 		// Groups are what policies hang on, Deny included: a claim that
 		// cannot be read is refused rather than read as no group.
