@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -183,5 +184,32 @@ func TestLambdaContextGroupsEscaped(t *testing.T) {
 	}
 	if got := out.(PolicyResponse).Context["groups"]; got != "pet-veterinarian,a%2Cb,50%25" {
 		t.Fatalf("groups %q", got)
+	}
+}
+
+// fenceLocks locks users outside their allowed addresses, as geo-fences
+// do: the lock check must be asked with the request's client address.
+type fenceLocks map[string]netip.Prefix
+
+func (f fenceLocks) Locked(_ context.Context, _, username string, client netip.Addr) (bool, string, error) {
+	p, ok := f[username]
+	if ok && !p.Contains(client) {
+		return true, "outside your fence", nil
+	}
+	return false, "", nil
+}
+
+// The gateway's lock check is asked about the client's address, so that
+// geo-fences apply there as in the lock-check API (issue 17: "a lock
+// check whose userIP resolves outside them answers locked: true").
+func TestLockCheckGetsTheClientAddress(t *testing.T) {
+	w := newWorld(t, func(c *Config) { c.Authorizers[0].LockCheck.Application = "app_1" })
+	w.svc.SetLocks(fenceLocks{"cognitouser": netip.MustParsePrefix("192.0.2.0/25")})
+	tok := w.idp.AccessToken(w.vet)
+	if d := w.az.Decide(w.request("GET", "/petstore/v1/pets", tok), mustAddr("192.0.2.10")); d.Outcome != Allow {
+		t.Fatalf("inside the fence: %v %v", d.Outcome, d.Err)
+	}
+	if d := w.az.Decide(w.request("GET", "/petstore/v1/pets", tok), mustAddr("192.0.2.200")); d.Outcome != Locked || d.Message != "outside your fence" {
+		t.Fatalf("outside the fence: %v %q", d.Outcome, d.Message)
 	}
 }
