@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/lockgate/lockgate/iampolicy"
 	"github.com/lockgate/lockgate/internal/authz/idptest"
@@ -212,4 +213,30 @@ func TestLockCheckGetsTheClientAddress(t *testing.T) {
 	if d := w.az.Decide(w.request("GET", "/petstore/v1/pets", tok), mustAddr("192.0.2.200")); d.Outcome != Locked || d.Message != "outside your fence" {
 		t.Fatalf("outside the fence: %v %q", d.Outcome, d.Message)
 	}
+}
+
+// Whatever a username holds, the resolved Resource API Gateway evaluates
+// matches that user's own path and no other: the value is literal.
+func FuzzResolvedUsernameIsLiteral(f *testing.F) {
+	for _, s := range []string{"*", "?", "a*", "${aws:userid}", "${*}", "$", "bob", "}{$", "x/y", "${", "'"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, username string) {
+		if username == "" || !utf8.ValidString(username) || strings.IndexFunc(username, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+			return // controls: not what this property is about (ARNs never carry them)
+		}
+		id := &identity{Subject: "sub", Username: username}
+		res := resolveVars(testAPI+"GET/users/${aws:username}/*", id)
+		quoted, _ := json.Marshal(res)
+		p, err := iampolicy.Parse([]byte(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"execute-api:Invoke","Resource":` + string(quoted) + `}}`))
+		if err != nil {
+			t.Fatalf("resolved %q does not parse: %v", res, err)
+		}
+		if d := apiGateway(p, "GET", "/users/"+username+"/x"); d != iampolicy.Allowed {
+			t.Fatalf("own path refused: %q → %q", username, res)
+		}
+		if other := "zz" + username; apiGateway(p, "GET", "/users/"+other+"/x") == iampolicy.Allowed {
+			t.Fatalf("%q's resource %q allows %q", username, res, other)
+		}
+	})
 }
