@@ -28,9 +28,11 @@ import (
 )
 
 // Locks answers whether a user's account at a lockgate application is
-// locked now, with the application's locked message.
+// locked now for a request from client — its lock state, and the
+// geo-fences of the account and its person, as the lock-check API
+// answers — with the message to answer.
 type Locks interface {
-	Locked(ctx context.Context, app, username string) (locked bool, message string, err error)
+	Locked(ctx context.Context, app, username string, client netip.Addr) (locked bool, message string, err error)
 }
 
 // CountryFunc maps an address to its ISO country code ("" unknown): the
@@ -297,7 +299,7 @@ func (a *Authorizer) Decide(r *http.Request, client netip.Addr) Decision {
 			d.Outcome, d.Err = Failed, errors.New("the lock check is configured but no lock service is open")
 			return d
 		}
-		locked, msg, err := a.svc.locks.Locked(ctx, app, e.id.Username)
+		locked, msg, err := a.svc.locks.Locked(ctx, app, e.id.Username, client)
 		switch {
 		case err != nil:
 			d.Outcome, d.Err = Failed, fmt.Errorf("lock check: %w", err)
@@ -412,6 +414,12 @@ func (a *Authorizer) identity(claims jwt.MapClaims, is *issuer) (*identity, erro
 		id.Exp = exp.Time
 	}
 	groups, err := stringList(claims[a.cfg.GroupsClaim])
+	if _, one := claims[a.cfg.GroupsClaim].(string); one {
+		// Cognito writes the claim as a JSON array even for one group;
+		// a string is not what the docs promise to accept, and reading
+		// "a,b" as one group or as two would both be guesses.
+		err = errors.New("is a string, not a list of strings")
+	}
 	if err != nil {
 		// Groups are what policies hang on, Deny included: a claim that
 		// cannot be read is refused rather than read as no group.

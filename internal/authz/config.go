@@ -2,6 +2,7 @@ package authz
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -305,8 +306,8 @@ func (is IssuerConfig) validate(p string) problem.List {
 			}
 		}
 	default:
-		if u, err := url.Parse(is.OIDC); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-			probs.Addf(p+".oidc", "%q is not an issuer URL", is.OIDC)
+		if msg := keyURLProblem(is.OIDC); msg != "" {
+			probs.Addf(p+".oidc", "%q %s", is.OIDC, msg)
 		}
 		if is.TokenUse != "" {
 			probs.Add(p+".token_use", "only for Cognito issuers")
@@ -327,8 +328,8 @@ func (is IssuerConfig) validate(p string) problem.List {
 		probs.Add(p+".jwks_file", "set jwks_url or jwks_file, not both")
 	}
 	if is.JWKSURL != "" {
-		if u, err := url.Parse(is.JWKSURL); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-			probs.Addf(p+".jwks_url", "%q is not an http(s) URL", is.JWKSURL)
+		if msg := keyURLProblem(is.JWKSURL); msg != "" {
+			probs.Addf(p+".jwks_url", "%q %s", is.JWKSURL, msg)
 		}
 	}
 	for _, d := range []struct {
@@ -344,6 +345,31 @@ func (is IssuerConfig) validate(p string) problem.List {
 		probs.Add(p+".refresh_unknown_kid", "at least 1s: below that, forged key ids would make lockgate hammer the IdP")
 	}
 	return probs
+}
+
+// keyURLProblem says what is wrong with a URL signing keys come from (an
+// issuer or a JWK set): it must be https, except on a loopback host (a
+// test IdP, a local mirror). Keys fetched over plain http from anywhere
+// else can be replaced by anyone on the path, and with them every token.
+// OpenID Connect Discovery 1.0 §2: the issuer is "a case-sensitive URL
+// using the https scheme".
+func keyURLProblem(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Scheme != "https" && u.Scheme != "http" {
+		return "is not an https URL"
+	}
+	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		return "is plain http: keys fetched over it can be replaced on the way; use https (http is accepted only for loopback hosts)"
+	}
+	return ""
+}
+
+func loopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 func (g GroupsConfig) validate() problem.List {

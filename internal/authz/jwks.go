@@ -229,6 +229,9 @@ func discover(ctx context.Context, client *http.Client, issuer string) (string, 
 	if doc.JWKSURI == "" {
 		return "", fmt.Errorf("%s: no jwks_uri", u)
 	}
+	if msg := keyURLProblem(doc.JWKSURI); msg != "" {
+		return "", fmt.Errorf("%s: jwks_uri %q %s", u, doc.JWKSURI, msg)
+	}
 	return doc.JWKSURI, nil
 }
 

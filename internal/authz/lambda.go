@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sort"
+	"net/url"
 	"strings"
 
 	"github.com/lockgate/lockgate/iampolicy"
@@ -89,6 +89,7 @@ type LambdaEvent struct {
 	AuthorizationToken string            `json:"authorizationToken"`
 	MethodArn          string            `json:"methodArn"`
 	RouteArn           string            `json:"routeArn"`
+	RawPath            string            `json:"rawPath"`
 	IdentitySource     json.RawMessage   `json:"identitySource"`
 	Headers            map[string]string `json:"headers"`
 	RequestContext     struct {
@@ -164,7 +165,7 @@ func (a *Authorizer) Lambda(ctx context.Context, ev LambdaEvent, simple bool) (a
 	if err != nil {
 		return nil, err
 	}
-	cctx := map[string]any{"principalId": e.id.Subject, "username": e.id.Username, "groups": strings.Join(e.id.Groups, ",")}
+	cctx := map[string]any{"principalId": e.id.Subject, "username": e.id.Username, "groups": headerList(e.id.Groups)}
 	for _, name := range a.contextClaims {
 		if v, ok := e.id.Claims[name]; ok {
 			cctx[name] = v
@@ -172,7 +173,9 @@ func (a *Authorizer) Lambda(ctx context.Context, ev LambdaEvent, simple bool) (a
 	}
 	if simple {
 		h := ev.RequestContext.HTTP
-		if !canonicalMethod(h.Method) {
+		if !canonicalMethod(h.Method) || !ev.canonicalPath() {
+			// As the gateway answers 400: a path an upstream could read
+			// as another (petstore/v1/../v2/pets) is never decided on.
 			return SimpleResponse{IsAuthorized: false, Context: cctx}, nil
 		}
 		resource := fmt.Sprintf("arn:%s:execute-api:%s:%s:%s/%s/%s%s", arn.partition, arn.region, arn.account, arn.apiID, ev.RequestContext.Stage, h.Method, h.Path)
@@ -183,8 +186,12 @@ func (a *Authorizer) Lambda(ctx context.Context, ev LambdaEvent, simple bool) (a
 		return SimpleResponse{IsAuthorized: ok, Context: cctx}, nil
 	}
 	doc := PolicyDocument{Version: iampolicy.Version2012}
-	for _, raw := range e.docs {
-		doc.Statement = append(doc.Statement, scopeStatements(raw, arn, e.id)...)
+	for i, raw := range e.docs {
+		st, err := scopeStatements(strings.TrimPrefix(e.set.Identity[i].Name, "group/"), raw, arn, e.id)
+		if err != nil {
+			return nil, err
+		}
+		doc.Statement = append(doc.Statement, st...)
 	}
 	if len(doc.Statement) == 0 {
 		// No group policy applies: deny the whole API (a policy must
@@ -192,6 +199,30 @@ func (a *Authorizer) Lambda(ctx context.Context, ev LambdaEvent, simple bool) (a
 		doc.Statement = []map[string]any{{"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": arn.api() + "/*"}}
 	}
 	return PolicyResponse{PrincipalID: e.id.Subject, PolicyDocument: doc, Context: cctx}, nil
+}
+
+// canonicalPath reports whether an HTTP API event's path is canonical
+// as the gateway requires (request.go): requestContext.http.path and
+// rawPath, each read as a backend would decode it, and both naming the
+// same path — so that %2e%2e, which a backend reads as .., is refused as
+// .. is.
+func (ev *LambdaEvent) canonicalPath() bool {
+	decoded := func(p string) (string, bool) {
+		dec, err := url.PathUnescape(p)
+		if err != nil {
+			return "", false
+		}
+		return canonical(dec, p)
+	}
+	p, ok := decoded(ev.RequestContext.HTTP.Path)
+	if !ok {
+		return false
+	}
+	if ev.RawPath == "" {
+		return true
+	}
+	raw, ok := decoded(ev.RawPath)
+	return ok && raw == p
 }
 
 // token is where each event carries the token: TOKEN events in
@@ -241,22 +272,32 @@ func parseExecuteAPIARN(s string) (executeAPIARN, error) {
 // execute-api:Invoke, with that action; their Resource ARNs pinned to
 // this API's region and account where they had wildcards there (exactly
 // the ARNs of this API they matched before), ARNs of other regions or
-// accounts dropped, and the token's policy variables resolved (API
-// Gateway knows no aws:username of a Lambda-authorized caller).
-func scopeStatements(raw json.RawMessage, arn executeAPIARN, id *identity) []map[string]any {
+// accounts dropped, the token's policy variables resolved (API Gateway
+// knows no aws:username of a Lambda-authorized caller), and conditions
+// on the token's keys decided (lambdacond.go). group names the policy in
+// errors.
+func scopeStatements(group string, raw json.RawMessage, arn executeAPIARN, id *identity) ([]map[string]any, error) {
 	var doc struct {
+		Version   string
 		Statement json.RawMessage
 	}
-	if json.Unmarshal(raw, &doc) != nil {
-		return nil
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("group %s: %v", group, err)
 	}
 	var list []map[string]any
 	if json.Unmarshal(doc.Statement, &list) != nil {
 		var one map[string]any
-		if json.Unmarshal(doc.Statement, &one) != nil {
-			return nil
+		if err := json.Unmarshal(doc.Statement, &one); err != nil {
+			return nil, fmt.Errorf("group %s: Statement: %v", group, err)
 		}
 		list = []map[string]any{one}
+	}
+	// The answer is a 2012-10-17 policy; in an older one ${…} was
+	// literal text, so it is escaped rather than resolved.
+	resolve := func(p string) string { return resolveVars(p, id) }
+	if doc.Version != iampolicy.Version2012 {
+		doc.Version = iampolicy.Version2008
+		resolve = strings.NewReplacer("$", "${$}").Replace
 	}
 	var out []map[string]any
 	for _, st := range list {
@@ -264,26 +305,54 @@ func scopeStatements(raw json.RawMessage, arn executeAPIARN, id *identity) []map
 			continue
 		}
 		s := map[string]any{"Effect": st["Effect"], "Action": "execute-api:Invoke"}
-		for _, k := range []string{"Sid", "Condition", "NotResource"} {
-			if v, ok := st[k]; ok {
-				s[k] = v
+		if v, ok := st["Sid"]; ok {
+			s["Sid"] = v
+		}
+		if c, ok := st["Condition"]; ok {
+			kept, holds, unknown, err := scopeCondition(c, id, doc.Version, resolve)
+			if err != nil {
+				return nil, fmt.Errorf("group %s: statement %v: %v", group, st["Sid"], err)
+			}
+			if !holds {
+				continue // the token's part of the condition fails: the statement never applies to this token
+			}
+			if unknown != "" {
+				if st["Effect"] == "Deny" {
+					sid, _ := st["Sid"].(string)
+					return nil, &conditionError{group: group, sid: sid, key: unknown}
+				}
+				continue // an Allow API Gateway could not decide as lockgate does: left out
+			}
+			if kept != nil {
+				s["Condition"] = kept
 			}
 		}
-		if r, ok := st["Resource"]; ok {
+		for _, k := range []string{"Resource", "NotResource"} {
+			r, ok := st[k]
+			if !ok {
+				continue
+			}
 			var kept []any
 			for _, p := range asList(r) {
-				if scoped, ok := scopeResource(p, arn, id); ok {
+				if k == "NotResource" {
+					// Excluded ARNs stay as written (only resolved): a
+					// NotResource of another region excludes nothing here.
+					kept = append(kept, resolve(p))
+				} else if scoped, ok := scopeResource(resolve(p), arn); ok {
 					kept = append(kept, scoped)
 				}
 			}
-			if len(kept) == 0 {
-				continue
+			if len(kept) == 0 && k == "Resource" {
+				s = nil
+				break
 			}
-			s["Resource"] = kept
+			s[k] = kept
 		}
-		out = append(out, s)
+		if s != nil {
+			out = append(out, s)
+		}
 	}
-	return out
+	return out, nil
 }
 
 // invokes reports whether a statement's Action (or NotAction) covers
@@ -326,8 +395,7 @@ func asList(v any) []string {
 
 // scopeResource pins one Resource pattern to this API's region and
 // account; false when it cannot match any ARN of this API.
-func scopeResource(p string, arn executeAPIARN, id *identity) (string, bool) {
-	p = resolveVars(p, id)
+func scopeResource(p string, arn executeAPIARN) (string, bool) {
 	if p == "*" {
 		return arn.api() + "/*", true
 	}
@@ -344,22 +412,71 @@ func scopeResource(p string, arn executeAPIARN, id *identity) (string, bool) {
 	return strings.Join(parts, ":"), true
 }
 
-// resolveVars substitutes the policy variables a token defines.
+// resolveVars substitutes the policy variables a token defines, and
+// the default of those it does not. API Gateway evaluates the returned
+// policy itself, reading * and ? in a Resource as wildcards and ${…} as
+// variables: a value is written with IAM's escapes (${*}, ${?}, ${$}) so
+// that it stays literal there, as it is in the gateway. Otherwise a user
+// named "*" would be handed every user's /users/${aws:username}/*.
+// Variables the token does not define are left for API Gateway.
 func resolveVars(p string, id *identity) string {
 	if !strings.Contains(p, "${") {
 		return p
 	}
-	pairs := []string{"${aws:username}", id.Username, "${aws:userid}", id.Subject}
-	tags := make([]string, 0, len(id.Tags))
-	for t := range id.Tags {
-		tags = append(tags, t)
+	var b strings.Builder
+	for {
+		i := strings.Index(p, "${")
+		if i < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		j := strings.IndexByte(p[i:], '}')
+		if j < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		b.WriteString(p[:i])
+		body := p[i+2 : i+j]
+		p = p[i+j+1:]
+		key, def, hasDef := strings.TrimSpace(body), "", false
+		if k, d, ok := strings.Cut(body, ","); ok {
+			d = strings.TrimSpace(d)
+			if len(d) >= 2 && d[0] == '\'' && d[len(d)-1] == '\'' {
+				key, def, hasDef = strings.TrimSpace(k), d[1:len(d)-1], true
+			}
+		}
+		if v, ok := id.variable(key); ok {
+			b.WriteString(escapeVarValue(v))
+		} else if hasDef {
+			b.WriteString(escapeVarValue(def))
+		} else {
+			b.WriteString("${" + body + "}") // ${*}, ${?}, ${$}, or API Gateway's own
+		}
 	}
-	sort.Strings(tags)
-	for _, t := range tags {
-		pairs = append(pairs, "${aws:PrincipalTag/"+t+"}", id.Tags[t])
-	}
-	return strings.NewReplacer(pairs...).Replace(p)
 }
+
+// variable is the value of a policy variable the token defines.
+func (id *identity) variable(key string) (string, bool) {
+	k := strings.ToLower(key)
+	switch {
+	case k == "aws:username":
+		return id.Username, id.Username != ""
+	case k == "aws:userid":
+		return id.Subject, id.Subject != ""
+	case strings.HasPrefix(k, "aws:principaltag/"):
+		tag := key[len("aws:principaltag/"):]
+		for t, v := range id.Tags {
+			if strings.EqualFold(t, tag) {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// escapeVarValue writes a variable's value so that IAM reads it
+// literally.
+var escapeVarValue = strings.NewReplacer("$", "${$}", "*", "${*}", "?", "${?}").Replace
 
 // globFold matches IAM's * and ? wildcards, case-insensitively; pattern
 // is lower case.

@@ -143,7 +143,11 @@ func TestScopeStatements(t *testing.T) {
 		{"Sid":"c","Effect":"Deny","NotAction":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}},
 		{"Sid":"d","Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:*/*/GET/teams/${aws:PrincipalTag/team}"}
 	]}`)
-	got, _ := json.Marshal(scopeStatements(doc, arn, id))
+	sts, err := scopeStatements("g", doc, arn, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(sts)
 	want := `[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":["arn:aws:execute-api:eu-west-1:111122223333:*/*/GET/users/alice/*"],"Sid":"a"},` +
 		`{"Action":"execute-api:Invoke","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}},"Effect":"Deny","Resource":["arn:aws:execute-api:eu-west-1:111122223333:api1234567/*"],"Sid":"c"},` +
 		`{"Action":"execute-api:Invoke","Effect":"Allow","Resource":["arn:aws:execute-api:eu-west-1:111122223333:*/*/GET/teams/blue"],"Sid":"d"}]`

@@ -14,11 +14,16 @@ import (
 // backslashes, and control characters. Otherwise a policy allowing
 // petstore/v1/* would also allow /petstore/v1/../v2/pets.
 func canonicalPath(r *http.Request) (string, bool) {
-	p := r.URL.Path
+	return canonical(r.URL.Path, r.URL.RawPath)
+}
+
+// canonical is canonicalPath of a decoded path p and the raw path it was
+// decoded from ("" when it had no escapes).
+func canonical(p, raw string) (string, bool) {
 	if p == "" || p[0] != '/' {
 		return "", false
 	}
-	if raw := strings.ToLower(r.URL.RawPath); strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
+	if raw := strings.ToLower(raw); strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
 		return "", false
 	}
 	for i := 0; i < len(p); i++ {

@@ -119,6 +119,13 @@ func (is *issuer) keyfunc(ctx context.Context) jwt.Keyfunc {
 		if kid, ok := t.Header["kid"].(string); !ok || kid == "" {
 			return nil, errors.New("the token names no key (kid)")
 		}
+		if crit, ok := t.Header["crit"]; ok {
+			// RFC 7515 §4.1.11: "If any of the listed extension Header
+			// Parameters are not understood and supported by the
+			// recipient, then the JWS is invalid." lockgate understands
+			// no extension, so any crit (and a malformed one) is refused.
+			return nil, fmt.Errorf("the token's crit header %v names extensions lockgate does not support", crit)
+		}
 		return kf(t)
 	}
 }

@@ -113,22 +113,7 @@ func (s *Service) checkGeo(ctx context.Context, app Application, acc Account, at
 	if err != nil {
 		return fc, err
 	}
-	for i := range fences {
-		f := &fences[i]
-		switch {
-		case ipErr != nil:
-			fc.fence, fc.reason = f, "userIP is not an IP address"
-		case lookupErr != nil:
-			fc.fence, fc.reason = f, "the geolocation database could not place userIP: "+lookupErr.Error()
-		case fc.location.Country == "":
-			fc.fence, fc.reason = f, "userIP is in no known country"
-		case !slices.Contains(f.Countries, fc.location.Country) && (fc.location.Region == "" || !slices.Contains(f.Regions, fc.location.Region)):
-			fc.fence, fc.reason = f, "userIP is in "+place(fc.location)+", outside the "+f.OwnerKind+"'s allowed countries and regions"
-		}
-		if fc.fence != nil {
-			break
-		}
-	}
+	fc.fence, fc.reason = outside(fences, ipErr, lookupErr, fc.location)
 	if acc.PersonID != "" && fc.location.Country != "" && !g.known(acc.PersonID, fc.location.Country) {
 		isNew, hadOthers, err := g.fences.NoteCountry(ctx, acc.PersonID, fc.location.Country, now)
 		if err != nil {
@@ -151,6 +136,54 @@ func (s *Service) checkGeo(ctx context.Context, app Application, acc Account, at
 		}
 	}
 	return fc, nil
+}
+
+// outside returns the first fence that keeps out an address placed at
+// loc (ipErr: it was not an address; lookupErr: it could not be placed),
+// and why; nil when none does. A fence fails closed.
+func outside(fences []GeoFence, ipErr, lookupErr error, loc geo.Location) (*GeoFence, string) {
+	for i := range fences {
+		f := &fences[i]
+		switch {
+		case ipErr != nil:
+			return f, "userIP is not an IP address"
+		case lookupErr != nil:
+			return f, "the geolocation database could not place userIP: " + lookupErr.Error()
+		case loc.Country == "":
+			return f, "userIP is in no known country"
+		case !slices.Contains(f.Countries, loc.Country) && (loc.Region == "" || !slices.Contains(f.Regions, loc.Region)):
+			return f, "userIP is in " + place(loc) + ", outside the " + f.OwnerKind + "'s allowed countries and regions"
+		}
+	}
+	return nil, ""
+}
+
+// Fenced reports whether the geo-fences of acc and of its person keep
+// out a request from ip, as a lock check with that userIP would answer,
+// and the message to answer (the fence's; "" for the application's).
+// Nothing is recorded and no country is noted: this serves
+// authorizations (the gateway's lock check), not sign-ins.
+func (s *Service) Fenced(ctx context.Context, acc Account, ip netip.Addr) (fenced bool, message, reason string, err error) {
+	g := s.geo
+	if g == nil || g.db == nil || g.fences == nil || acc.ID == "" {
+		return false, "", "", nil
+	}
+	fences, err := g.fences.GeoFences(ctx, acc.ID, acc.PersonID)
+	if err != nil || len(fences) == 0 {
+		return false, "", "", err
+	}
+	var ipErr, lookupErr error
+	var loc geo.Location
+	if !ip.IsValid() {
+		ipErr = errors.New("no address")
+	} else {
+		loc, lookupErr = g.db.Lookup(ip.Unmap())
+	}
+	f, why := outside(fences, ipErr, lookupErr, loc)
+	if f == nil {
+		return false, "", "", nil
+	}
+	return true, f.Message, why, nil
 }
 
 func place(l geo.Location) string {

@@ -58,10 +58,13 @@ func (s *Server) openAuthz(ctx context.Context) error {
 
 // locks answers the authorizers' lock checks from the lock service: the
 // account's state now, or the application's rule for accounts it does
-// not know. Nothing is recorded: this is an authorization, not a sign-in.
+// not know, then the geo-fences of the account and its person for the
+// client's address — a fenced account is refused through the gateway as
+// the lock-check API refuses it. Nothing is recorded: this is an
+// authorization, not a sign-in.
 type locks struct{ svc *lock.Service }
 
-func (l locks) Locked(ctx context.Context, app, username string) (bool, string, error) {
+func (l locks) Locked(ctx context.Context, app, username string, client netip.Addr) (bool, string, error) {
 	a, err := l.svc.Application(ctx, app)
 	if err != nil {
 		return false, "", fmt.Errorf("application %s: %w", app, err)
@@ -75,5 +78,17 @@ func (l locks) Locked(ctx context.Context, app, username string) (bool, string, 
 	case err != nil:
 		return false, "", err
 	}
-	return l.svc.Status(acc).Locked, a.Settings.LockedMessage, nil
+	if l.svc.Status(acc).Locked {
+		return true, a.Settings.LockedMessage, nil
+	}
+	fenced, msg, _, err := l.svc.Fenced(ctx, acc, client)
+	switch {
+	case err != nil:
+		return false, "", fmt.Errorf("geo-fences: %w", err)
+	case !fenced:
+		return false, "", nil
+	case msg == "":
+		msg = a.Settings.LockedMessage
+	}
+	return true, msg, nil
 }

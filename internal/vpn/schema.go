@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -69,6 +70,9 @@ func (g *Groups) UnmarshalJSON(data []byte) error {
 // decision (a bad public-ip denies).
 func ParseRequest(data []byte) (Request, error) {
 	var r Request
+	if err := checkKeys(data); err != nil {
+		return r, fmt.Errorf("not a Client VPN connect request: %w", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&r); err != nil {
 		return r, fmt.Errorf("not a Client VPN connect request: %w", err)
@@ -77,6 +81,54 @@ func ParseRequest(data []byte) (Request, error) {
 		return r, errors.New("not a Client VPN connect request: data after the object")
 	}
 	return r, nil
+}
+
+// requestFields are the JSON names of Request's fields.
+var requestFields = func() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeFor[Request]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		m[name] = true
+	}
+	return m
+}()
+
+// checkKeys refuses what encoding/json would read differently from Client
+// VPN: it matches field names case-insensitively and keeps the last of
+// two equal keys, so {"public-ip":"5.9.0.1","PUBLIC-IP":"8.8.8.8"} would
+// be decided on the second address. A field is read only under its own
+// name, once; other keys are ignored.
+func checkKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil // not an object: the decoder says so
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := t.(string)
+		switch {
+		case requestFields[key] && seen[key]:
+			return fmt.Errorf("%q appears twice", key)
+		case requestFields[key]:
+			seen[key] = true
+		default:
+			for f := range requestFields {
+				if strings.EqualFold(f, key) {
+					return fmt.Errorf("%q is not a field; the field is %q (names are case-sensitive)", key, f)
+				}
+			}
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // Response is the handler's answer. It is written in the schema version of

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/lockclient"
 	"github.com/lockgate/lockgate/problem"
@@ -299,6 +300,19 @@ const (
 	HeaderSchemaVersion = "x-vpn-schema-version"
 )
 
+// rateKey is the username as the lock check reads it (lock's caseless
+// form: NFKC, case folded, invisible characters removed, spaces trimmed),
+// so that a rate-based rule keyed on x-vpn-username counts "bob", "bob "
+// and "BOB\u200b" as the one account they are. WAF's text
+// transformations have no trim: the handler writes the key already
+// normalised. A name with nothing visible keeps its raw form.
+func rateKey(username string) string {
+	if k := lock.CanonicalUsername(lock.MatchCaseless, username); k != "" {
+		return k
+	}
+	return username
+}
+
 // wafRequest is how a connection looks to a web ACL: POST /vpn/connect
 // from the device's public IP, its attributes as x-vpn-* headers (so a
 // rate-based rule can count attempts per username with a custom key on
@@ -310,7 +324,7 @@ func wafRequest(ip netip.Addr, req Request) *waf.Request {
 		Headers: []waf.Header{
 			{Name: "host", Value: "vpn.lockgate.invalid"},
 			{Name: "content-type", Value: "application/json"},
-			{Name: HeaderUsername, Value: req.Username},
+			{Name: HeaderUsername, Value: rateKey(req.Username)},
 			{Name: HeaderCommonName, Value: req.CommonName},
 			{Name: HeaderEndpointID, Value: req.EndpointID},
 			{Name: HeaderConnectionID, Value: req.ConnectionID},

@@ -186,6 +186,26 @@ func signWith(k key, claims jwt.MapClaims, withTyp bool) string {
 	return s
 }
 
+// SignHeader signs claims with the newest key, adding header to the
+// protected header (kid and alg stay the key's): tokens the IdP signed
+// with parameters it never uses, such as crit.
+func (p *provider) SignHeader(header map[string]any, claims jwt.MapClaims) string {
+	p.mu.Lock()
+	k := p.keys[len(p.keys)-1]
+	p.mu.Unlock()
+	t := jwt.NewWithClaims(method(k.alg), claims)
+	t.Header = map[string]any{}
+	for h, v := range header {
+		t.Header[h] = v
+	}
+	t.Header["kid"], t.Header["alg"] = k.kid, k.alg
+	s, err := t.SignedString(k.signer)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
 // Rotate adds a new signing key, published beside the old ones; tokens
 // are signed with it from now on. It returns the new key's id.
 func (p *provider) Rotate() string {
