@@ -134,7 +134,27 @@ func TestAWSPrincipals(t *testing.T) {
 		{
 			name: "NotPrincipal naming the session, its role and the account exempts the session",
 			page: pageNotPrincipal, quote: "The assumed-role user is identified by the role session name that is specified when they assumed the role.",
-			set: Set{Identity: ids(allowAllDoc), Resource: notPrincipalDeny(auditApp, auditRole, rootB)}, req: get(auditApp), want: Allowed,
+			set: Set{Identity: ids(allowAllDoc), Resource: notPrincipalDeny(auditApp, auditRole, rootB)}, req: session(auditApp, auditRole), want: Allowed,
+		},
+		{
+			// Attack F-11: the session ARN does not carry the role's path,
+			// so a path-less listing may name another role of that name
+			// (IAM identifiers: "arn:aws:iam::account:role/role-name-with-path"):
+			// not surely exempt, so denied.
+			name: "NotPrincipal naming a path-less role does not exempt a session whose role's path is unknown",
+			page: pageNotPrincipal, quote: "If an assumed-role user (someone who is using a role) is being evaluated, AWS might validate the account first, then the role, and then the assumed-role user.",
+			set: Set{Identity: ids(allowAllDoc), Resource: notPrincipalDeny(auditApp, auditRole, rootB)}, req: get(auditApp), want: ExplicitDeny,
+		},
+		{
+			name: "a principal ARN of account B given with PrincipalAccount A is still B's",
+			page: pageIdentifiers, quote: "arn:aws:iam::account:user/user-name-with-path",
+			set: Set{Resource: bucket("Allow", `"Principal":{"AWS":"`+bob+`"}`)}, req: with(get(bob), func(r *Request) { r.PrincipalAccount = acctA }), want: ImplicitDeny,
+		},
+		{
+			name: "a federating user of another account is not the federated user's source",
+			page: pageGFTAPI, quote: "You must call the GetFederationToken operation using the long-term security credentials of an IAM user.",
+			set: Set{Sessions: ids(allowAllDoc), Resource: bucket("Allow", `"Principal":{"AWS":"`+bob+`"}`)},
+			req: with(get(fedUser), func(r *Request) { r.FederatedBy = bob }), want: ImplicitDeny,
 		},
 		{
 			name: "NotPrincipal naming the session without its role denies the session",

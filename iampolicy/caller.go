@@ -100,7 +100,10 @@ func (c *caller) init(req *Request, boundary bool) {
 	}
 	if isARN {
 		c.partition = parts[0]
-		if c.account == "" {
+		// The ARN's account wins over PrincipalAccount, as its form wins
+		// over PrincipalType: a principal of account B given as A's must
+		// not pass for same-account.
+		if c.account == "" || parts[3] != "" {
 			c.account = parts[3]
 		}
 	}
@@ -127,7 +130,12 @@ func (c *caller) init(req *Request, boundary bool) {
 			}
 		}
 	case PrincipalFederatedUser:
-		c.source = req.FederatedBy
+		// STS makes a federated user in the account of the IAM user who
+		// called GetFederationToken: a federating user of another account
+		// cannot be this one's, and is not taken as its source.
+		if p, ok := arnParts(req.FederatedBy); ok && (p[3] == c.account || c.account == "") {
+			c.source = req.FederatedBy
+		}
 	case PrincipalService, PrincipalWebIdentity, PrincipalSAML, PrincipalAnonymous:
 		// Not principals of an account: no identity-based policies, no
 		// account to be in, no permissions boundary.

@@ -178,16 +178,17 @@ func TestNotElements(t *testing.T) {
 		{"Sid":"AllButAdmins","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:root","arn:aws:iam::111122223333:user/alice","arn:aws:iam::111122223333:role/Dev","arn:aws:sts::111122223333:assumed-role/Dev/alice-session"]},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/*"}]}`)
 	set := Set{Resource: &Named{Name: "bucket", Policy: rp}, Identity: []Named{{Name: "all", Policy: load(t, "allow-all.json")}}}
 	for _, tt := range []struct {
-		principal string
-		want      Decision
+		principal, role string
+		want            Decision
 	}{
-		{alice, Allowed},
-		{"arn:aws:iam::111122223333:user/bob", ExplicitDeny},
-		{session, Allowed},
-		{"arn:aws:sts::111122223333:assumed-role/Dev/other-session", ExplicitDeny}, // the role alone does not exempt its sessions
-		{"arn:aws:iam::111122223333:root", Allowed},
+		{alice, "", Allowed},
+		{"arn:aws:iam::111122223333:user/bob", "", ExplicitDeny},
+		{session, "arn:aws:iam::111122223333:role/Dev", Allowed},
+		{session, "", ExplicitDeny}, // the role's path unknown: it may be another Dev
+		{"arn:aws:sts::111122223333:assumed-role/Dev/other-session", "arn:aws:iam::111122223333:role/Dev", ExplicitDeny}, // the role alone does not exempt its sessions
+		{"arn:aws:iam::111122223333:root", "", Allowed},
 	} {
-		r := set.Evaluate(&Request{Principal: tt.principal, Action: "s3:DeleteObject", Resource: "arn:aws:s3:::b/k", ResourceAccount: acct})
+		r := set.Evaluate(&Request{Principal: tt.principal, RoleARN: tt.role, Action: "s3:DeleteObject", Resource: "arn:aws:s3:::b/k", ResourceAccount: acct})
 		if r.Decision != tt.want {
 			t.Errorf("%s: %v", tt.principal, r)
 		}

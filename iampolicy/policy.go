@@ -10,6 +10,7 @@
 package iampolicy
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -108,6 +109,9 @@ func (p *parser) errorf(path, format string, args ...any) {
 // nil, is an Errors listing every problem with its JSON path.
 func Parse(data []byte) (*Policy, error) {
 	root, err := decodeJSON(data)
+	if dup := (*jsontree.DuplicateKeyError)(nil); errors.As(err, &dup) {
+		return nil, Errors{{Path: dup.Path, Msg: dup.Msg()}}
+	}
 	if err != nil {
 		return nil, Errors{{Msg: err.Error()}}
 	}

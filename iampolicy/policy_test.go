@@ -29,7 +29,11 @@ func TestParseErrors(t *testing.T) {
 		{"not JSON", `{"Version":`, []string{"invalid JSON"}},
 		{"not an object", `[]`, []string{"a policy is a JSON object"}},
 		{"trailing data", `{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}} {}`, []string{"trailing data"}},
-		{"duplicate key", `{"Statement":{"Effect":"Allow","Effect":"Deny","Action":"*","Resource":"*"}}`, []string{`duplicate key "Effect"`}},
+		{"duplicate key", `{"Statement":{"Effect":"Allow","Effect":"Deny","Action":"*","Resource":"*"}}`, []string{`Statement.Effect: duplicate key "Effect"`}},
+		// Attack F-7: every problem names its JSON path, duplicates too.
+		{"duplicate key in a list", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Effect":"Deny"}]}`, []string{`Statement[0].Effect: duplicate key "Effect"`}},
+		{"duplicate key deep", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:username":"a","aws:username":"b"}}}]}`, []string{`Statement[1].Condition.StringEquals["aws:username"]: duplicate key`}},
+		{"duplicate top-level key", `{"Version":"2012-10-17","Version":"2012-10-17","Statement":[]}`, []string{`Version: duplicate key "Version"`}},
 		{"bad version", `{"Version":"2020-01-01","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`, []string{`Version: "2020-01-01" is not`}},
 		{"unknown top-level", `{"Version":"2012-10-17","Statment":[],"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`, []string{"Statment: unknown element"}},
 		{"no statement", `{"Version":"2012-10-17"}`, []string{"Statement: required"}},

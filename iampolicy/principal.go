@@ -252,9 +252,12 @@ func (pr *principals) exempts(c *caller) bool {
 	case PrincipalUser, PrincipalFederatedUser:
 		return account && named(c.arn)
 	case PrincipalRoleSession:
+		// Exempt only when the role is surely listed: without the role's
+		// ARN (its path) a path-less listing may name another role of the
+		// same name, so the unknown errs toward denying.
 		role := false
 		for i := range pr.arns {
-			if pr.arns[i].matchRole(c) == matchEntity {
+			if c.roleKnown && pr.arns[i].matchRole(c) == matchEntity {
 				role = true
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -135,6 +136,17 @@ func TestMoreListShapes(t *testing.T) {
 	listShape{name: "webhook list --app", args: []string{"webhook", "list", "--app", app}, add: func(n int) {
 		must(nil, "webhook", "add", fmt.Sprintf("https://hooks%d.example.com/app", n), "--app", app)
 	}}.check(t, must)
+	// Attack F-10: the signing secret, shown only at creation, reaches
+	// the CLI's output (docs/api.md: "add {"url"} (→ the signing secret,
+	// shown once)"), in JSON and in the table.
+	if sec := field(must(nil, "webhook", "add", "https://hooks-secret.example.com/app", "--app", app, "-o", "json"), "secret"); len(sec) < 20 {
+		t.Fatalf("webhook add -o json: secret %q", sec)
+	}
+	for _, line := range strings.Split(must(nil, "webhook", "add", "https://hooks-secret2.example.com/app", "--app", app), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "secret" && (len(f) != 2 || len(f[1]) < 20) {
+			t.Fatalf("webhook add: %q", line)
+		}
+	}
 
 	// The owner's lists, with the owner's token.
 	person := field(must(nil, "person", "create", "--name", "Owner", "-o", "json"), "id")

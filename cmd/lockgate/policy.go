@@ -279,7 +279,31 @@ func principalFlags(c *cobra.Command, req *iampolicy.Request) error {
 	case typ == iampolicy.PrincipalRoot && (len(files("policy")) > 0 || str(c, "boundary") != "" || len(files("session-policy")) > 0):
 		return usagef("the root user has no identity-based policies, permissions boundary or session policies: drop --policy, --boundary and --session-policy")
 	}
+	// A principal's ARN names its account: another account given beside
+	// it, or a role or federating user of another account, is a request
+	// AWS cannot have (a role session is in its role's account; STS
+	// makes a federated user in the account of the IAM user who called
+	// GetFederationToken).
+	own := arnAccount(req.Principal)
+	switch {
+	case own == "":
+	case req.PrincipalAccount != "" && req.PrincipalAccount != own:
+		return usagef("--principal-account %s contradicts --principal %s, which is in account %s", req.PrincipalAccount, req.Principal, own)
+	case req.RoleARN != "" && arnAccount(req.RoleARN) != own:
+		return usagef("--role-arn %s is not in account %s: a role session is in its role's account", req.RoleARN, own)
+	case req.FederatedBy != "" && arnAccount(req.FederatedBy) != own:
+		return usagef("--federated-by %s is not in account %s: GetFederationToken makes the federated user in the calling IAM user's own account", req.FederatedBy, own)
+	}
 	return nil
+}
+
+// arnAccount is the account field of an ARN; "" for anything else.
+func arnAccount(s string) string {
+	f := strings.SplitN(s, ":", 6)
+	if len(f) < 6 || f[0] != "arn" {
+		return ""
+	}
+	return f[4]
 }
 
 // readPolicySet reads every policy file given, collecting every problem.

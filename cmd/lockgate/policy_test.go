@@ -95,6 +95,18 @@ func TestPolicyCommands(t *testing.T) {
 		{"eval web identity of another audience", []string{"policy", "eval", "--principal", "accounts.google.com", "--principal-type", "web-identity", "--trust-policy", trustGoogle, "--action", "sts:AssumeRoleWithWebIdentity", "--resource", "arn:aws:iam::111122223333:role/web", "--context", "accounts.google.com:aud=other"}, 3, []string{"trust policy does not allow"}},
 		{"eval trust policy checked as one", []string{"policy", "eval", "--principal", "arn:aws:iam::111122223333:user/alice", "--trust-policy", trustBad, "--action", "sts:AssumeRole", "--resource", "arn:aws:iam::111122223333:role/ops"}, 1, []string{"a role trust policy has no Resource"}},
 		{"eval root type on a user ARN", []string{"policy", "eval", "--principal-type", "root", "--principal", "arn:aws:iam::111122223333:user/bob", "--action", "iam:CreateUser", "--resource", "*"}, 2, []string{"contradicts"}},
+		// Attack F-6: inputs AWS cannot have are usage errors. ARN format
+		// (IAM identifiers, reference_identifiers): "arn:partition:service:region:account:resource"
+		// — the principal's account is in its ARN; GetFederationToken (STS
+		// API reference): "You must call the GetFederationToken operation
+		// using the long-term security credentials of an IAM user", and the
+		// federated user is "arn:aws:sts::123456789012:federated-user/Bob"
+		// of that user's account.
+		{"eval root type on a session ARN", []string{"policy", "eval", "--principal-type", "root", "--principal", "arn:aws:sts::111122223333:assumed-role/dev/s", "--action", "sqs:SendMessage", "--resource", "arn:aws:sqs:us-east-1:111122223333:q"}, 2, []string{"contradicts"}},
+		{"eval --principal-account of another account", []string{"policy", "eval", "--principal", "arn:aws:iam::444455556666:user/x", "--principal-account", "111122223333", "--action", "sqs:SendMessage", "--resource", "arn:aws:sqs:us-east-1:111122223333:q"}, 2, []string{"--principal-account 111122223333 contradicts"}},
+		{"eval --principal-account of its own account", []string{"policy", "eval", "--principal", "arn:aws:iam::111122223333:user/alice", "--principal-account", "111122223333", "--policy", td + "allow-all.json", "--action", "sqs:SendMessage", "--resource", "arn:aws:sqs:us-east-1:111122223333:q"}, 0, []string{"Allow"}},
+		{"eval --federated-by in another account", []string{"policy", "eval", "--principal", "arn:aws:sts::111122223333:federated-user/app", "--federated-by", "arn:aws:iam::444455556666:user/broker", "--policy", td + "allow-all.json", "--session-policy", td + "allow-all.json", "--action", "sqs:SendMessage", "--resource", "arn:aws:sqs:us-east-1:111122223333:q"}, 2, []string{"--federated-by", "not in account 111122223333"}},
+		{"eval --role-arn in another account", []string{"policy", "eval", "--principal", "arn:aws:sts::111122223333:assumed-role/dev/s", "--role-arn", "arn:aws:iam::444455556666:role/dev", "--action", "sqs:SendMessage", "--resource", "*"}, 2, []string{"--role-arn", "not in account 111122223333"}},
 		{"eval bad --principal-type", []string{"policy", "eval", "--principal", "x", "--principal-type", "robot", "--action", "s3:GetObject", "--resource", "*"}, 2, []string{`--principal-type "robot"`}},
 	}
 	runCLICases(t, tests, isJSON)

@@ -262,9 +262,17 @@ func (o WebhookOwner) path() (string, Object) {
 }
 
 // CreatedWebhook is a webhook with its signing secret, shown this once.
+//
+// Its fields are its own: embedding lock.Webhook would promote that
+// type's MarshalJSON and UnmarshalJSON, which know no secret, and the
+// secret — shown only at creation — would be lost on the way to the CLI.
 type CreatedWebhook struct {
-	lock.Webhook
-	Secret string `json:"secret"`
+	ID        string    `json:"id"`
+	OwnerKind string    `json:"owner_kind"`
+	OwnerID   string    `json:"owner_id"`
+	URL       string    `json:"url"` // redacted by the server
+	CreatedAt time.Time `json:"created_at"`
+	Secret    string    `json:"secret"`
 }
 
 // AddWebhook sends an owner's events to url.

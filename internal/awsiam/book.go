@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/lockgate/lockgate/lockclient"
 )
@@ -68,4 +69,48 @@ func (b LockServiceBook) Sessions(ctx context.Context, person string) ([]Target,
 		}
 	}
 	return out, nil
+}
+
+// UserLedger keeps an IAM user's lock record where no IAM quota can
+// refuse it: used when the user's 50 tags are full, so that a lock never
+// leaves a deny-all it cannot account for.
+type UserLedger interface {
+	// RecordUser records rec as the user's latest record.
+	RecordUser(ctx context.Context, rec UserRecord) error
+	// UserRecord reads the user's latest record; false when none.
+	UserRecord(ctx context.Context, user string) (UserRecord, bool, error)
+}
+
+// UserRecord is a lock of an IAM user as lockgate applied it.
+type UserRecord struct {
+	User   string    `json:"user"`
+	Locked bool      `json:"locked"`
+	At     time.Time `json:"at"`
+	Keys   []string  `json:"keys,omitempty"`
+	// DenyKept: a deny-all was in place before the lock; the unlock
+	// leaves it.
+	DenyKept bool `json:"deny_kept,omitempty"`
+	// LoginDeleted: the lock deleted the console password.
+	LoginDeleted bool `json:"login_deleted,omitempty"`
+}
+
+// SourceUserRecord is the integration-event source of user records.
+const SourceUserRecord = "aws-iam-user-record"
+
+// RecordUser implements UserLedger.
+func (b LockServiceBook) RecordUser(ctx context.Context, rec UserRecord) error {
+	return b.Client.Report(ctx, rec.User, SourceUserRecord, rec)
+}
+
+// UserRecord implements UserLedger: the newest record is in force.
+func (b LockServiceBook) UserRecord(ctx context.Context, user string) (UserRecord, bool, error) {
+	evs, err := b.Client.Events(ctx, user, SourceUserRecord, 1)
+	if err != nil || len(evs) == 0 {
+		return UserRecord{}, false, err
+	}
+	var rec UserRecord
+	if err := json.Unmarshal(evs[0].Detail, &rec); err != nil || rec.User != user {
+		return UserRecord{}, false, fmt.Errorf("awsiam: integration event %s is not a record of user %s: %s", evs[0].ID, user, evs[0].Detail)
+	}
+	return rec, true, nil
 }

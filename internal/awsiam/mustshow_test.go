@@ -147,9 +147,9 @@ func TestRoleWithAThousandPeople(t *testing.T) {
 			t.Errorf("role tags %v", roles["shared"].Tags)
 		}
 	})
-	entries, err := parseSessions(rolePolicy(g, "shared"))
-	if err != nil || len(entries) != locked {
-		t.Fatalf("%d entries for %d locked people: %v", len(entries), locked, err)
+	pol, err := parseSessions(rolePolicy(g, "shared"))
+	if err != nil || len(pol.entries) != locked {
+		t.Fatalf("%d entries for %d locked people: %v", len(pol.entries), locked, err)
 	}
 	for _, i := range []int{0, 99, 500, 999} {
 		name := fmt.Sprintf("person%04d@example.com", i)

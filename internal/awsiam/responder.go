@@ -97,6 +97,10 @@ type Responder struct {
 	// Sessions records the role sessions each person was seen on, so that
 	// a lock pushed by the lock service reaches them; nil records nothing.
 	Sessions SessionBook
+	// Ledger keeps an IAM user's lock record when IAM cannot (the user's
+	// tags are full); nil: such a lock is applied but not recorded, and
+	// its unlock is left to an administrator.
+	Ledger UserLedger
 	// Country maps the sign-in's IP to a country for the lock check.
 	Country func(netip.Addr) string
 	Now     func() time.Time

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,11 +29,20 @@ import (
 //     carries the lock's decision time (Unix milliseconds), which orders
 //     later decisions;
 //   - R<hash>: after an unlock, deny the person's sessions issued before
-//     it, until no such session can be alive (12 hours).
+//     it, until no such session can be alive (12 hours);
+//   - RM: revocations folded together when the exact R entries do not
+//     fit: the people's sessions issued before the latest of their
+//     unlocks are denied (some of them sign in once more);
+//   - RW: when even RM does not fit, every session of the role issued
+//     before that date is denied, as the IAM console's "Revoke active
+//     sessions" does: everyone signs in once more.
 //
-// People who are not locked, and were not unlocked in the last 12 hours,
-// have no entry: a role with any number of people signing in keeps only
-// its locked people, and an unlocked sign-in writes nothing.
+// A lock never fails for lack of room taken by revocations: they are
+// folded first. Only more people locked at once than the budget holds
+// fail, with that reason. People who are not locked, and were not
+// unlocked in the last 12 hours, have no entry: a role with any number of
+// people signing in keeps only its locked people, and an unlocked sign-in
+// writes nothing.
 const SessionPolicyName = "LockgateLockedSessions"
 
 // maxSession bounds how long any role session lives (IAM's maximum
@@ -43,11 +53,31 @@ const maxSession = 12 * time.Hour
 // white space not counted.
 const roleInlineBudget = 10240
 
+// Sids of the folded revocations.
+const (
+	sidFolded    = "RM"
+	sidWholeRole = "RW"
+)
+
 // sessionEntry is one person's lines in the role policy.
 type sessionEntry struct {
 	userID   string
 	lockedAt time.Time // zero: not locked
 	revokeAt time.Time // zero: none
+}
+
+// foldedRevoke is the RM or RW statement: sessions issued before before
+// are denied to ids (RM) or to everyone on the role (RW, wide).
+type foldedRevoke struct {
+	ids    []string
+	before time.Time
+	wide   bool
+}
+
+// sessionPolicy is the whole of LockgateLockedSessions.
+type sessionPolicy struct {
+	entries map[string]*sessionEntry
+	folded  *foldedRevoke // nil: none
 }
 
 func hashID(userID string) string {
@@ -63,15 +93,16 @@ type stmt struct {
 	Condition map[string]any `json:"Condition"`
 }
 
-func renderSessions(entries map[string]*sessionEntry) string {
-	ids := make([]string, 0, len(entries))
-	for id := range entries {
+// render writes the policy; roleID names the role's sessions for RW.
+func (p *sessionPolicy) render(roleID string) string {
+	ids := make([]string, 0, len(p.entries))
+	for id := range p.entries {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	var stmts []stmt
 	for _, id := range ids {
-		e := entries[id]
+		e := p.entries[id]
 		h := hashID(id)
 		if !e.lockedAt.IsZero() {
 			stmts = append(stmts, stmt{Sid: "L" + h + "T" + strconv.FormatInt(e.lockedAt.UnixMilli(), 10), Effect: "Deny", Action: "*", Resource: "*",
@@ -80,6 +111,16 @@ func renderSessions(entries map[string]*sessionEntry) string {
 		if !e.revokeAt.IsZero() {
 			stmts = append(stmts, stmt{Sid: "R" + h, Effect: "Deny", Action: "*", Resource: "*",
 				Condition: map[string]any{"StringEquals": map[string]string{"aws:userid": id}, "DateLessThan": map[string]string{"aws:TokenIssueTime": e.revokeAt.UTC().Format(timeFormat)}}})
+		}
+	}
+	if f := p.folded; f != nil {
+		before := map[string]string{"aws:TokenIssueTime": f.before.UTC().Format(timeFormat)}
+		if f.wide {
+			stmts = append(stmts, stmt{Sid: sidWholeRole, Effect: "Deny", Action: "*", Resource: "*",
+				Condition: map[string]any{"StringLike": map[string]string{"aws:userid": roleID + ":*"}, "DateLessThan": before}})
+		} else {
+			stmts = append(stmts, stmt{Sid: sidFolded, Effect: "Deny", Action: "*", Resource: "*",
+				Condition: map[string]any{"StringEquals": map[string][]string{"aws:userid": f.ids}, "DateLessThan": before}})
 		}
 	}
 	if len(stmts) == 0 {
@@ -92,29 +133,125 @@ func renderSessions(entries map[string]*sessionEntry) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-func parseSessions(doc string) (map[string]*sessionEntry, error) {
-	entries := map[string]*sessionEntry{}
-	if doc == "" {
-		return entries, nil
+// fit renders the policy within budget characters: the exact revocations
+// are folded, oldest first, into RM, and RM into RW, before a lock could
+// be refused. It reports how many were folded; an error only when the
+// locks alone do not fit.
+func (p *sessionPolicy) fit(roleID string, budget int) (string, int, error) {
+	doc := p.render(roleID)
+	if policySize(doc) <= budget {
+		return doc, 0, nil
 	}
-	var p struct {
+	var rs []*sessionEntry
+	for _, e := range p.entries {
+		if !e.revokeAt.IsZero() {
+			rs = append(rs, e)
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if !rs[i].revokeAt.Equal(rs[j].revokeAt) {
+			return rs[i].revokeAt.Before(rs[j].revokeAt)
+		}
+		return rs[i].userID < rs[j].userID
+	})
+	folded := 0
+	for _, e := range rs {
+		p.fold(e)
+		folded++
+		if doc = p.render(roleID); policySize(doc) <= budget {
+			return doc, folded, nil
+		}
+	}
+	if p.folded != nil && !p.folded.wide {
+		p.folded.wide, p.folded.ids = true, nil
+		if doc = p.render(roleID); policySize(doc) <= budget {
+			return doc, folded, nil
+		}
+	}
+	return doc, folded, errBudget
+}
+
+var errBudget = errors.New("the role's inline policy budget is full")
+
+// fold moves e's exact revocation into the folded statement.
+func (p *sessionPolicy) fold(e *sessionEntry) {
+	if p.folded == nil {
+		p.folded = &foldedRevoke{}
+	}
+	f := p.folded
+	if e.revokeAt.After(f.before) {
+		f.before = e.revokeAt
+	}
+	if !f.wide && !slices.Contains(f.ids, e.userID) {
+		f.ids = append(f.ids, e.userID)
+		sort.Strings(f.ids)
+	}
+	e.revokeAt = time.Time{}
+	if e.lockedAt.IsZero() {
+		delete(p.entries, e.userID)
+	}
+}
+
+// stringOrList reads a condition value IAM allows as a string or a list.
+type stringOrList []string
+
+func (s *stringOrList) UnmarshalJSON(b []byte) error {
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*s = []string{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*s = many
+	return nil
+}
+
+func parseSessions(doc string) (*sessionPolicy, error) {
+	p := &sessionPolicy{entries: map[string]*sessionEntry{}}
+	if doc == "" {
+		return p, nil
+	}
+	var d struct {
 		Statement []struct {
-			Sid       string                       `json:"Sid"`
-			Condition map[string]map[string]string `json:"Condition"`
+			Sid       string                             `json:"Sid"`
+			Condition map[string]map[string]stringOrList `json:"Condition"`
 		} `json:"Statement"`
 	}
-	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
 		return nil, fmt.Errorf("%s is not lockgate's document: %w", SessionPolicyName, err)
 	}
-	for _, s := range p.Statement {
-		id := s.Condition["StringEquals"]["aws:userid"]
-		if id == "" {
+	for _, s := range d.Statement {
+		if s.Sid == sidFolded || s.Sid == sidWholeRole {
+			before := s.Condition["DateLessThan"]["aws:TokenIssueTime"]
+			if len(before) != 1 {
+				return nil, fmt.Errorf("%s: statement %s: no aws:TokenIssueTime", SessionPolicyName, s.Sid)
+			}
+			t, err := time.Parse(time.RFC3339Nano, before[0])
+			if err != nil {
+				return nil, fmt.Errorf("%s: statement %s: %w", SessionPolicyName, s.Sid, err)
+			}
+			f := &foldedRevoke{before: t.UTC(), wide: s.Sid == sidWholeRole}
+			if !f.wide {
+				f.ids = slices.Compact(slices.Sorted(slices.Values(s.Condition["StringEquals"]["aws:userid"])))
+				if len(f.ids) == 0 {
+					continue
+				}
+			}
+			p.folded = f
 			continue
 		}
-		e := entries[id]
+		ids := s.Condition["StringEquals"]["aws:userid"]
+		if len(ids) != 1 || ids[0] == "" {
+			continue
+		}
+		id := ids[0]
+		e := p.entries[id]
 		if e == nil {
 			e = &sessionEntry{userID: id}
-			entries[id] = e
+			p.entries[id] = e
 		}
 		switch {
 		case strings.HasPrefix(s.Sid, "L"):
@@ -128,14 +265,23 @@ func parseSessions(doc string) (map[string]*sessionEntry, error) {
 			}
 			e.lockedAt = time.UnixMilli(ms).UTC()
 		case strings.HasPrefix(s.Sid, "R"):
-			t, err := time.Parse(time.RFC3339Nano, s.Condition["DateLessThan"]["aws:TokenIssueTime"])
+			before := s.Condition["DateLessThan"]["aws:TokenIssueTime"]
+			if len(before) != 1 {
+				return nil, fmt.Errorf("%s: statement %s: no aws:TokenIssueTime", SessionPolicyName, s.Sid)
+			}
+			t, err := time.Parse(time.RFC3339Nano, before[0])
 			if err != nil {
 				return nil, fmt.Errorf("%s: statement %s: %w", SessionPolicyName, s.Sid, err)
 			}
 			e.revokeAt = t
 		}
 	}
-	return entries, nil
+	for id, e := range p.entries {
+		if e.lockedAt.IsZero() && e.revokeAt.IsZero() {
+			delete(p.entries, id)
+		}
+	}
+	return p, nil
 }
 
 func policySize(doc string) int {
@@ -183,10 +329,11 @@ func (r *Responder) applySession(ctx context.Context, out *Outcome, locked bool,
 	default:
 		return out.step("GetRolePolicy", SessionPolicyName, err)
 	}
-	entries, err := parseSessions(doc)
+	pol, err := parseSessions(doc)
 	if err != nil {
 		return out.step("GetRolePolicy", SessionPolicyName, err)
 	}
+	entries := pol.entries
 	e := entries[userID]
 	if e == nil {
 		e = &sessionEntry{userID: userID}
@@ -230,30 +377,33 @@ func (r *Responder) applySession(ctx context.Context, out *Outcome, locked bool,
 			dropped++
 		}
 	}
+	if pol.folded != nil && now.Sub(pol.folded.before) > maxSession {
+		pol.folded = nil
+		dropped++
+	}
 	if !changed && dropped == 0 {
 		return nil
 	}
-	newDoc := renderSessions(entries)
-	if size := policySize(newDoc); size > roleInlineBudget {
-		locked := 0
-		for _, x := range entries {
-			if !x.lockedAt.IsZero() {
-				locked++
-			}
-		}
-		out.Reason = join(out.Reason, fmt.Sprintf("the role's inline policy would hold %d characters, over IAM's 10,240: too many people locked on this role (%d)", size, locked))
-		return out.step("PutRolePolicy", SessionPolicyName, errors.New("the role's inline policy budget is full"))
+	newDoc, folded, err := pol.fit(roleID, roleInlineBudget)
+	if err != nil {
+		out.Reason = join(out.Reason, fmt.Sprintf("the role's inline policy would hold %d characters, over IAM's 10,240: too many people locked on this role (%d)", policySize(newDoc), pol.locked()))
+		return out.step("PutRolePolicy", SessionPolicyName, err)
 	}
 	detail := fmt.Sprintf("%s: %s locked=%v", SessionPolicyName, userID, locked)
 	if dropped > 0 {
 		detail += fmt.Sprintf(", %d expired revoke entries dropped", dropped)
 	}
-	if newDoc == "" {
-		_, err = r.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &roleName, PolicyName: aws.String(SessionPolicyName)})
-		err = out.step("DeleteRolePolicy", detail, err, "NoSuchEntity")
-	} else {
-		_, err = r.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &roleName, PolicyName: aws.String(SessionPolicyName), PolicyDocument: &newDoc})
-		err = out.step("PutRolePolicy", detail, err)
+	if folded > 0 {
+		detail += fmt.Sprintf(", %d revoke entries folded to fit IAM's 10,240 characters", folded)
+	}
+	err = r.putSessions(ctx, out, roleName, newDoc, detail)
+	if errorCode(err) == "LimitExceeded" {
+		// The role's own inline policies take part of the budget: write
+		// the most compact form, every revocation folded, so that the
+		// lock still fits if anything can.
+		if compact, _, _ := pol.fit(roleID, 0); compact != newDoc {
+			err = r.putSessions(ctx, out, roleName, compact, fmt.Sprintf("%s, every revoke entry folded: the role's other inline policies take part of IAM's 10,240 characters", detail))
+		}
 	}
 	if err != nil {
 		if errorCode(err) == "LimitExceeded" {
@@ -263,6 +413,26 @@ func (r *Responder) applySession(ctx context.Context, out *Outcome, locked bool,
 	}
 	out.Changed = changed
 	return nil
+}
+
+// putSessions writes (or, when empty, deletes) the role policy.
+func (r *Responder) putSessions(ctx context.Context, out *Outcome, roleName, doc, detail string) error {
+	if doc == "" {
+		_, err := r.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &roleName, PolicyName: aws.String(SessionPolicyName)})
+		return out.step("DeleteRolePolicy", detail, err, "NoSuchEntity")
+	}
+	_, err := r.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &roleName, PolicyName: aws.String(SessionPolicyName), PolicyDocument: &doc})
+	return out.step("PutRolePolicy", detail, err)
+}
+
+func (p *sessionPolicy) locked() int {
+	n := 0
+	for _, x := range p.entries {
+		if !x.lockedAt.IsZero() {
+			n++
+		}
+	}
+	return n
 }
 
 // lockRole serializes the changes to one role's policy in this process.

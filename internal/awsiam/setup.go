@@ -213,6 +213,7 @@ func New(ctx context.Context, s Settings, cfg aws.Config, log *slog.Logger) (*Re
 			Deadline:           s.EventDeadline.Std(),
 		},
 		Sessions: LockServiceBook{Client: client},
+		Ledger:   LockServiceBook{Client: client},
 		Country:  geo.Country,
 		Log:      log,
 	}

@@ -3,13 +3,10 @@ package awsiam
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,18 +14,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 )
 
-// What the responder keeps on an IAM user, and only while it is locked:
+// What the responder keeps on an IAM user, and only while it is locked
+// (userlock.go):
 //
 //   - lockgate:locked = the time of the decision that locked it (orders
-//     later decisions: an older unlock arriving late is ignored);
+//     later decisions: an older unlock arriving late is ignored), then
+//     markers: "deny=kept" when a deny-all was there before the lock,
+//     "login=deleted" when the lock deleted the console password;
 //   - lockgate:deactivated-key-1, -2 = the ids of the keys lockgate
 //     deactivated, one a tag (IAM tag values allow no comma, and a user
-//     has at most two keys), written before the keys are touched.
+//     has at most two keys).
 //
-// On unlock the tags go, and the user is as it was before the lock but
-// for the inline AwsRevokeOlderSessions policy, dated at the unlock: it
-// ends every session begun before it, those begun while the user was
-// locked included, and its date orders a lock arriving late.
+// All of it is written before anything else changes; when the user's
+// tags are full it goes to the lock service's ledger instead. On unlock
+// the record goes, and the user is as it was before the lock but for the
+// inline AwsRevokeOlderSessions policy, dated at the unlock: it ends
+// every session begun before it, those begun while the user was locked
+// included, and its date orders a lock arriving late.
 const (
 	RevokePolicyName  = "AwsRevokeOlderSessions"
 	DenyAllPolicyName = "DenyAllAccess"
@@ -80,38 +82,6 @@ func revokedBefore(doc string) time.Time {
 		return time.Time{}
 	}
 	return t
-}
-
-// userState is what the tags say.
-type userState struct {
-	locked bool
-	at     time.Time
-	keys   []string
-	tagged []string // lockgate's tag keys present
-}
-
-func readUserState(tags map[string]string) userState {
-	var st userState
-	for k := range tags {
-		if k == tagLocked || strings.HasPrefix(k, tagKeyPrefix) || k == legacyState || k == legacyDecidedAt || k == legacyKeys || k == legacyLockedAt {
-			st.tagged = append(st.tagged, k)
-		}
-	}
-	sort.Strings(st.tagged)
-	if v, ok := tags[tagLocked]; ok {
-		st.locked = true
-		st.at, _ = time.Parse(time.RFC3339Nano, v)
-	} else if tags[legacyState] == "locked" {
-		st.locked = true
-		st.at, _ = time.Parse(time.RFC3339Nano, tags[legacyDecidedAt])
-	}
-	for _, k := range st.tagged {
-		if strings.HasPrefix(k, tagKeyPrefix) {
-			st.keys = append(st.keys, tags[k])
-		}
-	}
-	st.keys = union(st.keys, strings.FieldsFunc(tags[legacyKeys], func(r rune) bool { return r == ',' || r == ' ' }))
-	return st
 }
 
 func (r *Responder) userTags(ctx context.Context, user string) (map[string]string, error) {
@@ -178,101 +148,6 @@ func (r *Responder) denyAttached(ctx context.Context, user string) (bool, error)
 	return false, nil
 }
 
-func (r *Responder) applyUser(ctx context.Context, out *Outcome, locked bool, at time.Time) error {
-	user := out.Target.User
-	tags, err := r.userTags(ctx, user)
-	if err != nil {
-		return out.step("ListUserTags", user, err)
-	}
-	st := readUserState(tags)
-	if st.locked && at.Before(st.at) {
-		out.Result = "stale"
-		out.Reason = join(out.Reason, "a newer decision (locked at "+st.at.Format(timeFormat)+") is in force")
-		return nil
-	}
-	revoke, hasRevoke, err := r.inlinePolicy(ctx, out, user, RevokePolicyName)
-	if err != nil {
-		return err
-	}
-	if locked {
-		// The revoke policy's date is the last unlock's: a lock decided
-		// before it arrives late.
-		if d := revokedBefore(revoke); !st.locked && hasRevoke && at.Before(d) {
-			out.Result = "stale"
-			out.Reason = join(out.Reason, "a newer decision (unlocked at "+d.Format(timeFormat)+") is in force")
-			return nil
-		}
-		return r.lockUser(ctx, out, st, hasRevoke, at)
-	}
-	return r.unlockUser(ctx, out, st, at)
-}
-
-func (r *Responder) lockUser(ctx context.Context, out *Outcome, st userState, hasRevoke bool, at time.Time) error {
-	user := out.Target.User
-	var errs []error
-	if st.locked {
-		// Already locked: put back only what is missing, dated as before.
-		at = st.at
-		out.Reason = join(out.Reason, "already locked at "+st.at.Format(timeFormat))
-	}
-	// Deny everything first: it stops keys and sessions alike at once.
-	if err := r.ensureDeny(ctx, out, user); err != nil {
-		errs = append(errs, err)
-	}
-	// Dated at the lock, not when the process started: sessions issued
-	// between a warm start and the lock must not survive.
-	if !st.locked || !hasRevoke {
-		_, err := r.IAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: &user, PolicyName: aws.String(RevokePolicyName), PolicyDocument: aws.String(RevokeDocument(at))})
-		if e := out.write("PutUserPolicy", RevokePolicyName+" before "+ceilMilli(at).Format(timeFormat), err); e != nil {
-			errs = append(errs, e)
-		}
-	}
-	keys, err := r.accessKeys(ctx, user)
-	if e := out.step("ListAccessKeys", user, err); e != nil {
-		return errors.Join(append(errs, e)...)
-	}
-	var active, live []string
-	for _, k := range keys {
-		id := aws.ToString(k.AccessKeyId)
-		live = append(live, id)
-		if k.Status == types.StatusTypeActive {
-			active = append(active, id)
-		}
-	}
-	// Record which keys lockgate deactivates before deactivating them, so
-	// an unlock restores exactly those and never one an administrator
-	// disabled. Keys deleted since are forgotten.
-	var recorded []string
-	for _, id := range st.keys {
-		if slices.Contains(live, id) {
-			recorded = append(recorded, id)
-		}
-	}
-	all := union(recorded, active)
-	if !st.locked || !slices.Equal(all, st.keys) || slices.Contains(st.tagged, legacyState) {
-		if err := r.writeUserTags(ctx, out, st, at, all); err != nil {
-			// Without the record an unlock could not tell lockgate's keys
-			// from an administrator's: they stay active, but the deny-all
-			// stands.
-			return errors.Join(append(errs, err)...)
-		}
-	}
-	for _, id := range active {
-		_, err := r.IAM.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: &user, AccessKeyId: aws.String(id), Status: types.StatusTypeInactive})
-		if e := out.write("UpdateAccessKey", id+" Inactive", err); e != nil {
-			errs = append(errs, e)
-		}
-	}
-	if r.DeleteLoginProfile {
-		_, err := r.IAM.DeleteLoginProfile(ctx, &iam.DeleteLoginProfileInput{UserName: &user})
-		if e := out.write("DeleteLoginProfile", user, err, "NoSuchEntity"); e != nil {
-			errs = append(errs, e)
-		}
-	}
-	out.Result = "locked"
-	return errors.Join(errs...)
-}
-
 // ensureDeny attaches the managed deny-all (or, when the user's quota of
 // managed policies is full or no ARN is set, puts the inline one) unless
 // one is in place.
@@ -302,81 +177,6 @@ func (r *Responder) ensureDeny(ctx context.Context, out *Outcome, user string) e
 	}
 	_, err := r.IAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: &user, PolicyName: aws.String(DenyAllPolicyName), PolicyDocument: aws.String(DenyAllDocument)})
 	return out.write("PutUserPolicy", DenyAllPolicyName, err)
-}
-
-// writeUserTags records the lock: its time and the keys, one tag each;
-// tags of fewer keys or of earlier versions are removed after.
-func (r *Responder) writeUserTags(ctx context.Context, out *Outcome, st userState, at time.Time, keys []string) error {
-	user := out.Target.User
-	tags := []types.Tag{{Key: aws.String(tagLocked), Value: aws.String(at.UTC().Format(timeFormat))}}
-	want := []string{tagLocked}
-	for i, id := range keys {
-		k := tagKeyPrefix + strconv.Itoa(i+1)
-		want = append(want, k)
-		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(id)})
-	}
-	_, err := r.IAM.TagUser(ctx, &iam.TagUserInput{UserName: &user, Tags: tags})
-	if err := out.write("TagUser", fmt.Sprintf("record the lock and the keys to deactivate: %s", strings.Join(keys, " ")), err); err != nil {
-		if errorCode(err) == "LimitExceeded" {
-			out.Reason = join(out.Reason, fmt.Sprintf("the user has too many tags: lockgate needs %d of IAM's 50 to record the lock, so its access keys stay active (the deny-all stands)", len(tags)))
-		}
-		return err
-	}
-	var stale []string
-	for _, k := range st.tagged {
-		if !slices.Contains(want, k) {
-			stale = append(stale, k)
-		}
-	}
-	if len(stale) > 0 {
-		_, err := r.IAM.UntagUser(ctx, &iam.UntagUserInput{UserName: &user, TagKeys: stale})
-		return out.write("UntagUser", strings.Join(stale, " "), err)
-	}
-	return nil
-}
-
-func (r *Responder) unlockUser(ctx context.Context, out *Outcome, st userState, at time.Time) error {
-	user := out.Target.User
-	if !st.locked && len(st.tagged) == 0 {
-		if !r.FallbackReactivate {
-			out.Result = "unlocked"
-			out.Reason = join(out.Reason, "not locked by lockgate; nothing to restore")
-			return nil
-		}
-		return r.fallbackRestore(ctx, out, at)
-	}
-	// Sessions begun before the unlock, while locked included, stay
-	// ended. Without this nothing else is restored.
-	_, err := r.IAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: &user, PolicyName: aws.String(RevokePolicyName), PolicyDocument: aws.String(RevokeDocument(at))})
-	if err := out.write("PutUserPolicy", RevokePolicyName+" before "+ceilMilli(at).Format(timeFormat), err); err != nil {
-		return err
-	}
-	var errs []error
-	errs = append(errs, r.removeDeny(ctx, out, user)...)
-	keys, err := r.accessKeys(ctx, user)
-	if e := out.step("ListAccessKeys", user, err); e != nil {
-		return errors.Join(append(errs, e)...)
-	}
-	for _, id := range st.keys {
-		for _, k := range keys {
-			if aws.ToString(k.AccessKeyId) == id && k.Status == types.StatusTypeInactive {
-				_, err := r.IAM.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: &user, AccessKeyId: aws.String(id), Status: types.StatusTypeActive})
-				if e := out.write("UpdateAccessKey", id+" Active", err); e != nil {
-					errs = append(errs, e)
-				}
-			}
-		}
-	}
-	// The record goes last: while anything failed, a retry knows what to
-	// restore.
-	if len(errs) == 0 && len(st.tagged) > 0 {
-		_, err := r.IAM.UntagUser(ctx, &iam.UntagUserInput{UserName: &user, TagKeys: st.tagged})
-		if e := out.write("UntagUser", strings.Join(st.tagged, " "), err); e != nil {
-			errs = append(errs, e)
-		}
-	}
-	out.Result = "unlocked"
-	return errors.Join(errs...)
 }
 
 func (r *Responder) removeDeny(ctx context.Context, out *Outcome, user string) []error {

@@ -47,13 +47,20 @@ func FuzzWrittenValuesAreValid(f *testing.F) {
 		for _, n := range []string{RevokePolicyName, DenyAllPolicyName, SessionPolicyName} {
 			check("policyNameType", n)
 		}
-		doc := renderSessions(map[string]*sessionEntry{
-			roleID + ":" + session:  {lockedAt: at.Truncate(time.Millisecond)},
-			roleID + ":x" + session: {revokeAt: ceilMilli(at)},
-		})
+		pol := &sessionPolicy{entries: map[string]*sessionEntry{
+			roleID + ":" + session:  {userID: roleID + ":" + session, lockedAt: at.Truncate(time.Millisecond)},
+			roleID + ":x" + session: {userID: roleID + ":x" + session, revokeAt: ceilMilli(at)},
+		}, folded: &foldedRevoke{ids: []string{roleID + ":y" + session}, before: ceilMilli(at)}}
+		doc := pol.render(roleID)
 		check("policyDocumentType", doc)
-		entries, err := parseSessions(doc)
-		if err != nil || len(entries) != 2 || !entries[roleID+":"+session].lockedAt.Equal(at.Truncate(time.Millisecond)) && ms > 0 {
+		wide := &sessionPolicy{entries: map[string]*sessionEntry{}, folded: &foldedRevoke{wide: true, before: ceilMilli(at)}}
+		check("policyDocumentType", wide.render(roleID))
+		got, err := parseSessions(doc)
+		var entries map[string]*sessionEntry
+		if got != nil {
+			entries = got.entries
+		}
+		if err != nil || len(entries) != 2 || got.folded == nil || len(got.folded.ids) != 1 || !entries[roleID+":"+session].lockedAt.Equal(at.Truncate(time.Millisecond)) && ms > 0 {
 			t.Fatalf("round trip %v %+v", err, entries)
 		}
 	})

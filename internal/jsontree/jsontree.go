@@ -46,6 +46,10 @@ func Decode(data []byte, maxBytes, maxDepth int) (*Node, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	n, err := decodeValue(dec, 0, maxDepth)
+	if dup := (*DuplicateKeyError)(nil); errors.As(err, &dup) {
+		dup.Path = dup.path("")
+		return nil, dup
+	}
 	if err != nil {
 		var se *json.SyntaxError
 		switch {
@@ -60,6 +64,44 @@ func Decode(data []byte, maxBytes, maxDepth int) (*Node, error) {
 		return nil, fmt.Errorf("trailing data after the document at byte %d", dec.InputOffset())
 	}
 	return n, nil
+}
+
+// DuplicateKeyError is an object holding a key twice; Path names the
+// key's place ("Statement[0].Effect").
+type DuplicateKeyError struct {
+	Path   string
+	Key    string
+	Offset int64 // just past the second occurrence
+	// up is the path from the key to the root, gathered as the decoder
+	// unwinds (no path is built for documents without the error): an
+	// object key as itself, an array index as "[i]".
+	up []step
+}
+
+type step struct {
+	key   string
+	index int // -1: an object key
+}
+
+func (e *DuplicateKeyError) path(root string) string {
+	p := root
+	for i := len(e.up) - 1; i >= 0; i-- {
+		if s := e.up[i]; s.index >= 0 {
+			p = Index(p, s.index)
+		} else {
+			p = Key(p, s.key)
+		}
+	}
+	return p
+}
+
+func (e *DuplicateKeyError) Error() string {
+	return e.Path + ": " + e.Msg()
+}
+
+// Msg is the error without its path.
+func (e *DuplicateKeyError) Msg() string {
+	return fmt.Sprintf("duplicate key %q (again at byte %d)", e.Key, e.Offset)
 }
 
 func decodeValue(dec *json.Decoder, depth, maxDepth int) (*Node, error) {
@@ -82,9 +124,12 @@ func decodeValue(dec *json.Decoder, depth, maxDepth int) (*Node, error) {
 				}
 				k := kt.(string)
 				if n.Get(k) != nil {
-					return nil, fmt.Errorf("duplicate key %q at byte %d", k, dec.InputOffset())
+					return nil, &DuplicateKeyError{Key: k, Offset: dec.InputOffset(), up: []step{{k, -1}}}
 				}
 				v, err := decodeValue(dec, depth+1, maxDepth)
+				if dup := (*DuplicateKeyError)(nil); errors.As(err, &dup) {
+					dup.up = append(dup.up, step{k, -1})
+				}
 				if err != nil {
 					return nil, err
 				}
@@ -95,8 +140,11 @@ func decodeValue(dec *json.Decoder, depth, maxDepth int) (*Node, error) {
 			return n, err
 		case '[':
 			n := &Node{Kind: Array}
-			for dec.More() {
+			for i := 0; dec.More(); i++ {
 				v, err := decodeValue(dec, depth+1, maxDepth)
+				if dup := (*DuplicateKeyError)(nil); errors.As(err, &dup) {
+					dup.up = append(dup.up, step{index: i})
+				}
 				if err != nil {
 					return nil, err
 				}
