@@ -129,8 +129,19 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 			l.Append("", err)
 			section("iam_responder", l)
 		}
-		if len(r.EventsSecret) < 20 {
+		if r.EventsSecret == "" {
 			section("iam_responder.events_secret", problem.List{{Msg: "required, at least 20 characters (LOCKGATE_EVENTS_SECRET): it authenticates EventBridge's calls"}})
+		} else if err := config.CheckSecret(r.EventsSecret, 20, "set LOCKGATE_EVENTS_SECRET to a random value, e.g. openssl rand -hex 32"); err != nil {
+			section("iam_responder.events_secret", problem.List{{Msg: err.Error()}})
+		}
+		// The lock.changed pushes it verifies move IAM users between
+		// locked and unlocked: a guessable key lets anyone do that.
+		// lockgate's own webhook secrets are 43 characters (32 random
+		// bytes, base64url), so 32 bytes refuses nothing it issued.
+		if r.WebhookSecret != "" {
+			if err := config.CheckSecret(r.WebhookSecret, minWebhookSecret, "set LOCKGATE_WEBHOOK_SECRET to the secret lockgate showed when you added the webhook (lockgate webhook add)"); err != nil {
+				section("iam_responder.webhook_secret", problem.List{{Msg: err.Error()}})
+			}
 		}
 		if r.SigningKeyFile != "" {
 			if _, err := os.ReadFile(string(r.SigningKeyFile)); err != nil {
@@ -143,6 +154,10 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 	}
 	return s, nil
 }
+
+// minWebhookSecret is the shortest iam_responder.webhook_secret accepted:
+// 256 bits when each byte carries one, as the admin token's minimum.
+const minWebhookSecret = 32
 
 // snapshot is what the gateway runs for a configuration.
 func (s *Server) snapshot(cfg Config, set *webacl.Set) gateway.Snapshot {
