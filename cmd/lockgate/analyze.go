@@ -188,7 +188,10 @@ func runAnalyze(c *cobra.Command, args []string) error {
 	}
 	if applyTo != "" {
 		if len(r.Recommendations) == 0 {
-			return fmt.Errorf("--apply %s: no records, so no rules to write", applyTo)
+			if r.Records == 0 {
+				return fmt.Errorf("--apply %s: no records, so no rules to write", applyTo)
+			}
+			return fmt.Errorf("--apply %s: no rules to write (see the warning above); %s is unchanged", applyTo, applyTo)
 		}
 		res, err := analyze.Apply(applyTo, r.Recommendations, o.Count, time.Now())
 		if err != nil {
