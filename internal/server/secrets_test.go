@@ -113,3 +113,35 @@ func TestPlaceholderServerSecretsRefused(t *testing.T) {
 		}
 	}
 }
+
+// config validate reads the responder's signing key as serve does (trim,
+// base64, 128 bits): an empty or short key file was "ok" for validate
+// and refused by serve only after the data directory, the master key
+// and the admin token had been created.
+func TestSigningKeyFileCheckedAsServeReadsIt(t *testing.T) {
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"empty", "", "holds a 0-byte key"},
+		{"short", base64.StdEncoding.EncodeToString([]byte("12345")), "holds a 5-byte key: at least 16 bytes"},
+		{"not base64", "this is not a key!", "not a base64 signing key"},
+		{"good", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef")) + "\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := iamConfig(t, base64.RawURLEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+			if err := os.WriteFile(filepath.Join(filepath.Dir(path), "aws.key"), []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, src, err := Load(path, func(string) string { return "" })
+			if err == nil {
+				_, err = Provision(cfg, src, nil, Options{})
+			}
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("a good key refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), "iam_responder.signing_key_file: aws.key: "+tc.want) && !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("want %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
