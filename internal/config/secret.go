@@ -11,7 +11,7 @@ import (
 // the hex and base64url alphabets rarely have) that a generated secret
 // containing one by chance is out of the question: a short word such as
 // "todo" would refuse one lockgate webhook secret in twenty thousand.
-var placeholderWords = []string{"changeme", "change-me", "change_me", "replace", "placeholder", "example", "your-", "your_", "insert-"}
+var placeholderWords = []string{"changeme", "change-me", "change_me", "replace", "placeholder", "example", "your-secret", "your_secret", "your-token", "your_token", "insert-"}
 
 // Placeholder reports why s looks like a documentation or template
 // placeholder rather than a secret someone chose ("" when it does not):

@@ -22,7 +22,7 @@ func TestPlaceholder(t *testing.T) {
 		{"CHANGEME", `contains "changeme"`},
 		{"change-me-please-0123456789abcdef", `contains "change-me"`},
 		{"REPLACE-with-openssl-rand-hex-32", `contains "replace"`},
-		{"your-secret-goes-here-0123456789", `contains "your-"`},
+		{"your-secret-goes-here-0123456789", `contains "your-secret"`},
 		{"x", "is one character repeated"},
 		{"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "is one character repeated"},
 		{"ééééé", "is one character repeated"},
