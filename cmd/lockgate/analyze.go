@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -84,6 +85,9 @@ func analysisOptions(c *cobra.Command) (analyze.Options, error) {
 	if o.To, err = flagTime(get("to"), "--to"); err != nil {
 		return o, err
 	}
+	if !o.From.IsZero() && !o.To.IsZero() && o.To.Before(o.From) {
+		return o, usagef("--to %s is before --from %s", get("to"), get("from"))
+	}
 	if o.Window, err = time.ParseDuration(get("window")); err != nil || !slices.Contains(analyze.Windows, o.Window) {
 		return o, usagef("--window %q: AWS WAF's evaluation windows are 1m, 2m, 5m and 10m", get("window"))
 	}
@@ -94,7 +98,15 @@ func analysisOptions(c *cobra.Command) (analyze.Options, error) {
 	}
 	if f.Lookup("buffer") != nil {
 		o.Buffer, _ = f.GetFloat64("buffer")
+		if o.Buffer < 0 || math.IsNaN(o.Buffer) || math.IsInf(o.Buffer, 0) {
+			return o, usagef("--buffer %v: must be 0 or more (0.5 sets limits 50%% above the peak)", o.Buffer)
+		}
 		o.RuleURIs, _ = f.GetStringArray("rule-uri")
+		for _, p := range o.RuleURIs {
+			if !strings.HasPrefix(p, "/") || len(p) > 200 {
+				return o, usagef("--rule-uri %q: a URI path starting with / of at most 200 bytes (AWS's limit on a search string)", p)
+			}
+		}
 		o.ExpensiveURIs, _ = f.GetInt("expensive-uris")
 		if o.ExpensiveURIs == 0 {
 			o.ExpensiveURIs = -1
@@ -188,7 +200,10 @@ func runAnalyze(c *cobra.Command, args []string) error {
 	}
 	if applyTo != "" {
 		if len(r.Recommendations) == 0 {
-			return fmt.Errorf("--apply %s: no records, so no rules to write", applyTo)
+			if r.Records == 0 {
+				return fmt.Errorf("--apply %s: no records, so no rules to write", applyTo)
+			}
+			return fmt.Errorf("--apply %s: no rules to write (see the warning above); %s is unchanged", applyTo, applyTo)
 		}
 		res, err := analyze.Apply(applyTo, r.Recommendations, o.Count, time.Now())
 		if err != nil {

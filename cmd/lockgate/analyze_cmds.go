@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -174,6 +175,11 @@ The same seed and size write the same records.`,
 			size, err := parseSize(sizeText)
 			if err != nil {
 				return usagef("--size %q: %v", sizeText, err)
+			}
+			// Logs of two runs in one directory make one analysis of
+			// neither: refuse rather than mix them.
+			if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
+				return fmt.Errorf("--out %s is not empty: gen writes a dataset of its own; remove it or choose a new directory", out)
 			}
 			ctx := c.Context()
 			if ctx == nil {

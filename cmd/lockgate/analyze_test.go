@@ -31,6 +31,10 @@ func TestAnalyzeCLI(t *testing.T) {
 		{"a window AWS does not have", []string{"analyze", "--window", "3m", logs}, 2, []string{"1m, 2m, 5m and 10m"}},
 		{"a time that is not RFC 3339", []string{"analyze", "--from", "yesterday", logs}, 2, []string{"RFC 3339"}},
 		{"an unknown format", []string{"analyze", "-o", "xml", logs}, 2, []string{"table, json, csv or html"}},
+		// Usage errors exit 2 and name the flag (V05, V06).
+		{"--to before --from", []string{"analyze", "--from", healthyTo, "--to", healthyFrom, logs}, 2, []string{"--to " + healthyFrom + " is before --from " + healthyTo}},
+		{"a negative buffer", []string{"analyze", "--buffer", "-1", logs}, 2, []string{"--buffer -1: must be 0 or more"}},
+		{"a rule URI that is no path", []string{"analyze", "--rule-uri", "login", logs}, 2, []string{`--rule-uri "login"`}},
 		{"a missing file", []string{"analyze", filepath.Join(logs, "none")}, 1, []string{"no such file"}},
 		{"table", []string{"analyze", "--from", healthyFrom, "--to", healthyTo, "--header", "X-Forwarded-For", logs}, 0,
 			[]string{"Top client IPs per 5-minute window", "Top X-Forwarded-For values", "UriBasedRule-login", "BlanketRule", "(--replay)"}},
@@ -41,6 +45,7 @@ func TestAnalyzeCLI(t *testing.T) {
 		{"sql for an unknown engine", []string{"analyze", "sql", "--engine", "mysql"}, 2, []string{"athena, trino or duckdb"}},
 		{"sql without an engine", []string{"analyze", "sql"}, 2, []string{"athena, trino or duckdb"}},
 		{"gen without --out", []string{"analyze", "gen"}, 2, []string{"--out DIR is required"}},
+		{"gen into a non-empty directory", []string{"analyze", "gen", "--out", logs, "--size", "1MB"}, 1, []string{"is not empty"}},
 		{"gen with a bad size", []string{"analyze", "gen", "--out", t.TempDir(), "--size", "lots"}, 2, []string{"2GB or 500MB"}},
 		{"replay without --acl", []string{"analyze", "replay", logs}, 2, []string{"--acl ACL.json is required"}},
 		{"replay with an ACL that does not load", []string{"analyze", "replay", "--acl", "../../examples/blog/blog-acl.json", logs}, 1, []string{"ip-reputation"}},

@@ -421,7 +421,29 @@ func TestKubernetesManifestsConfigureLockgate(t *testing.T) {
 		env[e.Name] = e.Value
 	}
 	maps.Copy(env, secret.StringData)
-	env["LOCKGATE_MASTER_KEY"] = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	real := map[string]string{
+		"LOCKGATE_MASTER_KEY":  base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
+		"LOCKGATE_ADMIN_TOKEN": "3f9c1e7a5b2d8046c1e9a7f35b2d8c4e6a1f0b9d7c5e3a18",
+	}
+	// Each placeholder left alone, the other replaced: serve refuses to
+	// start, naming the key.
+	for name, key := range map[string]string{"LOCKGATE_MASTER_KEY": "master_key", "LOCKGATE_ADMIN_TOKEN": "admin_token"} {
+		e := maps.Clone(env)
+		for n, v := range real {
+			if n != name {
+				e[n] = v
+			}
+		}
+		e["LOCKGATE_DATA_DIR"] = t.TempDir()
+		cfg, src, err := server.Load("", func(k string) string { return e[k] })
+		if err == nil {
+			_, err = server.Provision(cfg, src, nil, server.Options{})
+		}
+		if err == nil || !strings.Contains(err.Error(), key+":") {
+			t.Errorf("the Secret's placeholder %s=%q is accepted: an unedited line does not fail closed (%v)", name, e[name], err)
+		}
+	}
+	env["LOCKGATE_MASTER_KEY"] = real["LOCKGATE_MASTER_KEY"]
 	env["LOCKGATE_ADMIN_TOKEN"] = "3f9c1e7a5b2d8046c1e9a7f35b2d8c4e6a1f0b9d7c5e3a18" // as openssl rand -hex 24 makes
 	env["LOCKGATE_DATA_DIR"] = t.TempDir()                                           // the volume
 	cfg, src, err := server.Load("", func(k string) string { return env[k] })

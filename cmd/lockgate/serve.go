@@ -137,10 +137,7 @@ Exit codes: 0 ok, 1 problems found. With -o json the answer is
 			if ignore, _ := c.Flags().GetBool("ignore-env"); ignore {
 				getenv = func(string) string { return "" }
 			}
-			cfg, src, err := server.Load(args[0], getenv)
-			if err == nil {
-				_, err = server.Provision(cfg, src, nil, server.Options{})
-			}
+			err = server.Validate(args[0], getenv)
 			type problemView struct {
 				File    string `json:"file,omitempty"`
 				Line    int    `json:"line,omitempty"`

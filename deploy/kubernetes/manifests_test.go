@@ -261,6 +261,39 @@ func TestManifests(t *testing.T) {
 			t.Errorf("Secret key %s: lockgate reads no such variable", name)
 		}
 	}
+	for _, p := range placeholderProblems(secret.StringData) {
+		t.Error(p)
+	}
+}
+
+// placeholderProblems: every value the Secret ships must be a placeholder
+// that can never be a working secret, so a line left unedited fails
+// closed. A value holding a space is no admin token (lockgate refuses
+// white space in tokens) and no base64 master key; one starting with
+// REPLACE is also refused as a placeholder by name. The previous
+// admin-token placeholder, 32 printable characters, was a valid token: an
+// operator who replaced only the master key ran with it.
+// cmd/lockgate's TestKubernetesManifestsConfigureLockgate runs lockgate's
+// own loader on these values.
+func placeholderProblems(data map[string]string) []string {
+	var probs []string
+	for name, v := range data {
+		if !strings.HasPrefix(v, "REPLACE") || !strings.Contains(v, " ") {
+			probs = append(probs, fmt.Sprintf("Secret key %s: placeholder %q must start with REPLACE and hold a space, so that it is no valid token or key", name, v))
+		}
+	}
+	return probs
+}
+
+func TestPlaceholderProblems(t *testing.T) {
+	for _, v := range []string{"REPLACE-with-openssl-rand-hex-32", "3f9c1e7a5b2d8046c1e9a7f35b2d8c4e"} {
+		if len(placeholderProblems(map[string]string{"LOCKGATE_ADMIN_TOKEN": v})) == 0 {
+			t.Errorf("%q passes as a placeholder, yet it is a valid admin token", v)
+		}
+	}
+	if p := placeholderProblems(map[string]string{"LOCKGATE_ADMIN_TOKEN": "REPLACE with: openssl rand -hex 32"}); len(p) > 0 {
+		t.Error(p)
+	}
 }
 
 type labelSet map[string]string

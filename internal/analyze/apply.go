@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -54,18 +53,19 @@ func Apply(path string, recs []Recommendation, count bool, now time.Time) (*Appl
 	var added []*jsontree.Node
 	changedOrder := false
 	for i, rec := range recs {
-		if n := findRule(rules, rec, base64Search); n != nil {
+		n, err := findRule(rules, rec, base64Search)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w; %s is unchanged", path, err, path)
+		}
+		if n != nil {
 			rb := n.Get("Statement").Get("RateBasedStatement")
 			setMember(rb, "Limit", &jsontree.Node{Kind: jsontree.Number, Str: strconv.FormatInt(rec.Limit, 10)})
 			setMember(rb, "EvaluationWindowSec", &jsontree.Node{Kind: jsontree.Number, Str: strconv.FormatInt(rec.WindowSeconds, 10)})
 			res.Updated = append(res.Updated, n.Get("Name").Str)
 			continue
 		}
-		raw := RuleJSON(rec, i, count)
-		if base64Search && rec.URIPrefix != nil {
-			raw = bytes.Replace(raw, mustJSON(*rec.URIPrefix), mustJSON(base64.StdEncoding.EncodeToString([]byte(*rec.URIPrefix))), 1)
-		}
-		n, err := jsontree.Decode(raw, waf.MaxDocumentBytes, 64)
+		raw := ruleJSONIn(rec, i, count, base64Search)
+		n, err = jsontree.Decode(raw, waf.MaxDocumentBytes, 64)
 		if err != nil {
 			return nil, err
 		}
@@ -121,46 +121,46 @@ func rulesNode(root *jsontree.Node) (rules *jsontree.Node, base64Search bool) {
 	return nil, false
 }
 
-// findRule finds the rule that implements a recommendation.
-func findRule(rules *jsontree.Node, rec Recommendation, base64Search bool) *jsontree.Node {
-	for _, n := range rules.Vals {
-		if name := n.Get("Name"); name != nil && name.Str == rec.Name && rateIP(n) != nil {
-			return n
+// findRule finds the rule that implements a recommendation: a rate-based
+// IP rule whose scope-down is the recommendation's conditions (none for
+// the blanket rule, a STARTS_WITH UriPath match on the prefix for a URI
+// rule, and the filters' conditions when the analysis was filtered). A
+// rule of the recommendation's name must be that rule: a rule named
+// UriBasedRule-api that limits /admin, or a BlanketRule keyed on
+// forwarded IPs, is another rule, and giving it the /api limit or adding
+// a second rule of its name would be wrong, so Apply refuses.
+func findRule(rules *jsontree.Node, rec Recommendation, base64Search bool) (*jsontree.Node, error) {
+	want := rec.shape()
+	for i, n := range rules.Vals {
+		if name := n.Get("Name"); name == nil || name.Str != rec.Name {
+			continue
 		}
+		if rb := rateIP(n); rb != nil && ruleShape(rb, base64Search) == want {
+			return n, nil
+		}
+		return nil, fmt.Errorf("Rules[%d] is named %s but does not do what the recommendation %s does (a rate-based rule keyed on the client IP, limiting %s): rename that rule, or apply to another file",
+			i, rec.Name, rec.Name, describeShape(rec))
 	}
 	for _, n := range rules.Vals {
-		rb := rateIP(n)
-		if rb == nil {
-			continue
-		}
-		scope := rb.Get("ScopeDownStatement")
-		if rec.URIPrefix == nil {
-			if scope == nil {
-				return n
-			}
-			continue
-		}
-		if scope == nil {
-			continue
-		}
-		bm := scope.Get("ByteMatchStatement")
-		if bm == nil || bm.Get("FieldToMatch") == nil || bm.Get("FieldToMatch").Get("UriPath") == nil ||
-			bm.Get("PositionalConstraint") == nil || bm.Get("PositionalConstraint").Str != "STARTS_WITH" || bm.Get("SearchString") == nil {
-			continue
-		}
-		s := bm.Get("SearchString").Str
-		if base64Search {
-			b, err := base64.StdEncoding.DecodeString(s)
-			if err != nil {
-				continue
-			}
-			s = string(b)
-		}
-		if s == *rec.URIPrefix {
-			return n
+		if rb := rateIP(n); rb != nil && ruleShape(rb, base64Search) == want {
+			return n, nil
 		}
 	}
-	return nil
+	return nil, nil
+}
+
+func describeShape(rec Recommendation) string {
+	if rec.URIPrefix == nil && rec.Scope == nil {
+		return "every request"
+	}
+	var parts []string
+	if rec.URIPrefix != nil {
+		parts = append(parts, "URIs starting with "+*rec.URIPrefix)
+	}
+	if rec.Scope != nil {
+		parts = append(parts, rec.Scope.String())
+	}
+	return strings.Join(parts, " within ")
 }
 
 // rateIP returns a rule's RateBasedStatement when it aggregates by IP.

@@ -116,7 +116,7 @@ func wouldBlock(n *int64) string {
 }
 
 func (r *Report) writeCSV(out io.Writer) error {
-	w := csv.NewWriter(out)
+	w := newCSV(out)
 	w.Write([]string{"section", "window_start", "client_ip", "uri", "header", "value", "country", "action", "rule", "requests", "limit", "observed_peak", "would_block_requests"})
 	row := func(section, window, ip, uri, header, value, country, action, rule string, requests int64, extra ...string) {
 		rec := []string{section, window, ip, uri, header, value, country, action, rule, strconv.FormatInt(requests, 10), "", "", ""}
@@ -219,7 +219,7 @@ func yesNo(b bool) string {
 }
 
 func (r *ReplayReport) writeCSV(out io.Writer) error {
-	w := csv.NewWriter(out)
+	w := newCSV(out)
 	w.Write([]string{"rule", "type", "action", "key", "requests", "max_window_requests", "possible_false_positive", "first_time", "first_uri", "last_time", "last_uri"})
 	for _, x := range r.Rules {
 		w.Write([]string{x.Rule, x.Type, x.Action, "", strconv.FormatInt(x.Requests, 10), "", "", "", "", "", ""})
@@ -234,4 +234,32 @@ func (r *ReplayReport) writeCSV(out io.Writer) error {
 	}
 	w.Flush()
 	return w.Error()
+}
+
+// csvWriter writes cells a spreadsheet cannot take for formulas. The
+// values come from the logs, that is from clients (URIs, header values
+// such as X-Forwarded-For): "=HYPERLINK(…)" in a cell would run when an
+// operator opens the report. OWASP ASVS 1.2.10: "special characters
+// (including '=', '+', '-', '@', '\t' (tab), and '\0' (null character))
+// must be escaped with a single quote if they appear as the first
+// character in a field value"; OWASP's CSV injection page adds carriage
+// return (0x0D).
+type csvWriter struct{ *csv.Writer }
+
+func newCSV(out io.Writer) csvWriter { return csvWriter{csv.NewWriter(out)} }
+
+func (w csvWriter) Write(rec []string) error {
+	for i, v := range rec {
+		rec[i] = csvCell(v)
+	}
+	return w.Writer.Write(rec)
+}
+
+// csvCell prefixes a cell that would start a formula with a single
+// quote, which spreadsheets read as "this is text" and do not show.
+func csvCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r\x00", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -24,7 +25,10 @@ type Recommendation struct {
 	Name string `json:"name"`
 	// URIPrefix scopes the rule to URIs starting with it; null for the
 	// blanket rule.
-	URIPrefix     *string `json:"uri_prefix"`
+	URIPrefix *string `json:"uri_prefix"`
+	// Scope is the traffic the analysis was narrowed to (filters), which
+	// the rule is scoped down to as well; absent without filters.
+	Scope         *Scope  `json:"scope,omitempty"`
 	Limit         int64   `json:"limit"`
 	WindowSeconds int64   `json:"window_seconds"`
 	ObservedPeak  int64   `json:"observed_peak"`
@@ -81,12 +85,13 @@ func firstSegment(uri string) string {
 	return uri
 }
 
-// ruleName is a rule name AWS accepts (^[\w-]+$, 128 characters at most).
-func ruleName(prefix string) string {
+// ruleName is a rule name AWS accepts (^[\w-]+$, 128 characters at most):
+// base and the letters and digits of what, dash-separated.
+func ruleName(base, what string) string {
 	var b strings.Builder
-	b.WriteString("UriBasedRule")
+	b.WriteString(base)
 	dash := true
-	for _, c := range prefix {
+	for _, c := range what {
 		if c < 128 && (c == '_' || c == '-' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
 			if dash {
 				b.WriteByte('-')
@@ -114,8 +119,17 @@ func recommend(r *Report, a *agg) {
 		return
 	}
 	opts := r.Options
+	scope, refused := scopeOf(opts)
+	if refused != "" {
+		r.Warnings = append(r.Warnings, refused)
+		return
+	}
 	winSec := r.WindowSeconds
 	span := fmt.Sprintf("one %s window", windowName(opts.Window))
+	counted := "Counted per client IP"
+	if scope != nil {
+		counted = "Counted per client IP over the requests analysed (" + scope.String() + "; the rule is scoped down to them)"
+	}
 	// Blanket: the busiest (client, window) pair.
 	var peak uint32
 	var peakKey uint64
@@ -132,11 +146,20 @@ func recommend(r *Report, a *agg) {
 	if peak == 0 {
 		return
 	}
-	blanket := newRecommendation("BlanketRule", nil, int64(peak), opts.Buffer, winSec)
+	blanketName := "BlanketRule"
+	if scope != nil {
+		blanketName = ruleName("ScopedRule", scope.nameSuffix())
+	}
+	blanket := newRecommendation(blanketName, nil, int64(peak), opts.Buffer, winSec)
+	blanket.Scope = scope
 	w, ip := unpair(peakKey)
 	blanket.PeakIP, blanket.PeakWindow = a.ips.strs[ip], time.UnixMilli(int64(w)*winSec*1000).UTC()
-	blanket.Rationale = fmt.Sprintf("Counted per client IP, the busiest, %s, sent %d requests in %s (starting %s); %s. A blanket per-IP limit stops a single source flooding the site.",
-		blanket.PeakIP, peak, span, blanket.PeakWindow.Format(time.RFC3339), limitText(blanket))
+	what := "A blanket per-IP limit stops a single source flooding the site."
+	if scope != nil {
+		what = "A per-IP limit on these requests stops a single source flooding them; it is not a site-wide limit (analyze without filters for one)."
+	}
+	blanket.Rationale = fmt.Sprintf("%s, the busiest, %s, sent %d requests in %s (starting %s); %s. %s",
+		counted, blanket.PeakIP, peak, span, blanket.PeakWindow.Format(time.RFC3339), limitText(blanket), what)
 
 	// URI prefixes: the ones asked for, login-like ones, and the ones
 	// with the largest share of the busiest clients' peak windows.
@@ -168,9 +191,13 @@ func recommend(r *Report, a *agg) {
 	for _, p := range prefixes {
 		pk, pw, pip := prefixPeak(a, p)
 		if pk == 0 {
+			if explicit[p] {
+				r.Warnings = append(r.Warnings, fmt.Sprintf("--rule-uri %s: no request analysed went to a URI starting with it, so there is no peak to set a limit from; no rule is proposed for it", p))
+			}
 			continue
 		}
-		rec := newRecommendation(ruleName(p), &p, pk, opts.Buffer, winSec)
+		rec := newRecommendation(ruleName("UriBasedRule", p+" "+scope.nameSuffix()), &p, pk, opts.Buffer, winSec)
+		rec.Scope = scope
 		rec.PeakIP, rec.PeakWindow = a.ips.strs[pip], time.UnixMilli(int64(pw)*winSec*1000).UTC()
 		if rec.Limit >= blanket.Limit && !explicit[p] {
 			continue // the blanket limit already covers it
@@ -182,14 +209,15 @@ func recommend(r *Report, a *agg) {
 		if explicit[p] {
 			kind = "a path named with --rule-uri"
 		}
-		rec.Rationale = fmt.Sprintf("%s is %s. Counted per client IP, its busiest, %s, sent %d requests to URIs starting with %s in %s (starting %s); %s.",
-			p, kind, rec.PeakIP, pk, p, span, rec.PeakWindow.Format(time.RFC3339), limitText(rec))
+		rec.Rationale = fmt.Sprintf("%s is %s. %s, its busiest, %s, sent %d requests to URIs starting with %s in %s (starting %s); %s.",
+			p, kind, counted, rec.PeakIP, pk, p, span, rec.PeakWindow.Format(time.RFC3339), limitText(rec))
 		uriRecs = append(uriRecs, rec)
 	}
 	// The blog's order: the most specific (lowest) limits first, the
 	// blanket rule last. Priority 0 stays free for an IP reputation rule.
 	slices.SortStableFunc(uriRecs, func(x, y Recommendation) int { return int(x.Limit - y.Limit) })
 	r.Recommendations = append(uriRecs, blanket)
+	uniqueNames(r.Recommendations)
 	for i, rec := range r.Recommendations {
 		r.Rules = append(r.Rules, RuleJSON(rec, i+1, opts.Count))
 	}
@@ -203,6 +231,9 @@ func limitText(rec Recommendation) string {
 	exact := float64(rec.ObservedPeak) * (1 + rec.Buffer)
 	s := fmt.Sprintf("the limit is that peak plus a %s buffer for growth, %s, ", percent(rec.Buffer), strconv.FormatFloat(exact, 'f', -1, 64))
 	if float64(rec.Limit) < exact+1e-9 && exact >= MinLimit {
+		if exact == float64(rec.Limit) {
+			return strings.TrimSuffix(s, ", ")
+		}
 		return s + fmt.Sprintf("which is %d", rec.Limit)
 	}
 	if rec.Limit == MinLimit && exact < MinLimit {
@@ -315,6 +346,14 @@ type (
 	statementJSON struct {
 		RateBasedStatement *rateJSON      `json:"RateBasedStatement,omitempty"`
 		ByteMatchStatement *byteMatchJSON `json:"ByteMatchStatement,omitempty"`
+		GeoMatchStatement  *geoMatchJSON  `json:"GeoMatchStatement,omitempty"`
+		AndStatement       *andJSON       `json:"AndStatement,omitempty"`
+	}
+	geoMatchJSON struct {
+		CountryCodes []string `json:"CountryCodes"`
+	}
+	andJSON struct {
+		Statements []statementJSON `json:"Statements"`
 	}
 	rateJSON struct {
 		Limit               int64          `json:"Limit"`
@@ -336,15 +375,20 @@ type (
 
 // RuleJSON is a recommendation as a WAFv2 rule.
 func RuleJSON(rec Recommendation, priority int, count bool) json.RawMessage {
+	return ruleJSONIn(rec, priority, count, false)
+}
+
+// ruleJSONIn is RuleJSON with every SearchString in base64 when the
+// document holding it has them so (get-web-acl's answer).
+func ruleJSONIn(rec Recommendation, priority int, count, base64Search bool) json.RawMessage {
 	action := map[string]any{"Block": struct{}{}}
 	if count {
 		action = map[string]any{"Count": struct{}{}}
 	}
 	rate := &rateJSON{Limit: rec.Limit, EvaluationWindowSec: rec.WindowSeconds, AggregateKeyType: "IP"}
-	if rec.URIPrefix != nil {
-		rate.ScopeDownStatement = &statementJSON{ByteMatchStatement: &byteMatchJSON{
-			FieldToMatch: map[string]any{"UriPath": struct{}{}}, PositionalConstraint: "STARTS_WITH",
-			SearchString: *rec.URIPrefix, TextTransformations: []textTransf{{Type: "NONE", Priority: 0}}}}
+	rate.ScopeDownStatement = rec.scopeDown()
+	if base64Search {
+		encodeSearch(rate.ScopeDownStatement)
 	}
 	b, err := json.Marshal(ruleJSON{Name: rec.Name, Priority: priority, Action: action,
 		VisibilityConfig: visibility{true, true, rec.Name}, Statement: statementJSON{RateBasedStatement: rate}})
@@ -352,4 +396,17 @@ func RuleJSON(rec Recommendation, priority int, count bool) json.RawMessage {
 		panic(err) // plain structs always marshal
 	}
 	return b
+}
+
+// encodeSearch puts a statement's SearchStrings in base64.
+func encodeSearch(st *statementJSON) {
+	switch {
+	case st == nil:
+	case st.ByteMatchStatement != nil:
+		st.ByteMatchStatement.SearchString = base64.StdEncoding.EncodeToString([]byte(st.ByteMatchStatement.SearchString))
+	case st.AndStatement != nil:
+		for i := range st.AndStatement.Statements {
+			encodeSearch(&st.AndStatement.Statements[i])
+		}
+	}
 }

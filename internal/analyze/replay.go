@@ -149,7 +149,7 @@ func Replay(ctx context.Context, inputs []Input, o ReplayOptions) (*ReplayReport
 	}
 	flt := filter{from: math.MinInt64, to: math.MaxInt64}
 	if !o.From.IsZero() {
-		flt.from = o.From.UnixMilli()
+		flt.from = fromMilli(o.From)
 	}
 	if !o.To.IsZero() {
 		flt.to = o.To.UnixMilli()

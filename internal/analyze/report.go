@@ -100,12 +100,23 @@ func (o *Options) normalize() error {
 func (o *Options) filter() filter {
 	f := filter{from: math.MinInt64, to: math.MaxInt64, uriPrefix: []byte(o.URIPrefix), method: []byte(o.Method), action: []byte(o.Action), country: []byte(o.Country)}
 	if !o.From.IsZero() {
-		f.from = o.From.UnixMilli()
+		f.from = fromMilli(o.From)
 	}
 	if !o.To.IsZero() {
 		f.to = o.To.UnixMilli()
 	}
 	return f
+}
+
+// fromMilli is the first millisecond at or after t. Records carry
+// milliseconds: a --from between two of them includes the later one only
+// (16:00:00.0005 excludes a record at 16:00:00.000).
+func fromMilli(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if time.UnixMilli(ms).Before(t) {
+		ms++
+	}
+	return ms
 }
 
 // Report is the analysis. Its JSON shape is fixed: other tools read it.

@@ -74,6 +74,9 @@ type syntaxError struct {
 
 func (e *syntaxError) Error() string { return e.msg + " at byte " + strconv.Itoa(e.at+1) }
 
+// maxTimestamp is 10000-01-01T00:00:00Z in milliseconds.
+const maxTimestamp = 253402300800000
+
 func (s *scanner) fail(msg string) error { return &syntaxError{msg, s.pos} }
 
 // next finds the next record. It returns its start offset, or -1 at the
@@ -177,6 +180,11 @@ func (s *scanner) record() error {
 			ts, err := s.number()
 			if err != nil {
 				return err
+			}
+			// Windows and RFC 3339 times exist for years 1970..9999 only:
+			// a record outside is no log AWS wrote.
+			if ts < 0 || ts >= maxTimestamp {
+				return s.fail("timestamp " + strconv.FormatInt(ts, 10) + " is outside 1970..9999 (milliseconds since the epoch)")
 			}
 			s.f.ts, s.f.hasTS = ts, true
 			return nil

@@ -77,6 +77,23 @@ type Source struct {
 	File string // "" when there was no file
 	Dir  string // the file's directory; relative paths in it start here
 	root *yaml.Node
+	env  map[string]string // key path → the variable that set it
+}
+
+// envVar is the environment variable that set the value at path (or a
+// value it holds: public_urls[0] was set by LOCKGATE_PUBLIC_URL), or "".
+func (s *Source) envVar(path string) string {
+	for p := path; p != ""; {
+		if name := s.env[p]; name != "" {
+			return name
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return ""
 }
 
 // Resolve returns p relative to the file's directory.
@@ -95,6 +112,14 @@ func (s *Source) Locate(l problem.List) problem.List {
 	}
 	for i := range l {
 		if l[i].File != "" {
+			continue
+		}
+		if name := s.envVar(l[i].Path); name != "" {
+			// The file's line would blame a value the environment
+			// replaced.
+			if !strings.Contains(l[i].Msg, name) {
+				l[i].Msg += " (set by the environment variable " + name + ")"
+			}
 			continue
 		}
 		l[i].File = s.File
@@ -133,10 +158,12 @@ func Load(path string, getenv func(string) string, dst any) (*Source, error) {
 			return src, problem.List{{File: path, Msg: err.Error()}}
 		}
 		src.File, src.Dir = path, filepath.Dir(path)
-		probs = decodeFile(data, dst, src)
+		// Located now: the file's own mistakes are the file's, even
+		// where the environment then replaces the value.
+		probs = src.Locate(decodeFile(data, dst, src))
 	}
 	resolvePaths(dst, src)
-	probs = append(probs, applyEnv(dst, getenv)...)
+	probs = append(probs, applyEnv(dst, getenv, src)...)
 	return src, src.Locate(probs).Err()
 }
 

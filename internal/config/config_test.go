@@ -206,3 +206,34 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+// A problem found after loading in a value the environment set names the
+// variable, not the line of the file whose value it replaced
+// (LOCKGATE_LISTEN=garbage was reported at the file's listen line).
+func TestLocateNamesTheEnvironmentVariable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("listen: 127.0.0.1:9000\npublic_urls: [http://a.example]\nworkers: 3\n"), 0o600)
+	env := map[string]string{"T_LISTEN": "garbage", "T_PUBLIC_URL": "notaurl"}
+	cfg := defaults()
+	src, err := Load(path, func(k string) string { return env[k] }, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := src.Locate(problem.List{
+		{Path: "listen", Msg: `"garbage" is not host:port`},
+		{Path: "public_urls[0]", Msg: `"notaurl" is not an http(s) URL`},
+		{Path: "workers", Msg: "too many"},
+	}).Err().Error()
+	for _, want := range []string{
+		`listen: "garbage" is not host:port (set by the environment variable T_LISTEN)`,
+		`public_urls[0]: "notaurl" is not an http(s) URL (set by the environment variable T_PUBLIC_URL)`,
+		path + ":3:10: workers: too many",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("want %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, path+":1:") || strings.Contains(got, path+":2:") {
+		t.Errorf("the file is blamed for the environment's values:\n%s", got)
+	}
+}

@@ -33,7 +33,9 @@ func Vars(dst any) []Var {
 
 // applyEnv sets every field whose env variable is non-empty. A list is
 // written comma-separated; booleans as Go's strconv reads them.
-func applyEnv(dst any, getenv func(string) string) problem.List {
+// It records in src which keys the environment set, so that problems
+// found later name the variable, not the file.
+func applyEnv(dst any, getenv func(string) string, src *Source) problem.List {
 	var probs problem.List
 	walk(reflectValue(dst), "", func(f reflect.StructField, v reflect.Value, path string) {
 		name := f.Tag.Get("env")
@@ -44,6 +46,10 @@ func applyEnv(dst any, getenv func(string) string) problem.List {
 		if s == "" {
 			return
 		}
+		if src.env == nil {
+			src.env = map[string]string{}
+		}
+		src.env[path] = name
 		if err := setString(v, s); err != "" {
 			probs = append(probs, problem.Problem{Path: path, Msg: "environment variable " + name + ": " + err})
 		}

@@ -149,7 +149,9 @@ func (c *Config) validate() problem.List {
 		}
 	}
 	if c.AdminToken != "" {
-		if err := lock.CheckBootstrapToken(c.AdminToken); err != nil {
+		if reason := config.Placeholder(c.AdminToken); reason != "" {
+			probs.Add("admin_token", "refused: it looks like a placeholder (it "+reason+"), and a placeholder is public: set LOCKGATE_ADMIN_TOKEN to a random value, e.g. openssl rand -hex 32")
+		} else if err := lock.CheckBootstrapToken(c.AdminToken); err != nil {
 			probs.Add("admin_token", "refused: it "+err.Error())
 		}
 	}
@@ -157,7 +159,9 @@ func (c *Config) validate() problem.List {
 		probs.Add("master_key", "set master_key or master_key_file, not both")
 	}
 	if c.MasterKey != "" {
-		if _, err := secretbox.ParseKey(c.MasterKey); err != nil {
+		if reason := config.Placeholder(c.MasterKey); reason != "" {
+			probs.Add("master_key", "refused: it looks like a placeholder (it "+reason+"): set LOCKGATE_MASTER_KEY to base64 of 32 random bytes, e.g. openssl rand -base64 32")
+		} else if _, err := secretbox.ParseKey(c.MasterKey); err != nil {
 			probs.Addf("master_key", "%v (LOCKGATE_MASTER_KEY: base64 of 32 random bytes, e.g. openssl rand -base64 32)", err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +35,7 @@ import (
 	"github.com/lockgate/lockgate/internal/vpn"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/webhook"
+	"github.com/lockgate/lockgate/lockclient"
 	"github.com/lockgate/lockgate/problem"
 	"github.com/lockgate/lockgate/waf/ratelimit/redisstore"
 )
@@ -129,12 +131,29 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 			l.Append("", err)
 			section("iam_responder", l)
 		}
-		if len(r.EventsSecret) < 20 {
+		if r.EventsSecret == "" {
 			section("iam_responder.events_secret", problem.List{{Msg: "required, at least 20 characters (LOCKGATE_EVENTS_SECRET): it authenticates EventBridge's calls"}})
+		} else if err := config.CheckSecret(r.EventsSecret, 20, "set LOCKGATE_EVENTS_SECRET to a random value, e.g. openssl rand -hex 32"); err != nil {
+			section("iam_responder.events_secret", problem.List{{Msg: err.Error()}})
+		}
+		// The lock.changed pushes it verifies move IAM users between
+		// locked and unlocked: a guessable key lets anyone do that.
+		// lockgate's own webhook secrets are 43 characters (32 random
+		// bytes, base64url), so 32 bytes refuses nothing it issued.
+		if r.WebhookSecret != "" {
+			if err := config.CheckSecret(r.WebhookSecret, minWebhookSecret, "set LOCKGATE_WEBHOOK_SECRET to the secret lockgate showed when you added the webhook (lockgate webhook add)"); err != nil {
+				section("iam_responder.webhook_secret", problem.List{{Msg: err.Error()}})
+			}
 		}
 		if r.SigningKeyFile != "" {
-			if _, err := os.ReadFile(string(r.SigningKeyFile)); err != nil {
+			if data, err := os.ReadFile(string(r.SigningKeyFile)); err != nil {
 				section("iam_responder.signing_key_file", problem.List{{Msg: err.Error()}})
+			} else if msg := checkSigningKey(string(data)); msg != "" {
+				section("iam_responder.signing_key_file", problem.List{{Msg: string(r.SigningKeyFile) + ": " + msg}})
+			}
+		} else if r.SigningKeySecretARN == "" && r.SigningKey != "" {
+			if msg := checkSigningKey(r.SigningKey); msg != "" {
+				section("iam_responder", problem.List{{Msg: "LOCKGATE_SIGNING_KEY: " + msg}})
 			}
 		}
 	}
@@ -143,6 +162,24 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 	}
 	return s, nil
 }
+
+// checkSigningKey checks a signing key as the responder reads it at
+// start (appkey.Load trims it, lockclient decodes the base64 and wants
+// 128 bits), so that validate's "ok" means serve starts; "" when fine.
+func checkSigningKey(text string) string {
+	key, err := lockclient.DecodeKey(strings.TrimSpace(text))
+	switch {
+	case err != nil:
+		return "not a base64 signing key (the secret lockgate app create or app rotate-key shows)"
+	case len(key) < 16:
+		return fmt.Sprintf("holds a %d-byte key: at least 16 bytes (128 bits) are required; use the application's signing key as lockgate shows it", len(key))
+	}
+	return ""
+}
+
+// minWebhookSecret is the shortest iam_responder.webhook_secret accepted:
+// 256 bits when each byte carries one, as the admin token's minimum.
+const minWebhookSecret = 32
 
 // snapshot is what the gateway runs for a configuration.
 func (s *Server) snapshot(cfg Config, set *webacl.Set) gateway.Snapshot {
