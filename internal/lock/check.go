@@ -36,8 +36,15 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 	if key == "" {
 		return CheckResult{}, unauthorized("sub %q has no visible characters", sub)
 	}
+	fresh, err := s.accounts.synced(ctx)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	if app.Settings, err = s.accounts.settings(ctx, s.store, app, fresh); err != nil {
+		return CheckResult{}, err
+	}
 	now := s.now()
-	acc, err := s.accounts.account(ctx, s.store, app.ID, key)
+	acc, err := s.accounts.account(ctx, s.store, app.ID, key, fresh)
 	var locked bool
 	switch {
 	case err == nil:
