@@ -369,9 +369,14 @@ func (s *Service) TokenInfo(ctx context.Context, id string) (Token, error) {
 	return s.store.Token(ctx, id)
 }
 
+// AdminKeeperLifetime is how long a full admin token must still last to
+// count as the one that keeps admins in when another is revoked.
+const AdminKeeperLifetime = 24 * time.Hour
+
 // RevokeToken makes a token unusable at once, on every replica (each
-// request reads the token's row). The last usable full admin token cannot
-// be revoked: that would lock every admin out.
+// request reads the token's row). A full admin token cannot be revoked
+// unless another one without expiry, or lasting AdminKeeperLifetime more,
+// remains: that would lock every admin out, at once or when it expires.
 func (s *Service) RevokeToken(ctx context.Context, id string) (Token, error) {
 	t, err := s.store.Token(ctx, id)
 	if err != nil {
