@@ -245,7 +245,7 @@ func (h *Handler) setOwner(w http.ResponseWriter, r *http.Request) error {
 // "unlock for good" would leave the account open with no end.
 type lockInput struct {
 	For    *string `json:"for"`
-	Reason string `json:"reason"`
+	Reason string  `json:"reason"`
 }
 
 func (h *Handler) target(w http.ResponseWriter, r *http.Request, lockIt bool) (lock.Target, error) {
