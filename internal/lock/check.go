@@ -160,7 +160,13 @@ func (s *Service) ReportEvent(ctx context.Context, token, source string, detail 
 		detail = json.RawMessage("null")
 	}
 	now := s.now()
-	e := AccountEvent{ID: newID("aev", now), At: now, AppID: app.ID, Username: key, Source: source, Detail: s.boundData(detail)}
+	// boundData drops a null detail; stored empty, it made every later
+	// read of the account's events fail to encode.
+	d := s.boundData(detail)
+	if d == nil {
+		d = json.RawMessage("null")
+	}
+	e := AccountEvent{ID: newID("aev", now), At: now, AppID: app.ID, Username: key, Source: source, Detail: d}
 	return e, s.store.AddAccountEvent(ctx, e)
 }
 
