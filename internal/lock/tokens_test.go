@@ -17,7 +17,12 @@ func TestCheckBootstrapToken(t *testing.T) {
 		ok          bool
 	}{
 		{"random 43", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6gD5sE2wU8iO1kMnB", true},
-		{"walkthrough", "walkthrough-admin-token-change-me", true},
+		{"README's former walkthrough value", "walkthrough-admin-token-change-me", false},
+		{"placeholder", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6g-CHANGEME", false},
+		{"period 8", strings.Repeat("abcdefgh", 5), false},
+		{"period 20", strings.Repeat("q3Jk2mZ8vX1pL0aR7tYb", 2), false},
+		{"few characters", "aabbaabbbaababbaabbbabababbbaababbabab", false},
+		{"openssl rand -hex 32", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", true},
 		{"20 chars (accepted before)", "abcdefghij0123456789", false},
 		{"one repeated letter", strings.Repeat("a", 40), false},
 		{"repeated pair", strings.Repeat("ab", 20), false},
