@@ -240,10 +240,12 @@ func (h *Handler) setOwner(w http.ResponseWriter, r *http.Request) error {
 }
 
 // lockInput is the body of lock and unlock: "for" is a Go duration
-// ("15m") and applies to unlock only.
+// ("15m") and applies to unlock only. It is a pointer so that an empty
+// string is told from an absent field: "" is no duration, and taking it as
+// "unlock for good" would leave the account open with no end.
 type lockInput struct {
-	For    string `json:"for"`
-	Reason string `json:"reason"`
+	For    *string `json:"for"`
+	Reason string  `json:"reason"`
 }
 
 func (h *Handler) target(w http.ResponseWriter, r *http.Request, lockIt bool) (lock.Target, error) {
@@ -252,10 +254,10 @@ func (h *Handler) target(w http.ResponseWriter, r *http.Request, lockIt bool) (l
 		return lock.Target{}, err
 	}
 	t := lock.Target{Lock: lockIt, Reason: in.Reason}
-	if in.For != "" {
-		d, err := time.ParseDuration(in.For)
+	if in.For != nil {
+		d, err := time.ParseDuration(*in.For)
 		if err != nil || d <= 0 {
-			return t, badRequest("for: " + strconv.Quote(in.For) + " is not a positive duration such as 15m")
+			return t, badRequest("for: " + strconv.Quote(*in.For) + " is not a positive duration such as 15m")
 		}
 		t.For = d
 	}

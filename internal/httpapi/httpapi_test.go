@@ -268,6 +268,7 @@ func TestAdminAPI(t *testing.T) {
 		{"rotate", "POST", "/api/v1/admin/applications/" + app.ID + "/keys", nil, 201},
 		{"revoke first key", "DELETE", "/api/v1/admin/applications/" + app.ID + "/keys/" + app.SigningKey.ID, nil, 204},
 		{"revoke again", "DELETE", "/api/v1/admin/applications/" + app.ID + "/keys/" + app.SigningKey.ID, nil, 404},
+		{"unlock for empty duration", "POST", "/api/v1/admin/applications/" + app.ID + "/accounts/bob/unlock", map[string]string{"for": ""}, 400},
 		{"unlock for bad duration", "POST", "/api/v1/admin/applications/" + app.ID + "/accounts/bob/unlock", map[string]string{"for": "soon"}, 400},
 		{"unlock for too long", "POST", "/api/v1/admin/applications/" + app.ID + "/accounts/bob/unlock", map[string]string{"for": "720h"}, 400},
 		{"unlock for 15m", "POST", "/api/v1/admin/applications/" + app.ID + "/accounts/bob/unlock", map[string]string{"for": "15m"}, 200},
@@ -335,6 +336,9 @@ func TestOwnerAPI(t *testing.T) {
 	var all accounts
 	if code := a.do("POST", "/api/v1/me/lock-all", tok.Token, nil, &all); code != 200 || len(all.Accounts) != 2 || !all.Accounts[0].Locked || !all.Accounts[1].Locked {
 		t.Fatalf("lock all: %d %+v", code, all)
+	}
+	if code := a.do("POST", "/api/v1/me/accounts/"+mine.Accounts[0].ID+"/unlock", tok.Token, map[string]string{"for": ""}, nil); code != 400 {
+		t.Fatalf(`owner unlock {"for": ""}: %d, want 400 (an empty duration is not "for good")`, code)
 	}
 	var st map[string]any
 	if code := a.do("POST", "/api/v1/me/accounts/"+mine.Accounts[0].ID+"/unlock", tok.Token, map[string]string{"for": "15m"}, &st); code != 200 || st["locked"] != false || st["unlock_until"] == nil {

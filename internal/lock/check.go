@@ -36,8 +36,15 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 	if key == "" {
 		return CheckResult{}, unauthorized("sub %q has no visible characters", sub)
 	}
+	fresh, err := s.accounts.synced(ctx)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	if app.Settings, err = s.accounts.settings(ctx, s.store, app, fresh); err != nil {
+		return CheckResult{}, err
+	}
 	now := s.now()
-	acc, err := s.accounts.account(ctx, s.store, app.ID, key)
+	acc, err := s.accounts.account(ctx, s.store, app.ID, key, fresh)
 	var locked bool
 	switch {
 	case err == nil:
@@ -153,7 +160,13 @@ func (s *Service) ReportEvent(ctx context.Context, token, source string, detail 
 		detail = json.RawMessage("null")
 	}
 	now := s.now()
-	e := AccountEvent{ID: newID("aev", now), At: now, AppID: app.ID, Username: key, Source: source, Detail: s.boundData(detail)}
+	// boundData drops a null detail; stored empty, it made every later
+	// read of the account's events fail to encode.
+	d := s.boundData(detail)
+	if d == nil {
+		d = json.RawMessage("null")
+	}
+	e := AccountEvent{ID: newID("aev", now), At: now, AppID: app.ID, Username: key, Source: source, Detail: d}
 	return e, s.store.AddAccountEvent(ctx, e)
 }
 

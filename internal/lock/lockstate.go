@@ -166,11 +166,12 @@ func applyChanges(ctx context.Context, hooks hookLister, w lockWriter, accs []Ac
 			} else if t.For > 0 {
 				next.UnlockUntil = now.Add(t.For).Truncate(time.Microsecond)
 			}
-			from := StateUnlocked
-			if acc.LockedAt(now) {
-				from = StateLocked
-			}
-			if from == next.State && acc.State == next.State && acc.UnlockUntil.Equal(next.UnlockUntil) {
+			// from is the state as recorded, so each entry starts where the
+			// previous one ended: a timed unlock that has run out is still
+			// recorded "unlocked", and its relock reads unlocked → locked
+			// (receivers act on a transition, not a no-op).
+			from := acc.State
+			if acc.State == next.State && acc.UnlockUntil.Equal(next.UnlockUntil) {
 				continue // already there: no history, no event
 			}
 			ch := LockChange{

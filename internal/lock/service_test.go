@@ -282,6 +282,16 @@ func TestTimedUnlockRelocks(t *testing.T) {
 			if len(hist) != 4 || hist[0].Actor != "lockgate:timed-relock" || hist[0].To != lock.StateLocked {
 				t.Fatalf("history: %+v", hist)
 			}
+			// The relock ends a timed unlock: unlocked → locked, and each
+			// entry starts where the one before it ended.
+			if hist[0].From != lock.StateUnlocked {
+				t.Fatalf("relock recorded from %q, want unlocked", hist[0].From)
+			}
+			for i := 0; i+1 < len(hist); i++ {
+				if hist[i].From != hist[i+1].To {
+					t.Fatalf("history entry %d starts at %q, the one before ended at %q", i, hist[i].From, hist[i+1].To)
+				}
+			}
 			if n, _ := e2.svc.Relock(ctx); n != 0 {
 				t.Fatalf("second Relock changed %d accounts", n)
 			}

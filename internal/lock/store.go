@@ -45,10 +45,12 @@ type AccountStore interface {
 	LockHistory(ctx context.Context, accountID string, limit int) ([]LockChange, error)
 }
 
-// accountReader is the lock check's one read.
+// accountReader is what the lock check reads: the account, and the
+// application's settings when its cache may be stale.
 type accountReader interface {
 	// Account finds an account by its application and canonical key.
 	Account(ctx context.Context, appID, key string) (Account, error)
+	Application(ctx context.Context, id string) (Application, error)
 }
 
 // lockWriter applies lock changes.

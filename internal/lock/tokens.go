@@ -98,9 +98,38 @@ func CheckBootstrapToken(s string) error {
 	case utf8.RuneCountInString(s) < 32:
 		return fmt.Errorf("is %d characters: use at least 32 (lockgate's own tokens carry 256 random bits)", len(s))
 	case repetitive(s):
-		return errors.New("repeats one short pattern: use a random value such as `openssl rand -base64 32`")
+		return errors.New("repeats one pattern: use a random value such as `openssl rand -base64 32`")
+	case placeholder(s):
+		return errors.New("is a published example or placeholder value: use a random value such as `openssl rand -base64 32`")
+	case distinct(s) < 12:
+		return fmt.Errorf("uses only %d different characters: use a random value such as `openssl rand -base64 32`", distinct(s))
 	}
 	return nil
+}
+
+// placeholder reports a value copied from documentation: lockgate's own
+// walkthrough published one, and "change me" values are meant to be.
+func placeholder(s string) bool {
+	l := strings.ToLower(s)
+	for _, w := range []string{"walkthrough-admin-token", "change-me", "changeme", "change_me", "replace-me", "example"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// distinct counts the different bytes of s (printable ASCII).
+func distinct(s string) int {
+	var seen [128]bool
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !seen[s[i]&0x7f] {
+			seen[s[i]&0x7f] = true
+			n++
+		}
+	}
+	return n
 }
 
 func printableASCII(s string) bool {
@@ -112,10 +141,10 @@ func printableASCII(s string) bool {
 	return true
 }
 
-// repetitive reports whether s is one pattern of up to 4 characters
-// repeated ("aaaa…", "abab…").
+// repetitive reports whether s is one pattern repeated at least twice
+// ("aaaa…", "abab…", "abcdefghabcdefgh…").
 func repetitive(s string) bool {
-	for p := 1; p <= 4 && p < len(s); p++ {
+	for p := 1; p <= len(s)/2; p++ {
 		if strings.Repeat(s[:p], len(s)/p+1)[:len(s)] == s {
 			return true
 		}
@@ -369,9 +398,14 @@ func (s *Service) TokenInfo(ctx context.Context, id string) (Token, error) {
 	return s.store.Token(ctx, id)
 }
 
+// AdminKeeperLifetime is how long a full admin token must still last to
+// count as the one that keeps admins in when another is revoked.
+const AdminKeeperLifetime = 24 * time.Hour
+
 // RevokeToken makes a token unusable at once, on every replica (each
-// request reads the token's row). The last usable full admin token cannot
-// be revoked: that would lock every admin out.
+// request reads the token's row). A full admin token cannot be revoked
+// unless another one without expiry, or lasting AdminKeeperLifetime more,
+// remains: that would lock every admin out, at once or when it expires.
 func (s *Service) RevokeToken(ctx context.Context, id string) (Token, error) {
 	t, err := s.store.Token(ctx, id)
 	if err != nil {

@@ -17,7 +17,12 @@ func TestCheckBootstrapToken(t *testing.T) {
 		ok          bool
 	}{
 		{"random 43", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6gD5sE2wU8iO1kMnB", true},
-		{"walkthrough", "walkthrough-admin-token-change-me", true},
+		{"README's former walkthrough value", "walkthrough-admin-token-change-me", false},
+		{"placeholder", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6g-CHANGEME", false},
+		{"period 8", strings.Repeat("abcdefgh", 5), false},
+		{"period 20", strings.Repeat("q3Jk2mZ8vX1pL0aR7tYb", 2), false},
+		{"few characters", "aabbaabbbaababbaabbbabababbbaababbabab", false},
+		{"openssl rand -hex 32", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", true},
 		{"20 chars (accepted before)", "abcdefghij0123456789", false},
 		{"one repeated letter", strings.Repeat("a", 40), false},
 		{"repeated pair", strings.Repeat("ab", 20), false},
@@ -227,6 +232,58 @@ func TestLastAdminTokenSurvivesConcurrentRevokes(t *testing.T) {
 				left, _ := e.svc.Tokens(ctx, lock.TokenFilter{Scope: lock.ScopeAdmin})
 				if len(left) != 1 {
 					t.Fatalf("round %d: %d usable admin tokens left, want 1", round, len(left))
+				}
+			}
+		})
+	}
+}
+
+// TestExpiringTokenDoesNotKeepAdminsIn: a full admin token that expires
+// soon is not the other token that lets the last lasting one go — else
+// revoking the bootstrap leaves no admin once it expires (F3). Both
+// backends, since the decision is the store's transaction.
+func TestExpiringTokenDoesNotKeepAdminsIn(t *testing.T) {
+	for _, b := range []string{"sqlite", "postgres"} {
+		t.Run(b, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			keep, _, err := e.svc.CreateToken(ctx, lock.TokenInput{Name: "keep", Scope: lock.ScopeAdmin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all, _ := e.svc.Tokens(ctx, lock.TokenFilter{Scope: lock.ScopeAdmin})
+			for _, tk := range all {
+				if tk.ID != keep.ID {
+					if _, err := e.svc.RevokeToken(ctx, tk.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			now := e.clock.Now()
+			for _, c := range []struct {
+				name    string
+				expires time.Time
+				ok      bool
+			}{
+				{"6s", now.Add(6 * time.Second), false},
+				{"23h59m", now.Add(lock.AdminKeeperLifetime - time.Minute), false},
+				{"24h", now.Add(lock.AdminKeeperLifetime), true},
+				{"never", time.Time{}, true},
+			} {
+				other, _, err := e.svc.CreateToken(ctx, lock.TokenInput{Name: c.name, Scope: lock.ScopeAdmin, ExpiresAt: c.expires})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = e.svc.RevokeToken(ctx, keep.ID)
+				if c.ok != (err == nil) || (!c.ok && !errors.Is(err, lock.ErrConflict)) {
+					t.Fatalf("%s: revoking the lasting token beside one expiring in %s: %v", c.name, c.name, err)
+				}
+				if c.ok {
+					return
+				}
+				// The short-lived one itself may go: it keeps nobody in.
+				if _, err := e.svc.RevokeToken(ctx, other.ID); err != nil {
+					t.Fatalf("%s: revoking the expiring token: %v", c.name, err)
 				}
 			}
 		})

@@ -232,6 +232,11 @@ func (p *Portal) renderSettings(w http.ResponseWriter, r *http.Request, s *sessi
 		p.fail(w, r, s, err)
 		return
 	}
+	// Credentials in a URL show as REDACTED, as in the admin API and the
+	// console: the page is read at the owner's screen and kept in caches.
+	for i := range hooks {
+		hooks[i].URL = lock.RedactURL(hooks[i].URL)
+	}
 	if a, err := p.st.AlertEmail(ctx, s.PersonID); err == nil {
 		data["Email"] = a
 	} else if !errors.Is(err, lock.ErrNotFound) {

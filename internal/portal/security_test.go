@@ -233,6 +233,13 @@ func TestNoAccessToAnothersAccounts(t *testing.T) {
 	if hs, _ := e.svc.Webhooks(ctx, "person", bobP.ID); len(hs) != 1 {
 		t.Error("alice removed bob's webhook")
 	}
+	// Bob's own settings page redacts credentials in his webhook URLs.
+	if _, _, err := e.svc.AddWebhook(ctx, "person", bobP.ID, "http://user:pa55word@127.0.0.1:9/hook?token=SECRETQ"); err != nil {
+		t.Fatal(err)
+	}
+	if page := bob.get("/portal/settings").body; strings.Contains(page, "pa55word") || strings.Contains(page, "SECRETQ") || !strings.Contains(page, "REDACTED") {
+		t.Error("the settings page shows webhook credentials in clear")
+	}
 	for _, path := range []string{"/portal/", "/portal/attempts", "/portal/attempts.json", "/portal/requests", "/portal/settings", "/portal/security"} {
 		if body := alice.get(path).body; strings.Contains(body, "bob") || strings.Contains(body, bobAcc.ID) {
 			t.Errorf("alice's %s shows bob's data", path)

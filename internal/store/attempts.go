@@ -84,6 +84,11 @@ func (s *Store) AccountEvents(ctx context.Context, appID, username string, limit
 		var at int64
 		var detail string
 		err := r.Scan(&e.ID, &at, &e.AppID, &e.Username, &e.Source, &detail)
+		if detail == "" {
+			// Rows written empty before the write was fixed: an empty
+			// json.RawMessage fails the whole list's encoding.
+			detail = "null"
+		}
 		e.At, e.Detail = fromMicros(at), []byte(detail)
 		return e, err
 	}, `SELECT id, at, app_id, username, source, detail FROM account_events WHERE app_id = $1 AND username = $2 ORDER BY id DESC LIMIT $3`, appID, username, limit)

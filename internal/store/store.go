@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -33,7 +34,13 @@ type Store struct {
 	collisions []UsernameCollision
 	dsn        string
 	watch      watch
+	// lockFile holds the SQLite database's exclusive lock (see lockFile).
+	lockFile *os.File
 }
+
+// ErrInUse is returned by Open when another process has the SQLite
+// database open.
+var ErrInUse = errors.New("store: database in use")
 
 var _ lock.Store = (*Store)(nil)
 
@@ -92,6 +99,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	var (
 		db  *sql.DB
 		d   dialect
+		lf  *os.File // SQLite: held for the store's life
 		err error
 	)
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
@@ -110,6 +118,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if err := secureFiles(path); err != nil {
 			return nil, err
 		}
+		if lf, err = lockFile(path + ".lock"); err != nil {
+			return nil, err
+		}
 		// WAL lets readers run beside the writer; synchronous(FULL) makes
 		// a commit durable before it returns, so an acknowledged attempt
 		// survives a crash; _txlock=immediate takes the write lock at
@@ -122,18 +133,21 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		q.Set("_txlock", "immediate")
 		db, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 		if err != nil {
+			lf.Close()
 			return nil, err
 		}
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 	}
-	s := &Store{db: db, dialect: d, dsn: dsn}
+	s := &Store{db: db, dialect: d, dsn: dsn, lockFile: lf}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
+		lf.Close()
 		return nil, err
 	}
 	if s.account, err = db.PrepareContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE app_id = $1 AND username_key = $2`); err != nil {
 		db.Close()
+		lf.Close()
 		return nil, err
 	}
 	s.batch = newBatcher(s, d.writers)
@@ -156,7 +170,11 @@ func (s *Store) Close() error {
 	s.stopWatching()
 	s.batch.close()
 	s.account.Close()
-	return s.db.Close()
+	err := s.db.Close()
+	if s.lockFile != nil {
+		s.lockFile.Close()
+	}
+	return err
 }
 
 // Ping checks that the database answers.

@@ -76,9 +76,13 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 // admin token remains and the revocation are one transaction, with the
 // admin rows locked (SQLite's write lock; FOR UPDATE on PostgreSQL), so
 // two admins revoking each other's token at once cannot both succeed.
+// Only a token without expiry, or one that lasts lock.AdminKeeperLifetime
+// longer, counts as the other: one that expires in seconds would lock
+// every admin out just the same.
 func (s *Store) RevokeAdminToken(ctx context.Context, id string, at time.Time) error {
+	keeps := micros(at.Add(lock.AdminKeeperLifetime))
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		q := `SELECT id FROM tokens WHERE scope = 'admin' AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $1) ORDER BY id`
+		q := `SELECT id, expires_at FROM tokens WHERE scope = 'admin' AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $1) ORDER BY id`
 		if s.dialect.name == "postgres" {
 			q += ` FOR UPDATE`
 		}
@@ -89,13 +93,14 @@ func (s *Store) RevokeAdminToken(ctx context.Context, id string, at time.Time) e
 		others, found := 0, false
 		for rows.Next() {
 			var got string
-			if err := rows.Scan(&got); err != nil {
+			var exp int64
+			if err := rows.Scan(&got, &exp); err != nil {
 				rows.Close()
 				return err
 			}
 			if got == id {
 				found = true
-			} else {
+			} else if exp == 0 || exp >= keeps {
 				others++
 			}
 		}
@@ -104,7 +109,7 @@ func (s *Store) RevokeAdminToken(ctx context.Context, id string, at time.Time) e
 			return err
 		}
 		if found && others == 0 {
-			return fmt.Errorf("%w: %s is the last usable full admin token; create another before revoking it", lock.ErrConflict, id)
+			return fmt.Errorf("%w: %s is the last full admin token without an expiry within %s; create another before revoking it", lock.ErrConflict, id, lock.AdminKeeperLifetime)
 		}
 		return mustAffect(tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0`, id, micros(at)))
 	})

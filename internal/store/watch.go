@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,8 +19,20 @@ import (
 // at its commit). A replica that is not LISTENing (its connection broke)
 // reports itself not live, and its cache stands aside until it listens
 // again.
+//
+// NOTIFY arrives after the writer's COMMIT has returned, so a replica
+// alone cannot know that it has heard everything acknowledged elsewhere.
+// Each announcing transaction therefore takes the next value of the
+// account_changes counter (holding its row until commit, so values commit
+// in order) and closes its notifications with a marker carrying it;
+// Synced compares the counter as committed now with the last marker the
+// LISTEN connection has handled.
 
 const notifyChannel = "lockgate_accounts"
+
+// markerPrefix starts the payload that closes one transaction's
+// announcements: the counter value it took.
+const markerPrefix = "\x1e"
 
 type watch struct {
 	mu      sync.Mutex
@@ -27,6 +41,9 @@ type watch struct {
 	started bool
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
+	// heard is the last counter value whose announcements this process
+	// has delivered; -1 while not listening.
+	heard atomic.Int64
 }
 
 // WatchAccounts implements lock.AccountWatcher.
@@ -44,6 +61,7 @@ func (s *Store) WatchAccounts(changed func(app, key string), live func(bool)) {
 		return
 	}
 	if start {
+		s.watch.heard.Store(-1)
 		ctx, cancel := context.WithCancel(context.Background())
 		s.watch.cancel = cancel
 		s.watch.done.Add(1)
@@ -88,12 +106,22 @@ func (s *Store) changedIn(ctx context.Context, f func(tx *sql.Tx) ([][2]string, 
 		if changed, err = f(tx); err != nil {
 			return err
 		}
+		if len(changed) == 0 || s.dialect.name != "postgres" {
+			return nil
+		}
+		var v int64
+		if err := tx.QueryRowContext(ctx, `UPDATE account_changes SET v = v + 1 WHERE id = 1 RETURNING v`).Scan(&v); err != nil {
+			return err
+		}
 		for _, c := range changed {
 			if err := s.notify(ctx, tx, c[0], c[1]); err != nil {
 				return err
 			}
 		}
-		return nil
+		// Notifications of one transaction arrive in the order sent, so
+		// the marker comes after the changes it vouches for.
+		_, err = tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, markerPrefix+strconv.FormatInt(v, 10))
+		return err
 	})
 	if err == nil {
 		for _, c := range changed {
@@ -110,17 +138,32 @@ func (s *Store) listen(ctx context.Context) {
 	for ctx.Err() == nil {
 		conn, err := pgx.Connect(ctx, s.dsn)
 		if err == nil {
+			var v int64
 			if _, err = conn.Exec(ctx, "LISTEN "+notifyChannel); err == nil {
+				// Changes committed before LISTEN were not heard; the
+				// cache starts empty (setLive) and what it reads now is
+				// at least as new as v.
+				err = conn.QueryRow(ctx, `SELECT v FROM account_changes WHERE id = 1`).Scan(&v)
+			}
+			if err == nil {
 				s.setLive(true)
+				s.watch.heard.Store(v)
 				for {
 					n, err := conn.WaitForNotification(ctx)
 					if err != nil {
 						break
 					}
+					if m, ok := strings.CutPrefix(n.Payload, markerPrefix); ok {
+						if v, err := strconv.ParseInt(m, 10, 64); err == nil && v > s.watch.heard.Load() {
+							s.watch.heard.Store(v)
+						}
+						continue
+					}
 					app, key, _ := strings.Cut(n.Payload, "\x1f")
 					s.announceLocal(app, key)
 				}
 			}
+			s.watch.heard.Store(-1)
 			conn.Close(context.Background())
 		}
 		s.setLive(false)
@@ -129,6 +172,25 @@ func (s *Store) listen(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// Synced implements lock.AccountWatcher: whether every change committed
+// before the call has been announced to this process. On SQLite this
+// process makes every change and announces it before acknowledging it; on
+// PostgreSQL it costs one read of the counter.
+func (s *Store) Synced(ctx context.Context) (bool, error) {
+	if s.dialect.name != "postgres" {
+		return true, nil
+	}
+	heard := s.watch.heard.Load()
+	if heard < 0 {
+		return false, nil
+	}
+	var v int64
+	if err := s.db.QueryRowContext(ctx, `SELECT v FROM account_changes WHERE id = 1`).Scan(&v); err != nil {
+		return false, s.wrap(err)
+	}
+	return s.watch.heard.Load() >= v, nil
 }
 
 func (s *Store) stopWatching() {

@@ -1,0 +1,89 @@
+package lock_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/store"
+	"github.com/lockgate/lockgate/internal/storetest"
+)
+
+// TestCacheNeverAnswersOlderThanAcknowledgedLock: a lock (or a settings
+// change) acknowledged by replica A is answered by replica B's very next
+// check, even while B's LISTEN connection has not yet delivered the
+// invalidation. The test holds B's listener inside a callback that runs
+// before the cache's, so the invalidation is certainly late: before the
+// fix B answered locked:false from its cache.
+func TestCacheNeverAnswersOlderThanAcknowledgedLock(t *testing.T) {
+	ctx := context.Background()
+	dsn := storetest.DSN(t, "postgres")
+	open := func() *store.Store {
+		s, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	c := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	stA, stB := open(), open()
+	var mu sync.Mutex
+	hold := false
+	held := make(chan struct{}, 100)
+	release := make(chan struct{})
+	live := make(chan bool, 10)
+	stB.WatchAccounts(func(app, key string) {
+		mu.Lock()
+		h := hold
+		mu.Unlock()
+		if h {
+			held <- struct{}{}
+			<-release
+		}
+	}, func(ok bool) { live <- ok })
+	a, b := newEnvWithStore(t, stA, c), newEnvWithStore(t, stB, c)
+	if ok := <-live; !ok {
+		t.Fatal("replica B is not listening")
+	}
+	app, key, _ := a.app(t, "A", "https://a.example")
+	check := func(e *env, user string) bool {
+		t.Helper()
+		res, err := e.svc.Check(ctx, sign(key, map[string]any{"alg": "HS256"}, e.claims("https://a.example", user)), lock.CheckInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Locked
+	}
+	if _, err := a.svc.SetLock(ctx, app.ID, "alice", lock.Target{}, lock.Actor{Name: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // B caches alice unlocked and the settings
+		if check(b, "alice") || check(b, "nobody") {
+			t.Fatal("locked before the lock")
+		}
+	}
+	mu.Lock()
+	hold = true
+	mu.Unlock()
+	defer close(release)
+
+	if _, err := a.svc.SetLock(ctx, app.ID, "alice", lock.Target{Lock: true}, lock.Actor{Name: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	<-held // B's listener has the notification and is stuck before its cache
+	for i := range 3 {
+		if !check(b, "alice") {
+			t.Fatalf("check %d on B answered unlocked after A acknowledged the lock", i)
+		}
+	}
+	locked := lock.UnknownLocked
+	if _, err := a.svc.UpdateApplication(ctx, app.ID, lock.ApplicationInput{UnknownAccount: &locked}); err != nil {
+		t.Fatal(err)
+	}
+	if !check(b, "nobody") {
+		t.Fatal("B answered an unknown name unlocked after A set unknown_account: locked")
+	}
+}
