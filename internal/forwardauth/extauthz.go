@@ -48,12 +48,12 @@ func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.
 	}
 	if !s.trustedPeer(peerAddr) {
 		s.log.Warn("ext_authz: refused a peer that is not a trusted proxy", "peer", peerAddr.String())
-		return denied(plain(http.StatusForbidden), nil), nil
+		return denied(plain(http.StatusForbidden)), nil
 	}
 	o, err := fromCheck(req)
 	if err != nil {
 		s.log.Error("ext_authz: cannot read the request", "peer", peerAddr.String(), "error", err)
-		return denied(plain(http.StatusInternalServerError), nil), nil
+		return denied(plain(http.StatusInternalServerError)), nil
 	}
 	// Identity headers the client sent are removed on the way upstream,
 	// whatever the decision's own headers.
@@ -70,7 +70,7 @@ func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.
 	}
 	v := s.decide(ctx, o)
 	if v.status != http.StatusOK {
-		return denied(v, nil), nil
+		return denied(v), nil
 	}
 	ok := &authv3.OkHttpResponse{HeadersToRemove: remove}
 	for name, vs := range v.header {
@@ -93,7 +93,7 @@ func header(name, value string) *corev3.HeaderValueOption {
 }
 
 // denied is Envoy's answer for a refusal: the response the client gets.
-func denied(v verdict, _ []string) *authv3.CheckResponse {
+func denied(v verdict) *authv3.CheckResponse {
 	d := &authv3.DeniedHttpResponse{Status: &typev3.HttpStatus{Code: typev3.StatusCode(v.status)}, Body: string(v.body)}
 	for name, vs := range v.header {
 		for _, val := range vs {
