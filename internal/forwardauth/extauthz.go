@@ -75,9 +75,15 @@ func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.
 	ok := &authv3.OkHttpResponse{HeadersToRemove: remove}
 	for name, vs := range v.header {
 		for _, val := range vs {
+			if val == "" { // none for this request: Envoy removes the client's copy
+				ok.HeadersToRemove = append(ok.HeadersToRemove, strings.ToLower(name))
+				continue
+			}
 			ok.Headers = append(ok.Headers, header(name, val))
 		}
 	}
+	slices.Sort(ok.HeadersToRemove)
+	ok.HeadersToRemove = slices.Compact(ok.HeadersToRemove)
 	slices.SortFunc(ok.Headers, func(a, b *corev3.HeaderValueOption) int { return strings.Compare(a.Header.Key, b.Header.Key) })
 	return &authv3.CheckResponse{
 		Status:       &rpcstatus.Status{Code: int32(code.Code_OK)},

@@ -3,6 +3,7 @@ package forwardauth
 import (
 	"context"
 	"net"
+	"slices"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -101,6 +102,12 @@ func TestExtAuthzCheck(t *testing.T) {
 				}
 				for _, h := range resp.GetOkResponse().GetHeaders() {
 					got[h.GetHeader().GetKey()] = h.GetHeader().GetValue()
+				}
+				// A header the web ACL may insert that this request did not
+				// get is removed: the client's forged copy never passes.
+				removed := resp.GetOkResponse().GetHeadersToRemove()
+				if _, set := got["x-amzn-waf-api"]; set == slices.Contains(removed, "x-amzn-waf-api") {
+					t.Errorf("x-amzn-waf-api: set %v, removed %v", got, removed)
 				}
 			} else {
 				d := resp.GetDeniedResponse()

@@ -85,6 +85,7 @@ type route struct {
 	name, host, prefix string
 	eng                *waf.Engine
 	authz              *authz.Authorizer
+	inserts            []string          // every header an allow may carry (headers.go)
 	src                [4]*waflog.Source // by integration
 	aclMetric          string
 	metricNames        map[string]string
@@ -152,6 +153,7 @@ func Provision(cfg Config, opts Options) (*Service, problem.List) {
 				continue
 			}
 			rt.eng, rt.aclMetric, webaclID = eng, acl.VisibilityConfig.MetricName, waflog.WebACLID(acl)
+			rt.inserts = insertNames(acl, opts.WAF.Options.RuleGroups)
 			for _, r := range acl.Rules {
 				rt.metricNames[r.Name] = r.VisibilityConfig.MetricName
 			}
@@ -380,6 +382,9 @@ func (s *Service) decide(ctx context.Context, o *original) verdict {
 		return w.verdict()
 	}
 	v := verdict{status: http.StatusOK, header: http.Header{}}
+	for _, n := range rt.inserts {
+		v.header[http.CanonicalHeaderKey(n)] = []string{""}
+	}
 	for _, h := range d.InsertHeaders {
 		v.header.Set("x-amzn-waf-"+h.Name, h.Value)
 	}
@@ -391,6 +396,9 @@ func (s *Service) decide(ctx context.Context, o *original) verdict {
 			var w buffer
 			az.Write(&w)
 			return w.verdict()
+		}
+		for _, n := range rt.authz.IdentityHeaders() {
+			v.header[http.CanonicalHeaderKey(n)] = []string{""}
 		}
 		az.SetIdentity(v.header)
 	}
