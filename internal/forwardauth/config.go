@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/gaissmai/bart"
+
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/problem"
 )
@@ -140,4 +142,16 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// newTrusted is the lookup table of trusted proxies (entries already
+// validated).
+func newTrusted(proxies ...string) *bart.Lite {
+	t := &bart.Lite{}
+	for _, p := range proxies {
+		if pfx, err := parsePrefix(p); err == nil {
+			t.Insert(pfx)
+		}
+	}
+	return t
 }

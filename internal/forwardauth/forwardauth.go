@@ -114,13 +114,9 @@ func Provision(cfg Config, opts Options) (*Service, problem.List) {
 	if len(probs) > 0 || !cfg.Enabled() {
 		return nil, probs
 	}
-	s := &Service{cfg: cfg, log: opts.Logger, opts: opts, trusted: &bart.Lite{}, header: cfg.ClientIPHeader}
+	s := &Service{cfg: cfg, log: opts.Logger, opts: opts, trusted: newTrusted(cfg.TrustedProxies...), header: cfg.ClientIPHeader}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	for _, p := range cfg.TrustedProxies {
-		pfx, _ := parsePrefix(p)
-		s.trusted.Insert(pfx)
 	}
 	s.redact = waflog.RedactHeaders(cfg.Log.Redact...)
 	s.metrics = newMetrics()
@@ -365,8 +361,9 @@ func (s *Service) decide(ctx context.Context, o *original) verdict {
 		*d = waf.Decision{Action: "ALLOW", TerminatingRuleID: "Default_Action", TerminatingRuleType: "REGULAR"}
 	}
 	rt.observe(d)
-	hr := o.httpRequest(ctx)
+	var hr *http.Request // built only for the log and the authorizer
 	if s.logw != nil && (s.cfg.Log.Only == "all" || d.Action == "BLOCK" || len(d.NonTerminating) > 0) {
+		hr = o.httpRequest(ctx)
 		country := geo.Country(o.client)
 		if rt.eng != nil {
 			country = rt.eng.Country(o.client)
@@ -389,6 +386,10 @@ func (s *Service) decide(ctx context.Context, o *original) verdict {
 		v.header.Set("x-amzn-waf-"+h.Name, h.Value)
 	}
 	if rt.authz != nil {
+		if hr == nil {
+			hr = o.httpRequest(ctx)
+		}
+		hr.Header = hr.Header.Clone() // the proxy's request is not changed
 		rt.authz.StripIdentity(hr.Header)
 		az := rt.authz.Decide(hr, o.client)
 		if !az.Allowed() {

@@ -89,7 +89,9 @@ func (s *Service) fromHTTP(integration string, hs headerSet, r *http.Request) (*
 	if o.client, ok = s.clientFrom(r.Header.Values(s.header)); !ok {
 		return nil, errors.New("the request has no client address in " + s.header)
 	}
-	o.header = make(http.Header, len(r.Header))
+	// The authorizer reads the original headers (a copy: it strips the
+	// identity headers); the engine inspects them without the proxy's own.
+	o.header = r.Header
 	names := make([]string, 0, len(r.Header))
 	for name := range r.Header {
 		switch name {
@@ -97,7 +99,6 @@ func (s *Service) fromHTTP(integration string, hs headerSet, r *http.Request) (*
 			continue
 		}
 		names = append(names, name)
-		o.header[name] = r.Header[name]
 	}
 	slices.Sort(names)
 	o.headers = make([]waf.Header, 0, len(r.Header)+1)

@@ -22,9 +22,9 @@ import (
 	"github.com/lockgate/lockgate/internal/waflog"
 )
 
-// The placeholders of the configurations in testdata (the same text as
-// docs/integrations.md): lockgate's forward_auth.listen, the application,
-// and the proxy's own address.
+// The placeholders of the configurations in docs/integrations.md, which
+// these tests run as they are written there: lockgate's
+// forward_auth.listen, the application, and the proxy's own address.
 const (
 	lockgatePlaceholder = "127.0.0.1:9191"
 	appPlaceholder      = "127.0.0.1:9000"
@@ -73,7 +73,7 @@ type proxyRun struct {
 // startStack runs lockgate's forward auth (trusting only 127.0.0.1, the
 // proxy), an application, and the proxy from testdata/conf with the
 // placeholders replaced; start runs the proxy on the config file.
-func startStack(t *testing.T, conf string, start func(dir, confPath string) *exec.Cmd) *proxyRun {
+func startStack(t *testing.T, test, conf string, start func(dir, confPath string) *exec.Cmd) *proxyRun {
 	t.Helper()
 	pr := &proxyRun{logPath: filepath.Join(t.TempDir(), "waf.log")}
 	pr.lastWAF.Store("")
@@ -95,14 +95,11 @@ func startStack(t *testing.T, conf string, start func(dir, confPath string) *exe
 	pr.stop = func() { once.Do(func() { cancel(); <-done }) } // Run closes (flushes) the log
 	t.Cleanup(pr.stop)
 	pr.addr = freeAddr(t)
-	text, err := os.ReadFile(filepath.Join("testdata", conf))
-	if err != nil {
-		t.Fatal(err)
-	}
+	text := docBlock(t, test)
 	r := strings.NewReplacer(lockgatePlaceholder, ln.Addr().String(), appPlaceholder, app.Listener.Addr().String(), proxyPlaceholder, pr.addr)
 	dir := t.TempDir()
 	confPath := filepath.Join(dir, conf)
-	if err := os.WriteFile(confPath, []byte(r.Replace(string(text))), 0o600); err != nil {
+	if err := os.WriteFile(confPath, []byte(r.Replace(text)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := start(dir, confPath)
@@ -144,6 +141,27 @@ func startStack(t *testing.T, conf string, start func(dir, confPath string) *exe
 	return pr
 }
 
+// docBlock is the fenced block of docs/integrations.md marked
+// <!-- run-by: TEST -->: the configuration a reader copies is the one
+// tested.
+func docBlock(t *testing.T, test string) string {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/integrations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "<!-- run-by: "+test+" -->\n```")
+	if !ok {
+		t.Fatalf("docs/integrations.md has no block marked run-by: %s", test)
+	}
+	_, rest, _ = strings.Cut(rest, "\n") // the fence's language
+	body, _, ok := strings.Cut(rest, "\n```")
+	if !ok {
+		t.Fatalf("docs/integrations.md: the %s block is not closed", test)
+	}
+	return body + "\n"
+}
+
 // client sends requests from a loopback address of its own (127.0.0.0/8
 // is all local), so that the proxy sees distinct clients.
 func client(from string) *http.Client {
@@ -168,7 +186,7 @@ func get(t *testing.T, c *http.Client, url string, header ...string) (*http.Resp
 
 func TestNginx(t *testing.T) {
 	nginx := tool(t, "nginx")
-	pr := startStack(t, "nginx-lockgate.conf", func(dir, confPath string) *exec.Cmd {
+	pr := startStack(t, "TestNginx", "lockgate.conf", func(dir, confPath string) *exec.Cmd {
 		for _, d := range []string{"logs", "tmp"} {
 			os.MkdirAll(filepath.Join(dir, d), 0o755)
 		}
@@ -197,7 +215,7 @@ http {
 
 func TestCaddy(t *testing.T) {
 	caddy := tool(t, "caddy")
-	pr := startStack(t, "Caddyfile", func(dir, confPath string) *exec.Cmd {
+	pr := startStack(t, "TestCaddy", "Caddyfile", func(dir, confPath string) *exec.Cmd {
 		cmd := exec.Command(caddy, "run", "--config", confPath, "--adapter", "caddyfile")
 		cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
 		return cmd
