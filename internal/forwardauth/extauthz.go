@@ -66,24 +66,32 @@ func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.
 				remove = append(remove, strings.ToLower(name))
 			}
 		}
-		slices.Sort(remove)
 	}
 	v := s.decide(ctx, o)
 	if v.status != http.StatusOK {
 		return denied(v), nil
 	}
-	ok := &authv3.OkHttpResponse{HeadersToRemove: remove}
+	// Set headers overwrite the client's copies; those this request did
+	// not get, and the client's identity headers, are removed. A name is
+	// never both set and removed (Envoy would apply both).
+	ok := &authv3.OkHttpResponse{}
+	set := map[string]bool{}
 	for name, vs := range v.header {
 		for _, val := range vs {
-			if val == "" { // none for this request: Envoy removes the client's copy
-				ok.HeadersToRemove = append(ok.HeadersToRemove, strings.ToLower(name))
+			if val == "" {
+				remove = append(remove, strings.ToLower(name))
 				continue
 			}
+			set[strings.ToLower(name)] = true
 			ok.Headers = append(ok.Headers, header(name, val))
 		}
 	}
-	slices.Sort(ok.HeadersToRemove)
-	ok.HeadersToRemove = slices.Compact(ok.HeadersToRemove)
+	slices.Sort(remove)
+	for _, n := range slices.Compact(remove) {
+		if !set[n] {
+			ok.HeadersToRemove = append(ok.HeadersToRemove, n)
+		}
+	}
 	slices.SortFunc(ok.Headers, func(a, b *corev3.HeaderValueOption) int { return strings.Compare(a.Header.Key, b.Header.Key) })
 	return &authv3.CheckResponse{
 		Status:       &rpcstatus.Status{Code: int32(code.Code_OK)},
