@@ -123,8 +123,12 @@ override the file, secrets usually come from there), so "ok" means serve
 would start with this file in this environment. --ignore-env checks the file
 alone.
 
+Warnings (what works, but not as a reader may expect: a rule inspecting
+the body on a forward_auth route, whose proxies send none) do not fail it.
+
 Exit codes: 0 ok, 1 problems found. With -o json the answer is
-{"file", "ok", "problems": [{"file", "line", "column", "path", "message"}]}.`,
+{"file", "ok", "problems": [{"file", "line", "column", "path", "message"}],
+"warnings": [...]}.`,
 		Example: `  lockgate config validate /etc/lockgate/lockgate.yaml
   lockgate config validate lockgate.yaml --ignore-env -o json`,
 		Args: exactArgs(1),
@@ -137,7 +141,7 @@ Exit codes: 0 ok, 1 problems found. With -o json the answer is
 			if ignore, _ := c.Flags().GetBool("ignore-env"); ignore {
 				getenv = func(string) string { return "" }
 			}
-			err = server.Validate(args[0], getenv)
+			warnings, err := server.Validate(args[0], getenv)
 			type problemView struct {
 				File    string `json:"file,omitempty"`
 				Line    int    `json:"line,omitempty"`
@@ -149,7 +153,11 @@ Exit codes: 0 ok, 1 problems found. With -o json the answer is
 				File     string        `json:"file"`
 				OK       bool          `json:"ok"`
 				Problems []problemView `json:"problems"`
-			}{File: args[0], OK: err == nil, Problems: []problemView{}}
+				Warnings []problemView `json:"warnings"`
+			}{File: args[0], OK: err == nil, Problems: []problemView{}, Warnings: []problemView{}}
+			for _, q := range warnings {
+				out.Warnings = append(out.Warnings, problemView{q.File, q.Line, q.Column, q.Path, q.Msg})
+			}
 			var probs problem.List
 			if err != nil {
 				probs.Append("", err)
@@ -164,6 +172,9 @@ Exit codes: 0 ok, 1 problems found. With -o json the answer is
 			} else if err != nil {
 				fmt.Fprintln(c.ErrOrStderr(), err)
 			} else {
+				for _, w := range warnings {
+					fmt.Fprintln(c.ErrOrStderr(), "warning:", w.Error())
+				}
 				fmt.Fprintf(c.OutOrStdout(), "%s: ok\n", args[0])
 			}
 			if err != nil {

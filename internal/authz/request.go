@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -103,4 +104,17 @@ func (a *Authorizer) Middleware(next http.Handler, clientIP func(*http.Request) 
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// IdentityHeaders names the headers an allowed decision may set, for a
+// proxy asking lockgate (forward auth) that must replace the client's
+// own copies of all of them.
+func (a *Authorizer) IdentityHeaders() []string {
+	h := a.cfg.Headers
+	names := []string{h.Principal, h.Username, h.Groups}
+	for n := range h.Claims {
+		names = append(names, n)
+	}
+	slices.Sort(names[3:])
+	return names
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/lockgate/lockgate/internal/authz"
 	"github.com/lockgate/lockgate/internal/awsiam"
 	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/forwardauth"
 	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/httpapi"
@@ -53,6 +54,7 @@ type Config struct {
 	IAMResponder awsiam.Settings    `yaml:"iam_responder"`
 	WAF          webacl.Config      `yaml:"waf"`
 	Gateway      gateway.Config     `yaml:"gateway"`
+	ForwardAuth  forwardauth.Config `yaml:"forward_auth"`
 	Authz        authz.Config       `yaml:"authz"`
 	Geo          geo.Config         `yaml:"geo"`
 	VPN          vpn.Config         `yaml:"vpn"`
@@ -84,6 +86,7 @@ func Default() Config {
 		Auth:            httpapi.DefaultAuthConfig(),
 		Webhooks:        webhook.DefaultConfig(),
 		Gateway:         gateway.DefaultConfig(),
+		ForwardAuth:     forwardauth.DefaultConfig(),
 		Authz:           authz.DefaultConfig(),
 		Portal:          portal.DefaultConfig(),
 	}

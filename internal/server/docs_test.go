@@ -30,7 +30,7 @@ func TestEverySectionIsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"listen", "lock_check", "auth", "webhooks", "iam_responder", "waf", "gateway", "authz", "geo", "vpn", "portal"} {
+	for _, key := range []string{"listen", "lock_check", "auth", "webhooks", "iam_responder", "waf", "gateway", "forward_auth", "authz", "geo", "vpn", "portal"} {
 		if !strings.Contains(string(doc), "\n"+key+":") && !strings.Contains(string(doc), "`"+key+"`") {
 			t.Errorf("docs/configuration.md has no part for the %s section", key)
 		}

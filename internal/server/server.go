@@ -25,6 +25,7 @@ import (
 	"github.com/lockgate/lockgate/internal/authz"
 	"github.com/lockgate/lockgate/internal/awsiam"
 	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/forwardauth"
 	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/httpapi"
@@ -52,6 +53,9 @@ type Server struct {
 	authz *authz.Service // nil without an authz section
 	geo   *geo.DB
 	vpn   *vpn.Handler
+	fwd   *forwardauth.Service // nil without a forward_auth listener
+	// warnings are what provisioning accepted but a reader should know.
+	warnings problem.List
 
 	// Set by Open.
 	store   *store.Store
@@ -119,6 +123,20 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 			gp = gateway.Check(s.snapshot(cfg, s.waf))
 		}
 		section("gateway", gp)
+	}
+	if cfg.ForwardAuth.Enabled() || len(cfg.ForwardAuth.Routes) > 0 {
+		var fp problem.List
+		if len(wp) == 0 && len(ap) == 0 {
+			s.fwd, fp = provisionForwardAuth(s, cfg)
+		}
+		section("forward_auth", fp)
+		if s.fwd != nil {
+			for _, w := range s.fwd.Warnings() {
+				w.Path = "forward_auth." + w.Path
+				s.warnings = append(s.warnings, w)
+			}
+			s.warnings = src.Locate(s.warnings)
+		}
 	}
 	if cfg.VPN.Enabled {
 		var vp problem.List
@@ -293,6 +311,11 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		}
 		s.api.Mount(s.gateway.Endpoints()...)
 	}
+	if s.fwd != nil { // after the gateway: it shares the gateway's WAF metrics
+		if err := s.openForwardAuth(reg); err != nil {
+			return err
+		}
+	}
 	if s.vpn != nil {
 		if err := s.vpn.Open(ctx); err != nil {
 			return err
@@ -341,7 +364,21 @@ func (s *Server) Portal() *portal.Portal { return s.portal }
 // openGateway builds the WAF gateway (and its Redis counter store when
 // configured).
 func (s *Server) openGateway(reg *prometheus.Registry) error {
-	if u := s.cfg.WAF.RedisURL; u != "" {
+	if err := s.openRedis(); err != nil {
+		return err
+	}
+	g, err := gateway.New(gateway.Options{Load: s.reloadGateway, Logger: s.log, Registry: reg, Redis: s.redis, ShutdownTimeout: s.cfg.ShutdownTimeout.Std()})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	s.gateway = g
+	return nil
+}
+
+// openRedis connects the rate-based counters' Redis store when the waf
+// section names one (once: the gateway and forward auth share it).
+func (s *Server) openRedis() error {
+	if u := s.cfg.WAF.RedisURL; u != "" && s.redis == nil {
 		ro, err := redis.ParseURL(u)
 		if err != nil {
 			return fmt.Errorf("waf.redis_url: %w", err)
@@ -359,11 +396,6 @@ func (s *Server) openGateway(reg *prometheus.Registry) error {
 			},
 		})
 	}
-	g, err := gateway.New(gateway.Options{Load: s.reloadGateway, Logger: s.log, Registry: reg, Redis: s.redis, ShutdownTimeout: s.cfg.ShutdownTimeout.Std()})
-	if err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
-	s.gateway = g
 	return nil
 }
 
@@ -406,6 +438,9 @@ func (s *Server) release() error {
 		errs = append(errs, s.gateway.Close())
 		s.gateway = nil
 	}
+	if s.fwd != nil {
+		errs = append(errs, s.fwd.Close())
+	}
 	if s.redis != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.redis.Close(cctx)
@@ -423,6 +458,17 @@ func (s *Server) release() error {
 type Listeners struct {
 	Main    net.Listener
 	Gateway net.Listener // nil without a gateway
+	// ForwardAuth and ForwardAuthGRPC are forward_auth's listeners.
+	ForwardAuth, ForwardAuthGRPC net.Listener
+}
+
+// Close closes every listener.
+func (l Listeners) Close() {
+	for _, ln := range []net.Listener{l.Main, l.Gateway, l.ForwardAuth, l.ForwardAuthGRPC} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 }
 
 // Listen binds every address the configuration names, before anything
@@ -440,6 +486,10 @@ func (s *Server) Listen() (Listeners, error) {
 			return l, fmt.Errorf("gateway.listen %s: %w", s.cfg.Gateway.Listen, errors.Unwrap(err))
 		}
 	}
+	if err := s.listenForwardAuth(&l); err != nil {
+		l.Close()
+		return Listeners{}, err
+	}
 	return l, nil
 }
 
@@ -451,10 +501,7 @@ func (s *Server) Run(ctx context.Context, shown func(adminToken string)) error {
 		return err
 	}
 	if err := s.Open(ctx); err != nil {
-		lns.Main.Close()
-		if lns.Gateway != nil {
-			lns.Gateway.Close()
-		}
+		lns.Close()
 		return err
 	}
 	if s.AdminToken != "" && shown != nil {
@@ -475,6 +522,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("gateway.listen %s: %w", s.cfg.Gateway.Listen, errors.Unwrap(err))
 		}
 	}
+	if err := s.listenForwardAuth(&lns); err != nil {
+		lns.Close()
+		s.release()
+		return err
+	}
 	return s.ServeListeners(ctx, lns)
 }
 
@@ -490,6 +542,14 @@ func (s *Server) ServeListeners(ctx context.Context, lns Listeners) error {
 		g.Go(func() error {
 			if err := s.gateway.Run(gctx, lns.Gateway); err != nil {
 				return fmt.Errorf("gateway: %w", err)
+			}
+			return nil
+		})
+	}
+	if s.fwd != nil && (lns.ForwardAuth != nil || lns.ForwardAuthGRPC != nil) {
+		g.Go(func() error {
+			if err := s.fwd.Run(gctx, lns.ForwardAuth, lns.ForwardAuthGRPC); err != nil {
+				return fmt.Errorf("forward_auth: %w", err)
 			}
 			return nil
 		})

@@ -12,16 +12,19 @@ import (
 // the problems provisioning finds in the rest (a CIDR, a missing file):
 // the configuration is provisioned as far as it decoded. Only a file
 // that cannot be read or parsed at all stops there.
-func Validate(path string, getenv func(string) string) error {
+func Validate(path string, getenv func(string) string) (warnings problem.List, err error) {
 	cfg, src, err := Load(path, getenv)
 	var probs problem.List
 	probs.Append("", err)
 	decoded := !slices.ContainsFunc(probs, func(p problem.Problem) bool { return p.Path == "" })
 	if decoded {
-		_, perr := Provision(cfg, src, nil, Options{})
+		s, perr := Provision(cfg, src, nil, Options{})
 		probs.Append("", perr)
+		if perr == nil {
+			warnings = s.Warnings()
+		}
 	}
-	return dedupe(probs).Err()
+	return warnings, dedupe(probs).Err()
 }
 
 // dedupe keeps the first of identical problems (several components may

@@ -13,7 +13,7 @@ import (
 // provisioning finds (a bad CIDR, missing files).
 func TestValidateListsEveryProblemOnce(t *testing.T) {
 	path := "testdata/many-problems.yaml"
-	err := Validate(path, func(string) string { return "" })
+	_, err := Validate(path, func(string) string { return "" })
 	var l problem.List
 	if !errors.As(err, &l) {
 		t.Fatalf("want a problem list, got %v", err)
@@ -41,7 +41,7 @@ func TestValidateListsEveryProblemOnce(t *testing.T) {
 		}
 	}
 	// A file that does not parse stops there: nothing else is known.
-	if err := Validate("testdata/none.yaml", func(string) string { return "" }); err == nil || strings.Count(err.Error(), "\n") != 0 {
+	if _, err := Validate("testdata/none.yaml", func(string) string { return "" }); err == nil || strings.Count(err.Error(), "\n") != 0 {
 		t.Errorf("missing file: %v", err)
 	}
 }

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Compares, in one run, wrk against: nginx alone in front of an upstream,
+# nginx asking lockgate's forward auth for every request (auth_request,
+# keep-alive to lockgate, the configuration of docs/integrations.md), and
+# lockgate's own gateway — both lockgates with the blog's three rules.
+#   bash bench/forwardauth/run.sh [seconds] [rounds]
+# Each round measures every server for `seconds` (default 5) in turn;
+# `rounds` (default 3) interleaves them, so that load from elsewhere on a
+# shared machine falls on all of them alike. It prints each measurement,
+# then per server the median and its ratio to nginx alone, and nginx's
+# spread across rounds: the noise of this run.
+# Needs wrk and nginx (apt-get install wrk nginx).
+set -euo pipefail
+dur="${1:-5}"
+rounds="${2:-3}"
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+tmp="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+(cd "$root" && go build -o "$tmp/lockgate" ./cmd/lockgate)
+(cd "$root/bench" && go build -o "$tmp/upstream" ./gateway/upstream)
+"$tmp/upstream" -listen 127.0.0.1:19100 &
+mkdir -p "$tmp/tmp"
+# nginx alone on 19101; nginx + lockgate on 19102. The loopback plays the
+# CDN whose X-Forwarded-For names the client (the realip module), and
+# nginx sends lockgate that one address, as docs/integrations.md says.
+cat > "$tmp/nginx.conf" <<NGINX
+worker_processes auto;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/tmp/body;
+  proxy_temp_path $tmp/tmp/proxy;
+  fastcgi_temp_path $tmp/tmp/fastcgi;
+  uwsgi_temp_path $tmp/tmp/uwsgi;
+  scgi_temp_path $tmp/tmp/scgi;
+  set_real_ip_from 127.0.0.1;
+  real_ip_header X-Forwarded-For;
+  upstream app { server 127.0.0.1:19100; keepalive 256; }
+  upstream lockgate { server 127.0.0.1:19103; keepalive 256; }
+  server {
+    listen 127.0.0.1:19101;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+    }
+  }
+  server {
+    listen 127.0.0.1:19102;
+    location / {
+      auth_request /_lockgate;
+      auth_request_set \$waf_api \$upstream_http_x_amzn_waf_api;
+      proxy_set_header x-amzn-waf-api \$waf_api;
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+    }
+    location = /_lockgate {
+      internal;
+      proxy_pass http://lockgate/nginx;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-Method \$request_method;
+      proxy_set_header X-Original-URI \$request_uri;
+      proxy_set_header X-Original-Host \$host;
+      proxy_set_header X-Original-Proto \$scheme;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+nginx -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log"
+cp "$root/waf/testdata/blog-acl.json" "$tmp/"
+printf '198.51.100.0/24\n' > "$tmp/reputation.txt"
+# One lockgate: its gateway on 19104, its forward auth on 19103, both with
+# the blog's rules and no log record (the gateway bench measures the log).
+cat > "$tmp/lockgate.yaml" <<YAML
+listen: 127.0.0.1:19105
+data_dir: $tmp/data
+log: {level: warn}
+gateway:
+  listen: 127.0.0.1:19104
+  trusted_proxies: ["127.0.0.1/32"]
+  routes:
+    - name: shop
+      upstreams: [http://127.0.0.1:19100]
+      web_acl: $tmp/blog-acl.json
+forward_auth:
+  listen: 127.0.0.1:19103
+  trusted_proxies: ["127.0.0.1/32"]
+  routes:
+    - name: shop
+      web_acl: $tmp/blog-acl.json
+waf:
+  ip_reputation_file: $tmp/reputation.txt
+YAML
+"$tmp/lockgate" serve --config "$tmp/lockgate.yaml" 2>"$tmp/lockgate.stderr" &
+for _ in $(seq 100); do # until lockgate and nginx answer
+  curl -fsS -o /dev/null -H 'X-Forwarded-For: 10.9.9.9' http://127.0.0.1:19102/ 2>/dev/null &&
+    curl -fsS -o /dev/null http://127.0.0.1:19104/ 2>/dev/null && break
+  sleep 0.1
+done
+# to_ms turns wrk's latency (850.00us, 7.85ms, 1.20s) into milliseconds.
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n *= 1000; printf "%.3f", n }'; }
+results="$tmp/results" # label<TAB>req/s<TAB>p99 ms
+run() { # label port
+  wrk -t2 -c64 -d1s -s "$root/bench/gateway/clients.lua" "http://127.0.0.1:$2/" >/dev/null
+  out="$(wrk -t2 -c64 -d"${dur}s" --latency -s "$root/bench/gateway/clients.lua" "http://127.0.0.1:$2/")"
+  rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+  p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
+  p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
+  non2xx="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
+  printf '%-40s %12s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
+  printf '%s\t%s\t%s\n' "$1" "$rps" "$(to_ms "$p99")" >> "$results"
+}
+alone="nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') alone"
+fwd="nginx + lockgate forward auth"
+gwl="lockgate's gateway"
+echo "wrk -t2 -c64 -d${dur}s × $rounds rounds, 65,536 client IPs via X-Forwarded-For, the blog's 3 rules, $(nproc) cores, $(go version | awk '{print $3}')"
+for round in $(seq "$rounds"); do
+  echo "round $round"
+  run "$alone" 19101
+  run "$fwd" 19102
+  run "$gwl" 19104
+done
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+col() { awk -F'\t' -v l="$1" -v c="$2" '$1 == l { print $c }' "$results"; }
+base_rps=$(col "$alone" 2 | median)
+spread=$(col "$alone" 2 | sort -g | awk -v m="$base_rps" 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f", 100 * (hi - lo) / m }')
+gw_rps=$(col "$gwl" 2 | median)
+echo
+printf '%-40s %12s %10s %14s %14s\n' "median of $rounds rounds" "req/s" "p99 ms" "× nginx alone" "× gateway"
+for label in "$alone" "$fwd" "$gwl"; do
+  rps=$(col "$label" 2 | median)
+  p99=$(col "$label" 3 | median)
+  awk -v l="$label" -v r="$rps" -v p="$p99" -v b="$base_rps" -v g="$gw_rps" \
+    'BEGIN { printf "%-40s %12.0f %10.2f %14.2f %14.2f\n", l, r, p, r / b, r / g }'
+done
+echo "noise: nginx alone's throughput spread over $rounds rounds is ${spread}% of its median"
+if [ "$spread" -gt 15 ]; then
+  echo "too noisy to compare (over 15%): something else is using the cores; run again when the machine is quiet"
+fi

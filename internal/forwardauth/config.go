@@ -1,0 +1,157 @@
+package forwardauth
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/gaissmai/bart"
+
+	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/problem"
+)
+
+// Config is the forward_auth section: lockgate deciding for a proxy that
+// keeps the traffic (docs/integrations.md).
+type Config struct {
+	// Listen serves the HTTP forward-auth endpoints (/nginx, /caddy,
+	// /traefik); off when empty.
+	Listen string `yaml:"listen" env:"LOCKGATE_FORWARD_AUTH_LISTEN"`
+	// GRPCListen serves Envoy's ext_authz (envoy.service.auth.v3); off
+	// when empty.
+	GRPCListen string `yaml:"grpc_listen" env:"LOCKGATE_FORWARD_AUTH_GRPC_LISTEN"`
+	// TrustedProxies are the proxies allowed to ask: the peer of every
+	// request must be one of them, since the request it describes is
+	// whatever its headers say.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ClientIPHeader carries the client address (the rightmost address
+	// of X-Forwarded-For that is not a trusted proxy, or a single-address
+	// header such as X-Real-IP).
+	ClientIPHeader string    `yaml:"client_ip_header"`
+	Log            LogConfig `yaml:"log"`
+	Routes         []Route   `yaml:"routes"`
+}
+
+// LogConfig is where AWS WAF log records of the decisions go, as the
+// gateway's log section.
+type LogConfig struct {
+	// File is a path, "-" for standard output, or empty for no records.
+	File      config.Path     `yaml:"file"`
+	MaxSizeMB int             `yaml:"max_size_mb"`
+	MaxAge    config.Duration `yaml:"max_age"`
+	Keep      int             `yaml:"keep"`
+	// Only is "all" or "blocked_and_counted".
+	Only string `yaml:"only"`
+	// Redact names headers whose values are not logged.
+	Redact []string `yaml:"redact_headers"`
+}
+
+// Route decides requests for a host and path prefix (of the original
+// request) with a web ACL and, optionally, an authorizer.
+type Route struct {
+	Name       string      `yaml:"name"`
+	Host       string      `yaml:"host"`        // empty: any host
+	PathPrefix string      `yaml:"path_prefix"` // default "/"
+	WebACL     config.Path `yaml:"web_acl"`
+	// Authorizer names an authorizer of the authz section.
+	Authorizer string `yaml:"authorizer"`
+}
+
+// DefaultConfig is the section before the file.
+func DefaultConfig() Config {
+	return Config{
+		ClientIPHeader: "X-Forwarded-For",
+		Log:            LogConfig{MaxSizeMB: 100, Keep: 10, Only: "all", Redact: []string{"Authorization", "Cookie"}},
+	}
+}
+
+// Enabled reports whether the section asks for a listener.
+func (c Config) Enabled() bool { return c.Listen != "" || c.GRPCListen != "" }
+
+// Validate returns every problem with the section's values, at paths
+// relative to it. Files are read by Provision.
+func (c Config) Validate() problem.List {
+	var probs problem.List
+	if !c.Enabled() {
+		if len(c.Routes) > 0 {
+			probs.Add("listen", "listen or grpc_listen is required when routes are given")
+		}
+		return probs
+	}
+	for _, l := range []struct{ path, v string }{{"listen", c.Listen}, {"grpc_listen", c.GRPCListen}} {
+		if l.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(l.v); err != nil {
+			probs.Addf(l.path, "%q is not host:port", l.v)
+		}
+	}
+	if c.Listen != "" && c.Listen == c.GRPCListen {
+		probs.Add("grpc_listen", "must differ from listen")
+	}
+	if len(c.TrustedProxies) == 0 {
+		probs.Add("trusted_proxies", "required: the addresses of the proxies that ask (nginx, Caddy, Envoy); any other peer is refused")
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			probs.Addf(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR or an address", p)
+		}
+	}
+	if strings.TrimSpace(c.ClientIPHeader) == "" {
+		probs.Add("client_ip_header", "required (X-Forwarded-For by default)")
+	}
+	switch c.Log.Only {
+	case "all", "blocked_and_counted":
+	default:
+		probs.Addf("log.only", "%q is not all or blocked_and_counted", c.Log.Only)
+	}
+	if c.Log.MaxSizeMB < 1 {
+		probs.Add("log.max_size_mb", "must be at least 1")
+	}
+	if c.Log.Keep < 1 {
+		probs.Add("log.keep", "must be at least 1")
+	}
+	if len(c.Routes) == 0 {
+		probs.Add("routes", "at least one route is required")
+	}
+	names := map[string]bool{}
+	for i, r := range c.Routes {
+		p := fmt.Sprintf("routes[%d]", i)
+		if r.Name == "" {
+			probs.Add(p+".name", "required (it names the route in logs and metrics)")
+		} else if names[r.Name] {
+			probs.Addf(p+".name", "%q names two routes", r.Name)
+		}
+		names[r.Name] = true
+		if r.PathPrefix != "" && !strings.HasPrefix(r.PathPrefix, "/") {
+			probs.Addf(p+".path_prefix", "%q does not start with /", r.PathPrefix)
+		}
+	}
+	return probs
+}
+
+// parsePrefix reads a CIDR or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// newTrusted is the lookup table of trusted proxies (entries already
+// validated).
+func newTrusted(proxies ...string) *bart.Lite {
+	t := &bart.Lite{}
+	for _, p := range proxies {
+		if pfx, err := parsePrefix(p); err == nil {
+			t.Insert(pfx)
+		}
+	}
+	return t
+}

@@ -1,0 +1,462 @@
+// Package forwardauth serves lockgate's decisions to proxies that keep
+// the traffic: nginx (auth_request), Caddy (forward_auth), Traefik
+// (ForwardAuth) over HTTP, and Envoy (ext_authz) over gRPC. Each asks
+// about a request it holds; the route's web ACL (and authorizer) decides
+// as lockgate's gateway would, with the same AWS WAF log records and
+// metrics, and the answer says allow (with the headers to insert) or
+// block (with the response to send).
+package forwardauth
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gaissmai/bart"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lockgate/lockgate/internal/authz"
+	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/internal/waflog"
+	"github.com/lockgate/lockgate/internal/webacl"
+	"github.com/lockgate/lockgate/problem"
+	"github.com/lockgate/lockgate/waf"
+	"github.com/lockgate/lockgate/waf/ratelimit"
+	"github.com/lockgate/lockgate/waf/ratelimit/redisstore"
+)
+
+// The integrations, as their records' httpSourceName says.
+const (
+	Nginx   = "nginx"
+	Caddy   = "caddy"
+	Traefik = "traefik"
+	Envoy   = "envoy"
+)
+
+// SourceName is the httpSourceName of an integration's log records.
+func SourceName(integration string) string { return "lockgate-" + integration }
+
+// Options are what the service needs besides its section.
+type Options struct {
+	// WAF is the provisioned waf section the web ACLs compile with.
+	WAF *webacl.Set
+	// Authorizer returns the authz section's authorizer of a name, or
+	// nil (also when there is no authz section).
+	Authorizer func(name string) *authz.Authorizer
+	Logger     *slog.Logger
+	// Redis shares rate-based counts with other lockgate processes; nil
+	// counts in memory.
+	Redis *redisstore.Store
+	// ShutdownTimeout bounds how long Run lets requests in flight finish.
+	ShutdownTimeout time.Duration
+}
+
+// Service decides for proxies.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	opts     Options
+	trusted  *bart.Lite
+	header   string
+	routes   []*route
+	redact   []waf.FieldToMatch
+	logw     *waflog.Writer
+	metrics  *metrics
+	warnings problem.List
+	seq      atomic.Uint64
+	idPrefix string
+}
+
+type route struct {
+	name, host, prefix string
+	eng                *waf.Engine
+	authz              *authz.Authorizer
+	inserts            []string          // every header an allow may carry (headers.go)
+	src                [4]*waflog.Source // by integration
+	aclMetric          string
+	metricNames        map[string]string
+	requests           map[string]prometheus.Counter
+	ruleMatches        map[string]map[string]prometheus.Counter
+}
+
+var integrations = [...]string{Nginx, Caddy, Traefik, Envoy}
+
+func integrationIndex(name string) int {
+	for i, n := range integrations {
+		if n == name {
+			return i
+		}
+	}
+	return 0
+}
+
+// Provision checks the section and builds its routes — every web ACL
+// read and compiled against the waf section, every authorizer resolved —
+// without opening anything. Problems are at paths relative to the
+// section. Rules that inspect the body on a route are Warnings: nginx,
+// Caddy and Traefik send no body, so those rules see an empty one.
+func Provision(cfg Config, opts Options) (*Service, problem.List) {
+	probs := cfg.Validate()
+	if len(probs) > 0 || !cfg.Enabled() {
+		return nil, probs
+	}
+	s := &Service{cfg: cfg, log: opts.Logger, opts: opts, trusted: newTrusted(cfg.TrustedProxies...), header: cfg.ClientIPHeader}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.redact = waflog.RedactHeaders(cfg.Log.Redact...)
+	s.metrics = newMetrics()
+	counters := map[string]ratelimit.Counter{}
+	for i, rc := range cfg.Routes {
+		p := fmt.Sprintf("routes[%d]", i)
+		rt := &route{name: rc.Name, host: strings.ToLower(rc.Host), prefix: rc.PathPrefix, aclMetric: "none", metricNames: map[string]string{}}
+		if rt.prefix == "" {
+			rt.prefix = "/"
+		}
+		if rc.Authorizer != "" {
+			if opts.Authorizer != nil {
+				rt.authz = opts.Authorizer(rc.Authorizer)
+			}
+			if rt.authz == nil {
+				probs.Addf(p+".authorizer", "%q is not an authorizer of the authz section", rc.Authorizer)
+			}
+		}
+		webaclID := ""
+		if rc.WebACL != "" {
+			if opts.WAF == nil {
+				probs.Add(p+".web_acl", "no waf section was provisioned")
+				continue
+			}
+			acl, eng, err := opts.WAF.Compile(string(rc.WebACL), func(acl *waf.WebACL) webacl.CounterFunc {
+				return s.counterFor(acl.Name, counters, opts.WAF.Options.MaxKeys)
+			})
+			if err != nil {
+				probs.Append(p+".web_acl", err)
+				continue
+			}
+			rt.eng, rt.aclMetric, webaclID = eng, acl.VisibilityConfig.MetricName, waflog.WebACLID(acl)
+			rt.inserts = insertNames(acl, opts.WAF.Options.RuleGroups)
+			for _, r := range acl.Rules {
+				rt.metricNames[r.Name] = r.VisibilityConfig.MetricName
+			}
+			rt.metricNames["Default_Action"] = "Default_Action"
+			for _, name := range bodyRules(acl, opts.WAF.Options) {
+				s.warnings.Addf(p+".web_acl", "rule %q inspects the body: nginx, Caddy and Traefik send no body, so it sees an empty one (Envoy sends it with with_request_body)", name)
+			}
+		}
+		for j, in := range integrations {
+			rt.src[j] = &waflog.Source{Name: SourceName(in), ID: rc.Name, WebACLID: webaclID, RedactedFields: s.redact}
+		}
+		s.metrics.bind(rt)
+		s.routes = append(s.routes, rt)
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	// Longest prefix first; routes naming a host before those for any.
+	sort.SliceStable(s.routes, func(i, j int) bool {
+		a, b := s.routes[i], s.routes[j]
+		if (a.host != "") != (b.host != "") {
+			return a.host != ""
+		}
+		return len(a.prefix) > len(b.prefix)
+	})
+	var b [6]byte
+	rand.Read(b[:])
+	s.idPrefix = hex.EncodeToString(b[:]) + "-"
+	return s, nil
+}
+
+// Warnings are what Provision found that works but not as a reader of
+// the web ACL may expect (rules inspecting a body the proxies do not
+// send), at paths relative to the section.
+func (s *Service) Warnings() problem.List { return s.warnings }
+
+// bodyRules names the rules of acl that inspect the body, by compiling
+// each alone (a rule group inspects the body when one of its rules does).
+func bodyRules(acl *waf.WebACL, o waf.Options) []string {
+	var out []string
+	o.Counter = func(waf.RateRule) ratelimit.Counter { return ratelimit.NewMemory(time.Minute, 1, 1) }
+	for _, r := range acl.Rules {
+		one := *acl
+		one.Rules = []waf.Rule{r}
+		if e, err := waf.New(&one, o); err == nil && e.InspectsBody() {
+			out = append(out, r.Name)
+		}
+	}
+	return out
+}
+
+// counterFor makes a rate-based rule's counter: in Redis when the waf
+// section shares counts (keyed as the gateway keys them, so that one web
+// ACL counts a client once whichever way its requests come), in memory
+// otherwise.
+func (s *Service) counterFor(acl string, used map[string]ratelimit.Counter, maxKeys int) func(waf.RateRule) ratelimit.Counter {
+	return func(r waf.RateRule) ratelimit.Counter {
+		sum := sha256.Sum256(r.Definition)
+		key := acl + "/" + r.Name + "/" + hex.EncodeToString(sum[:8])
+		if c, ok := used[key]; ok {
+			return c
+		}
+		var c ratelimit.Counter
+		if s.opts.Redis != nil {
+			c = s.opts.Redis.Counter(key, r.Window, r.Limit)
+		} else {
+			c = ratelimit.NewMemory(r.Window, r.Limit, maxKeys)
+		}
+		used[key] = c
+		return c
+	}
+}
+
+// Open registers the metrics and opens the log. Metrics the gateway
+// registered already (lockgate_waf_requests_total and
+// lockgate_waf_rule_matches_total) are shared: a web ACL's counts are
+// the same whichever way its requests come.
+func (s *Service) Open(reg prometheus.Registerer) error {
+	if reg != nil {
+		if err := s.metrics.register(reg); err != nil {
+			return err
+		}
+		for _, rt := range s.routes {
+			s.metrics.bind(rt)
+		}
+	}
+	lc := s.cfg.Log
+	if lc.File != "" {
+		w, err := waflog.Open(string(lc.File), waflog.Options{MaxSize: int64(lc.MaxSizeMB) << 20, MaxAge: lc.MaxAge.Std(), Keep: lc.Keep})
+		if err != nil {
+			return fmt.Errorf("forward_auth.log.file: %w", err)
+		}
+		s.logw = w
+	}
+	return nil
+}
+
+// Close flushes the log.
+func (s *Service) Close() error {
+	if s.logw != nil {
+		return s.logw.Close()
+	}
+	return nil
+}
+
+// trustedPeer reports whether a request's peer may ask.
+func (s *Service) trustedPeer(a netip.Addr) bool { return a.IsValid() && s.trusted.Lookup(a.Unmap()) }
+
+// clientFrom is the client address a trusted proxy names in header
+// values: for X-Forwarded-For the rightmost address that is not itself a
+// trusted proxy. ok is false when there is none to read.
+func (s *Service) clientFrom(values []string) (netip.Addr, bool) {
+	if len(values) == 0 {
+		return netip.Addr{}, false
+	}
+	parts := strings.Split(strings.Join(values, ","), ",")
+	if !strings.EqualFold(s.header, "X-Forwarded-For") {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[0]))
+		return a.Unmap(), err == nil
+	}
+	var client netip.Addr
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			break // a malformed hop: trust nothing further left
+		}
+		client = a.Unmap()
+		if !s.trusted.Lookup(client) {
+			break
+		}
+	}
+	return client, client.IsValid()
+}
+
+// original is the request a proxy asks about.
+type original struct {
+	integration string
+	method      string
+	uri         string // path as received, not decoded
+	query       string
+	host        string
+	tls         bool
+	proto       string
+	headers     []waf.Header // as the engine inspects them
+	header      http.Header  // for the authorizer
+	body        []byte
+	bodySize    int64
+	client      netip.Addr
+}
+
+// verdict is the answer: status 200 allows, with header for the
+// upstream; anything else is the response the client gets.
+type verdict struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (s *Service) match(host, path string) *route {
+	host = strings.ToLower(host)
+	if h, _, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
+		host = h
+	} else if strings.HasPrefix(host, "[") {
+		if i := strings.LastIndex(host, "]"); i > 0 {
+			host = host[1:i]
+		}
+	}
+	for _, rt := range s.routes {
+		if rt.host != "" && rt.host != host {
+			continue
+		}
+		if strings.HasPrefix(path, rt.prefix) {
+			return rt
+		}
+	}
+	return nil
+}
+
+var (
+	decisions = sync.Pool{New: func() any { return new(waf.Decision) }}
+	requests  = sync.Pool{New: func() any { return new(waf.Request) }}
+)
+
+// errNoRoute answers requests no route covers: nothing decides them, so
+// they are refused.
+var errNoRoute = errors.New("no forward_auth route for this host and path")
+
+// decide evaluates o as the gateway would: the web ACL, its log record
+// and metrics, then the authorizer.
+func (s *Service) decide(ctx context.Context, o *original) verdict {
+	start := time.Now()
+	defer func() { s.metrics.latency[integrationIndex(o.integration)].Observe(time.Since(start).Seconds()) }()
+	rt := s.match(o.host, o.uri)
+	if rt == nil {
+		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", errNoRoute)
+		return plain(http.StatusForbidden)
+	}
+	d := decisions.Get().(*waf.Decision)
+	defer decisions.Put(d)
+	req := requests.Get().(*waf.Request)
+	defer requests.Put(req)
+	*req = waf.Request{ClientIP: o.client, Method: o.method, URI: o.uri, Query: o.query, Headers: o.headers, Body: o.body, BodySize: o.bodySize}
+	if rt.eng != nil {
+		if lim := rt.eng.BodyLimit(); len(req.Body) > lim {
+			req.Body = req.Body[:lim]
+		}
+		rt.eng.EvaluateInto(ctx, req, d)
+	} else {
+		*d = waf.Decision{Action: "ALLOW", TerminatingRuleID: "Default_Action", TerminatingRuleType: "REGULAR"}
+	}
+	rt.observe(d)
+	var hr *http.Request // built only for the log and the authorizer
+	if s.logw != nil && (s.cfg.Log.Only == "all" || d.Action == "BLOCK" || len(d.NonTerminating) > 0) {
+		hr = o.httpRequest(ctx)
+		country := geo.Country(o.client)
+		if rt.eng != nil {
+			country = rt.eng.Country(o.client)
+		}
+		rec := waflog.New(rt.src[integrationIndex(o.integration)], start, hr, req, d, country, s.idPrefix+strconv.FormatUint(s.seq.Add(1), 36))
+		if err := s.logw.Write(rec); err != nil {
+			s.log.Error("writing the WAF log", "error", err)
+		}
+	}
+	if d.Action == "BLOCK" {
+		var w buffer
+		waf.WriteBlock(&w, d)
+		return w.verdict()
+	}
+	v := verdict{status: http.StatusOK, header: http.Header{}}
+	for _, n := range rt.inserts {
+		v.header[http.CanonicalHeaderKey(n)] = []string{""}
+	}
+	for _, h := range d.InsertHeaders {
+		v.header.Set("x-amzn-waf-"+h.Name, h.Value)
+	}
+	if rt.authz != nil {
+		if hr == nil {
+			hr = o.httpRequest(ctx)
+		}
+		hr.Header = hr.Header.Clone() // the proxy's request is not changed
+		rt.authz.StripIdentity(hr.Header)
+		az := rt.authz.Decide(hr, o.client)
+		if !az.Allowed() {
+			s.log.Debug("forward auth: authorizer refused", "outcome", az.Outcome.String(), "resource", az.Resource, "reason", az.Err)
+			var w buffer
+			az.Write(&w)
+			return w.verdict()
+		}
+		for _, n := range rt.authz.IdentityHeaders() {
+			v.header[http.CanonicalHeaderKey(n)] = []string{""}
+		}
+		az.SetIdentity(v.header)
+	}
+	return v
+}
+
+// httpRequest is o as an HTTP request, for the authorizer (method, path,
+// Authorization, TLS) and the log record (host, protocol, scheme).
+func (o *original) httpRequest(ctx context.Context) *http.Request {
+	target := o.uri
+	if o.query != "" {
+		target += "?" + o.query
+	}
+	r, err := http.NewRequestWithContext(ctx, o.method, "http://lockgate"+target, nil)
+	if err != nil { // a method or path http.NewRequest refuses: keep a request the authorizer refuses
+		r, _ = http.NewRequestWithContext(ctx, http.MethodGet, "http://lockgate/", nil)
+		r.Method = o.method
+		r.URL.Path, r.URL.RawPath = "", ""
+	}
+	r.Host, r.Header, r.Proto = o.host, o.header, o.proto
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
+	if o.tls {
+		r.TLS = &tls.ConnectionState{}
+	}
+	return r
+}
+
+func plain(status int) verdict {
+	return verdict{status: status, header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, body: []byte(http.StatusText(status) + "\n")}
+}
+
+// buffer is a ResponseWriter that keeps the response, for answers the
+// proxy sends on.
+type buffer struct {
+	h    http.Header
+	code int
+	body bytes.Buffer
+}
+
+func (b *buffer) Header() http.Header {
+	if b.h == nil {
+		b.h = http.Header{}
+	}
+	return b.h
+}
+func (b *buffer) WriteHeader(code int) {
+	if b.code == 0 {
+		b.code = code
+	}
+}
+func (b *buffer) Write(p []byte) (int, error) {
+	b.WriteHeader(http.StatusOK)
+	return b.body.Write(p)
+}
+func (b *buffer) verdict() verdict {
+	b.Header().Del("Content-Length")
+	return verdict{status: b.code, header: b.Header(), body: b.body.Bytes()}
+}

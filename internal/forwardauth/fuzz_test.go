@@ -1,0 +1,59 @@
+package forwardauth
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+)
+
+// FuzzFromHTTP: whatever a proxy (or whoever reaches the port) sends,
+// reading the original request neither panics nor yields a request
+// without a method, an origin-form path or a client address.
+func FuzzFromHTTP(f *testing.F) {
+	f.Add("GET", "/login?x=1", "shop.example", "192.0.2.1, 127.0.0.1", "https")
+	f.Add("", "", "", "", "")
+	f.Add("POST", "http://evil/", "[::1]:80", "not-an-ip", "HTTPS")
+	f.Add("GET", "/#frag?x", "h", "::ffff:192.0.2.1", "http")
+	s := &Service{header: "X-Forwarded-For"}
+	s.trusted = newTrusted("127.0.0.1/32")
+	f.Fuzz(func(t *testing.T, method, uri, host, xff, proto string) {
+		for _, hs := range []headerSet{nginxHeaders, forwardedHeaders} {
+			r, _ := http.NewRequest(http.MethodGet, "http://lockgate/nginx", nil)
+			r.Header.Set(hs.method, method)
+			r.Header.Set(hs.uri, uri)
+			r.Header.Set(hs.host, host)
+			r.Header.Set(hs.proto, proto)
+			r.Header.Set("X-Forwarded-For", xff)
+			o, err := s.fromHTTP(Nginx, hs, r)
+			if err != nil {
+				continue
+			}
+			if o.method == "" || !strings.HasPrefix(o.uri, "/") || !o.client.IsValid() || strings.Contains(o.uri, "?") {
+				t.Fatalf("accepted %+v", o)
+			}
+			_ = o.httpRequest(t.Context())
+		}
+	})
+}
+
+// FuzzFromCheck: Envoy's attributes, however odd, never panic.
+func FuzzFromCheck(f *testing.F) {
+	f.Add("GET", "/a?b=c", "shop.example", "192.0.2.1", "body", int64(4))
+	f.Add("", "", "", "", "", int64(-1))
+	f.Add("GET", "x", "h", "fe80::1%eth0", "", int64(0))
+	f.Fuzz(func(t *testing.T, method, path, host, source, body string, size int64) {
+		req := envoyCheck(source, method, path, map[string]string{":path": path, "cookie": body}, body)
+		req.Attributes.Request.Http.Host, req.Attributes.Request.Http.Size = host, size
+		o, err := fromCheck(req)
+		if err != nil {
+			return
+		}
+		if o.method == "" || !strings.HasPrefix(o.uri, "/") || !o.client.IsValid() || o.bodySize < int64(len(o.body)) {
+			t.Fatalf("accepted %+v", o)
+		}
+		_ = o.httpRequest(t.Context())
+		_, _ = fromCheck(&authv3.CheckRequest{})
+	})
+}

@@ -1,0 +1,200 @@
+package forwardauth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/lockgate/lockgate/waf"
+)
+
+// headerSet names the headers through which an integration describes the
+// original request. Only these are read, and they are left out of what
+// the web ACL inspects: they are the proxy's, not the client's.
+type headerSet struct {
+	method, uri, host, proto string
+}
+
+var (
+	// nginx's auth_request sends the original headers to a subrequest of
+	// its own; lockgate's nginx configuration adds these
+	// (docs/integrations.md).
+	nginxHeaders = headerSet{"X-Original-Method", "X-Original-Uri", "X-Original-Host", "X-Original-Proto"}
+	// Caddy's forward_auth and Traefik's ForwardAuth send these.
+	forwardedHeaders = headerSet{"X-Forwarded-Method", "X-Forwarded-Uri", "X-Forwarded-Host", "X-Forwarded-Proto"}
+)
+
+// Handler serves the HTTP endpoints: /nginx, /caddy and /traefik, one a
+// proxy, since each says the original request in its own headers (a
+// header another proxy uses is, to it, just a client's header).
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/nginx", s.endpoint(Nginx, nginxHeaders))
+	mux.Handle("/caddy", s.endpoint(Caddy, forwardedHeaders))
+	mux.Handle("/traefik", s.endpoint(Traefik, forwardedHeaders))
+	return mux
+}
+
+func (s *Service) endpoint(integration string, hs headerSet) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer := waf.RemoteIP(r)
+		if !s.trustedPeer(peer) {
+			s.log.Warn("forward auth: refused a peer that is not a trusted proxy", "integration", integration, "peer", peer.String())
+			writeVerdict(w, integration, plain(http.StatusForbidden))
+			return
+		}
+		o, err := s.fromHTTP(integration, hs, r)
+		if err != nil {
+			// A proxy that does not say what it asks about is
+			// misconfigured: it gets an error, never an allow.
+			s.log.Error("forward auth: cannot read the original request", "integration", integration, "peer", peer.String(), "error", err)
+			writeVerdict(w, "", plain(http.StatusInternalServerError)) // nginx too: an error, not a refusal
+			return
+		}
+		writeVerdict(w, integration, s.decide(r.Context(), o))
+	})
+}
+
+// fromHTTP reads the original request from a proxy's headers.
+func (s *Service) fromHTTP(integration string, hs headerSet, r *http.Request) (*original, error) {
+	o := &original{integration: integration, method: r.Header.Get(hs.method), proto: "HTTP/1.1"}
+	uri := r.Header.Get(hs.uri)
+	if o.method == "" || uri == "" {
+		return nil, errors.New("the request has no " + hs.method + " or " + hs.uri + " header")
+	}
+	if !strings.HasPrefix(uri, "/") {
+		return nil, errors.New(hs.uri + " is not an origin-form URI (it must start with /)")
+	}
+	o.uri, o.query, _ = strings.Cut(uri, "?")
+	if i := strings.IndexByte(o.query, '#'); i >= 0 {
+		o.query = o.query[:i]
+	}
+	if i := strings.IndexByte(o.uri, '#'); i >= 0 {
+		o.uri = o.uri[:i]
+	}
+	o.host = r.Header.Get(hs.host)
+	if o.host == "" {
+		o.host = r.Host
+	}
+	o.tls = strings.EqualFold(r.Header.Get(hs.proto), "https")
+	var ok bool
+	if o.client, ok = s.clientFrom(r.Header.Values(s.header)); !ok {
+		return nil, errors.New("the request has no client address in " + s.header)
+	}
+	// The authorizer reads the original headers (a copy: it strips the
+	// identity headers); the engine inspects them without the proxy's own.
+	o.header = r.Header
+	names := make([]string, 0, len(r.Header))
+	for name := range r.Header {
+		switch name {
+		case hs.method, hs.uri, hs.host, hs.proto, "Content-Length":
+			continue
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	o.headers = make([]waf.Header, 0, len(r.Header)+1)
+	o.headers = append(o.headers, waf.Header{Name: "Host", Value: o.host})
+	for _, name := range names {
+		for _, v := range r.Header[name] {
+			o.headers = append(o.headers, waf.Header{Name: name, Value: v})
+		}
+	}
+	return o, nil
+}
+
+// writeVerdict answers the proxy. nginx's auth_request passes only 401
+// and 403 on (any other status is an error to it), so a block with
+// another status is sent as 403 with the status in X-Lockgate-Status for
+// the configuration to map (docs/integrations.md); Caddy and Traefik send
+// the response to the client as it is.
+func writeVerdict(w http.ResponseWriter, integration string, v verdict) {
+	h := w.Header()
+	for name, vs := range v.header {
+		h[name] = vs
+	}
+	status := v.status
+	if integration == Nginx && status != http.StatusOK && status != http.StatusUnauthorized && status != http.StatusForbidden {
+		h.Set("X-Lockgate-Status", strconv.Itoa(status))
+		status = http.StatusForbidden
+	}
+	if status == http.StatusOK {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(v.body)))
+	w.WriteHeader(status)
+	w.Write(v.body)
+}
+
+// Run serves the HTTP endpoints on ln (when not nil) and Envoy's
+// ext_authz on grpcLn (when not nil) until ctx ends; then lets requests
+// in flight finish and closes the log.
+func (s *Service) Run(ctx context.Context, ln, grpcLn net.Listener) error {
+	errc := make(chan error, 2)
+	n := 0
+	var srv *http.Server
+	if ln != nil {
+		srv = &http.Server{
+			Handler:           s.Handler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       5 * time.Minute, // proxies keep their connections
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}
+		n++
+		go func() { errc <- srv.Serve(ln) }()
+		s.log.Info("forward auth serving", "addr", ln.Addr().String(), "routes", len(s.routes))
+	}
+	var gs *grpc.Server
+	if grpcLn != nil {
+		g := s.GRPCServer()
+		gs = g
+		n++
+		go func() { errc <- g.Serve(grpcLn) }()
+		s.log.Info("ext_authz serving", "addr", grpcLn.Addr().String(), "routes", len(s.routes))
+	}
+	var err error
+	select {
+	case err = <-errc:
+		n--
+	case <-ctx.Done():
+	}
+	timeout := s.opts.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if srv != nil {
+		srv.Shutdown(sctx)
+	}
+	if gs != nil {
+		done := make(chan struct{})
+		go func() { gs.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-sctx.Done():
+			gs.Stop()
+		}
+	}
+	for ; n > 0; n-- {
+		<-errc
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

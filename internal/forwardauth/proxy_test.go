@@ -1,0 +1,324 @@
+package forwardauth
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lockgate/lockgate/internal/waflog"
+)
+
+// The placeholders of the configurations in docs/integrations.md, which
+// these tests run as they are written there: lockgate's
+// forward_auth.listen, the application, and the proxy's own address.
+const (
+	lockgatePlaceholder = "127.0.0.1:9191"
+	appPlaceholder      = "127.0.0.1:9000"
+	proxyPlaceholder    = "127.0.0.1:8080"
+)
+
+// tool finds a proxy binary: a test that needs it skips without it,
+// unless CI=true, where .ci/run installs it and its absence fails.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if p := "/usr/sbin/" + name; fileExists(p) {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed: .ci/run installs it (apt-get install %s)", name, name)
+	}
+	t.Skipf("%s is not installed (apt-get install %s): skipping the end-to-end test behind the real %s", name, name, name)
+	return ""
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proxyRun is one proxy in front of an application, asking a running
+// lockgate.
+type proxyRun struct {
+	addr    string       // the proxy's address
+	appHits atomic.Int64 // requests that reached the application
+	lastWAF atomic.Value // the x-amzn-waf-api header the application last saw
+	logPath string
+	stop    func() // stops lockgate, flushing its log
+}
+
+// startStack runs lockgate's forward auth (trusting only 127.0.0.1, the
+// proxy), an application, and the proxy from testdata/conf with the
+// placeholders replaced; start runs the proxy on the config file.
+func startStack(t *testing.T, test, conf string, start func(dir, confPath string) *exec.Cmd) *proxyRun {
+	t.Helper()
+	pr := &proxyRun{logPath: filepath.Join(t.TempDir(), "waf.log")}
+	pr.lastWAF.Store("")
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pr.appHits.Add(1)
+		pr.lastWAF.Store(r.Header.Get("X-Amzn-Waf-Api"))
+		io.WriteString(w, "app "+r.URL.Path)
+	}))
+	t.Cleanup(app.Close)
+	s := newService(t, []string{"127.0.0.1/32"}, pr.logPath, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, ln, nil) }()
+	var once sync.Once
+	pr.stop = func() { once.Do(func() { cancel(); <-done }) } // Run closes (flushes) the log
+	t.Cleanup(pr.stop)
+	pr.addr = freeAddr(t)
+	text := docBlock(t, test)
+	r := strings.NewReplacer(lockgatePlaceholder, ln.Addr().String(), appPlaceholder, app.Listener.Addr().String(), proxyPlaceholder, pr.addr)
+	dir := t.TempDir()
+	confPath := filepath.Join(dir, conf)
+	if err := os.WriteFile(confPath, []byte(r.Replace(text)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := start(dir, confPath)
+	// Its own process group, so that nginx's workers end with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+	var stderr strings.Builder
+	cmd.Stderr, cmd.Stdout = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(cmd.Path), stderr.String())
+		}
+	})
+	// Wait until the proxy answers (or exits): it binds after reading
+	// its configuration.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", pr.addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("%s exited: %s", cmd.Path, stderr.String())
+		case <-time.After(20 * time.Millisecond): // polling an external process's bind
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not listen on %s: %s", cmd.Path, pr.addr, stderr.String())
+		}
+	}
+	return pr
+}
+
+// docBlock is the fenced block of docs/integrations.md marked
+// <!-- run-by: TEST -->: the configuration a reader copies is the one
+// tested.
+func docBlock(t *testing.T, test string) string {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/integrations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "<!-- run-by: "+test+" -->\n```")
+	if !ok {
+		t.Fatalf("docs/integrations.md has no block marked run-by: %s", test)
+	}
+	_, rest, _ = strings.Cut(rest, "\n") // the fence's language
+	body, _, ok := strings.Cut(rest, "\n```")
+	if !ok {
+		t.Fatalf("docs/integrations.md: the %s block is not closed", test)
+	}
+	return body + "\n"
+}
+
+// client sends requests from a loopback address of its own (127.0.0.0/8
+// is all local), so that the proxy sees distinct clients.
+func client(from string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4}}
+}
+
+func get(t *testing.T, c *http.Client, url string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(body)
+}
+
+func TestNginx(t *testing.T) {
+	nginx := tool(t, "nginx")
+	pr := startStack(t, "TestNginx", "lockgate.conf", func(dir, confPath string) *exec.Cmd {
+		for _, d := range []string{"logs", "tmp"} {
+			os.MkdirAll(filepath.Join(dir, d), 0o755)
+		}
+		main := fmt.Sprintf(`daemon off;
+master_process on;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log stderr warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/tmp/body;
+    proxy_temp_path %[1]s/tmp/proxy;
+    fastcgi_temp_path %[1]s/tmp/fastcgi;
+    uwsgi_temp_path %[1]s/tmp/uwsgi;
+    scgi_temp_path %[1]s/tmp/scgi;
+    include %[2]s;
+}
+`, dir, confPath)
+		mainPath := filepath.Join(dir, "nginx.conf")
+		os.WriteFile(mainPath, []byte(main), 0o600)
+		return exec.Command(nginx, "-p", dir, "-c", mainPath, "-e", "stderr")
+	})
+	proxyCases(t, pr, Nginx)
+}
+
+func TestCaddy(t *testing.T) {
+	caddy := tool(t, "caddy")
+	pr := startStack(t, "TestCaddy", "Caddyfile", func(dir, confPath string) *exec.Cmd {
+		cmd := exec.Command(caddy, "run", "--config", confPath, "--adapter", "caddyfile")
+		cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
+		return cmd
+	})
+	proxyCases(t, pr, Caddy)
+}
+
+// proxyCases are the must-show cases behind a real proxy: the blog's
+// /login rule, an IP-set block that a forged X-Forwarded-For does not
+// escape, a header rule, the inserted header reaching the application
+// (and a forged one not), a custom response, and the WAF log records.
+func proxyCases(t *testing.T, pr *proxyRun, integration string) {
+	base := "http://" + pr.addr
+	t.Run("allowed", func(t *testing.T) {
+		resp, body := get(t, client("127.0.0.5"), base+"/")
+		if resp.StatusCode != 200 || body != "app /" {
+			t.Fatalf("%d %q", resp.StatusCode, body)
+		}
+	})
+	t.Run("blog /login rule: 150 allowed, then blocked", func(t *testing.T) {
+		c := client("127.0.0.20")
+		before := pr.appHits.Load()
+		allowed, blocked := 0, 0
+		for range 200 {
+			switch resp, _ := get(t, c, base+"/login"); resp.StatusCode {
+			case 200:
+				allowed++
+			case 403:
+				blocked++
+			default:
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+		if allowed != 150 || blocked != 50 {
+			t.Fatalf("allowed %d, blocked %d; want 150 and 50", allowed, blocked)
+		}
+		if hits := pr.appHits.Load() - before; hits != 150 {
+			t.Fatalf("the application saw %d requests, want 150", hits)
+		}
+		if resp, _ := get(t, client("127.0.0.21"), base+"/login"); resp.StatusCode != 200 {
+			t.Fatalf("another client: %d", resp.StatusCode)
+		}
+	})
+	t.Run("ip set blocks, a forged X-Forwarded-For does not help", func(t *testing.T) {
+		before := pr.appHits.Load()
+		for _, h := range [][]string{nil, {"X-Forwarded-For", "192.0.2.10"}, {"X-Real-IP", "192.0.2.10"}} {
+			if resp, _ := get(t, client("127.0.0.66"), base+"/", h...); resp.StatusCode != 403 {
+				t.Fatalf("from the blocked set with %v: %d", h, resp.StatusCode)
+			}
+		}
+		if resp, _ := get(t, client("127.0.0.9"), base+"/"); resp.StatusCode != 200 {
+			t.Fatalf("another client: %d", resp.StatusCode)
+		}
+		if hits := pr.appHits.Load() - before; hits != 1 {
+			t.Fatalf("the application saw %d requests, want 1", hits)
+		}
+	})
+	t.Run("header rule", func(t *testing.T) {
+		if resp, _ := get(t, client("127.0.0.7"), base+"/", "X-Attack", "1"); resp.StatusCode != 403 {
+			t.Fatalf("%d", resp.StatusCode)
+		}
+	})
+	t.Run("inserted header reaches the application, a forged one does not", func(t *testing.T) {
+		if resp, _ := get(t, client("127.0.0.8"), base+"/api/pets", "X-Amzn-Waf-Api", "forged"); resp.StatusCode != 200 || pr.lastWAF.Load() != "yes" {
+			t.Fatalf("%d, application saw %q", resp.StatusCode, pr.lastWAF.Load())
+		}
+		if resp, _ := get(t, client("127.0.0.8"), base+"/", "X-Amzn-Waf-Api", "forged"); resp.StatusCode != 200 || pr.lastWAF.Load() != "" {
+			t.Fatalf("%d, application saw %q", resp.StatusCode, pr.lastWAF.Load())
+		}
+	})
+	t.Run("custom response", func(t *testing.T) {
+		resp, body := get(t, client("127.0.0.10"), base+"/", "User-Agent", "BadBot/3")
+		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "60" {
+			t.Fatalf("%d %v %q", resp.StatusCode, resp.Header, body)
+		}
+		if integration == Caddy && body != "slow down, bot" { // Caddy sends lockgate's response as it is
+			t.Fatalf("body %q", body)
+		}
+	})
+	t.Run("log records", func(t *testing.T) {
+		pr.stop()
+		data, err := os.ReadFile(pr.logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, blocked66 := 0, 0
+		sc := bufio.NewScanner(strings.NewReader(string(data)))
+		for sc.Scan() {
+			var rec waflog.Record
+			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if rec.HTTPSourceName != SourceName(integration) || rec.HTTPSourceID != "shop" {
+				t.Fatalf("record from %s/%s", rec.HTTPSourceName, rec.HTTPSourceID)
+			}
+			if rec.HTTPRequest.ClientIP == "127.0.0.66" && rec.Action == "BLOCK" && rec.TerminatingRuleID == "BlockedIPs" {
+				blocked66++
+			}
+		}
+		// One record a decision: 1 + 201 + 4 + 1 + 2 + 1 requests above.
+		if n != 210 || blocked66 != 3 {
+			t.Fatalf("%d records (want 210), %d blocked for 127.0.0.66 by BlockedIPs (want 3)", n, blocked66)
+		}
+	})
+}
