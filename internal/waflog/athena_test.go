@@ -256,6 +256,7 @@ func records(t *testing.T) [][]byte {
 	sends := []send{
 		{ip: "198.51.100.9", method: "GET", target: "/"},                                              // managed group
 		{ip: "192.0.2.1", method: "GET", target: "/?q=%3Cscript%3Ealert(1)%3C/script%3E"},             // geo count, XSS in a group
+		{ip: "192.0.2.2", method: "GET", target: "/"},                                                 // geo count, allowed: its header inserted
 		{ip: "203.0.113.1", method: "GET", target: "/", headers: []string{"x-q", "1' OR '1'='1"}},     // SQLi
 		{ip: "203.0.113.2", method: "POST", target: "/upload", body: strings.Repeat("a", 20<<10)},     // oversize body
 		{ip: "203.0.113.3", method: "GET", target: "/admin/old/x"},                                    // excluded, then the group's admin rule
