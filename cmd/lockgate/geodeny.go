@@ -335,9 +335,7 @@ func policyValues(doc []byte, key string) []string {
 					if s, ok := x.(string); ok {
 						out = append(out, s)
 					}
-					for _, s := range asStrings(x) {
-						out = append(out, s)
-					}
+					out = append(out, asStrings(x)...)
 					continue
 				}
 				walk(x)

@@ -66,7 +66,7 @@ func gatewayKeyList() []string {
 func scopeCondition(cond any, id *identity, version string, resolve func(string) string) (kept map[string]any, holds bool, unknown string, err error) {
 	ops, ok := cond.(map[string]any)
 	if !ok {
-		return nil, false, "", fmt.Errorf("Condition is %T, not an object", cond)
+		return nil, false, "", fmt.Errorf("the Condition is %T, not an object", cond)
 	}
 	ctx := &iampolicy.Context{}
 	if id.Username != "" {
@@ -85,7 +85,7 @@ func scopeCondition(cond any, id *identity, version string, resolve func(string)
 	for _, op := range opNames {
 		keys, ok := ops[op].(map[string]any)
 		if !ok {
-			return nil, false, "", fmt.Errorf("Condition.%s is %T, not an object", op, ops[op])
+			return nil, false, "", fmt.Errorf("the Condition's %s is %T, not an object", op, ops[op])
 		}
 		keyNames := make([]string, 0, len(keys))
 		for k := range keys {
