@@ -87,7 +87,7 @@ func (c Config) Validate() problem.List {
 			probs.Addf(l.path, "%q is not host:port", l.v)
 		}
 	}
-	if c.Listen != "" && c.Listen == c.GRPCListen {
+	if c.Listen != "" && c.Listen == c.GRPCListen && !strings.HasSuffix(c.Listen, ":0") { // :0 picks two free ports
 		probs.Add("grpc_listen", "must differ from listen")
 	}
 	if len(c.TrustedProxies) == 0 {
