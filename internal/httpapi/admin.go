@@ -17,11 +17,8 @@ import (
 
 // bearer returns the token of an Authorization: Bearer header.
 func bearer(r *http.Request) string {
-	v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return ""
-	}
-	return strings.TrimSpace(v)
+	v, _ := httpjson.Bearer(r.Header.Get("Authorization"))
+	return v
 }
 
 // fail maps a domain error to its status: the one place that decides.

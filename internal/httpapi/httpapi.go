@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -99,9 +98,7 @@ type checkResponse struct {
 func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
 	token := r.Header.Get("x-nl3-authorization-token")
 	if token == "" {
-		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			token = strings.TrimSpace(v)
-		}
+		token, _ = httpjson.Bearer(r.Header.Get("Authorization"))
 	}
 	var in lock.CheckInput
 	if status, msg := decodeCheckBody(w, r, &in); status != 0 {

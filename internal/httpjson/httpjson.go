@@ -6,6 +6,7 @@ package httpjson
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 )
 
 // ErrorBody is the shape of every error lockgate's APIs answer.
@@ -28,4 +29,17 @@ func Write(w http.ResponseWriter, status int, v any) {
 // Error answers status with an ErrorBody.
 func Error(w http.ResponseWriter, status int, code, message string) {
 	Write(w, status, ErrorBody{Error: code, Message: message})
+}
+
+// Bearer returns the credentials of an Authorization header with the
+// Bearer scheme. The scheme name is case-insensitive (RFC 7235 §2.1:
+// "It uses a case-insensitive token as a means to identify the
+// authentication scheme"; RFC 6750 §2.1 uses that syntax), so "bearer"
+// and "BEARER" are accepted too.
+func Bearer(header string) (string, bool) {
+	const scheme = "bearer "
+	if len(header) < len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) {
+		return "", false
+	}
+	return strings.TrimSpace(header[len(scheme):]), true
 }

@@ -17,3 +17,25 @@ func TestErrorShape(t *testing.T) {
 		}
 	}
 }
+
+// TestBearer: RFC 7235 §2.1, "It uses a case-insensitive token as a
+// means to identify the authentication scheme".
+func TestBearer(t *testing.T) {
+	for _, tt := range []struct {
+		header, want string
+		ok           bool
+	}{
+		{"Bearer abc", "abc", true},
+		{"bearer abc", "abc", true},
+		{"BEARER  abc ", "abc", true},
+		{"Basic abc", "", false},
+		{"Bearerabc", "", false},
+		{"Bear", "", false},
+		{"", "", false},
+	} {
+		got, ok := Bearer(tt.header)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Bearer(%q) = %q, %v; want %q, %v", tt.header, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -165,6 +166,19 @@ func TestTokenRules(t *testing.T) {
 		{"missing sub", sign(key, hs, with(func(c map[string]any) { delete(c, "sub") })), false},
 		{"sub with NUL", sign(key, hs, with(func(c map[string]any) { c["sub"] = "a\x00b" })), false},
 		{"exp as string", sign(key, hs, with(func(c map[string]any) { c["exp"] = "tomorrow" })), false},
+		// RFC 7519 §2 NumericDate: "A JSON numeric value".
+		{"exp as a string of digits", sign(key, hs, with(func(c map[string]any) { c["exp"] = fmt.Sprint(int64(now) + 300) })), false},
+		{"nbf as a string of digits", sign(key, hs, with(func(c map[string]any) { c["nbf"] = fmt.Sprint(int64(now) - 10) })), false},
+		{"nbf null", sign(key, hs, with(func(c map[string]any) { c["nbf"] = nil })), false},
+		// RFC 7515 §4.1.11: a crit the recipient does not understand
+		// makes the JWS invalid.
+		{"crit", sign(key, map[string]any{"alg": "HS256", "crit": []string{"exp"}}, e.claims("https://a.example", "alice")), false},
+		{"kid a number", sign(key, map[string]any{"alg": "HS256", "kid": 1}, e.claims("https://a.example", "alice")), false},
+		{"kid empty", sign(key, map[string]any{"alg": "HS256", "kid": ""}, e.claims("https://a.example", "alice")), false},
+		// Decoding replaces invalid UTF-8 and lone surrogates by U+FFFD:
+		// such a sub names no one and must not merge into another name.
+		{"sub with U+FFFD", sign(key, hs, with(func(c map[string]any) { c["sub"] = "al\ufffdice" })), false},
+		{"sub with invalid UTF-8", sign(key, hs, with(func(c map[string]any) { c["sub"] = "al\xffice" })), false},
 		{"1 MiB token", sign(key, hs, with(func(c map[string]any) { c["pad"] = strings.Repeat("x", 1<<20) })), false},
 	}
 	for _, tt := range tests {

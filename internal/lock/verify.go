@@ -3,10 +3,13 @@ package lock
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -96,8 +99,18 @@ func (v *verifier) verify(ctx context.Context, token string) (Application, strin
 		return Application{}, "", unauthorized("token of %d bytes is over %d", len(token), MaxTokenBytes)
 	}
 	var app Application
-	claims := jwt.RegisteredClaims{}
+	claims := strictClaims{}
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		// RFC 7515 §4.1.11: "If any of the listed extension Header
+		// Parameters are not understood and supported by the recipient,
+		// then the JWS is invalid." lockgate understands none.
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errors.New("crit header parameter not supported")
+		}
+		kid, hasKid := t.Header["kid"].(string)
+		if _, present := t.Header["kid"]; present && (!hasKid || kid == "") {
+			return nil, errors.New("kid is not a non-empty string")
+		}
 		iss, err := t.Claims.GetIssuer()
 		if err != nil || iss == "" {
 			return nil, errors.New("no iss")
@@ -107,7 +120,6 @@ func (v *verifier) verify(ctx context.Context, token string) (Application, strin
 			return nil, err
 		}
 		app = e.app
-		kid, _ := t.Header["kid"].(string)
 		set := jwt.VerificationKeySet{}
 		for _, k := range e.keys {
 			if kid == "" || kid == k.id {
@@ -127,6 +139,12 @@ func (v *verifier) verify(ctx context.Context, token string) (Application, strin
 	}
 	if !validText(claims.Subject, 512) {
 		return Application{}, "", unauthorized("sub is over 512 bytes, not UTF-8, or holds NUL")
+	}
+	// JSON decoding turns invalid UTF-8 and lone surrogates into U+FFFD:
+	// a sub holding it was not the text its issuer meant, and canonical
+	// forms would merge it with another name.
+	if strings.ContainsRune(claims.Subject, utf8.RuneError) {
+		return Application{}, "", unauthorized("sub holds U+FFFD: invalid UTF-8 or a lone surrogate")
 	}
 	// A token good for hours is a replayable credential: bound exp by iat,
 	// or by now when the token carries no iat.
@@ -209,6 +227,28 @@ func (v *verifier) invalidate(issuers ...string) {
 		}
 		delete(v.cache, iss)
 	}
+}
+
+// strictClaims are the registered claims with their NumericDates held to
+// RFC 7519 §2: "A JSON numeric value". The library also takes a JSON
+// string holding digits, and null as absent.
+type strictClaims struct {
+	jwt.RegisteredClaims
+}
+
+func (c *strictClaims) UnmarshalJSON(b []byte) error {
+	var dates struct {
+		Exp, Nbf, Iat json.RawMessage
+	}
+	if err := json.Unmarshal(b, &dates); err != nil {
+		return err
+	}
+	for name, raw := range map[string]json.RawMessage{"exp": dates.Exp, "nbf": dates.Nbf, "iat": dates.Iat} {
+		if raw != nil && (len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9'))) {
+			return fmt.Errorf("%s is not a JSON number", name)
+		}
+	}
+	return json.Unmarshal(b, &c.RegisteredClaims)
 }
 
 // DecodeSigningKey decodes an application's key as integrations hold it:

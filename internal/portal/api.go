@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/lockgate/lockgate/internal/endpoint"
@@ -47,8 +46,8 @@ func integrationToken(r *http.Request) string {
 	if t := r.Header.Get("x-nl3-authorization-token"); t != "" {
 		return t
 	}
-	t, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return strings.TrimSpace(t)
+	t, _ := httpjson.Bearer(r.Header.Get("Authorization"))
+	return t
 }
 
 // apiRequestUnlock is called by an integration that was answered locked:
