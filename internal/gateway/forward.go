@@ -123,21 +123,16 @@ func (st *state) prepare(r *http.Request, client netip.Addr, s strip) {
 		}
 	}
 	if s&stripConnection != 0 {
-		// ReverseProxy removes the headers Connection names, after they
-		// were set here: a client naming x-amzn-waf-NAME or the
-		// client_ip_header would strip what the gateway tells the
-		// upstream. Those tokens go; the others stay hop-by-hop.
-		vs := h["Connection"]
-		for i, v := range vs {
-			if st.namesOurs(v) {
-				var keep []string
-				for tok := range strings.SplitSeq(v, ",") {
-					if !st.namesOurs(tok) {
-						keep = append(keep, strings.TrimSpace(tok))
-					}
-				}
-				vs[i] = strings.Join(keep, ", ")
-			}
+		// ReverseProxy removes the headers Connection names, after the
+		// gateway has written its own (the client_ip_header, a rule's
+		// x-amzn-waf-NAME, an authorizer's identity headers): a client
+		// naming one would strip what the gateway tells the upstream.
+		// So the client's hop-by-hop headers go here, before any of ours
+		// is written, and only Connection's own tokens (Upgrade, close,
+		// keep-alive) stay for ReverseProxy. The usual keep-alive or
+		// close names no header: nothing to do, nothing allocated.
+		if vs := h["Connection"]; !onlyConnectionTokens(vs) {
+			st.dropHopByHop(h, vs)
 		}
 	}
 	if s&stripUpgrade != 0 {
@@ -150,6 +145,49 @@ func (st *state) prepare(r *http.Request, client netip.Addr, s strip) {
 		delete(h, "Http2-Settings")
 		delete(h, "Trailer")
 	}
+}
+
+// dropHopByHop removes the headers a client's Connection header names,
+// except the gateway's own, and keeps only Connection's own tokens.
+func (st *state) dropHopByHop(h http.Header, vs []string) {
+	var keep []string
+	for _, v := range vs {
+		for tok := range strings.SplitSeq(v, ",") {
+			tok = strings.TrimSpace(tok)
+			switch {
+			case tok == "":
+			case connectionToken(tok):
+				keep = append(keep, tok)
+			case st.namesOurs(tok):
+				// ours, already written above: the token goes
+			default:
+				delete(h, canonicalHeader(tok))
+			}
+		}
+	}
+	if len(keep) == 0 {
+		delete(h, "Connection")
+	} else {
+		h["Connection"] = []string{strings.Join(keep, ", ")}
+	}
+}
+
+// connectionToken reports whether tok is one of Connection's own options
+// rather than the name of a header.
+func connectionToken(tok string) bool {
+	return strings.EqualFold(tok, "upgrade") || strings.EqualFold(tok, "close") || strings.EqualFold(tok, "keep-alive")
+}
+
+// onlyConnectionTokens reports whether Connection names no header.
+func onlyConnectionTokens(vs []string) bool {
+	for _, v := range vs {
+		for tok := range strings.SplitSeq(v, ",") {
+			if tok = strings.TrimSpace(tok); tok != "" && !connectionToken(tok) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // namesOurs reports whether a Connection value names a header the

@@ -479,10 +479,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		waf.WriteBlock(w, d)
 		return
 	}
+	// prepare comes before the authorizer: it removes the client's
+	// hop-by-hop headers, so that a Connection header cannot name away
+	// the identity headers the authorizer writes.
+	st.prepare(r, ip, strip)
 	if rt.authz != nil && !rt.authz.Authorize(w, r, ip) {
 		return
 	}
-	st.prepare(r, ip, strip)
 	for _, h := range d.InsertHeaders {
 		r.Header.Set("x-amzn-waf-"+h.Name, h.Value)
 	}

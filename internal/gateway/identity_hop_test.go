@@ -47,10 +47,6 @@ func (identityAuthorizer) Authorize(_ http.ResponseWriter, r *http.Request, _ ne
 // Written on a raw socket: a client library would not send such a
 // Connection header.
 func TestIdentityHeadersSurviveClientConnectionHeader(t *testing.T) {
-	// Fails today (the upstream receives no identity): remove the skip
-	// when the gateway's forwarding rework sets the identity headers after
-	// hop-by-hop removal.
-	t.Skip("S2: fixed when the gateway's forwarding rework lands")
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(r.Header)
 	}))
