@@ -43,3 +43,12 @@ func TestCheckAudienceAndRefusal(t *testing.T) {
 		t.Errorf("--audience: exit %d\n%s%s", code, out, stderr)
 	}
 }
+
+// --for takes days with a rest (1d12h) and says the limit in days before
+// asking the server (which answered "192h0m0s is outside 0..168h0m0s").
+func TestForFlag(t *testing.T) {
+	runCLICases(t, []cliCase{
+		{"over the limit", []string{"account", "unlock", "app_x", "alice", "--for", "8d", "--server", "http://127.0.0.1:1", "--token", strings.Repeat("t", 40)}, 2, []string{`"8d" is 8d: a timed unlock lasts at most 7d (168h)`}},
+		{"days and hours", []string{"account", "unlock", "app_x", "alice", "--for", "1d12h", "--server", "http://127.0.0.1:1", "--token", strings.Repeat("t", 40)}, 1, []string{"cannot reach lockgate"}},
+	})
+}
