@@ -11,6 +11,7 @@ package lockclient
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -32,6 +33,10 @@ const DefaultPath = "/api/v1/lock-check"
 type Config struct {
 	// APIURI is the service's base URI and the token's aud.
 	APIURI string
+	// Audience, when set, is the token's aud instead of APIURI: for a
+	// service reached at another address than its public URL (a
+	// port-forward, a private load balancer).
+	Audience string
 	// Path is appended to APIURI; DefaultPath when empty.
 	Path string
 	// Issuer is the application's URI, the token's iss.
@@ -138,7 +143,7 @@ func (c *Client) Token(username string) (string, error) {
 	now := c.cfg.Now()
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"iss": c.cfg.Issuer,
-		"aud": c.cfg.APIURI,
+		"aud": cmp.Or(c.cfg.Audience, c.cfg.APIURI),
 		"sub": username,
 		"iat": now.Add(-60 * time.Second).Unix(),
 		"exp": now.Add(5 * time.Minute).Unix(),

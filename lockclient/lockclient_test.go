@@ -216,3 +216,29 @@ func TestDecodeKey(t *testing.T) {
 		t.Fatal("accepted a short key")
 	}
 }
+
+// Audience signs aud for a service reached at another address than its
+// public URL (kubectl port-forward to a lockgate whose public URL is
+// https://lock.example.com): the token goes to APIURI, aud is Audience.
+func TestAudience(t *testing.T) {
+	var aud atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims := jwt.MapClaims{}
+		jwt.ParseWithClaims(r.Header.Get("x-nl3-authorization-token"), claims, func(*jwt.Token) (any, error) { return key, nil }, jwt.WithValidMethods([]string{"HS256"}))
+		aud.Store(claims["aud"])
+		io.WriteString(w, `{"locked":false}`)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct{ audience, want string }{{"", srv.URL}, {"https://lock.example.com", "https://lock.example.com"}} {
+		c, err := lockclient.New(lockclient.Config{APIURI: srv.URL, Audience: tc.audience, Issuer: "https://app.example", SigningKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Check(context.Background(), lockclient.Request{Username: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := aud.Load(); got != tc.want {
+			t.Errorf("Audience %q: aud %v, want %s", tc.audience, got, tc.want)
+		}
+	}
+}

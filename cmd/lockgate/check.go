@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -45,13 +46,17 @@ The key comes from --key-file: a file holding the base64 secret, or the JSON tha
 					return err
 				}
 			}
-			cl, err := lockclient.New(lockclient.Config{APIURI: api, Path: str(c, "path"), Issuer: str(c, "issuer"), SigningKey: key, KeyID: kid, Retries: -1})
+			aud := str(c, "audience")
+			cl, err := lockclient.New(lockclient.Config{APIURI: api, Audience: aud, Path: str(c, "path"), Issuer: str(c, "issuer"), SigningKey: key, KeyID: kid, Retries: -1})
 			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			d, err := cl.Check(ctx, lockclient.Request{Username: str(c, "user"), UserIP: str(c, "ip"), IntegrationType: "lockgate-cli"})
+			if err != nil && strings.HasSuffix(err.Error(), " answered 401") {
+				return checkRefused(err, cmp.Or(aud, api), str(c, "issuer"))
+			}
 			if err != nil {
 				return err
 			}
@@ -63,6 +68,7 @@ The key comes from --key-file: a file holding the base64 secret, or the JSON tha
 		},
 	}
 	c.Flags().String("server", "", "lock-check API URI, the token's aud (default $LOCKGATE_SERVER, else the configuration's first public URL)")
+	c.Flags().String("audience", "", "the token's aud when lockgate's public URL is not the --server address (a port-forward): one of its public_urls (default the --server URL)")
 	c.Flags().String("api", "", "lock-check API URI")
 	c.Flags().MarkDeprecated("api", "use --server")
 	outputFlag(c)
@@ -72,6 +78,18 @@ The key comes from --key-file: a file holding the base64 secret, or the JSON tha
 	c.Flags().String("user", "", "username (sub)")
 	c.Flags().String("ip", "", "the user's IP address")
 	return c
+}
+
+// checkRefused explains a 401: the lock-check API says only
+// "Unauthorized" (telling a client why its token failed would help forge
+// the next), so the CLI names what it signed and what can be wrong; the
+// server's log has the reason.
+func checkRefused(err error, aud, iss string) error {
+	return fmt.Errorf("%w: lockgate refused the token. It was signed with iss %s and aud %s; one of these is wrong:\n"+
+		"  - aud must be exactly one of lockgate's public URLs (public_urls, LOCKGATE_PUBLIC_URL): when you reach it at another address, pass --audience PUBLIC_URL\n"+
+		"  - iss must be one of the application's issuers (lockgate app get APP)\n"+
+		"  - the key must be one of the application's signing keys, not revoked\n"+
+		"lockgate's log says which (\"lock-check: token rejected\" with the reason)", err, iss, aud)
 }
 
 // signingKey reads the secret (and key id when the file is app create's

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/lockgate/lockgate/internal/apiclient"
 	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/lock"
 )
 
 // Every command that talks to a running lockgate takes --server (or
@@ -119,11 +121,26 @@ func (d *durationFlag) Set(s string) error {
 	if v <= 0 {
 		return usagef("%q: must be positive", s)
 	}
+	if v > lock.MaxUnlockFor {
+		return usagef("%q is %s: a timed unlock lasts at most 7d (168h)", s, days(v))
+	}
 	*d = durationFlag(v)
 	return nil
 }
 
 func (d *durationFlag) Type() string { return "duration" }
+
+// days writes a duration as operators read it: 8d, 1d12h0m0s.
+func days(d time.Duration) string {
+	n := d / (24 * time.Hour)
+	if n == 0 {
+		return d.String()
+	}
+	if r := d - n*24*time.Hour; r != 0 {
+		return fmt.Sprintf("%dd%s", n, r)
+	}
+	return fmt.Sprintf("%dd", n)
+}
 
 func forFlag(c *cobra.Command) {
 	c.Flags().Var(new(durationFlag), "for", "unlock for this long, then relock by itself (e.g. 15m, 2h, 8d; at most 7d)")

@@ -138,7 +138,7 @@ func findRule(rules *jsontree.Node, rec Recommendation, base64Search bool) (*jso
 		if rb := rateIP(n); rb != nil && ruleShape(rb, base64Search) == want {
 			return n, nil
 		}
-		return nil, fmt.Errorf("Rules[%d] is named %s but does not do what the recommendation %s does (a rate-based rule keyed on the client IP, limiting %s): rename that rule, or apply to another file",
+		return nil, fmt.Errorf("the rule at Rules[%d] is named %s but does not do what the recommendation %s does (a rate-based rule keyed on the client IP, limiting %s): rename that rule, or apply to another file",
 			i, rec.Name, rec.Name, describeShape(rec))
 	}
 	for _, n := range rules.Vals {

@@ -28,16 +28,25 @@ import (
 // environment. Days are accepted too ("7d"), as operators write them.
 type Duration time.Duration
 
-// ParseDuration reads a Go duration ("90s", "1h30m") or a number of days
-// ("7d", "1.5d").
+// ParseDuration reads a Go duration ("90s", "1h30m"), a number of days
+// ("7d", "1.5d"), or days then a Go duration ("1d12h").
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseFloat(d, 64)
-		if err != nil || n < 0 || n > 365*100 {
-			return 0, fmt.Errorf("%q is not a duration (use e.g. 30s, 15m, 2h, 7d)", s)
+	// Days first, then a Go duration for the rest: 7d, 1.5d, 1d12h.
+	if days, rest, ok := strings.Cut(s, "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		if err != nil || n < 0 || n > 365*100 || strings.HasPrefix(rest, "-") {
+			return 0, fmt.Errorf("%q is not a duration (use e.g. 30s, 15m, 2h, 7d, 1d12h)", s)
 		}
-		return time.Duration(n * float64(24*time.Hour)), nil
+		d := time.Duration(n * float64(24*time.Hour))
+		if rest != "" {
+			r, err := time.ParseDuration(rest)
+			if err != nil {
+				return 0, fmt.Errorf("%q is not a duration (use e.g. 30s, 15m, 2h, 7d, 1d12h)", s)
+			}
+			d += r
+		}
+		return d, nil
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {

@@ -184,12 +184,12 @@ func TestVars(t *testing.T) {
 }
 
 func TestParseDuration(t *testing.T) {
-	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "15m": 15 * time.Minute, "8d": 8 * 24 * time.Hour, "1.5d": 36 * time.Hour} {
+	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "15m": 15 * time.Minute, "8d": 8 * 24 * time.Hour, "1.5d": 36 * time.Hour, "1d12h": 36 * time.Hour, "2d30m": 48*time.Hour + 30*time.Minute} {
 		if got, err := ParseDuration(in); err != nil || got != want {
 			t.Errorf("%s: %v %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"", "d", "-1d", "x", "1w"} {
+	for _, in := range []string{"", "d", "-1d", "x", "1w", "1d-2h", "1dx", "d12h"} {
 		if _, err := ParseDuration(in); err == nil {
 			t.Errorf("%q accepted", in)
 		}
