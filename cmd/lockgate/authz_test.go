@@ -207,7 +207,7 @@ func TestAuthzStripsClientIdentityHeaders(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "GET /petstore/v1/pets HTTP/1.1\r\nHost: api.example.com\r\nAuthorization: %s\r\nX-Forwarded-For: 192.0.2.10\r\n"+
-		"x-lockgate-principal: admin\r\nX-LOCKGATE-GROUPS: admins\r\nX_Lockgate_Username: root\r\nx_lockgate_principal: admin2\r\nX-Lockgate-Scope: everything\r\nX-Lockgate-Groups: more\r\n"+
+		"x-lockgate-principal: admin\r\nX-LOCKGATE-GROUPS: admins\r\nX_Lockgate_Username: root\r\nx_lockgate_principal: admin2\r\nX-Lockgate-Scope: everything\r\n"+
 		"Connection: close\r\n\r\n", tok)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
@@ -232,6 +232,23 @@ func TestAuthzStripsClientIdentityHeaders(t *testing.T) {
 		if !want[kv] {
 			t.Errorf("upstream saw %s", kv)
 		}
+	}
+	// A header sent twice (in any case) is refused before anything is
+	// decided: no single value would be the one every rule inspected.
+	conn2, err := net.Dial("tcp", gwAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	fmt.Fprintf(conn2, "GET /petstore/v1/pets HTTP/1.1\r\nHost: api.example.com\r\nAuthorization: %s\r\n"+
+		"X-LOCKGATE-GROUPS: admins\r\nX-Lockgate-Groups: more\r\nConnection: close\r\n\r\n", tok)
+	resp2, err := http.ReadResponse(bufio.NewReader(conn2), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a repeated identity header: status %d, want 400", resp2.StatusCode)
 	}
 	_ = time.Second
 }
