@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode"
 )
@@ -79,6 +80,31 @@ func checkNotRun(t *testing.T, b docBlock) {
 	}
 }
 
+// testLists remembers go test -list per directory and package: many
+// blocks name the same package, and each -list compiles its tests.
+var testLists sync.Map // [2]string{dir, pkg} → listResult
+
+type listResult struct {
+	out []byte
+	err error
+}
+
+// goTestList runs go test -list . pkg in dir once per test binary.
+func goTestList(dir, pkg string) ([]byte, error) {
+	key := [2]string{dir, pkg}
+	if r, ok := testLists.Load(key); ok {
+		return r.(listResult).out, r.(listResult).err
+	}
+	cmd := exec.Command("go", "test", "-list", ".", pkg)
+	cmd.Dir = dir
+	// Never a download from inside the tests: a module not in the
+	// cache is for .ci/run to fetch.
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
+	out, err := cmd.CombinedOutput()
+	testLists.Store(key, listResult{out, err})
+	return out, err
+}
+
 // checkGoTestNames runs go test -list for each -run and -bench pattern
 // (each alternative of a|b alone) and wants a name for each.
 func checkGoTestNames(t *testing.T, b docBlock, dir string, args []string) {
@@ -110,12 +136,7 @@ func checkGoTestNames(t *testing.T, b docBlock, dir string, args []string) {
 	}
 	listed := map[string][]string{}
 	for _, pkg := range pkgs {
-		cmd := exec.Command("go", "test", "-list", ".", pkg)
-		cmd.Dir = dir
-		// Never a download from inside the tests: a module not in the
-		// cache is for .ci/run to fetch.
-		cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
-		out, err := cmd.CombinedOutput()
+		out, err := goTestList(dir, pkg)
 		if err != nil {
 			if bytes.Contains(out, []byte("GOPROXY=off")) || bytes.Contains(out, []byte("module lookup disabled")) {
 				t.Logf("%s: the modules of %s are not downloaded; names not checked", b, dir)
