@@ -103,6 +103,9 @@ func TestAuthorizerBehindProxies(t *testing.T) {
 // upstream and the decision's set: never both for one name.
 func TestAuthorizerBehindEnvoy(t *testing.T) {
 	s, tok := authzService(t)
+	// With underscore_headers: allow, x_lockgate_groups is not refused
+	// (the default) but removed as a spelling of an identity header.
+	s.cfg.UnderscoreHeaders = UnderscoreAllow
 	c := extAuthzClient(t, s)
 	req := envoyCheck("192.0.2.10", "GET", "/petstore/v1/pets", map[string]string{"authorization": "Bearer " + tok, "x-lockgate-principal": "admin", "x_lockgate_groups": "admins"}, "")
 	resp, err := c.Check(context.Background(), req)

@@ -9,7 +9,9 @@ import (
 	"github.com/gaissmai/bart"
 
 	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/problem"
+	"github.com/lockgate/lockgate/waf"
 )
 
 // Config is the forward_auth section: lockgate deciding for a proxy that
@@ -28,9 +30,14 @@ type Config struct {
 	// ClientIPHeader carries the client address (the rightmost address
 	// of X-Forwarded-For that is not a trusted proxy, or a single-address
 	// header such as X-Real-IP).
-	ClientIPHeader string    `yaml:"client_ip_header"`
-	Log            LogConfig `yaml:"log"`
-	Routes         []Route   `yaml:"routes"`
+	ClientIPHeader string `yaml:"client_ip_header"`
+	// UnderscoreHeaders is refuse (the default) or allow: a header name
+	// holding '_' reads, to CGI, WSGI and PHP backends, as the name with
+	// '-' that no rule inspected; forward auth cannot drop it from the
+	// request the proxy sends on, so it refuses the request.
+	UnderscoreHeaders string    `yaml:"underscore_headers"`
+	Log               LogConfig `yaml:"log"`
+	Routes            []Route   `yaml:"routes"`
 }
 
 // LogConfig is where AWS WAF log records of the decisions go, as the
@@ -43,8 +50,12 @@ type LogConfig struct {
 	Keep      int             `yaml:"keep"`
 	// Only is "all" or "blocked_and_counted".
 	Only string `yaml:"only"`
-	// Redact names headers whose values are not logged.
+	// Redact names headers whose values are not logged, besides the
+	// gateway's built-in list (waflog.DefaultRedactedFields).
 	Redact []string `yaml:"redact_headers"`
+	// RedactedFields is AWS's LoggingConfiguration.RedactedFields, as
+	// the gateway's log.redacted_fields.
+	RedactedFields []gateway.RedactedField `yaml:"redacted_fields"`
 }
 
 // Route decides requests for a host and path prefix (of the original
@@ -61,8 +72,9 @@ type Route struct {
 // DefaultConfig is the section before the file.
 func DefaultConfig() Config {
 	return Config{
-		ClientIPHeader: "X-Forwarded-For",
-		Log:            LogConfig{MaxSizeMB: 100, Keep: 10, Only: "all", Redact: []string{"Authorization", "Cookie"}},
+		ClientIPHeader:    "X-Forwarded-For",
+		UnderscoreHeaders: UnderscoreRefuse,
+		Log:               LogConfig{MaxSizeMB: 100, Keep: 10, Only: "all"},
 	}
 }
 
@@ -101,6 +113,12 @@ func (c Config) Validate() problem.List {
 	if strings.TrimSpace(c.ClientIPHeader) == "" {
 		probs.Add("client_ip_header", "required (X-Forwarded-For by default)")
 	}
+	switch c.UnderscoreHeaders {
+	case "", UnderscoreRefuse, UnderscoreAllow:
+	default:
+		probs.Addf("underscore_headers", "%q is not refuse or allow (forward auth cannot drop a header)", c.UnderscoreHeaders)
+	}
+	probs = append(probs, gateway.ValidateRedaction("log", c.Log.Redact, c.Log.RedactedFields)...)
 	switch c.Log.Only {
 	case "all", "blocked_and_counted":
 	default:
@@ -129,6 +147,18 @@ func (c Config) Validate() problem.List {
 		}
 	}
 	return probs
+}
+
+// Values of Config.UnderscoreHeaders.
+const (
+	UnderscoreRefuse = "refuse"
+	UnderscoreAllow  = "allow"
+)
+
+// redactedFields is what the records redact, as the gateway's: the
+// built-in list, redact_headers and redacted_fields.
+func (l LogConfig) redactedFields() []waf.FieldToMatch {
+	return gateway.RedactedFieldsOf(l.Redact, l.RedactedFields)
 }
 
 // parsePrefix reads a CIDR or a single address.

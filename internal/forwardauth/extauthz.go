@@ -58,7 +58,7 @@ func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.
 	// Identity headers the client sent are removed on the way upstream,
 	// whatever the decision's own headers.
 	var remove []string
-	if rt := s.match(o.host, o.uri); rt != nil && rt.authz != nil {
+	if rt, _ := s.match(o.host, o.uri); rt != nil && rt.authz != nil {
 		kept := o.header.Clone()
 		rt.authz.StripIdentity(kept)
 		for name := range o.header {
@@ -136,11 +136,12 @@ func fromCheck(req *authv3.CheckRequest) (*original, error) {
 	}
 	o.uri, o.query, _ = strings.Cut(h.GetPath(), "?")
 	sa := req.GetAttributes().GetSource().GetAddress().GetSocketAddress()
-	a, err := netip.ParseAddr(sa.GetAddress())
-	if err != nil {
+	// Read as the gateway reads a hop (an address with a port included).
+	a, ok := waf.ParseForwardedAddr(sa.GetAddress())
+	if !ok {
 		return nil, errors.New("attributes.source.address.socket_address.address is not an IP address")
 	}
-	o.client = a.Unmap()
+	o.client = a
 	o.header = http.Header{}
 	add := func(name, value string) {
 		if strings.HasPrefix(name, ":") { // HTTP/2 pseudo-headers: method, path, host are read above

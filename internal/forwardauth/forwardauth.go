@@ -31,6 +31,7 @@ import (
 
 	"github.com/lockgate/lockgate/internal/authz"
 	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/internal/waflog"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/problem"
@@ -118,12 +119,13 @@ func Provision(cfg Config, opts Options) (*Service, problem.List) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.redact = waflog.RedactHeaders(cfg.Log.Redact...)
+	s.redact = cfg.Log.redactedFields()
 	s.metrics = newMetrics()
 	counters := map[string]ratelimit.Counter{}
 	for i, rc := range cfg.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
-		rt := &route{name: rc.Name, host: strings.ToLower(rc.Host), prefix: rc.PathPrefix, aclMetric: "none", metricNames: map[string]string{}}
+		h, _ := httprule.Host(rc.Host)
+		rt := &route{name: rc.Name, host: strings.ToLower(h), prefix: rc.PathPrefix, aclMetric: "none", metricNames: map[string]string{}}
 		if rt.prefix == "" {
 			rt.prefix = "/"
 		}
@@ -259,29 +261,14 @@ func (s *Service) Close() error {
 func (s *Service) trustedPeer(a netip.Addr) bool { return a.IsValid() && s.trusted.Lookup(a.Unmap()) }
 
 // clientFrom is the client address a trusted proxy names in header
-// values: for X-Forwarded-For the rightmost address that is not itself a
-// trusted proxy. ok is false when there is none to read.
+// values, read as the gateway reads it (httprule.Client: ip:port and
+// [v6]:port hops included). ok is false when there is none to read.
 func (s *Service) clientFrom(values []string) (netip.Addr, bool) {
 	if len(values) == 0 {
 		return netip.Addr{}, false
 	}
-	parts := strings.Split(strings.Join(values, ","), ",")
-	if !strings.EqualFold(s.header, "X-Forwarded-For") {
-		a, err := netip.ParseAddr(strings.TrimSpace(parts[0]))
-		return a.Unmap(), err == nil
-	}
-	var client netip.Addr
-	for i := len(parts) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-		if err != nil {
-			break // a malformed hop: trust nothing further left
-		}
-		client = a.Unmap()
-		if !s.trusted.Lookup(client) {
-			break
-		}
-	}
-	return client, client.IsValid()
+	a := httprule.Client(s.header, values, func(a netip.Addr) bool { return s.trusted.Lookup(a) })
+	return a, a.IsValid()
 }
 
 // original is the request a proxy asks about.
@@ -308,24 +295,52 @@ type verdict struct {
 	body   []byte
 }
 
-func (s *Service) match(host, path string) *route {
-	host = strings.ToLower(host)
-	if h, _, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
-		host = h
-	} else if strings.HasPrefix(host, "[") {
-		if i := strings.LastIndex(host, "]"); i > 0 {
-			host = host[1:i]
+// match is the route of a request for host and path (not decoded),
+// chosen as the gateway chooses (internal/httprule): the host without
+// port, trailing dot and case, the path decoded. refusal says why a
+// request cannot be routed faithfully: a host with an empty label, or a
+// path whose raw, decoded or cleaned spellings choose different routes.
+func (s *Service) match(host, path string) (*route, string) {
+	h, ok := httprule.Host(host)
+	if !ok {
+		return nil, "the host " + strconv.Quote(host) + " has an empty label"
+	}
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	byPath := func(path string) *route {
+		for _, rt := range s.routes {
+			if rt.host != "" && !strings.EqualFold(rt.host, h) {
+				continue
+			}
+			if strings.HasPrefix(path, rt.prefix) {
+				return rt
+			}
+		}
+		return nil
+	}
+	if httprule.Ambiguous(path, byPath) {
+		return nil, "the path is routed differently once decoded or cleaned of //, /./ or /../"
+	}
+	return byPath(httprule.CleanPath(path)), ""
+}
+
+// screen refuses what the gateway refuses before inspection
+// (internal/httprule): a header field sent more than once (the web ACL
+// would inspect one value, the application may read another) and, unless
+// underscore_headers is allow, a name holding '_' (which forward auth
+// cannot drop from the request the proxy sends on). X-Forwarded-For may
+// repeat when it carries the client address: its lines form the chain.
+func (s *Service) screen(o *original) string {
+	if name := httprule.Repeated(o.header, func(name string) bool { return name == "X-Forwarded-For" && strings.EqualFold(s.header, name) }); name != "" {
+		return "the header " + name + " is sent more than once"
+	}
+	if s.cfg.UnderscoreHeaders != UnderscoreAllow {
+		if name := httprule.Underscore(o.header); name != "" {
+			return "the header name " + name + " holds '_'"
 		}
 	}
-	for _, rt := range s.routes {
-		if rt.host != "" && rt.host != host {
-			continue
-		}
-		if strings.HasPrefix(path, rt.prefix) {
-			return rt
-		}
-	}
-	return nil
+	return ""
 }
 
 var (
@@ -342,7 +357,15 @@ var errNoRoute = errors.New("no forward_auth route for this host and path")
 func (s *Service) decide(ctx context.Context, o *original) verdict {
 	start := time.Now()
 	defer func() { s.metrics.latency[integrationIndex(o.integration)].Observe(time.Since(start).Seconds()) }()
-	rt := s.match(o.host, o.uri)
+	if why := s.screen(o); why != "" {
+		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", why)
+		return plain(http.StatusBadRequest)
+	}
+	rt, why := s.match(o.host, o.uri)
+	if why != "" {
+		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", why)
+		return plain(http.StatusBadRequest)
+	}
 	if rt == nil {
 		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", errNoRoute)
 		return plain(http.StatusForbidden)

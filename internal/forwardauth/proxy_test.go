@@ -295,6 +295,32 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 			t.Fatalf("body %q", body)
 		}
 	})
+	t.Run("a repeated header or a '_' name never reaches the application", func(t *testing.T) {
+		// Raw bytes: an HTTP client would fold the repeated lines. The
+		// proxy denies on lockgate's 400 (nginx: its 403).
+		for _, extra := range []string{"X-Attack: 0\r\nX-Attack: 1\r\n", "x-attack: 0\r\nX-ATTACK: 1\r\n", "User-Agent: ok\r\nUser-Agent: BadBot\r\n", "X_Attack: 1\r\n"} {
+			if integration == Caddy && strings.HasPrefix(extra, "User-Agent") {
+				// Go's transport (Caddy's forward_auth) sends only the first
+				// User-Agent to lockgate: a repetition it cannot see
+				// (a known limit, docs/integrations.md).
+				continue
+			}
+			before := pr.appHits.Load()
+			status := rawVia(t, pr.addr, "GET / HTTP/1.1\r\nHost: "+pr.addr+"\r\n"+extra+"Connection: close\r\n\r\n")
+			hits := pr.appHits.Load() - before
+			if extra == "X_Attack: 1\r\n" && integration == Nginx {
+				// nginx drops '_' names itself (underscores_in_headers off):
+				// the application never gets it.
+				if status != 200 {
+					t.Fatalf("%q: %d", extra, status)
+				}
+				continue
+			}
+			if status == 200 || hits != 0 {
+				t.Fatalf("%q: status %d, the application saw %d requests", extra, status, hits)
+			}
+		}
+	})
 	t.Run("log records", func(t *testing.T) {
 		pr.stop()
 		data, err := os.ReadFile(pr.logPath)
@@ -316,9 +342,35 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 				blocked66++
 			}
 		}
-		// One record a decision: 1 + 201 + 4 + 1 + 2 + 1 requests above.
-		if n != 210 || blocked66 != 3 {
-			t.Fatalf("%d records (want 210), %d blocked for 127.0.0.66 by BlockedIPs (want 3)", n, blocked66)
+		// One record a decision: 1 + 201 + 4 + 1 + 2 + 1 requests above,
+		// and behind nginx the X_Attack request (nginx dropped the name).
+		want := 210
+		if integration == Nginx {
+			want++
+		}
+		if n != want || blocked66 != 3 {
+			t.Fatalf("%d records (want %d), %d blocked for 127.0.0.66 by BlockedIPs (want 3)", n, want, blocked66)
 		}
 	})
+}
+
+// rawVia sends raw from 127.0.0.30 to the proxy at addr and returns the
+// status of its answer.
+func rawVia(t *testing.T, addr, raw string) int {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.30")}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

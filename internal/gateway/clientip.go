@@ -3,8 +3,8 @@ package gateway
 import (
 	"net/http"
 	"net/netip"
-	"strings"
 
+	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/waf"
 )
 
@@ -29,27 +29,5 @@ func (st *state) clientIP(r *http.Request) netip.Addr {
 	if len(v) == 0 {
 		return peer // the proxy's own request (a health check)
 	}
-	joined := strings.Join(v, ",")
-	if !strings.EqualFold(st.header, "X-Forwarded-For") {
-		a, _ := waf.FirstForwardedAddr(joined)
-		return a
-	}
-	var client netip.Addr
-	for rest := joined; rest != ""; {
-		i := strings.LastIndexByte(rest, ',')
-		hop := rest[i+1:]
-		rest = rest[:max(i, 0)]
-		if strings.Trim(hop, " \t") == "" {
-			continue // an empty list element (RFC 9110, 5.6.1)
-		}
-		a, ok := waf.ParseForwardedAddr(hop)
-		if !ok {
-			return netip.Addr{} // unknown: trust nothing further left
-		}
-		client = a
-		if !st.trusted.Lookup(a) {
-			break
-		}
-	}
-	return client
+	return httprule.Client(st.header, v, func(a netip.Addr) bool { return st.trusted.Lookup(a) })
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gaissmai/bart"
 
+	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/waf"
 )
 
@@ -24,16 +25,6 @@ const (
 	UnderscoreRefuse = "refuse"
 	UnderscoreAllow  = "allow"
 )
-
-// clientAddrHeaders name a client address by convention. A client can
-// write any of them, so none reaches the upstream as sent: the configured
-// client_ip_header is rewritten to the address the web ACL used, the
-// others are removed. (Forwarded and X-Forwarded-* are replaced by
-// ReverseProxy's Rewrite mode and SetXForwarded.)
-var clientAddrHeaders = []string{
-	"True-Client-Ip", "X-Real-Ip", "Cf-Connecting-Ip", "X-Client-Ip",
-	"Fastly-Client-Ip", "X-Cluster-Client-Ip", "Forwarded",
-}
 
 // refusal is why screen refuses a request (400), or "".
 type refusal string
@@ -66,24 +57,27 @@ func (st *state) screen(r *http.Request) (refusal, strip) {
 		// would be read as an authority.
 		return "the request target's path cannot be forwarded as received", 0
 	}
-	for name, vs := range r.Header {
-		if len(vs) > 1 && !(name == "X-Forwarded-For" && st.trustedPeer(r)) {
-			return refusal("the header " + name + " is sent more than once"), 0
+	trusted := st.trustedPeer(r)
+	if name := httprule.Repeated(r.Header, func(name string) bool { return name == "X-Forwarded-For" && trusted }); name != "" {
+		return refusal("the header " + name + " is sent more than once"), 0
+	}
+	if name := httprule.Underscore(r.Header); name != "" {
+		switch st.cfg.UnderscoreHeaders {
+		case UnderscoreRefuse:
+			return refusal("the header name " + name + " holds '_'"), 0
+		case UnderscoreDrop, "":
+			s |= stripUnderscore
 		}
+	}
+	for name := range r.Header {
 		switch name {
-		case "True-Client-Ip", "X-Real-Ip", "Cf-Connecting-Ip", "X-Client-Ip", "Fastly-Client-Ip", "X-Cluster-Client-Ip", "Forwarded":
-			s |= stripClientAddr
 		case "Upgrade", "Http2-Settings", "Trailer":
 			s |= stripUpgrade
 		case "Connection":
 			s |= stripConnection
-		}
-		if strings.IndexByte(name, '_') >= 0 {
-			switch st.cfg.UnderscoreHeaders {
-			case UnderscoreRefuse:
-				return refusal("the header name " + name + " holds '_'"), 0
-			case UnderscoreDrop, "":
-				s |= stripUnderscore
+		default:
+			if httprule.IsClientAddr(name) || !trusted && httprule.IsForwarding(name) {
+				s |= stripClientAddr
 			}
 		}
 	}
@@ -111,8 +105,15 @@ func (st *state) prepare(r *http.Request, client netip.Addr, s strip) {
 		}
 	}
 	if s&stripClientAddr != 0 {
-		for _, name := range clientAddrHeaders {
+		// Client-address headers from any peer (the configured one is
+		// set below); the other forwarding headers from an untrusted one.
+		for _, name := range httprule.ClientAddrHeaders {
 			delete(h, name)
+		}
+		if !st.trustedPeer(r) {
+			for _, name := range httprule.ForwardingHeaders {
+				delete(h, name)
+			}
 		}
 	}
 	if st.header != "X-Forwarded-For" {
@@ -242,14 +243,10 @@ func rewrite(pr *httputil.ProxyRequest, up *upstream, trusted *bart.Lite) {
 	pr.SetXForwarded()
 }
 
-// routeHost is the host a route is chosen by: without the port and a
-// trailing dot (the DNS root: "shop.test." names "shop.test"); match
-// compares it without case. net/http has already put an absolute-form
-// target's host in r.Host. Without this, "SHOP.test.:80" would fall
-// through to another route and its web ACL.
+// routeHost is the host a route is chosen by (httprule.Host): without
+// the port, a trailing dot and case. Without this, "SHOP.test.:80" would
+// fall through to another route and its web ACL.
 func routeHost(h string) string {
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
-		h = h[:i]
-	}
-	return strings.TrimSuffix(h, ".")
+	host, _ := httprule.Host(h)
+	return host
 }

@@ -31,6 +31,7 @@ import (
 
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/httpjson"
+	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/internal/waflog"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/problem"
@@ -398,17 +399,31 @@ func (rt *route) pick() *upstream {
 	return best
 }
 
-func (st *state) match(r *http.Request) *route {
-	host := routeHost(r.Host)
-	for _, rt := range st.routes {
-		if rt.host != "" && !strings.EqualFold(rt.host, host) {
-			continue
-		}
-		if strings.HasPrefix(r.URL.Path, rt.prefix) {
-			return rt
-		}
+// match is the route of r, chosen by httprule.Host and the decoded path.
+// refusal is set when r cannot be routed faithfully: a host with an
+// empty label, or a path whose raw, decoded or cleaned spellings
+// (httprule.Ambiguous) would choose different routes.
+func (st *state) match(r *http.Request) (*route, refusal) {
+	host, ok := httprule.Host(r.Host)
+	if !ok {
+		return nil, "the host " + refusal(strconv.Quote(r.Host)) + " has an empty label"
 	}
-	return nil
+	byPath := func(path string) *route {
+		for _, rt := range st.routes {
+			if rt.host != "" && !strings.EqualFold(rt.host, host) {
+				continue
+			}
+			if strings.HasPrefix(path, rt.prefix) {
+				return rt
+			}
+		}
+		return nil
+	}
+	rt := byPath(r.URL.Path)
+	if httprule.Ambiguous(waf.TargetPath(r), byPath) {
+		return nil, "the path is routed differently once decoded or cleaned of //, /./ or /../"
+	}
+	return rt, ""
 }
 
 // Decisions and inspected requests are reused: an allowed request costs
@@ -422,7 +437,11 @@ var (
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st := g.state.Load()
-	rt := st.match(r)
+	rt, refused := st.match(r)
+	if refused != "" {
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", string(refused))
+		return
+	}
 	if rt == nil {
 		httpjson.Error(w, http.StatusNotFound, "no_route", "no route for this host and path")
 		return

@@ -30,9 +30,16 @@ type RedactedField struct {
 // redactedFields is what the records redact: the built-in list, the
 // configured redacted_fields and the redact_headers shorthand.
 func (l LogConfig) redactedFields() []waf.FieldToMatch {
+	return RedactedFieldsOf(l.Redact, l.RedactedFields)
+}
+
+// RedactedFieldsOf is what log records redact given a log section's
+// redact_headers and redacted_fields (after ValidateRedaction), with the
+// built-in list: forward auth's records redact as the gateway's.
+func RedactedFieldsOf(headers []string, fields []RedactedField) []waf.FieldToMatch {
 	out := append([]waf.FieldToMatch{}, waflog.DefaultRedactedFields...)
-	out = append(out, waflog.RedactHeaders(l.Redact...)...)
-	for _, f := range l.RedactedFields {
+	out = append(out, waflog.RedactHeaders(headers...)...)
+	for _, f := range fields {
 		var m waf.FieldToMatch
 		switch {
 		case f.SingleHeader != nil:
@@ -77,11 +84,19 @@ func (c Config) validateLimits() problem.List {
 			probs.Add(d.path, "must be positive")
 		}
 	}
-	if n := len(c.Log.RedactedFields) + len(c.Log.Redact) + len(waflog.DefaultRedactedFields); n > waflog.MaxRedactedFields {
-		probs.Addf("log.redacted_fields", "%d fields with the built-in ones, at most %d (the WAFV2 model's limit)", n, waflog.MaxRedactedFields)
+	probs = append(probs, ValidateRedaction("log", c.Log.Redact, c.Log.RedactedFields)...)
+	return probs
+}
+
+// ValidateRedaction checks a log section's redact_headers and
+// redacted_fields; problems are at paths under section.
+func ValidateRedaction(section string, headers []string, fields []RedactedField) problem.List {
+	var probs problem.List
+	if n := len(fields) + len(headers) + len(waflog.DefaultRedactedFields); n > waflog.MaxRedactedFields {
+		probs.Addf(section+".redacted_fields", "%d fields with the built-in ones, at most %d (the WAFV2 model's limit)", n, waflog.MaxRedactedFields)
 	}
-	for i, f := range c.Log.RedactedFields {
-		p := fmt.Sprintf("log.redacted_fields[%d]", i)
+	for i, f := range fields {
+		p := fmt.Sprintf("%s.redacted_fields[%d]", section, i)
 		n := 0
 		for _, set := range []bool{f.SingleHeader != nil, f.QueryString != nil, f.UriPath != nil, f.Method != nil} {
 			if set {
@@ -94,9 +109,9 @@ func (c Config) validateLimits() problem.List {
 			probs.Addf(p+".SingleHeader.Name", "%q is not a header name", f.SingleHeader.Name)
 		}
 	}
-	for i, h := range c.Log.Redact {
+	for i, h := range headers {
 		if !validHeaderName(h) {
-			probs.Addf(fmt.Sprintf("log.redact_headers[%d]", i), "%q is not a header name", h)
+			probs.Addf(fmt.Sprintf("%s.redact_headers[%d]", section, i), "%q is not a header name", h)
 		}
 	}
 	return probs

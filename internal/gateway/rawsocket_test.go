@@ -58,6 +58,13 @@ func newRawGateway(t testing.TB, gatewayExtra string) *rawGateway {
 // URL (http://127.0.0.1:port/base).
 func newRawGatewayBase(t testing.TB, gatewayExtra, base string) *rawGateway {
 	t.Helper()
+	return newRawGatewayRoutes(t, gatewayExtra, base, "")
+}
+
+// newRawGatewayRoutes is newRawGatewayBase with routes placed before
+// shop's (SHOP and ACL in them name shop's upstream URL and web ACL).
+func newRawGatewayRoutes(t testing.TB, gatewayExtra, base, routes string) *rawGateway {
+	t.Helper()
 	g := &rawGateway{shop: newRawUpstream(t), other: newRawUpstream(t)}
 	dir := t.TempDir()
 	acl, err := os.ReadFile("testdata/adversarial-acl.json")
@@ -69,7 +76,7 @@ func newRawGatewayBase(t testing.TB, gatewayExtra, base string) *rawGateway {
   listen: 127.0.0.1:0
   trusted_proxies: ["` + trustedPeer + `/32"]
 ` + gatewayExtra + `  routes:
-    - name: shop
+` + strings.NewReplacer("SHOP", g.shop.URL(), "ACL", "acl.json").Replace(routes) + `    - name: shop
       host: shop.test
       upstreams: [` + g.shop.URL() + base + `]
       web_acl: acl.json

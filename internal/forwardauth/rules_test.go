@@ -1,0 +1,229 @@
+package forwardauth
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+
+	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/gateway"
+	"github.com/lockgate/lockgate/internal/webacl"
+)
+
+// Forward auth decides with the gateway's rules (internal/httprule),
+// asked with raw bytes (an HTTP client would fold repeated headers and
+// normalise names): atk-gw findings F0, F1, F3, F6, F8, F9.
+
+// rulesService routes shop.example and /admin/ through the proxied web
+// ACL (X-Attack: 1 blocks) and anything else to a route without one (the
+// documented way to let other requests through): a request that
+// escapes to "open" is allowed.
+func rulesService(t *testing.T, underscore, logPath string) *Service {
+	t.Helper()
+	set, probs := webacl.Provision(webacl.Config{IPSets: []webacl.IPSetRef{{ARN: blockedSetARN, Addresses: []string{"203.0.113.0/24"}}}}, nil)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	cfg.Log.File = config.Path(logPath)
+	if underscore != "" {
+		cfg.UnderscoreHeaders = underscore
+	}
+	cfg.Routes = []Route{
+		{Name: "shop", Host: "shop.example", WebACL: "testdata/proxied-acl.json"},
+		{Name: "admin", PathPrefix: "/admin/", WebACL: "testdata/proxied-acl.json"},
+		{Name: "open"},
+	}
+	s, probs := Provision(cfg, Options{WAF: set})
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	if err := s.Open(nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// rawAsk sends raw to an HTTP server running h and returns the status
+// and the X-Lockgate-Status header.
+func rawAsk(t *testing.T, addr, raw string) (int, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("X-Lockgate-Status")
+}
+
+func serveRaw(t *testing.T, s *Service) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: s.Handler()}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// caddyRaw is Caddy's forward_auth request for host and uri with extra
+// header lines; nginxRaw lockgate's nginx configuration's.
+func caddyRaw(host, uri, xff, extra string) string {
+	return "GET /caddy HTTP/1.1\r\nHost: lockgate\r\nX-Forwarded-Method: GET\r\nX-Forwarded-Uri: " + uri +
+		"\r\nX-Forwarded-Host: " + host + "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-For: " + xff + "\r\n" + extra + "Connection: close\r\n\r\n"
+}
+
+func nginxRaw(host, uri, xff, extra string) string {
+	return "GET /nginx HTTP/1.1\r\nHost: lockgate\r\nX-Original-Method: GET\r\nX-Original-Uri: " + uri +
+		"\r\nX-Original-Host: " + host + "\r\nX-Forwarded-For: " + xff + "\r\n" + extra + "Connection: close\r\n\r\n"
+}
+
+func TestForwardAuthAppliesGatewayRules(t *testing.T) {
+	addr := serveRaw(t, rulesService(t, "", ""))
+	const attack = "X-Attack: 1\r\n"
+	for _, tc := range []struct {
+		name, raw   string
+		status      int
+		nginxStatus string // X-Lockgate-Status
+	}{
+		// Controls: the shop's web ACL decides shop.example, "open" the rest.
+		{"control: shop blocks", caddyRaw("shop.example", "/", "192.0.2.10", attack), 403, ""},
+		{"control: another host is open", caddyRaw("other.example", "/", "192.0.2.10", attack), 200, ""},
+		// F0: the host is routed without trailing dot, case and port.
+		{"F0 trailing dot", caddyRaw("shop.example.", "/", "192.0.2.10", attack), 403, ""},
+		{"F0 case, dot and port", caddyRaw("ShOp.ExAmPlE.:80", "/", "192.0.2.10", attack), 403, ""},
+		{"F0 nginx trailing dot", nginxRaw("SHOP.EXAMPLE.", "/", "192.0.2.10", attack), 403, ""},
+		// F6: empty labels are refused.
+		{"F6 two trailing dots", caddyRaw("shop.example..", "/", "192.0.2.10", attack), 400, ""},
+		{"F6 empty label", caddyRaw("shop..example", "/", "192.0.2.10", ""), 400, ""},
+		// F1: a repeated header is refused, whatever the order or case.
+		{"F1 repeated", caddyRaw("shop.example", "/", "192.0.2.10", "X-Attack: 0\r\nX-Attack: 1\r\n"), 400, ""},
+		{"F1 case variants", caddyRaw("shop.example", "/", "192.0.2.10", "x-attack: 0\r\nX-ATTACK: 1\r\n"), 400, ""},
+		{"F1 empty first", caddyRaw("shop.example", "/", "192.0.2.10", "User-Agent:\r\nUser-Agent: BadBot\r\n"), 400, ""},
+		{"F1 nginx: 403 carrying 400", nginxRaw("shop.example", "/", "192.0.2.10", "X-Attack: 0\r\nX-Attack: 1\r\n"), 403, "400"},
+		{"F1 two X-Forwarded-For lines form the chain", caddyRaw("shop.example", "/", "192.0.2.10", "X-Forwarded-For: 127.0.0.1\r\n"), 200, ""},
+		// F3: hops with ports, as the gateway reads them.
+		{"F3 ip:port", caddyRaw("shop.example", "/", "203.0.113.66:5555", ""), 403, ""},
+		{"F3 [v6]:port", caddyRaw("shop.example", "/", "[2001:db8::1]:443", ""), 200, ""},
+		// F8: a path routed differently once decoded or cleaned.
+		{"F8 control: /admin/ decided by its ACL", caddyRaw("other.example", "/admin/x", "192.0.2.10", attack), 403, ""},
+		{"F8 dot-dot", caddyRaw("other.example", "/x/../admin/x", "192.0.2.10", attack), 400, ""},
+		{"F8 dot", caddyRaw("other.example", "/./admin/x", "192.0.2.10", attack), 400, ""},
+		{"F8 double slash", caddyRaw("other.example", "//admin/x", "192.0.2.10", attack), 400, ""},
+		{"F8 escaped unreserved", caddyRaw("other.example", "/%61dmin/x", "192.0.2.10", attack), 400, ""},
+		{"F8 escaped slash", caddyRaw("other.example", "/admin%2Fx", "192.0.2.10", attack), 400, ""},
+		{"F8 dot segments within one route stay", caddyRaw("other.example", "/a/./b//c", "192.0.2.10", ""), 200, ""},
+		// F9: '_' names refused by default.
+		{"F9 underscore", caddyRaw("shop.example", "/", "192.0.2.10", "X_Attack: 1\r\n"), 400, ""},
+		{"F9 nginx underscore", nginxRaw("other.example", "/", "192.0.2.10", "User_Agent: BadBot\r\n"), 403, "400"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, ls := rawAsk(t, addr, tc.raw)
+			if status != tc.status || ls != tc.nginxStatus {
+				t.Fatalf("status %d (X-Lockgate-Status %q), want %d (%q)", status, ls, tc.status, tc.nginxStatus)
+			}
+		})
+	}
+}
+
+// With underscore_headers: allow, a '_' name is inspected as sent.
+func TestForwardAuthUnderscoreAllow(t *testing.T) {
+	addr := serveRaw(t, rulesService(t, UnderscoreAllow, ""))
+	if status, _ := rawAsk(t, addr, caddyRaw("shop.example", "/", "192.0.2.10", "X_Attack: 1\r\n")); status != 200 {
+		t.Fatalf("status %d, want 200", status)
+	}
+}
+
+// Envoy: the same rules on the attributes (F0, F1 with header_map, F3
+// with a source address holding a port, F8, F9).
+func TestExtAuthzAppliesGatewayRules(t *testing.T) {
+	c := extAuthzClient(t, rulesService(t, "", ""))
+	withHost := func(r *authv3.CheckRequest, host string) *authv3.CheckRequest {
+		r.Attributes.Request.Http.Host = host
+		return r
+	}
+	repeated := envoyCheck("192.0.2.10", "GET", "/", nil, "")
+	repeated.Attributes.Request.Http.HeaderMap = headerMap("x-attack", "0", "x-attack", "1", "user-agent", "curl")
+	for _, tc := range []struct {
+		name   string
+		req    *authv3.CheckRequest
+		status int // 200: allowed
+	}{
+		{"control", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x-attack": "1"}, ""), 403},
+		{"F0 trailing dot and case", withHost(envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x-attack": "1"}, ""), "SHOP.EXAMPLE."), 403},
+		{"F6 two dots", withHost(envoyCheck("192.0.2.10", "GET", "/", nil, ""), "shop.example.."), 400},
+		{"F1 header_map repeated", repeated, 400},
+		{"F3 source with port", envoyCheck("203.0.113.9:443", "GET", "/", nil, ""), 403},
+		{"F8 dot-dot", withHost(envoyCheck("192.0.2.10", "GET", "/x/../admin/", map[string]string{"x-attack": "1"}, ""), "other.example"), 400},
+		{"F9 underscore", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x_attack": "1"}, ""), 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := c.Check(context.Background(), tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := 200
+			if d := resp.GetDeniedResponse(); d != nil {
+				got = int(d.GetStatus().GetCode())
+			}
+			if got != tc.status {
+				t.Fatalf("status %d, want %d: %v", got, tc.status, resp)
+			}
+		})
+	}
+}
+
+// F2: forward auth's records redact as the gateway's: the built-in
+// headers and the configured redacted_fields (here the query).
+func TestForwardAuthRedactsAsGateway(t *testing.T) {
+	logPath := filepath.Join(t.TempDir(), "waf.log")
+	s := rulesService(t, "", logPath)
+	s.redact = gateway.RedactedFieldsOf(nil, []gateway.RedactedField{{QueryString: &struct{}{}}})
+	for _, rt := range s.routes {
+		for _, src := range rt.src {
+			src.RedactedFields = s.redact
+		}
+	}
+	addr := serveRaw(t, s)
+	rawAsk(t, addr, caddyRaw("shop.example", "/r?token=SECRETQ", "192.0.2.10",
+		"Proxy-Authorization: Basic SECRET1\r\nX-Api-Key: SECRET2\r\nAuthorization: Bearer SECRET3\r\nCookie: s=SECRET4\r\n"))
+	s.Close()
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) == 0 || strings.Contains(string(b), "SECRET") {
+		t.Fatalf("a secret is logged (or nothing is):\n%s", b)
+	}
+}
+
+// headerMap is Envoy's header_map (encode_raw_headers): repeated names
+// kept apart. kv alternates names and values.
+func headerMap(kv ...string) *corev3.HeaderMap {
+	m := &corev3.HeaderMap{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m.Headers = append(m.Headers, &corev3.HeaderValue{Key: kv[i], RawValue: []byte(kv[i+1])})
+	}
+	return m
+}
