@@ -145,7 +145,7 @@ func positionalOrFlag(c *cobra.Command, args []string, i int, flag string) (stri
 	if v := str(c, flag); v != "" {
 		return v, nil
 	}
-	return "", usagef("missing %s: usage: %s", map[string]string{"app": "APP (an application ID)", "user": "USER (a username)"}[flag], c.UseLine())
+	return "", usagef("missing %s", map[string]string{"app": "APP (an application ID)", "user": "USER (a username)"}[flag])
 }
 
 func printStatus(k *call, s lock.AccountStatus) error {

@@ -15,7 +15,9 @@ import (
 
 func newAnalyzeReplay() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "replay --acl ACL.json [flags] PATH|s3://bucket/prefix|- ...",
+		Use: "replay --acl ACL.json [flags] PATH|s3://bucket/prefix|- ...",
+		Example: `  lockgate analyze replay --acl webacl.json logs/
+  lockgate analyze replay --acl webacl.json --baseline BlanketRule=400 s3://waf-logs/AWSLogs/`,
 		Short: "Replay logged requests through a web ACL, in log time order, and say what it would have blocked",
 		Long: `replay runs every logged request, in timestamp order with the log's clock, through the
 web ACL with lockgate's WAF engine (rate-based rules included) and reports, per rule,
@@ -119,7 +121,9 @@ func runAnalyzeReplay(c *cobra.Command, args []string) error {
 
 func newAnalyzeSQL() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "sql --engine athena|trino|duckdb [flags]",
+		Use: "sql --engine athena|trino|duckdb [flags]",
+		Example: `  lockgate analyze sql --engine athena --location s3://waf-logs/AWSLogs/ --window 5m
+  lockgate analyze sql --engine duckdb --location 'logs/*.gz' --uri-prefix /login`,
 		Short: "Print the table and the queries that run the same analysis on Athena, Trino or DuckDB",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -156,8 +160,9 @@ func newAnalyzeSQL() *cobra.Command {
 
 func newAnalyzeGen() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "gen --seed N --out DIR [--size 2GB]",
-		Short: "Write synthetic AWS WAF logs: users, a crawler, credential stuffing on /login, a flood",
+		Use:     "gen --seed N --out DIR [--size 2GB]",
+		Example: `  lockgate analyze gen --seed 7 --out logs --size 50MB --gzip`,
+		Short:   "Write synthetic AWS WAF logs: users, a crawler, credential stuffing on /login, a flood",
 		Long: `gen writes six hours of synthetic AWS WAF logs in AWS's S3 layout, one object per 5 minutes:
 four healthy hours (users, some behind a partner's proxies that send X-Forwarded-For,
 and a crawler), then credential stuffing on /login from one IP and a flood from many.

@@ -96,7 +96,7 @@ func newWebhook() *cobra.Command {
 			return err
 		})
 	deprecatedFlag(add, "url", "URL that receives events")
-	list := adminCmd(&cobra.Command{Use: "list (--app APP | --person PERSON)", Short: "List webhooks", Args: noArgs}, func(k *call, _ []string) error {
+	list := adminCmd(&cobra.Command{Use: "list (--app APP | --person PERSON)", Short: "List webhooks", Example: `  lockgate webhook list --app "$APP_ID" -o json`, Args: noArgs}, func(k *call, _ []string) error {
 		o, err := owner(k.cmd)
 		if err != nil {
 			return err
@@ -116,7 +116,7 @@ func newWebhook() *cobra.Command {
 		cmd.Flags().String("app", "", "application ID")
 		cmd.Flags().String("person", "", "person ID")
 	}
-	del := adminCmd(&cobra.Command{Use: "delete WEBHOOK", Short: "Delete a webhook", Args: exactArgs(1)}, func(k *call, args []string) error {
+	del := adminCmd(&cobra.Command{Use: "delete WEBHOOK", Short: "Delete a webhook", Example: `  lockgate webhook delete whk_01J…`, Args: exactArgs(1)}, func(k *call, args []string) error {
 		if err := k.client.DeleteWebhook(k.ctx, args[0]); err != nil {
 			return err
 		}

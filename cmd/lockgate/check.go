@@ -16,8 +16,9 @@ import (
 
 func newCheck() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "check",
-		Short: "Ask the lock-check API about a user, as an integration would",
+		Use:     "check",
+		Example: `  lockgate check --key-file app.json --issuer https://shop.example.com --user alice --ip 203.0.113.7`,
+		Short:   "Ask the lock-check API about a user, as an integration would",
 		Long: `Sign a token with an application's key and ask the lock-check API whether a user
 is locked, exactly as an integration does, and print the answer.
 

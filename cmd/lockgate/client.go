@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,16 +55,37 @@ type call struct {
 // would use with the same configuration and environment.
 func serverURL(c *cobra.Command) (string, error) {
 	if s := str(c, "server"); s != "" {
-		return s, nil
+		return checkServerURL("--server", s)
 	}
 	if s := os.Getenv("LOCKGATE_SERVER"); s != "" {
-		return s, nil
+		return checkServerURL("LOCKGATE_SERVER", s)
 	}
 	cfg, _, err := loadConfig(c)
 	if err != nil {
 		return "", err
 	}
-	return cfg.PublicURLs[0], nil
+	return checkServerURL("the configuration's public URL", cfg.PublicURLs[0])
+}
+
+// checkServerURL refuses a server URL the client would misuse: without a
+// scheme Go reads "127.0.0.1:8080" as scheme "127.0.0.1" and the request
+// fails with no useful reason; with a path the API paths are appended to
+// it and every answer is a confusing "not found". where names the source.
+func checkServerURL(where, s string) (string, error) {
+	u, err := url.Parse(s)
+	if err == nil && u.Host == "" && u.Opaque != "" {
+		// "localhost:8080" parses as scheme "localhost", opaque "8080".
+		err = errors.New("no scheme")
+	}
+	switch {
+	case err != nil || u.Host == "" || !strings.Contains(s, "://"):
+		return "", usagef("%s %q is not a URL: write it with its scheme, e.g. http://%s", where, s, strings.TrimPrefix(s, "//"))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", usagef("%s %q: the scheme must be http:// or https://, not %s://", where, s, u.Scheme)
+	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
+		return "", usagef("%s %q has a path or query: lockgate serves its API at the root; give %s://%s", where, s, u.Scheme, u.Host)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // clientCmd builds a subcommand that calls the API with kind's token.

@@ -10,7 +10,7 @@ import (
 // newGatewayCmd manages a running gateway through the admin API.
 func newGatewayCmd() *cobra.Command {
 	c := group("gateway", "Inspect and reload a running WAF gateway")
-	status := adminCmd(&cobra.Command{Use: "status", Short: "Show the running gateway's routes and when its configuration loaded", Args: noArgs}, func(k *call, _ []string) error {
+	status := adminCmd(&cobra.Command{Use: "status", Short: "Show the running gateway's routes and when its configuration loaded", Example: `  lockgate gateway status -o yaml`, Args: noArgs}, func(k *call, _ []string) error {
 		st, err := k.client.GatewayConfig(k.ctx)
 		if err != nil {
 			return err
@@ -27,7 +27,7 @@ func newGatewayCmd() *cobra.Command {
 			}
 		})
 	})
-	limited := adminCmd(&cobra.Command{Use: "limited", Short: "List the keys rate-based rules are limiting now", Args: noArgs}, func(k *call, _ []string) error {
+	limited := adminCmd(&cobra.Command{Use: "limited", Short: "List the keys rate-based rules are limiting now", Example: `  lockgate gateway limited -o json`, Args: noArgs}, func(k *call, _ []string) error {
 		out, err := k.client.GatewayLimited(k.ctx)
 		if err != nil {
 			return err
@@ -62,7 +62,7 @@ func newGatewayCmd() *cobra.Command {
 			}
 		})
 	})
-	reload := adminCmd(&cobra.Command{Use: "reload", Short: "Make the gateway read its configuration and web ACLs again (as SIGHUP does)", Args: noArgs}, func(k *call, _ []string) error {
+	reload := adminCmd(&cobra.Command{Use: "reload", Short: "Make the gateway read its configuration and web ACLs again (as SIGHUP does)", Example: `  lockgate gateway reload`, Args: noArgs}, func(k *call, _ []string) error {
 		if err := k.client.GatewayReload(k.ctx); err != nil {
 			return err
 		}

@@ -106,10 +106,11 @@ func newLambda() *cobra.Command {
 	var event string
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "iam-responder",
-		Short: "The AWS IAM lockout responder as a Lambda function (also runs as a provided.al2023 bootstrap)",
-		Long:  lambdaHelp,
-		Args:  noArgs,
+		Use:     "iam-responder",
+		Example: `  lockgate lambda iam-responder --event signin-failure.json`,
+		Short:   "The AWS IAM lockout responder as a Lambda function (also runs as a provided.al2023 bootstrap)",
+		Long:    lambdaHelp,
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if event == "" {
 				return runLambda()
@@ -153,8 +154,9 @@ func invokeOnce(ctx context.Context, r *awsiam.Responder, file string, timeout t
 func newIAMResponder() *cobra.Command {
 	c := &cobra.Command{Use: "iam-responder", Short: "The AWS IAM lockout responder"}
 	c.AddCommand(&cobra.Command{
-		Use:   "replay FILE...",
-		Short: "Handle the sign-in events in files (one JSON event per file, or JSON lines), printing each outcome",
+		Use:     "replay FILE...",
+		Example: `  lockgate iam-responder replay dlq-messages.jsonl`,
+		Short:   "Handle the sign-in events in files (one JSON event per file, or JSON lines), printing each outcome",
 		Long: `Handle sign-in events from files, as the Lambda function would, with the same
 LOCKGATE_* environment (see 'lockgate lambda iam-responder --help'). Each outcome
 is printed as a JSON line. Exit 1 if any event failed.

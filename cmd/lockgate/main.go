@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -53,6 +54,9 @@ func run(args []string) int {
 	fmt.Fprintln(os.Stderr, "lockgate:", err)
 	var ue usageError
 	if errors.As(err, &ue) {
+		if cmd.Runnable() && cmd.HasParent() && cmd.Name() != "help" {
+			fmt.Fprintf(os.Stderr, "Usage: %s\n", cmd.UseLine())
+		}
 		fmt.Fprintf(os.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		return exitUsage
 	}
@@ -82,6 +86,7 @@ LOCKGATE_OWNER_TOKEN for 'lockgate me'). Commands that print data take
 	}
 	root.SetVersionTemplate("lockgate {{.Version}}\n")
 	root.PersistentFlags().String("config", "", "configuration file (YAML)")
+	root.SetHelpCommand(newHelp())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	lambdaCmd := withAuthorizer(newLambda())
 	lambdaCmd.AddCommand(newLambdaVPNConnect())
@@ -126,7 +131,7 @@ func unknownSubcommand(c *cobra.Command, args []string) error {
 // noArgs and exactArgs return usage errors, so they exit 2.
 func noArgs(c *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usagef("%s takes no arguments, got %q", c.CommandPath(), args)
+		return usagef("%s takes no arguments, got %q", cmdName(c), args)
 	}
 	return nil
 }
@@ -134,7 +139,7 @@ func noArgs(c *cobra.Command, args []string) error {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usagef("%s takes %d argument(s), got %d: usage: %s", c.CommandPath(), n, len(args), c.UseLine())
+			return usagef("%s takes %s, got %d", cmdName(c), plural(n, "argument"), len(args))
 		}
 		return nil
 	}
@@ -143,7 +148,7 @@ func exactArgs(n int) cobra.PositionalArgs {
 func rangeArgs(lo, hi int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) < lo || len(args) > hi {
-			return usagef("%s takes %d to %d arguments, got %d: usage: %s", c.CommandPath(), lo, hi, len(args), c.UseLine())
+			return usagef("%s takes %d to %d arguments, got %d", cmdName(c), lo, hi, len(args))
 		}
 		return nil
 	}
@@ -234,3 +239,91 @@ func (b build) String() string {
 }
 
 func buildVersion() string { return readBuild().String() }
+
+// cmdName is the command's path without "lockgate ": errors are already
+// prefixed "lockgate: ".
+func cmdName(c *cobra.Command) string {
+	return strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// newHelp replaces cobra's help command, which prints the root help and
+// exits 0 for a topic it does not know: a mistyped topic is a usage error
+// with a suggestion, like a mistyped command.
+func newHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:     "help [command]",
+		Short:   "Help about any command",
+		Example: `  lockgate help account lock`,
+		RunE: func(c *cobra.Command, args []string) error {
+			root := c.Root()
+			cmd, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 || cmd == nil {
+				parent := root
+				if cmd != nil {
+					parent = cmd
+				}
+				name := args[len(args)-len(rest):]
+				if len(rest) == 0 {
+					name = args
+				}
+				err := unknownSubcommand(parent, name[:1])
+				if parent == root && !strings.Contains(err.Error(), "did you mean") {
+					if s := suggestAnywhere(root, name[0]); s != "" {
+						err = usagef("unknown help topic %q; did you mean %q?", name[0], s)
+					}
+				}
+				return err
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+	}
+}
+
+// suggestAnywhere finds a command at any depth whose name is close to
+// typed ("craete" → "app create"): help topics are often subcommands.
+func suggestAnywhere(root *cobra.Command, typed string) string {
+	var found string
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if found != "" {
+				return
+			}
+			if sub.IsAvailableCommand() && levenshtein(strings.ToLower(typed), sub.Name()) <= 2 {
+				found = cmdName(sub)
+				return
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
+	return found
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

@@ -23,7 +23,7 @@ func newPerson() *cobra.Command {
 	create.Flags().String("name", "", "name")
 	create.Flags().String("email", "", "email")
 
-	list := adminCmd(&cobra.Command{Use: "list", Short: "List persons", Args: noArgs}, func(k *call, _ []string) error {
+	list := adminCmd(&cobra.Command{Use: "list", Short: "List persons", Example: `  lockgate person list -o json | jq -r '.items[].id'`, Args: noArgs}, func(k *call, _ []string) error {
 		ps, err := k.client.Persons(k.ctx)
 		if err != nil {
 			return err
@@ -35,21 +35,21 @@ func newPerson() *cobra.Command {
 			}
 		})
 	})
-	get := adminCmd(&cobra.Command{Use: "get PERSON", Short: "Show a person", Args: exactArgs(1)}, func(k *call, args []string) error {
+	get := adminCmd(&cobra.Command{Use: "get PERSON", Short: "Show a person", Example: `  lockgate person get per_01J…`, Args: exactArgs(1)}, func(k *call, args []string) error {
 		p, err := k.client.Person(k.ctx, args[0])
 		if err != nil {
 			return err
 		}
 		return printPerson(k, p)
 	})
-	accounts := adminCmd(&cobra.Command{Use: "accounts PERSON", Short: "List the accounts a person owns", Args: exactArgs(1)}, func(k *call, args []string) error {
+	accounts := adminCmd(&cobra.Command{Use: "accounts PERSON", Short: "List the accounts a person owns", Example: `  lockgate person accounts per_01J… -o json`, Args: exactArgs(1)}, func(k *call, args []string) error {
 		accs, err := k.client.PersonAccounts(k.ctx, args[0])
 		if err != nil {
 			return err
 		}
 		return printStatuses(k, accs)
 	})
-	del := adminCmd(&cobra.Command{Use: "delete PERSON", Short: "Delete a person (their accounts keep their state and lose their owner)", Args: exactArgs(1)}, func(k *call, args []string) error {
+	del := adminCmd(&cobra.Command{Use: "delete PERSON", Short: "Delete a person (their accounts keep their state and lose their owner)", Example: `  lockgate person delete per_01J…`, Args: exactArgs(1)}, func(k *call, args []string) error {
 		if err := k.client.DeletePerson(k.ctx, args[0]); err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func newPerson() *cobra.Command {
 			return printStatuses(k, accs)
 		}
 	}
-	lockAll := adminCmd(&cobra.Command{Use: "lock PERSON", Short: "Lock every account of a person", Args: exactArgs(1)}, all(true))
+	lockAll := adminCmd(&cobra.Command{Use: "lock PERSON", Short: "Lock every account of a person", Example: `  lockgate person lock per_01J…`, Args: exactArgs(1)}, all(true))
 	unlockAll := adminCmd(&cobra.Command{Use: "unlock PERSON", Short: "Unlock every account of a person", Example: "  lockgate person unlock per_01J… --for 15m", Args: exactArgs(1)}, all(false))
 	forFlag(unlockAll)
 	c.AddCommand(create, list, get, accounts, del, token, lockAll, unlockAll, newEnrolLink())

@@ -29,8 +29,9 @@ func policyTypeNames() string {
 
 func newPolicyValidate() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "validate [--type TYPE] FILE...",
-		Short: "Print every problem in IAM policy documents (exit 1 if any)",
+		Use:     "validate [--type TYPE] FILE...",
+		Example: `  lockgate policy validate --type identity policy.json`,
+		Short:   "Print every problem in IAM policy documents (exit 1 if any)",
 		Long: `Check each file against the grammar of its policy type: ` + policyTypeNames() + `.
 Without --type the type is inferred from each document (statements naming principals make a
 resource-based policy, or a role trust policy when they allow only the actions of assuming a role;
@@ -138,7 +139,9 @@ const exitDenied = 3
 
 func newPolicyEval() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "eval",
+		Use: "eval",
+		Example: `  lockgate policy eval --policy policy.json --principal arn:aws:iam::111122223333:user/alice \
+    --action s3:GetObject --resource arn:aws:s3:::reports/2026.csv`,
 		Short: "Decide a request against IAM policies as AWS does (exit 0 on Allow, 3 on a deny)",
 		Long: `Evaluate a request against identity policies (--policy), a resource-based policy
 (--resource-policy, or --trust-policy for a role's trust policy, which must allow), SCPs, RCPs,

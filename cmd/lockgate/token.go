@@ -71,7 +71,7 @@ token lasts until revoked.`,
 	list.Flags().String("scope", "", "only tokens of this scope")
 	list.Flags().Bool("all", false, "include revoked tokens")
 
-	get := adminCmd(&cobra.Command{Use: "get TOKEN_ID", Short: "Show a token (never its secret)", Args: exactArgs(1)}, func(k *call, args []string) error {
+	get := adminCmd(&cobra.Command{Use: "get TOKEN_ID", Short: "Show a token (never its secret)", Example: `  lockgate token get tok_01J…`, Args: exactArgs(1)}, func(k *call, args []string) error {
 		tk, err := k.client.TokenInfo(k.ctx, args[0])
 		if err != nil {
 			return err

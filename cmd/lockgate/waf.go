@@ -120,8 +120,9 @@ func loadACL(c *cobra.Command, path string) (*waf.WebACL, waf.Options, []string)
 
 func newWAFValidate() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "validate FILE",
-		Short: "Print every problem in a web ACL (exit 1), or its capacity in WCUs",
+		Use:     "validate FILE",
+		Example: `  lockgate waf validate webacl.json`,
+		Short:   "Print every problem in a web ACL (exit 1), or its capacity in WCUs",
 		Long: `Validate a web ACL as AWS writes it: a WebACL object, the answer of aws wafv2
 get-web-acl, a bare rule or a Rules array. Every problem is printed with its
 JSON path. References to IP sets, regex pattern sets and rule groups are checked
@@ -188,8 +189,9 @@ type wafValidation struct {
 
 func newWAFTest() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "test",
-		Short: "Evaluate a request against a web ACL and show each rule's verdict",
+		Use:     "test",
+		Example: `  lockgate waf test --acl webacl.json --method POST --uri /login --ip 198.51.100.7 --repeat 120`,
+		Short:   "Evaluate a request against a web ACL and show each rule's verdict",
 		Long: `Evaluate one request (--repeat N: N times in a row, as one client sending them,
 one a millisecond apart) and print the decision with a trace of each rule.
 The request is written as an HTTP/1.1 client would send it (Host: localhost

@@ -2,6 +2,8 @@ package apiclient
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -90,6 +92,28 @@ func (c *Client) Accounts(ctx context.Context, app string) ([]lock.AccountStatus
 	return out.Accounts, err
 }
 
+// gatewayObj explains a 404 from the gateway endpoints: the server has
+// no gateway configured.
+var gatewayObj = Object{Kind: "gateway", Missing: "no gateway is configured on this lockgate — add a `gateway:` section " +
+	"(listen, routes) to the configuration (see docs/gateway.md) and restart `lockgate serve`"}
+
+// accountErr turns an account's "not found" into the application's when
+// the application is what is missing: locking creates accounts, so only
+// a missing application makes it fail.
+func (c *Client) accountErr(ctx context.Context, app string, err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Status != http.StatusNotFound {
+		return err
+	}
+	if _, aerr := c.Application(ctx, app); aerr != nil {
+		var ae *Error
+		if errors.As(aerr, &ae) && ae.Status == http.StatusNotFound {
+			return aerr
+		}
+	}
+	return err
+}
+
 func accountPath(app, user string) string {
 	return admin + "/applications/" + esc(app) + "/accounts/" + esc(user)
 }
@@ -98,7 +122,7 @@ func accountPath(app, user string) string {
 func (c *Client) Account(ctx context.Context, app, user string) (lock.AccountStatus, error) {
 	var out lock.AccountStatus
 	err := c.do(ctx, accountObj(app, user), "GET", accountPath(app, user), nil, &out)
-	return out, err
+	return out, c.accountErr(ctx, app, err)
 }
 
 // LockChange is what a lock or unlock asks for.
@@ -126,7 +150,7 @@ func (c *Client) SetLock(ctx context.Context, app, user string, lockIt bool, ch 
 	}
 	var out lock.AccountStatus
 	err := c.do(ctx, accountObj(app, user), "POST", accountPath(app, user)+verb, ch.body(), &out)
-	return out, err
+	return out, c.accountErr(ctx, app, err)
 }
 
 // History lists an account's lock changes.
@@ -135,7 +159,7 @@ func (c *Client) History(ctx context.Context, app, user string) ([]lock.LockChan
 		History []lock.LockChange `json:"history"`
 	}
 	err := c.do(ctx, accountObj(app, user), "GET", accountPath(app, user)+"/history", nil, &out)
-	return out.History, err
+	return out.History, c.accountErr(ctx, app, err)
 }
 
 // AccountEvents lists what integrations reported about an account.
@@ -144,7 +168,7 @@ func (c *Client) AccountEvents(ctx context.Context, app, user string) ([]lock.Ac
 		Events []lock.AccountEvent `json:"events"`
 	}
 	err := c.do(ctx, accountObj(app, user), "GET", accountPath(app, user)+"/events", nil, &out)
-	return out.Events, err
+	return out.Events, c.accountErr(ctx, app, err)
 }
 
 // SetOwner makes a person the owner of an account.
@@ -302,7 +326,7 @@ func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
 // loaded.
 func (c *Client) GatewayConfig(ctx context.Context) (map[string]any, error) {
 	var out map[string]any
-	err := c.do(ctx, Object{Kind: "gateway"}, "GET", admin+"/gateway/config", nil, &out)
+	err := c.do(ctx, gatewayObj, "GET", admin+"/gateway/config", nil, &out)
 	return out, err
 }
 
@@ -315,13 +339,13 @@ type LimitedKey struct {
 // GatewayLimited returns, by web ACL and rule, the keys being limited.
 func (c *Client) GatewayLimited(ctx context.Context) (map[string]map[string][]LimitedKey, error) {
 	var out map[string]map[string][]LimitedKey
-	err := c.do(ctx, Object{Kind: "gateway"}, "GET", admin+"/gateway/limited", nil, &out)
+	err := c.do(ctx, gatewayObj, "GET", admin+"/gateway/limited", nil, &out)
 	return out, err
 }
 
 // GatewayReload makes the gateway read its configuration again.
 func (c *Client) GatewayReload(ctx context.Context) error {
-	return c.do(ctx, Object{Kind: "gateway"}, "POST", admin+"/gateway/reload", nil, nil)
+	return c.do(ctx, gatewayObj, "POST", admin+"/gateway/reload", nil, nil)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

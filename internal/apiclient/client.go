@@ -42,6 +42,9 @@ type Object struct {
 	// List is the command that lists objects of this kind, suggested
 	// when one is not found.
 	List string
+	// Missing, when set, replaces "not found" and the list hint: for
+	// objects whose absence means something is not configured.
+	Missing string
 }
 
 func (o Object) String() string {
@@ -62,6 +65,8 @@ type Error struct {
 
 func (e *Error) Error() string {
 	switch {
+	case e.Status == http.StatusNotFound && e.Object.Missing != "":
+		return e.Object.Missing
 	case e.Status == http.StatusNotFound && e.Object.Kind != "":
 		msg := e.Object.String() + " not found"
 		if e.Object.List != "" {
