@@ -78,17 +78,6 @@ func TestAWSLanguage(t *testing.T) {
 			doc: `{"StringEquals":{"s3:ExistingObjectTag/team":"${aws:PrincipalTag/team, 'company-wide'}"}}`, ctx: ctx{"aws:PrincipalTag/team": {"yellow"}, "s3:ExistingObjectTag/team": {"company-wide"}}, want: ImplicitDeny},
 		{name: "a variable in a resource with a default", page: pageVariables, quote: "If a variable is not present, AWS uses the default text that you provide.",
 			doc: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username, 'guest'}/*"}}`, resource: "arn:aws:s3:::home/guest/readme", want: Allowed},
-		// Attack F-8: a NotResource ARN whose variable has no value. The
-		// page allows the statement to be invalid ("might"); we take the
-		// reading that fails closed for each effect: a Deny applies (the
-		// ARN matches nothing, so every resource is "not" it), an Allow
-		// grants nothing.
-		{name: "a Deny's NotResource with a variable of no value applies", page: pageVariables, quote: "If AWS cannot resolve a variable this might cause the entire statement to be invalid.",
-			doc: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::bkt/${aws:PrincipalTag/team}/*"}]}`, resource: "arn:aws:s3:::bkt/red/x", want: ExplicitDeny},
-		{name: "a Deny's NotResource with a variable of a value exempts that resource", page: pageVariables, quote: "Use AWS Identity and Access Management (IAM) policy variables as placeholders when you don't know the exact value of a resource or condition key when you write the policy.",
-			doc: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::bkt/${aws:PrincipalTag/team}/*"}]}`, resource: "arn:aws:s3:::bkt/red/x", ctx: ctx{"aws:PrincipalTag/team": {"red"}}, want: Allowed},
-		{name: "an Allow's NotResource with a variable of no value grants nothing", page: pageVariables, quote: "If AWS cannot resolve a variable this might cause the entire statement to be invalid.",
-			doc: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::bkt/${aws:PrincipalTag/team}/*"}}`, resource: "arn:aws:s3:::bkt/red/x", want: ImplicitDeny},
 		{name: "variables are literal under 2008-10-17", page: pageVersion, quote: "For example, variables such as ${aws:username} aren't recognized as variables and are instead treated as literal strings in the policy.",
 			doc: `{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"}}`, resource: "arn:aws:s3:::home/alice/x", ctx: ctx{"aws:username": {"alice"}}, want: ImplicitDeny},
 		{name: "variables are literal without a Version", page: pageVersion, quote: "If you do not include a Version element, the value defaults to 2008-10-17, but newer features, such as policy variables, will not work with your policy.",

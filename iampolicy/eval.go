@@ -99,12 +99,10 @@ func (s *Statement) applies(e *evalState) (ok bool, how principalMatch) {
 	}
 	if s.hasResource {
 		m, unresolved := s.matchResource(e)
-		// A NotResource ARN whose variable has no value "might cause the
-		// entire statement to be invalid" (AWS, "IAM policy elements:
-		// Variables and tags"). We read it the way that fails closed: an
-		// Allow is invalid (grants nothing), while a Deny's ARN matches
-		// nothing, so every resource is outside it and the Deny applies.
-		if m == s.notResource || s.notResource && unresolved && s.Effect == Allow {
+		// A NotResource ARN whose variable has no value cannot be matched
+		// against, which makes the statement invalid (AWS, "policy
+		// variables with no value").
+		if m == s.notResource || s.notResource && unresolved {
 			return false, noMatch
 		}
 	}
