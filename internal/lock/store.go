@@ -75,6 +75,13 @@ type AttemptStore interface {
 	AddAccountEvent(ctx context.Context, e AccountEvent) error
 	AccountEvents(ctx context.Context, appID, key string, limit int) ([]AccountEvent, error)
 	AccountEventsBySource(ctx context.Context, appID, key, source string, limit int) ([]AccountEvent, error)
+	// UnalertedAccounts adds up, per account, the attempts recorded
+	// Unalerted and not yet summarised, oldest first.
+	UnalertedAccounts(ctx context.Context) ([]Unalerted, error)
+	// SummariseUnalerted takes an account's unalerted attempts and queues
+	// the events build returns for them, in one transaction; build is
+	// not called when there are none.
+	SummariseUnalerted(ctx context.Context, appID, username string, build func(Unalerted) ([]Event, error)) error
 }
 
 // WebhookStore keeps webhooks; events for them are queued with the change
