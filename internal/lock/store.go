@@ -41,6 +41,12 @@ type AccountStore interface {
 	AccountByID(ctx context.Context, id string) (Account, error)
 	Accounts(ctx context.Context, appID, personID string) ([]Account, error)
 	SetAccountOwner(ctx context.Context, accountID, personID string) error
+	// DeleteAccount deletes a; ErrConflict when it changed since it was
+	// read (its Version), ErrNotFound when it is gone.
+	DeleteAccount(ctx context.Context, a Account) error
+	// RenameAccount stores renamed's Username and Key for the account a,
+	// as read: ErrConflict when it changed since or the key is taken.
+	RenameAccount(ctx context.Context, a, renamed Account) error
 	lockWriter
 	LockHistory(ctx context.Context, accountID string, limit int) ([]LockChange, error)
 }
