@@ -182,7 +182,7 @@ var errStrict = errors.New("bad record")
 func (p *pass) scan(sc *scanner, a *agg, c chunk) (info chunkInfo, lo, hi int64) {
 	info = chunkInfo{src: c.src, seq: c.seq, lines: bytes.Count(c.data, []byte{'\n'})}
 	lo, hi = math.MaxInt64, math.MinInt64
-	*sc = scanner{full: c.data, header: sc.header, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys}
+	*sc = scanner{full: c.data, header: sc.header, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys, idx: sc.idx, slow: sc.slow}
 	lastOff, lastLine := 0, 0
 	for {
 		start, err := sc.next()
