@@ -169,6 +169,7 @@ func (p *pass) run(ctx context.Context) (*scanResult, error) {
 		return nil, fmt.Errorf("damaged input (--strict): %s", res.damaged[0])
 	}
 	total := aggs[0]
+	total.flush()
 	for _, a := range aggs[1:] {
 		total.merge(a)
 	}
