@@ -60,6 +60,10 @@ type scanner struct {
 	// off, for the differential test.
 	idx  *lineIndex
 	slow bool
+	// lines counts the line ends found, up to counted: once the scanner
+	// has returned -1, those of the whole data, which saves counting them
+	// in another pass.
+	lines, counted int
 }
 
 // The kinds of object whose member names are remembered.
@@ -95,6 +99,9 @@ func (s *scanner) next() (start int, err error) {
 			end := len(s.full)
 			if i := bytes.IndexByte(s.full[s.pos:], '\n'); i >= 0 {
 				end = s.pos + i
+				if end >= s.counted { // not the end of the line just read
+					s.lines, s.counted = s.lines+1, end+1
+				}
 			}
 			s.data = s.full[:end]
 			if !s.slow {

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -25,6 +26,9 @@ func scanTrace(data []byte, slow bool) []string {
 				line += fmt.Sprintf(" %q=%q", h.name, h.value)
 			}
 			out = append(out, line)
+		}
+		if n := bytes.Count(data, []byte{'\n'}); sc.lines != n {
+			out = append(out, fmt.Sprintf("%d line ends counted, %d in the data", sc.lines, n))
 		}
 	}
 	return out
