@@ -64,7 +64,17 @@ type agg struct {
 	ips, uris, vals, names intern // names: countries, actions and rules
 	last                   [3]lastName
 
-	ipWin    map[uint64]uint32 // (window, ip)
+	ipWin map[uint64]uint32 // (window, ip)
+	// cur counts the (window, ip) pairs of the window curW in an array
+	// indexed by ip: records come in time order (AWS writes an object
+	// every 5 minutes), so most fall in the window of the record before,
+	// and an array index costs less than a map access to a million
+	// entries. flush moves the counts into ipWin when the window changes
+	// and before ipWin is read.
+	curW     uint32
+	curOK    bool
+	cur      []uint32
+	touched  []uint32
 	ipURIWin map[triple]uint32 // (window, ip, uri)
 	hdrWin   map[uint64]uint32 // (window, header value)
 	country  map[uint32]int64
@@ -139,16 +149,26 @@ func (a *agg) add(r *fields, ip uint32) {
 	a.minTS = min(a.minTS, r.ts)
 	a.maxTS = max(a.maxTS, r.ts)
 	w := uint32(floorDiv(r.ts, a.winMs))
-	if !a.bump64(a.ipWin, pair(w, ip)) {
+	if !a.curOK || w != a.curW {
+		a.flush()
+		a.curW, a.curOK = w, true
+	}
+	if int(ip) >= len(a.cur) {
+		a.cur = append(a.cur, make([]uint32, int(ip)+1-len(a.cur)+len(a.cur)/2)...)
+	}
+	if n := a.cur[ip]; n > 0 {
+		a.cur[ip] = n + 1
+	} else if _, ok := a.ipWin[pair(w, ip)]; ok || a.room() {
+		a.cur[ip] = 1
+		a.touched = append(a.touched, ip)
+	} else {
 		a.dropped.ip++
 	}
-	if k := (triple{w, ip, a.uris.id(r.uri)}); a.ipURIWin[k] > 0 || a.room() {
-		a.ipURIWin[k]++
-	} else {
+	if !bump(a, a.ipURIWin, triple{w, ip, a.uris.id(r.uri)}) {
 		a.dropped.ipURI++
 	}
 	for _, h := range r.hdr {
-		if !a.bump64(a.hdrWin, pair(w, a.vals.id(h.value))) {
+		if !bump(a, a.hdrWin, pair(w, a.vals.id(h.value))) {
 			a.dropped.hdr++
 		}
 	}
@@ -185,16 +205,26 @@ func (a *agg) room() bool {
 	return true
 }
 
-func (a *agg) bump64(m map[uint64]uint32, k uint64) bool {
-	if n, ok := m[k]; ok {
-		m[k] = n + 1
+// bump counts a request of the pair k, unless k is new and there is no
+// room for it. It costs one map access when k is there (the common
+// case): the map's length tells whether the increment added k.
+func bump[K comparable](a *agg, m map[K]uint32, k K) bool {
+	n := len(m)
+	m[k]++
+	if len(m) == n || a.room() {
 		return true
 	}
-	if !a.room() {
-		return false
+	delete(m, k)
+	return false
+}
+
+// flush moves the current window's counts into ipWin.
+func (a *agg) flush() {
+	for _, ip := range a.touched {
+		a.ipWin[pair(a.curW, ip)] += a.cur[ip]
+		a.cur[ip] = 0
 	}
-	m[k] = 1
-	return true
+	a.touched = a.touched[:0]
 }
 
 func floorDiv(a, b int64) int64 {
@@ -208,6 +238,8 @@ func floorDiv(a, b int64) int64 {
 // merge adds o's counts to a (a has no bound of its own: the bound was
 // applied per worker).
 func (a *agg) merge(o *agg) {
+	a.flush()
+	o.flush()
 	a.records += o.records
 	a.dropped.ip += o.dropped.ip
 	a.dropped.ipURI += o.dropped.ipURI

@@ -38,13 +38,19 @@ func reportCPU(b *testing.B, start time.Duration, bytes int) {
 	b.ReportMetric(float64(bytes)*float64(b.N)/(cpuTime()-start).Seconds()/1e6, "MB/cpu-s")
 }
 
-func BenchmarkScan(b *testing.B) {
+func BenchmarkScan(b *testing.B) { benchScan(b, false) }
+
+// BenchmarkByteScan is the scanner without stage one (the index of
+// quotes and brackets), for a comparison within one run.
+func BenchmarkByteScan(b *testing.B) { benchScan(b, true) }
+
+func benchScan(b *testing.B, slow bool) {
 	data := benchData(b)
 	b.SetBytes(int64(len(data)))
-	sc := &scanner{}
+	sc := &scanner{slow: slow}
 	c0 := cpuTime()
 	for b.Loop() {
-		*sc = scanner{full: data, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys}
+		*sc = scanner{full: data, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys, idx: sc.idx, slow: sc.slow}
 		for {
 			start, err := sc.next()
 			if start < 0 {

@@ -169,6 +169,7 @@ func (p *pass) run(ctx context.Context) (*scanResult, error) {
 		return nil, fmt.Errorf("damaged input (--strict): %s", res.damaged[0])
 	}
 	total := aggs[0]
+	total.flush()
 	for _, a := range aggs[1:] {
 		total.merge(a)
 	}
@@ -180,9 +181,9 @@ var errStrict = errors.New("bad record")
 
 // scan reads a chunk's records into a.
 func (p *pass) scan(sc *scanner, a *agg, c chunk) (info chunkInfo, lo, hi int64) {
-	info = chunkInfo{src: c.src, seq: c.seq, lines: bytes.Count(c.data, []byte{'\n'})}
+	info = chunkInfo{src: c.src, seq: c.seq}
 	lo, hi = math.MaxInt64, math.MinInt64
-	*sc = scanner{full: c.data, header: sc.header, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys}
+	*sc = scanner{full: c.data, header: sc.header, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys, idx: sc.idx, slow: sc.slow}
 	lastOff, lastLine := 0, 0
 	for {
 		start, err := sc.next()
@@ -217,6 +218,7 @@ func (p *pass) scan(sc *scanner, a *agg, c chunk) (info chunkInfo, lo, hi int64)
 			info.bad = append(info.bad, badAt{line: lastLine, msg: err.Error()})
 		}
 	}
+	info.lines = sc.lines
 	return info, lo, hi
 }
 

@@ -56,6 +56,14 @@ type scanner struct {
 	// so the next record's names are checked by comparing bytes instead
 	// of being scanned as strings.
 	keys *[objectKinds][][]byte
+	// idx is the current line's structure (stage one); slow turns it
+	// off, for the differential test.
+	idx  *lineIndex
+	slow bool
+	// lines counts the line ends found, up to counted: once the scanner
+	// has returned -1, those of the whole data, which saves counting them
+	// in another pass.
+	lines, counted int
 }
 
 // The kinds of object whose member names are remembered.
@@ -91,8 +99,17 @@ func (s *scanner) next() (start int, err error) {
 			end := len(s.full)
 			if i := bytes.IndexByte(s.full[s.pos:], '\n'); i >= 0 {
 				end = s.pos + i
+				if end >= s.counted { // not the end of the line just read
+					s.lines, s.counted = s.lines+1, end+1
+				}
 			}
 			s.data = s.full[:end]
+			if !s.slow {
+				if s.idx == nil {
+					s.idx = new(lineIndex)
+				}
+				s.idx.index(s.full[s.pos:end], s.pos)
+			}
 		}
 		s.skipWS()
 		if s.pos < len(s.data) {
@@ -153,13 +170,13 @@ var (
 )
 
 func (s *scanner) skipWS() {
+	// Records rarely hold blanks between tokens: one comparison tells
+	// most bytes are none.
 	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
+		if c := s.data[s.pos]; c > ' ' || c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 			return
 		}
+		s.pos++
 	}
 }
 
@@ -389,7 +406,12 @@ func (s *scanner) stringInto(dst *[]byte) error {
 // and whether they hold escapes.
 func (s *scanner) rawString() (raw []byte, escaped bool, err error) {
 	start := s.pos + 1
-	end, escaped := stringEnd(s.data, start)
+	var end int
+	if s.idx != nil && s.idx.ok {
+		end = s.idx.nextQuote(start) // the line has no escape
+	} else {
+		end, escaped = stringEnd(s.data, start)
+	}
 	if end < 0 {
 		return nil, false, s.fail("unterminated string")
 	}
@@ -514,6 +536,19 @@ func (s *scanner) skipValue() error {
 }
 
 func (s *scanner) skipComposite() error {
+	if s.idx != nil && s.idx.ok {
+		end, ok := s.idx.skipComposite(s.pos)
+		switch {
+		case ok:
+			s.pos = end
+			return nil
+		case end >= 0:
+			s.pos = end
+			return s.fail("unterminated string")
+		}
+		s.pos = len(s.data)
+		return s.fail("unterminated object or array")
+	}
 	d := s.data
 	depth := 0
 	for i := s.pos; i < len(d); i++ {

@@ -195,7 +195,7 @@ func (m *merger) decode(i int, out chan<- []*event) error {
 		if data == nil {
 			break
 		}
-		*sc = scanner{full: data, allHeaders: true, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys}
+		*sc = scanner{full: data, allHeaders: true, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys, idx: sc.idx}
 		last := 0
 		for {
 			start, err := sc.next()

@@ -1,0 +1,68 @@
+#include "textflag.h"
+
+// func indexAVX2(b *byte, blocks int, m *uint64) (backslash bool)
+//
+// For each 64-byte block of b, three words at m: the bits of its quotes,
+// of its opening brackets ({ and [, which differ in bit 5 only) and of its
+// closing ones (} and ]); and whether any byte is a backslash.
+TEXT ·indexAVX2(SB), NOSPLIT, $0-25
+	MOVQ b+0(FP), SI
+	MOVQ blocks+8(FP), CX
+	MOVQ m+16(FP), R8
+	MOVQ $0x22, AX
+	MOVQ AX, X10
+	VPBROADCASTB X10, Y10 // "
+	MOVQ $0x5c, AX
+	MOVQ AX, X11
+	VPBROADCASTB X11, Y11 // backslash
+	MOVQ $0x20, AX
+	MOVQ AX, X12
+	VPBROADCASTB X12, Y12 // bit 5
+	MOVQ $0x7b, AX
+	MOVQ AX, X13
+	VPBROADCASTB X13, Y13 // {
+	MOVQ $0x7d, AX
+	MOVQ AX, X14
+	VPBROADCASTB X14, Y14 // }
+	VPXOR Y15, Y15, Y15   // backslashes seen
+
+loop:
+	VMOVDQU (SI), Y0
+	VMOVDQU 32(SI), Y1
+	VPCMPEQB Y10, Y0, Y2
+	VPCMPEQB Y10, Y1, Y3
+	VPMOVMSKB Y2, AX
+	VPMOVMSKB Y3, DX
+	SHLQ $32, DX
+	ORQ DX, AX
+	MOVQ AX, (R8)
+	VPCMPEQB Y11, Y0, Y2
+	VPCMPEQB Y11, Y1, Y3
+	VPOR Y2, Y15, Y15
+	VPOR Y3, Y15, Y15
+	VPOR Y12, Y0, Y0
+	VPOR Y12, Y1, Y1
+	VPCMPEQB Y13, Y0, Y2
+	VPCMPEQB Y13, Y1, Y3
+	VPMOVMSKB Y2, AX
+	VPMOVMSKB Y3, DX
+	SHLQ $32, DX
+	ORQ DX, AX
+	MOVQ AX, 8(R8)
+	VPCMPEQB Y14, Y0, Y2
+	VPCMPEQB Y14, Y1, Y3
+	VPMOVMSKB Y2, AX
+	VPMOVMSKB Y3, DX
+	SHLQ $32, DX
+	ORQ DX, AX
+	MOVQ AX, 16(R8)
+	ADDQ $64, SI
+	ADDQ $24, R8
+	DECQ CX
+	JNZ loop
+
+	VPMOVMSKB Y15, AX
+	TESTL AX, AX
+	SETNE backslash+24(FP)
+	VZEROUPPER
+	RET

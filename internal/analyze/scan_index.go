@@ -1,0 +1,160 @@
+package analyze
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// Stage one of the scanner, after simdjson: a line is first indexed,
+// 64 bytes at a time, into bitmaps of its quotes and its brackets, and
+// when it holds no backslash (most records: one quote then always ends a
+// string) the scanner finds the end of a string and of a skipped object
+// or array from those bits, without looking at the bytes between.
+// Lines with a backslash, and very long ones (records concatenated
+// without newlines), are read byte by byte as before.
+
+// maxIndexed is the longest line indexed; an AWS WAF record is a few
+// kilobytes.
+const maxIndexed = 1 << 16
+
+// lineIndex is the structure of the current line: for each 64-byte block
+// from base, three words: its quotes, its opening brackets ({ and [) and
+// its closing brackets (} and ]), bit i for byte base+64·block+i.
+type lineIndex struct {
+	base int
+	ok   bool // the line is indexed and has no backslash
+	m    []uint64
+	tail [64]byte
+}
+
+// index indexes line, which starts at base in the scanner's data.
+func (x *lineIndex) index(line []byte, base int) {
+	x.ok = false
+	if len(line) > maxIndexed || useIndex == nil {
+		return
+	}
+	blocks := (len(line) + 63) / 64
+	if cap(x.m) < 3*blocks {
+		x.m = make([]uint64, 3*blocks, 3*maxIndexed/64)
+	}
+	x.m = x.m[:3*blocks]
+	full := len(line) / 64
+	bs := useIndex(line[:full*64], x.m)
+	if r := len(line) - full*64; r > 0 {
+		// The last block is copied into a zeroed one: a zero byte is no
+		// quote, no bracket and no backslash.
+		x.tail = [64]byte{}
+		copy(x.tail[:], line[full*64:])
+		bs = useIndex(x.tail[:], x.m[3*full:]) || bs
+	}
+	x.base, x.ok = base, !bs
+}
+
+// useIndex computes the bitmaps of whole 64-byte blocks into m and
+// reports whether they hold a backslash; nil disables stage one.
+var useIndex = indexBlocks
+
+// indexBlocksGo is the portable stage one: eight bytes at a time, each
+// comparison's high bits gathered into a byte of the word.
+func indexBlocksGo(b []byte, m []uint64) (backslash bool) {
+	var bsAny uint64
+	for blk := 0; blk*64 < len(b); blk++ {
+		var q, o, c uint64
+		for j := 0; j < 8; j++ {
+			v := binary.LittleEndian.Uint64(b[blk*64+8*j:])
+			f := v | lsb*0x20 // { and [ differ in bit 5 only, as } and ]
+			q |= gather(eqBytes(v, '"')) << (8 * j)
+			o |= gather(eqBytes(f, '{')) << (8 * j)
+			c |= gather(eqBytes(f, '}')) << (8 * j)
+			bsAny |= eqBytes(v, '\\')
+		}
+		m[3*blk], m[3*blk+1], m[3*blk+2] = q, o, c
+	}
+	return bsAny != 0
+}
+
+// eqBytes sets the high bit of every byte of v equal to c, exactly (no
+// borrow reaches another byte's high bit).
+func eqBytes(v uint64, c byte) uint64 {
+	x := v ^ (lsb * uint64(c))
+	return ^(((x &^ msb) + ^uint64(msb)) | x) & msb
+}
+
+// gather packs the high bits of the eight bytes of v into a byte.
+func gather(v uint64) uint64 { return ((v >> 7) * 0x0102040810204080) >> 56 }
+
+// nextQuote returns the position of the first quote at or after i in an
+// indexed line, or -1.
+func (x *lineIndex) nextQuote(i int) int {
+	off := i - x.base
+	w := off >> 6
+	if 3*w >= len(x.m) {
+		return -1
+	}
+	if m := x.m[3*w] >> (off & 63); m != 0 {
+		return i + bits.TrailingZeros64(m)
+	}
+	for w++; 3*w < len(x.m); w++ {
+		if m := x.m[3*w]; m != 0 {
+			return x.base + w<<6 + bits.TrailingZeros64(m)
+		}
+	}
+	return -1
+}
+
+// prefixXOR sets bit i to the parity of bits 0..i: applied to quotes, the
+// bits inside strings (opening quote included, closing one not).
+func prefixXOR(x uint64) uint64 {
+	x ^= x << 1
+	x ^= x << 2
+	x ^= x << 4
+	x ^= x << 8
+	x ^= x << 16
+	x ^= x << 32
+	return x
+}
+
+// skipComposite finds the end of the object or array at i (an opening
+// bracket) of an indexed line, as scanner.skipComposite does: brackets of
+// either kind counted outside strings. It returns the position past the
+// closing bracket and true; or, when the line ends first, the opening
+// quote of the string left open, or -1 if none is, and false.
+func (x *lineIndex) skipComposite(i int) (end int, ok bool) {
+	off := i - x.base
+	w := off >> 6
+	below := uint64(1)<<(off&63) - 1
+	depth := 0
+	var inStr uint64 // all ones when the word starts inside a string
+	lastQuote := -1
+	for ; 3*w < len(x.m); w, below = w+1, 0 {
+		q := x.m[3*w] &^ below
+		str := prefixXOR(q) ^ inStr
+		if q != 0 {
+			lastQuote = x.base + w<<6 + 63 - bits.LeadingZeros64(q)
+		}
+		inStr = uint64(int64(str) >> 63)
+		o := x.m[3*w+1] &^ below &^ str
+		c := x.m[3*w+2] &^ below &^ str
+		if nc := bits.OnesCount64(c); nc < depth {
+			// The closing brackets of this word cannot bring the depth
+			// to zero.
+			depth += bits.OnesCount64(o) - nc
+			continue
+		}
+		for s := o | c; s != 0; s &= s - 1 {
+			b := s & -s
+			if o&b != 0 {
+				depth++
+				continue
+			}
+			depth--
+			if depth == 0 {
+				return x.base + w<<6 + bits.TrailingZeros64(b) + 1, true
+			}
+		}
+	}
+	if inStr != 0 {
+		return lastQuote, false
+	}
+	return -1, false
+}

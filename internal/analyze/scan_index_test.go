@@ -1,0 +1,97 @@
+package analyze
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// scanTrace is everything the scanner says of its input: each record's
+// start, error, end and fields.
+func scanTrace(data []byte, slow bool) []string {
+	var out []string
+	for _, all := range []bool{false, true} {
+		sc := &scanner{full: data, header: []byte("x-forwarded-for"), allHeaders: all, slow: slow}
+		for {
+			start, err := sc.next()
+			if start < 0 {
+				break
+			}
+			f := sc.f
+			line := fmt.Sprintf("%d-%d %v ts=%d/%v req=%v ip=%q country=%q uri=%q method=%q args=%q id=%q action=%q rule=%q body=%d",
+				start, sc.pos, err, f.ts, f.hasTS, f.hasReq, f.ip, f.country, f.uri, f.method, f.args, f.requestID, f.action, f.rule, f.bodySize)
+			for _, h := range f.hdr {
+				line += fmt.Sprintf(" %q=%q", h.name, h.value)
+			}
+			out = append(out, line)
+		}
+		if n := bytes.Count(data, []byte{'\n'}); sc.lines != n {
+			out = append(out, fmt.Sprintf("%d line ends counted, %d in the data", sc.lines, n))
+		}
+	}
+	return out
+}
+
+// FuzzScanIndex: the scanner with stage one (the index of quotes and
+// brackets) and without it read any input alike: the same records, the
+// same errors at the same bytes, the same fields. And the AVX2 index
+// equals the portable one.
+func FuzzScanIndex(f *testing.F) {
+	f.Add([]byte(rec + "\n" + rec + rec))
+	f.Add([]byte(strings.Replace(rec, `"uri":"/login"`, `"uri":"/a\"b\\c\u00e9"`, 1) + "\n" + rec))
+	f.Add([]byte(rec[:300] + "\n" + rec[:500] + rec))
+	f.Add([]byte(`{"timestamp":1,"httpRequest":{"clientIp":"1.2.3.4","x":[{"a":"]}"},"}{"]}}` + "\n"))
+	f.Add([]byte(`{"timestamp":1,"httpRequest":{"clientIp":"1.2.3.4","x":[[[{"a":"` + strings.Repeat("x", 70) + `"}]]]}}`))
+	f.Add([]byte(`{"timestamp":1,"x":{"a":"unterminated}}` + "\n" + `{"timestamp":2,"x":[1,2` + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		slow, fast := scanTrace(data, true), scanTrace(data, false)
+		if strings.Join(slow, "\n") != strings.Join(fast, "\n") {
+			t.Fatalf("%q:\nbyte by byte:\n%s\nindexed:\n%s", data, strings.Join(slow, "\n"), strings.Join(fast, "\n"))
+		}
+		n := len(data) / 64 * 64
+		if n == 0 {
+			return
+		}
+		want, got := make([]uint64, 3*n/64), make([]uint64, 3*n/64)
+		bw, bg := indexBlocksGo(data[:n], want), indexBlocks(data[:n], got)
+		if bw != bg || fmt.Sprint(want) != fmt.Sprint(got) {
+			t.Fatalf("%q: index %v %x, portable %v %x", data[:n], bg, got, bw, want)
+		}
+	})
+}
+
+// TestIndexBlocks: the index's bits on blocks of random bytes drawn from
+// the structural ones, against a byte-by-byte count.
+func TestIndexBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "\"\\{}[]ab:,\x00\xff\x7b\x5b\x7d\x5d\x3b\x1b"
+	for _, fn := range []struct {
+		name string
+		f    func([]byte, []uint64) bool
+	}{{"portable", indexBlocksGo}, {"default", indexBlocks}} {
+		for range 200 {
+			b := make([]byte, 64*(1+rng.IntN(4)))
+			for i := range b {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+			m := make([]uint64, 3*len(b)/64)
+			bs := fn.f(b, m)
+			var wantBS bool
+			for i, c := range b {
+				w, bit := 3*(i/64), uint64(1)<<(i%64)
+				want := [3]bool{c == '"', c == '{' || c == '[', c == '}' || c == ']'}
+				for k := range 3 {
+					if (m[w+k]&bit != 0) != want[k] {
+						t.Fatalf("%s: byte %d (%q), kind %d: got %v", fn.name, i, c, k, m[w+k]&bit != 0)
+					}
+				}
+				wantBS = wantBS || c == '\\'
+			}
+			if bs != wantBS {
+				t.Fatalf("%s: backslash %v, want %v", fn.name, bs, wantBS)
+			}
+		}
+	}
+}
