@@ -29,6 +29,7 @@ type verifier struct {
 	store       keySource
 	box         secretOpener
 	parser      *jwt.Parser
+	audiences   []string
 	maxLifetime time.Duration
 	leeway      time.Duration
 	now         func() time.Time
@@ -64,6 +65,7 @@ const maxNegative = 10_000
 type verifyKey struct {
 	id     string
 	secret []byte
+	macs   *macPool // HMAC states keyed with secret, for the fast path
 }
 
 func newVerifier(store keySource, box secretOpener, audiences []string, leeway, maxLifetime, ttl time.Duration, now func() time.Time) *verifier {
@@ -78,6 +80,7 @@ func newVerifier(store keySource, box secretOpener, audiences []string, leeway, 
 			jwt.WithAudience(audiences...),
 			jwt.WithTimeFunc(now),
 		),
+		audiences:   audiences,
 		maxLifetime: maxLifetime,
 		leeway:      leeway,
 		now:         now,
@@ -92,12 +95,60 @@ func unauthorized(format string, args ...any) error {
 
 // verify returns the application and username a token speaks for.
 func (v *verifier) verify(ctx context.Context, token string) (Application, string, error) {
+	return v.verifyWith(ctx, token, true)
+}
+
+// verifyWith is verify; fast says whether the HS256 fast path may decide
+// (the differential test runs without it).
+func (v *verifier) verifyWith(ctx context.Context, token string, fast bool) (Application, string, error) {
 	if token == "" {
 		return Application{}, "", unauthorized("no token")
 	}
 	if len(token) > MaxTokenBytes {
 		return Application{}, "", unauthorized("token of %d bytes is over %d", len(token), MaxTokenBytes)
 	}
+	var (
+		app     Application
+		claims  tokenClaims
+		handled bool
+		err     error
+	)
+	if fast {
+		app, claims, handled, err = v.fastVerify(ctx, token)
+	}
+	if !handled {
+		app, claims, err = v.parse(ctx, token)
+	}
+	if err != nil {
+		return Application{}, "", err
+	}
+	if claims.sub == "" {
+		return Application{}, "", unauthorized("no sub")
+	}
+	if !validText(claims.sub, 512) {
+		return Application{}, "", unauthorized("sub is over 512 bytes, not UTF-8, or holds NUL")
+	}
+	// JSON decoding turns invalid UTF-8 and lone surrogates into U+FFFD:
+	// a sub holding it was not the text its issuer meant, and canonical
+	// forms would merge it with another name.
+	if strings.ContainsRune(claims.sub, utf8.RuneError) {
+		return Application{}, "", unauthorized("sub holds U+FFFD: invalid UTF-8 or a lone surrogate")
+	}
+	// A token good for hours is a replayable credential: bound exp by iat,
+	// or by now when the token carries no iat.
+	from := v.now().Add(v.leeway)
+	if claims.hasIat {
+		from = claims.iat
+	}
+	if claims.exp.Sub(from) > v.maxLifetime {
+		return Application{}, "", unauthorized("exp is %s after iat, over %s", claims.exp.Sub(from).Round(time.Second), v.maxLifetime)
+	}
+	return app, claims.sub, nil
+}
+
+// parse verifies token with golang-jwt: signature, alg, header and the
+// registered claims; verifyWith checks the rest.
+func (v *verifier) parse(ctx context.Context, token string) (Application, tokenClaims, error) {
 	var app Application
 	claims := strictClaims{}
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
@@ -132,30 +183,13 @@ func (v *verifier) verify(ctx context.Context, token string) (Application, strin
 		return set, nil
 	})
 	if err != nil {
-		return Application{}, "", unauthorized("%v", err)
+		return Application{}, tokenClaims{}, unauthorized("%v", err)
 	}
-	if claims.Subject == "" {
-		return Application{}, "", unauthorized("no sub")
-	}
-	if !validText(claims.Subject, 512) {
-		return Application{}, "", unauthorized("sub is over 512 bytes, not UTF-8, or holds NUL")
-	}
-	// JSON decoding turns invalid UTF-8 and lone surrogates into U+FFFD:
-	// a sub holding it was not the text its issuer meant, and canonical
-	// forms would merge it with another name.
-	if strings.ContainsRune(claims.Subject, utf8.RuneError) {
-		return Application{}, "", unauthorized("sub holds U+FFFD: invalid UTF-8 or a lone surrogate")
-	}
-	// A token good for hours is a replayable credential: bound exp by iat,
-	// or by now when the token carries no iat.
-	from := v.now().Add(v.leeway)
+	c := tokenClaims{sub: claims.Subject, exp: claims.ExpiresAt.Time}
 	if claims.IssuedAt != nil {
-		from = claims.IssuedAt.Time
+		c.iat, c.hasIat = claims.IssuedAt.Time, true
 	}
-	if claims.ExpiresAt.Sub(from) > v.maxLifetime {
-		return Application{}, "", unauthorized("exp is %s after iat, over %s", claims.ExpiresAt.Sub(from).Round(time.Second), v.maxLifetime)
-	}
-	return app, claims.Subject, nil
+	return app, c, nil
 }
 
 // keys returns the application of issuer with its usable keys opened,
@@ -204,7 +238,7 @@ func (v *verifier) keys(ctx context.Context, issuer string) (keyEntry, error) {
 		if err != nil {
 			return keyEntry{}, fmt.Errorf("key %s: %w", k.ID, err)
 		}
-		e.keys = append(e.keys, verifyKey{id: k.ID, secret: secret})
+		e.keys = append(e.keys, verifyKey{id: k.ID, secret: secret, macs: newMACPool(secret)})
 	}
 	if v.ttl > 0 {
 		v.mu.Lock()
