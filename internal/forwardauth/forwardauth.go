@@ -436,14 +436,12 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 		*d = waf.Decision{Action: "ALLOW", TerminatingRuleID: "Default_Action", TerminatingRuleType: "REGULAR"}
 	}
 	rt.counters.Observe(d)
-	var hr *http.Request // built only for the log and the authorizer
 	if s.logw != nil && (st.cfg.Log.Only == "all" || d.Action == "BLOCK" || len(d.NonTerminating) > 0) {
-		hr = o.httpRequest(ctx)
 		country := geo.Country(o.client)
 		if rt.eng != nil {
 			country = rt.eng.Country(o.client)
 		}
-		rec := waflog.New(rt.src[integrationIndex(o.integration)], start, hr, req, d, country, s.idPrefix+strconv.FormatUint(s.seq.Add(1), 36))
+		rec := waflog.New(rt.src[integrationIndex(o.integration)], start, o.logRequest(), req, d, country, s.idPrefix+strconv.FormatUint(s.seq.Add(1), 36))
 		if err := s.logw.Write(rec); err != nil {
 			s.log.Error("writing the WAF log", "error", err)
 		}
@@ -464,9 +462,7 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 		}
 	}
 	if rt.authz != nil {
-		if hr == nil {
-			hr = o.httpRequest(ctx)
-		}
+		hr := o.httpRequest(ctx)
 		hr.Header = hr.Header.Clone() // the proxy's request is not changed
 		rt.authz.StripIdentity(hr.Header)
 		az := rt.authz.Decide(hr, o.client)
@@ -485,7 +481,7 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 }
 
 // httpRequest is o as an HTTP request, for the authorizer (method, path,
-// Authorization, TLS) and the log record (host, protocol, scheme).
+// Authorization, TLS).
 func (o *original) httpRequest(ctx context.Context) *http.Request {
 	target := o.uri
 	if o.query != "" {
@@ -501,6 +497,17 @@ func (o *original) httpRequest(ctx context.Context) *http.Request {
 	if r.Header == nil {
 		r.Header = http.Header{}
 	}
+	if o.tls {
+		r.TLS = &tls.ConnectionState{}
+	}
+	return r
+}
+
+// logRequest is what a log record reads of o as an HTTP request
+// (waflog.New: host, protocol, scheme); the rest of the record is the
+// inspected request. It parses nothing: a record costs no URL.
+func (o *original) logRequest() *http.Request {
+	r := &http.Request{Method: o.method, Host: o.host, Proto: o.proto, Header: o.header}
 	if o.tls {
 		r.TLS = &tls.ConnectionState{}
 	}
