@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lockgate/lockgate/internal/authz"
+	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/internal/waflog"
@@ -110,6 +111,9 @@ type route struct {
 	counters           httprule.RouteCounters
 }
 
+// placeOf is where a route applies, for httprule's routing.
+func placeOf(rt *route) (host, prefix string) { return rt.host, rt.prefix }
+
 var integrations = [...]string{Nginx, Caddy, Traefik, Envoy}
 
 func integrationIndex(name string) int {
@@ -167,7 +171,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 			watch(f)
 		}
 	}
-	redact := cfg.Log.redactedFields()
+	redact := gateway.RedactedFieldsOf(cfg.Log.Redact, cfg.Log.RedactedFields) // as the gateway's records
 	var probs, warnings problem.List
 	used := map[string]ratelimit.Counter{}
 	for i, rc := range cfg.Routes {
@@ -220,7 +224,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 	if len(probs) > 0 {
 		return nil, nil, probs
 	}
-	httprule.SortRoutes(st.routes, func(rt *route) (string, string) { return rt.host, rt.prefix })
+	httprule.SortRoutes(st.routes, placeOf)
 	for i, n := range st.answered {
 		st.answered[i] = http.CanonicalHeaderKey(n)
 	}
@@ -358,17 +362,7 @@ func (st *state) match(host, path string) (*route, string) {
 	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
 		h = h[1 : len(h)-1]
 	}
-	byPath := func(path string) *route {
-		for _, rt := range st.routes {
-			if rt.host != "" && !strings.EqualFold(rt.host, h) {
-				continue
-			}
-			if strings.HasPrefix(path, rt.prefix) {
-				return rt
-			}
-		}
-		return nil
-	}
+	byPath := func(path string) *route { return httprule.Choose(st.routes, placeOf, h, path) }
 	if httprule.Ambiguous(path, byPath) {
 		return nil, "the path is routed differently once decoded or cleaned of //, /./ or /../"
 	}
