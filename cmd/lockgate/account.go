@@ -104,7 +104,45 @@ func newAccount() *cobra.Command {
 			return printStatus(k, st)
 		})
 	assign.Flags().String("person", "", "person ID")
-	c.AddCommand(lockCmd, unlock, status, list, history, events, assign)
+
+	del := appUserCmd(&cobra.Command{Use: "delete APP USER", Short: "Delete an account (a locked one only with --force)",
+		Long: "Delete an account, e.g. one of two that caseless matching would make one. Its history, attempts and\n" +
+			"integration events stay. Deleting frees the name: the next check of it answers as for an unknown\n" +
+			"account (the application's unknown_account), so a locked account is refused unless --force.",
+		Example: `  lockgate account delete "$APP_ID" Alice`},
+		func(k *call, args []string) error {
+			app, user, err := appUser(k.cmd, args)
+			if err != nil {
+				return err
+			}
+			force, _ := k.cmd.Flags().GetBool("force")
+			if err := k.client.DeleteAccount(k.ctx, app, user, force); err != nil {
+				return err
+			}
+			d := done{"deleted", "account", user}
+			return k.print.object(d, d.table)
+		})
+	del.Flags().Bool("force", false, "delete it even if it is locked (its name then answers as unknown)")
+
+	rename := appUserCmd(&cobra.Command{Use: "rename APP USER NEW", Short: "Rename an account (refused onto another account's name)",
+		Long: "Give an account another name, keeping its state, owner and history. Refused when another account of\n" +
+			"the application has the new name under its username matching. Renaming frees the old name, so a\n" +
+			"locked account is refused unless --force.",
+		Example: `  lockgate account rename "$APP_ID" Alice alice.old`},
+		func(k *call, args []string) error {
+			if len(args) != 3 {
+				return usagef("rename takes APP USER NEW (the account's application, its name, and the new name)")
+			}
+			force, _ := k.cmd.Flags().GetBool("force")
+			st, err := k.client.RenameAccount(k.ctx, args[0], args[1], args[2], force)
+			if err != nil {
+				return err
+			}
+			return printStatus(k, st)
+		})
+	rename.Args = rangeArgs(0, 3)
+	rename.Flags().Bool("force", false, "rename it even if it is locked (its old name then answers as unknown)")
+	c.AddCommand(lockCmd, unlock, status, list, history, events, assign, del, rename)
 	return c
 }
 

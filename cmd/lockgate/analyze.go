@@ -164,8 +164,10 @@ func runAnalyze(c *cobra.Command, args []string) error {
 		return err
 	}
 	warn := c.ErrOrStderr()
-	for _, w := range r.Warnings {
-		fmt.Fprintln(warn, "warning:", w)
+	if format != "table" { // the table has a Warnings section of its own
+		for _, w := range r.Warnings {
+			fmt.Fprintln(warn, "warning:", w)
+		}
 	}
 	if replay && len(r.Rules) > 0 {
 		rules, _ := json.Marshal(r.Rules)

@@ -181,3 +181,31 @@ func TestAnalyzeWalkthrough(t *testing.T) {
 		t.Errorf("the applied web ACL blocks nothing in the replay: %v", blocked)
 	}
 }
+
+// TestAnalyzeWarnings: a warning (here a bad record) is in the table
+// output itself, once; with -o json it goes to standard error, where it
+// does not break the JSON.
+func TestAnalyzeWarnings(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "waf.log")
+	good := `{"timestamp":1762099200123,"action":"ALLOW","terminatingRuleId":"Default_Action","httpRequest":{"clientIp":"203.0.113.7","country":"US","uri":"/","httpMethod":"GET"}}`
+	os.WriteFile(log, []byte(good+"\n{\"timestamp\":\n"+good+"\n"), 0o600)
+	const warning = "warning: 1 bad records (not usable AWS WAF log records) were left out"
+	tests := []struct {
+		format         string
+		stdout, stderr int // times the warning appears
+	}{
+		{"table", 1, 0},
+		{"json", 0, 1},
+		{"csv", 0, 1},
+	}
+	for _, tt := range tests {
+		stdout, stderr, code := runCLI(t, nil, "analyze", "-o", tt.format, log)
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", tt.format, code, stderr)
+		}
+		if strings.Count(stdout, warning) != tt.stdout || strings.Count(stderr, warning) != tt.stderr {
+			t.Errorf("-o %s: the warning %d times on standard output, %d on standard error; want %d, %d\n%s\n%s",
+				tt.format, strings.Count(stdout, warning), strings.Count(stderr, warning), tt.stdout, tt.stderr, stdout, stderr)
+		}
+	}
+}

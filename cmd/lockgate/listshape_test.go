@@ -255,6 +255,8 @@ var outputKinds = map[string]string{
 	"lockgate me lock":            "object",
 	"lockgate me show":            "object",
 	"lockgate me unlock":          "object",
+	"lockgate account delete":     "object",
+	"lockgate account rename":     "object",
 	"lockgate person create":      "object",
 	"lockgate person delete":      "object",
 	"lockgate person get":         "object",

@@ -61,7 +61,8 @@ in ./lockgate-data (SQLite), public URL http://127.0.0.1:8080. Environment:
 LOCKGATE_LISTEN, LOCKGATE_DATA_DIR, LOCKGATE_DATABASE_URL (postgres://… for
 PostgreSQL), LOCKGATE_PUBLIC_URL (comma-separated), LOCKGATE_ADMIN_TOKEN,
 LOCKGATE_MASTER_KEY; every variable is listed in docs/configuration.md.
-SIGTERM or SIGINT shut it down gracefully; SIGHUP reloads the gateway.`,
+SIGTERM or SIGINT shut it down gracefully; SIGHUP reloads the gateway and
+forward auth.`,
 		Example: `  lockgate serve
   lockgate serve --listen 127.0.0.1:9090        # the public URL follows
   lockgate serve --config /etc/lockgate/lockgate.yaml`,
@@ -90,8 +91,13 @@ SIGTERM or SIGINT shut it down gracefully; SIGHUP reloads the gateway.`,
 					case <-ctx.Done():
 						return
 					case <-hup:
+						// SIGHUP reloads the configuration and web ACLs of the
+						// gateway and of forward auth.
 						if gw := srv.Gateway(); gw != nil {
-							gw.Reload() // SIGHUP reloads the gateway's configuration and web ACLs
+							gw.Reload()
+						}
+						if fa := srv.ForwardAuth(); fa != nil {
+							fa.Reload()
 						}
 					}
 				}

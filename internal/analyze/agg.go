@@ -2,7 +2,9 @@ package analyze
 
 import (
 	"bytes"
+	"errors"
 	"math"
+	"net/netip"
 )
 
 // intern gives each distinct string a small number, so that the counting
@@ -43,9 +45,17 @@ func unpair(k uint64) (uint32, uint32) { return uint32(k >> 32), uint32(k) }
 
 type triple struct{ w, ip, uri uint32 }
 
+// drops are what the bound on pairs left uncounted: requests missing
+// from the (window, IP) counts and from the (window, IP, URI) counts,
+// and header values missing from the (window, value) counts.
+type drops struct{ ip, ipURI, hdr int64 }
+
+func (d drops) any() bool { return d.ip+d.ipURI+d.hdr > 0 }
+
 // agg counts one worker's records. Memory grows with the distinct (key,
 // window) pairs; maxKeys bounds them and requests of new pairs past the
-// bound are counted in dropped instead.
+// bound are counted in dropped instead, per list, so that the warning
+// says what is missing from which.
 type agg struct {
 	winMs   int64
 	maxKeys int
@@ -62,7 +72,7 @@ type agg struct {
 	rule     map[uint64]int64 // (rule, action)
 
 	records int64
-	dropped int64 // requests not counted in some pair: it was new past the bound
+	dropped drops
 	minTS   int64
 	maxTS   int64
 }
@@ -102,23 +112,45 @@ func (f *filter) keep(r *fields) bool {
 	return true
 }
 
-func (a *agg) add(r *fields) {
+// ipID is the number of a client IP, or false when it is no IP address:
+// such a record is a bad one, as replay, which must evaluate it, finds
+// it. An address is parsed only the first time it is seen.
+func (a *agg) ipID(b []byte) (uint32, bool) {
+	if id, ok := a.ips.ids[string(b)]; ok {
+		return id, true
+	}
+	if !validIP(b) {
+		return 0, false
+	}
+	return a.ips.id(b), true
+}
+
+// validIP reports whether b is a client IP as replay reads it.
+func validIP(b []byte) bool {
+	_, err := netip.ParseAddr(string(b))
+	return err == nil
+}
+
+var errNotIP = errors.New("httpRequest.clientIp is not an IP address")
+
+// add counts a record whose client IP has the number ip (from ipID).
+func (a *agg) add(r *fields, ip uint32) {
 	a.records++
 	a.minTS = min(a.minTS, r.ts)
 	a.maxTS = max(a.maxTS, r.ts)
 	w := uint32(floorDiv(r.ts, a.winMs))
-	ip := a.ips.id(r.ip)
-	kept := a.bump64(a.ipWin, pair(w, ip))
+	if !a.bump64(a.ipWin, pair(w, ip)) {
+		a.dropped.ip++
+	}
 	if k := (triple{w, ip, a.uris.id(r.uri)}); a.ipURIWin[k] > 0 || a.room() {
 		a.ipURIWin[k]++
 	} else {
-		kept = false
+		a.dropped.ipURI++
 	}
 	for _, h := range r.hdr {
-		kept = a.bump64(a.hdrWin, pair(w, a.vals.id(h.value))) && kept
-	}
-	if !kept {
-		a.dropped++
+		if !a.bump64(a.hdrWin, pair(w, a.vals.id(h.value))) {
+			a.dropped.hdr++
+		}
 	}
 	a.country[a.last[0].lookup(&a.names, r.country)]++
 	act := a.last[1].lookup(&a.names, r.action)
@@ -177,7 +209,9 @@ func floorDiv(a, b int64) int64 {
 // applied per worker).
 func (a *agg) merge(o *agg) {
 	a.records += o.records
-	a.dropped += o.dropped
+	a.dropped.ip += o.dropped.ip
+	a.dropped.ipURI += o.dropped.ipURI
+	a.dropped.hdr += o.dropped.hdr
 	a.minTS = min(a.minTS, o.minTS)
 	a.maxTS = max(a.maxTS, o.maxTS)
 	ipMap := remap(&a.ips, &o.ips)

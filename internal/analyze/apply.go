@@ -34,7 +34,18 @@ type ApplyResult struct {
 // watching gateway reloads a whole file), and the old one is kept beside
 // it as FILE.TIMESTAMP.bak.
 func Apply(path string, recs []Recommendation, count bool, now time.Time) (*ApplyResult, error) {
-	old, err := os.ReadFile(path)
+	// A web ACL file that is a symbolic link (a configuration directory
+	// pointing at a shared copy) is updated where it lives: renaming over
+	// the link would replace it with a file the other readers never see.
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(target)
+	if err != nil {
+		return nil, err
+	}
+	old, err := os.ReadFile(target)
 	if err != nil {
 		return nil, err
 	}
@@ -86,11 +97,14 @@ func Apply(path string, recs []Recommendation, count bool, now time.Time) (*Appl
 	if _, _, err := waf.Load(out.Bytes(), waf.LoadOptions{}); err != nil {
 		return nil, fmt.Errorf("the web ACL with the new rules does not load, %s is unchanged:\n%w", path, err)
 	}
+	// The backup holds what the file held (a web ACL may name internal
+	// addresses and paths): it gets the file's permissions, not the
+	// umask's.
 	res.Backup = path + "." + now.UTC().Format("20060102T150405Z") + ".bak"
-	if err := writeAtomic(res.Backup, old); err != nil {
+	if err := writeAtomic(res.Backup, old, st.Mode().Perm()); err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(path, out.Bytes()); err != nil {
+	if err := writeAtomic(target, out.Bytes(), st.Mode().Perm()); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -273,12 +287,10 @@ func writeNode(b *bytes.Buffer, n *jsontree.Node, indent string) {
 	}
 }
 
-// writeAtomic replaces a file by renaming a complete copy over it.
-func writeAtomic(path string, data []byte) error {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
+// writeAtomic replaces a file by renaming a complete copy, with mode,
+// over it. The copy is created in the file's directory (a rename does
+// not cross file systems) with mode 0600 until it is complete.
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err

@@ -114,3 +114,63 @@ func TestApplyFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyFilePlaces: the backup gets the web ACL file's permissions
+// (it holds the same content), and a web ACL file that is a symbolic
+// link stays one: the file it points at is updated, atomically, in its
+// own directory.
+func TestApplyFilePlaces(t *testing.T) {
+	src, err := os.ReadFile("../../examples/blog/blog-acl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		mode    os.FileMode
+		symlink bool
+	}{
+		{"private file", 0o600, false},
+		{"group-readable file", 0o640, false},
+		{"symbolic link to a shared file", 0o640, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			shared := filepath.Join(dir, "shared")
+			os.Mkdir(shared, 0o755)
+			target := filepath.Join(shared, "acl.json")
+			if err := os.WriteFile(target, src, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(target, tt.mode)
+			path := target
+			if tt.symlink {
+				path = filepath.Join(dir, "acl.json")
+				if err := os.Symlink(filepath.Join("shared", "acl.json"), path); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := Apply(path, recs(), false, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st, err := os.Lstat(res.Backup); err != nil || st.Mode() != tt.mode {
+				t.Errorf("backup %s: mode %v, %v; want %v", res.Backup, st.Mode(), err, tt.mode)
+			}
+			if old, _ := os.ReadFile(res.Backup); string(old) != string(src) {
+				t.Error("the backup is not the old file")
+			}
+			if st, err := os.Lstat(path); err != nil || (st.Mode()&os.ModeSymlink != 0) != tt.symlink {
+				t.Errorf("%s: %v, %v: a link must stay a link", path, st.Mode(), err)
+			}
+			st, _ := os.Stat(target)
+			data, _ := os.ReadFile(target)
+			if st.Mode() != tt.mode || !strings.Contains(string(data), "UriBasedRule-search") {
+				t.Errorf("%s: mode %v, updated %v", target, st.Mode(), strings.Contains(string(data), "UriBasedRule-search"))
+			}
+			if left, _ := filepath.Glob(filepath.Join(shared, ".acl.json.*")); len(left) != 0 {
+				t.Errorf("temporary files left: %v", left)
+			}
+		})
+	}
+}

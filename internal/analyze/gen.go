@@ -22,8 +22,9 @@ import (
 // GenOptions describe synthetic logs.
 type GenOptions struct {
 	Seed uint64
-	// Size is roughly how many bytes of records to write (before gzip);
-	// below about 10 MB the attackers' fixed traffic dominates.
+	// Size is how many bytes of records to write (before gzip), to
+	// within a record a slot; below about 20 MB the attacks are scaled
+	// down with it.
 	Size int64
 	// Gzip writes .log.gz objects, as AWS WAF delivers them to S3.
 	Gzip bool
@@ -68,6 +69,7 @@ const (
 	floodTo           = 66
 	stuffPerSlot      = 300 // one request a second
 	avgRecordBytes    = 1330
+	maxFixedShare     = 0.4  // of the records, for the attacks and known bad IPs
 	userActive        = 0.04 // chance a user is active in a slot
 	reputationPerSlot = 12   // requests from known bad IPs, blocked
 	account           = "111122223333"
@@ -108,8 +110,15 @@ type genPlan struct {
 	res        *GenResult
 	users      []genUser
 	crawlSlot  int // crawler requests per slot
+	stuffSlot  int // credential-stuffing requests per slot
 	floodSlot  int // requests per flood IP per slot
 	reputation []string
+	// scale is below 1 when the size asked for is too small for the
+	// scenario's attacks at full scale: they shrink with it.
+	scale float64
+	// userBytes is what the users' requests fill: the size asked for
+	// less the fixed traffic.
+	userBytes int64
 }
 
 // Generate writes synthetic AWS WAF logs under dir, in the S3 layout AWS
@@ -128,6 +137,7 @@ func Generate(ctx context.Context, dir string, o GenOptions) (*GenResult, error)
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	p.userBytes = max(o.Size-p.fixedBytes(ctx, workers), 0)
 	var (
 		records, written atomic.Int64
 		next             atomic.Int64
@@ -162,11 +172,21 @@ func plan(o GenOptions) *genPlan {
 		Flood: [2]time.Time{slot(floodFrom), slot(floodTo)}, ProxyIPs: []string{"192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.13"}}
 	// The attackers' traffic is fixed by the scenario (the flood's
 	// clients at three times the crawler's rate); the crawler is 6% of the
-	// total, evenly; the users are the rest.
+	// total, evenly; the users are the rest. Below about 20 MB the
+	// attacks at full scale would take more than maxFixedShare of the
+	// size: they are scaled down with it, so that the size stays the
+	// one asked for (and the attacks stand out less).
 	p.crawlSlot = int(max(n*6/100/genSlots, 1))
 	p.floodSlot = 3 * max(p.crawlSlot, 60)
 	floodIPs := max(int(n*16/100/int64((floodTo-floodFrom)*p.floodSlot)), 5)
+	p.stuffSlot, p.scale = stuffPerSlot, 1.0
 	fixed := int64(stuffPerSlot*(stuffTo-stuffFrom)+floodIPs*p.floodSlot*(floodTo-floodFrom)+p.crawlSlot*genSlots) + reputationPerSlot*genSlots
+	if limit := int64(maxFixedShare * float64(n)); fixed > limit {
+		p.scale = float64(limit) / float64(fixed)
+		p.stuffSlot = max(int(float64(stuffPerSlot)*p.scale), 1)
+		p.floodSlot = max(int(float64(p.floodSlot)*p.scale), 1)
+		fixed = limit
+	}
 	const meanUserSlot = 11 // 2 + 4.5 + 4.5·1: see writeSlot
 	users := max(int(float64(n-fixed)/(genSlots*userActive*meanUserSlot)), 20)
 	seen := map[string]bool{}
@@ -218,39 +238,25 @@ type genEvent struct {
 	bodySize int64
 }
 
-func (p *genPlan) writeSlot(dir string, slot int) (int64, int64, error) {
+// fixedEvents makes a slot's traffic that the scenario fixes (the
+// crawler, the credential stuffing, the flood and the known bad IPs),
+// calling emit for each with the slot's own random source, so that the
+// same slot always makes the same events.
+func (p *genPlan) fixedEvents(slot int, emit func(*genEvent, *rand.Rand)) {
 	rng := rand.New(rand.NewPCG(p.o.Seed, uint64(slot)+1))
 	t0 := p.o.Start.Add(time.Duration(slot) * genSlot).UnixMilli()
-	width := genSlot.Milliseconds()
-	at := func() int64 { return t0 + rng.Int64N(width) }
-	var evs []genEvent
-	for _, u := range p.users {
-		if rng.Float64() >= userActive {
-			continue
-		}
-		// A visit: a few to some forty requests within the slot.
-		k := 2 + rng.IntN(10) + rng.IntN(10)*rng.IntN(3)
-		start := at()
-		for range k {
-			ev := genEvent{ts: min(start+rng.Int64N(120_000), t0+width-1), ip: u.ip, country: u.country, ua: u.ua}
-			if u.proxy != "" {
-				ev.ip, ev.xff = u.proxy, u.ip
-			}
-			ev.method, ev.uri, ev.args = pickPath(rng)
-			evs = append(evs, ev)
-		}
-	}
+	at := func() int64 { return t0 + rng.Int64N(genSlot.Milliseconds()) }
 	for range p.crawlSlot {
 		ev := genEvent{ts: at(), ip: p.res.CrawlerIP, country: "US", ua: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", method: "GET", crawler: true}
 		ev.uri = "/products/" + strconv.Itoa(1+rng.IntN(50_000))
 		if rng.IntN(10) == 0 {
 			ev.uri = "/products"
 		}
-		evs = append(evs, ev)
+		emit(&ev, rng)
 	}
 	if slot >= stuffFrom && slot < stuffTo {
-		for range stuffPerSlot {
-			evs = append(evs, genEvent{ts: at(), ip: p.res.StuffingIP, country: "RU", ua: "python-requests/2.32.3", method: "POST", uri: "/login", bodySize: 48})
+		for range p.stuffSlot {
+			emit(&genEvent{ts: at(), ip: p.res.StuffingIP, country: "RU", ua: "python-requests/2.32.3", method: "POST", uri: "/login", bodySize: 48}, rng)
 		}
 	}
 	if slot >= floodFrom && slot < floodTo {
@@ -260,16 +266,104 @@ func (p *genPlan) writeSlot(dir string, slot int) (int64, int64, error) {
 				if rng.IntN(3) == 0 {
 					ev.uri, ev.args = "/search", "q="+strconv.Itoa(rng.IntN(1_000_000))
 				}
-				evs = append(evs, ev)
+				emit(&ev, rng)
 			}
 		}
 	}
 	for _, ip := range p.reputation {
+		// At full scale each bad IP sends one to four requests a slot;
+		// scaled down, a slot has them with the scale's chance.
+		if rng.Float64() >= p.scale {
+			continue
+		}
 		for range 1 + rng.IntN(2*reputationPerSlot/len(p.reputation)) {
-			evs = append(evs, genEvent{ts: at(), ip: ip, country: "NL", ua: userAgents[0], method: "GET", uri: "/", blocked: true})
+			emit(&genEvent{ts: at(), ip: ip, country: "NL", ua: userAgents[0], method: "GET", uri: "/", blocked: true}, rng)
 		}
 	}
-	slices.SortStableFunc(evs, func(a, b genEvent) int { return int(a.ts - b.ts) })
+}
+
+// fixedBytes is how many bytes the fixed traffic of every slot takes:
+// the users fill the rest of the size asked for.
+func (p *genPlan) fixedBytes(ctx context.Context, workers int) int64 {
+	var total, next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var line []byte
+			for slot := int(next.Add(1) - 1); slot < genSlots && ctx.Err() == nil; slot = int(next.Add(1) - 1) {
+				var n int64
+				p.fixedEvents(slot, func(ev *genEvent, rng *rand.Rand) {
+					line = appendRecord(line[:0], ev, rng)
+					n += int64(len(line))
+				})
+				total.Add(n)
+			}
+		})
+	}
+	wg.Wait()
+	return total.Load()
+}
+
+// genLine is a rendered record, placed by time before it is written.
+type genLine struct {
+	ts       int64
+	off, end int
+}
+
+func (p *genPlan) writeSlot(dir string, slot int) (int64, int64, error) {
+	var (
+		buf   []byte
+		lines []genLine
+	)
+	add := func(ev *genEvent, rng *rand.Rand) {
+		off := len(buf)
+		buf = appendRecord(buf, ev, rng)
+		lines = append(lines, genLine{ev.ts, off, len(buf)})
+	}
+	p.fixedEvents(slot, add)
+	// The users' visits, from their own random source, fill the slot's
+	// share of the size: a few to some forty requests each within the
+	// slot, until the share is reached. The record that would cross it
+	// is kept with the chance that makes the expected size the share
+	// (records are of similar lengths: always rounding one way would err
+	// alike in every slot).
+	rng := rand.New(rand.NewPCG(p.o.Seed^0x5bd1e995, uint64(slot)+1))
+	t0 := p.o.Start.Add(time.Duration(slot) * genSlot).UnixMilli()
+	width := genSlot.Milliseconds()
+	budget := p.userBytes*int64(slot+1)/genSlots - p.userBytes*int64(slot)/genSlots
+	var used int64
+	var line []byte
+	for used < budget {
+		first := rng.IntN(len(p.users)) // no user is favoured when the budget runs out
+		for j := range p.users {
+			u := &p.users[(first+j)%len(p.users)]
+			if rng.Float64() >= userActive {
+				continue
+			}
+			k := 2 + rng.IntN(10) + rng.IntN(10)*rng.IntN(3)
+			start := t0 + rng.Int64N(width)
+			for range k {
+				ev := genEvent{ts: min(start+rng.Int64N(120_000), t0+width-1), ip: u.ip, country: u.country, ua: u.ua}
+				if u.proxy != "" {
+					ev.ip, ev.xff = u.proxy, u.ip
+				}
+				ev.method, ev.uri, ev.args = pickPath(rng)
+				line = appendRecord(line[:0], &ev, rng)
+				if n := int64(len(line)); used+n > budget && rng.Int64N(n) >= budget-used {
+					used = budget
+					break
+				}
+				off := len(buf)
+				buf = append(buf, line...)
+				lines = append(lines, genLine{ev.ts, off, len(buf)})
+				used += int64(len(line))
+			}
+			if used >= budget {
+				break
+			}
+		}
+	}
+	slices.SortStableFunc(lines, func(a, b genLine) int { return int(a.ts - b.ts) })
 
 	ts := time.UnixMilli(t0).UTC()
 	sub := filepath.Join(dir, "AWSLogs", account, "WAFLogs", "us-east-1", aclName, ts.Format("2006/01/02/15/04"))
@@ -291,12 +385,8 @@ func (p *genPlan) writeSlot(dir string, slot int) (int64, int64, error) {
 		w = zw
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	var line []byte
-	var bytes int64
-	for i := range evs {
-		line = appendRecord(line[:0], &evs[i], rng)
-		bytes += int64(len(line))
-		bw.Write(line)
+	for _, l := range lines {
+		bw.Write(buf[l.off:l.end])
 	}
 	err = bw.Flush()
 	if zw != nil && err == nil {
@@ -305,7 +395,7 @@ func (p *genPlan) writeSlot(dir string, slot int) (int64, int64, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return int64(len(evs)), bytes, err
+	return int64(len(lines)), int64(len(buf)), err
 }
 
 func pickPath(rng *rand.Rand) (method, uri, args string) {

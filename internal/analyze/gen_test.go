@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,5 +65,32 @@ func TestGenerate(t *testing.T) {
 	b, _ := os.ReadFile(strings.Replace(files[17], dir, again, 1))
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Error("the same seed wrote different records")
+	}
+}
+
+// TestGenerateSize: what is written is the size asked for, within 2%,
+// down to 1 MB, where the scenario's attacks at full scale alone would
+// take 8 MB.
+func TestGenerateSize(t *testing.T) {
+	for _, size := range []int64{1e6, 2.5e6, 7e6, 20e6} {
+		dir := t.TempDir()
+		res, err := Generate(context.Background(), dir, GenOptions{Seed: 9, Size: size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var onDisk int64
+		filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				info, _ := d.Info()
+				onDisk += info.Size()
+			}
+			return err
+		})
+		if onDisk != res.Bytes || math.Abs(float64(onDisk-size)) > 0.02*float64(size) {
+			t.Errorf("size %d: %d bytes written, %d said", size, onDisk, res.Bytes)
+		}
+		if res.Records == 0 || len(res.FloodIPs) == 0 {
+			t.Errorf("size %d: %d records, flood %v", size, res.Records, res.FloodIPs)
+		}
 	}
 }

@@ -45,7 +45,12 @@ type lineChart struct {
 type svgSeries struct {
 	Label, Color, Points string
 	Peak                 int64
+	// Dot marks the only point of a series over one window, which a
+	// polyline of one point does not draw.
+	Dot *svgPoint
 }
+
+type svgPoint struct{ X, Y float64 }
 
 type svgLine struct {
 	Y     float64
@@ -149,7 +154,7 @@ func (r *Report) lineChart() lineChart {
 	n := len(r.Series[0].Points)
 	x := func(i int) float64 {
 		if n == 1 {
-			return padL
+			return padL + float64(chartW-padL-padR)/2
 		}
 		return padL + float64(i)/float64(n-1)*float64(chartW-padL-padR)
 	}
@@ -161,7 +166,11 @@ func (r *Report) lineChart() lineChart {
 			fmt.Fprintf(&b, "%.1f,%.1f ", x(i), y(p.Requests))
 			peak = max(peak, p.Requests)
 		}
-		c.Series = append(c.Series, svgSeries{Label: s.ClientIP, Color: palette[si%len(palette)], Points: strings.TrimSpace(b.String()), Peak: peak})
+		ss := svgSeries{Label: s.ClientIP, Color: palette[si%len(palette)], Points: strings.TrimSpace(b.String()), Peak: peak}
+		if n == 1 {
+			ss.Dot = &svgPoint{x(0), y(s.Points[0].Requests)}
+		}
+		c.Series = append(c.Series, ss)
 	}
 	if limit > 0 {
 		c.Limit = &svgLine{Y: y(limit), Label: "blanket limit " + num(limit)}
@@ -171,9 +180,11 @@ func (r *Report) lineChart() lineChart {
 		c.YTicks = append(c.YTicks, svgTick{Pos: y(v), Label: num(v)})
 	}
 	pts := r.Series[0].Points
-	for i := 0; i < 6; i++ {
-		j := i * (n - 1) / 5
-		c.XTicks = append(c.XTicks, svgTick{Pos: x(j), Label: pts[j].WindowStart.Format("01-02 15:04")})
+	for i, last := 0, -1; i < 6; i++ {
+		if j := i * (n - 1) / 5; j != last { // fewer than six windows: a tick each
+			c.XTicks = append(c.XTicks, svgTick{Pos: x(j), Label: pts[j].WindowStart.Format("01-02 15:04")})
+			last = j
+		}
 	}
 	return c
 }
@@ -210,7 +221,7 @@ svg text { font: 11px system-ui, sans-serif; fill: #333; }
 {{range .Lines.YTicks}}<line x1="60" x2="880" y1="{{.Pos}}" y2="{{.Pos}}" stroke="#eee"/><text x="55" y="{{.Pos}}" text-anchor="end" dominant-baseline="middle">{{.Label}}</text>{{end}}
 {{range .Lines.XTicks}}<text x="{{.Pos}}" y="300" text-anchor="middle">{{.Label}}</text>{{end}}
 {{with .Lines.Limit}}<line x1="60" x2="880" y1="{{.Y}}" y2="{{.Y}}" stroke="#000" stroke-dasharray="6 4"/><text x="878" y="{{.Y}}" dy="-4" text-anchor="end">{{.Label}}</text>{{end}}
-{{range .Lines.Series}}<polyline class="series" fill="none" stroke="{{.Color}}" stroke-width="1.5" points="{{.Points}}"><title>{{.Label}}</title></polyline>{{end}}
+{{range .Lines.Series}}<polyline class="series" fill="none" stroke="{{.Color}}" stroke-width="1.5" points="{{.Points}}"><title>{{.Label}}</title></polyline>{{$c := .Color}}{{with .Dot}}<circle class="point" cx="{{.X}}" cy="{{.Y}}" r="5" fill="{{$c}}"/>{{end}}{{end}}
 </svg>
 <p class="legend">{{range .Lines.Series}}<span><i class="swatch" style="background: {{.Color}}"></i>{{.Label}} (peak {{num .Peak}})</span>{{end}}</p>
 {{end}}

@@ -174,3 +174,72 @@ func hasColor(img image.Image, r, g, b uint8) bool {
 }
 
 func near(a uint32, b uint8) bool { return a+6 >= uint32(b) && a <= uint32(b)+6 }
+
+// TestHTMLBadCounts: a record whose client IP is no IP address is a bad
+// record for the analysis as for the replay (which cannot evaluate it),
+// so the page's summary and the replay's warning give the same count.
+func TestHTMLBadCounts(t *testing.T) {
+	rs := burst(30, 0, time.Second, "203.0.113.1", "/")
+	data := lines(rs...) + lines(req{at: 40 * time.Second, ip: "not-an-address", uri: "/"})
+	path := writeFile(t, filepath.Join(t.TempDir(), "waf.log"), data, false)
+	r := analyzeFiles(t, Options{}, path)
+	rules, _ := json.Marshal(r.Rules)
+	acl, _, err := waf.Load(rules, waf.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Replay = replay(t, ReplayOptions{ACL: acl, Span: r.Span}, path)
+	if r.Records != 30 || r.BadRecords != 1 || r.Replay.BadRecords != r.BadRecords {
+		t.Errorf("analysis: %d records, %d bad; replay: %d bad", r.Records, r.BadRecords, r.Replay.BadRecords)
+	}
+	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, path+":31: httpRequest.clientIp is not an IP address") {
+		t.Errorf("warnings %q", w)
+	}
+	var page bytes.Buffer
+	if err := r.Write(&page, "html"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), "<span><b>1</b> bad</span>") {
+		t.Error("the page's summary does not count the bad record")
+	}
+}
+
+// TestHTMLOneWindow: logs of a single window still draw the requests
+// over time (a polyline of one point draws nothing): the screenshot of
+// the chart has the first series' colour.
+func TestHTMLOneWindow(t *testing.T) {
+	exe := chromium(t)
+	rs := append(burst(40, 0, time.Second, "203.0.113.1", "/"), burst(10, 0, time.Second, "203.0.113.2", "/")...)
+	path := writeFile(t, filepath.Join(t.TempDir(), "waf.log"), lines(rs...), false)
+	r := analyzeFiles(t, Options{}, path)
+	if len(r.Series) != 2 || len(r.Series[0].Points) != 1 {
+		t.Fatalf("series %+v: not one window", r.Series)
+	}
+	var page bytes.Buffer
+	if err := r.Write(&page, "html"); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "report.html")
+	os.WriteFile(file, page.Bytes(), 0o644)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(1000, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+file), chromedp.WaitVisible(chromedp.CSS("#chart-over-time"))); err != nil {
+		t.Fatal(err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#chart-over-time")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasColor(img, 0xd6, 0x27, 0x28) || !hasColor(img, 0x1f, 0x77, 0xb4) {
+		t.Error("the chart of one window draws neither series")
+	}
+}

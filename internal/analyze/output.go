@@ -94,11 +94,22 @@ func (r *Report) writeTable(out io.Writer) error {
 		}
 		fmt.Fprintln(out, "\nThe rules as WAFv2 JSON: -o json (rules), or write them into a web ACL with --apply ACL.json.")
 	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(r.Warnings) > 0 {
+		// The counts above are incomplete or left records out: the table
+		// says so itself, wherever it is written.
+		fmt.Fprintln(out, "\nWarnings")
+		for _, warn := range r.Warnings {
+			fmt.Fprintln(out, "warning:", warn)
+		}
+	}
 	if r.Replay != nil {
 		fmt.Fprintln(out)
 		return r.Replay.writeTable(out)
 	}
-	return w.Flush()
+	return nil
 }
 
 func orDash(s *string) string {

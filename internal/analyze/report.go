@@ -320,13 +320,36 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 		r.Warnings = append(r.Warnings, w)
 	}
 	r.Warnings = append(r.Warnings, res.damaged...)
-	if a.dropped > 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the bound of %d distinct (key, window) pairs was reached: %d requests (%.2f%%) fell in pairs "+
-			"first seen after it and are missing from the top lists, the distribution and the peaks (the record, country, action and rule counts are complete); "+
-			"raise --max-keys (about 100 bytes a pair) or narrow --from/--to", opts.MaxKeys, a.dropped, 100*float64(a.dropped)/float64(a.records)))
+	if a.dropped.any() {
+		r.Warnings = append(r.Warnings, boundWarning(a.dropped, a.records, opts.MaxKeys, p.workerCount()))
 	}
 	recommend(r, a)
 	return r, nil
+}
+
+// boundWarning says which counts the bound on pairs left incomplete, and
+// by how much: a request whose (window, IP) pair was counted is in
+// top_ips and the distribution even when its (window, IP, URI) pair was
+// not. The bound is per worker, so a pair one worker could not take may
+// still be counted, with fewer requests, by another.
+func boundWarning(d drops, records int64, maxKeys, workers int) string {
+	pct := func(n int64) string { return fmt.Sprintf("%.2f%%", 100*float64(n)/float64(max(records, 1))) }
+	var missing []string
+	if d.ip > 0 {
+		missing = append(missing, fmt.Sprintf("%d requests (%s) from the per-client-IP counts (top_ips, per_ip_window_counts and the blanket peak)", d.ip, pct(d.ip)))
+	}
+	if d.ipURI > 0 {
+		missing = append(missing, fmt.Sprintf("%d requests (%s) from the per-client-IP-and-URI counts (top_ip_uris and the URI peaks)", d.ipURI, pct(d.ipURI)))
+	}
+	if d.hdr > 0 {
+		missing = append(missing, fmt.Sprintf("%d header values from the per-value counts (top_header_values)", d.hdr))
+	}
+	bound := fmt.Sprintf("%d distinct (key, window) pairs", maxKeys)
+	if workers > 1 {
+		bound += fmt.Sprintf(" (%d for each of %d workers)", max(maxKeys/workers, 1), workers)
+	}
+	return "the bound of " + bound + " was reached; pairs first seen after it were not counted: " + strings.Join(missing, "; ") +
+		". The record, country, action and rule counts are complete; raise --max-keys (about 100 bytes a pair) or narrow --from/--to"
 }
 
 // cmpCount orders by count descending, then window, then name.

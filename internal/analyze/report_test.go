@@ -136,25 +136,92 @@ func TestFilters(t *testing.T) {
 }
 
 // TestKeyBound: past the bound on (key, window) pairs the counts are
-// incomplete and the report says so, while record and tally counts stay
-// exact.
+// incomplete and the report says which, by how much, while record and
+// tally counts stay exact. A request whose (window, IP) pair was counted
+// is not said to be missing from top_ips and the distribution because
+// its (window, IP, URI) pair was not.
 func TestKeyBound(t *testing.T) {
-	var rs []req
-	for i := range 200 {
-		rs = append(rs, req{at: time.Duration(i) * time.Second, ip: "203.0.113." + itoa(i%100), uri: "/p" + itoa(i)})
+	tests := []struct {
+		name      string
+		rs        func(i int) req
+		header    string
+		ipPairs   int64
+		want, not []string
+	}{
+		// Each new record takes two pairs, (window, IP) and (window, IP,
+		// URI): the first 25 fill the bound; of the 175 others, 150 have
+		// an IP first seen after it.
+		{"new IPs and URIs", func(i int) req {
+			return req{at: time.Duration(i) * time.Second, ip: "203.0.113." + itoa(i%100), uri: "/p" + itoa(i)}
+		}, "", 25, []string{
+			"bound of 50 distinct (key, window) pairs was reached",
+			"150 requests (75.00%) from the per-client-IP counts (top_ips, per_ip_window_counts and the blanket peak)",
+			"175 requests (87.50%) from the per-client-IP-and-URI counts",
+		}, []string{"header values"}},
+		// One client, a new URI each time: its (window, IP) pair holds all
+		// 200 requests; only the URI counts miss some.
+		{"one client, new URIs", func(i int) req {
+			return req{at: time.Duration(i) * time.Second, ip: "203.0.113.1", uri: "/p" + itoa(i)}
+		}, "", 1, []string{"151 requests (75.50%) from the per-client-IP-and-URI counts"}, []string{"per-client-IP counts", "header values"}},
+		// One client, one URI, a new X-Forwarded-For value each time.
+		{"new header values", func(i int) req {
+			return req{at: time.Duration(i) * time.Second, ip: "203.0.113.1", uri: "/",
+				headers: []waflog.Header{{Name: "X-Forwarded-For", Value: "198.51.100." + itoa(i)}}}
+		}, "X-Forwarded-For", 1, []string{"152 header values from the per-value counts (top_header_values)"}, []string{"per-client-IP counts", "URI counts"}},
 	}
-	path := writeFile(t, filepath.Join(t.TempDir(), "waf.log"), lines(rs...), false)
-	r := analyzeFiles(t, Options{MaxKeys: 50, Workers: 1}, path)
-	if r.Records != 200 || r.ByCountry[0].Requests != 200 {
-		t.Errorf("records %d, countries %v", r.Records, r.ByCountry)
-	}
-	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "bound of 50 distinct (key, window) pairs was reached: 175 requests (87.50%)") {
-		t.Errorf("warnings %q", r.Warnings)
-	}
-	// Each new record takes two pairs: (window, IP) and (window, IP, URI).
-	if r.PerIPWindowCounts.Keys != 25 {
-		t.Errorf("%d pairs kept past the bound", r.PerIPWindowCounts.Keys)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rs []req
+			for i := range 200 {
+				rs = append(rs, tt.rs(i))
+			}
+			path := writeFile(t, filepath.Join(t.TempDir(), "waf.log"), lines(rs...), false)
+			r := analyzeFiles(t, Options{MaxKeys: 50, Workers: 1, Header: tt.header}, path)
+			if r.Records != 200 || r.ByCountry[0].Requests != 200 {
+				t.Errorf("records %d, countries %v", r.Records, r.ByCountry)
+			}
+			if len(r.Warnings) != 1 {
+				t.Fatalf("warnings %q", r.Warnings)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.Warnings[0], w) {
+					t.Errorf("warning %q\nlacks %q", r.Warnings[0], w)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(r.Warnings[0], w) {
+					t.Errorf("warning %q\nsays %q", r.Warnings[0], w)
+				}
+			}
+			if r.PerIPWindowCounts.Keys != tt.ipPairs {
+				t.Errorf("%d (IP, window) pairs kept, want %d", r.PerIPWindowCounts.Keys, tt.ipPairs)
+			}
+		})
 	}
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestTableWarnings: the table output says what the counts above it miss
+// (bad records, the key bound), as the JSON's readers learn from
+// standard error.
+func TestTableWarnings(t *testing.T) {
+	var rs []req
+	for i := range 20 {
+		rs = append(rs, req{at: time.Duration(i) * time.Second, ip: "203.0.113." + itoa(i), uri: "/"})
+	}
+	path := writeFile(t, filepath.Join(t.TempDir(), "waf.log"), lines(rs...)+"{\"timestamp\":\n", false)
+	r := analyzeFiles(t, Options{MaxKeys: 10, Workers: 1}, path)
+	var out bytes.Buffer
+	if err := r.Write(&out, "table"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"\nWarnings\nwarning: 1 bad records (not usable AWS WAF log records) were left out:\n  " + path + ":21: ",
+		"\nwarning: the bound of 10 distinct (key, window) pairs was reached",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -84,13 +84,19 @@ type pass struct {
 	damaged []string // inputs that could not be read to their end
 }
 
+// workerCount is how many workers scan: each has its share of the bound
+// on pairs.
+func (p *pass) workerCount() int {
+	if p.workers <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return p.workers
+}
+
 func (p *pass) run(ctx context.Context) (*scanResult, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	workers := p.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := p.workerCount()
 	p.pool.New = func() any { b := make([]byte, 0, blockSize); return &b }
 	chunks := make(chan chunk, workers)
 	var (
@@ -183,19 +189,32 @@ func (p *pass) scan(sc *scanner, a *agg, c chunk) (info chunkInfo, lo, hi int64)
 		if start < 0 {
 			break
 		}
-		if err != nil {
-			info.badCount++
-			if len(info.bad) < maxBadSamples {
-				lastLine += bytes.Count(c.data[lastOff:start], []byte{'\n'})
-				lastOff = start
-				info.bad = append(info.bad, badAt{line: lastLine, msg: err.Error()})
-			}
-			continue
-		}
 		r := &sc.f
-		lo, hi = min(lo, r.ts), max(hi, r.ts)
-		if p.flt.keep(r) {
-			a.add(r)
+		var ip uint32
+		if err == nil {
+			keep := p.flt.keep(r)
+			switch {
+			case keep:
+				var ok bool
+				if ip, ok = a.ipID(r.ip); !ok {
+					err = errNotIP
+				}
+			case !validIP(r.ip):
+				err = errNotIP
+			}
+			if err == nil {
+				lo, hi = min(lo, r.ts), max(hi, r.ts)
+				if keep {
+					a.add(r, ip)
+				}
+				continue
+			}
+		}
+		info.badCount++
+		if len(info.bad) < maxBadSamples {
+			lastLine += bytes.Count(c.data[lastOff:start], []byte{'\n'})
+			lastOff = start
+			info.bad = append(info.bad, badAt{line: lastLine, msg: err.Error()})
 		}
 	}
 	return info, lo, hi

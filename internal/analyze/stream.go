@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"container/heap"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -208,7 +207,7 @@ func (m *merger) decode(i int, out chan<- []*event) error {
 			var ip netip.Addr
 			if err == nil {
 				if ip, err = netip.ParseAddr(string(sc.f.ip)); err != nil {
-					err = errors.New("httpRequest.clientIp is not an IP address")
+					err = errNotIP
 				}
 			}
 			if err != nil {

@@ -125,6 +125,30 @@ func (c *Client) Account(ctx context.Context, app, user string) (lock.AccountSta
 	return out, c.accountErr(ctx, app, err)
 }
 
+// DeleteAccount deletes an account. A locked one is refused (409) unless
+// force: deleting frees its name, and the next check of the name answers
+// as for an unknown account.
+func (c *Client) DeleteAccount(ctx context.Context, app, user string, force bool) error {
+	err := c.do(ctx, accountObj(app, user), "DELETE", accountPath(app, user)+forceQuery(force), nil, nil)
+	return c.accountErr(ctx, app, err)
+}
+
+// RenameAccount gives an account the name to; refused (409) when another
+// account of the application has that name (under its username
+// matching), or, unless force, when the account is locked.
+func (c *Client) RenameAccount(ctx context.Context, app, user, to string, force bool) (lock.AccountStatus, error) {
+	var out lock.AccountStatus
+	err := c.do(ctx, accountObj(app, user), "POST", accountPath(app, user)+"/rename"+forceQuery(force), map[string]string{"username": to}, &out)
+	return out, c.accountErr(ctx, app, err)
+}
+
+func forceQuery(force bool) string {
+	if force {
+		return "?force=true"
+	}
+	return ""
+}
+
 // LockChange is what a lock or unlock asks for.
 type LockChange struct {
 	For    time.Duration // unlock only: relock after this long; 0 for good

@@ -92,6 +92,10 @@ func (s *Service) servePut(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusBadRequest, "bad_request", `the body must be {"policy": <IAM policy document>}`)
 		return
 	}
+	if err := httpjson.CheckSurrogates(data); err != nil {
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", "body: "+err.Error())
+		return
+	}
 	if _, err := CompilePolicy(in.Policy); err != nil {
 		httpjson.Error(w, http.StatusUnprocessableEntity, "invalid_policy", err.Error())
 		return

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lockgate/lockgate/internal/endpoint"
+	"github.com/lockgate/lockgate/internal/httpjson"
 	"github.com/lockgate/lockgate/internal/webhook"
 )
 
@@ -72,6 +73,10 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "event over 256 KiB")
 		return
 	}
+	if err := httpjson.CheckSurrogates(body); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "event: "+err.Error())
+		return
+	}
 	out, err := h.R.HandleEvent(r.Context(), body)
 	if err != nil {
 		// 5xx: EventBridge retries, and handling is idempotent.
@@ -120,6 +125,10 @@ func (h *Handler) lockChanged(w http.ResponseWriter, r *http.Request) {
 	var ev lockChange
 	if err := json.Unmarshal(body, &ev); err != nil || ev.Data.Change.Username == "" || ev.Data.Change.At.IsZero() {
 		writeError(w, http.StatusBadRequest, "bad_request", "not a lock.changed event")
+		return
+	}
+	if err := httpjson.CheckSurrogates(body); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "event: "+err.Error())
 		return
 	}
 	if ev.Type != "lock.changed" {

@@ -11,13 +11,17 @@ import (
 // the hex and base64url alphabets rarely have) that a generated secret
 // containing one by chance is out of the question: a short word such as
 // "todo" would refuse one lockgate webhook secret in twenty thousand.
-var placeholderWords = []string{"changeme", "change-me", "change_me", "replace", "placeholder", "example", "your-secret", "your_secret", "your-token", "your_token", "insert-"}
+var placeholderWords = []string{"changeme", "change-me", "change_me", "replace", "placeholder", "example", "your-secret", "your_secret", "your-token", "your_token", "insert-", "walkthrough-admin-token"}
 
 // Placeholder reports why s looks like a documentation or template
 // placeholder rather than a secret someone chose ("" when it does not):
 // an ellipsis, <angle brackets>, ${VAR} that no shell expanded, a word
-// such as CHANGEME or REPLACE, or one character repeated ("x", "xxxx").
-// A secret that is a placeholder is public: it is in this repository.
+// such as CHANGEME or REPLACE (or the value lockgate's own walkthrough
+// once published), one character repeated ("x", "xxxx") or one pattern
+// repeated ("abab…", "abcdefghabcdefgh…"). A secret that is a placeholder
+// is public: it is in this repository. It is the one such check: the
+// admin token (lock.CheckBootstrapToken), the master key and shared
+// secrets (CheckSecret) all use it.
 func Placeholder(s string) string {
 	t := strings.TrimSpace(s)
 	if t == "" {
@@ -41,7 +45,22 @@ func Placeholder(s string) string {
 	if strings.Count(t, string(r)) == len(t)/size {
 		return "is one character repeated"
 	}
+	if repetitive(t) {
+		return "repeats one pattern"
+	}
 	return ""
+}
+
+// repetitive reports whether s is one pattern repeated at least twice,
+// the last time perhaps in part ("abab…", "abcabca"): typed, not
+// generated.
+func repetitive(s string) bool {
+	for p := 1; p <= len(s)/2; p++ {
+		if strings.Repeat(s[:p], len(s)/p+1)[:len(s)] == s {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckSecret refuses a shared secret shorter than min bytes or that

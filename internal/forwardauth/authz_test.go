@@ -105,7 +105,9 @@ func TestAuthorizerBehindEnvoy(t *testing.T) {
 	s, tok := authzService(t)
 	// With underscore_headers: allow, x_lockgate_groups is not refused
 	// (the default) but removed as a spelling of an identity header.
-	s.cfg.UnderscoreHeaders = UnderscoreAllow
+	st := *s.state.Load()
+	st.cfg.UnderscoreHeaders = UnderscoreAllow
+	s.state.Store(&st)
 	c := extAuthzClient(t, s)
 	req := envoyCheck("192.0.2.10", "GET", "/petstore/v1/pets", map[string]string{"authorization": "Bearer " + tok, "x-lockgate-principal": "admin", "x_lockgate_groups": "admins"}, "")
 	resp, err := c.Check(context.Background(), req)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/gateway"
+	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/problem"
 	"github.com/lockgate/lockgate/waf"
 )
@@ -119,33 +120,8 @@ func (c Config) Validate() problem.List {
 		probs.Addf("underscore_headers", "%q is not refuse or allow (forward auth cannot drop a header)", c.UnderscoreHeaders)
 	}
 	probs = append(probs, gateway.ValidateRedaction("log", c.Log.Redact, c.Log.RedactedFields)...)
-	switch c.Log.Only {
-	case "all", "blocked_and_counted":
-	default:
-		probs.Addf("log.only", "%q is not all or blocked_and_counted", c.Log.Only)
-	}
-	if c.Log.MaxSizeMB < 1 {
-		probs.Add("log.max_size_mb", "must be at least 1")
-	}
-	if c.Log.Keep < 1 {
-		probs.Add("log.keep", "must be at least 1")
-	}
-	if len(c.Routes) == 0 {
-		probs.Add("routes", "at least one route is required")
-	}
-	names := map[string]bool{}
-	for i, r := range c.Routes {
-		p := fmt.Sprintf("routes[%d]", i)
-		if r.Name == "" {
-			probs.Add(p+".name", "required (it names the route in logs and metrics)")
-		} else if names[r.Name] {
-			probs.Addf(p+".name", "%q names two routes", r.Name)
-		}
-		names[r.Name] = true
-		if r.PathPrefix != "" && !strings.HasPrefix(r.PathPrefix, "/") {
-			probs.Addf(p+".path_prefix", "%q does not start with /", r.PathPrefix)
-		}
-	}
+	probs = append(probs, httprule.ValidateLog(c.Log.Only, c.Log.MaxSizeMB, c.Log.Keep)...)
+	probs = append(probs, httprule.ValidateRoutes(len(c.Routes), func(i int) (string, string) { return c.Routes[i].Name, c.Routes[i].PathPrefix })...)
 	return probs
 }
 

@@ -40,13 +40,14 @@ type extAuthz struct {
 // body (or raw_body with pack_as_bytes) and size.
 func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	s := x.s
+	st := s.state.Load()
 	var peerAddr netip.Addr
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		if ap, err := netip.ParseAddrPort(p.Addr.String()); err == nil {
 			peerAddr = ap.Addr().Unmap()
 		}
 	}
-	if !s.trustedPeer(peerAddr) {
+	if !st.trustedPeer(peerAddr) {
 		s.log.Warn("ext_authz: refused a peer that is not a trusted proxy", "peer", peerAddr.String())
 		return denied(plain(http.StatusForbidden)), nil
 	}
@@ -58,7 +59,7 @@ func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.
 	// Identity headers the client sent are removed on the way upstream,
 	// whatever the decision's own headers.
 	var remove []string
-	if rt, _ := s.match(o.host, o.uri); rt != nil && rt.authz != nil {
+	if rt, _ := st.match(o.host, o.uri); rt != nil && rt.authz != nil {
 		kept := o.header.Clone()
 		rt.authz.StripIdentity(kept)
 		for name := range o.header {
@@ -67,7 +68,7 @@ func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.
 			}
 		}
 	}
-	v := s.decide(ctx, o)
+	v := s.decide(ctx, st, o)
 	if v.status != http.StatusOK {
 		return denied(v), nil
 	}

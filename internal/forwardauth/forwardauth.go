@@ -19,7 +19,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"sort"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,34 +65,49 @@ type Options struct {
 	Redis *redisstore.Store
 	// ShutdownTimeout bounds how long Run lets requests in flight finish.
 	ShutdownTimeout time.Duration
+	// Load reads the configuration again for a reload (reload.go): the
+	// section, the waf section its web ACLs compile with, and files to
+	// watch besides the web ACLs. Nil reloads the section given to
+	// Provision, its web ACL files read again.
+	Load func() (Snapshot, error)
 }
 
 // Service decides for proxies.
 type Service struct {
-	cfg      Config
+	cfg      Config // as provisioned: its listeners and log file are kept until a restart
 	log      *slog.Logger
 	opts     Options
-	trusted  *bart.Lite
-	header   string
-	routes   []*route
-	redact   []waf.FieldToMatch
 	logw     *waflog.Writer
 	metrics  *metrics
 	warnings problem.List
 	seq      atomic.Uint64
 	idPrefix string
+
+	mu       sync.Mutex // serialises reloads
+	state    atomic.Pointer[state]
+	counters map[string]ratelimit.Counter // by rule definition, kept across reloads
+}
+
+// state is what a configuration decides with; a reload swaps in a new
+// one, and a decision uses the one it started with.
+type state struct {
+	cfg     Config
+	trusted *bart.Lite
+	routes  []*route
+	// answered are the headers every allow answers (canonical), empty
+	// when the request got none (headers.go).
+	answered []string
+	files    map[string]time.Time // watched files and their modification times
 }
 
 type route struct {
 	name, host, prefix string
 	eng                *waf.Engine
 	authz              *authz.Authorizer
-	inserts            []string          // every header an allow may carry (headers.go)
 	src                [4]*waflog.Source // by integration
 	aclMetric          string
 	metricNames        map[string]string
-	requests           map[string]prometheus.Counter
-	ruleMatches        map[string]map[string]prometheus.Counter
+	counters           httprule.RouteCounters
 }
 
 var integrations = [...]string{Nginx, Caddy, Traefik, Envoy}
@@ -111,17 +127,49 @@ func integrationIndex(name string) int {
 // section. Rules that inspect the body on a route are Warnings: nginx,
 // Caddy and Traefik send no body, so those rules see an empty one.
 func Provision(cfg Config, opts Options) (*Service, problem.List) {
-	probs := cfg.Validate()
-	if len(probs) > 0 || !cfg.Enabled() {
+	if probs := cfg.Validate(); len(probs) > 0 || !cfg.Enabled() {
 		return nil, probs
 	}
-	s := &Service{cfg: cfg, log: opts.Logger, opts: opts, trusted: newTrusted(cfg.TrustedProxies...), header: cfg.ClientIPHeader}
+	s := &Service{cfg: cfg, log: opts.Logger, opts: opts, metrics: newMetrics(), counters: map[string]ratelimit.Counter{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.redact = cfg.Log.redactedFields()
-	s.metrics = newMetrics()
-	counters := map[string]ratelimit.Counter{}
+	st, warnings, probs := s.build(Snapshot{Config: cfg, WAF: opts.WAF})
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	s.state.Store(st)
+	s.warnings = warnings
+	var b [6]byte
+	rand.Read(b[:])
+	s.idPrefix = hex.EncodeToString(b[:]) + "-"
+	return s, nil
+}
+
+// build compiles a configuration: every route's web ACL, with rate-based
+// counters kept for rules whose definition is unchanged.
+func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
+	cfg := snap.Config
+	if probs := cfg.Validate(); len(probs) > 0 {
+		return nil, nil, probs
+	}
+	st := &state{cfg: cfg, trusted: newTrusted(cfg.TrustedProxies...), files: map[string]time.Time{}}
+	watch := func(path string) {
+		if fi, err := os.Stat(path); err == nil {
+			st.files[path] = fi.ModTime()
+		}
+	}
+	for _, f := range snap.Files {
+		watch(f)
+	}
+	if snap.WAF != nil {
+		for _, f := range snap.WAF.Files {
+			watch(f)
+		}
+	}
+	redact := cfg.Log.redactedFields()
+	var probs, warnings problem.List
+	used := map[string]ratelimit.Counter{}
 	for i, rc := range cfg.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
 		h, _ := httprule.Host(rc.Host)
@@ -130,57 +178,56 @@ func Provision(cfg Config, opts Options) (*Service, problem.List) {
 			rt.prefix = "/"
 		}
 		if rc.Authorizer != "" {
-			if opts.Authorizer != nil {
-				rt.authz = opts.Authorizer(rc.Authorizer)
+			if s.opts.Authorizer != nil {
+				rt.authz = s.opts.Authorizer(rc.Authorizer)
 			}
 			if rt.authz == nil {
 				probs.Addf(p+".authorizer", "%q is not an authorizer of the authz section", rc.Authorizer)
+			} else {
+				st.answered = append(st.answered, rt.authz.IdentityHeaders()...)
 			}
 		}
 		webaclID := ""
 		if rc.WebACL != "" {
-			if opts.WAF == nil {
+			if snap.WAF == nil {
 				probs.Add(p+".web_acl", "no waf section was provisioned")
 				continue
 			}
-			acl, eng, err := opts.WAF.Compile(string(rc.WebACL), func(acl *waf.WebACL) webacl.CounterFunc {
-				return s.counterFor(acl.Name, counters, opts.WAF.Options.MaxKeys)
+			watch(string(rc.WebACL))
+			acl, eng, err := snap.WAF.Compile(string(rc.WebACL), func(acl *waf.WebACL) webacl.CounterFunc {
+				return s.counterFor(acl.Name, used, snap.WAF.Options.MaxKeys)
 			})
 			if err != nil {
 				probs.Append(p+".web_acl", err)
 				continue
 			}
 			rt.eng, rt.aclMetric, webaclID = eng, acl.VisibilityConfig.MetricName, waflog.WebACLID(acl)
-			rt.inserts = insertNames(acl, opts.WAF.Options.RuleGroups)
+			st.answered = append(st.answered, insertNames(acl, snap.WAF.Options.RuleGroups)...)
 			for _, r := range acl.Rules {
 				rt.metricNames[r.Name] = r.VisibilityConfig.MetricName
 			}
 			rt.metricNames["Default_Action"] = "Default_Action"
-			for _, name := range bodyRules(acl, opts.WAF.Options) {
-				s.warnings.Addf(p+".web_acl", "rule %q inspects the body: nginx, Caddy and Traefik send no body, so it sees an empty one (Envoy sends it with with_request_body)", name)
+			for _, name := range bodyRules(acl, snap.WAF.Options) {
+				warnings.Addf(p+".web_acl", "rule %q inspects the body: nginx, Caddy and Traefik send no body, so it sees an empty one (Envoy sends it with with_request_body)", name)
 			}
 		}
 		for j, in := range integrations {
-			rt.src[j] = &waflog.Source{Name: SourceName(in), ID: rc.Name, WebACLID: webaclID, RedactedFields: s.redact}
+			rt.src[j] = &waflog.Source{Name: SourceName(in), ID: rc.Name, WebACLID: webaclID, RedactedFields: redact}
 		}
 		s.metrics.bind(rt)
-		s.routes = append(s.routes, rt)
+		st.routes = append(st.routes, rt)
 	}
 	if len(probs) > 0 {
-		return nil, probs
+		return nil, nil, probs
 	}
-	// Longest prefix first; routes naming a host before those for any.
-	sort.SliceStable(s.routes, func(i, j int) bool {
-		a, b := s.routes[i], s.routes[j]
-		if (a.host != "") != (b.host != "") {
-			return a.host != ""
-		}
-		return len(a.prefix) > len(b.prefix)
-	})
-	var b [6]byte
-	rand.Read(b[:])
-	s.idPrefix = hex.EncodeToString(b[:]) + "-"
-	return s, nil
+	httprule.SortRoutes(st.routes, func(rt *route) (string, string) { return rt.host, rt.prefix })
+	for i, n := range st.answered {
+		st.answered[i] = http.CanonicalHeaderKey(n)
+	}
+	slices.Sort(st.answered)
+	st.answered = slices.Compact(st.answered)
+	s.counters = used
+	return st, warnings, nil
 }
 
 // Warnings are what Provision found that works but not as a reader of
@@ -206,7 +253,8 @@ func bodyRules(acl *waf.WebACL, o waf.Options) []string {
 // counterFor makes a rate-based rule's counter: in Redis when the waf
 // section shares counts (keyed as the gateway keys them, so that one web
 // ACL counts a client once whichever way its requests come), in memory
-// otherwise.
+// otherwise; kept across reloads while the rule's definition (statement,
+// window, limit) is unchanged.
 func (s *Service) counterFor(acl string, used map[string]ratelimit.Counter, maxKeys int) func(waf.RateRule) ratelimit.Counter {
 	return func(r waf.RateRule) ratelimit.Counter {
 		sum := sha256.Sum256(r.Definition)
@@ -214,11 +262,13 @@ func (s *Service) counterFor(acl string, used map[string]ratelimit.Counter, maxK
 		if c, ok := used[key]; ok {
 			return c
 		}
-		var c ratelimit.Counter
-		if s.opts.Redis != nil {
-			c = s.opts.Redis.Counter(key, r.Window, r.Limit)
-		} else {
-			c = ratelimit.NewMemory(r.Window, r.Limit, maxKeys)
+		c, ok := s.counters[key]
+		if !ok {
+			if s.opts.Redis != nil {
+				c = s.opts.Redis.Counter(key, r.Window, r.Limit)
+			} else {
+				c = ratelimit.NewMemory(r.Window, r.Limit, maxKeys)
+			}
 		}
 		used[key] = c
 		return c
@@ -234,7 +284,7 @@ func (s *Service) Open(reg prometheus.Registerer) error {
 		if err := s.metrics.register(reg); err != nil {
 			return err
 		}
-		for _, rt := range s.routes {
+		for _, rt := range s.state.Load().routes {
 			s.metrics.bind(rt)
 		}
 	}
@@ -258,16 +308,16 @@ func (s *Service) Close() error {
 }
 
 // trustedPeer reports whether a request's peer may ask.
-func (s *Service) trustedPeer(a netip.Addr) bool { return a.IsValid() && s.trusted.Lookup(a.Unmap()) }
+func (st *state) trustedPeer(a netip.Addr) bool { return a.IsValid() && st.trusted.Lookup(a.Unmap()) }
 
 // clientFrom is the client address a trusted proxy names in header
 // values, read as the gateway reads it (httprule.Client: ip:port and
 // [v6]:port hops included). ok is false when there is none to read.
-func (s *Service) clientFrom(values []string) (netip.Addr, bool) {
+func (st *state) clientFrom(values []string) (netip.Addr, bool) {
 	if len(values) == 0 {
 		return netip.Addr{}, false
 	}
-	a := httprule.Client(s.header, values, func(a netip.Addr) bool { return s.trusted.Lookup(a) })
+	a := httprule.Client(st.cfg.ClientIPHeader, values, func(a netip.Addr) bool { return st.trusted.Lookup(a) })
 	return a, a.IsValid()
 }
 
@@ -300,7 +350,7 @@ type verdict struct {
 // port, trailing dot and case, the path decoded. refusal says why a
 // request cannot be routed faithfully: a host with an empty label, or a
 // path whose raw, decoded or cleaned spellings choose different routes.
-func (s *Service) match(host, path string) (*route, string) {
+func (st *state) match(host, path string) (*route, string) {
 	h, ok := httprule.Host(host)
 	if !ok {
 		return nil, "the host " + strconv.Quote(host) + " has an empty label"
@@ -309,7 +359,7 @@ func (s *Service) match(host, path string) (*route, string) {
 		h = h[1 : len(h)-1]
 	}
 	byPath := func(path string) *route {
-		for _, rt := range s.routes {
+		for _, rt := range st.routes {
 			if rt.host != "" && !strings.EqualFold(rt.host, h) {
 				continue
 			}
@@ -331,11 +381,13 @@ func (s *Service) match(host, path string) (*route, string) {
 // underscore_headers is allow, a name holding '_' (which forward auth
 // cannot drop from the request the proxy sends on). X-Forwarded-For may
 // repeat when it carries the client address: its lines form the chain.
-func (s *Service) screen(o *original) string {
-	if name := httprule.Repeated(o.header, func(name string) bool { return name == "X-Forwarded-For" && strings.EqualFold(s.header, name) }); name != "" {
+func (st *state) screen(o *original) string {
+	if name := httprule.Repeated(o.header, func(name string) bool {
+		return name == "X-Forwarded-For" && strings.EqualFold(st.cfg.ClientIPHeader, name)
+	}); name != "" {
 		return "the header " + name + " is sent more than once"
 	}
-	if s.cfg.UnderscoreHeaders != UnderscoreAllow {
+	if st.cfg.UnderscoreHeaders != UnderscoreAllow {
 		if name := httprule.Underscore(o.header); name != "" {
 			return "the header name " + name + " holds '_'"
 		}
@@ -352,16 +404,16 @@ var (
 // they are refused.
 var errNoRoute = errors.New("no forward_auth route for this host and path")
 
-// decide evaluates o as the gateway would: the web ACL, its log record
-// and metrics, then the authorizer.
-func (s *Service) decide(ctx context.Context, o *original) verdict {
+// decide evaluates o as the gateway would, with the configuration st:
+// the web ACL, its log record and metrics, then the authorizer.
+func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 	start := time.Now()
 	defer func() { s.metrics.latency[integrationIndex(o.integration)].Observe(time.Since(start).Seconds()) }()
-	if why := s.screen(o); why != "" {
+	if why := st.screen(o); why != "" {
 		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", why)
 		return plain(http.StatusBadRequest)
 	}
-	rt, why := s.match(o.host, o.uri)
+	rt, why := st.match(o.host, o.uri)
 	if why != "" {
 		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", why)
 		return plain(http.StatusBadRequest)
@@ -383,9 +435,9 @@ func (s *Service) decide(ctx context.Context, o *original) verdict {
 	} else {
 		*d = waf.Decision{Action: "ALLOW", TerminatingRuleID: "Default_Action", TerminatingRuleType: "REGULAR"}
 	}
-	rt.observe(d)
+	rt.counters.Observe(d)
 	var hr *http.Request // built only for the log and the authorizer
-	if s.logw != nil && (s.cfg.Log.Only == "all" || d.Action == "BLOCK" || len(d.NonTerminating) > 0) {
+	if s.logw != nil && (st.cfg.Log.Only == "all" || d.Action == "BLOCK" || len(d.NonTerminating) > 0) {
 		hr = o.httpRequest(ctx)
 		country := geo.Country(o.client)
 		if rt.eng != nil {
@@ -401,12 +453,15 @@ func (s *Service) decide(ctx context.Context, o *original) verdict {
 		waf.WriteBlock(&w, d)
 		return w.verdict()
 	}
-	v := verdict{status: http.StatusOK, header: http.Header{}}
-	for _, n := range rt.inserts {
-		v.header[http.CanonicalHeaderKey(n)] = []string{""}
-	}
-	for _, h := range d.InsertHeaders {
-		v.header.Set("x-amzn-waf-"+h.Name, h.Value)
+	v := verdict{status: http.StatusOK}
+	if len(st.answered) > 0 || len(d.InsertHeaders) > 0 {
+		v.header = make(http.Header, len(st.answered))
+		for _, n := range st.answered {
+			v.header[n] = []string{""}
+		}
+		for _, h := range d.InsertHeaders {
+			v.header.Set("x-amzn-waf-"+h.Name, h.Value)
+		}
 	}
 	if rt.authz != nil {
 		if hr == nil {
@@ -421,8 +476,8 @@ func (s *Service) decide(ctx context.Context, o *original) verdict {
 			az.Write(&w)
 			return w.verdict()
 		}
-		for _, n := range rt.authz.IdentityHeaders() {
-			v.header[http.CanonicalHeaderKey(n)] = []string{""}
+		if v.header == nil {
+			v.header = http.Header{}
 		}
 		az.SetIdentity(v.header)
 	}

@@ -38,6 +38,7 @@ func newService(t *testing.T, trusted []string, logPath string, reg prometheus.R
 	cfg.Routes = []Route{
 		{Name: "shop", WebACL: "testdata/proxied-acl.json"},
 		{Name: "open", Host: "open.example"},
+		{Name: "public", PathPrefix: "/public/"}, // no web ACL: an allow inserts nothing of its own
 	}
 	s, probs := Provision(cfg, Options{WAF: set})
 	if len(probs) > 0 {

@@ -16,8 +16,7 @@ func FuzzFromHTTP(f *testing.F) {
 	f.Add("", "", "", "", "")
 	f.Add("POST", "http://evil/", "[::1]:80", "not-an-ip", "HTTPS")
 	f.Add("GET", "/#frag?x", "h", "::ffff:192.0.2.1", "http")
-	s := &Service{header: "X-Forwarded-For"}
-	s.trusted = newTrusted("127.0.0.1/32")
+	s := &state{cfg: Config{ClientIPHeader: "X-Forwarded-For"}, trusted: newTrusted("127.0.0.1/32")}
 	f.Fuzz(func(t *testing.T, method, uri, host, xff, proto string) {
 		for _, hs := range []headerSet{nginxHeaders, forwardedHeaders} {
 			r, _ := http.NewRequest(http.MethodGet, "http://lockgate/nginx", nil)

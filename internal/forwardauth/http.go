@@ -45,13 +45,14 @@ func (s *Service) Handler() http.Handler {
 
 func (s *Service) endpoint(integration string, hs headerSet) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := s.state.Load()
 		peer := waf.RemoteIP(r)
-		if !s.trustedPeer(peer) {
+		if !st.trustedPeer(peer) {
 			s.log.Warn("forward auth: refused a peer that is not a trusted proxy", "integration", integration, "peer", peer.String())
 			writeVerdict(w, integration, plain(http.StatusForbidden))
 			return
 		}
-		o, err := s.fromHTTP(integration, hs, r)
+		o, err := st.fromHTTP(integration, hs, r)
 		if err != nil {
 			// A proxy that does not say what it asks about is
 			// misconfigured: it gets an error, never an allow.
@@ -59,14 +60,22 @@ func (s *Service) endpoint(integration string, hs headerSet) http.Handler {
 			writeVerdict(w, "", plain(http.StatusInternalServerError)) // nginx too: an error, not a refusal
 			return
 		}
-		writeVerdict(w, integration, s.decide(r.Context(), o))
+		writeVerdict(w, integration, s.decide(r.Context(), st, o))
 	})
 }
 
 // fromHTTP reads the original request from a proxy's headers.
-func (s *Service) fromHTTP(integration string, hs headerSet, r *http.Request) (*original, error) {
-	o := &original{integration: integration, method: r.Header.Get(hs.method), proto: "HTTP/1.1"}
-	uri := r.Header.Get(hs.uri)
+func (st *state) fromHTTP(integration string, hs headerSet, r *http.Request) (*original, error) {
+	// The names are canonical already: the map is read directly, without
+	// Header.Get's canonicalisation.
+	get := func(name string) string {
+		if vs := r.Header[name]; len(vs) > 0 {
+			return vs[0]
+		}
+		return ""
+	}
+	o := &original{integration: integration, method: get(hs.method), proto: "HTTP/1.1"}
+	uri := get(hs.uri)
 	if o.method == "" || uri == "" {
 		return nil, errors.New("the request has no " + hs.method + " or " + hs.uri + " header")
 	}
@@ -80,34 +89,32 @@ func (s *Service) fromHTTP(integration string, hs headerSet, r *http.Request) (*
 	if i := strings.IndexByte(o.uri, '#'); i >= 0 {
 		o.uri = o.uri[:i]
 	}
-	o.host = r.Header.Get(hs.host)
+	o.host = get(hs.host)
 	if o.host == "" {
 		o.host = r.Host
 	}
-	o.tls = strings.EqualFold(r.Header.Get(hs.proto), "https")
+	o.tls = strings.EqualFold(get(hs.proto), "https")
 	var ok bool
-	if o.client, ok = s.clientFrom(r.Header.Values(s.header)); !ok {
-		return nil, errors.New("the request has no client address in " + s.header)
+	if o.client, ok = st.clientFrom(r.Header.Values(st.cfg.ClientIPHeader)); !ok {
+		return nil, errors.New("the request has no client address in " + st.cfg.ClientIPHeader)
 	}
 	// The authorizer reads the original headers (a copy: it strips the
-	// identity headers); the engine inspects them without the proxy's own.
+	// identity headers); the engine inspects them without the proxy's
+	// own, sorted by name (a name's values keep their order: the map
+	// holds them together and the sort is stable).
 	o.header = r.Header
-	names := make([]string, 0, len(r.Header))
-	for name := range r.Header {
+	o.headers = make([]waf.Header, 1, len(r.Header)+1)
+	o.headers[0] = waf.Header{Name: "Host", Value: o.host}
+	for name, vs := range r.Header {
 		switch name {
 		case hs.method, hs.uri, hs.host, hs.proto, "Content-Length":
 			continue
 		}
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	o.headers = make([]waf.Header, 0, len(r.Header)+1)
-	o.headers = append(o.headers, waf.Header{Name: "Host", Value: o.host})
-	for _, name := range names {
-		for _, v := range r.Header[name] {
+		for _, v := range vs {
 			o.headers = append(o.headers, waf.Header{Name: name, Value: v})
 		}
 	}
+	slices.SortStableFunc(o.headers[1:], func(a, b waf.Header) int { return strings.Compare(a.Name, b.Name) })
 	return o, nil
 }
 
@@ -153,15 +160,18 @@ func (s *Service) Run(ctx context.Context, ln, grpcLn net.Listener) error {
 		}
 		n++
 		go func() { errc <- srv.Serve(ln) }()
-		s.log.Info("forward auth serving", "addr", ln.Addr().String(), "routes", len(s.routes))
+		s.log.Info("forward auth serving", "addr", ln.Addr().String(), "routes", len(s.state.Load().routes))
 	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); s.Watch(watchCtx, 2*time.Second) }()
 	var gs *grpc.Server
 	if grpcLn != nil {
 		g := s.GRPCServer()
 		gs = g
 		n++
 		go func() { errc <- g.Serve(grpcLn) }()
-		s.log.Info("ext_authz serving", "addr", grpcLn.Addr().String(), "routes", len(s.routes))
+		s.log.Info("ext_authz serving", "addr", grpcLn.Addr().String(), "routes", len(s.state.Load().routes))
 	}
 	var err error
 	select {
@@ -190,6 +200,8 @@ func (s *Service) Run(ctx context.Context, ln, grpcLn net.Listener) error {
 	for ; n > 0; n-- {
 		<-errc
 	}
+	stopWatch()
+	<-watched
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}

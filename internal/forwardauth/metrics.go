@@ -5,29 +5,29 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/lockgate/lockgate/waf"
+	"github.com/lockgate/lockgate/internal/httprule"
 )
 
 // metrics are the gateway's WAF counters (same names and labels: a web
-// ACL counts its requests whichever way they come) and the decisions'
-// latency by integration.
+// ACL counts its requests whichever way they come), the decisions'
+// latency by integration and the reloads, as the gateway's.
 type metrics struct {
 	requests   *prometheus.CounterVec // web_acl, action
 	rules      *prometheus.CounterVec // web_acl, rule (MetricName), action
 	latencyVec *prometheus.HistogramVec
 	latency    [len(integrations)]prometheus.Observer
+	reloads    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lockgate_waf_requests_total",
-			Help: "Requests through the gateway by web ACL (VisibilityConfig MetricName) and final action."}, []string{"web_acl", "action"}),
-		rules: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lockgate_waf_rule_matches_total",
-			Help: "Rule matches by web ACL, rule (VisibilityConfig MetricName) and action (ALLOW, BLOCK, COUNT)."}, []string{"web_acl", "rule", "action"}),
 		latencyVec: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lockgate_forward_auth_decision_duration_seconds",
 			Help:    "Time to decide a proxy's request, by integration (nginx, caddy, traefik, envoy).",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}, []string{"integration"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lockgate_forward_auth_reloads_total",
+			Help: "Forward auth configuration reloads by result (ok, error)."}, []string{"result"}),
 	}
+	m.requests, m.rules = httprule.NewWAFCounters()
 	m.bindLatency()
 	return m
 }
@@ -55,8 +55,10 @@ func (m *metrics) register(reg prometheus.Registerer) error {
 			*c = existing
 		}
 	}
-	if err := reg.Register(m.latencyVec); err != nil {
-		return err
+	for _, c := range []prometheus.Collector{m.latencyVec, m.reloads} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
 	}
 	m.bindLatency()
 	return nil
@@ -64,34 +66,5 @@ func (m *metrics) register(reg prometheus.Registerer) error {
 
 // bind resolves a route's metric children once.
 func (m *metrics) bind(rt *route) {
-	rt.requests = map[string]prometheus.Counter{}
-	for _, a := range []string{"ALLOW", "BLOCK"} {
-		rt.requests[a] = m.requests.WithLabelValues(rt.aclMetric, a)
-	}
-	rt.ruleMatches = map[string]map[string]prometheus.Counter{}
-	for rule, metric := range rt.metricNames {
-		rt.ruleMatches[rule] = map[string]prometheus.Counter{}
-		for _, a := range []string{"ALLOW", "BLOCK", "COUNT"} {
-			rt.ruleMatches[rule][a] = m.rules.WithLabelValues(rt.aclMetric, metric, a)
-		}
-	}
-}
-
-func (rt *route) observe(d *waf.Decision) {
-	if c, ok := rt.requests[d.Action]; ok {
-		c.Inc()
-	}
-	if rt.eng == nil {
-		return
-	}
-	rt.ruleMatch(d.TerminatingRuleID, d.Action)
-	for _, n := range d.NonTerminating {
-		rt.ruleMatch(n.RuleID, "COUNT")
-	}
-}
-
-func (rt *route) ruleMatch(rule, action string) {
-	if c, ok := rt.ruleMatches[rule][action]; ok {
-		c.Inc()
-	}
+	rt.counters = httprule.BindCounters(m.requests, m.rules, rt.aclMetric, rt.metricNames)
 }

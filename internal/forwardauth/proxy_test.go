@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,8 +67,11 @@ type proxyRun struct {
 	addr    string       // the proxy's address
 	appHits atomic.Int64 // requests that reached the application
 	lastWAF atomic.Value // the x-amzn-waf-api header the application last saw
-	logPath string
-	stop    func() // stops lockgate, flushing its log
+	// placeholder is the first header line the application saw holding
+	// a proxy's placeholder text ({http.…}) instead of a value.
+	placeholder atomic.Value
+	logPath     string
+	stop        func() // stops lockgate, flushing its log
 }
 
 // startStack runs lockgate's forward auth (trusting only 127.0.0.1, the
@@ -77,8 +81,16 @@ func startStack(t *testing.T, test, conf string, start func(dir, confPath string
 	t.Helper()
 	pr := &proxyRun{logPath: filepath.Join(t.TempDir(), "waf.log")}
 	pr.lastWAF.Store("")
+	pr.placeholder.Store("")
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pr.appHits.Add(1)
+		for name, vs := range r.Header {
+			for _, v := range vs {
+				if placeholderText.MatchString(v) {
+					pr.placeholder.CompareAndSwap("", name+": "+v)
+				}
+			}
+		}
 		pr.lastWAF.Store(r.Header.Get("X-Amzn-Waf-Api"))
 		io.WriteString(w, "app "+r.URL.Path)
 	}))
@@ -140,6 +152,11 @@ func startStack(t *testing.T, test, conf string, start func(dir, confPath string
 	}
 	return pr
 }
+
+// placeholderText is a Caddy placeholder ({http.reverse_proxy.header.X},
+// {http.request.uri}) or an nginx variable ($upstream_http_x) that a
+// proxy passed on as text instead of its value.
+var placeholderText = regexp.MustCompile(`\{[a-z][a-z0-9_]*(\.[^{}\s]+)+\}|\$[a-z_]+`)
 
 // docBlock is the fenced block of docs/integrations.md marked
 // <!-- run-by: TEST -->: the configuration a reader copies is the one
@@ -321,6 +338,19 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 			}
 		}
 	})
+	t.Run("a route without a web ACL: no placeholder text, no forged header", func(t *testing.T) {
+		// The route inserts no header of its own; the proxy copies the
+		// names it is configured with (x-amzn-waf-api) all the same.
+		resp, body := get(t, client("127.0.0.11"), base+"/public/page", "X-Amzn-Waf-Api", "forged")
+		if resp.StatusCode != 200 || body != "app /public/page" || pr.lastWAF.Load() != "" {
+			t.Fatalf("%d %q, application saw x-amzn-waf-api %q", resp.StatusCode, body, pr.lastWAF.Load())
+		}
+	})
+	t.Run("the application never saw placeholder text", func(t *testing.T) {
+		if p := pr.placeholder.Load(); p != "" {
+			t.Fatalf("the application got %q", p)
+		}
+	})
 	t.Run("log records", func(t *testing.T) {
 		pr.stop()
 		data, err := os.ReadFile(pr.logPath)
@@ -333,6 +363,9 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 			var rec waflog.Record
 			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 				t.Fatal(err)
+			}
+			if rec.HTTPSourceName == SourceName(integration) && rec.HTTPSourceID == "public" {
+				continue // the request to the route without a web ACL
 			}
 			n++
 			if rec.HTTPSourceName != SourceName(integration) || rec.HTTPSourceID != "shop" {

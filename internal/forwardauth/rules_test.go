@@ -199,10 +199,10 @@ func TestExtAuthzAppliesGatewayRules(t *testing.T) {
 func TestForwardAuthRedactsAsGateway(t *testing.T) {
 	logPath := filepath.Join(t.TempDir(), "waf.log")
 	s := rulesService(t, "", logPath)
-	s.redact = gateway.RedactedFieldsOf(nil, []gateway.RedactedField{{QueryString: &struct{}{}}})
-	for _, rt := range s.routes {
+	redact := gateway.RedactedFieldsOf(nil, []gateway.RedactedField{{QueryString: &struct{}{}}})
+	for _, rt := range s.state.Load().routes {
 		for _, src := range rt.src {
-			src.RedactedFields = s.redact
+			src.RedactedFields = redact
 		}
 	}
 	addr := serveRaw(t, s)

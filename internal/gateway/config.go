@@ -6,12 +6,12 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/problem"
 	"github.com/lockgate/lockgate/waf/ratelimit"
 )
@@ -164,32 +164,10 @@ func (c Config) Validate() problem.List {
 		probs.Add("max_fails", "must be at least 1")
 	}
 	probs = append(probs, c.validateLimits()...)
-	switch c.Log.Only {
-	case "all", "blocked_and_counted":
-	default:
-		probs.Addf("log.only", "%q is not all or blocked_and_counted", c.Log.Only)
-	}
-	if c.Log.MaxSizeMB < 1 {
-		probs.Add("log.max_size_mb", "must be at least 1")
-	}
-	if c.Log.Keep < 1 {
-		probs.Add("log.keep", "must be at least 1")
-	}
-	if len(c.Routes) == 0 {
-		probs.Add("routes", "at least one route is required")
-	}
-	names := map[string]bool{}
+	probs = append(probs, httprule.ValidateLog(c.Log.Only, c.Log.MaxSizeMB, c.Log.Keep)...)
+	probs = append(probs, httprule.ValidateRoutes(len(c.Routes), func(i int) (string, string) { return c.Routes[i].Name, c.Routes[i].PathPrefix })...)
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
-		if r.Name == "" {
-			probs.Add(p+".name", "required (it names the route in logs and metrics)")
-		} else if names[r.Name] {
-			probs.Addf(p+".name", "%q names two routes", r.Name)
-		}
-		names[r.Name] = true
-		if r.PathPrefix != "" && !strings.HasPrefix(r.PathPrefix, "/") {
-			probs.Addf(p+".path_prefix", "%q does not start with /", r.PathPrefix)
-		}
 		if len(r.Upstreams) == 0 {
 			probs.Add(p+".upstreams", "at least one upstream URL is required")
 		}

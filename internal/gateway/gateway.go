@@ -19,7 +19,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -268,14 +267,7 @@ func (g *Gateway) build(snap Snapshot) (*state, error) {
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	// Longest prefix first; routes naming a host before those for any.
-	sort.SliceStable(st.routes, func(i, j int) bool {
-		a, b := st.routes[i], st.routes[j]
-		if (a.host != "") != (b.host != "") {
-			return a.host != ""
-		}
-		return len(a.prefix) > len(b.prefix)
-	})
+	httprule.SortRoutes(st.routes, func(rt *route) (string, string) { return rt.host, rt.prefix })
 	g.counters = used
 	return st, nil
 }
@@ -318,8 +310,7 @@ type route struct {
 	maxFails           int32
 	unhealthy          time.Duration
 	// Metric children, resolved once per route rather than per request.
-	requests       map[string]prometheus.Counter            // by action
-	ruleMatches    map[string]map[string]prometheus.Counter // by rule, then action
+	counters       httprule.RouteCounters
 	latency        prometheus.Observer
 	upstreamErrors prometheus.Counter
 }
@@ -474,7 +465,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		*req = waf.Request{ClientIP: ip, Method: r.Method, URI: waf.TargetPath(r), Query: r.URL.RawQuery, BodySize: max(r.ContentLength, 0)}
 		*d = waf.Decision{Action: "ALLOW", TerminatingRuleID: "Default_Action", TerminatingRuleType: "REGULAR"}
 	}
-	rt.observe(d)
+	rt.counters.Observe(d)
 	if g.logw != nil && (st.only == "all" || d.Action == "BLOCK" || len(d.NonTerminating) > 0) {
 		if rt.eng == nil {
 			for name, vs := range r.Header {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/lockgate/lockgate/waf"
+	"github.com/lockgate/lockgate/internal/httprule"
 )
 
 type metrics struct {
@@ -19,10 +19,6 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer, g *Gateway) *metrics {
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lockgate_waf_requests_total",
-			Help: "Requests through the gateway by web ACL (VisibilityConfig MetricName) and final action."}, []string{"web_acl", "action"}),
-		rules: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lockgate_waf_rule_matches_total",
-			Help: "Rule matches by web ACL, rule (VisibilityConfig MetricName) and action (ALLOW, BLOCK, COUNT)."}, []string{"web_acl", "rule", "action"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lockgate_gateway_request_duration_seconds",
 			Help: "Time from request to response by route, upstream included.", Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"route"}),
 		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lockgate_gateway_upstream_errors_total",
@@ -30,6 +26,7 @@ func newMetrics(reg prometheus.Registerer, g *Gateway) *metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lockgate_gateway_reloads_total",
 			Help: "Configuration reloads by result (ok, error)."}, []string{"result"}),
 	}
+	m.requests, m.rules = httprule.NewWAFCounters()
 	if reg != nil {
 		reg.MustRegister(m.requests, m.rules, m.latency, m.upstreamErrors, m.reloads, limitedCollector{g})
 	}
@@ -38,38 +35,9 @@ func newMetrics(reg prometheus.Registerer, g *Gateway) *metrics {
 
 // bind resolves a route's metric children once.
 func (m *metrics) bind(rt *route) {
-	rt.requests = map[string]prometheus.Counter{}
-	for _, a := range []string{"ALLOW", "BLOCK"} {
-		rt.requests[a] = m.requests.WithLabelValues(rt.aclMetric, a)
-	}
-	rt.ruleMatches = map[string]map[string]prometheus.Counter{}
-	for rule, metric := range rt.metricNames {
-		rt.ruleMatches[rule] = map[string]prometheus.Counter{}
-		for _, a := range []string{"ALLOW", "BLOCK", "COUNT"} {
-			rt.ruleMatches[rule][a] = m.rules.WithLabelValues(rt.aclMetric, metric, a)
-		}
-	}
+	rt.counters = httprule.BindCounters(m.requests, m.rules, rt.aclMetric, rt.metricNames)
 	rt.latency = m.latency.WithLabelValues(rt.name)
 	rt.upstreamErrors = m.upstreamErrors.WithLabelValues(rt.name)
-}
-
-func (rt *route) observe(d *waf.Decision) {
-	if c, ok := rt.requests[d.Action]; ok {
-		c.Inc()
-	}
-	if rt.eng == nil {
-		return
-	}
-	rt.ruleMatch(d.TerminatingRuleID, d.Action)
-	for _, n := range d.NonTerminating {
-		rt.ruleMatch(n.RuleID, "COUNT")
-	}
-}
-
-func (rt *route) ruleMatch(rule, action string) {
-	if c, ok := rt.ruleMatches[rule][action]; ok {
-		c.Inc()
-	}
 }
 
 func (rt *route) metricName(rule string) string {

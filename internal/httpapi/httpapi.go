@@ -213,7 +213,8 @@ func decodeStrict(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("trailing data after the JSON value")
 	}
-	return nil
+	// encoding/json took any lone surrogate for U+FFFD.
+	return httpjson.CheckSurrogates(body)
 }
 
 func jsonError(err error) error {

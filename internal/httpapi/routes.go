@@ -54,6 +54,8 @@ func (h *Handler) endpoints() []endpoint.Endpoint {
 		adm("DELETE /api/v1/admin/applications/{app}/keys/{key}", h.revokeKey),
 		adm("GET /api/v1/admin/applications/{app}/accounts", h.listAppAccounts),
 		adm("GET /api/v1/admin/applications/{app}/accounts/{user}", h.getAccount),
+		adm("DELETE /api/v1/admin/applications/{app}/accounts/{user}", h.deleteAccount),
+		adm("POST /api/v1/admin/applications/{app}/accounts/{user}/rename", h.renameAccount),
 		adm("PUT /api/v1/admin/applications/{app}/accounts/{user}/owner", h.setOwner),
 		adm("POST /api/v1/admin/applications/{app}/accounts/{user}/lock", h.lockAccount(true)),
 		adm("POST /api/v1/admin/applications/{app}/accounts/{user}/unlock", h.lockAccount(false)),

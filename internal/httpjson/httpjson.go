@@ -4,8 +4,11 @@
 package httpjson
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -42,4 +45,120 @@ func Bearer(header string) (string, bool) {
 		return "", false
 	}
 	return strings.TrimSpace(header[len(scheme):]), true
+}
+
+// CheckSurrogates refuses JSON text holding a \u escape of a lone UTF-16
+// surrogate (a high one, U+D800–U+DBFF, not followed by the escape of a
+// low one, or a low one, U+DC00–U+DFFF, alone): it encodes no character,
+// and encoding/json turns it silently into U+FFFD, so what is stored is
+// not what the client sent. The error names the field (a dotted path,
+// [i] for array elements); data is expected to be valid JSON, as after a
+// successful decode, but anything else returns without a panic.
+func CheckSurrogates(data []byte) error {
+	if !bytes.Contains(data, []byte(`\u`)) {
+		return nil
+	}
+	type frame struct {
+		array   bool
+		wantKey bool
+		key     string
+		index   int
+	}
+	var stack []frame
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '{':
+			stack = append(stack, frame{wantKey: true})
+		case '[':
+			stack = append(stack, frame{array: true})
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if n := len(stack); n > 0 {
+				if stack[n-1].array {
+					stack[n-1].index++
+				} else {
+					stack[n-1].wantKey = true
+				}
+			}
+		case ':':
+			if n := len(stack); n > 0 {
+				stack[n-1].wantKey = false
+			}
+		case '"':
+			end, bad := scanString(data, i+1)
+			isKey := len(stack) > 0 && !stack[len(stack)-1].array && stack[len(stack)-1].wantKey
+			if isKey {
+				var k string
+				json.Unmarshal(data[i:min(end+1, len(data))], &k)
+				stack[len(stack)-1].key = k
+			}
+			if bad != "" {
+				var path []string
+				for _, f := range stack {
+					switch {
+					case f.array:
+						path = append(path, "["+strconv.Itoa(f.index)+"]")
+					case len(path) == 0:
+						path = append(path, f.key)
+					default:
+						path = append(path, "."+f.key)
+					}
+				}
+				where := strings.Join(path, "")
+				if where == "" {
+					where = "(the top-level value)"
+				}
+				what := "holds"
+				if isKey {
+					what = "is a key that holds"
+				}
+				return fmt.Errorf("%s: %s %s, a lone UTF-16 surrogate, which encodes no character: send the character itself or its surrogate pair", where, what, bad)
+			}
+			i = end
+		}
+	}
+	return nil
+}
+
+// scanString finds the closing quote of the JSON string starting at
+// data[from] and the first lone surrogate escape in it ("" when none).
+func scanString(data []byte, from int) (end int, bad string) {
+	for j := from; j < len(data); j++ {
+		switch data[j] {
+		case '"':
+			return j, bad
+		case '\\':
+			v, ok := hex4(data, j)
+			if !ok {
+				j++ // a two-character escape; skip what it escapes
+				continue
+			}
+			switch {
+			case 0xD800 <= v && v <= 0xDBFF:
+				if w, ok := hex4(data, j+6); ok && 0xDC00 <= w && w <= 0xDFFF {
+					j += 11 // the pair
+					continue
+				}
+				fallthrough
+			case 0xDC00 <= v && v <= 0xDFFF:
+				if bad == "" {
+					bad = string(data[j : j+6])
+				}
+			}
+			j += 5
+		}
+	}
+	return len(data), bad
+}
+
+// hex4 decodes the \uXXXX escape at data[at], if there is one.
+func hex4(data []byte, at int) (rune, bool) {
+	if at+6 > len(data) || data[at] != '\\' || data[at+1] != 'u' {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(data[at+2:at+6]), 16, 16)
+	return rune(v), err == nil
 }

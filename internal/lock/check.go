@@ -91,7 +91,8 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 		locked, at.Locked = true, true
 	}
 	var events []Event
-	if locked && s.throttle.admit(app.ID, app.Name, key, acc.PersonID, now) {
+	at.Unalerted = locked && !s.throttle.admit(app.ID, key, now)
+	if locked && !at.Unalerted {
 		events, err = s.events(ctx, "attempt.locked", now, fc.lockedData(map[string]any{
 			"application": map[string]string{"id": app.ID, "name": app.Name},
 			"person_id":   acc.PersonID,

@@ -41,6 +41,12 @@ type AccountStore interface {
 	AccountByID(ctx context.Context, id string) (Account, error)
 	Accounts(ctx context.Context, appID, personID string) ([]Account, error)
 	SetAccountOwner(ctx context.Context, accountID, personID string) error
+	// DeleteAccount deletes a; ErrConflict when it changed since it was
+	// read (its Version), ErrNotFound when it is gone.
+	DeleteAccount(ctx context.Context, a Account) error
+	// RenameAccount stores renamed's Username and Key for the account a,
+	// as read: ErrConflict when it changed since or the key is taken.
+	RenameAccount(ctx context.Context, a, renamed Account) error
 	lockWriter
 	LockHistory(ctx context.Context, accountID string, limit int) ([]LockChange, error)
 }
@@ -75,6 +81,13 @@ type AttemptStore interface {
 	AddAccountEvent(ctx context.Context, e AccountEvent) error
 	AccountEvents(ctx context.Context, appID, key string, limit int) ([]AccountEvent, error)
 	AccountEventsBySource(ctx context.Context, appID, key, source string, limit int) ([]AccountEvent, error)
+	// UnalertedAccounts adds up, per account, the attempts recorded
+	// Unalerted and not yet summarised, oldest first.
+	UnalertedAccounts(ctx context.Context) ([]Unalerted, error)
+	// SummariseUnalerted takes an account's unalerted attempts and queues
+	// the events build returns for them, in one transaction; build is
+	// not called when there are none.
+	SummariseUnalerted(ctx context.Context, appID, username string, build func(Unalerted) ([]Event, error)) error
 }
 
 // WebhookStore keeps webhooks; events for them are queued with the change

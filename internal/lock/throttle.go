@@ -2,6 +2,7 @@ package lock
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -9,11 +10,13 @@ import (
 // throttle bounds the attempt.locked events one account causes: every
 // check of a locked account would otherwise queue one per webhook, and
 // end users choose how often they try. The first attempt of an interval
-// is sent at once; later ones are counted and sent as one
-// attempt.locked.summary when the interval ends. The counts live in this
-// replica's memory: each replica throttles its own checks, and a crash
-// loses at most one interval's summary (the attempts themselves are
-// recorded durably either way).
+// is sent at once; later ones are recorded Unalerted with the attempt
+// itself, in the store, and counted by one attempt.locked.summary when
+// the interval ends. The store, not this replica's memory, holds what is
+// still to be summarised: a restart or a crash loses none of it, and the
+// summaries of attempts recorded before it are sent after it. Memory
+// holds only when each account's last event was sent, so that this
+// replica's checks are throttled.
 type throttle struct {
 	every time.Duration
 	mu    sync.Mutex
@@ -23,11 +26,8 @@ type throttle struct {
 type throttleKey struct{ app, key string }
 
 type burst struct {
-	since       time.Time // when the last event (single or summary) was queued
-	count       int       // attempts not sent since
-	first, last time.Time
-	appName     string
-	personID    string
+	since   time.Time // when the last event (single or summary) was queued
+	pending bool      // attempts were held back since
 }
 
 // maxBursts bounds the memory of the throttle; past it, attempts of new
@@ -38,9 +38,9 @@ func newThrottle(every time.Duration) *throttle {
 	return &throttle{every: every, m: map[throttleKey]*burst{}}
 }
 
-// admit reports whether an attempt.locked for the account is sent now; when
-// not, it is counted for the summary.
-func (t *throttle) admit(app, appName, key, personID string, now time.Time) bool {
+// admit reports whether an attempt.locked for the account is sent now;
+// when not, the attempt is to be recorded Unalerted.
+func (t *throttle) admit(app, key string, now time.Time) bool {
 	if t.every <= 0 {
 		return true
 	}
@@ -50,74 +50,113 @@ func (t *throttle) admit(app, appName, key, personID string, now time.Time) bool
 	b := t.m[k]
 	if b == nil {
 		if len(t.m) < maxBursts {
-			t.m[k] = &burst{since: now, appName: appName, personID: personID}
+			t.m[k] = &burst{since: now}
 		}
 		return true
 	}
-	if b.count == 0 && now.Sub(b.since) >= t.every {
+	if !b.pending && now.Sub(b.since) >= t.every {
 		b.since = now
 		return true
 	}
-	if b.count == 0 {
-		b.first = now
-	}
-	b.count++
-	b.last = now
-	b.personID = personID
+	b.pending = true
 	return false
 }
 
-type summary struct {
-	app, appName, key, personID string
-	count                       int
-	first, last                 time.Time
-}
-
-// due takes the summaries whose interval has ended, and forgets accounts
-// that were quiet for a whole interval.
-func (t *throttle) due(now time.Time) []summary {
+// due reports whether the summary of an account's held-back attempts,
+// the first at first, may be sent at now: an interval after this
+// replica's last event for it, or, for an account this replica has sent
+// nothing for (attempts recorded before a restart, or by another
+// replica), an interval after the first of them. Either way no two
+// events of the account are closer than the interval.
+func (t *throttle) due(app, key string, first, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []summary
-	for k, b := range t.m {
-		if now.Sub(b.since) < t.every {
-			continue
-		}
-		if b.count == 0 {
-			delete(t.m, k)
-			continue
-		}
-		out = append(out, summary{app: k.app, appName: b.appName, key: k.key, personID: b.personID, count: b.count, first: b.first, last: b.last})
-		b.count, b.since = 0, now
+	if b := t.m[throttleKey{app, key}]; b != nil {
+		return now.Sub(b.since) >= t.every
 	}
-	return out
+	return now.Sub(first) >= t.every
 }
 
-// FlushSummaries queues the attempt.locked.summary events that are due.
+// sent notes a summary queued at now.
+func (t *throttle) sent(app, key string, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := throttleKey{app, key}
+	if b := t.m[k]; b != nil {
+		b.since, b.pending = now, false
+	} else if len(t.m) < maxBursts {
+		t.m[k] = &burst{since: now}
+	}
+}
+
+// forget drops the accounts whose interval has ended with nothing left to
+// summarise (held back names those that still have some in the store).
+func (t *throttle) forget(held map[throttleKey]bool, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, b := range t.m {
+		if now.Sub(b.since) >= t.every && !held[k] {
+			delete(t.m, k)
+		}
+	}
+}
+
+// FlushSummaries queues the attempt.locked.summary events that are due,
+// for the attempts the store holds Unalerted: this replica's, those of
+// other replicas, and those recorded before a restart.
 func (s *Service) FlushSummaries(ctx context.Context) error {
 	now := s.now()
-	var events []Event
-	for _, sm := range s.throttle.due(now) {
-		ev, err := s.events(ctx, "attempt.locked.summary", now, map[string]any{
-			"application": map[string]string{"id": sm.app, "name": sm.appName},
-			"person_id":   sm.personID,
-			"username":    sm.key,
-			"count":       sm.count,
-			"first_at":    sm.first,
-			"last_at":     sm.last,
-			"interval":    s.throttle.every.String(),
-		}, sm.app, sm.personID)
+	pending, err := s.store.UnalertedAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	held := map[throttleKey]bool{}
+	apps := map[string]Application{}
+	queued := false
+	for _, u := range pending {
+		if !s.throttle.due(u.AppID, u.Username, u.First, now) {
+			held[throttleKey{u.AppID, u.Username}] = true
+			continue
+		}
+		app, ok := apps[u.AppID]
+		if !ok {
+			if app, err = s.store.Application(ctx, u.AppID); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			apps[u.AppID] = app
+		}
+		var personID string
+		if u.AccountID != "" {
+			if acc, err := s.store.AccountByID(ctx, u.AccountID); err == nil {
+				personID = acc.PersonID
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+		hooks, err := listHooks(ctx, s.store, u.AppID, personID)
 		if err != nil {
 			return err
 		}
-		events = append(events, ev...)
+		err = s.store.SummariseUnalerted(ctx, u.AppID, u.Username, func(u Unalerted) ([]Event, error) {
+			return makeEvents(hooks, "attempt.locked.summary", now, map[string]any{
+				"application": map[string]string{"id": u.AppID, "name": app.Name},
+				"person_id":   personID,
+				"username":    u.Username,
+				"count":       u.Count,
+				"first_at":    u.First,
+				"last_at":     u.Last,
+				"interval":    s.throttle.every.String(),
+			})
+		})
+		if err != nil {
+			return err
+		}
+		s.throttle.sent(u.AppID, u.Username, now)
+		queued = queued || len(hooks) > 0
 	}
-	if len(events) == 0 {
-		return nil
+	s.throttle.forget(held, now)
+	if queued {
+		s.wake()
 	}
-	if err := s.store.QueueEvents(ctx, events); err != nil {
-		return err
-	}
-	s.wake()
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/lockgate/lockgate/internal/config"
 )
 
 // Scope is what a token may do.
@@ -87,7 +89,12 @@ const (
 
 // CheckBootstrapToken says why a configured admin token must not be used:
 // one an attacker could guess, or one that no client can present.
+// Placeholders (and repeated patterns) are refused by config.Placeholder,
+// the check every configured secret goes through.
 func CheckBootstrapToken(s string) error {
+	if reason := config.Placeholder(s); reason != "" {
+		return fmt.Errorf("looks like a placeholder (it %s), and a placeholder is public: use a random value such as `openssl rand -hex 32`", reason)
+	}
 	switch {
 	case strings.TrimSpace(s) != s:
 		return errors.New("has surrounding white space (a client sends it trimmed, so it could never match)")
@@ -97,26 +104,10 @@ func CheckBootstrapToken(s string) error {
 		return errors.New("holds spaces, control or non-ASCII characters (use letters, digits and punctuation)")
 	case utf8.RuneCountInString(s) < 32:
 		return fmt.Errorf("is %d characters: use at least 32 (lockgate's own tokens carry 256 random bits)", len(s))
-	case repetitive(s):
-		return errors.New("repeats one pattern: use a random value such as `openssl rand -base64 32`")
-	case placeholder(s):
-		return errors.New("is a published example or placeholder value: use a random value such as `openssl rand -base64 32`")
 	case distinct(s) < 12:
-		return fmt.Errorf("uses only %d different characters: use a random value such as `openssl rand -base64 32`", distinct(s))
+		return fmt.Errorf("uses only %d different characters: use a random value such as `openssl rand -hex 32`", distinct(s))
 	}
 	return nil
-}
-
-// placeholder reports a value copied from documentation: lockgate's own
-// walkthrough published one, and "change me" values are meant to be.
-func placeholder(s string) bool {
-	l := strings.ToLower(s)
-	for _, w := range []string{"walkthrough-admin-token", "change-me", "changeme", "change_me", "replace-me", "example"} {
-		if strings.Contains(l, w) {
-			return true
-		}
-	}
-	return false
 }
 
 // distinct counts the different bytes of s (printable ASCII).
@@ -139,17 +130,6 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// repetitive reports whether s is one pattern repeated at least twice
-// ("aaaa…", "abab…", "abcdefghabcdefgh…").
-func repetitive(s string) bool {
-	for p := 1; p <= len(s)/2; p++ {
-		if strings.Repeat(s[:p], len(s)/p+1)[:len(s)] == s {
-			return true
-		}
-	}
-	return false
 }
 
 // tokenAuth authenticates admin and person tokens.

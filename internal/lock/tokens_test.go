@@ -33,6 +33,12 @@ func TestCheckBootstrapToken(t *testing.T) {
 		{"over 512 bytes", strings.Repeat("q3Jk2mZ8vX1pL0aR7tYb9c", 24), false},
 		{"non-ASCII", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6gD5sE2wU8é", false},
 		{"control", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6gD5sE2wU8\x1b", false},
+		// What config.Placeholder refuses, the bootstrap token's check
+		// refuses too: there is one placeholder check.
+		{"angle-bracketed", "<paste-openssl-rand-hex-32-output-here-please>", false},
+		{"unexpanded variable", "${LOCKGATE_ADMIN_TOKEN_q3Jk2mZ8vX1pL0aR7tYb}", false},
+		{"ellipsis", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6gD5sE2wU8...", false},
+		{"repeated with a partial end", strings.Repeat("q3Jk2mZ8vX1pL0aR", 2) + "q3Jk", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

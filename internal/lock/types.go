@@ -129,6 +129,18 @@ type Attempt struct {
 	IntegrationType string          `json:"integration_type,omitempty"`
 	IntegrationData json.RawMessage `json:"integration_data,omitempty"`
 	Locked          bool            `json:"locked"`
+	// Unalerted marks a locked attempt whose attempt.locked the
+	// per-account throttle held back: the store keeps it, with the
+	// attempt, until a summary counts it.
+	Unalerted bool `json:"-"`
+}
+
+// Unalerted is what an account's held-back attempts add up to.
+type Unalerted struct {
+	AppID, Username string
+	AccountID       string // the account's ID ("" for an unknown account)
+	Count           int
+	First, Last     time.Time
 }
 
 // AttemptFilter selects attempts; zero fields match everything. Results

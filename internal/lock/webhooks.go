@@ -4,8 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AddWebhook registers a URL for an application's or person's events and
@@ -16,6 +21,9 @@ func (s *Service) AddWebhook(ctx context.Context, ownerKind, ownerID, rawURL str
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !validText(rawURL, 2000) {
 		return Webhook{}, "", invalid("url: %q is not an http(s) URL", RedactURL(rawURL))
+	}
+	if err := checkURLHost(u); err != nil {
+		return Webhook{}, "", invalid("url: %q: %v", RedactURL(rawURL), err)
 	}
 	switch ownerKind {
 	case "application":
@@ -39,6 +47,41 @@ func (s *Service) AddWebhook(ctx context.Context, ownerKind, ownerID, rawURL str
 	w.Sealed = s.box.Seal([]byte(secret), w.ID)
 	return w, secret, s.store.CreateWebhook(ctx, w)
 }
+
+// checkURLHost refuses hosts and ports written so that what is vetted is
+// not what is dialled. The HTTP client maps a non-ASCII host through IDNA
+// before it resolves it ("１２７.0.0.1" and "127。0。0。1" dial 127.0.0.1),
+// while the registration check would look up the name as written; an
+// IPv6 literal carrying an IPv4 address ("[::ffff:127.0.0.1]",
+// "[::127.0.0.1]") hides the address it reaches from anyone reading the
+// URL; a port outside 1–65535 names no port.
+func checkURLHost(u *url.URL) error {
+	host := u.Hostname()
+	for i, r := range host {
+		if r >= utf8.RuneSelf {
+			return fmt.Errorf("host holds the non-ASCII character %U at byte %d: write an internationalised name in its ASCII (xn--) form, digits and dots as ASCII", r, i)
+		}
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("port %s is not between 1 and 65535", p)
+		}
+	}
+	if strings.HasPrefix(u.Host, "[") {
+		a, err := netip.ParseAddr(host)
+		if err != nil {
+			return fmt.Errorf("host [%s] is not an IPv6 address", host)
+		}
+		if a.Is4In6() || a.Is6() && a.Zone() == "" && compat.Contains(a) && a != netip.IPv6Unspecified() && a != netip.IPv6Loopback() {
+			b := a.As16()
+			return fmt.Errorf("host [%s] is an IPv6 form of the IPv4 address %s: write the IPv4 address itself", host, netip.AddrFrom4([4]byte(b[12:])))
+		}
+	}
+	return nil
+}
+
+// compat is the deprecated IPv4-compatible IPv6 range (RFC 4291 §2.5.5.1).
+var compat = netip.MustParsePrefix("::/96")
 
 // Webhooks lists an owner's webhooks.
 func (s *Service) Webhooks(ctx context.Context, ownerKind, ownerID string) ([]Webhook, error) {

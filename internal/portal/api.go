@@ -61,6 +61,12 @@ func (p *Portal) apiRequestUnlock(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = json.Unmarshal(body, &in)
 	}
+	if err == nil {
+		if err := httpjson.CheckSurrogates(body); err != nil {
+			httpjson.Error(w, http.StatusBadRequest, "bad_request", "body: "+err.Error())
+			return
+		}
+	}
 	if err != nil {
 		httpjson.Error(w, http.StatusBadRequest, "bad_request", `body: {"attempt_id": "att_…"} expected`)
 		return

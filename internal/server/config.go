@@ -152,10 +152,8 @@ func (c *Config) validate() problem.List {
 		}
 	}
 	if c.AdminToken != "" {
-		if reason := config.Placeholder(c.AdminToken); reason != "" {
-			probs.Add("admin_token", "refused: it looks like a placeholder (it "+reason+"), and a placeholder is public: set LOCKGATE_ADMIN_TOKEN to a random value, e.g. openssl rand -hex 32")
-		} else if err := lock.CheckBootstrapToken(c.AdminToken); err != nil {
-			probs.Add("admin_token", "refused: it "+err.Error())
+		if err := lock.CheckBootstrapToken(c.AdminToken); err != nil {
+			probs.Add("admin_token", "refused: it "+err.Error()+" (LOCKGATE_ADMIN_TOKEN)")
 		}
 	}
 	if c.MasterKey != "" && c.MasterKeyFile != "" {

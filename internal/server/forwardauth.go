@@ -24,7 +24,17 @@ func (s *Server) forwardAuthorizer(name string) *authz.Authorizer {
 // once the server has connected it.
 func provisionForwardAuth(s *Server, cfg Config) (*forwardauth.Service, problem.List) {
 	return forwardauth.Provision(cfg.ForwardAuth, forwardauth.Options{WAF: s.waf, Authorizer: s.forwardAuthorizer,
-		Logger: s.log, Redis: s.redis, ShutdownTimeout: cfg.ShutdownTimeout.Std()})
+		Logger: s.log, Redis: s.redis, ShutdownTimeout: cfg.ShutdownTimeout.Std(), Load: s.reloadForwardAuth})
+}
+
+// reloadForwardAuth reads the configuration again for forward auth: its
+// section and the waf section, checked as at start.
+func (s *Server) reloadForwardAuth() (forwardauth.Snapshot, error) {
+	cfg, set, files, err := s.reload("forward_auth", func(c Config) problem.List { return c.ForwardAuth.Validate() })
+	if err != nil {
+		return forwardauth.Snapshot{}, err
+	}
+	return forwardauth.Snapshot{Config: cfg.ForwardAuth, WAF: set, Files: files}, nil
 }
 
 // openForwardAuth opens forward auth's log and metrics (and the Redis
@@ -62,6 +72,9 @@ func (s *Server) listenForwardAuth(l *Listeners) error {
 	}
 	return nil
 }
+
+// ForwardAuth is forward auth, or nil when it is not configured.
+func (s *Server) ForwardAuth() *forwardauth.Service { return s.fwd }
 
 // Warnings are what provisioning accepted that a reader of the
 // configuration should know (rules a forward-auth proxy cannot feed),

@@ -211,32 +211,48 @@ func (s *Server) snapshot(cfg Config, set *webacl.Set) gateway.Snapshot {
 // reloadGateway reads the configuration again for the gateway: its
 // section and the waf section, checked as at start.
 func (s *Server) reloadGateway() (gateway.Snapshot, error) {
-	if s.opts.LoadConfig == nil {
-		return s.snapshot(s.cfg, s.waf), nil
-	}
-	cfg, src, err := s.opts.LoadConfig()
+	cfg, set, files, err := s.reload("gateway", func(c Config) problem.List { return c.Gateway.Validate() })
 	if err != nil {
 		return gateway.Snapshot{}, err
 	}
+	return gateway.Snapshot{Config: cfg.Gateway, WAF: set, Authorizer: s.authorizer, Files: files}, nil
+}
+
+// reload reads the configuration again for a component that reloads
+// (the gateway, forward auth): the waf section provisioned anew and the
+// component's section checked by validate, problems located in the file;
+// files is the configuration file to watch. Without a way to read it
+// again (Options.LoadConfig unset) it is the configuration of the start.
+func (s *Server) reload(section string, validate func(Config) problem.List) (Config, *webacl.Set, []string, error) {
+	if s.opts.LoadConfig == nil {
+		var files []string
+		if s.src != nil && s.src.File != "" {
+			files = []string{s.src.File}
+		}
+		return s.cfg, s.waf, files, nil
+	}
+	cfg, src, err := s.opts.LoadConfig()
+	if err != nil {
+		return Config{}, nil, nil, err
+	}
 	set, wp := webacl.Provision(cfg.WAF, s.geo)
-	gp := cfg.Gateway.Validate()
 	var probs problem.List
 	for _, p := range wp {
 		p.Path = "waf." + p.Path
 		probs = append(probs, p)
 	}
-	for _, p := range gp {
-		p.Path = "gateway." + p.Path
+	for _, p := range validate(cfg) {
+		p.Path = section + "." + p.Path
 		probs = append(probs, p)
 	}
 	if len(probs) > 0 {
-		return gateway.Snapshot{}, src.Locate(probs)
+		return Config{}, nil, nil, src.Locate(probs)
 	}
-	snap := gateway.Snapshot{Config: cfg.Gateway, WAF: set, Authorizer: s.authorizer}
+	var files []string
 	if src != nil && src.File != "" {
-		snap.Files = []string{src.File}
+		files = []string{src.File}
 	}
-	return snap, nil
+	return cfg, set, files, nil
 }
 
 // Open provisions cfg and opens it (no source file: problems carry key

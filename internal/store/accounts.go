@@ -198,3 +198,41 @@ func (s *Store) ChangeLocks(ctx context.Context, ids []string, plan func([]lock.
 		return changed, s.applyLockChanges(ctx, tx, changes, events)
 	})
 }
+
+// DeleteAccount implements lock.Store.
+func (s *Store) DeleteAccount(ctx context.Context, a lock.Account) error {
+	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
+		res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = $1 AND version = $2`, a.ID, a.Version)
+		if err != nil {
+			return nil, err
+		}
+		return [][2]string{{a.AppID, a.Key}}, changedSince(ctx, tx, res, a.ID)
+	})
+}
+
+// RenameAccount implements lock.Store. The old and the new key are both
+// announced: either may be cached (the new one as unknown).
+func (s *Store) RenameAccount(ctx context.Context, a, renamed lock.Account) error {
+	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET username = $3, username_key = $4, updated_at = $5, version = version + 1 WHERE id = $1 AND version = $2`,
+			a.ID, a.Version, renamed.Username, renamed.Key, micros(renamed.UpdatedAt))
+		if err != nil {
+			return nil, err
+		}
+		return [][2]string{{a.AppID, a.Key}, {a.AppID, renamed.Key}}, changedSince(ctx, tx, res, a.ID)
+	})
+}
+
+// changedSince turns a guarded write that touched no row into
+// ErrNotFound (the account is gone) or ErrConflict (it changed since it
+// was read).
+func changedSince(ctx context.Context, tx *sql.Tx, res sql.Result, id string) error {
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = $1`, id).Scan(&one); err != nil {
+		return err // sql.ErrNoRows: not found
+	}
+	return fmt.Errorf("%w: the account changed meanwhile; read it again", lock.ErrConflict)
+}

@@ -176,6 +176,7 @@ func (w *writer) commit(batch []*pending) (err error) {
 		}
 	}()
 	var events []lock.Event
+	var unalerted []lock.Attempt
 	args := make([]any, 0, 11*len(batch))
 	for rest := batch; len(rest) > 0; {
 		n := 1
@@ -191,6 +192,9 @@ func (w *writer) commit(batch []*pending) (err error) {
 			}
 			args = append(args, a.ID, micros(a.At), a.AppID, a.AccountID, a.Username, a.UserIP, a.UserDevice, a.UserLocation, a.IntegrationType, string(a.IntegrationData), locked)
 			events = append(events, p.events...)
+			if a.Unalerted {
+				unalerted = append(unalerted, a)
+			}
 		}
 		st, err := w.stmt(ctx, n)
 		if err != nil {
@@ -202,6 +206,9 @@ func (w *writer) commit(batch []*pending) (err error) {
 		rest = rest[n:]
 	}
 	if err := w.s.dialect.insertEvents(ctx, w.conn, events); err != nil {
+		return err
+	}
+	if err := w.s.dialect.insertUnalerted(ctx, w.conn, unalerted); err != nil {
 		return err
 	}
 	_, err = w.conn.ExecContext(ctx, "COMMIT")

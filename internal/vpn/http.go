@@ -42,6 +42,9 @@ func (h *Handler) serveConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := ParseRequest(body)
+	if err == nil {
+		err = httpjson.CheckSurrogates(body)
+	}
 	if err != nil {
 		httpjson.Error(w, http.StatusBadRequest, "bad_request", err.Error())
 		return

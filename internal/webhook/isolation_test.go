@@ -219,6 +219,11 @@ func TestPolicyRefusesInternalDestinations(t *testing.T) {
 		{"http://localhost/", allowLocal, true},
 		{"http://10.1.2.3/", allowLocal, true},
 		{"http://10.2.0.1/", allowLocal, false},
+		// IPv4-compatible IPv6 (deprecated): refused even where the IPv4
+		// address it carries is allowed, at registration and at dial time.
+		{"http://[::127.0.0.1]/", p, false},
+		{"http://[::127.0.0.1]/", allowLocal, false},
+		{"http://[::8.8.8.8]/", p, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {

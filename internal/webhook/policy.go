@@ -55,6 +55,9 @@ var special = []struct {
 	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking"},
 	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
 	{netip.MustParsePrefix("::/128"), "unspecified"},
+	// IPv4-compatible IPv6 (RFC 4291 §2.5.5.1, deprecated): no
+	// destination has one, and a stack may reach the IPv4 address.
+	{netip.MustParsePrefix("::/96"), "an IPv4-compatible IPv6 address (deprecated)"},
 	{netip.MustParsePrefix("100::/64"), "discard-only"},
 	{netip.MustParsePrefix("2001:db8::/32"), "documentation"},
 }
