@@ -1,12 +1,14 @@
 package lock
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
 	"time"
+	"unicode/utf8"
 )
 
 // CheckInput is the lock-check body.
@@ -125,6 +127,9 @@ func (s *Service) boundData(d json.RawMessage) json.RawMessage {
 		return nil
 	}
 	if len(d) <= s.maxData {
+		if utf8.Valid(d) && bytes.IndexByte(d, 0) < 0 {
+			return d // the common case, without copying
+		}
 		// Invalid UTF-8 inside JSON strings would be refused by
 		// PostgreSQL; replacing it keeps the JSON valid.
 		return json.RawMessage(cleanText(string(d)))

@@ -140,6 +140,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxIdleConns(8)
 	}
 	s := &Store{db: db, dialect: d, dsn: dsn, lockFile: lf}
+	s.watch.counter.read = s.readCounter
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		lf.Close()

@@ -44,6 +44,8 @@ type watch struct {
 	// heard is the last counter value whose announcements this process
 	// has delivered; -1 while not listening.
 	heard atomic.Int64
+	// counter reads the account_changes counter for Synced.
+	counter syncReads
 }
 
 // WatchAccounts implements lock.AccountWatcher.
@@ -177,7 +179,8 @@ func (s *Store) listen(ctx context.Context) {
 // Synced implements lock.AccountWatcher: whether every change committed
 // before the call has been announced to this process. On SQLite this
 // process makes every change and announces it before acknowledging it; on
-// PostgreSQL it costs one read of the counter.
+// PostgreSQL it costs one read of the counter, which the checks asking at
+// the same time share (syncReads).
 func (s *Store) Synced(ctx context.Context) (bool, error) {
 	if s.dialect.name != "postgres" {
 		return true, nil
@@ -186,11 +189,18 @@ func (s *Store) Synced(ctx context.Context) (bool, error) {
 	if heard < 0 {
 		return false, nil
 	}
-	var v int64
-	if err := s.db.QueryRowContext(ctx, `SELECT v FROM account_changes WHERE id = 1`).Scan(&v); err != nil {
+	v, err := s.watch.counter.get(ctx)
+	if err != nil {
 		return false, s.wrap(err)
 	}
 	return s.watch.heard.Load() >= v, nil
+}
+
+// readCounter reads the account_changes counter as committed now.
+func (s *Store) readCounter(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, `SELECT v FROM account_changes WHERE id = 1`).Scan(&v)
+	return v, err
 }
 
 func (s *Store) stopWatching() {
