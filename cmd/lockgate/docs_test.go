@@ -48,7 +48,7 @@ one of these (the marker is an HTML comment alone on the line before the opening
   - run by another test: <!-- run-by: TestName --> (a Go test function that runs it verbatim),
     or <!-- run-by: .ci/run --> (a file that contains its commands verbatim);
   - not runnable here: <!-- not-run: why, e.g. needs AWS credentials -->. go test commands in
-    such a block still have their packages and -run/-bench names checked (go test -list), and
+    such a block still have their packages and -run/-bench names checked (as go test -list shows them), and
     "bash FILE" its script parsed.
 A ` + "```yaml" + ` block is validated as a lockgate configuration (files it names may be missing; a
 secret it leaves to the environment: <!-- run: env=LOCKGATE_EVENTS_SECRET -->); mark a YAML block
@@ -286,6 +286,19 @@ func TestDocBlocksClassified(t *testing.T) {
 	}
 	if err := checkRunBy(docBlock{body: "echo not in ci\n"}, ".ci/run"); err == nil {
 		t.Error("run-by a file without the commands: accepted")
+	}
+	// The names go test -list shows for testdata/testnames, alone and
+	// through a /... pattern; a not-run block's -run names are looked up
+	// in them.
+	for _, pkg := range []string{"testnames", "./..."} {
+		names, err := testNames("testdata", pkg)
+		slices.Sort(names)
+		if want := []string{"BenchmarkB", "Test", "TestExternal", "TestÉtat"}; err != nil || !slices.Equal(names, want) {
+			t.Errorf("testNames(testdata, %s) = %q, %v; want %q", pkg, names, err, want)
+		}
+	}
+	if _, err := testNames("testdata", "nosuchpackage"); err == nil {
+		t.Error("testNames of a missing directory: no error")
 	}
 }
 
