@@ -195,6 +195,7 @@ func allBlocks(t *testing.T) []docBlock {
 }
 
 func TestDocs(t *testing.T) {
+	t.Parallel()
 	for _, b := range allBlocks(t) {
 		d, err := parseMarker(b.marker)
 		if err != nil {
@@ -214,7 +215,13 @@ func TestDocs(t *testing.T) {
 				t.Errorf("%s: %v\n%s", b, err, howToMark)
 			}
 		case b.shell():
-			t.Run(b.String(), func(t *testing.T) { runShellBlock(t, b, d) })
+			// Each block has its own copy of the repository and its own
+			// port: they run side by side, and beside the package's other
+			// parallel tests.
+			t.Run(b.String(), func(t *testing.T) {
+				t.Parallel()
+				runShellBlock(t, b, d)
+			})
 		case (b.lang == "yaml" || b.lang == "yml") && d.kind != "not-run":
 			t.Run(b.String(), func(t *testing.T) { validateConfigBlock(t, b, d) })
 		case b.marker != "" && d.kind == "run" && strings.HasPrefix(b.marker, "run"):
@@ -342,8 +349,16 @@ func scratchRepo(t *testing.T) string {
 
 // blockEnv is a user's shell environment: lockgate on PATH, lockgate's
 // own variables cleared, and lockgate's default address moved to addr.
+//
+// It adds -trimpath to GOFLAGS. The go command keys a package it compiles
+// on the package's directory unless -trimpath is set, and each block runs
+// in a fresh copy of the repository: without it every go run, go build or
+// go test of a block compiled the whole module again (a minute of both
+// cores, at every run of the suite). With it the build cache serves them
+// all; the programs are the same but for the file paths they hold.
 func blockEnv(addr string) []string {
 	var env []string
+	goflags := "-trimpath"
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "LOCKGATE_") && !strings.HasPrefix(kv, "LOCKGATE_TEST_") {
 			continue
@@ -351,9 +366,13 @@ func blockEnv(addr string) []string {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 			kv = "PATH=" + filepath.Dir(binary) + string(os.PathListSeparator) + v
 		}
+		if v, ok := strings.CutPrefix(kv, "GOFLAGS="); ok {
+			goflags = strings.TrimSpace(v + " " + goflags)
+			continue
+		}
 		env = append(env, kv)
 	}
-	return append(env, "LOCKGATE_LISTEN="+addr, "LOCKGATE_PUBLIC_URL=http://"+addr)
+	return append(env, "GOFLAGS="+goflags, "LOCKGATE_LISTEN="+addr, "LOCKGATE_PUBLIC_URL=http://"+addr)
 }
 
 // blockChecks look further at the output of particular blocks, chosen by
