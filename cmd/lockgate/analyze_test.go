@@ -109,6 +109,7 @@ func TestAnalyzeJSONAndReplay(t *testing.T) {
 // synthetic logs, the analysis, the replay, the gateway with the blog's
 // web ACL, --apply into it, the reload and the new /login limit.
 func TestAnalyzeWalkthrough(t *testing.T) {
+	t.Parallel()
 	doc, err := os.ReadFile("../../docs/analyzer.md")
 	if err != nil {
 		t.Fatal(err)

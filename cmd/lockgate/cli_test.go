@@ -12,6 +12,7 @@ import (
 // Every command that prints a list prints {"items": [...]} whatever the
 // number of items — 0, 1 or 2 — in JSON and in YAML.
 func TestListShapesDoNotDependOnLength(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	const tok = "cli-shapes-admin-token-0123456789"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok)

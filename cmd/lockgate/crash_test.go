@@ -55,6 +55,7 @@ func hs256(secret, iss, aud, sub string) string {
 // checks and lock changes, kills it with SIGKILL mid-flight, and checks
 // that every acknowledged attempt and change is in the database.
 func TestKill9LosesNothingAcknowledged(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("process crash test")
 	}

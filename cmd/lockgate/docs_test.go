@@ -48,7 +48,7 @@ one of these (the marker is an HTML comment alone on the line before the opening
   - run by another test: <!-- run-by: TestName --> (a Go test function that runs it verbatim),
     or <!-- run-by: .ci/run --> (a file that contains its commands verbatim);
   - not runnable here: <!-- not-run: why, e.g. needs AWS credentials -->. go test commands in
-    such a block still have their packages and -run/-bench names checked (go test -list), and
+    such a block still have their packages and -run/-bench names checked (as go test -list shows them), and
     "bash FILE" its script parsed.
 A ` + "```yaml" + ` block is validated as a lockgate configuration (files it names may be missing; a
 secret it leaves to the environment: <!-- run: env=LOCKGATE_EVENTS_SECRET -->); mark a YAML block
@@ -195,6 +195,7 @@ func allBlocks(t *testing.T) []docBlock {
 }
 
 func TestDocs(t *testing.T) {
+	t.Parallel()
 	for _, b := range allBlocks(t) {
 		d, err := parseMarker(b.marker)
 		if err != nil {
@@ -214,7 +215,13 @@ func TestDocs(t *testing.T) {
 				t.Errorf("%s: %v\n%s", b, err, howToMark)
 			}
 		case b.shell():
-			t.Run(b.String(), func(t *testing.T) { runShellBlock(t, b, d) })
+			// Each block has its own copy of the repository and its own
+			// port: they run side by side, and beside the package's other
+			// parallel tests.
+			t.Run(b.String(), func(t *testing.T) {
+				t.Parallel()
+				runShellBlock(t, b, d)
+			})
 		case (b.lang == "yaml" || b.lang == "yml") && d.kind != "not-run":
 			t.Run(b.String(), func(t *testing.T) { validateConfigBlock(t, b, d) })
 		case b.marker != "" && d.kind == "run" && strings.HasPrefix(b.marker, "run"):
@@ -287,6 +294,19 @@ func TestDocBlocksClassified(t *testing.T) {
 	if err := checkRunBy(docBlock{body: "echo not in ci\n"}, ".ci/run"); err == nil {
 		t.Error("run-by a file without the commands: accepted")
 	}
+	// The names go test -list shows for testdata/testnames, alone and
+	// through a /... pattern; a not-run block's -run names are looked up
+	// in them.
+	for _, pkg := range []string{"testnames", "./..."} {
+		names, err := testNames("testdata", pkg)
+		slices.Sort(names)
+		if want := []string{"BenchmarkB", "Test", "TestExternal", "TestÉtat"}; err != nil || !slices.Equal(names, want) {
+			t.Errorf("testNames(testdata, %s) = %q, %v; want %q", pkg, names, err, want)
+		}
+	}
+	if _, err := testNames("testdata", "nosuchpackage"); err == nil {
+		t.Error("testNames of a missing directory: no error")
+	}
 }
 
 // scratchRepo copies the repository (without its history, data or
@@ -329,8 +349,16 @@ func scratchRepo(t *testing.T) string {
 
 // blockEnv is a user's shell environment: lockgate on PATH, lockgate's
 // own variables cleared, and lockgate's default address moved to addr.
+//
+// It adds -trimpath to GOFLAGS. The go command keys a package it compiles
+// on the package's directory unless -trimpath is set, and each block runs
+// in a fresh copy of the repository: without it every go run, go build or
+// go test of a block compiled the whole module again (a minute of both
+// cores, at every run of the suite). With it the build cache serves them
+// all; the programs are the same but for the file paths they hold.
 func blockEnv(addr string) []string {
 	var env []string
+	goflags := "-trimpath"
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "LOCKGATE_") && !strings.HasPrefix(kv, "LOCKGATE_TEST_") {
 			continue
@@ -338,9 +366,13 @@ func blockEnv(addr string) []string {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 			kv = "PATH=" + filepath.Dir(binary) + string(os.PathListSeparator) + v
 		}
+		if v, ok := strings.CutPrefix(kv, "GOFLAGS="); ok {
+			goflags = strings.TrimSpace(v + " " + goflags)
+			continue
+		}
 		env = append(env, kv)
 	}
-	return append(env, "LOCKGATE_LISTEN="+addr, "LOCKGATE_PUBLIC_URL=http://"+addr)
+	return append(env, "GOFLAGS="+goflags, "LOCKGATE_LISTEN="+addr, "LOCKGATE_PUBLIC_URL=http://"+addr)
 }
 
 // blockChecks look further at the output of particular blocks, chosen by

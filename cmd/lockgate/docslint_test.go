@@ -7,6 +7,10 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"go/ast"
+	gobuild "go/build"
+	"go/parser"
+	"go/token"
 	"io"
 	"io/fs"
 	"os"
@@ -18,27 +22,14 @@ import (
 	"sync"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 // checkRunBy checks that the test or file a block names exists and, for a
 // file, holds the block's commands.
 func checkRunBy(b docBlock, target string) error {
 	if strings.HasPrefix(target, "Test") || strings.HasPrefix(target, "Example") {
-		found := false
-		filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
-			if err != nil || found {
-				return filepath.SkipDir
-			}
-			if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules" || d.Name() == "testdata") {
-				return filepath.SkipDir
-			}
-			if strings.HasSuffix(path, "_test.go") {
-				src, _ := os.ReadFile(path)
-				found = regexp.MustCompile(`(?m)^func ` + regexp.QuoteMeta(target) + `\(`).Match(src)
-			}
-			return nil
-		})
-		if !found {
+		if !testFuncs()[target] {
 			return fmt.Errorf("run-by %s: no test function of that name in the repository", target)
 		}
 		return nil
@@ -55,6 +46,30 @@ func checkRunBy(b docBlock, target string) error {
 	}
 	return nil
 }
+
+// testFuncs are the names of the functions declared at the start of a
+// line ("func Name(") in the repository's _test.go files, outside
+// testdata. Read once: run-by markers and SECURITY.md name dozens.
+var testFuncs = sync.OnceValue(func() map[string]bool {
+	names := map[string]bool{}
+	decl := regexp.MustCompile(`(?m)^func ([\p{L}\p{N}_]+)\(`)
+	filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return filepath.SkipDir
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(path, "_test.go") {
+			src, _ := os.ReadFile(path)
+			for _, m := range decl.FindAllSubmatch(src, -1) {
+				names[string(m[1])] = true
+			}
+		}
+		return nil
+	})
+	return names
+})
 
 // checkNotRun checks what can be checked without running a block: the
 // tests and benchmarks a go test command names exist, and a script given
@@ -80,33 +95,92 @@ func checkNotRun(t *testing.T, b docBlock) {
 	}
 }
 
-// testLists remembers go test -list per directory and package: many
-// blocks name the same package, and each -list compiles its tests.
-var testLists sync.Map // [2]string{dir, pkg} → listResult
-
-type listResult struct {
-	out []byte
-	err error
-}
-
-// goTestList runs go test -list . pkg in dir once per test binary.
-func goTestList(dir, pkg string) ([]byte, error) {
-	key := [2]string{dir, pkg}
-	if r, ok := testLists.Load(key); ok {
-		return r.(listResult).out, r.(listResult).err
+// testNames lists the tests and benchmarks of the package pkg (a path
+// relative to dir, or one ending in /... for those under it) as go test
+// -list would: top-level functions TestX(*testing.T) and
+// BenchmarkX(*testing.B) of the test files the build context selects.
+// It parses rather than runs go test -list, which links a test binary per
+// package (seconds each, for dozens of blocks); that the packages' tests
+// compile is for their own go test.
+func testNames(dir, pkg string) ([]string, error) {
+	root, all := strings.CutSuffix(filepath.ToSlash(pkg), "/...")
+	root = filepath.Join(dir, root)
+	var dirs []string
+	if !all {
+		dirs = []string{root}
+	} else {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return err
+			}
+			// As go's ./... does: no testdata, hidden or _ directories,
+			// nor another module.
+			if path != root {
+				if n := d.Name(); n == "testdata" || n == "node_modules" || strings.HasPrefix(n, ".") || strings.HasPrefix(n, "_") {
+					return filepath.SkipDir
+				}
+				if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+					return filepath.SkipDir
+				}
+			}
+			dirs = append(dirs, path)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	cmd := exec.Command("go", "test", "-list", ".", pkg)
-	cmd.Dir = dir
-	// Never a download from inside the tests: a module not in the
-	// cache is for .ci/run to fetch.
-	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
-	out, err := cmd.CombinedOutput()
-	testLists.Store(key, listResult{out, err})
-	return out, err
+	var names []string
+	fset := token.NewFileSet()
+	for _, d := range dirs {
+		p, err := gobuild.ImportDir(d, 0)
+		if _, ok := err.(*gobuild.NoGoError); ok && all {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range slices.Concat(p.TestGoFiles, p.XTestGoFiles) {
+			file, err := parser.ParseFile(fset, filepath.Join(p.Dir, f), nil, parser.SkipObjectResolution)
+			if err != nil {
+				return nil, err
+			}
+			for _, decl := range file.Decls {
+				if fn, ok := decl.(*ast.FuncDecl); ok && (isTestFunc(fn, "Test", "T") || isTestFunc(fn, "Benchmark", "B")) {
+					names = append(names, fn.Name.Name)
+				}
+			}
+		}
+	}
+	return names, nil
 }
 
-// checkGoTestNames runs go test -list for each -run and -bench pattern
-// (each alternative of a|b alone) and wants a name for each.
+// isTestFunc reports whether fn is one go test runs: named prefix and
+// then nothing or no lower-case letter (Testify is not a test), no
+// receiver or type parameters, one parameter of type *testing.typ.
+func isTestFunc(fn *ast.FuncDecl, prefix, typ string) bool {
+	rest, ok := strings.CutPrefix(fn.Name.Name, prefix)
+	if !ok || fn.Recv != nil || fn.Type.TypeParams != nil || fn.Type.Results != nil {
+		return false
+	}
+	if r, _ := utf8.DecodeRuneInString(rest); rest != "" && unicode.IsLower(r) {
+		return false
+	}
+	params := fn.Type.Params.List
+	if len(params) != 1 || len(params[0].Names) > 1 {
+		return false
+	}
+	star, ok := params[0].Type.(*ast.StarExpr)
+	if !ok {
+		return false
+	}
+	sel, ok := star.X.(*ast.SelectorExpr)
+	return ok && sel.Sel.Name == typ
+}
+
+// checkGoTestNames lists the tests of the packages named (testNames) and
+// wants a name for each -run and -bench pattern (each alternative of a|b
+// alone).
 func checkGoTestNames(t *testing.T, b docBlock, dir string, args []string) {
 	var pkgs, patterns []string
 	for i := 0; i < len(args); i++ {
@@ -136,16 +210,12 @@ func checkGoTestNames(t *testing.T, b docBlock, dir string, args []string) {
 	}
 	listed := map[string][]string{}
 	for _, pkg := range pkgs {
-		out, err := goTestList(dir, pkg)
+		names, err := testNames(dir, pkg)
 		if err != nil {
-			if bytes.Contains(out, []byte("GOPROXY=off")) || bytes.Contains(out, []byte("module lookup disabled")) {
-				t.Logf("%s: the modules of %s are not downloaded; names not checked", b, dir)
-				return
-			}
-			t.Errorf("%s: go test -list %s (in %s): %v\n%s", b, pkg, dir, err, out)
+			t.Errorf("%s: the tests of %s (in %s): %v", b, pkg, dir, err)
 			return
 		}
-		listed[pkg] = strings.Fields(string(out))
+		listed[pkg] = names
 	}
 	for _, p := range patterns {
 		re, err := regexp.Compile(p)

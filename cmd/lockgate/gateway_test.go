@@ -229,6 +229,7 @@ func waitEnginesMet(t *testing.T, rdb *redis.Client, prefix string, n int) {
 // examples/blog works as its README says: its configuration and files,
 // on free ports, with its demo upstream.
 func TestBlogExample(t *testing.T) {
+	t.Parallel()
 	if out, err := exec.Command("bash", "-n", "../../examples/blog/run.sh").CombinedOutput(); err != nil {
 		t.Fatalf("run.sh: %v %s", err, out)
 	}

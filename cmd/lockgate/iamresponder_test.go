@@ -95,6 +95,7 @@ func eventually(t *testing.T, what string, ok func() bool) {
 // processes against the IAM test server, driven by the sample events and
 // by lock changes the lock service pushes.
 func TestIAMResponderFlow(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("process test")
 	}

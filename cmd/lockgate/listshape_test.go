@@ -57,6 +57,7 @@ func (l listShape) check(t *testing.T, must func(env []string, args ...string) s
 // those that start non-empty, the owner's, integration events, attempts,
 // the bulk lock commands and the gateway's limited keys.
 func TestMoreListShapes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/jwks" { // the authorizer's issuer: no keys needed to list groups

@@ -169,6 +169,7 @@ func runCLI(t *testing.T, env []string, args ...string) (string, string, int) {
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("listen: nowhere\npublic_urls:\n  - ftp://x\nlock_check:\n  leeway: 10m\n  max_token_lifetime: soon\n"), 0o600)
@@ -205,6 +206,7 @@ func TestExitCodes(t *testing.T) {
 // TestGracefulShutdown sends SIGTERM while a request is half sent: the
 // request still completes, then the process exits 0.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN=graceful-admin-token-0123456789abcdef")
 	pr, pw := io.Pipe()

@@ -240,6 +240,7 @@ func TestParseDockerfileRefuses(t *testing.T) {
 // (same command, the build args as the environment), makes a static
 // binary that reports the version it was given.
 func TestDockerfileBuildCommand(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds lockgate: not in -short")
 	}
@@ -304,6 +305,7 @@ func checkReleaseBinary(t *testing.T, bin, version, commit string) {
 // directory: the archive holds a binary stamped by git describe, and
 // SHA256SUMS matches the archive.
 func TestReleaseScript(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds lockgate: not in -short")
 	}

@@ -9,6 +9,7 @@ import (
 )
 
 func TestPolicyCommands(t *testing.T) {
+	t.Parallel()
 	td := "../../iampolicy/testdata/"
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte(`{"Statement":[{"Effect":"Allow","Action":"GetObject","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}}]}`), 0o600)
