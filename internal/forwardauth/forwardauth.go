@@ -341,9 +341,13 @@ type original struct {
 	client      netip.Addr
 }
 
-// verdict is the answer: status 200 allows, with header for the
-// upstream; anything else is the response the client gets.
+// verdict is the answer: allow, with header for the upstream, or the
+// response the client gets. A refusal may have any status — a web ACL's
+// custom response may be 200 — so allow, not the status, says which:
+// each integration then answers a refusal with a status its proxy
+// takes for a denial (writeVerdict, denied).
 type verdict struct {
+	allow  bool
 	status int
 	header http.Header
 	body   []byte
@@ -373,8 +377,10 @@ func (st *state) match(host, path string) (*route, string) {
 // (internal/httprule): a header field sent more than once (the web ACL
 // would inspect one value, the application may read another) and, unless
 // underscore_headers is allow, a name holding '_' (which forward auth
-// cannot drop from the request the proxy sends on). X-Forwarded-For may
-// repeat when it carries the client address: its lines form the chain.
+// cannot drop from the request the proxy sends on), and an upgrade to
+// another protocol than WebSocket, or HTTP2-Settings (the gateway removes
+// them; forward auth cannot). X-Forwarded-For may repeat when it carries
+// the client address: its lines form the chain.
 func (st *state) screen(o *original) string {
 	repeated, underscore := httprule.Screen(o.header, func(name string) bool {
 		return name == "X-Forwarded-For" && strings.EqualFold(st.cfg.ClientIPHeader, name)
@@ -384,6 +390,12 @@ func (st *state) screen(o *original) string {
 	}
 	if underscore != "" && st.cfg.UnderscoreHeaders != UnderscoreAllow {
 		return "the header name " + underscore + " holds '_'"
+	}
+	if up, ok := o.header["Upgrade"]; ok && !httprule.WebSocketOnly(up) {
+		return "the request asks to upgrade to another protocol than WebSocket (after an h2c upgrade the proxy would pass requests lockgate never sees)"
+	}
+	if _, ok := o.header["Http2-Settings"]; ok {
+		return "the request carries HTTP2-Settings (an h2c upgrade: the proxy would pass requests lockgate never sees)"
 	}
 	return ""
 }
@@ -444,7 +456,7 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 		waf.WriteBlock(&w, d)
 		return w.verdict()
 	}
-	v := verdict{status: http.StatusOK}
+	v := verdict{allow: true, status: http.StatusOK}
 	if len(st.answered) > 0 || len(d.InsertHeaders) > 0 {
 		v.header = make(http.Header, len(st.answered))
 		for _, n := range st.answered {

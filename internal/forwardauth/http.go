@@ -135,24 +135,28 @@ func (st *state) fromHTTP(o *original, integration string, hs headerSet, r *http
 	return nil
 }
 
-// writeVerdict answers the proxy. nginx's auth_request passes only 401
-// and 403 on (any other status is an error to it), so a block with
-// another status is sent as 403 with the status in X-Lockgate-Status for
-// the configuration to map (docs/integrations.md); Caddy and Traefik send
-// the response to the client as it is.
+// writeVerdict answers the proxy. A refusal is never answered 2xx:
+// nginx's auth_request allows on 2xx, Caddy's forward_auth and Traefik's
+// ForwardAuth on any 2xx, so a block whose custom response is 200, 201
+// or 204 (AWS allows 200–599) would let the request through. Such a
+// refusal is answered 403 with its status in X-Lockgate-Status, its
+// headers and body. nginx passes on only 401 and 403 (any other status
+// is an error to it), so there every other status is carried the same
+// way, for the configuration to map (docs/integrations.md); Caddy and
+// Traefik send the response to the client as it is.
 func writeVerdict(w http.ResponseWriter, integration string, v verdict) {
 	h := w.Header()
 	for name, vs := range v.header {
 		h[name] = vs
 	}
-	status := v.status
-	if integration == Nginx && status != http.StatusOK && status != http.StatusUnauthorized && status != http.StatusForbidden {
-		h.Set("X-Lockgate-Status", strconv.Itoa(status))
-		status = http.StatusForbidden
-	}
-	if status == http.StatusOK {
+	if v.allow {
 		w.WriteHeader(http.StatusOK)
 		return
+	}
+	status := v.status
+	if status < 300 || integration == Nginx && status != http.StatusUnauthorized && status != http.StatusForbidden {
+		h.Set("X-Lockgate-Status", strconv.Itoa(status))
+		status = http.StatusForbidden
 	}
 	h.Set("Content-Length", strconv.Itoa(len(v.body)))
 	w.WriteHeader(status)

@@ -70,8 +70,10 @@ type proxyRun struct {
 	// placeholder is the first header line the application saw holding
 	// a proxy's placeholder text ({http.…}) instead of a value.
 	placeholder atomic.Value
-	logPath     string
-	stop        func() // stops lockgate, flushing its log
+	// upgrades are the Upgrade headers the application saw.
+	upgrades sync.Map
+	logPath  string
+	stop     func() // stops lockgate, flushing its log
 }
 
 // startStack runs lockgate's forward auth (trusting only 127.0.0.1, the
@@ -92,6 +94,9 @@ func startStack(t *testing.T, test, conf string, start func(dir, confPath string
 			}
 		}
 		pr.lastWAF.Store(r.Header.Get("X-Amzn-Waf-Api"))
+		for _, v := range r.Header.Values("Upgrade") {
+			pr.upgrades.Store(strings.ToLower(v), true)
+		}
 		io.WriteString(w, "app "+r.URL.Path)
 	}))
 	t.Cleanup(app.Close)
@@ -338,6 +343,36 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 			}
 		}
 	})
+	t.Run("a block with a 2xx custom response never reaches the application", func(t *testing.T) {
+		// atk20 F6: nginx allows on a 2xx answer, Caddy on any 2xx.
+		for _, path := range []string{"/honey200", "/honey204"} {
+			before := pr.appHits.Load()
+			resp, body := get(t, client("127.0.0.12"), base+path)
+			if hits := pr.appHits.Load() - before; resp.StatusCode != 403 || hits != 0 {
+				t.Fatalf("%s: %d %q, the application saw %d requests", path, resp.StatusCode, body, hits)
+			}
+			if integration == Caddy && (resp.Header.Get("X-Honeypot") != "1" || resp.Header.Get("X-Lockgate-Status") != path[len("/honey"):]) {
+				t.Fatalf("%s: Caddy passes on lockgate's answer: %v", path, resp.Header)
+			}
+		}
+	})
+	t.Run("an h2c upgrade never reaches the application, a WebSocket upgrade does", func(t *testing.T) {
+		// atk20 F12: after an h2c upgrade the proxy tunnels the connection
+		// and its later requests never reach lockgate. Raw bytes: Go's
+		// client manages Upgrade itself.
+		status := rawVia(t, pr.addr, "GET / HTTP/1.1\r\nHost: "+pr.addr+"\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n")
+		if _, ok := pr.upgrades.Load("h2c"); ok {
+			t.Fatalf("the application got Upgrade: h2c (status %d)", status)
+		}
+		// lockgate refuses it (nginx: its 403 for lockgate's 400).
+		if want := map[string]int{Nginx: 403, Caddy: 400}[integration]; status != want {
+			t.Fatalf("status %d, want %d", status, want)
+		}
+		status = rawVia(t, pr.addr, "GET /ws HTTP/1.1\r\nHost: "+pr.addr+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		if status != 200 {
+			t.Fatalf("WebSocket upgrade: status %d", status)
+		}
+	})
 	t.Run("a route without a web ACL: no placeholder text, no forged header", func(t *testing.T) {
 		// The route inserts no header of its own; the proxy copies the
 		// names it is configured with (x-amzn-waf-api) all the same.
@@ -375,9 +410,10 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 				blocked66++
 			}
 		}
-		// One record a decision: 1 + 201 + 4 + 1 + 2 + 1 requests above,
-		// and behind nginx the X_Attack request (nginx dropped the name).
-		want := 210
+		// One record a decision: 1 + 201 + 4 + 1 + 2 + 1 + 2 + 1 requests
+		// above (a refusal writes none), and behind nginx the X_Attack
+		// request (nginx dropped the name).
+		want := 213
 		if integration == Nginx {
 			want++
 		}

@@ -137,6 +137,14 @@ func TestForwardAuthAppliesGatewayRules(t *testing.T) {
 		// F9: '_' names refused by default.
 		{"F9 underscore", caddyRaw("shop.example", "/", "192.0.2.10", "X_Attack: 1\r\n"), 400, ""},
 		{"F9 nginx underscore", nginxRaw("other.example", "/", "192.0.2.10", "User_Agent: BadBot\r\n"), 403, "400"},
+		// atk20 F12: an upgrade to another protocol than WebSocket is
+		// refused (the proxy would tunnel later requests past lockgate).
+		{"atk20 F12 h2c", caddyRaw("other.example", "/", "192.0.2.10", "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"), 400, ""},
+		{"atk20 F12 h2c without HTTP2-Settings", caddyRaw("other.example", "/", "192.0.2.10", "Upgrade: H2C\r\n"), 400, ""},
+		{"atk20 F12 h2c among others", caddyRaw("other.example", "/", "192.0.2.10", "Upgrade: websocket, h2c\r\n"), 400, ""},
+		{"atk20 F12 HTTP2-Settings alone", caddyRaw("other.example", "/", "192.0.2.10", "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"), 400, ""},
+		{"atk20 F12 nginx h2c", nginxRaw("other.example", "/", "192.0.2.10", "Upgrade: h2c\r\n"), 403, "400"},
+		{"atk20 F12 WebSocket stays allowed", caddyRaw("other.example", "/", "192.0.2.10", "Upgrade: WebSocket\r\nSec-WebSocket-Version: 13\r\n"), 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, ls := rawAsk(t, addr, tc.raw)
@@ -177,6 +185,8 @@ func TestExtAuthzAppliesGatewayRules(t *testing.T) {
 		{"F3 source with port", envoyCheck("203.0.113.9:443", "GET", "/", nil, ""), 403},
 		{"F8 dot-dot", withHost(envoyCheck("192.0.2.10", "GET", "/x/../admin/", map[string]string{"x-attack": "1"}, ""), "other.example"), 400},
 		{"F9 underscore", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x_attack": "1"}, ""), 400},
+		{"atk20 F12 h2c", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"upgrade": "h2c", "http2-settings": "AAMAAABkAAQCAAAAAAIAAAAA"}, ""), 400},
+		{"atk20 F12 WebSocket", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"upgrade": "websocket"}, ""), 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := c.Check(context.Background(), tc.req)

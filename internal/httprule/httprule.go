@@ -70,6 +70,16 @@ func Screen(h http.Header, except func(name string) bool) (repeated, underscore 
 	return repeated, underscore
 }
 
+// WebSocketOnly reports whether the values of an Upgrade header ask for
+// WebSocket alone, the one protocol a connection may be upgraded to:
+// after an h2c upgrade (or any other) the proxy tunnels the connection,
+// and the requests it carries next reach the upstream without a web ACL
+// seeing them. The gateway removes any other Upgrade (and
+// HTTP2-Settings); forward auth, which cannot, refuses the request.
+func WebSocketOnly(upgrade []string) bool {
+	return len(upgrade) == 1 && strings.EqualFold(strings.TrimSpace(upgrade[0]), "websocket")
+}
+
 // ClientAddrHeaders name a client address by convention; an application
 // may read any of them, so one from a client never reaches it as sent.
 var ClientAddrHeaders = []string{
