@@ -356,12 +356,12 @@ type verdict struct {
 // match is the route of a request for host and path (not decoded),
 // chosen as the gateway chooses (internal/httprule): the host without
 // port, trailing dot and case, the path decoded. refusal says why a
-// request cannot be routed faithfully: a host with an empty label, or a
+// request cannot be routed faithfully: a host that is not host[:port], or a
 // path whose raw, decoded or cleaned spellings choose different routes.
 func (st *state) match(host, path string) (*route, string) {
 	h, ok := httprule.Host(host)
 	if !ok {
-		return nil, "the host " + strconv.Quote(host) + " has an empty label"
+		return nil, "the host " + strconv.Quote(host) + " is not a valid host[:port]"
 	}
 	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
 		h = h[1 : len(h)-1]

@@ -117,6 +117,13 @@ func TestForwardAuthAppliesGatewayRules(t *testing.T) {
 		// F6: empty labels are refused.
 		{"F6 two trailing dots", caddyRaw("shop.example..", "/", "192.0.2.10", attack), 400, ""},
 		{"F6 empty label", caddyRaw("shop..example", "/", "192.0.2.10", ""), 400, ""},
+		// atk20 F2: not host[:port]; Caddy and Envoy pass these on, nginx
+		// and frameworks read shop.example.
+		{"atk20 F2 two ports", caddyRaw("shop.example:80:80", "/", "192.0.2.10", attack), 400, ""},
+		{"atk20 F2 empty port then port", caddyRaw("shop.example::80", "/", "192.0.2.10", attack), 400, ""},
+		{"atk20 F2 port then colon", caddyRaw("shop.example:80:", "/", "192.0.2.10", attack), 400, ""},
+		{"atk20 F2 nginx two ports", nginxRaw("shop.example:80:80", "/", "192.0.2.10", attack), 403, "400"},
+		{"atk20 F2 empty port is a port", caddyRaw("shop.example:", "/", "192.0.2.10", attack), 403, ""},
 		// F1: a repeated header is refused, whatever the order or case.
 		{"F1 repeated", caddyRaw("shop.example", "/", "192.0.2.10", "X-Attack: 0\r\nX-Attack: 1\r\n"), 400, ""},
 		{"F1 case variants", caddyRaw("shop.example", "/", "192.0.2.10", "x-attack: 0\r\nX-ATTACK: 1\r\n"), 400, ""},
@@ -134,6 +141,12 @@ func TestForwardAuthAppliesGatewayRules(t *testing.T) {
 		{"F8 escaped unreserved", caddyRaw("other.example", "/%61dmin/x", "192.0.2.10", attack), 400, ""},
 		{"F8 escaped slash", caddyRaw("other.example", "/admin%2Fx", "192.0.2.10", attack), 400, ""},
 		{"F8 dot segments within one route stay", caddyRaw("other.example", "/a/./b//c", "192.0.2.10", ""), 200, ""},
+		// atk20 F9: /admin/ to servlet containers and IIS.
+		{"atk20 F9 ..;", caddyRaw("other.example", "/x/..;/admin/x", "192.0.2.10", attack), 400, ""},
+		{"atk20 F9 escaped ..;", caddyRaw("other.example", "/x/%2e%2e;/admin/x", "192.0.2.10", attack), 400, ""},
+		{"atk20 F9 escaped backslash", caddyRaw("other.example", "/x/..%5cadmin/x", "192.0.2.10", attack), 400, ""},
+		{"atk20 F9 backslash", nginxRaw("other.example", "/x/..\\admin/x", "192.0.2.10", attack), 403, "400"},
+		{"atk20 F9 parameters within one route stay", caddyRaw("other.example", "/x;jsessionid=1/y", "192.0.2.10", ""), 200, ""},
 		// F9: '_' names refused by default.
 		{"F9 underscore", caddyRaw("shop.example", "/", "192.0.2.10", "X_Attack: 1\r\n"), 400, ""},
 		{"F9 nginx underscore", nginxRaw("other.example", "/", "192.0.2.10", "User_Agent: BadBot\r\n"), 403, "400"},
@@ -181,6 +194,8 @@ func TestExtAuthzAppliesGatewayRules(t *testing.T) {
 		{"control", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x-attack": "1"}, ""), 403},
 		{"F0 trailing dot and case", withHost(envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x-attack": "1"}, ""), "SHOP.EXAMPLE."), 403},
 		{"F6 two dots", withHost(envoyCheck("192.0.2.10", "GET", "/", nil, ""), "shop.example.."), 400},
+		{"atk20 F2 two ports", withHost(envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x-attack": "1"}, ""), "shop.example:80:80"), 400},
+		{"atk20 F9 ..;", withHost(envoyCheck("192.0.2.10", "GET", "/x/..;/admin/x", map[string]string{"x-attack": "1"}, ""), "other.example"), 400},
 		{"F1 header_map repeated", repeated, 400},
 		{"F3 source with port", envoyCheck("203.0.113.9:443", "GET", "/", nil, ""), 403},
 		{"F8 dot-dot", withHost(envoyCheck("192.0.2.10", "GET", "/x/../admin/", map[string]string{"x-attack": "1"}, ""), "other.example"), 400},
