@@ -99,6 +99,9 @@ type state struct {
 	// when the request got none (headers.go).
 	answered []string
 	files    map[string]time.Time // watched files and their modification times
+	// redactPath is log.redacted_fields naming UriPath: lockgate's own
+	// log lines then write the path as REDACTED too, as the records do.
+	redactPath bool
 }
 
 type route struct {
@@ -172,6 +175,9 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 		}
 	}
 	redact := gateway.RedactedFieldsOf(cfg.Log.Redact, cfg.Log.RedactedFields) // as the gateway's records
+	for _, f := range redact {
+		st.redactPath = st.redactPath || f.UriPath != nil
+	}
 	var probs, warnings problem.List
 	used := map[string]ratelimit.Counter{}
 	for i, rc := range cfg.Routes {
@@ -373,6 +379,15 @@ func (st *state) match(host, path string) (*route, string) {
 	return byPath(httprule.CleanPath(path)), ""
 }
 
+// logPath is the path of o for lockgate's log lines: REDACTED when the
+// records redact it (a path may hold a token: /reset/<token>).
+func (st *state) logPath(o *original) string {
+	if st.redactPath {
+		return "REDACTED"
+	}
+	return o.uri
+}
+
 // screen refuses what the gateway refuses before inspection
 // (internal/httprule): a header field sent more than once (the web ACL
 // would inspect one value, the application may read another) and, unless
@@ -415,16 +430,16 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 	start := time.Now()
 	defer func() { s.metrics.latency[integrationIndex(o.integration)].Observe(time.Since(start).Seconds()) }()
 	if why := st.screen(o); why != "" {
-		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", why)
+		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", st.logPath(o), "reason", why)
 		return plain(http.StatusBadRequest)
 	}
 	rt, why := st.match(o.host, o.uri)
 	if why != "" {
-		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", why)
+		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", st.logPath(o), "reason", why)
 		return plain(http.StatusBadRequest)
 	}
 	if rt == nil {
-		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", errNoRoute)
+		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", st.logPath(o), "reason", errNoRoute)
 		return plain(http.StatusForbidden)
 	}
 	d := decisions.Get().(*waf.Decision)
@@ -472,7 +487,11 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 		rt.authz.StripIdentity(hr.Header)
 		az := rt.authz.Decide(hr, o.client)
 		if !az.Allowed() {
-			s.log.Debug("forward auth: authorizer refused", "outcome", az.Outcome.String(), "resource", az.Resource, "reason", az.Err)
+			resource := az.Resource // an execute-api ARN: it ends with the path
+			if st.redactPath {
+				resource = "REDACTED"
+			}
+			s.log.Debug("forward auth: authorizer refused", "outcome", az.Outcome.String(), "resource", resource, "reason", az.Err)
 			var w buffer
 			az.Write(&w)
 			return w.verdict()

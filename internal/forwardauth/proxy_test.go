@@ -373,6 +373,17 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 			t.Fatalf("WebSocket upgrade: status %d", status)
 		}
 	})
+	t.Run("HTTP/1.0: the version the proxy says; without Host, host-less", func(t *testing.T) {
+		// atk20 F3: checked in the log records below. nginx asks without
+		// a host (the application, a Go server, refuses a request without
+		// Host: any status will do); Caddy's site is for a host, so an
+		// HTTP/1.0 request names it.
+		raw := "GET /y10 HTTP/1.0\r\n\r\n"
+		if integration == Caddy {
+			raw = "GET /y10 HTTP/1.0\r\nHost: " + pr.addr + "\r\n\r\n"
+		}
+		rawVia(t, pr.addr, raw)
+	})
 	t.Run("a route without a web ACL: no placeholder text, no forged header", func(t *testing.T) {
 		// The route inserts no header of its own; the proxy copies the
 		// names it is configured with (x-amzn-waf-api) all the same.
@@ -392,7 +403,7 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, blocked66 := 0, 0
+		n, blocked66, y10 := 0, 0, 0
 		sc := bufio.NewScanner(strings.NewReader(string(data)))
 		for sc.Scan() {
 			var rec waflog.Record
@@ -406,19 +417,28 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 			if rec.HTTPSourceName != SourceName(integration) || rec.HTTPSourceID != "shop" {
 				t.Fatalf("record from %s/%s", rec.HTTPSourceName, rec.HTTPSourceID)
 			}
+			if rec.HTTPRequest.URI == "/y10" {
+				y10++
+				host := map[string]string{Nginx: "", Caddy: pr.addr}[integration]
+				if rec.HTTPRequest.Host != host || rec.HTTPRequest.HTTPVersion != "HTTP/1.0" || host == "" && len(rec.HTTPRequest.Headers) > 0 && rec.HTTPRequest.Headers[0].Name == "Host" {
+					t.Errorf("HTTP/1.0 without Host: host %q, version %q, headers %v", rec.HTTPRequest.Host, rec.HTTPRequest.HTTPVersion, rec.HTTPRequest.Headers)
+				}
+			} else if rec.HTTPRequest.HTTPVersion != "HTTP/1.1" {
+				t.Errorf("%s: version %q", rec.HTTPRequest.URI, rec.HTTPRequest.HTTPVersion)
+			}
 			if rec.HTTPRequest.ClientIP == "127.0.0.66" && rec.Action == "BLOCK" && rec.TerminatingRuleID == "BlockedIPs" {
 				blocked66++
 			}
 		}
-		// One record a decision: 1 + 201 + 4 + 1 + 2 + 1 + 2 + 1 requests
-		// above (a refusal writes none), and behind nginx the X_Attack
-		// request (nginx dropped the name).
-		want := 213
+		// One record a decision: 1 + 201 + 4 + 1 + 2 + 1 + 2 + 1 + 1
+		// requests above (a refusal writes none), and behind nginx the
+		// X_Attack request (nginx dropped the name).
+		want := 214
 		if integration == Nginx {
 			want++
 		}
-		if n != want || blocked66 != 3 {
-			t.Fatalf("%d records (want %d), %d blocked for 127.0.0.66 by BlockedIPs (want 3)", n, want, blocked66)
+		if n != want || blocked66 != 3 || y10 != 1 {
+			t.Fatalf("%d records (want %d), %d blocked for 127.0.0.66 by BlockedIPs (want 3), %d for /y10 (want 1)", n, want, blocked66, y10)
 		}
 	})
 }

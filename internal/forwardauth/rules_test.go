@@ -3,6 +3,7 @@ package forwardauth
 import (
 	"bufio"
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -141,6 +142,11 @@ func TestForwardAuthAppliesGatewayRules(t *testing.T) {
 		{"F8 escaped unreserved", caddyRaw("other.example", "/%61dmin/x", "192.0.2.10", attack), 400, ""},
 		{"F8 escaped slash", caddyRaw("other.example", "/admin%2Fx", "192.0.2.10", attack), 400, ""},
 		{"F8 dot segments within one route stay", caddyRaw("other.example", "/a/./b//c", "192.0.2.10", ""), 200, ""},
+		// atk20 F3: without the original host the request is host-less
+		// (the "open" route for any host decides), whatever the
+		// subrequest's own Host says.
+		{"atk20 F3 nginx without X-Original-Host", "GET /nginx HTTP/1.1\r\nHost: shop.example\r\nX-Original-Method: GET\r\nX-Original-Uri: /\r\nX-Forwarded-For: 192.0.2.10\r\n" + attack + "Connection: close\r\n\r\n", 200, ""},
+		{"atk20 F3 caddy with an empty X-Forwarded-Host", strings.Replace(caddyRaw("", "/", "192.0.2.10", attack), "Host: lockgate", "Host: shop.example", 1), 200, ""},
 		// atk20 F9: /admin/ to servlet containers and IIS.
 		{"atk20 F9 ..;", caddyRaw("other.example", "/x/..;/admin/x", "192.0.2.10", attack), 400, ""},
 		{"atk20 F9 escaped ..;", caddyRaw("other.example", "/x/%2e%2e;/admin/x", "192.0.2.10", attack), 400, ""},
@@ -240,6 +246,44 @@ func TestForwardAuthRedactsAsGateway(t *testing.T) {
 	}
 	if len(b) == 0 || strings.Contains(string(b), "SECRET") {
 		t.Fatalf("a secret is logged (or nothing is):\n%s", b)
+	}
+}
+
+// atk20 F10: with UriPath in log.redacted_fields, lockgate's own log
+// lines about refused requests write the path as REDACTED, as the
+// records do: a repeated header, a host that is not host[:port], a
+// path routed differently, no route.
+func TestRefusalLogRedactsPath(t *testing.T) {
+	for _, redacted := range []bool{false, true} {
+		var buf strings.Builder
+		cfg := DefaultConfig()
+		cfg.Listen, cfg.TrustedProxies = "127.0.0.1:0", []string{"127.0.0.1/32"}
+		cfg.Routes = []Route{{Name: "shop", Host: "shop.example"}, {Name: "admin", Host: "shop.example", PathPrefix: "/admin/"}}
+		if redacted {
+			cfg.Log.RedactedFields = []gateway.RedactedField{{UriPath: &struct{}{}}}
+		}
+		s, probs := Provision(cfg, Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+		if len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		addr := serveRaw(t, s)
+		for _, raw := range []string{
+			caddyRaw("shop.example", "/red/SECRET1?token=SECRETQ", "192.0.2.10", "X-A: 1\r\nX-A: 2\r\n"),
+			caddyRaw("shop.example:1:2", "/red/SECRET2", "192.0.2.10", ""),
+			caddyRaw("shop.example", "/red/SECRET3/../../admin/", "192.0.2.10", ""),
+			nginxRaw("other.example", "/red/SECRET4", "192.0.2.10", ""),
+		} {
+			if status, _ := rawAsk(t, addr, raw); status == 200 {
+				t.Fatalf("allowed: %q", raw)
+			}
+		}
+		log := buf.String()
+		if n := strings.Count(log, "forward auth: refused"); n != 4 {
+			t.Fatalf("%d refusals logged, want 4:\n%s", n, log)
+		}
+		if leaked := strings.Contains(log, "SECRET"); leaked == redacted || redacted && strings.Count(log, "path=REDACTED") != 4 {
+			t.Fatalf("redacted %v:\n%s", redacted, log)
+		}
 	}
 }
 
