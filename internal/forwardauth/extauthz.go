@@ -69,7 +69,7 @@ func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.
 		}
 	}
 	v := s.decide(ctx, st, o)
-	if v.status != http.StatusOK {
+	if !v.allow {
 		return denied(v), nil
 	}
 	// Set headers overwrite the client's copies; those this request did
@@ -108,6 +108,9 @@ func header(name, value string) *corev3.HeaderValueOption {
 }
 
 // denied is Envoy's answer for a refusal: the response the client gets.
+// It is PERMISSION_DENIED whatever the status, so that a block with a
+// 2xx custom response is sent to the client by Envoy, never passed to
+// the upstream; Envoy sends denied_response's status as it is.
 func denied(v verdict) *authv3.CheckResponse {
 	d := &authv3.DeniedHttpResponse{Status: &typev3.HttpStatus{Code: typev3.StatusCode(v.status)}, Body: string(v.body)}
 	for name, vs := range v.header {

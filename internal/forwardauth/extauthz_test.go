@@ -77,6 +77,10 @@ func TestExtAuthzCheck(t *testing.T) {
 		{"header rule", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x-attack": "1"}, ""), false, 403, nil, ""},
 		{"custom response", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"user-agent": "BadBot/2"}, ""), false, 429, map[string]string{"retry-after": "60"}, "slow down, bot"},
 		{"inserted header", envoyCheck("192.0.2.10", "GET", "/api/pets?limit=2", nil, ""), true, 0, map[string]string{"x-amzn-waf-api": "yes"}, ""},
+		// atk20 F6: a block whose custom response is 2xx is denied: Envoy
+		// sends the 200 to the client itself, the upstream never sees it.
+		{"block with a 200 custom response", envoyCheck("192.0.2.10", "GET", "/honey200", nil, ""), false, 200, map[string]string{"x-honeypot": "1"}, "welcome, honeypot"},
+		{"block with a 204 custom response", envoyCheck("192.0.2.10", "GET", "/honey204", nil, ""), false, 204, map[string]string{"x-honeypot": "1"}, ""},
 		{"body rule with with_request_body", envoyCheck("192.0.2.10", "POST", "/search", map[string]string{"content-type": "application/x-www-form-urlencoded"}, "q=1' OR '1'='1"), false, 403, nil, ""},
 		{"body rule, raw_body (pack_as_bytes)", func() *authv3.CheckRequest {
 			r := envoyCheck("192.0.2.10", "POST", "/search", nil, "")

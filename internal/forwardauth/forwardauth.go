@@ -99,6 +99,9 @@ type state struct {
 	// when the request got none (headers.go).
 	answered []string
 	files    map[string]time.Time // watched files and their modification times
+	// redactPath is log.redacted_fields naming UriPath: lockgate's own
+	// log lines then write the path as REDACTED too, as the records do.
+	redactPath bool
 }
 
 type route struct {
@@ -172,6 +175,9 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 		}
 	}
 	redact := gateway.RedactedFieldsOf(cfg.Log.Redact, cfg.Log.RedactedFields) // as the gateway's records
+	for _, f := range redact {
+		st.redactPath = st.redactPath || f.UriPath != nil
+	}
 	var probs, warnings problem.List
 	used := map[string]ratelimit.Counter{}
 	for i, rc := range cfg.Routes {
@@ -341,9 +347,13 @@ type original struct {
 	client      netip.Addr
 }
 
-// verdict is the answer: status 200 allows, with header for the
-// upstream; anything else is the response the client gets.
+// verdict is the answer: allow, with header for the upstream, or the
+// response the client gets. A refusal may have any status — a web ACL's
+// custom response may be 200 — so allow, not the status, says which:
+// each integration then answers a refusal with a status its proxy
+// takes for a denial (writeVerdict, denied).
 type verdict struct {
+	allow  bool
 	status int
 	header http.Header
 	body   []byte
@@ -352,12 +362,12 @@ type verdict struct {
 // match is the route of a request for host and path (not decoded),
 // chosen as the gateway chooses (internal/httprule): the host without
 // port, trailing dot and case, the path decoded. refusal says why a
-// request cannot be routed faithfully: a host with an empty label, or a
+// request cannot be routed faithfully: a host that is not host[:port], or a
 // path whose raw, decoded or cleaned spellings choose different routes.
 func (st *state) match(host, path string) (*route, string) {
 	h, ok := httprule.Host(host)
 	if !ok {
-		return nil, "the host " + strconv.Quote(host) + " has an empty label"
+		return nil, "the host " + strconv.Quote(host) + " is not a valid host[:port]"
 	}
 	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
 		h = h[1 : len(h)-1]
@@ -369,12 +379,23 @@ func (st *state) match(host, path string) (*route, string) {
 	return byPath(httprule.CleanPath(path)), ""
 }
 
+// logPath is the path of o for lockgate's log lines: REDACTED when the
+// records redact it (a path may hold a token: /reset/<token>).
+func (st *state) logPath(o *original) string {
+	if st.redactPath {
+		return "REDACTED"
+	}
+	return o.uri
+}
+
 // screen refuses what the gateway refuses before inspection
 // (internal/httprule): a header field sent more than once (the web ACL
 // would inspect one value, the application may read another) and, unless
 // underscore_headers is allow, a name holding '_' (which forward auth
-// cannot drop from the request the proxy sends on). X-Forwarded-For may
-// repeat when it carries the client address: its lines form the chain.
+// cannot drop from the request the proxy sends on), and an upgrade to
+// another protocol than WebSocket, or HTTP2-Settings (the gateway removes
+// them; forward auth cannot). X-Forwarded-For may repeat when it carries
+// the client address: its lines form the chain.
 func (st *state) screen(o *original) string {
 	repeated, underscore := httprule.Screen(o.header, func(name string) bool {
 		return name == "X-Forwarded-For" && strings.EqualFold(st.cfg.ClientIPHeader, name)
@@ -384,6 +405,12 @@ func (st *state) screen(o *original) string {
 	}
 	if underscore != "" && st.cfg.UnderscoreHeaders != UnderscoreAllow {
 		return "the header name " + underscore + " holds '_'"
+	}
+	if up, ok := o.header["Upgrade"]; ok && !httprule.WebSocketOnly(up) {
+		return "the request asks to upgrade to another protocol than WebSocket (after an h2c upgrade the proxy would pass requests lockgate never sees)"
+	}
+	if _, ok := o.header["Http2-Settings"]; ok {
+		return "the request carries HTTP2-Settings (an h2c upgrade: the proxy would pass requests lockgate never sees)"
 	}
 	return ""
 }
@@ -403,16 +430,16 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 	start := time.Now()
 	defer func() { s.metrics.latency[integrationIndex(o.integration)].Observe(time.Since(start).Seconds()) }()
 	if why := st.screen(o); why != "" {
-		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", why)
+		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", st.logPath(o), "reason", why)
 		return plain(http.StatusBadRequest)
 	}
 	rt, why := st.match(o.host, o.uri)
 	if why != "" {
-		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", why)
+		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", st.logPath(o), "reason", why)
 		return plain(http.StatusBadRequest)
 	}
 	if rt == nil {
-		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", o.uri, "reason", errNoRoute)
+		s.log.Warn("forward auth: refused", "integration", o.integration, "host", o.host, "path", st.logPath(o), "reason", errNoRoute)
 		return plain(http.StatusForbidden)
 	}
 	d := decisions.Get().(*waf.Decision)
@@ -444,7 +471,7 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 		waf.WriteBlock(&w, d)
 		return w.verdict()
 	}
-	v := verdict{status: http.StatusOK}
+	v := verdict{allow: true, status: http.StatusOK}
 	if len(st.answered) > 0 || len(d.InsertHeaders) > 0 {
 		v.header = make(http.Header, len(st.answered))
 		for _, n := range st.answered {
@@ -460,7 +487,11 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 		rt.authz.StripIdentity(hr.Header)
 		az := rt.authz.Decide(hr, o.client)
 		if !az.Allowed() {
-			s.log.Debug("forward auth: authorizer refused", "outcome", az.Outcome.String(), "resource", az.Resource, "reason", az.Err)
+			resource := az.Resource // an execute-api ARN: it ends with the path
+			if st.redactPath {
+				resource = "REDACTED"
+			}
+			s.log.Debug("forward auth: authorizer refused", "outcome", az.Outcome.String(), "resource", resource, "reason", az.Err)
 			var w buffer
 			az.Write(&w)
 			return w.verdict()

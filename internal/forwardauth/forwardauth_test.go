@@ -111,6 +111,13 @@ func TestHTTPDecisions(t *testing.T) {
 		{"caddy: custom response as the ACL says", caddyAsk("/caddy", "/", "192.0.2.10", "User-Agent", "BadBot/1.0"), 429, map[string]string{"Retry-After": "60"}, "slow down, bot"},
 		{"traefik: custom response as the ACL says", caddyAsk("/traefik", "/", "192.0.2.10", "User-Agent", "BadBot/1.0"), 429, map[string]string{"Retry-After": "60"}, "slow down, bot"},
 		{"nginx: custom status carried in X-Lockgate-Status", nginxAsk("/", "192.0.2.10", "User-Agent", "BadBot/1.0"), 403, map[string]string{"X-Lockgate-Status": "429", "Retry-After": "60"}, ""},
+		// atk20 F6: a block is never answered 2xx, which every proxy takes
+		// for an allow: 403 carrying the status, the headers and the body.
+		{"nginx: block with a 200 custom response", nginxAsk("/honey200", "192.0.2.10"), 403, map[string]string{"X-Lockgate-Status": "200", "X-Honeypot": "1"}, "welcome, honeypot"},
+		{"caddy: block with a 200 custom response", caddyAsk("/caddy", "/honey200", "192.0.2.10"), 403, map[string]string{"X-Lockgate-Status": "200", "X-Honeypot": "1"}, "welcome, honeypot"},
+		{"caddy: block with a 204 custom response", caddyAsk("/caddy", "/honey204", "192.0.2.10"), 403, map[string]string{"X-Lockgate-Status": "204", "X-Honeypot": "1"}, ""},
+		{"traefik: block with a 200 custom response", caddyAsk("/traefik", "/honey200", "192.0.2.10"), 403, map[string]string{"X-Lockgate-Status": "200", "X-Honeypot": "1"}, "welcome, honeypot"},
+		{"caddy: a block with another status keeps it", caddyAsk("/caddy", "/", "192.0.2.10", "User-Agent", "BadBot/1.0"), 429, map[string]string{"X-Lockgate-Status": ""}, "slow down, bot"},
 		{"caddy reads X-Forwarded-Uri, not nginx's header a client may send", caddyAsk("/caddy", "/", "192.0.2.10", "X-Original-Uri", "/api/x"), 200, map[string]string{"X-Amzn-Waf-Api": ""}, ""},
 		{"nginx reads X-Original-Uri, not Caddy's header a client may send", nginxAsk("/", "192.0.2.10", "X-Forwarded-Uri", "/api/x"), 200, map[string]string{"X-Amzn-Waf-Api": ""}, ""},
 		{"route by the original host", nginxAsk("/", "203.0.113.9", "X-Original-Host", "open.example"), 200, nil, ""},

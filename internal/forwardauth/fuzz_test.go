@@ -10,20 +10,26 @@ import (
 
 // FuzzFromHTTP: whatever a proxy (or whoever reaches the port) sends,
 // reading the original request neither panics nor yields a request
-// without a method, an origin-form path or a client address.
+// without a method, an origin-form path or a client address; the host is
+// the one the proxy says (never the subrequest's own), the version one
+// of HTTP's.
 func FuzzFromHTTP(f *testing.F) {
 	f.Add("GET", "/login?x=1", "shop.example", "192.0.2.1, 127.0.0.1", "https")
 	f.Add("", "", "", "", "")
 	f.Add("POST", "http://evil/", "[::1]:80", "not-an-ip", "HTTPS")
 	f.Add("GET", "/#frag?x", "h", "::ffff:192.0.2.1", "http")
+	f.Add("GET", "/", "", "192.0.2.1", "HTTP/1.0")
 	s := &state{cfg: Config{ClientIPHeader: "X-Forwarded-For"}, trusted: newTrusted("127.0.0.1/32")}
 	f.Fuzz(func(t *testing.T, method, uri, host, xff, proto string) {
-		for _, hs := range []headerSet{nginxHeaders, forwardedHeaders} {
+		for _, hs := range []headerSet{nginxHeaders, caddyHeaders, traefikHeaders} {
 			r, _ := http.NewRequest(http.MethodGet, "http://lockgate/nginx", nil)
 			r.Header.Set(hs.method, method)
 			r.Header.Set(hs.uri, uri)
 			r.Header.Set(hs.host, host)
 			r.Header.Set(hs.proto, proto)
+			if hs.version != "" {
+				r.Header.Set(hs.version, proto)
+			}
 			r.Header.Set("X-Forwarded-For", xff)
 			o := new(original)
 			if err := s.fromHTTP(o, Nginx, hs, r); err != nil {
@@ -31,6 +37,9 @@ func FuzzFromHTTP(f *testing.F) {
 			}
 			if o.method == "" || !strings.HasPrefix(o.uri, "/") || !o.client.IsValid() || strings.Contains(o.uri, "?") {
 				t.Fatalf("accepted %+v", o)
+			}
+			if o.host != host || !strings.HasPrefix(o.proto, "HTTP/") || len(o.proto) != len("HTTP/1.1") {
+				t.Fatalf("host %q, version %q from %q, %q", o.host, o.proto, host, proto)
 			}
 			_ = o.httpRequest(t.Context())
 		}

@@ -22,15 +22,20 @@ import (
 // the web ACL inspects: they are the proxy's, not the client's.
 type headerSet struct {
 	method, uri, host, proto string
+	// version says the client's HTTP version ("" when the proxy cannot
+	// say it): for the records' httpVersion.
+	version string
 }
 
 var (
 	// nginx's auth_request sends the original headers to a subrequest of
 	// its own; lockgate's nginx configuration adds these
 	// (docs/integrations.md).
-	nginxHeaders = headerSet{"X-Original-Method", "X-Original-Uri", "X-Original-Host", "X-Original-Proto"}
-	// Caddy's forward_auth and Traefik's ForwardAuth send these.
-	forwardedHeaders = headerSet{"X-Forwarded-Method", "X-Forwarded-Uri", "X-Forwarded-Host", "X-Forwarded-Proto"}
+	nginxHeaders = headerSet{"X-Original-Method", "X-Original-Uri", "X-Original-Host", "X-Original-Proto", "X-Original-Protocol"}
+	// Caddy's forward_auth and Traefik's ForwardAuth send these; the
+	// version only Caddy, set by lockgate's configuration ({http.request.proto}).
+	caddyHeaders   = headerSet{"X-Forwarded-Method", "X-Forwarded-Uri", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Protocol"}
+	traefikHeaders = headerSet{"X-Forwarded-Method", "X-Forwarded-Uri", "X-Forwarded-Host", "X-Forwarded-Proto", ""}
 )
 
 // Handler serves the HTTP endpoints: /nginx, /caddy and /traefik, one a
@@ -39,8 +44,8 @@ var (
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/nginx", s.endpoint(Nginx, nginxHeaders))
-	mux.Handle("/caddy", s.endpoint(Caddy, forwardedHeaders))
-	mux.Handle("/traefik", s.endpoint(Traefik, forwardedHeaders))
+	mux.Handle("/caddy", s.endpoint(Caddy, caddyHeaders))
+	mux.Handle("/traefik", s.endpoint(Traefik, traefikHeaders))
 	return mux
 }
 
@@ -92,7 +97,7 @@ func (st *state) fromHTTP(o *original, integration string, hs headerSet, r *http
 		}
 		return ""
 	}
-	o.integration, o.method, o.proto = integration, get(hs.method), "HTTP/1.1"
+	o.integration, o.method, o.proto = integration, get(hs.method), httpVersion(get(hs.version))
 	uri := get(hs.uri)
 	if o.method == "" || uri == "" {
 		return errors.New("the request has no " + hs.method + " or " + hs.uri + " header")
@@ -107,10 +112,12 @@ func (st *state) fromHTTP(o *original, integration string, hs headerSet, r *http
 	if i := strings.IndexByte(o.uri, '#'); i >= 0 {
 		o.uri = o.uri[:i]
 	}
+	// Without the original host (an HTTP/1.0 request without Host: nginx
+	// sends no X-Original-Host, Caddy an empty X-Forwarded-Host) the
+	// request is host-less, as the gateway routes it: routes for any host
+	// decide, and Host rules see none. The subrequest's own Host names
+	// lockgate, not anything the client asked for.
 	o.host = get(hs.host)
-	if o.host == "" {
-		o.host = r.Host
-	}
 	o.tls = strings.EqualFold(get(hs.proto), "https")
 	var ok bool
 	if o.client, ok = st.clientFrom(r.Header.Values(st.cfg.ClientIPHeader)); !ok {
@@ -121,38 +128,61 @@ func (st *state) fromHTTP(o *original, integration string, hs headerSet, r *http
 	// own, sorted by name (a name's values keep their order: the map
 	// holds them together and the sort is stable).
 	o.header = r.Header
-	o.headers = append(o.headers[:0], waf.Header{Name: "Host", Value: o.host})
+	o.headers = o.headers[:0]
+	if o.host != "" {
+		o.headers = append(o.headers, waf.Header{Name: "Host", Value: o.host})
+	}
+	first := len(o.headers)
 	for name, vs := range r.Header {
 		switch name {
-		case hs.method, hs.uri, hs.host, hs.proto, "Content-Length":
+		case hs.method, hs.uri, hs.host, hs.proto, hs.version, "Content-Length":
 			continue
 		}
 		for _, v := range vs {
 			o.headers = append(o.headers, waf.Header{Name: name, Value: v})
 		}
 	}
-	slices.SortStableFunc(o.headers[1:], func(a, b waf.Header) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(o.headers[first:], func(a, b waf.Header) int { return strings.Compare(a.Name, b.Name) })
 	return nil
 }
 
-// writeVerdict answers the proxy. nginx's auth_request passes only 401
-// and 403 on (any other status is an error to it), so a block with
-// another status is sent as 403 with the status in X-Lockgate-Status for
-// the configuration to map (docs/integrations.md); Caddy and Traefik send
-// the response to the client as it is.
+// httpVersion is the client's HTTP version as a proxy says it (nginx's
+// $server_protocol, Caddy's {http.request.proto}), or HTTP/1.1 when it
+// says none or something else.
+func httpVersion(v string) string {
+	switch v {
+	case "HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/3.0":
+		return v
+	case "HTTP/2":
+		return "HTTP/2.0"
+	case "HTTP/3":
+		return "HTTP/3.0"
+	}
+	return "HTTP/1.1"
+}
+
+// writeVerdict answers the proxy. A refusal is never answered 2xx:
+// nginx's auth_request allows on 2xx, Caddy's forward_auth and Traefik's
+// ForwardAuth on any 2xx, so a block whose custom response is 200, 201
+// or 204 (AWS allows 200–599) would let the request through. Such a
+// refusal is answered 403 with its status in X-Lockgate-Status, its
+// headers and body. nginx passes on only 401 and 403 (any other status
+// is an error to it), so there every other status is carried the same
+// way, for the configuration to map (docs/integrations.md); Caddy and
+// Traefik send the response to the client as it is.
 func writeVerdict(w http.ResponseWriter, integration string, v verdict) {
 	h := w.Header()
 	for name, vs := range v.header {
 		h[name] = vs
 	}
-	status := v.status
-	if integration == Nginx && status != http.StatusOK && status != http.StatusUnauthorized && status != http.StatusForbidden {
-		h.Set("X-Lockgate-Status", strconv.Itoa(status))
-		status = http.StatusForbidden
-	}
-	if status == http.StatusOK {
+	if v.allow {
 		w.WriteHeader(http.StatusOK)
 		return
+	}
+	status := v.status
+	if status < 300 || integration == Nginx && status != http.StatusUnauthorized && status != http.StatusForbidden {
+		h.Set("X-Lockgate-Status", strconv.Itoa(status))
+		status = http.StatusForbidden
 	}
 	h.Set("Content-Length", strconv.Itoa(len(v.body)))
 	w.WriteHeader(status)

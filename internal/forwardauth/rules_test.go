@@ -3,6 +3,7 @@ package forwardauth
 import (
 	"bufio"
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -117,6 +118,13 @@ func TestForwardAuthAppliesGatewayRules(t *testing.T) {
 		// F6: empty labels are refused.
 		{"F6 two trailing dots", caddyRaw("shop.example..", "/", "192.0.2.10", attack), 400, ""},
 		{"F6 empty label", caddyRaw("shop..example", "/", "192.0.2.10", ""), 400, ""},
+		// atk20 F2: not host[:port]; Caddy and Envoy pass these on, nginx
+		// and frameworks read shop.example.
+		{"atk20 F2 two ports", caddyRaw("shop.example:80:80", "/", "192.0.2.10", attack), 400, ""},
+		{"atk20 F2 empty port then port", caddyRaw("shop.example::80", "/", "192.0.2.10", attack), 400, ""},
+		{"atk20 F2 port then colon", caddyRaw("shop.example:80:", "/", "192.0.2.10", attack), 400, ""},
+		{"atk20 F2 nginx two ports", nginxRaw("shop.example:80:80", "/", "192.0.2.10", attack), 403, "400"},
+		{"atk20 F2 empty port is a port", caddyRaw("shop.example:", "/", "192.0.2.10", attack), 403, ""},
 		// F1: a repeated header is refused, whatever the order or case.
 		{"F1 repeated", caddyRaw("shop.example", "/", "192.0.2.10", "X-Attack: 0\r\nX-Attack: 1\r\n"), 400, ""},
 		{"F1 case variants", caddyRaw("shop.example", "/", "192.0.2.10", "x-attack: 0\r\nX-ATTACK: 1\r\n"), 400, ""},
@@ -134,9 +142,28 @@ func TestForwardAuthAppliesGatewayRules(t *testing.T) {
 		{"F8 escaped unreserved", caddyRaw("other.example", "/%61dmin/x", "192.0.2.10", attack), 400, ""},
 		{"F8 escaped slash", caddyRaw("other.example", "/admin%2Fx", "192.0.2.10", attack), 400, ""},
 		{"F8 dot segments within one route stay", caddyRaw("other.example", "/a/./b//c", "192.0.2.10", ""), 200, ""},
+		// atk20 F3: without the original host the request is host-less
+		// (the "open" route for any host decides), whatever the
+		// subrequest's own Host says.
+		{"atk20 F3 nginx without X-Original-Host", "GET /nginx HTTP/1.1\r\nHost: shop.example\r\nX-Original-Method: GET\r\nX-Original-Uri: /\r\nX-Forwarded-For: 192.0.2.10\r\n" + attack + "Connection: close\r\n\r\n", 200, ""},
+		{"atk20 F3 caddy with an empty X-Forwarded-Host", strings.Replace(caddyRaw("", "/", "192.0.2.10", attack), "Host: lockgate", "Host: shop.example", 1), 200, ""},
+		// atk20 F9: /admin/ to servlet containers and IIS.
+		{"atk20 F9 ..;", caddyRaw("other.example", "/x/..;/admin/x", "192.0.2.10", attack), 400, ""},
+		{"atk20 F9 escaped ..;", caddyRaw("other.example", "/x/%2e%2e;/admin/x", "192.0.2.10", attack), 400, ""},
+		{"atk20 F9 escaped backslash", caddyRaw("other.example", "/x/..%5cadmin/x", "192.0.2.10", attack), 400, ""},
+		{"atk20 F9 backslash", nginxRaw("other.example", "/x/..\\admin/x", "192.0.2.10", attack), 403, "400"},
+		{"atk20 F9 parameters within one route stay", caddyRaw("other.example", "/x;jsessionid=1/y", "192.0.2.10", ""), 200, ""},
 		// F9: '_' names refused by default.
 		{"F9 underscore", caddyRaw("shop.example", "/", "192.0.2.10", "X_Attack: 1\r\n"), 400, ""},
 		{"F9 nginx underscore", nginxRaw("other.example", "/", "192.0.2.10", "User_Agent: BadBot\r\n"), 403, "400"},
+		// atk20 F12: an upgrade to another protocol than WebSocket is
+		// refused (the proxy would tunnel later requests past lockgate).
+		{"atk20 F12 h2c", caddyRaw("other.example", "/", "192.0.2.10", "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"), 400, ""},
+		{"atk20 F12 h2c without HTTP2-Settings", caddyRaw("other.example", "/", "192.0.2.10", "Upgrade: H2C\r\n"), 400, ""},
+		{"atk20 F12 h2c among others", caddyRaw("other.example", "/", "192.0.2.10", "Upgrade: websocket, h2c\r\n"), 400, ""},
+		{"atk20 F12 HTTP2-Settings alone", caddyRaw("other.example", "/", "192.0.2.10", "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"), 400, ""},
+		{"atk20 F12 nginx h2c", nginxRaw("other.example", "/", "192.0.2.10", "Upgrade: h2c\r\n"), 403, "400"},
+		{"atk20 F12 WebSocket stays allowed", caddyRaw("other.example", "/", "192.0.2.10", "Upgrade: WebSocket\r\nSec-WebSocket-Version: 13\r\n"), 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, ls := rawAsk(t, addr, tc.raw)
@@ -173,10 +200,14 @@ func TestExtAuthzAppliesGatewayRules(t *testing.T) {
 		{"control", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x-attack": "1"}, ""), 403},
 		{"F0 trailing dot and case", withHost(envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x-attack": "1"}, ""), "SHOP.EXAMPLE."), 403},
 		{"F6 two dots", withHost(envoyCheck("192.0.2.10", "GET", "/", nil, ""), "shop.example.."), 400},
+		{"atk20 F2 two ports", withHost(envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x-attack": "1"}, ""), "shop.example:80:80"), 400},
+		{"atk20 F9 ..;", withHost(envoyCheck("192.0.2.10", "GET", "/x/..;/admin/x", map[string]string{"x-attack": "1"}, ""), "other.example"), 400},
 		{"F1 header_map repeated", repeated, 400},
 		{"F3 source with port", envoyCheck("203.0.113.9:443", "GET", "/", nil, ""), 403},
 		{"F8 dot-dot", withHost(envoyCheck("192.0.2.10", "GET", "/x/../admin/", map[string]string{"x-attack": "1"}, ""), "other.example"), 400},
 		{"F9 underscore", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"x_attack": "1"}, ""), 400},
+		{"atk20 F12 h2c", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"upgrade": "h2c", "http2-settings": "AAMAAABkAAQCAAAAAAIAAAAA"}, ""), 400},
+		{"atk20 F12 WebSocket", envoyCheck("192.0.2.10", "GET", "/", map[string]string{"upgrade": "websocket"}, ""), 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := c.Check(context.Background(), tc.req)
@@ -215,6 +246,44 @@ func TestForwardAuthRedactsAsGateway(t *testing.T) {
 	}
 	if len(b) == 0 || strings.Contains(string(b), "SECRET") {
 		t.Fatalf("a secret is logged (or nothing is):\n%s", b)
+	}
+}
+
+// atk20 F10: with UriPath in log.redacted_fields, lockgate's own log
+// lines about refused requests write the path as REDACTED, as the
+// records do: a repeated header, a host that is not host[:port], a
+// path routed differently, no route.
+func TestRefusalLogRedactsPath(t *testing.T) {
+	for _, redacted := range []bool{false, true} {
+		var buf strings.Builder
+		cfg := DefaultConfig()
+		cfg.Listen, cfg.TrustedProxies = "127.0.0.1:0", []string{"127.0.0.1/32"}
+		cfg.Routes = []Route{{Name: "shop", Host: "shop.example"}, {Name: "admin", Host: "shop.example", PathPrefix: "/admin/"}}
+		if redacted {
+			cfg.Log.RedactedFields = []gateway.RedactedField{{UriPath: &struct{}{}}}
+		}
+		s, probs := Provision(cfg, Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+		if len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		addr := serveRaw(t, s)
+		for _, raw := range []string{
+			caddyRaw("shop.example", "/red/SECRET1?token=SECRETQ", "192.0.2.10", "X-A: 1\r\nX-A: 2\r\n"),
+			caddyRaw("shop.example:1:2", "/red/SECRET2", "192.0.2.10", ""),
+			caddyRaw("shop.example", "/red/SECRET3/../../admin/", "192.0.2.10", ""),
+			nginxRaw("other.example", "/red/SECRET4", "192.0.2.10", ""),
+		} {
+			if status, _ := rawAsk(t, addr, raw); status == 200 {
+				t.Fatalf("allowed: %q", raw)
+			}
+		}
+		log := buf.String()
+		if n := strings.Count(log, "forward auth: refused"); n != 4 {
+			t.Fatalf("%d refusals logged, want 4:\n%s", n, log)
+		}
+		if leaked := strings.Contains(log, "SECRET"); leaked == redacted || redacted && strings.Count(log, "path=REDACTED") != 4 {
+			t.Fatalf("redacted %v:\n%s", redacted, log)
+		}
 	}
 }
 

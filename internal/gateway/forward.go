@@ -141,7 +141,7 @@ func (st *state) prepare(r *http.Request, client netip.Addr, s strip) {
 		// Only WebSocket is upgraded to: after an h2c upgrade (or any
 		// other) the connection carries requests the web ACL never sees.
 		// Without Upgrade, ReverseProxy refuses an upstream's 101 (502).
-		if up, ok := h["Upgrade"]; ok && !(len(up) == 1 && strings.EqualFold(strings.TrimSpace(up[0]), "websocket")) {
+		if up, ok := h["Upgrade"]; ok && !httprule.WebSocketOnly(up) {
 			delete(h, "Upgrade")
 		}
 		delete(h, "Http2-Settings")

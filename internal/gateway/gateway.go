@@ -394,13 +394,13 @@ func (rt *route) pick() *upstream {
 }
 
 // match is the route of r, chosen by httprule.Host and the decoded path.
-// refusal is set when r cannot be routed faithfully: a host with an
-// empty label, or a path whose raw, decoded or cleaned spellings
+// refusal is set when r cannot be routed faithfully: a host that is not
+// host[:port] (httprule.Host), or a path whose raw, decoded or cleaned spellings
 // (httprule.Ambiguous) would choose different routes.
 func (st *state) match(r *http.Request) (*route, refusal) {
 	host, ok := httprule.Host(r.Host)
 	if !ok {
-		return nil, "the host " + refusal(strconv.Quote(r.Host)) + " has an empty label"
+		return nil, "the host " + refusal(strconv.Quote(r.Host)) + " is not a valid host[:port]"
 	}
 	byPath := func(path string) *route { return httprule.Choose(st.routes, placeOf, host, path) }
 	rt := byPath(r.URL.Path)

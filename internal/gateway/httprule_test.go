@@ -32,6 +32,18 @@ func TestHostAndPathSpellingsRefused(t *testing.T) {
 		{"F6 two trailing dots", req("shop.test..", "/h"), 400},
 		{"F6 empty label", req("shop..test", "/h"), 400},
 		{"F6 leading dot", req(".shop.test", "/h"), 400},
+		// atk20 F2: not host[:port] (nginx and frameworks read shop.test).
+		{"atk20 F2 two ports", req("shop.test:80:80", "/h"), 400},
+		{"atk20 F2 empty port then port", req("shop.test::80", "/h"), 400},
+		{"atk20 F2 port then colon", req("shop.test:80:", "/h"), 400},
+		{"atk20 F2 dot and two ports", req("shop.test.:80:80", "/h"), 400},
+		{"atk20 F2 comma", req("shop.test,x", "/h"), 400},
+		// atk20 F9: /admin/ to servlet containers and IIS.
+		{"atk20 F9 ..;", req("other.test", "/x/..;/admin/x"), 400},
+		{"atk20 F9 escaped ..;", req("other.test", "/x/%2e%2e;/admin/x"), 400},
+		{"atk20 F9 ..%3b", req("other.test", "/x/..%3b/admin/x"), 400},
+		{"atk20 F9 escaped backslash", req("other.test", "/x/..%5cadmin/x"), 400},
+		{"atk20 F9 path parameter", req("other.test", "/admin;x/x"), 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if status, body := g.exchange(t, tc.raw); status != tc.status {

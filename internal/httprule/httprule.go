@@ -18,22 +18,63 @@ import (
 // Host is the host a route is chosen by, compared without case
 // (strings.EqualFold; lowering it here would cost an allocation a
 // request): without the port and without one trailing dot (the DNS
-// root: "shop.test." names "shop.test"). ok is false for a host with an empty label
-// ("shop.test..", ".shop.test", "a..b"): no DNS name is spelled so, and
-// a lenient virtual-host matcher that trims dots would serve it as
-// another route's host, so it is refused rather than routed.
+// root: "shop.test." names "shop.test"). An empty h is a request without
+// a host (HTTP/1.0), routed to the routes for any host.
+//
+// ok is false for what is not host[:port] with a DNS name, an IPv4
+// address or a bracketed IPv6 address, and a port of digits (RFC 3986,
+// 3.2.2 and 3.2.3): a name with an empty label ("shop.test..",
+// ".shop.test", "a..b"), which a lenient virtual-host matcher that trims
+// dots would serve as another route's host; a second colon
+// ("admin.test:80:80", "admin.test::80"), which nginx and application
+// frameworks cut at the first colon (admin.test) while a proxy passes it
+// on as it is; characters no host name holds ("admin.test,x", which a
+// framework reading a comma-separated X-Forwarded-Host takes for
+// admin.test; "%"; spaces). Such a host is refused rather than routed:
+// no spelling of a host escapes its route's web ACL.
 func Host(h string) (host string, ok bool) {
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
-		h = h[:i]
-	}
-	h = strings.TrimSuffix(h, ".")
 	if strings.HasPrefix(h, "[") {
-		return h, true
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return h, false
+		}
+		host = h[:end+1]
+		if port := h[end+1:]; port != "" && (port[0] != ':' || !validPort(port[1:])) {
+			return host, false
+		}
+		a, err := netip.ParseAddr(host[1:end])
+		return host, err == nil && a.Is6() && a.Zone() == ""
 	}
-	if strings.HasPrefix(h, ".") || strings.HasSuffix(h, ".") || strings.Contains(h, "..") {
-		return h, false
+	host, port, hasPort := strings.Cut(h, ":")
+	if hasPort && (host == "" || !validPort(port)) {
+		return host, false
 	}
-	return h, true
+	host = strings.TrimSuffix(host, ".")
+	if host == "" && h != "" || strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") || strings.Contains(host, "..") {
+		return host, false
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return host, false
+		}
+	}
+	return host, true
+}
+
+// validPort reports whether p is a port: empty (RFC 3986 allows
+// "host:") or at most five digits up to 65535.
+func validPort(p string) bool {
+	if len(p) > 5 {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+		n = n*10 + int(p[i]-'0')
+	}
+	return n <= 65535
 }
 
 // Repeated names a header field sent more than once (net/http has
@@ -68,6 +109,16 @@ func Screen(h http.Header, except func(name string) bool) (repeated, underscore 
 		}
 	}
 	return repeated, underscore
+}
+
+// WebSocketOnly reports whether the values of an Upgrade header ask for
+// WebSocket alone, the one protocol a connection may be upgraded to:
+// after an h2c upgrade (or any other) the proxy tunnels the connection,
+// and the requests it carries next reach the upstream without a web ACL
+// seeing them. The gateway removes any other Upgrade (and
+// HTTP2-Settings); forward auth, which cannot, refuses the request.
+func WebSocketOnly(upgrade []string) bool {
+	return len(upgrade) == 1 && strings.EqualFold(strings.TrimSpace(upgrade[0]), "websocket")
 }
 
 // ClientAddrHeaders name a client address by convention; an application

@@ -15,6 +15,15 @@ func TestHost(t *testing.T) {
 		{"[2001:db8::1]:443", "[2001:db8::1]", true}, {"", "", true}, {"192.0.2.1:80", "192.0.2.1", true},
 		{"shop.test..", "shop.test.", false}, {"shop..test", "shop..test", false}, {".shop.test", ".shop.test", false},
 		{"shop.test..:80", "shop.test.", false},
+		// atk20 F2: not host[:port]. A proxy passes these on as they are,
+		// nginx and frameworks read the part before the first colon.
+		{"admin.test:80:80", "admin.test", false}, {"admin.test::80", "admin.test", false}, {"admin.test:80:", "admin.test", false},
+		{"admin.test.:80:80", "admin.test.", false}, {"admin.test:", "admin.test", true}, {"admin.test:abc", "admin.test", false},
+		{"admin.test:99999", "admin.test", false}, {"admin.test:-1", "admin.test", false}, {"admin.test:123456", "admin.test", false},
+		{":80", "", false}, {".", "", false}, {"admin.test,x", "admin.test,x", false}, {"admin%2etest", "admin%2etest", false},
+		{"admin test", "admin test", false}, {"[admin.test]", "[admin.test]", false}, {"[2001:db8::1]:80:80", "[2001:db8::1]", false},
+		{"[2001:db8::1", "[2001:db8::1", false}, {"[fe80::1%25eth0]", "[fe80::1%25eth0]", false}, {"[192.0.2.1]", "[192.0.2.1]", false},
+		{"[::1]x", "[::1]", false}, {"Admin_Test-1.example:65535", "Admin_Test-1.example", true},
 	} {
 		if got, ok := Host(tc.in); got != tc.want || ok != tc.ok {
 			t.Errorf("Host(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
@@ -38,6 +47,11 @@ func TestCleanPathAndAmbiguous(t *testing.T) {
 		{"/%61pi/x", "/api/x", true}, {"/api%2Fx", "/api/x", true}, {"/x/%2e%2e/api/x", "/api/x", true},
 		{"/api/../x", "/x", true}, {"/a/./b//c/", "/a/b/c/", false}, {"/%zz/..", "/", false},
 		{"/..", "/", false}, {"/a/..", "/", false},
+		// atk20 F9: servlet path parameters and IIS backslashes.
+		{"/x/..;/api/x", "/x/..;/api/x", true}, {"/x/%2e%2e;/api/x", "/x/..;/api/x", true}, {"/x/..%3b/api/x", "/x/..;/api/x", true},
+		{"/x/.;/../api/x", "/x/api/x", true}, {"/x/..%5capi/x", "/x/..\\api/x", true}, {"/x/..\\api/x", "/x/..\\api/x", true},
+		{"/api;v=1/x", "/api;v=1/x", true}, {"/api/x;jsessionid=1", "/api/x;jsessionid=1", false}, {"/api/a\\..\\b", "/api/a\\..\\b", false},
+		{"/api/..;/api/x", "/api/..;/api/x", false},
 	} {
 		if got := CleanPath(tc.in); got != tc.clean {
 			t.Errorf("CleanPath(%q) = %q, want %q", tc.in, got, tc.clean)
@@ -61,6 +75,34 @@ func TestRepeatedAndUnderscore(t *testing.T) {
 	}
 }
 
+// FuzzHost: a host Host accepts has no port, no colon outside brackets
+// and no empty label, and reads the same once more (as a route's host
+// does); the port it cut was digits.
+func FuzzHost(f *testing.F) {
+	for _, s := range []string{"shop.test", "shop.test.:80", "[2001:db8::1]:443", "", "admin.test:80:80", "admin.test::80", "a..b", "[::1", "x:", ":80", "a,b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		host, ok := Host(h)
+		if !ok {
+			return
+		}
+		if strings.HasPrefix(host, "[") {
+			if !strings.HasSuffix(host, "]") {
+				t.Fatalf("Host(%q) = %q", h, host)
+			}
+		} else if strings.ContainsAny(host, ":[]") || strings.Contains(host, "..") || strings.HasSuffix(host, ".") {
+			t.Fatalf("Host(%q) = %q", h, host)
+		}
+		if again, ok := Host(host); !ok || again != host {
+			t.Fatalf("Host(%q) = %q, then %q, %v", h, host, again, ok)
+		}
+		if port := strings.TrimPrefix(h[min(len(h), len(host)):], "."); port != "" && (port[0] != ':' || strings.Trim(port[1:], "0123456789") != "") {
+			t.Fatalf("Host(%q) = %q cut %q", h, host, port)
+		}
+	})
+}
+
 // FuzzCleanPath: a cleaned path starts with "/", holds no "//", "/./" or
 // "/../" segment, and cleaning it again changes nothing but decoding; the
 // fast path (a path already clean, returned as it is) answers as the
@@ -81,6 +123,9 @@ func FuzzCleanPath(f *testing.F) {
 			t.Fatalf("%q taken for clean, but cleaning gives %q", p, cleanPath(p))
 		}
 		_ = Ambiguous(p, func(s string) bool { return strings.HasPrefix(s, "/api/") })
+		if sp := servletPath(p); !strings.HasPrefix(sp, "/") || strings.ContainsAny(sp, ";\\") || strings.Contains(sp, "/../") {
+			t.Fatalf("servletPath(%q) = %q", p, sp)
+		}
 	})
 }
 

@@ -31,8 +31,10 @@ func isClean(p string) bool {
 	}
 }
 
-func cleanPath(p string) string {
-	p = unescape(p)
+func cleanPath(p string) string { return removeDotSegments(unescape(p)) }
+
+// removeDotSegments removes empty and dot segments of a decoded path.
+func removeDotSegments(p string) string {
 	var out []string
 	segs := strings.Split(p, "/")
 	for i, s := range segs {
@@ -88,15 +90,36 @@ func unhex(c byte) byte {
 
 // Ambiguous reports whether the raw path (as the client sent it, not
 // decoded) would be routed differently in one of the forms an
-// application may resolve it to: decoded, or decoded and cleaned of
-// "//", "/./" and "/../". route chooses the route of a path. Such a
-// request is refused: routed on one spelling, it would be inspected by
-// one route's web ACL and served as another's path (fail closed: no
-// spelling of a path escapes its route's web ACL).
+// application may resolve it to: decoded; decoded and cleaned of "//",
+// "/./" and "/../"; or as servlet containers and IIS read it
+// (servletPath: "/open/..;/admin" and "/open/..%5Cadmin" are /admin to
+// them). route chooses the route of a path. Such a request is refused:
+// routed on one spelling, it would be inspected by one route's web ACL
+// and served as another's path (fail closed: no spelling of a path
+// escapes its route's web ACL).
 func Ambiguous[T comparable](raw string, route func(path string) T) bool {
 	r := route(raw)
-	if d := unescape(raw); d != raw && route(d) != r {
+	d := unescape(raw) // raw itself, without allocating, when it has no escape
+	if d != raw && route(d) != r {
 		return true
 	}
-	return route(CleanPath(raw)) != r
+	if route(CleanPath(raw)) != r {
+		return true
+	}
+	return strings.ContainsAny(d, ";\\") && route(servletPath(d)) != r
+}
+
+// servletPath is a decoded path as Java servlet containers (Tomcat,
+// Jetty, Spring) and IIS resolve it: a backslash is a separator, each segment's
+// ";" parameters are dropped ("..;" is ".."), then dot and empty
+// segments are removed. The authorizer refuses such paths outright
+// (internal/authz); routing refuses them when they change the route.
+func servletPath(d string) string {
+	segs := strings.Split(strings.ReplaceAll(d, "\\", "/"), "/")
+	for i, s := range segs {
+		if j := strings.IndexByte(s, ';'); j >= 0 {
+			segs[i] = s[:j]
+		}
+	}
+	return removeDotSegments(strings.Join(segs, "/"))
 }
