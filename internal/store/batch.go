@@ -10,8 +10,8 @@ import (
 	"github.com/lockgate/lockgate/internal/lock"
 )
 
-// maxBatch bounds one group commit; it is a power of two so a batch splits
-// into chunks whose statements are prepared once.
+// maxBatch bounds one group commit; it is a power of two so that on SQLite
+// a batch splits into chunks whose statements are prepared once.
 const maxBatch = 256
 
 // ErrClosed is returned for writes after Close.

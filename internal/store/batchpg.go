@@ -31,9 +31,10 @@ const (
 // pgBinary asks for every parameter in the binary format.
 var pgBinary = [11]int16{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
 
-// pgKeepBuffer bounds the parameter buffers a writer keeps between
-// commits: a batch of unusually large attempts must not pin its memory.
-const pgKeepBuffer = 1 << 20
+// pgKeepBuffer bounds each parameter buffer a writer keeps between
+// commits: a full batch of usual attempts fits, a batch of unusually large
+// ones does not pin its memory.
+const pgKeepBuffer = 256 << 10
 
 // pgBatch holds a writer's parameter buffers, reused from commit to commit.
 type pgBatch struct {
