@@ -10,8 +10,8 @@ import (
 	"github.com/lockgate/lockgate/internal/lock"
 )
 
-// maxBatch bounds one group commit; it is a power of two so a batch splits
-// into chunks whose statements are prepared once.
+// maxBatch bounds one group commit; it is a power of two so that on SQLite
+// a batch splits into chunks whose statements are prepared once.
 const maxBatch = 256
 
 // ErrClosed is returned for writes after Close.
@@ -120,7 +120,8 @@ func (b *batcher) run() {
 type writer struct {
 	s     *Store
 	conn  *sql.Conn
-	stmts map[int]*sql.Stmt // rows per statement → prepared insert
+	stmts map[int]*sql.Stmt // SQLite: rows per statement → prepared insert
+	pg    pgBatch           // PostgreSQL: the batch's arrays
 }
 
 func (w *writer) reset() {
@@ -176,6 +177,27 @@ func (w *writer) commit(batch []*pending) (err error) {
 		}
 	}()
 	var events []lock.Event
+	for _, p := range batch {
+		events = append(events, p.events...)
+	}
+	if w.s.dialect.name == "postgres" {
+		err = w.insertPostgres(ctx, batch)
+	} else {
+		err = w.insertRows(ctx, batch)
+	}
+	if err != nil {
+		return err
+	}
+	if err := w.s.dialect.insertEvents(ctx, w.conn, events); err != nil {
+		return err
+	}
+	_, err = w.conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// insertRows inserts the batch with multi-row INSERTs of power-of-two
+// sizes, each prepared once, and the unalerted rows after them.
+func (w *writer) insertRows(ctx context.Context, batch []*pending) error {
 	var unalerted []lock.Attempt
 	args := make([]any, 0, 11*len(batch))
 	for rest := batch; len(rest) > 0; {
@@ -191,7 +213,6 @@ func (w *writer) commit(batch []*pending) (err error) {
 				locked = 1
 			}
 			args = append(args, a.ID, micros(a.At), a.AppID, a.AccountID, a.Username, a.UserIP, a.UserDevice, a.UserLocation, a.IntegrationType, string(a.IntegrationData), locked)
-			events = append(events, p.events...)
 			if a.Unalerted {
 				unalerted = append(unalerted, a)
 			}
@@ -205,12 +226,5 @@ func (w *writer) commit(batch []*pending) (err error) {
 		}
 		rest = rest[n:]
 	}
-	if err := w.s.dialect.insertEvents(ctx, w.conn, events); err != nil {
-		return err
-	}
-	if err := w.s.dialect.insertUnalerted(ctx, w.conn, unalerted); err != nil {
-		return err
-	}
-	_, err = w.conn.ExecContext(ctx, "COMMIT")
-	return err
+	return w.s.dialect.insertUnalerted(ctx, w.conn, unalerted)
 }

@@ -1,0 +1,146 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/store"
+	"github.com/lockgate/lockgate/internal/storetest"
+)
+
+// recordTogether records the attempts concurrently, released at once so
+// that the group commit writes them in as few batches as it can, and
+// returns each one's error.
+func recordTogether(s *store.Store, as []lock.Attempt) []error {
+	errs := make([]error, len(as))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, a := range as {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = s.RecordAttempt(context.Background(), a, nil)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// TestAttemptColumnsRoundTrip reads back every column of attempts written
+// in one batch: PostgreSQL receives a batch as hand-encoded arrays, so
+// lengths, multi-byte text, empty values and negative times must survive.
+func TestAttemptColumnsRoundTrip(t *testing.T) {
+	tests := []lock.Attempt{
+		{ID: "att_full", At: t0, AppID: "app_1", AccountID: "acc_1", Username: "alice", UserIP: "203.0.113.7",
+			UserDevice: "Mozilla/5.0 (X11; Linux x86_64)", UserLocation: "Zürich, CH", IntegrationType: "awsiamuser",
+			IntegrationData: []byte(`{"arn":"arn:aws:iam::123456789012:user/alice"}`), Locked: true},
+		{ID: "att_empty", At: t0.Add(time.Microsecond), AppID: "app_1", Username: "bob"},
+		{ID: "att_zero_time", AppID: "app_1", Username: "carol"},
+		{ID: "att_before_1970", At: time.Date(1969, 7, 20, 20, 17, 0, 0, time.UTC), AppID: "app_1", Username: "dave"},
+		{ID: "att_far_future", At: time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC), AppID: "app_1", Username: "erin"},
+		{ID: "att_multibyte", At: t0.Add(time.Second), AppID: "app_1", Username: "名前", UserDevice: "😀 device",
+			UserLocation: "Ελλάδα", IntegrationType: "generic", IntegrationData: []byte(`{"note":"ünïcödé"}`)},
+		{ID: "att_large", At: t0.Add(2 * time.Second), AppID: "app_2", Username: "frank", IntegrationType: "generic",
+			IntegrationData: []byte(`{"blob":"` + strings.Repeat("x", 100_000) + `"}`), Locked: true},
+	}
+	forEach(t, func(t *testing.T, s *store.Store) {
+		for i, err := range recordTogether(s, tests) {
+			if err != nil {
+				t.Fatalf("record %s: %v", tests[i].ID, err)
+			}
+		}
+		got, err := s.Attempts(context.Background(), lock.AttemptFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := map[string]lock.Attempt{}
+		for _, a := range got {
+			byID[a.ID] = a
+		}
+		if len(byID) != len(tests) {
+			t.Fatalf("read %d attempts back, want %d: %v", len(byID), len(tests), ids(got))
+		}
+		for _, want := range tests {
+			if len(want.IntegrationData) == 0 {
+				want.IntegrationData = nil // read back as no data
+			}
+			if got := byID[want.ID]; !reflect.DeepEqual(got, want) {
+				t.Errorf("%s:\n got %+v\nwant %+v", want.ID, got, want)
+			}
+		}
+	})
+}
+
+// TestUnalertedRowsShareTheAttemptsTransaction checks that the throttled
+// attempts' unalerted rows are written with their batch, and that when one
+// of them cannot be written its attempt is not recorded either while its
+// neighbours are.
+func TestUnalertedRowsShareTheAttemptsTransaction(t *testing.T) {
+	for _, backend := range storetest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn := storetest.DSN(t, backend)
+			s, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			driver := "sqlite"
+			if backend == "postgres" {
+				driver = "pgx"
+			}
+			raw, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			// A row only a broken store would have left: the attempt that
+			// collides with it must fail as a whole.
+			if _, err := raw.ExecContext(ctx, `INSERT INTO unalerted_attempts (attempt_id, app_id, username, account_id, at) VALUES ('att_clash', 'app_1', 'alice', 'acc_1', 1)`); err != nil {
+				t.Fatal(err)
+			}
+
+			var as []lock.Attempt
+			for i := range 40 {
+				as = append(as, lock.Attempt{ID: fmt.Sprintf("att_%02d", i), At: t0.Add(time.Duration(i) * time.Minute),
+					AppID: "app_1", AccountID: "acc_1", Username: []string{"alice", "bob"}[i%2], Locked: true, Unalerted: i%4 < 2})
+			}
+			as = append(as, lock.Attempt{ID: "att_clash", At: t0, AppID: "app_1", AccountID: "acc_1", Username: "alice", Locked: true, Unalerted: true})
+			for i, err := range recordTogether(s, as) {
+				if (err != nil) != (as[i].ID == "att_clash") {
+					t.Errorf("record %s: err = %v", as[i].ID, err)
+				}
+			}
+			if got, err := s.Attempts(ctx, lock.AttemptFilter{Limit: 100}); err != nil || len(got) != 40 {
+				t.Fatalf("recorded %d attempts (want the 40 without att_clash), %v: %v", len(got), err, ids(got))
+			}
+
+			if _, err := raw.ExecContext(ctx, `DELETE FROM unalerted_attempts WHERE attempt_id = 'att_clash'`); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.UnalertedAccounts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Attempts 0, 1, 4, 5, … 36, 37 are unalerted: alice has the
+			// even ones (0, 4, … 36), bob the odd ones (1, 5, … 37).
+			want := []lock.Unalerted{
+				{AppID: "app_1", Username: "alice", AccountID: "acc_1", Count: 10, First: t0, Last: t0.Add(36 * time.Minute)},
+				{AppID: "app_1", Username: "bob", AccountID: "acc_1", Count: 10, First: t0.Add(time.Minute), Last: t0.Add(37 * time.Minute)},
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("unalerted:\n got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}

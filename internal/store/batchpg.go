@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// PostgreSQL receives a batch as one array per column and inserts it with
+// one prepared statement that unnests them, whatever the batch's size.
+// Through database/sql each of a row's 11 values was converted, boxed and
+// encoded on its own (2.7 KB per row); here the arrays are encoded by
+// hand in PostgreSQL's binary array format into buffers the writer keeps,
+// so a row allocates nothing.
+const (
+	pgInsertAttempts = `INSERT INTO attempts (id, at, app_id, account_id, username, user_ip, user_device, user_location, integration_type, integration_data, locked) ` +
+		`SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::integer[])`
+	pgInsertUnalerted = `INSERT INTO unalerted_attempts (attempt_id, app_id, username, account_id, at) ` +
+		`SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])`
+)
+
+// Element types of the arrays, from PostgreSQL's pg_type.
+const (
+	oidInt4 = 23
+	oidInt8 = 20
+	oidText = 25
+)
+
+// pgBinary asks for every parameter in the binary format.
+var pgBinary = [11]int16{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
+
+// pgKeepBuffer bounds each parameter buffer a writer keeps between
+// commits: a full batch of usual attempts fits, a batch of unusually large
+// ones does not pin its memory.
+const pgKeepBuffer = 256 << 10
+
+// pgBatch holds a writer's parameter buffers, reused from commit to commit.
+type pgBatch struct {
+	attempts  [11][]byte
+	unalerted [5][]byte
+}
+
+// insertPostgres inserts the batch's attempts, and the unalerted rows of
+// those the throttle held back, in the transaction open on w.conn.
+func (w *writer) insertPostgres(ctx context.Context, batch []*pending) error {
+	a, u := &w.pg.attempts, &w.pg.unalerted
+	var unalerted int
+	for _, p := range batch {
+		if p.a.Unalerted {
+			unalerted++
+		}
+	}
+	for i, oid := range [11]uint32{oidText, oidInt8, oidText, oidText, oidText, oidText, oidText, oidText, oidText, oidText, oidInt4} {
+		a[i] = appendArrayHeader(a[i][:0], oid, len(batch))
+	}
+	for i, oid := range [5]uint32{oidText, oidText, oidText, oidText, oidInt8} {
+		u[i] = appendArrayHeader(u[i][:0], oid, unalerted)
+	}
+	for _, p := range batch {
+		r := &p.a
+		var locked int32
+		if r.Locked {
+			locked = 1
+		}
+		a[0] = appendText(a[0], r.ID)
+		a[1] = appendInt8(a[1], micros(r.At))
+		a[2] = appendText(a[2], r.AppID)
+		a[3] = appendText(a[3], r.AccountID)
+		a[4] = appendText(a[4], r.Username)
+		a[5] = appendText(a[5], r.UserIP)
+		a[6] = appendText(a[6], r.UserDevice)
+		a[7] = appendText(a[7], r.UserLocation)
+		a[8] = appendText(a[8], r.IntegrationType)
+		a[9] = appendText(a[9], r.IntegrationData)
+		a[10] = appendInt4(a[10], locked)
+		if r.Unalerted {
+			u[0] = appendText(u[0], r.ID)
+			u[1] = appendText(u[1], r.AppID)
+			u[2] = appendText(u[2], r.Username)
+			u[3] = appendText(u[3], r.AccountID)
+			u[4] = appendInt8(u[4], micros(r.At))
+		}
+	}
+	defer w.pg.trim()
+	return w.conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: postgres connection is a %T, not pgx's", dc)
+		}
+		c := sc.Conn()
+		sd, err := c.Prepare(ctx, "lockgate_insert_attempts", pgInsertAttempts)
+		if err != nil {
+			return err
+		}
+		if _, err := c.PgConn().ExecPrepared(ctx, sd.Name, a[:], pgBinary[:], nil).Close(); err != nil {
+			return err
+		}
+		if unalerted == 0 {
+			return nil
+		}
+		if sd, err = c.Prepare(ctx, "lockgate_insert_unalerted", pgInsertUnalerted); err != nil {
+			return err
+		}
+		_, err = c.PgConn().ExecPrepared(ctx, sd.Name, u[:], pgBinary[:len(u)], nil).Close()
+		return err
+	})
+}
+
+// trim drops buffers grown past pgKeepBuffer.
+func (b *pgBatch) trim() {
+	for i := range b.attempts {
+		if cap(b.attempts[i]) > pgKeepBuffer {
+			b.attempts[i] = nil
+		}
+	}
+	for i := range b.unalerted {
+		if cap(b.unalerted[i]) > pgKeepBuffer {
+			b.unalerted[i] = nil
+		}
+	}
+}
+
+// appendArrayHeader starts a one-dimensional array of n elements of type
+// oid, none of them NULL, in the binary format of PostgreSQL's array_recv.
+func appendArrayHeader(b []byte, oid uint32, n int) []byte {
+	b = binary.BigEndian.AppendUint32(b, 1) // dimensions
+	b = binary.BigEndian.AppendUint32(b, 0) // flags: no NULLs
+	b = binary.BigEndian.AppendUint32(b, oid)
+	b = binary.BigEndian.AppendUint32(b, uint32(n))
+	return binary.BigEndian.AppendUint32(b, 1) // lower bound
+}
+
+// appendText appends a text element: its length, then its bytes, which
+// the server checks are valid in its encoding as it does for any text.
+func appendText[T ~string | ~[]byte](b []byte, s T) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+func appendInt8(b []byte, v int64) []byte {
+	b = binary.BigEndian.AppendUint32(b, 8)
+	return binary.BigEndian.AppendUint64(b, uint64(v))
+}
+
+func appendInt4(b []byte, v int32) []byte {
+	b = binary.BigEndian.AppendUint32(b, 4)
+	return binary.BigEndian.AppendUint32(b, uint32(v))
+}
