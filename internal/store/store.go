@@ -34,6 +34,7 @@ type Store struct {
 	collisions []UsernameCollision
 	dsn        string
 	watch      watch
+	channel    string // PostgreSQL: where account changes are announced (channelFor)
 	// lockFile holds the SQLite database's exclusive lock (see lockFile).
 	lockFile *os.File
 }
@@ -145,6 +146,14 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		lf.Close()
 		return nil, err
+	}
+	if d.name == "postgres" {
+		var database, schema string
+		if err := db.QueryRowContext(ctx, `SELECT current_database(), current_schema()`).Scan(&database, &schema); err != nil {
+			db.Close()
+			return nil, err
+		}
+		s.channel = channelFor(database, schema)
 	}
 	if s.account, err = db.PrepareContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE app_id = $1 AND username_key = $2`); err != nil {
 		db.Close()

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +31,18 @@ import (
 // LISTEN connection has handled.
 
 const notifyChannel = "lockgate_accounts"
+
+// channelFor names the channel of the schema the store works in.
+// LISTEN/NOTIFY channels belong to the database, not the schema: two
+// deployments in one database (each with its own search_path) on one
+// channel took each other's counter markers for their own, and a replica
+// could believe itself synced while a lock acknowledged by its peer was
+// still on its way. A hash keeps the name within PostgreSQL's 63 bytes
+// whatever the schema's name.
+func channelFor(database, schema string) string {
+	h := sha256.Sum256([]byte(database + "\x00" + schema))
+	return notifyChannel + "_" + hex.EncodeToString(h[:8])
+}
 
 // markerPrefix starts the payload that closes one transaction's
 // announcements: the counter value it took.
@@ -95,7 +109,7 @@ func (s *Store) notify(ctx context.Context, tx *sql.Tx, app, key string) error {
 	if s.dialect.name != "postgres" {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, app+"\x1f"+key)
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.channel, app+"\x1f"+key)
 	return err
 }
 
@@ -122,7 +136,7 @@ func (s *Store) changedIn(ctx context.Context, f func(tx *sql.Tx) ([][2]string, 
 		}
 		// Notifications of one transaction arrive in the order sent, so
 		// the marker comes after the changes it vouches for.
-		_, err = tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, markerPrefix+strconv.FormatInt(v, 10))
+		_, err = tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.channel, markerPrefix+strconv.FormatInt(v, 10))
 		return err
 	})
 	if err == nil {
@@ -141,7 +155,7 @@ func (s *Store) listen(ctx context.Context) {
 		conn, err := pgx.Connect(ctx, s.dsn)
 		if err == nil {
 			var v int64
-			if _, err = conn.Exec(ctx, "LISTEN "+notifyChannel); err == nil {
+			if _, err = conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err == nil {
 				// Changes committed before LISTEN were not heard; the
 				// cache starts empty (setLive) and what it reads now is
 				// at least as new as v.
