@@ -30,20 +30,13 @@ type CheckResult struct {
 // Check verifies token, decides whether its account is locked now, and
 // records the attempt; it returns only after the attempt is committed.
 func (s *Service) Check(ctx context.Context, token string, in CheckInput) (CheckResult, error) {
-	app, sub, err := s.verifier.verify(ctx, token)
+	app, sub, fresh, err := s.verifyCurrent(ctx, token)
 	if err != nil {
 		return CheckResult{}, err
 	}
 	key := CanonicalUsername(app.Settings.UsernameMatch, sub)
 	if key == "" {
 		return CheckResult{}, unauthorized("sub %q has no visible characters", sub)
-	}
-	fresh, err := s.accounts.synced(ctx)
-	if err != nil {
-		return CheckResult{}, err
-	}
-	if app.Settings, err = s.accounts.settings(ctx, s.store, app, fresh); err != nil {
-		return CheckResult{}, err
 	}
 	now := s.now()
 	acc, err := s.accounts.account(ctx, s.store, app.ID, key, fresh)
@@ -119,6 +112,24 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 	return res, nil
 }
 
+// verifyCurrent verifies token and gives its application the settings
+// stored now, as the account cache knows them (fresh is whether that
+// cache may answer). The verified copy is as old as the key cache: a
+// username_match or unknown_account changed on another replica would
+// decide checks seconds late, where a lock is seen at once.
+func (s *Service) verifyCurrent(ctx context.Context, token string) (app Application, sub string, fresh bool, err error) {
+	if app, sub, err = s.verifier.verify(ctx, token); err != nil {
+		return Application{}, "", false, err
+	}
+	if fresh, err = s.accounts.synced(ctx); err != nil {
+		return Application{}, "", false, err
+	}
+	if app.Settings, err = s.accounts.settings(ctx, s.store, app, fresh); err != nil {
+		return Application{}, "", false, err
+	}
+	return app, sub, fresh, nil
+}
+
 // boundData keeps integrationData when it is at most the bound; a larger
 // one is replaced by a note of its size, so the check itself never fails
 // on metadata.
@@ -151,7 +162,7 @@ func (s *Service) enrol(ctx context.Context, app Application, name, key string, 
 // The token is verified as for a lock check, and its sub names the
 // account as a check's does.
 func (s *Service) ReportEvent(ctx context.Context, token, source string, detail json.RawMessage) (AccountEvent, error) {
-	app, sub, err := s.verifier.verify(ctx, token)
+	app, sub, _, err := s.verifyCurrent(ctx, token)
 	if err != nil {
 		return AccountEvent{}, err
 	}
