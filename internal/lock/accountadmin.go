@@ -62,7 +62,9 @@ func (s *Service) RenameAccount(ctx context.Context, appID, username, to string,
 	}
 	renamed := acc
 	renamed.Username, renamed.Key, renamed.UpdatedAt = to, key, s.now()
-	if err := s.store.RenameAccount(ctx, acc, renamed); err != nil {
+	if err := s.store.RenameAccount(ctx, acc, renamed); errors.Is(err, ErrMatchChanged) {
+		return Account{}, Account{}, fmt.Errorf("%w: the application's username matching changed while renaming; try again", ErrConflict)
+	} else if err != nil {
 		return Account{}, Account{}, err
 	}
 	renamed.Version++

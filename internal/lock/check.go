@@ -53,6 +53,7 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 			if err != nil {
 				return CheckResult{}, err
 			}
+			key = acc.Key
 			locked = acc.LockedAt(now)
 		}
 	default:
@@ -148,14 +149,32 @@ func (s *Service) boundData(d json.RawMessage) json.RawMessage {
 	return json.RawMessage(fmt.Sprintf(`{"lockgate_truncated":true,"size":%d}`, len(d)))
 }
 
-// enrol creates the account name (key) at app in its default state.
+// enrol creates the account name (key) at app in its default state. When
+// the application switched its username matching since app was read, the
+// name's key is computed again under the new matching, which may find the
+// account enrolled already: the returned account's Key is the one stored.
 func (s *Service) enrol(ctx context.Context, app Application, name, key string, now time.Time) (Account, error) {
-	acc := Account{ID: newID("acc", now), AppID: app.ID, Username: name, Key: key, State: app.Settings.DefaultState, Version: 1, CreatedAt: now, UpdatedAt: now}
-	err := s.store.CreateAccount(ctx, acc)
-	if errors.Is(err, ErrConflict) { // enrolled by a concurrent check
-		return s.store.Account(ctx, app.ID, key)
+	for range 3 {
+		acc := Account{ID: newID("acc", now), AppID: app.ID, Username: name, Key: key, State: app.Settings.DefaultState, Version: 1, CreatedAt: now, UpdatedAt: now}
+		err := s.store.CreateAccount(ctx, acc)
+		switch {
+		case errors.Is(err, ErrMatchChanged):
+			if app, err = s.store.Application(ctx, app.ID); err != nil {
+				return Account{}, err
+			}
+			if key, err = app.canonical(name); err != nil {
+				return Account{}, err
+			}
+			if acc, err := s.store.Account(ctx, app.ID, key); !errors.Is(err, ErrNotFound) {
+				return acc, err
+			}
+		case errors.Is(err, ErrConflict): // enrolled by a concurrent check
+			return s.store.Account(ctx, app.ID, key)
+		default:
+			return acc, err
+		}
 	}
-	return acc, err
+	return Account{}, ErrMatchChanged
 }
 
 // ReportEvent records what an integration did about the token's account.
