@@ -125,6 +125,9 @@ type TokenStore interface {
 	// usable one (ErrConflict), deciding and revoking atomically.
 	RevokeAdminToken(ctx context.Context, id string, at time.Time) error
 	TouchToken(ctx context.Context, id string, at time.Time) error
+	// SetTokenSource records where a token comes from: an issued token
+	// configured as the admin token becomes the bootstrap token.
+	SetTokenSource(ctx context.Context, id, source string) error
 }
 
 // Store is everything the Service persists.
