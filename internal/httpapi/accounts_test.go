@@ -131,3 +131,44 @@ func TestDeleteAndRenameAccounts(t *testing.T) {
 		})
 	}
 }
+
+// TestTimedUnlockIsLockedForRename: an account unlocked "for 15m"
+// relocks by itself; renaming or deleting it frees its name as for a
+// locked account (the relock would come under the new name, or not at
+// all, while the name users sign in with answers unknown), so both are
+// refused unless forced.
+func TestTimedUnlockIsLockedForRename(t *testing.T) {
+	for _, b := range storetest.Backends {
+		t.Run(b, func(t *testing.T) {
+			a := newAPI(t, b)
+			app := a.createApp("A", "https://a.example")
+			acct := "/api/v1/admin/applications/" + app.ID + "/accounts/"
+			for _, name := range []string{"frank", "erin"} {
+				if code := a.do("POST", acct+name+"/lock", adminToken, nil, nil); code != 200 {
+					t.Fatalf("lock %s: %d", name, code)
+				}
+				if code := a.do("POST", acct+name+"/unlock", adminToken, `{"for":"15m"}`, nil); code != 200 {
+					t.Fatalf("unlock %s for 15m: %d", name, code)
+				}
+			}
+			var e struct{ Message string }
+			if code := a.do("POST", acct+"frank/rename", adminToken, `{"username":"frank.old"}`, &e); code != 409 || !strings.Contains(e.Message, "relocks by itself") || !strings.Contains(e.Message, "force") {
+				t.Fatalf("rename in a timed unlock: %d %s", code, e.Message)
+			}
+			if code := a.do("DELETE", acct+"erin", adminToken, nil, &e); code != 409 || !strings.Contains(e.Message, "relocks by itself") {
+				t.Fatalf("delete in a timed unlock: %d %s", code, e.Message)
+			}
+			if code := a.do("POST", acct+"frank/rename?force=true", adminToken, `{"username":"frank.old"}`, nil); code != 200 {
+				t.Fatalf("forced rename: %d", code)
+			}
+			if code := a.do("DELETE", acct+"erin?force=true", adminToken, nil, nil); code != 204 {
+				t.Fatalf("forced delete: %d", code)
+			}
+			// Unlocked for good: no force needed.
+			a.do("POST", acct+"frank.old/unlock", adminToken, nil, nil)
+			if code := a.do("DELETE", acct+"frank.old", adminToken, nil, nil); code != 204 {
+				t.Fatalf("delete after an unlock for good: %d", code)
+			}
+		})
+	}
+}

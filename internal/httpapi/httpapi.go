@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,8 +67,38 @@ func New(o Options) *Handler {
 	h := &Handler{svc: o.Service, log: o.Logger, mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailureLimiter(o.Auth, o.Now)}
 
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
+	// Every other pattern is more specific: this answers what none
+	// matches, with the error body every API documents rather than the
+	// mux's plain text.
+	h.mux.HandleFunc("/", h.unrouted)
 	h.Mount(h.endpoints()...)
 	return h
+}
+
+// probeMethods are the methods unrouted tries on a path it was asked for
+// with another.
+var probeMethods = [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+
+// unrouted answers a request no route matches: 405 with Allow when the
+// path has routes for other methods, else 404.
+func (h *Handler) unrouted(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range probeMethods {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		httpjson.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on this path; allowed: "+strings.Join(allow, ", "))
+		return
+	}
+	httpjson.Error(w, http.StatusNotFound, "not_found", "no such path: see docs/api.md")
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
@@ -213,8 +244,9 @@ func decodeStrict(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("trailing data after the JSON value")
 	}
-	// encoding/json took any lone surrogate for U+FFFD.
-	return httpjson.CheckSurrogates(body)
+	// encoding/json took invalid UTF-8 and any lone surrogate for U+FFFD,
+	// and \u0000 for a NUL no database stores the same way.
+	return httpjson.CheckText(body)
 }
 
 func jsonError(err error) error {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrorBody is the shape of every error lockgate's APIs answer.
@@ -58,6 +59,22 @@ func CheckSurrogates(data []byte) error {
 	if !bytes.Contains(data, []byte(`\u`)) {
 		return nil
 	}
+	return checkStrings(data, false)
+}
+
+// CheckText is CheckSurrogates that also refuses, naming the field, a
+// string (or member name) holding bytes that are not UTF-8 — which
+// encoding/json turns silently into U+FFFD — or NUL, written \u0000 —
+// which PostgreSQL cannot store in text and SQLite stores. Text that is
+// not what the client sent is refused, never repaired.
+func CheckText(data []byte) error {
+	if !bytes.Contains(data, []byte(`\u`)) && utf8.Valid(data) {
+		return nil
+	}
+	return checkStrings(data, true)
+}
+
+func checkStrings(data []byte, text bool) error {
 	type frame struct {
 		array   bool
 		wantKey bool
@@ -88,7 +105,7 @@ func CheckSurrogates(data []byte) error {
 				stack[n-1].wantKey = false
 			}
 		case '"':
-			end, bad := scanString(data, i+1)
+			end, bad := scanString(data, i+1, text)
 			isKey := len(stack) > 0 && !stack[len(stack)-1].array && stack[len(stack)-1].wantKey
 			if isKey {
 				var k string
@@ -102,9 +119,9 @@ func CheckSurrogates(data []byte) error {
 					case f.array:
 						path = append(path, "["+strconv.Itoa(f.index)+"]")
 					case len(path) == 0:
-						path = append(path, f.key)
+						path = append(path, visibleKey(f.key))
 					default:
-						path = append(path, "."+f.key)
+						path = append(path, "."+visibleKey(f.key))
 					}
 				}
 				where := strings.Join(path, "")
@@ -115,7 +132,7 @@ func CheckSurrogates(data []byte) error {
 				if isKey {
 					what = "is a key that holds"
 				}
-				return fmt.Errorf("%s: %s %s, a lone UTF-16 surrogate, which encodes no character: send the character itself or its surrogate pair", where, what, bad)
+				return fmt.Errorf("%s: %s %s", where, what, bad)
 			}
 			i = end
 		}
@@ -123,13 +140,39 @@ func CheckSurrogates(data []byte) error {
 	return nil
 }
 
+// visibleKey writes the control characters of a member name as \u
+// escapes: the name goes into a one-line message.
+func visibleKey(k string) string {
+	if !strings.ContainsFunc(k, isControl) {
+		return k
+	}
+	var b strings.Builder
+	for _, r := range k {
+		if isControl(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
 // scanString finds the closing quote of the JSON string starting at
-// data[from] and the first lone surrogate escape in it ("" when none).
-func scanString(data []byte, from int) (end int, bad string) {
-	for j := from; j < len(data); j++ {
+// data[from] and describes the first lone surrogate escape in it ("" when
+// none) — with text, also the first NUL escape or bytes that are not
+// UTF-8.
+func scanString(data []byte, from int, text bool) (end int, bad string) {
+	j := from
+	for ; j < len(data); j++ {
 		switch data[j] {
 		case '"':
-			return j, bad
+			end = j
+			if text && bad == "" && !utf8.Valid(data[from:end]) {
+				bad = "bytes that are not UTF-8: send UTF-8 text"
+			}
+			return end, bad
 		case '\\':
 			v, ok := hex4(data, j)
 			if !ok {
@@ -145,11 +188,18 @@ func scanString(data []byte, from int) (end int, bad string) {
 				fallthrough
 			case 0xDC00 <= v && v <= 0xDFFF:
 				if bad == "" {
-					bad = string(data[j : j+6])
+					bad = string(data[j:j+6]) + ", a lone UTF-16 surrogate, which encodes no character: send the character itself or its surrogate pair"
+				}
+			case v == 0 && text:
+				if bad == "" {
+					bad = `NUL (\u0000), which lockgate does not store: remove it`
 				}
 			}
 			j += 5
 		}
+	}
+	if text && bad == "" && !utf8.Valid(data[from:min(j, len(data))]) {
+		bad = "bytes that are not UTF-8: send UTF-8 text"
 	}
 	return len(data), bad
 }

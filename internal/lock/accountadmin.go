@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Deleting and renaming accounts is how an admin resolves the collisions
@@ -61,7 +62,9 @@ func (s *Service) RenameAccount(ctx context.Context, appID, username, to string,
 	}
 	renamed := acc
 	renamed.Username, renamed.Key, renamed.UpdatedAt = to, key, s.now()
-	if err := s.store.RenameAccount(ctx, acc, renamed); err != nil {
+	if err := s.store.RenameAccount(ctx, acc, renamed); errors.Is(err, ErrMatchChanged) {
+		return Account{}, Account{}, fmt.Errorf("%w: the application's username matching changed while renaming; try again", ErrConflict)
+	} else if err != nil {
 		return Account{}, Account{}, err
 	}
 	renamed.Version++
@@ -81,9 +84,20 @@ func (s *Service) adminAccount(ctx context.Context, appID, username string) (App
 	return app, acc, err
 }
 
+// refuseLocked refuses, unless forced, to free the name of a locked
+// account — or of one in a timed unlock, which relocks by itself: its
+// owner unlocked it for a while, not for good, and the relock would come
+// under the new name (or not at all) while the old one answers unknown.
 func (s *Service) refuseLocked(app Application, acc Account, force bool, doing string) error {
-	if force || !acc.LockedAt(s.now()) {
+	if force {
 		return nil
+	}
+	if !acc.LockedAt(s.now()) {
+		if acc.UnlockUntil.IsZero() {
+			return nil
+		}
+		return fmt.Errorf("%w: account %q is unlocked until %s and then relocks by itself, and %s it frees its name: the next check of %q answers as for an unknown account (unknown_account: %s). Lock or unlock it for good first, or force",
+			ErrConflict, acc.Username, acc.UnlockUntil.UTC().Format(time.RFC3339), doing, acc.Username, app.Settings.UnknownAccount)
 	}
 	return fmt.Errorf("%w: account %q is locked, and %s it frees its name: the next check of %q answers as for an unknown account (unknown_account: %s). Unlock it first, or force",
 		ErrConflict, acc.Username, doing, acc.Username, app.Settings.UnknownAccount)

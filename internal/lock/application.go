@@ -110,35 +110,38 @@ func (s *Service) newKey(appID string, now time.Time) (SigningKey, NewKey) {
 
 // UpdateApplication changes an application's name, issuers or settings.
 // A change of username match re-keys the accounts in the same
-// transaction, and is refused while two accounts would become one.
+// transaction, and is refused while two accounts would become one. The
+// input is applied to the application as stored in that transaction, so
+// a concurrent update or account write is never overwritten nor missed.
 func (s *Service) UpdateApplication(ctx context.Context, id string, in ApplicationInput) (Application, error) {
-	app, err := s.store.Application(ctx, id)
-	if err != nil {
-		return Application{}, err
-	}
-	old := app
-	if err := in.apply(&app); err != nil {
-		return Application{}, err
-	}
-	app.UpdatedAt = s.now()
-	var rekeyed []Account
-	if app.Settings.UsernameMatch != old.Settings.UsernameMatch {
-		accs, err := s.store.Accounts(ctx, app.ID, "")
+	var old Application
+	app, err := s.store.UpdateApplication(ctx, id, func(app Application, accounts func() ([]Account, error)) (Application, []Account, error) {
+		old = app
+		if err := in.apply(&app); err != nil {
+			return Application{}, nil, err
+		}
+		app.UpdatedAt = s.now()
+		if app.Settings.UsernameMatch == old.Settings.UsernameMatch {
+			return app, nil, nil
+		}
+		accs, err := accounts()
 		if err != nil {
-			return Application{}, err
+			return Application{}, nil, err
 		}
 		if cs := Collisions(app.Settings.UsernameMatch, accs); len(cs) > 0 {
-			return Application{}, fmt.Errorf("%w: username_match %s would make %s; delete or rename one of each first (lockgate account delete APP USER, lockgate account rename APP USER NEW)",
+			return Application{}, nil, fmt.Errorf("%w: username_match %s would make %s; delete or rename one of each first (lockgate account delete APP USER, lockgate account rename APP USER NEW)",
 				ErrConflict, app.Settings.UsernameMatch, describeCollisions(cs))
 		}
+		var rekeyed []Account
 		for _, a := range accs {
 			if k := CanonicalUsername(app.Settings.UsernameMatch, a.Username); k != a.Key {
 				a.Key = k
 				rekeyed = append(rekeyed, a)
 			}
 		}
-	}
-	if err := s.store.UpdateApplication(ctx, app, rekeyed); err != nil {
+		return app, rekeyed, nil
+	})
+	if err != nil {
 		return Application{}, err
 	}
 	s.verifier.invalidate(old.Issuers...)

@@ -97,7 +97,8 @@ func (c *accountCache) synced(ctx context.Context) (bool, error) {
 // be up to the key cache's age: from the cache when fresh, else read.
 func (c *accountCache) settings(ctx context.Context, st accountReader, app Application, fresh bool) (Settings, error) {
 	if c == nil {
-		return app.Settings, nil
+		a, err := st.Application(ctx, app.ID)
+		return a.Settings, err
 	}
 	if fresh {
 		c.mu.RLock()

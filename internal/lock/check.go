@@ -30,20 +30,13 @@ type CheckResult struct {
 // Check verifies token, decides whether its account is locked now, and
 // records the attempt; it returns only after the attempt is committed.
 func (s *Service) Check(ctx context.Context, token string, in CheckInput) (CheckResult, error) {
-	app, sub, err := s.verifier.verify(ctx, token)
+	app, sub, fresh, err := s.verifyCurrent(ctx, token)
 	if err != nil {
 		return CheckResult{}, err
 	}
 	key := CanonicalUsername(app.Settings.UsernameMatch, sub)
 	if key == "" {
 		return CheckResult{}, unauthorized("sub %q has no visible characters", sub)
-	}
-	fresh, err := s.accounts.synced(ctx)
-	if err != nil {
-		return CheckResult{}, err
-	}
-	if app.Settings, err = s.accounts.settings(ctx, s.store, app, fresh); err != nil {
-		return CheckResult{}, err
 	}
 	now := s.now()
 	acc, err := s.accounts.account(ctx, s.store, app.ID, key, fresh)
@@ -60,6 +53,7 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 			if err != nil {
 				return CheckResult{}, err
 			}
+			key = acc.Key
 			locked = acc.LockedAt(now)
 		}
 	default:
@@ -119,6 +113,24 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 	return res, nil
 }
 
+// verifyCurrent verifies token and gives its application the settings
+// stored now, as the account cache knows them (fresh is whether that
+// cache may answer). The verified copy is as old as the key cache: a
+// username_match or unknown_account changed on another replica would
+// decide checks seconds late, where a lock is seen at once.
+func (s *Service) verifyCurrent(ctx context.Context, token string) (app Application, sub string, fresh bool, err error) {
+	if app, sub, err = s.verifier.verify(ctx, token); err != nil {
+		return Application{}, "", false, err
+	}
+	if fresh, err = s.accounts.synced(ctx); err != nil {
+		return Application{}, "", false, err
+	}
+	if app.Settings, err = s.accounts.settings(ctx, s.store, app, fresh); err != nil {
+		return Application{}, "", false, err
+	}
+	return app, sub, fresh, nil
+}
+
 // boundData keeps integrationData when it is at most the bound; a larger
 // one is replaced by a note of its size, so the check itself never fails
 // on metadata.
@@ -137,21 +149,39 @@ func (s *Service) boundData(d json.RawMessage) json.RawMessage {
 	return json.RawMessage(fmt.Sprintf(`{"lockgate_truncated":true,"size":%d}`, len(d)))
 }
 
-// enrol creates the account name (key) at app in its default state.
+// enrol creates the account name (key) at app in its default state. When
+// the application switched its username matching since app was read, the
+// name's key is computed again under the new matching, which may find the
+// account enrolled already: the returned account's Key is the one stored.
 func (s *Service) enrol(ctx context.Context, app Application, name, key string, now time.Time) (Account, error) {
-	acc := Account{ID: newID("acc", now), AppID: app.ID, Username: name, Key: key, State: app.Settings.DefaultState, Version: 1, CreatedAt: now, UpdatedAt: now}
-	err := s.store.CreateAccount(ctx, acc)
-	if errors.Is(err, ErrConflict) { // enrolled by a concurrent check
-		return s.store.Account(ctx, app.ID, key)
+	for range 3 {
+		acc := Account{ID: newID("acc", now), AppID: app.ID, Username: name, Key: key, State: app.Settings.DefaultState, Version: 1, CreatedAt: now, UpdatedAt: now}
+		err := s.store.CreateAccount(ctx, acc)
+		switch {
+		case errors.Is(err, ErrMatchChanged):
+			if app, err = s.store.Application(ctx, app.ID); err != nil {
+				return Account{}, err
+			}
+			if key, err = app.canonical(name); err != nil {
+				return Account{}, err
+			}
+			if acc, err := s.store.Account(ctx, app.ID, key); !errors.Is(err, ErrNotFound) {
+				return acc, err
+			}
+		case errors.Is(err, ErrConflict): // enrolled by a concurrent check
+			return s.store.Account(ctx, app.ID, key)
+		default:
+			return acc, err
+		}
 	}
-	return acc, err
+	return Account{}, ErrMatchChanged
 }
 
 // ReportEvent records what an integration did about the token's account.
 // The token is verified as for a lock check, and its sub names the
 // account as a check's does.
 func (s *Service) ReportEvent(ctx context.Context, token, source string, detail json.RawMessage) (AccountEvent, error) {
-	app, sub, err := s.verifier.verify(ctx, token)
+	app, sub, _, err := s.verifyCurrent(ctx, token)
 	if err != nil {
 		return AccountEvent{}, err
 	}

@@ -7,15 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"hash"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // The HS256 fast path. Every lock check verifies a token, and golang-jwt's
@@ -31,10 +28,9 @@ import (
 
 // tokenClaims is what verification takes from a token's payload.
 type tokenClaims struct {
-	sub    string
-	exp    time.Time
-	iat    time.Time
-	hasIat bool
+	sub            string
+	exp, nbf, iat  time.Time // to the nanosecond
+	hasNbf, hasIat bool
 }
 
 // hs256Sig is the length of an HS256 signature in unpadded base64url.
@@ -181,17 +177,14 @@ func (v *verifier) fastVerify(ctx context.Context, token string) (app Applicatio
 	if !good {
 		return app, c, true, unauthorized("signature is invalid")
 	}
-	// The registered claims as golang-jwt's validator checks them.
-	now := v.now()
-	switch {
-	case pl.seen&seenExp == 0:
+	// The registered claims as golang-jwt's validator, then checkDates,
+	// check them.
+	if pl.seen&seenExp == 0 {
 		return app, c, true, unauthorized("exp claim is required")
-	case !now.Before(pl.exp.Add(v.leeway)):
-		return app, c, true, unauthorized("token is expired")
-	case pl.seen&seenNbf != 0 && now.Before(pl.nbf.Add(-v.leeway)):
-		return app, c, true, unauthorized("token is not valid yet")
-	case pl.seen&seenIat != 0 && now.Before(pl.iat.Add(-v.leeway)):
-		return app, c, true, unauthorized("token used before issued")
+	}
+	c = tokenClaims{sub: string(pl.sub), exp: pl.exp, nbf: pl.nbf, iat: pl.iat, hasNbf: pl.seen&seenNbf != 0, hasIat: pl.seen&seenIat != 0}
+	if err := v.checkDates(c); err != nil {
+		return app, tokenClaims{}, true, err
 	}
 	if len(v.audiences) > 0 {
 		if pl.audN == 0 || pl.audN == 1 && pl.audFirstEmpty {
@@ -201,7 +194,6 @@ func (v *verifier) fastVerify(ctx context.Context, token string) (app Applicatio
 			return app, c, true, unauthorized("token has invalid audience")
 		}
 	}
-	c = tokenClaims{sub: string(pl.sub), exp: pl.exp, iat: pl.iat, hasIat: pl.seen&seenIat != 0}
 	return e.app, c, true, nil
 }
 
@@ -224,6 +216,7 @@ func (v *verifier) cachedKeys(ctx context.Context, iss []byte) (keyEntry, error)
 func parseHeader(b []byte) (jwsHeader, bool) {
 	var h jwsHeader
 	var seenAlg bool
+	var names memberNames
 	s := jsonScan{b: b}
 	if !s.object() {
 		return h, false
@@ -236,7 +229,12 @@ func parseHeader(b []byte) (jwsHeader, bool) {
 		if name == nil {
 			break
 		}
+		if !names.add(name) {
+			return h, false
+		}
 		switch string(name) {
+		case "enc", "zip":
+			return h, false // a JWE header: checkHeader refuses it
 		case "alg":
 			if seenAlg {
 				return h, false
@@ -281,6 +279,30 @@ func parseHeader(b []byte) (jwsHeader, bool) {
 	return h, s.end()
 }
 
+// memberNames are the member names of one object met so far. Names read
+// here hold no escapes, so equal bytes are equal names.
+type memberNames struct {
+	n     int
+	names [16][]byte
+}
+
+// add reports whether name is new. A name met twice — which checkHeader
+// and checkClaims refuse — or an object with more members than it holds
+// leaves the token to the golang-jwt path.
+func (m *memberNames) add(name []byte) bool {
+	if m.n == len(m.names) {
+		return false
+	}
+	for _, n := range m.names[:m.n] {
+		if bytes.Equal(n, name) {
+			return false
+		}
+	}
+	m.names[m.n] = name
+	m.n++
+	return true
+}
+
 // claimNames are the members golang-jwt's RegisteredClaims decodes, which
 // encoding/json matches without regard to case.
 var claimNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
@@ -291,6 +313,7 @@ var claimNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
 // its struct decoding skips them.
 func (v *verifier) parsePayload(b []byte) (payload, bool) {
 	var p payload
+	var names memberNames
 	s := jsonScan{b: b}
 	if !s.object() {
 		return p, false
@@ -302,6 +325,9 @@ func (v *verifier) parsePayload(b []byte) (payload, bool) {
 		}
 		if name == nil {
 			break
+		}
+		if !names.add(name) {
+			return p, false
 		}
 		bit := uint8(0)
 		for i, n := range claimNames {
@@ -553,9 +579,8 @@ func (s *jsonScan) number() []byte {
 	return b[start:i]
 }
 
-// numericDate reads a NumericDate as golang-jwt does (float64 seconds,
-// whole part and fraction, truncated to its TimePrecision). Values
-// outside years 1970 to about 5000 are left to golang-jwt.
+// numericDate reads a NumericDate as checkClaims does. Values outside
+// its range are left to the golang-jwt path, which refuses them.
 func (s *jsonScan) numericDate() (time.Time, bool) {
 	if c := s.peek(); c != '-' && (c < '0' || c > '9') {
 		return time.Time{}, false
@@ -565,11 +590,10 @@ func (s *jsonScan) numericDate() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	f, err := strconv.ParseFloat(string(n), 64)
-	if err != nil || !(f >= 0 && f < 1e11) {
+	if err != nil || !(f >= 0 && f < maxNumericDate) {
 		return time.Time{}, false
 	}
-	whole, frac := math.Modf(f)
-	return time.Unix(int64(whole), int64(frac*1e9)).Truncate(jwt.TimePrecision), true
+	return dateTime(f), true
 }
 
 // skip reads any value.

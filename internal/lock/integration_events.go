@@ -9,7 +9,7 @@ import "context"
 // IAM responder keeps there the role sessions each person signed in
 // through.
 func (s *Service) IntegrationEvents(ctx context.Context, token, source string, limit int) ([]AccountEvent, error) {
-	app, sub, err := s.verifier.verify(ctx, token)
+	app, sub, _, err := s.verifyCurrent(ctx, token)
 	if err != nil {
 		return nil, err
 	}

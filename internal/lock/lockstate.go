@@ -57,16 +57,18 @@ func (s *Service) SetLock(ctx context.Context, appID, username string, t Target,
 	if err := t.validate(); err != nil {
 		return Account{}, err
 	}
-	app, err := s.store.Application(ctx, appID)
-	if err != nil {
-		return Account{}, err
-	}
-	key, err := app.canonical(username)
-	if err != nil {
-		return Account{}, err
-	}
 	var out Account
-	err = s.retry(ctx, func() error {
+	err := s.retry(ctx, func() error {
+		// Read again on every try: a username_match switch meanwhile
+		// (ErrMatchChanged) gives the name another key.
+		app, err := s.store.Application(ctx, appID)
+		if err != nil {
+			return err
+		}
+		key, err := app.canonical(username)
+		if err != nil {
+			return err
+		}
 		now := s.now()
 		acc, err := s.store.Account(ctx, appID, key)
 		if errors.Is(err, ErrNotFound) {

@@ -15,9 +15,13 @@ import (
 type ApplicationStore interface {
 	keySource
 	CreateApplication(ctx context.Context, app Application, key SigningKey) error
-	// UpdateApplication stores app; with rekeyed, the accounts' keys in
-	// the same transaction (the username match changed).
-	UpdateApplication(ctx context.Context, app Application, rekeyed []Account) error
+	// UpdateApplication reads application id as stored, lets change
+	// decide what it becomes and which accounts get another key (reading
+	// the accounts with accounts), and stores both: all in one
+	// transaction that no account creation or rename of the application
+	// overlaps, so a username_match switch cannot miss an account
+	// written meanwhile. It returns the application stored.
+	UpdateApplication(ctx context.Context, id string, change func(app Application, accounts func() ([]Account, error)) (Application, []Account, error)) (Application, error)
 	Application(ctx context.Context, id string) (Application, error)
 	Applications(ctx context.Context) ([]Application, error)
 	DeleteApplication(ctx context.Context, id string) error
@@ -36,7 +40,9 @@ type PersonStore interface {
 // AccountStore keeps accounts and their lock history.
 type AccountStore interface {
 	accountReader
-	// CreateAccount inserts a; ErrConflict when (app, key) exists.
+	// CreateAccount inserts a; ErrConflict when (app, key) exists,
+	// ErrMatchChanged when a.Key is not a.Username's key under the
+	// application's username_match as committed.
 	CreateAccount(ctx context.Context, a Account) error
 	AccountByID(ctx context.Context, id string) (Account, error)
 	Accounts(ctx context.Context, appID, personID string) ([]Account, error)
@@ -45,7 +51,8 @@ type AccountStore interface {
 	// read (its Version), ErrNotFound when it is gone.
 	DeleteAccount(ctx context.Context, a Account) error
 	// RenameAccount stores renamed's Username and Key for the account a,
-	// as read: ErrConflict when it changed since or the key is taken.
+	// as read: ErrConflict when it changed since or the key is taken,
+	// ErrMatchChanged as for CreateAccount.
 	RenameAccount(ctx context.Context, a, renamed Account) error
 	lockWriter
 	LockHistory(ctx context.Context, accountID string, limit int) ([]LockChange, error)
@@ -118,6 +125,9 @@ type TokenStore interface {
 	// usable one (ErrConflict), deciding and revoking atomically.
 	RevokeAdminToken(ctx context.Context, id string, at time.Time) error
 	TouchToken(ctx context.Context, id string, at time.Time) error
+	// SetTokenSource records where a token comes from: an issued token
+	// configured as the admin token becomes the bootstrap token.
+	SetTokenSource(ctx context.Context, id, source string) error
 }
 
 // Store is everything the Service persists.

@@ -283,6 +283,25 @@ func (s *Service) EnsureAdminToken(ctx context.Context, configured string) (gene
 		if err := CheckBootstrapToken(configured); err != nil {
 			return "", fmt.Errorf("the configured admin token %w", err)
 		}
+		// The value may be a token lockgate issued (the first start's,
+		// which it advises to configure, or one pasted from a listing):
+		// that token becomes the configured one, so that changing the
+		// value revokes it. A second record for the same secret would
+		// be the one revoked, and the issued one would keep working.
+		adopted, found, err := s.issuedToken(ctx, configured)
+		if err != nil {
+			return "", err
+		}
+		if found {
+			switch {
+			case !adopted.RevokedAt.IsZero():
+				return "", fmt.Errorf("the configured admin token is token %s (%q), revoked at %s: configure a new one", adopted.ID, adopted.Name, adopted.RevokedAt.Format(time.RFC3339))
+			case adopted.Scope != ScopeAdmin:
+				return "", fmt.Errorf("the configured admin token is token %s (%q), of scope %s: the configured token has full admin rights, so it must be a full admin token; configure a new value (such as `openssl rand -hex 32`)", adopted.ID, adopted.Name, adopted.Scope)
+			case !adopted.ActiveAt(s.now()):
+				return "", fmt.Errorf("the configured admin token is token %s (%q), expired at %s: configure a new one", adopted.ID, adopted.Name, adopted.ExpiresAt.Format(time.RFC3339))
+			}
+		}
 		boots, err := s.store.Tokens(ctx, TokenFilter{Source: SourceBootstrap, IncludeRevoked: true})
 		if err != nil {
 			return "", err
@@ -295,18 +314,34 @@ func (s *Service) EnsureAdminToken(ctx context.Context, configured string) (gene
 			}
 		}
 		keep := ""
+		if found {
+			keep = adopted.ID
+		}
 		for _, t := range boots {
-			if !t.RevokedAt.IsZero() {
+			if !t.RevokedAt.IsZero() || t.ID == keep {
 				continue
 			}
-			if keep == "" && verifyBootstrap(t.Hash, configured) {
+			same := verifyBootstrap(t.Hash, configured)
+			if keep == "" && same {
 				keep = t.ID
 				continue
 			}
 			if err := s.store.RevokeToken(ctx, t.ID, s.now()); err != nil {
 				return "", err
 			}
+			if same {
+				// Registered by an earlier version next to the issued
+				// token it copies: one record is enough.
+				s.log.Info("a second record of the configured admin token is revoked; the issued token is kept", "token", t.ID, "kept", keep)
+				continue
+			}
 			s.log.Warn("the configured admin token changed: the previous one is revoked", "token", t.ID, "created", t.CreatedAt)
+		}
+		if found && adopted.Source != SourceBootstrap {
+			if err := s.store.SetTokenSource(ctx, adopted.ID, SourceBootstrap); err != nil {
+				return "", err
+			}
+			s.log.Info("the configured admin token is an issued token: it is now the configured one, revoked when the configured value changes", "token", adopted.ID, "name", adopted.Name)
 		}
 		if keep == "" {
 			now := s.now()
@@ -332,6 +367,33 @@ func (s *Service) EnsureAdminToken(ctx context.Context, configured string) (gene
 	}
 	_, secret, err := s.createToken(ctx, TokenInput{Name: "initial admin token", Scope: ScopeAdmin}, SourceGenerated)
 	return secret, err
+}
+
+// issuedToken finds the token lockgate issued whose value is value, if
+// any, revoked or not.
+func (s *Service) issuedToken(ctx context.Context, value string) (Token, bool, error) {
+	var (
+		t   Token
+		err error
+	)
+	switch {
+	case strings.HasPrefix(value, issuedPrefix):
+		id, secret, ok := parseIssued(value)
+		if !ok {
+			return Token{}, false, nil
+		}
+		if t, err = s.store.Token(ctx, id); err == nil && !verifyIssued(t.Hash, secret) {
+			return Token{}, false, nil
+		}
+	case strings.HasPrefix(value, legacyPrefix):
+		t, err = s.store.TokenByLegacyHash(ctx, HashOf(value))
+	default:
+		return Token{}, false, nil
+	}
+	if errors.Is(err, ErrNotFound) {
+		return Token{}, false, nil
+	}
+	return t, err == nil, err
 }
 
 // CreateToken issues a token; its secret is returned here and never again.

@@ -295,3 +295,70 @@ func TestExpiringTokenDoesNotKeepAdminsIn(t *testing.T) {
 		})
 	}
 }
+
+// TestConfiguredTokenAdoptsIssuedToken (atk14 F11): the first start's
+// token, configured as LOCKGATE_ADMIN_TOKEN as the server advises, was
+// registered a second time as the configured token; a change of the
+// value revoked that record only, and the leaked value kept working. An
+// admin:read token's value configured there authenticated as full admin.
+func TestConfiguredTokenAdoptsIssuedToken(t *testing.T) {
+	for _, b := range []string{"sqlite", "postgres"} {
+		t.Run(b, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			first, err := e.svc.EnsureAdminToken(ctx, "")
+			if err != nil || first == "" {
+				t.Fatalf("first start: %q %v", first, err)
+			}
+			gen, err := e.svc.Authenticate(ctx, first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Configured as advised: the same token, now the configured one.
+			configured := newEnvWithStore(t, e.store, e.clock)
+			if _, err := configured.svc.EnsureAdminToken(ctx, first); err != nil {
+				t.Fatalf("start with the first token configured: %v", err)
+			}
+			tok, err := configured.svc.Authenticate(ctx, first)
+			if err != nil || tok.ID != gen.ID || tok.Source != lock.SourceBootstrap || tok.Scope != lock.ScopeAdmin {
+				t.Fatalf("configured first token: %+v %v, want %s adopted", tok, err, gen.ID)
+			}
+			if boots, _ := e.svc.Tokens(ctx, lock.TokenFilter{Source: lock.SourceBootstrap, IncludeRevoked: true}); len(boots) != 1 || boots[0].ID != gen.ID {
+				t.Fatalf("bootstrap tokens: %+v, want only %s", boots, gen.ID)
+			}
+			// Restarting with it again keeps it.
+			again := newEnvWithStore(t, e.store, e.clock)
+			if _, err := again.svc.EnsureAdminToken(ctx, first); err != nil {
+				t.Fatal(err)
+			}
+			// Changing the value revokes it, on every replica.
+			changed := newEnvWithStore(t, e.store, e.clock)
+			if _, err := changed.svc.EnsureAdminToken(ctx, bootB); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []*env{changed, configured} {
+				if _, err := r.svc.Authenticate(ctx, first); !errors.Is(err, lock.ErrUnauthorized) || !strings.Contains(err.Error(), "revoked") {
+					t.Fatalf("first token after the value changed: %v", err)
+				}
+			}
+			// And it cannot come back.
+			if _, err := newEnvWithStore(t, e.store, e.clock).svc.EnsureAdminToken(ctx, first); err == nil || !strings.Contains(err.Error(), "revoked") {
+				t.Fatalf("start with the revoked first token: %v", err)
+			}
+
+			// A read-only token's value is refused, with the reason, and
+			// keeps its scope.
+			_, ro, err := changed.svc.CreateToken(ctx, lock.TokenInput{Name: "reader", Scope: lock.ScopeAdminRead})
+			if err != nil {
+				t.Fatal(err)
+			}
+			withRO := newEnvWithStore(t, e.store, e.clock)
+			if _, err := withRO.svc.EnsureAdminToken(ctx, ro); err == nil || !strings.Contains(err.Error(), "admin:read") || !strings.Contains(err.Error(), "full admin") {
+				t.Fatalf("start with an admin:read token configured: %v", err)
+			}
+			if tok, err := withRO.svc.Authenticate(ctx, ro); err != nil || tok.Scope != lock.ScopeAdminRead {
+				t.Fatalf("admin:read token after the refused start: %+v %v", tok, err)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ package lock
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -219,4 +220,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 	ErrInvalid  = errors.New("invalid")
+	// ErrMatchChanged is a write of an account whose key was computed
+	// under a username_match the application no longer has: the key must
+	// be computed again.
+	ErrMatchChanged = fmt.Errorf("%w: the application's username matching changed meanwhile", ErrConflict)
 )

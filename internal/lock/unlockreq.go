@@ -80,7 +80,7 @@ func (s *Service) requestStore() (UnlockRequestStore, error) {
 // comes from the same integration, for the same account). An account has
 // at most one pending request: asking again returns it.
 func (s *Service) RequestUnlock(ctx context.Context, token, attemptID string, p UnlockRequestPolicy) (UnlockRequest, error) {
-	app, sub, err := s.verifier.verify(ctx, token)
+	app, sub, _, err := s.verifyCurrent(ctx, token)
 	if err != nil {
 		return UnlockRequest{}, err
 	}
@@ -149,7 +149,7 @@ func (s *Service) RequestUnlock(ctx context.Context, token, attemptID string, p 
 // UnlockRequestStatus returns a request to the integration that made it
 // (the token must speak for the same account).
 func (s *Service) UnlockRequestStatus(ctx context.Context, token, id string) (UnlockRequest, error) {
-	app, sub, err := s.verifier.verify(ctx, token)
+	app, sub, _, err := s.verifyCurrent(ctx, token)
 	if err != nil {
 		return UnlockRequest{}, err
 	}

@@ -135,7 +135,7 @@ func (v *verifier) verifyWith(ctx context.Context, token string, fast bool) (App
 		return Application{}, "", unauthorized("sub holds U+FFFD: invalid UTF-8 or a lone surrogate")
 	}
 	// A token good for hours is a replayable credential: bound exp by iat,
-	// or by now when the token carries no iat.
+	// or by now when the token carries no iat. Both to the nanosecond.
 	from := v.now().Add(v.leeway)
 	if claims.hasIat {
 		from = claims.iat
@@ -150,6 +150,14 @@ func (v *verifier) verifyWith(ctx context.Context, token string, fast bool) (App
 // registered claims; verifyWith checks the rest.
 func (v *verifier) parse(ctx context.Context, token string) (Application, tokenClaims, error) {
 	var app Application
+	// golang-jwt decodes the header into a map, which forgets duplicates.
+	if h, _, ok := strings.Cut(token, "."); ok {
+		if b, err := v.parser.DecodeSegment(h); err == nil {
+			if err := checkHeader(b); err != nil {
+				return Application{}, tokenClaims{}, unauthorized("%v", err)
+			}
+		}
+	}
 	claims := strictClaims{}
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		// RFC 7515 §4.1.11: "If any of the listed extension Header
@@ -185,11 +193,30 @@ func (v *verifier) parse(ctx context.Context, token string) (Application, tokenC
 	if err != nil {
 		return Application{}, tokenClaims{}, unauthorized("%v", err)
 	}
-	c := tokenClaims{sub: claims.Subject, exp: claims.ExpiresAt.Time}
-	if claims.IssuedAt != nil {
-		c.iat, c.hasIat = claims.IssuedAt.Time, true
+	// golang-jwt compared the dates truncated to whole seconds: compare
+	// them again exactly.
+	d := claims.dates
+	c := tokenClaims{sub: claims.Subject, exp: d.exp, nbf: d.nbf, iat: d.iat, hasNbf: d.hasNbf, hasIat: d.hasIat}
+	if err := v.checkDates(c); err != nil {
+		return Application{}, tokenClaims{}, err
 	}
 	return app, c, nil
+}
+
+// checkDates checks exp, nbf and iat against now, with the leeway. exp
+// is rounded down to its second (as golang-jwt does, the strict way for
+// an expiry); nbf and iat are compared exactly.
+func (v *verifier) checkDates(c tokenClaims) error {
+	now := v.now()
+	switch {
+	case !now.Before(c.exp.Truncate(time.Second).Add(v.leeway)):
+		return unauthorized("token is expired")
+	case c.hasNbf && now.Before(c.nbf.Add(-v.leeway)):
+		return unauthorized("token is not valid yet")
+	case c.hasIat && now.Before(c.iat.Add(-v.leeway)):
+		return unauthorized("token used before issued")
+	}
+	return nil
 }
 
 // keys returns the application of issuer with its usable keys opened,
@@ -263,25 +290,21 @@ func (v *verifier) invalidate(issuers ...string) {
 	}
 }
 
-// strictClaims are the registered claims with their NumericDates held to
-// RFC 7519 §2: "A JSON numeric value". The library also takes a JSON
-// string holding digits, and null as absent.
+// strictClaims are the registered claims, with the checks of checkClaims
+// first: NumericDates held to RFC 7519 §2, "A JSON numeric value" (the
+// library also takes a JSON string holding digits, and null as absent),
+// within range, and kept exact in dates.
 type strictClaims struct {
 	jwt.RegisteredClaims
+	dates tokenDates
 }
 
 func (c *strictClaims) UnmarshalJSON(b []byte) error {
-	var dates struct {
-		Exp, Nbf, Iat json.RawMessage
-	}
-	if err := json.Unmarshal(b, &dates); err != nil {
+	d, err := checkClaims(b)
+	if err != nil {
 		return err
 	}
-	for name, raw := range map[string]json.RawMessage{"exp": dates.Exp, "nbf": dates.Nbf, "iat": dates.Iat} {
-		if raw != nil && (len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9'))) {
-			return fmt.Errorf("%s is not a JSON number", name)
-		}
-	}
+	c.dates = d
 	return json.Unmarshal(b, &c.RegisteredClaims)
 }
 

@@ -73,6 +73,9 @@ func (s *Store) CreateAccount(ctx context.Context, a lock.Account) error {
 		key = a.Username
 	}
 	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
+		if err := s.sharedApp(ctx, tx, a.AppID, a.Username, key); err != nil {
+			return nil, err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, app_id, username, username_key, person_id, state, unlock_until, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			a.ID, a.AppID, a.Username, key, nullable(a.PersonID), a.State, micros(a.UnlockUntil), a.Version, micros(a.CreatedAt), micros(a.UpdatedAt))
 		return [][2]string{{a.AppID, key}}, err
@@ -214,6 +217,9 @@ func (s *Store) DeleteAccount(ctx context.Context, a lock.Account) error {
 // announced: either may be cached (the new one as unknown).
 func (s *Store) RenameAccount(ctx context.Context, a, renamed lock.Account) error {
 	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
+		if err := s.sharedApp(ctx, tx, a.AppID, renamed.Username, renamed.Key); err != nil {
+			return nil, err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE accounts SET username = $3, username_key = $4, updated_at = $5, version = version + 1 WHERE id = $1 AND version = $2`,
 			a.ID, a.Version, renamed.Username, renamed.Key, micros(renamed.UpdatedAt))
 		if err != nil {

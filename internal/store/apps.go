@@ -43,12 +43,38 @@ func (s *Store) CreateApplication(ctx context.Context, app lock.Application, key
 	})
 }
 
-// UpdateApplication implements lock.Store. Re-keyed accounts are written
-// in two passes through a temporary key, so that two keys swapping places
+// UpdateApplication implements lock.Store. The application row is read
+// FOR NO KEY UPDATE on PostgreSQL, which waits for, and holds off, the
+// FOR SHARE of every account creation and rename of the application
+// (sharedApp) — but not the key-share locks of foreign keys, so lock
+// checks and lock changes go on. SQLite's write transaction (BEGIN
+// IMMEDIATE) excludes every other writer. Re-keyed accounts are written in
+// two passes through a temporary key, so that two keys swapping places
 // never meet the unique index half-way.
-func (s *Store) UpdateApplication(ctx context.Context, app lock.Application, rekeyed []lock.Account) error {
-	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
-		err := mustAffect(tx.ExecContext(ctx, `UPDATE applications SET name = $2, unknown_account = $3, default_state = $4, locked_message = $5, username_match = $6, updated_at = $7 WHERE id = $1`,
+func (s *Store) UpdateApplication(ctx context.Context, id string, change func(lock.Application, func() ([]lock.Account, error)) (lock.Application, []lock.Account, error)) (lock.Application, error) {
+	var app lock.Application
+	err := s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
+		q := `SELECT ` + appCols + ` FROM applications WHERE id = $1`
+		if s.dialect.name == "postgres" {
+			q += ` FOR NO KEY UPDATE`
+		}
+		cur, err := scanApp(tx.QueryRowContext(ctx, q, id))
+		if err != nil {
+			return nil, err
+		}
+		apps := []lock.Application{cur}
+		if err := issuers(ctx, tx, apps); err != nil {
+			return nil, err
+		}
+		accounts := func() ([]lock.Account, error) {
+			return queryAll(ctx, tx, scanAccount, `SELECT `+accountCols+` FROM accounts WHERE app_id = $1 ORDER BY username`, id)
+		}
+		var rekeyed []lock.Account
+		if app, rekeyed, err = change(apps[0], accounts); err != nil {
+			return nil, err
+		}
+		app.ID = id
+		err = mustAffect(tx.ExecContext(ctx, `UPDATE applications SET name = $2, unknown_account = $3, default_state = $4, locked_message = $5, username_match = $6, updated_at = $7 WHERE id = $1`,
 			app.ID, app.Name, app.Settings.UnknownAccount, app.Settings.DefaultState, app.Settings.LockedMessage, app.Settings.UsernameMatch, micros(app.UpdatedAt)))
 		if err != nil {
 			return nil, err
@@ -68,27 +94,49 @@ func (s *Store) UpdateApplication(ctx context.Context, app lock.Application, rek
 		}
 		return [][2]string{{app.ID, ""}}, insertIssuers(ctx, tx, app)
 	})
+	if err != nil {
+		return lock.Application{}, err
+	}
+	return app, nil
+}
+
+// sharedApp checks, inside an account write's transaction, that key is
+// username's key under the application's username_match as committed:
+// lock.ErrMatchChanged when a switch committed since the key was
+// computed. On PostgreSQL the row is read FOR SHARE, so a switch in
+// progress (UpdateApplication) finishes first and one not yet begun waits
+// for this write, whose account it then sees.
+func (s *Store) sharedApp(ctx context.Context, tx *sql.Tx, appID, username, key string) error {
+	q := `SELECT username_match FROM applications WHERE id = $1`
+	if s.dialect.name == "postgres" {
+		q += ` FOR SHARE`
+	}
+	var m lock.UsernameMatch
+	if err := tx.QueryRowContext(ctx, q, appID).Scan(&m); err != nil {
+		return err
+	}
+	if lock.CanonicalUsername(m, username) != key {
+		return lock.ErrMatchChanged
+	}
+	return nil
 }
 
 func (s *Store) issuers(ctx context.Context, apps []lock.Application) error {
+	return issuers(ctx, s.db, apps)
+}
+
+func issuers(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, apps []lock.Application) error {
 	for i := range apps {
-		rows, err := s.db.QueryContext(ctx, `SELECT issuer FROM app_issuers WHERE app_id = $1 ORDER BY issuer`, apps[i].ID)
+		iss, err := queryAll(ctx, db, func(r scanner) (string, error) {
+			var v string
+			return v, r.Scan(&v)
+		}, `SELECT issuer FROM app_issuers WHERE app_id = $1 ORDER BY issuer`, apps[i].ID)
 		if err != nil {
 			return err
 		}
-		apps[i].Issuers = []string{}
-		for rows.Next() {
-			var iss string
-			if err := rows.Scan(&iss); err != nil {
-				rows.Close()
-				return err
-			}
-			apps[i].Issuers = append(apps[i].Issuers, iss)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		apps[i].Issuers = append([]string{}, iss...)
 	}
 	return nil
 }

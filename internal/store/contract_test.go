@@ -55,8 +55,10 @@ func TestApplications(t *testing.T) {
 		if _, err := s.Application(ctx, "app_2"); !errors.Is(err, lock.ErrNotFound) {
 			t.Fatalf("failed create left a row: %v", err)
 		}
-		app.Name, app.Issuers = "renamed", []string{"https://b.example"}
-		if err := s.UpdateApplication(ctx, app, nil); err != nil {
+		if _, err := s.UpdateApplication(ctx, app.ID, func(cur lock.Application, _ func() ([]lock.Account, error)) (lock.Application, []lock.Account, error) {
+			cur.Name, cur.Issuers = "renamed", []string{"https://b.example"}
+			return cur, nil, nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.ApplicationByIssuer(ctx, "https://a.example"); !errors.Is(err, lock.ErrNotFound) {

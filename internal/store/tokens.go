@@ -120,3 +120,8 @@ func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2`, id, micros(at))
 	return s.wrap(err)
 }
+
+// SetTokenSource implements lock.Store.
+func (s *Store) SetTokenSource(ctx context.Context, id, source string) error {
+	return s.wrap(mustAffect(s.db.ExecContext(ctx, `UPDATE tokens SET source = $2 WHERE id = $1`, id, source)))
+}
