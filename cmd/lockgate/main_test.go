@@ -130,12 +130,15 @@ type cliCase struct {
 	contains []string
 }
 
-// runCLICases runs each case as a subtest; check, when given, looks
-// further at each case's output.
+// runCLICases runs each case as a parallel subtest (each is a process of
+// its own that reads its arguments' files and changes nothing, and most
+// of its time is the process starting); check, when given, looks further
+// at each case's output. The caller's cleanups run after the cases end.
 func runCLICases(t *testing.T, tests []cliCase, check ...func(t *testing.T, tt cliCase, stdout string)) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			stdout, stderr, code := runCLI(t, nil, tt.args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, stdout, stderr)
