@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -28,9 +30,110 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building lockgate: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	flag.Parse() // for testing.Short and -run, before m.Run
+	prestart(dir)
 	code := m.Run()
+	for _, b := range prestarted {
+		b.wait() // a test that was skipped leaves its build running
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// prestarted holds the builds TestMain starts before the tests, by the
+// name of the test that checks them. A build takes up to a minute of
+// linking; started with the tests that run one at a time (and leave a core
+// idle), it is done or nearly done when its test's turn comes, instead of
+// running alone at the end of the package.
+var prestarted = map[string]*background{}
+
+// prestart starts, in a directory under dir, the build of each test that
+// this run selects and that -short does not skip.
+func prestart(dir string) {
+	if testing.Short() {
+		return
+	}
+	for name, command := range map[string]func(out string) (*exec.Cmd, error){
+		"TestReleaseScript":          releaseCommand,
+		"TestDockerfileBuildCommand": dockerBuildCommand,
+	} {
+		if !selected(name) {
+			continue
+		}
+		out := filepath.Join(dir, name)
+		if err := os.Mkdir(out, 0o755); err != nil {
+			continue // the test builds for itself
+		}
+		if cmd, err := command(out); err == nil {
+			prestarted[name] = startBackground(cmd, out)
+		}
+	}
+}
+
+// selected says whether -run and -skip let the top-level test name run.
+// A pattern it cannot read selects the test: the worst case is a build
+// that no test uses.
+func selected(name string) bool {
+	match := func(flagName string) (matched, set bool) {
+		f := flag.Lookup(flagName)
+		if f == nil || f.Value.String() == "" {
+			return false, false
+		}
+		top := strings.Split(f.Value.String(), "/")[0]
+		ok, err := regexp.MatchString(top, name)
+		return ok || err != nil, true
+	}
+	if ok, set := match("test.run"); set && !ok {
+		return false
+	}
+	if ok, set := match("test.skip"); set && ok {
+		return false
+	}
+	return true
+}
+
+// background is a command running while the tests do.
+type background struct {
+	dir  string // where the command writes
+	done chan struct{}
+	out  []byte // its combined output
+	err  error
+}
+
+func startBackground(cmd *exec.Cmd, dir string) *background {
+	b := &background{dir: dir, done: make(chan struct{})}
+	go func() {
+		b.out, b.err = cmd.CombinedOutput()
+		close(b.done)
+	}()
+	return b
+}
+
+func (b *background) wait() ([]byte, error) {
+	<-b.done
+	return b.out, b.err
+}
+
+// runBuild runs what command makes for the test t: the build TestMain
+// started, or a new one in a temporary directory. It returns the
+// directory the build wrote to.
+func runBuild(t *testing.T, command func(out string) (*exec.Cmd, error)) string {
+	t.Helper()
+	if b := prestarted[t.Name()]; b != nil {
+		if out, err := b.wait(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return b.dir
+	}
+	dir := t.TempDir()
+	cmd, err := command(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+	return dir
 }
 
 func freeAddr(t *testing.T) string {

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -244,10 +245,23 @@ func TestDockerfileBuildCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds lockgate: not in -short")
 	}
-	src, _ := os.ReadFile("../../Dockerfile")
+	out := runBuild(t, dockerBuildCommand)
+	checkReleaseBinary(t, filepath.Join(out, "lockgate"), "v0.0.0-docker-test", "0123456789abcdef")
+	if fi, err := os.Stat(filepath.Join(out, "data")); err != nil || !fi.IsDir() {
+		t.Errorf("no data directory for the runtime stage to copy: %v", err)
+	}
+}
+
+// dockerBuildCommand is the Dockerfile's go build writing to out, with the
+// build args TestDockerfileBuildCommand checks for in the environment.
+func dockerBuildCommand(out string) (*exec.Cmd, error) {
+	src, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		return nil, err
+	}
 	ins, err := parseDockerfile(string(src))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var cmd string
 	for _, in := range stages(ins)[0].all("RUN") {
@@ -255,19 +269,15 @@ func TestDockerfileBuildCommand(t *testing.T) {
 			cmd = in.args
 		}
 	}
-	out := t.TempDir()
+	if cmd == "" {
+		return nil, errors.New("the Dockerfile's first stage runs no go build")
+	}
 	cmd = strings.ReplaceAll(cmd, "/out/", out+"/")
 	sh := exec.Command("sh", "-c", cmd)
 	sh.Dir = "../.."
 	sh.Env = append(os.Environ(), "VERSION=v0.0.0-docker-test", "COMMIT=0123456789abcdef", "DATE=2026-11-29T00:00:00Z",
 		"TARGETOS="+runtime.GOOS, "TARGETARCH="+runtime.GOARCH)
-	if b, err := sh.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", cmd, err, b)
-	}
-	checkReleaseBinary(t, filepath.Join(out, "lockgate"), "v0.0.0-docker-test", "0123456789abcdef")
-	if fi, err := os.Stat(filepath.Join(out, "data")); err != nil || !fi.IsDir() {
-		t.Errorf("no data directory for the runtime stage to copy: %v", err)
-	}
+	return sh, nil
 }
 
 // checkReleaseBinary runs bin's version -o json and checks what it says,
@@ -321,14 +331,7 @@ func TestReleaseScript(t *testing.T) {
 	if !slices.Contains([]string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64"}, target) {
 		t.Skipf("the release script does not build for %s", target)
 	}
-	dist := t.TempDir()
-	cmd := exec.Command("bash", "../../scripts/release.sh", "-o", dist, target)
-	// gzip -9 of a 60 MB binary is most of the script's time; the archive's
-	// contents and checksum are what is checked, at any level.
-	cmd.Env = append(os.Environ(), "GZIP_LEVEL=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("release.sh: %v\n%s", err, out)
-	}
+	dist := runBuild(t, releaseCommand)
 	version := strings.TrimSpace(string(describe))
 	name := fmt.Sprintf("lockgate-%s-%s-%s", version, runtime.GOOS, runtime.GOARCH)
 	sums, err := os.ReadFile(filepath.Join(dist, "SHA256SUMS"))
@@ -361,6 +364,20 @@ func TestReleaseScript(t *testing.T) {
 	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "GZIP_LEVEL=0") {
 		t.Errorf("release.sh with GZIP_LEVEL=0: %v\n%s", err, out)
 	}
+}
+
+// releaseCommand is scripts/release.sh for this machine's target, writing
+// to dist.
+func releaseCommand(dist string) (*exec.Cmd, error) {
+	target := runtime.GOOS + "/" + runtime.GOARCH
+	if !slices.Contains([]string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64"}, target) {
+		return nil, fmt.Errorf("the release script does not build for %s", target)
+	}
+	cmd := exec.Command("bash", "../../scripts/release.sh", "-o", dist, target)
+	// gzip -9 of a 60 MB binary is most of the script's time; the archive's
+	// contents and checksum are what is checked, at any level.
+	cmd.Env = append(os.Environ(), "GZIP_LEVEL=1")
+	return cmd, nil
 }
 
 func untar(t *testing.T, archive []byte, dir string) []string {
