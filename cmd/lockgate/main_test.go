@@ -53,7 +53,7 @@ func prestart(dir string) {
 	if testing.Short() {
 		return
 	}
-	for name, command := range map[string]func(out string) (*exec.Cmd, error){
+	for name, command := range map[string]buildFunc{
 		"TestReleaseScript":          releaseCommand,
 		"TestDockerfileBuildCommand": dockerBuildCommand,
 	} {
@@ -64,8 +64,8 @@ func prestart(dir string) {
 		if err := os.Mkdir(out, 0o755); err != nil {
 			continue // the test builds for itself
 		}
-		if cmd, err := command(out); err == nil {
-			prestarted[name] = startBackground(cmd, out)
+		if cmd, want, err := command(out); err == nil {
+			prestarted[name] = startBackground(cmd, out, want)
 		}
 	}
 }
@@ -92,16 +92,23 @@ func selected(name string) bool {
 	return true
 }
 
+// buildFunc makes the command of a build writing to out, and says what
+// the build is to stamp on its binary, read as the command is made: what
+// the tree is when the build starts (git describe), not when its test
+// runs.
+type buildFunc func(out string) (cmd *exec.Cmd, want string, err error)
+
 // background is a command running while the tests do.
 type background struct {
 	dir  string // where the command writes
+	want string // from its buildFunc
 	done chan struct{}
 	out  []byte // its combined output
 	err  error
 }
 
-func startBackground(cmd *exec.Cmd, dir string) *background {
-	b := &background{dir: dir, done: make(chan struct{})}
+func startBackground(cmd *exec.Cmd, dir, want string) *background {
+	b := &background{dir: dir, want: want, done: make(chan struct{})}
 	go func() {
 		b.out, b.err = cmd.CombinedOutput()
 		close(b.done)
@@ -116,24 +123,24 @@ func (b *background) wait() ([]byte, error) {
 
 // runBuild runs what command makes for the test t: the build TestMain
 // started, or a new one in a temporary directory. It returns the
-// directory the build wrote to.
-func runBuild(t *testing.T, command func(out string) (*exec.Cmd, error)) string {
+// directory the build wrote to and what command said it would stamp.
+func runBuild(t *testing.T, command buildFunc) (dir, want string) {
 	t.Helper()
 	if b := prestarted[t.Name()]; b != nil {
 		if out, err := b.wait(); err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		return b.dir
+		return b.dir, b.want
 	}
-	dir := t.TempDir()
-	cmd, err := command(dir)
+	dir = t.TempDir()
+	cmd, want, err := command(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", cmd, err, out)
 	}
-	return dir
+	return dir, want
 }
 
 func freeAddr(t *testing.T) string {
