@@ -10,6 +10,8 @@
 # `git describe --tags --always --dirty` (override with VERSION=…), the
 # commit `git rev-parse HEAD`, the date the commit's (so that two builds of
 # one commit are byte-identical). `lockgate version -o json` shows them.
+# GZIP_LEVEL (1-9, default 9) sets the archives' compression: releases use
+# 9; TestReleaseScript uses 1, as -9 costs it seconds and proves nothing more.
 # Tested by TestReleaseScript (cmd/lockgate/packaging_test.go).
 set -euo pipefail
 
@@ -30,6 +32,11 @@ version="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo d
 commit="${COMMIT:-$(git rev-parse HEAD 2>/dev/null || true)}"
 epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
 date="${DATE:-$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r "$epoch" +%Y-%m-%dT%H:%M:%SZ)}"
+level="${GZIP_LEVEL:-9}"
+case $level in
+  [1-9]) ;;
+  *) echo "release: GZIP_LEVEL=$level: want a compression level from 1 to 9" >&2; exit 2 ;;
+esac
 ldflags="-s -w -X main.version=$version -X main.commit=$commit -X main.date=$date"
 
 mkdir -p "$out"
@@ -55,7 +62,7 @@ for target in "${targets[@]}"; do
   if tar --version 2>/dev/null | grep -q 'GNU tar'; then
     tarflags=(--sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch")
   fi
-  tar -C "$work" "${tarflags[@]}" -cf - "$name" | gzip -n -9 > "$out/$name.tar.gz"
+  tar -C "$work" "${tarflags[@]}" -cf - "$name" | gzip -n "-$level" > "$out/$name.tar.gz"
   archives+=("$name.tar.gz")
 done
 

@@ -12,6 +12,7 @@ import (
 // deletion of a locked account without --force are refused with the
 // reason.
 func TestAccountDeleteAndRename(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	const tok = "cli-account-admin-token-0123456789abc"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok)

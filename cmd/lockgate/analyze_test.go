@@ -25,6 +25,7 @@ func genLogs(t *testing.T, size string) string {
 const healthyFrom, healthyTo = "2026-11-02T16:00:00Z", "2026-11-02T19:59:59.999Z"
 
 func TestAnalyzeCLI(t *testing.T) {
+	t.Parallel()
 	logs := genLogs(t, "12MB")
 	tests := []cliCase{
 		{"no inputs", []string{"analyze"}, 2, []string{"needs log files"}},
@@ -57,6 +58,7 @@ func TestAnalyzeCLI(t *testing.T) {
 // replayed over everything (--replay fills would_block_requests), from
 // standard input too.
 func TestAnalyzeJSONAndReplay(t *testing.T) {
+	t.Parallel()
 	logs := genLogs(t, "12MB")
 	out, stderr, code := runCLI(t, nil, "analyze", "--from", healthyFrom, "--to", healthyTo, "--replay", "-o", "json", logs)
 	if code != 0 {

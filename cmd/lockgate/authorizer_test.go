@@ -14,6 +14,7 @@ import (
 // function's environment, the JWK set fetched from a pool double started
 // here and the group policies read from a file.
 func TestLambdaAuthorizerEvents(t *testing.T) {
+	t.Parallel()
 	idp := idptest.NewCognito("us-east-1", "us-east-1_PetStore1", "petstoreclient0001")
 	defer idp.Close()
 	other := idptest.NewCognito("us-east-1", "us-east-1_OtherPool", "petstoreclient0001")

@@ -95,6 +95,7 @@ func gwDo(t *testing.T, gw, method, path, token, client string) (int, string) {
 // requests through the gateway from inside and outside the policy's
 // address ranges, and a locked account.
 func TestAuthzBlogScenarioProcess(t *testing.T) {
+	t.Parallel()
 	idp := idptest.NewCognito("us-east-1", "us-east-1_PetStore1", "petstoreclient0001")
 	defer idp.Close()
 	other := idptest.NewCognito("us-east-1", "us-east-1_Elsewhere", "petstoreclient0001")

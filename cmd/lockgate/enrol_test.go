@@ -11,6 +11,7 @@ import (
 // lockgate person enrol-link issues a link the portal accepts once; a
 // person that does not exist is named in the error.
 func TestEnrolLinkCommand(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	const admin = "cli-enrol-admin-token-0123456789abcdefgh"
 	p := startServe(t, addr, "LOCKGATE_ADMIN_TOKEN="+admin, "LOCKGATE_DATA_DIR="+t.TempDir())

@@ -9,6 +9,7 @@ import (
 )
 
 func TestPolicyGeoDeny(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, doc string) string {
 		p := filepath.Join(dir, name)

@@ -9,6 +9,7 @@ import (
 // The owner sets, reads and clears their geo-fence with lockgate me
 // geofence against a running lockgate.
 func TestMeGeofence(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	const tok = "cli-geofence-admin-token-0123456789"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok)

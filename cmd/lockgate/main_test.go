@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -28,9 +30,117 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building lockgate: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	flag.Parse() // for testing.Short and -run, before m.Run
+	prestart(dir)
 	code := m.Run()
+	for _, b := range prestarted {
+		b.wait() // a test that was skipped leaves its build running
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// prestarted holds the builds TestMain starts before the tests, by the
+// name of the test that checks them. A build takes up to a minute of
+// linking; started with the tests that run one at a time (and leave a core
+// idle), it is done or nearly done when its test's turn comes, instead of
+// running alone at the end of the package.
+var prestarted = map[string]*background{}
+
+// prestart starts, in a directory under dir, the build of each test that
+// this run selects and that -short does not skip.
+func prestart(dir string) {
+	if testing.Short() {
+		return
+	}
+	for name, command := range map[string]buildFunc{
+		"TestReleaseScript":          releaseCommand,
+		"TestDockerfileBuildCommand": dockerBuildCommand,
+	} {
+		if !selected(name) {
+			continue
+		}
+		out := filepath.Join(dir, name)
+		if err := os.Mkdir(out, 0o755); err != nil {
+			continue // the test builds for itself
+		}
+		if cmd, want, err := command(out); err == nil {
+			prestarted[name] = startBackground(cmd, out, want)
+		}
+	}
+}
+
+// selected says whether -run and -skip let the top-level test name run.
+// A pattern it cannot read selects the test: the worst case is a build
+// that no test uses.
+func selected(name string) bool {
+	match := func(flagName string) (matched, set bool) {
+		f := flag.Lookup(flagName)
+		if f == nil || f.Value.String() == "" {
+			return false, false
+		}
+		top := strings.Split(f.Value.String(), "/")[0]
+		ok, err := regexp.MatchString(top, name)
+		return ok || err != nil, true
+	}
+	if ok, set := match("test.run"); set && !ok {
+		return false
+	}
+	if ok, set := match("test.skip"); set && ok {
+		return false
+	}
+	return true
+}
+
+// buildFunc makes the command of a build writing to out, and says what
+// the build is to stamp on its binary, read as the command is made: what
+// the tree is when the build starts (git describe), not when its test
+// runs.
+type buildFunc func(out string) (cmd *exec.Cmd, want string, err error)
+
+// background is a command running while the tests do.
+type background struct {
+	dir  string // where the command writes
+	want string // from its buildFunc
+	done chan struct{}
+	out  []byte // its combined output
+	err  error
+}
+
+func startBackground(cmd *exec.Cmd, dir, want string) *background {
+	b := &background{dir: dir, want: want, done: make(chan struct{})}
+	go func() {
+		b.out, b.err = cmd.CombinedOutput()
+		close(b.done)
+	}()
+	return b
+}
+
+func (b *background) wait() ([]byte, error) {
+	<-b.done
+	return b.out, b.err
+}
+
+// runBuild runs what command makes for the test t: the build TestMain
+// started, or a new one in a temporary directory. It returns the
+// directory the build wrote to and what command said it would stamp.
+func runBuild(t *testing.T, command buildFunc) (dir, want string) {
+	t.Helper()
+	if b := prestarted[t.Name()]; b != nil {
+		if out, err := b.wait(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return b.dir, b.want
+	}
+	dir = t.TempDir()
+	cmd, want, err := command(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+	return dir, want
 }
 
 func freeAddr(t *testing.T) string {
@@ -130,12 +240,15 @@ type cliCase struct {
 	contains []string
 }
 
-// runCLICases runs each case as a subtest; check, when given, looks
-// further at each case's output.
+// runCLICases runs each case as a parallel subtest (each is a process of
+// its own that reads its arguments' files and changes nothing, and most
+// of its time is the process starting); check, when given, looks further
+// at each case's output. The caller's cleanups run after the cases end.
 func runCLICases(t *testing.T, tests []cliCase, check ...func(t *testing.T, tt cliCase, stdout string)) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			stdout, stderr, code := runCLI(t, nil, tt.args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, stdout, stderr)

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -244,10 +245,25 @@ func TestDockerfileBuildCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds lockgate: not in -short")
 	}
-	src, _ := os.ReadFile("../../Dockerfile")
+	out, version := runBuild(t, dockerBuildCommand)
+	checkReleaseBinary(t, filepath.Join(out, "lockgate"), version, "0123456789abcdef")
+	if fi, err := os.Stat(filepath.Join(out, "data")); err != nil || !fi.IsDir() {
+		t.Errorf("no data directory for the runtime stage to copy: %v", err)
+	}
+}
+
+// dockerBuildCommand is the Dockerfile's go build writing to out, with
+// the build args in the environment; the binary is to say the VERSION
+// given.
+func dockerBuildCommand(out string) (*exec.Cmd, string, error) {
+	const version = "v0.0.0-docker-test"
+	src, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		return nil, "", err
+	}
 	ins, err := parseDockerfile(string(src))
 	if err != nil {
-		t.Fatal(err)
+		return nil, "", err
 	}
 	var cmd string
 	for _, in := range stages(ins)[0].all("RUN") {
@@ -255,19 +271,15 @@ func TestDockerfileBuildCommand(t *testing.T) {
 			cmd = in.args
 		}
 	}
-	out := t.TempDir()
+	if cmd == "" {
+		return nil, "", errors.New("the Dockerfile's first stage runs no go build")
+	}
 	cmd = strings.ReplaceAll(cmd, "/out/", out+"/")
 	sh := exec.Command("sh", "-c", cmd)
 	sh.Dir = "../.."
-	sh.Env = append(os.Environ(), "VERSION=v0.0.0-docker-test", "COMMIT=0123456789abcdef", "DATE=2026-11-29T00:00:00Z",
+	sh.Env = append(os.Environ(), "VERSION="+version, "COMMIT=0123456789abcdef", "DATE=2026-11-29T00:00:00Z",
 		"TARGETOS="+runtime.GOOS, "TARGETARCH="+runtime.GOARCH)
-	if b, err := sh.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", cmd, err, b)
-	}
-	checkReleaseBinary(t, filepath.Join(out, "lockgate"), "v0.0.0-docker-test", "0123456789abcdef")
-	if fi, err := os.Stat(filepath.Join(out, "data")); err != nil || !fi.IsDir() {
-		t.Errorf("no data directory for the runtime stage to copy: %v", err)
-	}
+	return sh, version, nil
 }
 
 // checkReleaseBinary runs bin's version -o json and checks what it says,
@@ -312,21 +324,15 @@ func TestReleaseScript(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
 	}
-	describe, err := exec.Command("git", "-C", "../..", "describe", "--tags", "--always", "--dirty").Output()
-	if err != nil {
+	if _, err := gitDescribe(); err != nil {
 		t.Skipf("not a git checkout: %v", err)
 	}
-	head, _ := exec.Command("git", "-C", "../..", "rev-parse", "HEAD").Output()
 	target := runtime.GOOS + "/" + runtime.GOARCH
 	if !slices.Contains([]string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64"}, target) {
 		t.Skipf("the release script does not build for %s", target)
 	}
-	dist := t.TempDir()
-	cmd := exec.Command("bash", "../../scripts/release.sh", "-o", dist, target)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("release.sh: %v\n%s", err, out)
-	}
-	version := strings.TrimSpace(string(describe))
+	dist, want := runBuild(t, releaseCommand)
+	version, head, _ := strings.Cut(want, " ")
 	name := fmt.Sprintf("lockgate-%s-%s-%s", version, runtime.GOOS, runtime.GOARCH)
 	sums, err := os.ReadFile(filepath.Join(dist, "SHA256SUMS"))
 	if err != nil {
@@ -346,12 +352,47 @@ func TestReleaseScript(t *testing.T) {
 			t.Errorf("the archive lacks %s: %v", want, files)
 		}
 	}
-	checkReleaseBinary(t, filepath.Join(dist, name, "lockgate"), version, strings.TrimSpace(string(head)))
+	checkReleaseBinary(t, filepath.Join(dist, name, "lockgate"), version, head)
 
 	// A target it does not build is a usage error, not a surprise binary.
 	if err := exec.Command("bash", "../../scripts/release.sh", "-o", dist, "windows/386").Run(); err == nil {
 		t.Error("release.sh windows/386: exit 0")
 	}
+	// Nor is a compression level gzip does not have.
+	bad := exec.Command("bash", "../../scripts/release.sh", "-o", dist, target)
+	bad.Env = append(os.Environ(), "GZIP_LEVEL=0")
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "GZIP_LEVEL=0") {
+		t.Errorf("release.sh with GZIP_LEVEL=0: %v\n%s", err, out)
+	}
+}
+
+// releaseCommand is scripts/release.sh for this machine's target, writing
+// to dist; the binary is to say git describe and the HEAD commit, read
+// now, as the script reads them when it starts ("VERSION COMMIT").
+func releaseCommand(dist string) (*exec.Cmd, string, error) {
+	target := runtime.GOOS + "/" + runtime.GOARCH
+	if !slices.Contains([]string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64"}, target) {
+		return nil, "", fmt.Errorf("the release script does not build for %s", target)
+	}
+	describe, err := gitDescribe()
+	if err != nil {
+		return nil, "", err
+	}
+	head, err := exec.Command("git", "-C", "../..", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return nil, "", err
+	}
+	cmd := exec.Command("bash", "../../scripts/release.sh", "-o", dist, target)
+	// gzip -9 of a 60 MB binary is most of the script's time; the archive's
+	// contents and checksum are what is checked, at any level.
+	cmd.Env = append(os.Environ(), "GZIP_LEVEL=1")
+	return cmd, describe + " " + strings.TrimSpace(string(head)), nil
+}
+
+// gitDescribe is the version release.sh gives a build of this tree.
+func gitDescribe() (string, error) {
+	out, err := exec.Command("git", "-C", "../..", "describe", "--tags", "--always", "--dirty").Output()
+	return strings.TrimSpace(string(out)), err
 }
 
 func untar(t *testing.T, archive []byte, dir string) []string {

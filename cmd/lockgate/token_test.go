@@ -10,6 +10,7 @@ import (
 // read-only token reads and cannot write; a revoked one stops at once;
 // the secret is shown once and never listed.
 func TestTokenCommands(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	const boot = "token-cli-admin-token-0123456789abc"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+boot)
@@ -67,6 +68,7 @@ func TestTokenCommands(t *testing.T) {
 // the CLI finds as "ALICE" or " Alice", and a check signed for "Alice"
 // through `lockgate check` answers locked.
 func TestUsernamesThroughCLI(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	const boot = "username-cli-admin-token-0123456789"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+boot)

@@ -10,6 +10,7 @@ import (
 // server's refusal of hosts and ports written so that what is vetted is
 // not what is dialled, and registers nothing.
 func TestWebhookAddRefusesDisguisedURLs(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	const tok = "cli-webhook-url-admin-token-0123456789"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok, "LOCKGATE_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8")

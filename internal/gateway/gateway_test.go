@@ -41,7 +41,14 @@ func echoUpstream(t *testing.T, name string) *httptest.Server {
 			return
 		}
 		if r.URL.Path == "/slow" {
-			time.Sleep(2 * time.Second)
+			// Slower than any upstream_timeout: answer nothing until the
+			// gateway gives up and drops the request (or, should it never
+			// give up, a minute later, for the test to see the 200).
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(time.Minute):
+			}
 		}
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("X-Upstream", name)

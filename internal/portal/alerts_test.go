@@ -108,6 +108,7 @@ func (s *smtpSink) next(t *testing.T) string {
 // an attempt on a locked account (with the attacker-chosen device text
 // kept on one line), and one about an unlock request.
 func TestEmailAlerts(t *testing.T) {
+	t.Parallel()
 	sink := newSMTPSink(t)
 	e := start(t, func(c *server.Config) {
 		c.Portal.SMTP = portal.SMTPConfig{Addr: sink.ln.Addr().String(), From: "lockgate@example.com", Security: "none"}
@@ -142,6 +143,7 @@ func TestEmailAlerts(t *testing.T) {
 // The colours of the style sheet: every pair of text and background the
 // pages use has a contrast ratio of at least 4.5:1 (WCAG 2.1 AA, 1.4.3).
 func TestContrast(t *testing.T) {
+	t.Parallel()
 	css, err := os.ReadFile("static/app.css")
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +195,7 @@ func TestContrast(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		edit func(*portal.Config)

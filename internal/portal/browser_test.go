@@ -122,6 +122,7 @@ func clearCookies(t *testing.T, ctx context.Context) {
 // everything, enrolment and sign-in with a password and TOTP, a phone-
 // sized page, and an admin rotating a signing key with overlap.
 func TestInChromium(t *testing.T) {
+	t.Parallel()
 	e := start(t, nil)
 	ctx := context.Background()
 	dir := shots(t)

@@ -19,6 +19,7 @@ import (
 // for 15 minutes (a lock check then answers unlocked), sees an attempt,
 // and locks everything.
 func TestOwnerFlowWithoutJavaScript(t *testing.T) {
+	t.Parallel()
 	e := start(t, nil)
 	alice := e.person("Alice", "alice@example.com", "alice", "alice-admin")
 	c := e.client()
@@ -100,6 +101,7 @@ func TestOwnerFlowWithoutJavaScript(t *testing.T) {
 // reads the request approved. A request of another account's token is
 // not found; one past its timeout cannot be approved.
 func TestUnlockRequests(t *testing.T) {
+	t.Parallel()
 	e := start(t, nil)
 	bob := e.person("Bob", "bob@example.com", "bob")
 	other := e.person("Olga", "olga@example.com", "olga")
@@ -184,6 +186,7 @@ func TestUnlockRequests(t *testing.T) {
 // the pages are gone, the passkey calls answer 404, passwords work, and
 // the log says how to get passkeys.
 func TestOriginAtAnIPAddress(t *testing.T) {
+	t.Parallel()
 	e := start(t, func(c *server.Config) {
 		c.Portal.Origin = strings.Replace(c.PublicURLs[0], "localhost", "127.0.0.1", 1)
 	})

@@ -28,6 +28,7 @@ func (e *env) signedIn(name string, usernames ...string) (*client, lock.Person) 
 // from another origin is refused and changes nothing; so are the sign-in
 // forms without their double-submitted token (login CSRF).
 func TestCSRFRefused(t *testing.T) {
+	t.Parallel()
 	e := start(t, nil)
 	c, p := e.signedIn("Carol", "carol")
 	ctx := context.Background()
@@ -99,6 +100,7 @@ func (e *env) mustOtherCSRF() string {
 // planted one opens nothing. The enrolment session is replaced the same
 // way when enrolment completes.
 func TestSessionFixation(t *testing.T) {
+	t.Parallel()
 	e := start(t, nil)
 	victim := e.person("Vic", "vic@example.com", "vic")
 	c := e.client()
@@ -153,6 +155,7 @@ func TestSessionFixation(t *testing.T) {
 // path /, no domain; and it carries no person's data (only a random
 // secret, whose hash is what the store keeps).
 func TestCookieAttributes(t *testing.T) {
+	t.Parallel()
 	e := start(t, nil)
 	p := e.person("Dora", "dora@example.com", "dora")
 	c := e.client()
@@ -183,6 +186,7 @@ func TestCookieAttributes(t *testing.T) {
 // webhooks and passkeys: another's read as not found and stay as they
 // are.
 func TestNoAccessToAnothersAccounts(t *testing.T) {
+	t.Parallel()
 	e := start(t, nil)
 	ctx := context.Background()
 	alice, _ := e.signedIn("Alice", "alice")
@@ -250,6 +254,7 @@ func TestNoAccessToAnothersAccounts(t *testing.T) {
 // Every portal answer carries a strict Content-Security-Policy (no inline
 // script or style, nothing from elsewhere) and refuses framing.
 func TestHeaders(t *testing.T) {
+	t.Parallel()
 	e := start(t, nil)
 	c, _ := e.signedIn("Hana", "hana")
 	anon := e.client()
@@ -292,6 +297,7 @@ func TestHeaders(t *testing.T) {
 // even the right password and code are answered 429 until it refills;
 // every failure is logged with its reason, never with the password.
 func TestSignInRateLimit(t *testing.T) {
+	t.Parallel()
 	e := start(t, func(c *server.Config) { c.Portal.SignIn.FailureBurst = 3 })
 	p := e.person("Ivan", "ivan@example.com", "ivan")
 	c := e.client()
@@ -328,6 +334,7 @@ func TestSignInRateLimit(t *testing.T) {
 // An enrolment link works once and only until it expires; viewing it
 // does not use it (link scanners open links).
 func TestEnrolLinkSingleUseAndExpiring(t *testing.T) {
+	t.Parallel()
 	e := start(t, nil)
 	p := e.person("Jo", "jo@example.com", "jo")
 	link := e.enrolLink(p.ID)
@@ -369,6 +376,7 @@ func TestEnrolLinkSingleUseAndExpiring(t *testing.T) {
 // look but not change; a person's token is refused; revoking the token
 // ends the session.
 func TestConsoleSessions(t *testing.T) {
+	t.Parallel()
 	e := start(t, nil)
 	ctx := context.Background()
 	readTok, readSecret, _ := e.svc.CreateToken(ctx, lock.TokenInput{Name: "viewer", Scope: lock.ScopeAdminRead})
