@@ -119,6 +119,9 @@ func New(o Options) (*Portal, error) {
 // Run sends alert mails and drops expired sessions and ceremonies until
 // ctx ends.
 func (p *Portal) Run(ctx context.Context) error {
+	// Made before the first sign-in, so that the first unknown name is
+	// not slower to refuse than a wrong password.
+	dummyHash()
 	t := time.NewTicker(p.cfg.AlertInterval.Std())
 	defer t.Stop()
 	for {
