@@ -36,6 +36,7 @@ func TestHandlerAuth(t *testing.T) {
 		return resp.StatusCode
 	}
 	change := `{"id":"evt_1","type":"lock.changed","data":{"change":{"username":"anaya","to":"locked","at":"` + time.Now().UTC().Format(time.RFC3339Nano) + `"}}}`
+	loneChange := strings.Replace(change, `"anaya"`, `"anaya\ud800"`, 1)
 	signed := func(secret, body string, ts time.Time) map[string]string {
 		return map[string]string{webhook.HeaderTimestamp: strconv.FormatInt(ts.Unix(), 10), webhook.HeaderSignature: webhook.Sign([]byte(secret), ts.Unix(), []byte(body))}
 	}
@@ -52,6 +53,9 @@ func TestHandlerAuth(t *testing.T) {
 		{"push signed with another secret", "/events/lock-changed", signed("other", change, time.Now()), change, 401},
 		{"replayed push", "/events/lock-changed", signed("hook-secret", change, time.Now().Add(-10*time.Minute)), change, 401},
 		{"not a change", "/events/lock-changed", signed("hook-secret", `{"type":"x"}`, time.Now()), `{"type":"x"}`, 400},
+		// Lone surrogate escapes, which encoding/json would turn into U+FFFD.
+		{"lone surrogate in a push", "/events/lock-changed", signed("hook-secret", loneChange, time.Now()), loneChange, 400},
+		{"lone surrogate in an event", "/events/aws-signin", map[string]string{"X-Lockgate-Events-Secret": "events-secret-0123456789"}, strings.Replace(string(event), `"detail"`, `"x\udc00":1,"detail"`, 1), 400},
 		{"signed push", "/events/lock-changed", signed("hook-secret", change, time.Now()), change, 200},
 	}
 	for _, tt := range tests {

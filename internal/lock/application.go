@@ -128,7 +128,7 @@ func (s *Service) UpdateApplication(ctx context.Context, id string, in Applicati
 			return Application{}, err
 		}
 		if cs := Collisions(app.Settings.UsernameMatch, accs); len(cs) > 0 {
-			return Application{}, fmt.Errorf("%w: username_match %s would make %s; delete or rename one of each first",
+			return Application{}, fmt.Errorf("%w: username_match %s would make %s; delete or rename one of each first (lockgate account delete APP USER, lockgate account rename APP USER NEW)",
 				ErrConflict, app.Settings.UsernameMatch, describeCollisions(cs))
 		}
 		for _, a := range accs {

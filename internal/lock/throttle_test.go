@@ -3,6 +3,7 @@ package lock_test
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,6 +95,81 @@ func TestLockedSummarySurvivesRestart(t *testing.T) {
 			newEnvWithStore(t, st, c, interval).svc.FlushSummaries(ctx)
 			if n, _ := queued(); len(n) != 0 {
 				t.Fatalf("summary sent again: %v", n)
+			}
+		})
+	}
+}
+
+// TestLockedSummariesCountEveryAttemptOnce: two replicas check a locked
+// account concurrently while both flush summaries and time passes; every
+// locked check is reported exactly once, by its attempt.locked or by one
+// summary's count: none lost, none counted twice.
+func TestLockedSummariesCountEveryAttemptOnce(t *testing.T) {
+	for _, b := range storetest.Backends {
+		t.Run(b, func(t *testing.T) {
+			st := storetest.Open(t, b)
+			c := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+			interval := func(o *lock.Options) { o.LockedEventInterval = 20 * time.Second }
+			replicas := []*env{newEnvWithStore(t, st, c, interval), newEnvWithStore(t, st, c, interval)}
+			e := replicas[0]
+			ctx := context.Background()
+			app, key, _ := e.app(t, "A", "https://a.example")
+			e.svc.SetLock(ctx, app.ID, "alice", lock.Target{Lock: true}, lock.Actor{Name: "t"})
+			hook, _, err := e.svc.AddWebhook(ctx, "application", app.ID, "https://hooks.example/a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			const workers, each = 4, 40
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := replicas[w%2]
+					for range each {
+						c.Advance(time.Second) // 160 s in all: eight intervals
+						if _, err := r.svc.Check(ctx, sign(key, map[string]any{"alg": "HS256"}, r.claims("https://a.example", "alice")), lock.CheckInput{}); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			for stop := false; !stop; {
+				select {
+				case <-done:
+					stop = true
+				default:
+				}
+				for _, r := range replicas {
+					if err := r.svc.FlushSummaries(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			c.Advance(time.Minute)
+			for _, r := range replicas {
+				r.svc.FlushSummaries(ctx)
+			}
+			evs, err := st.ClaimEvents(ctx, hook.ID, c.Now(), time.Hour, 10000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			singles, summed := 0, 0
+			for _, ev := range evs {
+				switch ev.Type {
+				case "attempt.locked":
+					singles++
+				case "attempt.locked.summary":
+					var body struct{ Data struct{ Count int } }
+					json.Unmarshal(ev.Body, &body)
+					summed += body.Data.Count
+				}
+			}
+			if singles+summed != workers*each || singles == 0 || summed == 0 {
+				t.Fatalf("%d attempt.locked + %d in summaries, want %d in all", singles, summed, workers*each)
 			}
 		})
 	}

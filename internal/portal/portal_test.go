@@ -123,6 +123,10 @@ func TestUnlockRequests(t *testing.T) {
 	if res := api("POST", "/api/v1/unlock-requests", "olga", `{"attempt_id":"`+d.SessionID+`"}`); res.status != http.StatusNotFound {
 		t.Fatalf("another account's token asked for bob's attempt: %d %s", res.status, res.body)
 	}
+	// A lone surrogate escape is refused, naming the field, not decoded as U+FFFD.
+	if res := api("POST", "/api/v1/unlock-requests", "bob", `{"attempt_id":"`+d.SessionID+`\udfff"}`); res.status != http.StatusBadRequest || !strings.Contains(res.body, "attempt_id: holds") {
+		t.Fatalf("lone surrogate: %d %s", res.status, res.body)
+	}
 	res := api("POST", "/api/v1/unlock-requests", "bob", `{"attempt_id":"`+d.SessionID+`"}`)
 	if res.status != http.StatusCreated || !strings.Contains(res.body, `"state":"pending"`) {
 		t.Fatalf("request: %d %s", res.status, res.body)

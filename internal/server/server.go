@@ -291,7 +291,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		return err
 	}
 	for _, c := range s.store.MigrationCollisions() {
-		s.log.Warn("username migration: this application keeps exact username matching because some of its accounts would become one; resolve them, then set username_match to caseless",
+		s.log.Warn("username migration: this application keeps exact username matching because some of its accounts would become one; rename or delete one of each (lockgate account rename APP USER NEW, lockgate account delete APP USER), then set username_match to caseless",
 			"app", c.AppID, "collisions", c.Collisions)
 	}
 	if s.hooks, err = cfg.Webhooks.Policy(); err != nil {

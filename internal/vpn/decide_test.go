@@ -175,6 +175,8 @@ func TestHTTPAuthentication(t *testing.T) {
 		{"wrong secret", secret[:len(secret)-1] + "X", ev, 401, "unauthorized"},
 		{"secret prefix", secret[:10], ev, 401, "unauthorized"},
 		{"not JSON", secret, []byte("allow me"), 400, "bad_request"},
+		// encoding/json would take the lone surrogate for U+FFFD.
+		{"lone surrogate", secret, bytes.Replace(ev, []byte(`"alice"`), []byte(`"alice\ud800"`), 1), 400, "bad_request"},
 		{"too large", secret, bytes.Repeat([]byte(" "), 70<<10), 413, "too_large"},
 		{"right secret", secret, ev, 200, ""},
 	} {
