@@ -13,7 +13,7 @@ import (
 // reason.
 func TestAccountDeleteAndRename(t *testing.T) {
 	addr := freeAddr(t)
-	const tok = "cli-account-admin-token-0123456789abc"
+	const tok = "cli-account-admin-token-MAdkQGLUgnwRY"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok)
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + tok}
 	run := func(wantOK bool, args ...string) string {

@@ -12,7 +12,7 @@ import (
 // person that does not exist is named in the error.
 func TestEnrolLinkCommand(t *testing.T) {
 	addr := freeAddr(t)
-	const admin = "cli-enrol-admin-token-0123456789abcdefgh"
+	const admin = "cli-enrol-admin-token-buFUPETrBb39gt67ft"
 	p := startServe(t, addr, "LOCKGATE_ADMIN_TOKEN="+admin, "LOCKGATE_DATA_DIR="+t.TempDir())
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + admin}
 	out, errOut, code := runCLI(t, env, "person", "create", "--name", "Eve", "-o", "json")

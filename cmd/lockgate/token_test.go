@@ -11,7 +11,7 @@ import (
 // the secret is shown once and never listed.
 func TestTokenCommands(t *testing.T) {
 	addr := freeAddr(t)
-	const boot = "token-cli-admin-token-0123456789abc"
+	const boot = "token-cli-admin-token-i9Wq3amAXqc3Zr7Lp2"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+boot)
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + boot}
 	run := func(env []string, args ...string) (string, int) {
@@ -68,7 +68,7 @@ func TestTokenCommands(t *testing.T) {
 // through `lockgate check` answers locked.
 func TestUsernamesThroughCLI(t *testing.T) {
 	addr := freeAddr(t)
-	const boot = "username-cli-admin-token-0123456789"
+	const boot = "username-cli-admin-token-AcWkMcVtCt"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+boot)
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + boot}
 	must := func(args ...string) string {

@@ -11,7 +11,7 @@ import (
 // not what is dialled, and registers nothing.
 func TestWebhookAddRefusesDisguisedURLs(t *testing.T) {
 	addr := freeAddr(t)
-	const tok = "cli-webhook-url-admin-token-0123456789"
+	const tok = "cli-webhook-url-admin-token-bn9RjhYGxKq4Wm8TzP"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok, "LOCKGATE_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8")
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + tok}
 	stdout, stderr, code := runCLI(t, env, "app", "create", "--name", "W", "--issuer", "https://w.example", "-o", "json")

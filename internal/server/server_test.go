@@ -34,7 +34,7 @@ var quiet = slog.New(slog.DiscardHandler)
 func testConfig(t *testing.T) Config {
 	cfg := Default()
 	cfg.DataDir = config.Path(t.TempDir())
-	cfg.AdminToken = "server-admin-token-0123456789abcdefgh"
+	cfg.AdminToken = "server-admin-token-kn5SbJwTdiXw6tLEUu"
 	// Test receivers listen on loopback, which webhooks may not reach
 	// unless allowed.
 	cfg.Webhooks.AllowNetworks = []string{"127.0.0.0/8"}
@@ -55,7 +55,10 @@ func TestWrongMasterKeyRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	cfg.MasterKey = base64.StdEncoding.EncodeToString(make([]byte, 32))
+	// Another random key (a key of zeros is refused earlier, as no secret).
+	other := make([]byte, 32)
+	rand.Read(other)
+	cfg.MasterKey = base64.StdEncoding.EncodeToString(other)
 	if _, err := Open(ctx, cfg, quiet, Options{}); err == nil || !strings.Contains(err.Error(), "not the key the database was created with") {
 		t.Fatalf("wrong master key: %v", err)
 	}
