@@ -72,7 +72,7 @@ func checkURLHost(u *url.URL) error {
 		if err != nil {
 			return fmt.Errorf("host [%s] is not an IPv6 address", host)
 		}
-		if a.Is4In6() || a.Is6() && a.Zone() == "" && compat.Contains(a) && a != netip.IPv6Unspecified() && a != netip.IPv6Loopback() {
+		if a.Is4In6() || a.Is6() && a.Zone() == "" && (compat.Contains(a) && a != netip.IPv6Unspecified() && a != netip.IPv6Loopback() || translated.Contains(a)) {
 			b := a.As16()
 			return fmt.Errorf("host [%s] is an IPv6 form of the IPv4 address %s: write the IPv4 address itself", host, netip.AddrFrom4([4]byte(b[12:])))
 		}
@@ -80,8 +80,13 @@ func checkURLHost(u *url.URL) error {
 	return nil
 }
 
-// compat is the deprecated IPv4-compatible IPv6 range (RFC 4291 §2.5.5.1).
-var compat = netip.MustParsePrefix("::/96")
+// compat is the deprecated IPv4-compatible IPv6 range (RFC 4291 §2.5.5.1);
+// translated the IPv4-translated one (SIIT, RFC 2765 §2.1), which a
+// stack dials as given ("[::ffff:0:127.0.0.1]").
+var (
+	compat     = netip.MustParsePrefix("::/96")
+	translated = netip.MustParsePrefix("::ffff:0:0:0/96")
+)
 
 // Webhooks lists an owner's webhooks.
 func (s *Service) Webhooks(ctx context.Context, ownerKind, ownerID string) ([]Webhook, error) {

@@ -181,6 +181,10 @@ func TestPolicyRefusesInternalDestinations(t *testing.T) {
 		"mixed.example":     {public, netip.MustParseAddr("10.0.0.5")},
 		"metadata.internal": {netip.MustParseAddr("169.254.169.254")},
 		"v6.example":        {netip.MustParseAddr("2606:4700::1")},
+		// The public address first: every address is checked, not the
+		// first one a connection would try.
+		"mixed-loopback.example": {public, netip.MustParseAddr("127.0.0.1")},
+		"mixed-v6.example":       {public, netip.MustParseAddr("::ffff:0:7f00:1")},
 	}
 	p, _ := webhook.NewPolicy(nil)
 	p.Resolver = res
@@ -224,6 +228,24 @@ func TestPolicyRefusesInternalDestinations(t *testing.T) {
 		{"http://[::127.0.0.1]/", p, false},
 		{"http://[::127.0.0.1]/", allowLocal, false},
 		{"http://[::8.8.8.8]/", p, false},
+		// atk14 F5: IPv4-translated (SIIT) forms, deprecated site-local,
+		// Teredo, local-use NAT64, and NAT64/6to4 carrying a private
+		// IPv4 address: refused unless an allowed network holds them.
+		{"http://[::ffff:0:127.0.0.1]/", p, false},
+		{"http://[::ffff:0:127.0.0.1]/", allowLocal, false},
+		{"http://[::ffff:0:8.8.8.8]/", p, false},
+		{"http://[::ffff:0:169.254.169.254]/", p, false},
+		{"http://[fec0::1]/", p, false},
+		{"http://[feff:ffff::1]/", p, false},
+		{"http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", p, false},
+		{"http://[64:ff9b::10.0.0.1]/", p, false},
+		{"http://[64:ff9b::8.8.8.8]/", p, true},
+		{"http://[64:ff9b:1::a00:1]/", p, false},
+		{"http://[2002:a00:1::1]/", p, false},
+		{"http://[2002:c0a8:101::1]/", p, false},
+		{"http://[2002:808:808::1]/", p, true},
+		{"https://mixed-loopback.example/", p, false},
+		{"https://mixed-v6.example/", p, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
@@ -254,6 +276,7 @@ func TestDialTimeCheckStopsRebinding(t *testing.T) {
 	if _, _, err := w.svc.AddWebhook(ctx, "application", app.ID, "http://localhost:"+port+"/hook"); err != nil {
 		t.Fatalf("registration: %v", err)
 	}
+	policy.Resolver = fakeResolver{"localhost": {netip.MustParseAddr("127.0.0.1")}} // what DNS says when the event is sent
 	w.svc.SetLock(ctx, app.ID, "u", lock.Target{Lock: true}, lock.Actor{Name: "t"})
 	var logs bytes.Buffer
 	d := &webhook.Dispatcher{Store: w.st, Secrets: w.box, Policy: policy, Timeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
@@ -265,6 +288,52 @@ func TestDialTimeCheckStopsRebinding(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "loopback") {
 		t.Fatalf("log does not say why: %s", logs.String())
+	}
+}
+
+// TestDialRefusesNameWithAnyRefusedAddress (atk14 F5): at each
+// connection, as at registration, a name is refused when any address it
+// resolves to is refused, even listed after an allowed one; nothing is
+// connected to. A name resolving to allowed addresses only is delivered
+// to.
+func TestDialRefusesNameWithAnyRefusedAddress(t *testing.T) {
+	ctx := context.Background()
+	addr, accepted := silentReceiver(t)
+	_, port, _ := net.SplitHostPort(addr)
+	receiver := netip.MustParseAddr("127.0.0.1")
+	for _, tt := range []struct {
+		name     string
+		addrs    []netip.Addr
+		want     string // in the log
+		accepted int32
+	}{
+		{"allowed and private", []netip.Addr{receiver, netip.MustParseAddr("10.0.0.5")}, "10.0.0.5 is private", 0},
+		{"allowed and IPv4-translated", []netip.Addr{receiver, netip.MustParseAddr("::ffff:0:7f00:1")}, "IPv4-translated", 0},
+		{"allowed only", []netip.Addr{receiver}, "no answer within", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			accepted.Store(0)
+			policy, _ := webhook.NewPolicy([]string{"127.0.0.1/32"})
+			policy.Resolver = fakeResolver{"hooks.test": {receiver}}
+			w := newWorld(t, "sqlite", policy)
+			app := w.app(t, "a")
+			if _, _, err := w.svc.AddWebhook(ctx, "application", app.ID, "http://hooks.test:"+port+"/hook"); err != nil {
+				t.Fatalf("registration: %v", err)
+			}
+			policy.Resolver = fakeResolver{"hooks.test": tt.addrs}
+			w.svc.SetLock(ctx, app.ID, "u", lock.Target{Lock: true}, lock.Actor{Name: "t"})
+			var logs bytes.Buffer
+			d := &webhook.Dispatcher{Store: w.st, Secrets: w.box, Policy: policy, Timeout: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+			if n, err := d.RunOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("RunOnce: %d %v", n, err)
+			}
+			if n := accepted.Load(); n != tt.accepted {
+				t.Fatalf("the receiver accepted %d connections, want %d", n, tt.accepted)
+			}
+			if !strings.Contains(logs.String(), tt.want) {
+				t.Fatalf("log does not say %q: %s", tt.want, logs.String())
+			}
+		})
 	}
 }
 
