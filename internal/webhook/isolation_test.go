@@ -347,7 +347,7 @@ func TestCredentialsRedacted(t *testing.T) {
 	w := newWorld(t, "sqlite", loopback)
 	app := w.app(t, "a")
 	u, _ := url.Parse(recv.URL)
-	raw := "http://hookuser:hunter2-pass@" + u.Host + "/in?api_key=sk-live-123&x=1"
+	raw := "http://hookuser:hunter2-pass@" + u.Host + "/in?api_key=sk-live-123&x=1&BARE-SECRET-77;k=semi-secret"
 	hook, _, err := w.svc.AddWebhook(ctx, "application", app.ID, raw)
 	if err != nil {
 		t.Fatal(err)
@@ -359,13 +359,13 @@ func TestCredentialsRedacted(t *testing.T) {
 	hooks, _ := w.svc.Webhooks(ctx, "application", app.ID)
 	listing, _ := json.Marshal(hooks)
 	for what, text := range map[string]string{"log": logs.String(), "listing": string(listing)} {
-		for _, secret := range []string{"hunter2-pass", "sk-live-123", "hookuser"} {
+		for _, secret := range []string{"hunter2-pass", "sk-live-123", "hookuser", "BARE-SECRET-77", "semi-secret"} {
 			if strings.Contains(text, secret) {
 				t.Errorf("%s holds %q: %s", what, secret, text)
 			}
 		}
 	}
-	if !strings.Contains(logs.String(), "status 503") || !strings.Contains(string(listing), u.Host) {
+	if !strings.Contains(logs.String(), "status 503") || !strings.Contains(string(listing), u.Host) || !strings.Contains(string(listing), `?api_key=REDACTED\u0026x=REDACTED\u0026REDACTED;k=REDACTED`) {
 		t.Fatalf("redaction hid too much: log %s listing %s", logs.String(), listing)
 	}
 	if got, _ := w.st.Webhook(ctx, hook.ID); got.URL != raw {
