@@ -26,6 +26,7 @@ import (
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/storetest"
 	"github.com/lockgate/lockgate/internal/webhook"
 )
 
@@ -39,6 +40,37 @@ func testConfig(t *testing.T) Config {
 	// unless allowed.
 	cfg.Webhooks.AllowNetworks = []string{"127.0.0.0/8"}
 	return cfg
+}
+
+// TestPostgresDataDirMadePrivate (atk14 F12): with PostgreSQL the data
+// directory holds only the master key file, and is made 0700 whatever it
+// was before, as with SQLite.
+func TestPostgresDataDirMadePrivate(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.DatabaseURL = storetest.PostgresSchema(t)
+	dir := filepath.Join(t.TempDir(), "pgdata")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	cfg.DataDir = config.Path(dir)
+	s, err := Open(ctx, cfg, quiet, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for p, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "master.key"): 0o600} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %o, want %o", p, fi.Mode().Perm(), want)
+		}
+	}
 }
 
 func TestWrongMasterKeyRefused(t *testing.T) {
