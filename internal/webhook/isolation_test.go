@@ -372,3 +372,66 @@ func TestCredentialsRedacted(t *testing.T) {
 		t.Fatalf("stored URL changed: %q", got.URL)
 	}
 }
+
+// TestShutdownInterruptsQuietly (atk14 F15): a shutdown during a delivery
+// logs it at info level ("interrupted by shutdown, will retry"), no
+// ERROR, and releases the event without counting an attempt, so the next
+// start sends it at once rather than after its lease.
+func TestShutdownInterruptsQuietly(t *testing.T) {
+	for _, b := range storetest.Backends {
+		t.Run(b, func(t *testing.T) {
+			arrived, stop := make(chan struct{}, 1), make(chan struct{})
+			recv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				select {
+				case arrived <- struct{}{}:
+				default:
+				}
+				select { // answers never
+				case <-r.Context().Done():
+				case <-stop:
+				}
+			}))
+			defer recv.Close()
+			defer close(stop)
+			loopback, _ := webhook.NewPolicy([]string{"127.0.0.0/8"})
+			w := newWorld(t, b, loopback)
+			app := w.app(t, "a")
+			hook, _, err := w.svc.AddWebhook(context.Background(), "application", app.ID, recv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.svc.SetLock(context.Background(), app.ID, "u", lock.Target{Lock: true}, lock.Actor{Name: "t"})
+			var logs bytes.Buffer
+			var mu sync.Mutex
+			d := &webhook.Dispatcher{Store: w.st, Secrets: w.box, Policy: loopback, Timeout: time.Minute,
+				Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { d.Run(ctx); close(done) }()
+			<-arrived
+			cancel()
+			<-done
+			mu.Lock()
+			out := logs.String()
+			mu.Unlock()
+			if strings.Contains(out, "level=ERROR") || !strings.Contains(out, "level=INFO msg=\"webhook: delivery interrupted by shutdown, will retry\"") {
+				t.Fatalf("log:\n%s", out)
+			}
+			evs, err := w.st.ClaimEvents(context.Background(), hook.ID, time.Now(), time.Minute, 10)
+			if err != nil || len(evs) != 1 || evs[0].Attempts != 0 {
+				t.Fatalf("after the shutdown the event is not due at once: %+v %v", evs, err)
+			}
+		})
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
