@@ -54,7 +54,8 @@ func TestAccountDeleteAndRename(t *testing.T) {
 		t.Fatalf("delete locked: %s", out)
 	}
 	run(true, "account", "status", app.ID, "alice")
-	if out := run(true, "account", "delete", app.ID, "ALICE", "--force"); !strings.Contains(out, "deleted account ALICE") {
+	// The name printed is the stored one (Alice), not the one typed (atk14 F10).
+	if out := run(true, "account", "delete", app.ID, "ALICE", "--force"); !strings.Contains(out, "deleted account Alice") {
 		t.Fatalf("forced delete: %s", out)
 	}
 	if out := run(false, "account", "status", app.ID, "alice"); !strings.Contains(out, "not found") {
