@@ -2,6 +2,9 @@ package lock_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -58,6 +61,21 @@ func TestCheckBootstrapToken(t *testing.T) {
 				t.Fatalf("the error repeats the value: %v", err)
 			}
 		})
+	}
+}
+
+// TestCheckBootstrapTokenAcceptsRandomValues: values as the docs say to
+// make them (openssl rand -hex 32, openssl rand -base64 32) are never
+// refused, 5,000 of each.
+func TestCheckBootstrapTokenAcceptsRandomValues(t *testing.T) {
+	b := make([]byte, 32)
+	for range 5000 {
+		rand.Read(b)
+		for _, v := range []string{hex.EncodeToString(b), base64.StdEncoding.EncodeToString(b)} {
+			if err := lock.CheckBootstrapToken(v); err != nil {
+				t.Fatalf("%s refused: %v", v, err)
+			}
+		}
 	}
 }
 
