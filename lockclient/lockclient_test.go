@@ -145,7 +145,7 @@ func TestAgainstLockgate(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := server.Default()
 	cfg.DataDir = config.Path(t.TempDir())
-	cfg.AdminToken = "admin-token-0123456789abcdefghijklm"
+	cfg.AdminToken = "admin-token-uE8jERLWtxNTzkB8PbhLQYf"
 	cfg.PublicURLs = []string{"http://" + srv.Listener.Addr().String()}
 	s, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{})
 	if err != nil {

@@ -116,10 +116,18 @@ func newAccount() *cobra.Command {
 				return err
 			}
 			force, _ := k.cmd.Flags().GetBool("force")
-			if err := k.client.DeleteAccount(k.ctx, app, user, force); err != nil {
+			// The name as stored, not as typed ("ALICE" finds "alice" at a
+			// caseless application): what is printed is what was deleted,
+			// and the delete goes by that name, so an account renamed
+			// meanwhile is not found rather than another one deleted.
+			st, err := k.client.Account(k.ctx, app, user)
+			if err != nil {
 				return err
 			}
-			d := done{"deleted", "account", user}
+			if err := k.client.DeleteAccount(k.ctx, app, st.Username, force); err != nil {
+				return err
+			}
+			d := done{"deleted", "account", st.Username}
 			return k.print.object(d, d.table)
 		})
 	del.Flags().Bool("force", false, "delete it even if it is locked (its name then answers as unknown)")

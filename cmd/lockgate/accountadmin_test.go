@@ -14,7 +14,7 @@ import (
 func TestAccountDeleteAndRename(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	const tok = "cli-account-admin-token-0123456789abc"
+	const tok = "cli-account-admin-token-MAdkQGLUgnwRY"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok)
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + tok}
 	run := func(wantOK bool, args ...string) string {
@@ -55,7 +55,8 @@ func TestAccountDeleteAndRename(t *testing.T) {
 		t.Fatalf("delete locked: %s", out)
 	}
 	run(true, "account", "status", app.ID, "alice")
-	if out := run(true, "account", "delete", app.ID, "ALICE", "--force"); !strings.Contains(out, "deleted account ALICE") {
+	// The name printed is the stored one (Alice), not the one typed (atk14 F10).
+	if out := run(true, "account", "delete", app.ID, "ALICE", "--force"); !strings.Contains(out, "deleted account Alice") {
 		t.Fatalf("forced delete: %s", out)
 	}
 	if out := run(false, "account", "status", app.ID, "alice"); !strings.Contains(out, "not found") {

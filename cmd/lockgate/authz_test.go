@@ -19,7 +19,7 @@ import (
 	"github.com/lockgate/lockgate/internal/authz/idptest"
 )
 
-const authzAdminToken = "authz-admin-token-0123456789-abcdefgh"
+const authzAdminToken = "authz-admin-token-sHu4n8ZbcFAzSWQsFsG"
 
 // authzConfig writes the blog's architecture with lockgate: the gateway
 // in front of the pets API, the petstore authorizer trusting the pool

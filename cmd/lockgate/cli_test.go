@@ -14,7 +14,7 @@ import (
 func TestListShapesDoNotDependOnLength(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	const tok = "cli-shapes-admin-token-0123456789"
+	const tok = "cli-shapes-admin-token-ZFNHFhCFCS"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok)
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + tok}
 	must := func(args ...string) string {
@@ -96,7 +96,7 @@ func TestListShapesDoNotDependOnLength(t *testing.T) {
 // named with escape sequences cannot recolour or retitle it.
 func TestTablesEscapeControlCharacters(t *testing.T) {
 	addr := freeAddr(t)
-	const tok = "cli-escape-admin-token-0123456789"
+	const tok = "cli-escape-admin-token-ShYi2QDSiU"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok)
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + tok}
 	name := "Eve\x1b]0;pwned\x07\x1b[31mred\u202eevil\ttab"

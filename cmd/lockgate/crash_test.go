@@ -20,7 +20,7 @@ import (
 	"github.com/lockgate/lockgate/internal/storetest"
 )
 
-const crashAdmin = "crash-admin-token-0123456789abcdefgh"
+const crashAdmin = "crash-admin-token-FQibCvofMb6FcjBWgF"
 
 func adminDo(client *http.Client, base, method, path string, in, out any) (int, error) {
 	var body bytes.Buffer

@@ -13,7 +13,7 @@ import (
 func TestEnrolLinkCommand(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	const admin = "cli-enrol-admin-token-0123456789abcdefgh"
+	const admin = "cli-enrol-admin-token-buFUPETrBb39gt67ft"
 	p := startServe(t, addr, "LOCKGATE_ADMIN_TOKEN="+admin, "LOCKGATE_DATA_DIR="+t.TempDir())
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + admin}
 	out, errOut, code := runCLI(t, env, "person", "create", "--name", "Eve", "-o", "json")

@@ -73,7 +73,7 @@ func TestGatewayProcess(t *testing.T) {
 	up := shopUpstream(t)
 	gwAddr := freeAddr(t)
 	cfg := gatewayConfig(t, dir, gwAddr, up.URL, "")
-	p := startServeArgs(t, freeAddr(t), []string{"--config", cfg}, "LOCKGATE_ADMIN_TOKEN=gateway-admin-token-0123456789abcdef")
+	p := startServeArgs(t, freeAddr(t), []string{"--config", cfg}, "LOCKGATE_ADMIN_TOKEN=gateway-admin-token-2NVJAbtiaFfEEfaf")
 	gw := "http://" + gwAddr
 	codes := map[int]int{}
 	for range 180 {
@@ -90,7 +90,7 @@ func TestGatewayProcess(t *testing.T) {
 	}
 	// The admin API lists the limited key; SIGHUP reloads.
 	req, _ := http.NewRequest("GET", p.url()+"/api/v1/admin/gateway/limited", nil)
-	req.Header.Set("Authorization", "Bearer gateway-admin-token-0123456789abcdef")
+	req.Header.Set("Authorization", "Bearer gateway-admin-token-2NVJAbtiaFfEEfaf")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 func TestMeGeofence(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	const tok = "cli-geofence-admin-token-0123456789"
+	const tok = "cli-geofence-admin-token-R8eGEJc28X"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok)
 	admin := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + tok}
 	field := func(out, name string) string {

@@ -17,7 +17,7 @@ import (
 // address serve uses.
 func TestHealthcheck(t *testing.T) {
 	addr := freeAddr(t)
-	startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN=healthcheck-admin-token-0123456789")
+	startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN=healthcheck-admin-token-xhpku433sC")
 	notReady := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"unavailable","message":"storage"}`, http.StatusServiceUnavailable)
 	}))

@@ -78,7 +78,7 @@ func TestMoreListShapes(t *testing.T) {
 		"  authorizers:\n    - name: shapes\n      issuers: [pool]\n      region: us-east-1\n      account: \"123456789012\"\n      api_id: a1b2c3d4e5\n      stage: prod\n",
 		filepath.Join(dir, "data"), gw, upstream.URL, upstream.URL)
 	os.WriteFile(filepath.Join(dir, "lockgate.yaml"), []byte(cfg), 0o600)
-	const tok = "more-shapes-admin-token-0123456789"
+	const tok = "more-shapes-admin-token-MUbx4VDrUA"
 	p := startServeArgs(t, freeAddr(t), []string{"--config", filepath.Join(dir, "lockgate.yaml")}, "LOCKGATE_ADMIN_TOKEN="+tok)
 	admin := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + tok}
 	must := func(env []string, args ...string) string {

@@ -321,10 +321,10 @@ func TestExitCodes(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN=graceful-admin-token-0123456789abcdef")
+	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN=graceful-admin-token-t5DJ7dvj4QbnTZ63")
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", p.url()+"/api/v1/admin/persons", pr)
-	req.Header.Set("Authorization", "Bearer graceful-admin-token-0123456789abcdef")
+	req.Header.Set("Authorization", "Bearer graceful-admin-token-t5DJ7dvj4QbnTZ63")
 	req.ContentLength = int64(len(`{"name":"Ann"}`))
 	done := make(chan *http.Response, 1)
 	go func() {

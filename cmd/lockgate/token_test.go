@@ -12,7 +12,7 @@ import (
 func TestTokenCommands(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	const boot = "token-cli-admin-token-0123456789abc"
+	const boot = "token-cli-admin-token-i9Wq3amAXqc3Zr7Lp2"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+boot)
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + boot}
 	run := func(env []string, args ...string) (string, int) {
@@ -70,7 +70,7 @@ func TestTokenCommands(t *testing.T) {
 func TestUsernamesThroughCLI(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	const boot = "username-cli-admin-token-0123456789"
+	const boot = "username-cli-admin-token-AcWkMcVtCt"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+boot)
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + boot}
 	must := func(args ...string) string {

@@ -74,7 +74,7 @@ func TestServerURLIsChecked(t *testing.T) {
 // (atk-ops C19, C24).
 func TestNotFoundNamesWhatIsMissing(t *testing.T) {
 	addr := freeAddr(t)
-	const tok = "ux-errors-admin-token-0123456789ab"
+	const tok = "ux-errors-admin-token-L8TwijfwGSB8"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok)
 	srv := []string{"--server", p.url(), "--token", tok}
 	tests := []cliCase{

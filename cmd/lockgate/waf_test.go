@@ -264,7 +264,7 @@ gateway:
       web_acl: geo.json
 `), 0o600)
 	ips := []string{"8.8.8.8", "9.9.9.9"} // in the City file (US-CA); unknown to it
-	p := startServeArgs(t, freeAddr(t), []string{"--config", cfg}, "LOCKGATE_ADMIN_TOKEN=gateway-admin-token-0123456789abcdef")
+	p := startServeArgs(t, freeAddr(t), []string{"--config", cfg}, "LOCKGATE_ADMIN_TOKEN=gateway-admin-token-2NVJAbtiaFfEEfaf")
 	for _, ip := range ips {
 		send(t, http.DefaultClient, "http://"+gwAddr+"/", ip)
 	}

@@ -12,7 +12,7 @@ import (
 func TestWebhookAddRefusesDisguisedURLs(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	const tok = "cli-webhook-url-admin-token-0123456789"
+	const tok = "cli-webhook-url-admin-token-bn9RjhYGxKq4Wm8TzP"
 	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok, "LOCKGATE_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8")
 	env := []string{"LOCKGATE_SERVER=" + p.url(), "LOCKGATE_ADMIN_TOKEN=" + tok}
 	stdout, stderr, code := runCLI(t, env, "app", "create", "--name", "W", "--issuer", "https://w.example", "-o", "json")

@@ -17,7 +17,7 @@ import (
 func TestHandlerAuth(t *testing.T) {
 	g := newRig(t)
 	g.admin("anaya", 1)
-	h := &Handler{R: g.r, EventsSecret: "events-secret-0123456789", WebhookSecret: "hook-secret"}
+	h := &Handler{R: g.r, EventsSecret: "events-secret-AMDkb3DnKV", WebhookSecret: "hook-secret"}
 	mux := http.NewServeMux()
 	h.Register(mux)
 	srv := httptest.NewServer(mux)
@@ -48,14 +48,14 @@ func TestHandlerAuth(t *testing.T) {
 	}{
 		{"no events secret", "/events/aws-signin", nil, string(event), 401},
 		{"wrong events secret", "/events/aws-signin", map[string]string{"X-Lockgate-Events-Secret": "nope"}, string(event), 401},
-		{"events secret", "/events/aws-signin", map[string]string{"X-Lockgate-Events-Secret": "events-secret-0123456789"}, string(event), 200},
+		{"events secret", "/events/aws-signin", map[string]string{"X-Lockgate-Events-Secret": "events-secret-AMDkb3DnKV"}, string(event), 200},
 		{"unsigned push", "/events/lock-changed", nil, change, 401},
 		{"push signed with another secret", "/events/lock-changed", signed("other", change, time.Now()), change, 401},
 		{"replayed push", "/events/lock-changed", signed("hook-secret", change, time.Now().Add(-10*time.Minute)), change, 401},
 		{"not a change", "/events/lock-changed", signed("hook-secret", `{"type":"x"}`, time.Now()), `{"type":"x"}`, 400},
 		// Lone surrogate escapes, which encoding/json would turn into U+FFFD.
 		{"lone surrogate in a push", "/events/lock-changed", signed("hook-secret", loneChange, time.Now()), loneChange, 400},
-		{"lone surrogate in an event", "/events/aws-signin", map[string]string{"X-Lockgate-Events-Secret": "events-secret-0123456789"}, strings.Replace(string(event), `"detail"`, `"x\udc00":1,"detail"`, 1), 400},
+		{"lone surrogate in an event", "/events/aws-signin", map[string]string{"X-Lockgate-Events-Secret": "events-secret-AMDkb3DnKV"}, strings.Replace(string(event), `"detail"`, `"x\udc00":1,"detail"`, 1), 400},
 		{"signed push", "/events/lock-changed", signed("hook-secret", change, time.Now()), change, 200},
 	}
 	for _, tt := range tests {

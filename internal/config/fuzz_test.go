@@ -53,3 +53,25 @@ func TestAliasBombIsRefused(t *testing.T) {
 		t.Fatalf("an alias bomb: %v", err)
 	}
 }
+
+// FuzzPlaceholder: any value is judged without a panic, the same way
+// twice, and a refusal of a long value never repeats it (the reason is
+// logged).
+func FuzzPlaceholder(f *testing.F) {
+	for _, s := range []string{
+		"", "…", "${X}", "0123456789abcdefghijklmnopqrstuv", "qwertyuiopasdfghjklzxcvbnm123456",
+		"your-admin-token-here-0123456789ab", "aaaaaaaabbbbbbbbccccccccddddddddeeee", "İİİİtokenİİ",
+		"3f9c1e7a5b2d8046c1e9a7f35b2d8c4e6a1f0b9d7c5e3a18", "\xff\xfe0123",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := Placeholder(s)
+		if r != Placeholder(s) {
+			t.Fatalf("Placeholder(%q) is not stable", s)
+		}
+		if v := strings.TrimSpace(s); r != "" && len(v) >= 32 && strings.Contains(r, v) {
+			t.Fatalf("the reason repeats the value: %q", r)
+		}
+	})
+}

@@ -29,6 +29,23 @@ func TestPlaceholder(t *testing.T) {
 		{"abababababababababababababababab", "repeats one pattern"},
 		{"abcdefghabcdefghabcdefghabcdefghabcd", "repeats one pattern"},
 		{"walkthrough-admin-token-0123456789abcdef", `contains "walkthrough-admin-token"`},
+		// Sequential runs, keyboard rows and words (atk14 F4).
+		{"0123456789abcdefghijklmnopqrstuv", "is mostly guessable: runs of the alphabet"},
+		{"abcdefghijklmnopqrstuvwxyzabcdefghijkl", "is mostly guessable: runs"},
+		{"ABCDEFGHIJKLMNOPQRSTUVWXYZ123456", "is mostly guessable: runs"},
+		{"zyxwvutsrqponmlkjihgfedcba9876543210", "is mostly guessable: runs"},
+		{"qwertyuiopasdfghjklzxcvbnm123456", "is mostly guessable: runs"},
+		{"poiuytrewqlkjhgfdsamnbvcxz", "is mostly guessable: runs"},
+		{"passwordpassword1234567890!@#$%^", `is mostly guessable: "password", runs`},
+		{"your-admin-token-here-0123456789ab", `is mostly guessable: "token", "admin", "your", "here", runs`},
+		{"my-secret-token-for-lockgate-2026", `is mostly guessable: "secret", "token", "lockgate"`},
+		{"TestTokenHere-Xq7", `is mostly guessable: "token", "here", "test"`},
+		// Low entropy at 32 characters or more.
+		{"aaaaaaaabbbbbbbbccccccccddddddddeeee", "has about 2.3 bits of entropy per character (5 different"},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa7K2mQ9", "has about 0.8 bits"},
+		// Guessable parts in the minority: a secret with a word in it.
+		{"lockgate-admin-Xq7vT2mP9wKd4rZb8nLf3hJc6sYg", ""},
+		{"correct horse battery staple galaxy", ""},
 		{"", ""},
 		{"3f9c1e7a5b2d8046c1e9a7f35b2d8c4e6a1f0b9d7c5e3a18", ""},
 		{"q1nD0uHK3x-8dYb4Zr_7mWcT2sLfV9aEoP5jGhUiRkA", ""},
@@ -39,15 +56,18 @@ func TestPlaceholder(t *testing.T) {
 	}
 }
 
-// Secrets as lockgate and openssl make them are never taken for
-// placeholders: 20,000 of each alphabet.
+// Secrets as lockgate and openssl make them (openssl rand -hex 32,
+// -base64 32, and the shorter -hex 16) are never taken for placeholders:
+// 20,000 of each alphabet and length.
 func TestPlaceholderAcceptsRandomSecrets(t *testing.T) {
-	b := make([]byte, 32)
-	for range 20000 {
-		rand.Read(b)
-		for _, s := range []string{hex.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b), base64.StdEncoding.EncodeToString(b)} {
-			if r := Placeholder(s); r != "" {
-				t.Fatalf("random secret %q taken for a placeholder: %s", s, r)
+	for _, n := range []int{16, 32} {
+		b := make([]byte, n)
+		for range 20000 {
+			rand.Read(b)
+			for _, s := range []string{hex.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b), base64.StdEncoding.EncodeToString(b)} {
+				if r := Placeholder(s); r != "" {
+					t.Fatalf("random secret %q taken for a placeholder: %s", s, r)
+				}
 			}
 		}
 	}

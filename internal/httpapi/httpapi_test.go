@@ -21,7 +21,7 @@ import (
 	"github.com/lockgate/lockgate/internal/storetest"
 )
 
-const adminToken = "test-admin-token-0123456789abcdefghij"
+const adminToken = "test-admin-token-8V7i3DjMYViqCnhxahJC"
 
 type api struct {
 	t   testing.TB
@@ -243,7 +243,7 @@ func TestLockCheckRejections(t *testing.T) {
 
 func TestAdminAPI(t *testing.T) {
 	a := newAPI(t, "sqlite")
-	for _, tok := range []string{"", "wrong-token-0123456789"} {
+	for _, tok := range []string{"", "wrong-token-rrUweZsLSc"} {
 		if code := a.do("GET", "/api/v1/admin/applications", tok, nil, nil); code != 401 {
 			t.Fatalf("token %q: %d, want 401", tok, code)
 		}

@@ -28,6 +28,8 @@ func TestWebhookURLFormsRefusedAtRegistration(t *testing.T) {
 		{"IPv4-compatible IPv6, hex", "http://[::7f00:1]:80/", "IPv6 form of the IPv4 address 127.0.0.1"},
 		{"IPv4-mapped IPv6", "http://[::ffff:127.0.0.1]/", "IPv6 form of the IPv4 address 127.0.0.1"},
 		{"IPv4-mapped IPv6, public", "http://[::ffff:8.8.8.8]/", "IPv6 form of the IPv4 address 8.8.8.8"},
+		{"IPv4-translated IPv6 (atk14 F5)", "http://[::ffff:0:127.0.0.1]:18430/c", "IPv6 form of the IPv4 address 127.0.0.1"},
+		{"IPv4-translated IPv6, hex", "http://[::ffff:0:a9fe:a9fe]/", "IPv6 form of the IPv4 address 169.254.169.254"},
 		{"port over 65535", "https://hooks.example.com:65536/x", "port 65536 is not between 1 and 65535"},
 		{"port far over", "http://127.0.0.1:99999/", "port 99999 is not between 1 and 65535"},
 		{"port 0", "https://hooks.example.com:0/x", "port 0 is not between 1 and 65535"},

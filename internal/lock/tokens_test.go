@@ -2,6 +2,9 @@ package lock_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -39,6 +42,14 @@ func TestCheckBootstrapToken(t *testing.T) {
 		{"unexpanded variable", "${LOCKGATE_ADMIN_TOKEN_q3Jk2mZ8vX1pL0aR7tYb}", false},
 		{"ellipsis", "q3Jk2mZ8vX1pL0aR7tYb9cN4hF6gD5sE2wU8...", false},
 		{"repeated with a partial end", strings.Repeat("q3Jk2mZ8vX1pL0aR", 2) + "q3Jk", false},
+		// atk14 F4: guessable values that passed before.
+		{"digits and alphabet in order", "0123456789abcdefghijklmnopqrstuv", false},
+		{"alphabet and more", "abcdefghijklmnopqrstuvwxyzabcdefghijkl", false},
+		{"capital alphabet", "ABCDEFGHIJKLMNOPQRSTUVWXYZ123456", false},
+		{"keyboard rows", "qwertyuiopasdfghjklzxcvbnm123456", false},
+		{"password and number rows", "passwordpassword1234567890!@#$%^", false},
+		{"template words", "your-admin-token-here-0123456789ab", false},
+		{"openssl rand -base64 32", "kX2l8Vq1Zf9rB3mT0yWc7uN5hJ4sD6gA+eP/oQ8iLzE=", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,12 +57,30 @@ func TestCheckBootstrapToken(t *testing.T) {
 			if (err == nil) != tt.ok {
 				t.Fatalf("CheckBootstrapToken = %v, want ok=%v", err, tt.ok)
 			}
+			if err != nil && len(tt.token) > 8 && strings.Contains(err.Error(), strings.TrimSpace(tt.token)) {
+				t.Fatalf("the error repeats the value: %v", err)
+			}
 		})
 	}
 }
 
-const bootA = "bootstrap-token-A-0123456789abcdefghij"
-const bootB = "bootstrap-token-B-0123456789abcdefghij"
+// TestCheckBootstrapTokenAcceptsRandomValues: values as the docs say to
+// make them (openssl rand -hex 32, openssl rand -base64 32) are never
+// refused, 5,000 of each.
+func TestCheckBootstrapTokenAcceptsRandomValues(t *testing.T) {
+	b := make([]byte, 32)
+	for range 5000 {
+		rand.Read(b)
+		for _, v := range []string{hex.EncodeToString(b), base64.StdEncoding.EncodeToString(b)} {
+			if err := lock.CheckBootstrapToken(v); err != nil {
+				t.Fatalf("%s refused: %v", v, err)
+			}
+		}
+	}
+}
+
+const bootA = "bootstrap-token-A-qMLMZcPyaPbNGCWYPdq5"
+const bootB = "bootstrap-token-B-HcWMWeebW3kwFNnsBbQr"
 
 func TestBootstrapTokenReplacedWhenChanged(t *testing.T) {
 	for _, b := range []string{"sqlite", "postgres"} {

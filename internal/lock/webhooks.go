@@ -72,7 +72,7 @@ func checkURLHost(u *url.URL) error {
 		if err != nil {
 			return fmt.Errorf("host [%s] is not an IPv6 address", host)
 		}
-		if a.Is4In6() || a.Is6() && a.Zone() == "" && compat.Contains(a) && a != netip.IPv6Unspecified() && a != netip.IPv6Loopback() {
+		if a.Is4In6() || a.Is6() && a.Zone() == "" && (compat.Contains(a) && a != netip.IPv6Unspecified() && a != netip.IPv6Loopback() || translated.Contains(a)) {
 			b := a.As16()
 			return fmt.Errorf("host [%s] is an IPv6 form of the IPv4 address %s: write the IPv4 address itself", host, netip.AddrFrom4([4]byte(b[12:])))
 		}
@@ -80,8 +80,13 @@ func checkURLHost(u *url.URL) error {
 	return nil
 }
 
-// compat is the deprecated IPv4-compatible IPv6 range (RFC 4291 §2.5.5.1).
-var compat = netip.MustParsePrefix("::/96")
+// compat is the deprecated IPv4-compatible IPv6 range (RFC 4291 §2.5.5.1);
+// translated the IPv4-translated one (SIIT, RFC 2765 §2.1), which a
+// stack dials as given ("[::ffff:0:127.0.0.1]").
+var (
+	compat     = netip.MustParsePrefix("::/96")
+	translated = netip.MustParsePrefix("::ffff:0:0:0/96")
+)
 
 // Webhooks lists an owner's webhooks.
 func (s *Service) Webhooks(ctx context.Context, ownerKind, ownerID string) ([]Webhook, error) {
@@ -143,6 +148,11 @@ func makeEvents(hooks []Webhook, typ string, now time.Time, data any) ([]Event, 
 // RedactURL returns raw with the credentials it may carry hidden: the
 // user information, and the values of its query parameters (API keys are
 // often passed as ?token=…). What is left still tells the destination.
+// The query is redacted as written, part by part, rather than decoded:
+// decoding drops what it cannot parse ("a=1;token=x", "x=%zz"), and the
+// listing must show that such parts are there. A part without "=" is a
+// value on its own ("?SECRET", a common way to pass a receiver's key)
+// and is redacted whole; a key is kept.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -151,13 +161,34 @@ func RedactURL(raw string) string {
 	if u.User != nil {
 		u.User = url.User("REDACTED")
 	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{"REDACTED"}
-		}
-		u.RawQuery = q.Encode()
-	}
+	u.RawQuery = redactQuery(u.RawQuery)
 	u.Fragment, u.RawFragment = "", ""
 	return u.String()
+}
+
+// redactQuery replaces each value of a raw query, parts separated by "&"
+// or ";" (both kept), with REDACTED.
+func redactQuery(q string) string {
+	if q == "" {
+		return ""
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexAny(q, "&;")
+		part := q
+		if i >= 0 {
+			part = q[:i]
+		}
+		switch k, _, ok := strings.Cut(part, "="); {
+		case ok:
+			b.WriteString(k + "=REDACTED")
+		case part != "":
+			b.WriteString("REDACTED")
+		}
+		if i < 0 {
+			return b.String()
+		}
+		b.WriteByte(q[i])
+		q = q[i+1:]
+	}
 }

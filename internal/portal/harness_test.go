@@ -25,7 +25,7 @@ import (
 	"github.com/lockgate/lockgate/lockclient"
 )
 
-const adminToken = "portal-test-admin-token-0123456789abcdef"
+const adminToken = "portal-test-admin-token-7aErYS3BhiEGKr95"
 
 // clock is the server's clock: real time plus an offset a test moves.
 type clock struct{ offset atomic.Int64 }

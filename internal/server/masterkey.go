@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/lockgate/lockgate/internal/secretbox"
+	"github.com/lockgate/lockgate/internal/store"
 )
 
 // keyCheck is sealed under the master key when a database is first used;
@@ -23,7 +24,14 @@ func (s *Server) openBox(ctx context.Context) error {
 	default:
 		path := string(s.cfg.MasterKeyFile)
 		if path == "" {
+			// The data directory holds the key: private whatever it was
+			// before, with PostgreSQL too (SQLite's store secures it as
+			// it opens the database). A key file configured elsewhere
+			// keeps its directory, which lockgate may not own.
 			path = filepath.Join(string(s.cfg.DataDir), "master.key")
+			if err := store.SecureDir(string(s.cfg.DataDir)); err != nil {
+				return fmt.Errorf("master key: %w", err)
+			}
 		}
 		var created bool
 		key, created, err = secretbox.LoadOrCreateKeyFile(path)

@@ -26,6 +26,7 @@ import (
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/storetest"
 	"github.com/lockgate/lockgate/internal/webhook"
 )
 
@@ -34,11 +35,42 @@ var quiet = slog.New(slog.DiscardHandler)
 func testConfig(t *testing.T) Config {
 	cfg := Default()
 	cfg.DataDir = config.Path(t.TempDir())
-	cfg.AdminToken = "server-admin-token-0123456789abcdefgh"
+	cfg.AdminToken = "server-admin-token-kn5SbJwTdiXw6tLEUu"
 	// Test receivers listen on loopback, which webhooks may not reach
 	// unless allowed.
 	cfg.Webhooks.AllowNetworks = []string{"127.0.0.0/8"}
 	return cfg
+}
+
+// TestPostgresDataDirMadePrivate (atk14 F12): with PostgreSQL the data
+// directory holds only the master key file, and is made 0700 whatever it
+// was before, as with SQLite.
+func TestPostgresDataDirMadePrivate(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.DatabaseURL = storetest.PostgresSchema(t)
+	dir := filepath.Join(t.TempDir(), "pgdata")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	cfg.DataDir = config.Path(dir)
+	s, err := Open(ctx, cfg, quiet, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for p, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "master.key"): 0o600} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %o, want %o", p, fi.Mode().Perm(), want)
+		}
+	}
 }
 
 func TestWrongMasterKeyRefused(t *testing.T) {
@@ -55,7 +87,10 @@ func TestWrongMasterKeyRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	cfg.MasterKey = base64.StdEncoding.EncodeToString(make([]byte, 32))
+	// Another random key (a key of zeros is refused earlier, as no secret).
+	other := make([]byte, 32)
+	rand.Read(other)
+	cfg.MasterKey = base64.StdEncoding.EncodeToString(other)
 	if _, err := Open(ctx, cfg, quiet, Options{}); err == nil || !strings.Contains(err.Error(), "not the key the database was created with") {
 		t.Fatalf("wrong master key: %v", err)
 	}

@@ -40,7 +40,7 @@ func TestServeVPNConnect(t *testing.T) {
 
 	cfg := testConfig(t)
 	cfg.Geo.DatabaseFile = config.Path(geotest.Write(t, geotest.City, geotest.Records))
-	cfg.VPN = vpn.Config{Enabled: true, Secret: "vpn-secret-0123456789abcdef", AllowedRegions: []string{"US-CA"}, CheckLock: true,
+	cfg.VPN = vpn.Config{Enabled: true, Secret: "vpn-secret-ECeZPQnxnWkMSNn8", AllowedRegions: []string{"US-CA"}, CheckLock: true,
 		LockCheck: vpn.LockCheck{AppURI: "https://vpn.example", APIURI: lockURL, SigningKeyFile: config.Path(keyFile)}}
 	s, err := Open(ctx, cfg, quiet, Options{})
 	if err != nil {

@@ -131,8 +131,14 @@ func TestFileModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "lockgate.db")
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
-		t.Fatal(err)
+	// The database and its lock file (atk14 F12) left 0644 before.
+	for _, p := range []string{path, path + ".lock"} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, 0o644); err != nil { // whatever the umask
+			t.Fatal(err)
+		}
 	}
 	s, err := store.Open(context.Background(), path)
 	if err != nil {
@@ -154,7 +160,7 @@ func TestFileModes(t *testing.T) {
 		}
 	}
 	check(dir, 0o700)
-	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+	for _, f := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
 		check(f, 0o600)
 	}
 	// A fresh data directory is made 0700 too.

@@ -131,6 +131,15 @@ func (s *Store) EventDelivered(ctx context.Context, id string, at time.Time) err
 	return s.wrap(err)
 }
 
+// EventReleased implements webhook.Outbox: the lease on an event whose
+// attempt was cut short by a shutdown ends now, so it is sent again at
+// the next start (or by another replica) without waiting for the lease,
+// and without counting an attempt.
+func (s *Store) EventReleased(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET lease_until = 0 WHERE id = $1 AND delivered_at = 0`, id)
+	return s.wrap(err)
+}
+
 // EventFailed implements lock.Store.
 func (s *Store) EventFailed(ctx context.Context, id string, next time.Time, lastErr string, dead bool) error {
 	d := 0

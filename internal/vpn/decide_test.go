@@ -22,7 +22,7 @@ import (
 	"github.com/lockgate/lockgate/lockclient"
 )
 
-const secret = "vpn-secret-0123456789abcdef"
+const secret = "vpn-secret-ECeZPQnxnWkMSNn8"
 
 // damagedDB is the test City database with 81.2.69.0/24's record broken.
 func damagedDB(t *testing.T) *geo.DB {

@@ -28,7 +28,7 @@ func startLockgate(t *testing.T) lockgate {
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := server.Default()
 	cfg.DataDir = config.Path(t.TempDir())
-	cfg.AdminToken = "admin-token-0123456789abcdefghijklmno"
+	cfg.AdminToken = "admin-token-DskHD4RTAPWCnDze4dHkmqa7E"
 	cfg.PublicURLs = []string{"http://" + srv.Listener.Addr().String()}
 	s, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{})
 	if err != nil {

@@ -181,6 +181,10 @@ func TestPolicyRefusesInternalDestinations(t *testing.T) {
 		"mixed.example":     {public, netip.MustParseAddr("10.0.0.5")},
 		"metadata.internal": {netip.MustParseAddr("169.254.169.254")},
 		"v6.example":        {netip.MustParseAddr("2606:4700::1")},
+		// The public address first: every address is checked, not the
+		// first one a connection would try.
+		"mixed-loopback.example": {public, netip.MustParseAddr("127.0.0.1")},
+		"mixed-v6.example":       {public, netip.MustParseAddr("::ffff:0:7f00:1")},
 	}
 	p, _ := webhook.NewPolicy(nil)
 	p.Resolver = res
@@ -224,6 +228,24 @@ func TestPolicyRefusesInternalDestinations(t *testing.T) {
 		{"http://[::127.0.0.1]/", p, false},
 		{"http://[::127.0.0.1]/", allowLocal, false},
 		{"http://[::8.8.8.8]/", p, false},
+		// atk14 F5: IPv4-translated (SIIT) forms, deprecated site-local,
+		// Teredo, local-use NAT64, and NAT64/6to4 carrying a private
+		// IPv4 address: refused unless an allowed network holds them.
+		{"http://[::ffff:0:127.0.0.1]/", p, false},
+		{"http://[::ffff:0:127.0.0.1]/", allowLocal, false},
+		{"http://[::ffff:0:8.8.8.8]/", p, false},
+		{"http://[::ffff:0:169.254.169.254]/", p, false},
+		{"http://[fec0::1]/", p, false},
+		{"http://[feff:ffff::1]/", p, false},
+		{"http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", p, false},
+		{"http://[64:ff9b::10.0.0.1]/", p, false},
+		{"http://[64:ff9b::8.8.8.8]/", p, true},
+		{"http://[64:ff9b:1::a00:1]/", p, false},
+		{"http://[2002:a00:1::1]/", p, false},
+		{"http://[2002:c0a8:101::1]/", p, false},
+		{"http://[2002:808:808::1]/", p, true},
+		{"https://mixed-loopback.example/", p, false},
+		{"https://mixed-v6.example/", p, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
@@ -254,6 +276,7 @@ func TestDialTimeCheckStopsRebinding(t *testing.T) {
 	if _, _, err := w.svc.AddWebhook(ctx, "application", app.ID, "http://localhost:"+port+"/hook"); err != nil {
 		t.Fatalf("registration: %v", err)
 	}
+	policy.Resolver = fakeResolver{"localhost": {netip.MustParseAddr("127.0.0.1")}} // what DNS says when the event is sent
 	w.svc.SetLock(ctx, app.ID, "u", lock.Target{Lock: true}, lock.Actor{Name: "t"})
 	var logs bytes.Buffer
 	d := &webhook.Dispatcher{Store: w.st, Secrets: w.box, Policy: policy, Timeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
@@ -268,6 +291,52 @@ func TestDialTimeCheckStopsRebinding(t *testing.T) {
 	}
 }
 
+// TestDialRefusesNameWithAnyRefusedAddress (atk14 F5): at each
+// connection, as at registration, a name is refused when any address it
+// resolves to is refused, even listed after an allowed one; nothing is
+// connected to. A name resolving to allowed addresses only is delivered
+// to.
+func TestDialRefusesNameWithAnyRefusedAddress(t *testing.T) {
+	ctx := context.Background()
+	addr, accepted := silentReceiver(t)
+	_, port, _ := net.SplitHostPort(addr)
+	receiver := netip.MustParseAddr("127.0.0.1")
+	for _, tt := range []struct {
+		name     string
+		addrs    []netip.Addr
+		want     string // in the log
+		accepted int32
+	}{
+		{"allowed and private", []netip.Addr{receiver, netip.MustParseAddr("10.0.0.5")}, "10.0.0.5 is private", 0},
+		{"allowed and IPv4-translated", []netip.Addr{receiver, netip.MustParseAddr("::ffff:0:7f00:1")}, "IPv4-translated", 0},
+		{"allowed only", []netip.Addr{receiver}, "no answer within", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			accepted.Store(0)
+			policy, _ := webhook.NewPolicy([]string{"127.0.0.1/32"})
+			policy.Resolver = fakeResolver{"hooks.test": {receiver}}
+			w := newWorld(t, "sqlite", policy)
+			app := w.app(t, "a")
+			if _, _, err := w.svc.AddWebhook(ctx, "application", app.ID, "http://hooks.test:"+port+"/hook"); err != nil {
+				t.Fatalf("registration: %v", err)
+			}
+			policy.Resolver = fakeResolver{"hooks.test": tt.addrs}
+			w.svc.SetLock(ctx, app.ID, "u", lock.Target{Lock: true}, lock.Actor{Name: "t"})
+			var logs bytes.Buffer
+			d := &webhook.Dispatcher{Store: w.st, Secrets: w.box, Policy: policy, Timeout: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+			if n, err := d.RunOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("RunOnce: %d %v", n, err)
+			}
+			if n := accepted.Load(); n != tt.accepted {
+				t.Fatalf("the receiver accepted %d connections, want %d", n, tt.accepted)
+			}
+			if !strings.Contains(logs.String(), tt.want) {
+				t.Fatalf("log does not say %q: %s", tt.want, logs.String())
+			}
+		})
+	}
+}
+
 // TestCredentialsRedacted: a URL's password and query never reach the
 // log, the stored error or a listing.
 func TestCredentialsRedacted(t *testing.T) {
@@ -278,7 +347,7 @@ func TestCredentialsRedacted(t *testing.T) {
 	w := newWorld(t, "sqlite", loopback)
 	app := w.app(t, "a")
 	u, _ := url.Parse(recv.URL)
-	raw := "http://hookuser:hunter2-pass@" + u.Host + "/in?api_key=sk-live-123&x=1"
+	raw := "http://hookuser:hunter2-pass@" + u.Host + "/in?api_key=sk-live-123&x=1&BARE-SECRET-77;k=semi-secret"
 	hook, _, err := w.svc.AddWebhook(ctx, "application", app.ID, raw)
 	if err != nil {
 		t.Fatal(err)
@@ -290,16 +359,79 @@ func TestCredentialsRedacted(t *testing.T) {
 	hooks, _ := w.svc.Webhooks(ctx, "application", app.ID)
 	listing, _ := json.Marshal(hooks)
 	for what, text := range map[string]string{"log": logs.String(), "listing": string(listing)} {
-		for _, secret := range []string{"hunter2-pass", "sk-live-123", "hookuser"} {
+		for _, secret := range []string{"hunter2-pass", "sk-live-123", "hookuser", "BARE-SECRET-77", "semi-secret"} {
 			if strings.Contains(text, secret) {
 				t.Errorf("%s holds %q: %s", what, secret, text)
 			}
 		}
 	}
-	if !strings.Contains(logs.String(), "status 503") || !strings.Contains(string(listing), u.Host) {
+	if !strings.Contains(logs.String(), "status 503") || !strings.Contains(string(listing), u.Host) || !strings.Contains(string(listing), `?api_key=REDACTED\u0026x=REDACTED\u0026REDACTED;k=REDACTED`) {
 		t.Fatalf("redaction hid too much: log %s listing %s", logs.String(), listing)
 	}
 	if got, _ := w.st.Webhook(ctx, hook.ID); got.URL != raw {
 		t.Fatalf("stored URL changed: %q", got.URL)
 	}
+}
+
+// TestShutdownInterruptsQuietly (atk14 F15): a shutdown during a delivery
+// logs it at info level ("interrupted by shutdown, will retry"), no
+// ERROR, and releases the event without counting an attempt, so the next
+// start sends it at once rather than after its lease.
+func TestShutdownInterruptsQuietly(t *testing.T) {
+	for _, b := range storetest.Backends {
+		t.Run(b, func(t *testing.T) {
+			arrived, stop := make(chan struct{}, 1), make(chan struct{})
+			recv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				select {
+				case arrived <- struct{}{}:
+				default:
+				}
+				select { // answers never
+				case <-r.Context().Done():
+				case <-stop:
+				}
+			}))
+			defer recv.Close()
+			defer close(stop)
+			loopback, _ := webhook.NewPolicy([]string{"127.0.0.0/8"})
+			w := newWorld(t, b, loopback)
+			app := w.app(t, "a")
+			hook, _, err := w.svc.AddWebhook(context.Background(), "application", app.ID, recv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.svc.SetLock(context.Background(), app.ID, "u", lock.Target{Lock: true}, lock.Actor{Name: "t"})
+			var logs bytes.Buffer
+			var mu sync.Mutex
+			d := &webhook.Dispatcher{Store: w.st, Secrets: w.box, Policy: loopback, Timeout: time.Minute,
+				Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { d.Run(ctx); close(done) }()
+			<-arrived
+			cancel()
+			<-done
+			mu.Lock()
+			out := logs.String()
+			mu.Unlock()
+			if strings.Contains(out, "level=ERROR") || !strings.Contains(out, "level=INFO msg=\"webhook: delivery interrupted by shutdown, will retry\"") {
+				t.Fatalf("log:\n%s", out)
+			}
+			evs, err := w.st.ClaimEvents(context.Background(), hook.ID, time.Now(), time.Minute, 10)
+			if err != nil || len(evs) != 1 || evs[0].Attempts != 0 {
+				t.Fatalf("after the shutdown the event is not due at once: %+v %v", evs, err)
+			}
+		})
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -22,7 +22,8 @@ import (
 // resolves elsewhere later (DNS rebinding) is still refused.
 type Policy struct {
 	allow []netip.Prefix
-	// Resolver looks names up at registration; net.DefaultResolver when nil.
+	// Resolver looks names up at registration and at each connection;
+	// net.DefaultResolver when nil.
 	Resolver interface {
 		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 	}
@@ -58,6 +59,19 @@ var special = []struct {
 	// IPv4-compatible IPv6 (RFC 4291 §2.5.5.1, deprecated): no
 	// destination has one, and a stack may reach the IPv4 address.
 	{netip.MustParsePrefix("::/96"), "an IPv4-compatible IPv6 address (deprecated)"},
+	// IPv4-translated IPv6 (SIIT, RFC 2765): like the above, it carries
+	// an IPv4 address a translator or a stack may reach.
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), "an IPv4-translated IPv6 address"},
+	// Site-local (RFC 3879 deprecated it, not every stack forgot it): a
+	// private network by another name.
+	{netip.MustParsePrefix("fec0::/10"), "site-local (deprecated)"},
+	// Teredo (RFC 4380) tunnels to an IPv4 server and client whose
+	// addresses it carries (the client's obfuscated): what it reaches is
+	// not what the address reads as.
+	{netip.MustParsePrefix("2001::/32"), "a Teredo tunnel address"},
+	// Local-use NAT64 (RFC 8215) translates to a site's own IPv4
+	// network, at a position its operator chooses.
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "a local-use NAT64 address"},
 	{netip.MustParsePrefix("100::/64"), "discard-only"},
 	{netip.MustParsePrefix("2001:db8::/32"), "documentation"},
 }
@@ -136,13 +150,9 @@ func (p *Policy) CheckURL(ctx context.Context, u *url.URL) error {
 	if numeric(host) {
 		return fmt.Errorf("%w: host %q is a number but not an IP address in dotted or IPv6 form", ErrDestination, host)
 	}
-	r := p.Resolver
-	if r == nil {
-		r = net.DefaultResolver
-	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	addrs, err := r.LookupNetIP(ctx, "ip", host)
+	addrs, err := p.resolver().LookupNetIP(ctx, "ip", host)
 	if err != nil {
 		return nil
 	}
@@ -184,8 +194,54 @@ func (p *Policy) control(network, address string, _ syscall.RawConn) error {
 	return p.CheckAddr(ap.Addr())
 }
 
-// DialContext dials like net.Dialer, refusing addresses the policy refuses.
+// DialContext dials like net.Dialer, refusing addresses the policy
+// refuses. A name is resolved here and refused when any of its addresses
+// is, as at registration: a name that also resolves to loopback is not a
+// public receiver, whichever address a connection would have tried
+// first. Each connection is checked again as it is made (control).
 func (p *Policy) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second, Control: p.control}
-	return d.DialContext(ctx, network, address)
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return d.DialContext(ctx, network, address)
+	}
+	lookup := "ip"
+	switch network {
+	case "tcp4":
+		lookup = "ip4"
+	case "tcp6":
+		lookup = "ip6"
+	}
+	addrs, err := p.resolver().LookupNetIP(ctx, lookup, host)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range addrs {
+		if err := p.CheckAddr(a); err != nil {
+			return nil, fmt.Errorf("%s resolves to a refused address: %w", host, err)
+		}
+	}
+	first := fmt.Errorf("%s resolves to no address", host)
+	for i, a := range addrs {
+		c, err := d.DialContext(ctx, network, net.JoinHostPort(a.Unmap().String(), port))
+		if err == nil {
+			return c, nil
+		}
+		if i == 0 {
+			first = err
+		}
+	}
+	return nil, first
+}
+
+func (p *Policy) resolver() interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+} {
+	if p.Resolver == nil {
+		return net.DefaultResolver
+	}
+	return p.Resolver
 }

@@ -31,6 +31,9 @@ type Outbox interface {
 	Webhook(ctx context.Context, id string) (lock.Webhook, error)
 	EventDelivered(ctx context.Context, id string, at time.Time) error
 	EventFailed(ctx context.Context, id string, next time.Time, lastErr string, dead bool) error
+	// EventReleased ends the lease of an event whose attempt a shutdown
+	// interrupted, without counting the attempt.
+	EventReleased(ctx context.Context, id string) error
 }
 
 // Opener opens sealed webhook secrets.
@@ -293,13 +296,23 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// deliver makes one attempt at ev and records its outcome.
+// deliver makes one attempt at ev and records its outcome. The outcome is
+// recorded even when ctx has ended meanwhile (a shutdown): an answer the
+// receiver gave is not lost, and an attempt the shutdown cut short is
+// released to be sent again at the next start, a routine event logged at
+// info level.
 func (d *Dispatcher) deliver(ctx context.Context, ev lock.Event) bool {
 	log := d.Logger.With("delivery", ev.ID, "event", ev.Type, "attempt", ev.Attempts+1)
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	w, err := d.Store.Webhook(ctx, ev.WebhookID)
 	if err != nil {
+		if ctx.Err() != nil {
+			d.interrupted(rec, log, ev)
+			return false
+		}
 		if errors.Is(err, lock.ErrNotFound) {
-			d.Store.EventFailed(ctx, ev.ID, d.Now(), "webhook deleted", true)
+			d.Store.EventFailed(rec, ev.ID, d.Now(), "webhook deleted", true)
 			return true
 		}
 		log.Error("webhook: lookup failed", "err", err)
@@ -312,19 +325,32 @@ func (d *Dispatcher) deliver(ctx context.Context, ev lock.Event) bool {
 	}
 	err = d.post(ctx, w.URL, secret, ev)
 	if err == nil {
-		if err := d.Store.EventDelivered(ctx, ev.ID, d.Now()); err != nil {
+		if err := d.Store.EventDelivered(rec, ev.ID, d.Now()); err != nil {
 			log.Error("webhook: recording delivery failed", "err", err)
 		}
 		return true
+	}
+	if ctx.Err() != nil {
+		d.interrupted(rec, log, ev)
+		return false
 	}
 	attempts := ev.Attempts + 1
 	dead := attempts >= d.MaxAttempts
 	next := d.Now().Add(Backoff(attempts, d.MaxBackoff))
 	log.Warn("webhook: delivery failed", "webhook", w.ID, "url", lock.RedactURL(w.URL), "err", err, "retry_at", next, "gave_up", dead)
-	if err := d.Store.EventFailed(ctx, ev.ID, next, err.Error(), dead); err != nil {
+	if err := d.Store.EventFailed(rec, ev.ID, next, err.Error(), dead); err != nil {
 		log.Error("webhook: recording failure failed", "err", err)
 	}
 	return false
+}
+
+// interrupted releases an event whose attempt a shutdown cut short. If
+// even that fails, the lease runs out and the event is sent then.
+func (d *Dispatcher) interrupted(rec context.Context, log *slog.Logger, ev lock.Event) {
+	log.Info("webhook: delivery interrupted by shutdown, will retry")
+	if err := d.Store.EventReleased(rec, ev.ID); err != nil {
+		log.Warn("webhook: releasing an interrupted delivery failed; it is sent again when its lease ends", "lease", d.Lease(), "err", err)
+	}
 }
 
 // post sends one delivery. Its error never holds the URL: the URL may
