@@ -246,6 +246,17 @@ func TestPolicyRefusesInternalDestinations(t *testing.T) {
 		{"http://[2002:808:808::1]/", p, true},
 		{"https://mixed-loopback.example/", p, false},
 		{"https://mixed-v6.example/", p, false},
+		// rechk14 N2: documentation ranges of both families (RFC 5737,
+		// RFC 9637) and IPv6 outside global unicast 2000::/3 (RFC 4291
+		// §2.4: SRv6 SIDs in 5f00::/16, the reserved ::/8).
+		{"http://192.0.2.1/", p, false},
+		{"http://198.51.100.1/", p, false},
+		{"http://203.0.113.1/", p, false},
+		{"http://[3fff::1]/", p, false},
+		{"http://[5f00::1]/", p, false},
+		{"http://[::ffff:0:0:127.0.0.1]/", p, false},
+		{"http://[64:ff9b:1::127.0.0.1]/", p, false},
+		{"http://[2a00:1450:4001::1]/", p, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {

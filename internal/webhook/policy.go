@@ -74,7 +74,21 @@ var special = []struct {
 	{netip.MustParsePrefix("64:ff9b:1::/48"), "a local-use NAT64 address"},
 	{netip.MustParsePrefix("100::/64"), "discard-only"},
 	{netip.MustParsePrefix("2001:db8::/32"), "documentation"},
+	// RFC 9637's documentation prefix, and IPv4's three (RFC 5737): no
+	// receiver lives there, so a URL naming one is a test or a trick.
+	{netip.MustParsePrefix("3fff::/20"), "documentation"},
+	{netip.MustParsePrefix("192.0.2.0/24"), "documentation"},
+	{netip.MustParsePrefix("198.51.100.0/24"), "documentation"},
+	{netip.MustParsePrefix("203.0.113.0/24"), "documentation"},
 }
+
+// globalUnicast6 is the only IPv6 space IANA allocates for global unicast
+// (RFC 4291 §2.4): anything else (SRv6 SIDs in 5f00::/16, the
+// reserved ::/8 beside the compatible and translated forms, …) is no
+// receiver's address.
+var globalUnicast6 = netip.MustParsePrefix("2000::/3")
+
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
 
 // CheckAddr returns nil when a may be called.
 func (p *Policy) CheckAddr(a netip.Addr) error {
@@ -92,7 +106,7 @@ func (p *Policy) CheckAddr(a netip.Addr) error {
 		b := a.As16()
 		var v4 netip.Addr
 		switch {
-		case netip.MustParsePrefix("64:ff9b::/96").Contains(a): // NAT64
+		case nat64.Contains(a):
 			v4 = netip.AddrFrom4([4]byte(b[12:16]))
 		case netip.MustParsePrefix("2002::/16").Contains(a): // 6to4
 			v4 = netip.AddrFrom4([4]byte(b[2:6]))
@@ -129,6 +143,12 @@ func classify(a netip.Addr) string {
 		if s.prefix.Contains(a) {
 			return s.what
 		}
+	}
+	// The well-known NAT64 prefix lies outside it but is how an IPv6-only
+	// host with DNS64 reaches every IPv4 receiver: CheckAddr checks the
+	// IPv4 address it carries instead.
+	if a.Is6() && !globalUnicast6.Contains(a) && !nat64.Contains(a) {
+		return "outside IPv6 global unicast (2000::/3)"
 	}
 	return ""
 }
