@@ -134,30 +134,30 @@ func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	var in lock.CheckInput
 	if status, msg := decodeCheckBody(w, r, &in); status != 0 {
-		h.metrics.checks.WithLabelValues("bad_request").Inc()
+		h.metrics.badRequest.Inc()
 		httpjson.Error(w, status, "bad_request", msg)
 		return
 	}
 	res, err := h.svc.Check(r.Context(), token, in)
 	switch {
 	case errors.Is(err, lock.ErrUnauthorized):
-		h.metrics.checks.WithLabelValues("unauthorized").Inc()
+		h.metrics.unauthorized.Inc()
 		// The reason is for the operator only: telling a client why its
 		// token failed helps an attacker forge the next one.
 		h.log.Info("lock-check: token rejected", "reason", err.Error(), "remote", clientIP(r))
 		httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "Unauthorized")
 		return
 	case err != nil:
-		h.metrics.checks.WithLabelValues("error").Inc()
+		h.metrics.checkError.Inc()
 		h.log.Error("lock-check failed", "err", err)
 		httpjson.Error(w, http.StatusInternalServerError, "internal", "internal error")
 		return
 	}
-	status := "unlocked"
+	status, counter := "unlocked", &h.metrics.unlocked
 	if res.Locked {
-		status = "locked"
+		status, counter = "locked", &h.metrics.locked
 	}
-	h.metrics.checks.WithLabelValues(status).Inc()
+	counter.Inc()
 	httpjson.Write(w, http.StatusOK, checkResponse{Locked: res.Locked, Status: status, Message: res.Message, SessionID: res.AttemptID})
 }
 

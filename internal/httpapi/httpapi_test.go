@@ -371,11 +371,13 @@ func TestOwnerAPI(t *testing.T) {
 
 func TestHealthAndMetrics(t *testing.T) {
 	a := newAPI(t, "sqlite")
-	for _, p := range []string{"/healthz", "/readyz"} {
+	// Twice: the 200 series is looked up on its first count and kept.
+	for _, p := range []string{"/healthz", "/readyz", "/healthz"} {
 		if code := a.do("GET", p, "", nil, nil); code != 200 {
 			t.Fatalf("%s: %d", p, code)
 		}
 	}
+	a.check("/api/v1/lock-check", "x-nl3-authorization-token", "bad", "")
 	a.check("/api/v1/lock-check", "x-nl3-authorization-token", "bad", "")
 	resp, err := http.Get(a.srv.URL + "/metrics")
 	if err != nil {
@@ -384,12 +386,23 @@ func TestHealthAndMetrics(t *testing.T) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{
-		`lockgate_lock_checks_total{result="unauthorized"} 1`,
-		`lockgate_http_requests_total{code="401",route="/api/v1/lock-check"} 1`,
-		`lockgate_http_request_duration_seconds_count{route="/api/v1/lock-check"} 1`,
+		`lockgate_lock_checks_total{result="unauthorized"} 2`,
+		`lockgate_http_requests_total{code="401",route="/api/v1/lock-check"} 2`,
+		`lockgate_http_request_duration_seconds_count{route="/api/v1/lock-check"} 2`,
+		`lockgate_http_requests_total{code="200",route="/healthz"} 2`,
+		`lockgate_http_requests_total{code="200",route="/readyz"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
+		}
+	}
+	// A series shows only once it has counted something.
+	for _, unwanted := range []string{
+		`lockgate_lock_checks_total{result="locked"}`,
+		`lockgate_http_requests_total{code="200",route="/api/v1/lock-check"}`,
+	} {
+		if strings.Contains(string(body), unwanted) {
+			t.Errorf("metrics show %s, which never counted", unwanted)
 		}
 	}
 }

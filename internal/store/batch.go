@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -88,6 +89,14 @@ func (b *batcher) run() {
 	batch := make([]*pending, 0, maxBatch)
 	for p := range b.ch {
 		batch = append(batch[:0], p)
+		// Let the handlers that are already runnable queue their attempts
+		// before the batch is cut: a yield costs well under a microsecond,
+		// a commit (WAL write and fsync) hundreds of microseconds of CPU on
+		// the 2-core bench, so fuller batches mean less CPU per check. On
+		// that bench this doubled the rows per commit under load (about 7
+		// to about 15). A lone attempt still commits at once. Yielding
+		// again while the batch grows gained nothing measurable.
+		runtime.Gosched()
 	fill:
 		for len(batch) < maxBatch {
 			select {
