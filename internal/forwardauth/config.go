@@ -12,7 +12,6 @@ import (
 	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/problem"
-	"github.com/lockgate/lockgate/waf"
 )
 
 // Config is the forward_auth section: lockgate deciding for a proxy that
@@ -41,23 +40,9 @@ type Config struct {
 	Routes            []Route   `yaml:"routes"`
 }
 
-// LogConfig is where AWS WAF log records of the decisions go, as the
-// gateway's log section.
-type LogConfig struct {
-	// File is a path, "-" for standard output, or empty for no records.
-	File      config.Path     `yaml:"file"`
-	MaxSizeMB int             `yaml:"max_size_mb"`
-	MaxAge    config.Duration `yaml:"max_age"`
-	Keep      int             `yaml:"keep"`
-	// Only is "all" or "blocked_and_counted".
-	Only string `yaml:"only"`
-	// Redact names headers whose values are not logged, besides the
-	// gateway's built-in list (waflog.DefaultRedactedFields).
-	Redact []string `yaml:"redact_headers"`
-	// RedactedFields is AWS's LoggingConfiguration.RedactedFields, as
-	// the gateway's log.redacted_fields.
-	RedactedFields []gateway.RedactedField `yaml:"redacted_fields"`
-}
+// LogConfig is where AWS WAF log records of the decisions go: the
+// gateway's log section, keys and meaning.
+type LogConfig = gateway.LogConfig
 
 // Route decides requests for a host and path prefix (of the original
 // request) with a web ACL and, optionally, an authorizer.
@@ -130,12 +115,6 @@ const (
 	UnderscoreRefuse = "refuse"
 	UnderscoreAllow  = "allow"
 )
-
-// redactedFields is what the records redact, as the gateway's: the
-// built-in list, redact_headers and redacted_fields.
-func (l LogConfig) redactedFields() []waf.FieldToMatch {
-	return gateway.RedactedFieldsOf(l.Redact, l.RedactedFields)
-}
 
 // parsePrefix reads a CIDR or a single address.
 func parsePrefix(s string) (netip.Prefix, error) {

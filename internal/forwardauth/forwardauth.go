@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lockgate/lockgate/internal/authz"
+	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/internal/waflog"
@@ -110,6 +111,9 @@ type route struct {
 	counters           httprule.RouteCounters
 }
 
+// placeOf is where a route applies, for httprule's routing.
+func placeOf(rt *route) (host, prefix string) { return rt.host, rt.prefix }
+
 var integrations = [...]string{Nginx, Caddy, Traefik, Envoy}
 
 func integrationIndex(name string) int {
@@ -167,7 +171,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 			watch(f)
 		}
 	}
-	redact := cfg.Log.redactedFields()
+	redact := gateway.RedactedFieldsOf(cfg.Log.Redact, cfg.Log.RedactedFields) // as the gateway's records
 	var probs, warnings problem.List
 	used := map[string]ratelimit.Counter{}
 	for i, rc := range cfg.Routes {
@@ -220,7 +224,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 	if len(probs) > 0 {
 		return nil, nil, probs
 	}
-	httprule.SortRoutes(st.routes, func(rt *route) (string, string) { return rt.host, rt.prefix })
+	httprule.SortRoutes(st.routes, placeOf)
 	for i, n := range st.answered {
 		st.answered[i] = http.CanonicalHeaderKey(n)
 	}
@@ -358,17 +362,7 @@ func (st *state) match(host, path string) (*route, string) {
 	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
 		h = h[1 : len(h)-1]
 	}
-	byPath := func(path string) *route {
-		for _, rt := range st.routes {
-			if rt.host != "" && !strings.EqualFold(rt.host, h) {
-				continue
-			}
-			if strings.HasPrefix(path, rt.prefix) {
-				return rt
-			}
-		}
-		return nil
-	}
+	byPath := func(path string) *route { return httprule.Choose(st.routes, placeOf, h, path) }
 	if httprule.Ambiguous(path, byPath) {
 		return nil, "the path is routed differently once decoded or cleaned of //, /./ or /../"
 	}
@@ -436,14 +430,12 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 		*d = waf.Decision{Action: "ALLOW", TerminatingRuleID: "Default_Action", TerminatingRuleType: "REGULAR"}
 	}
 	rt.counters.Observe(d)
-	var hr *http.Request // built only for the log and the authorizer
 	if s.logw != nil && (st.cfg.Log.Only == "all" || d.Action == "BLOCK" || len(d.NonTerminating) > 0) {
-		hr = o.httpRequest(ctx)
 		country := geo.Country(o.client)
 		if rt.eng != nil {
 			country = rt.eng.Country(o.client)
 		}
-		rec := waflog.New(rt.src[integrationIndex(o.integration)], start, hr, req, d, country, s.idPrefix+strconv.FormatUint(s.seq.Add(1), 36))
+		rec := waflog.New(rt.src[integrationIndex(o.integration)], start, o.logRequest(), req, d, country, s.idPrefix+strconv.FormatUint(s.seq.Add(1), 36))
 		if err := s.logw.Write(rec); err != nil {
 			s.log.Error("writing the WAF log", "error", err)
 		}
@@ -464,9 +456,7 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 		}
 	}
 	if rt.authz != nil {
-		if hr == nil {
-			hr = o.httpRequest(ctx)
-		}
+		hr := o.httpRequest(ctx)
 		hr.Header = hr.Header.Clone() // the proxy's request is not changed
 		rt.authz.StripIdentity(hr.Header)
 		az := rt.authz.Decide(hr, o.client)
@@ -485,7 +475,7 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 }
 
 // httpRequest is o as an HTTP request, for the authorizer (method, path,
-// Authorization, TLS) and the log record (host, protocol, scheme).
+// Authorization, TLS).
 func (o *original) httpRequest(ctx context.Context) *http.Request {
 	target := o.uri
 	if o.query != "" {
@@ -501,6 +491,17 @@ func (o *original) httpRequest(ctx context.Context) *http.Request {
 	if r.Header == nil {
 		r.Header = http.Header{}
 	}
+	if o.tls {
+		r.TLS = &tls.ConnectionState{}
+	}
+	return r
+}
+
+// logRequest is what a log record reads of o as an HTTP request
+// (waflog.New: host, protocol, scheme); the rest of the record is the
+// inspected request. It parses nothing: a record costs no URL.
+func (o *original) logRequest() *http.Request {
+	r := &http.Request{Method: o.method, Host: o.host, Proto: o.proto, Header: o.header}
 	if o.tls {
 		r.TLS = &tls.ConnectionState{}
 	}

@@ -25,8 +25,8 @@ func FuzzFromHTTP(f *testing.F) {
 			r.Header.Set(hs.host, host)
 			r.Header.Set(hs.proto, proto)
 			r.Header.Set("X-Forwarded-For", xff)
-			o, err := s.fromHTTP(Nginx, hs, r)
-			if err != nil {
+			o := new(original)
+			if err := s.fromHTTP(o, Nginx, hs, r); err != nil {
 				continue
 			}
 			if o.method == "" || !strings.HasPrefix(o.uri, "/") || !o.client.IsValid() || strings.Contains(o.uri, "?") {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -52,8 +53,9 @@ func (s *Service) endpoint(integration string, hs headerSet) http.Handler {
 			writeVerdict(w, integration, plain(http.StatusForbidden))
 			return
 		}
-		o, err := st.fromHTTP(integration, hs, r)
-		if err != nil {
+		o := originals.Get().(*original)
+		defer o.release()
+		if err := st.fromHTTP(o, integration, hs, r); err != nil {
 			// A proxy that does not say what it asks about is
 			// misconfigured: it gets an error, never an allow.
 			s.log.Error("forward auth: cannot read the original request", "integration", integration, "peer", peer.String(), "error", err)
@@ -64,8 +66,24 @@ func (s *Service) endpoint(integration string, hs headerSet) http.Handler {
 	})
 }
 
-// fromHTTP reads the original request from a proxy's headers.
-func (st *state) fromHTTP(integration string, hs headerSet, r *http.Request) (*original, error) {
+// originals are reused: a decision behind nginx, Caddy or Traefik
+// allocates no request of its own.
+var originals = sync.Pool{New: func() any { return new(original) }}
+
+// release returns o to originals, keeping its headers' array unless a
+// request with very many headers grew it.
+func (o *original) release() {
+	h := o.headers
+	clear(h) // keep no request's values alive
+	if cap(h) > 128 {
+		h = nil
+	}
+	*o = original{headers: h[:0]}
+	originals.Put(o)
+}
+
+// fromHTTP reads into o the original request from a proxy's headers.
+func (st *state) fromHTTP(o *original, integration string, hs headerSet, r *http.Request) error {
 	// The names are canonical already: the map is read directly, without
 	// Header.Get's canonicalisation.
 	get := func(name string) string {
@@ -74,13 +92,13 @@ func (st *state) fromHTTP(integration string, hs headerSet, r *http.Request) (*o
 		}
 		return ""
 	}
-	o := &original{integration: integration, method: get(hs.method), proto: "HTTP/1.1"}
+	o.integration, o.method, o.proto = integration, get(hs.method), "HTTP/1.1"
 	uri := get(hs.uri)
 	if o.method == "" || uri == "" {
-		return nil, errors.New("the request has no " + hs.method + " or " + hs.uri + " header")
+		return errors.New("the request has no " + hs.method + " or " + hs.uri + " header")
 	}
 	if !strings.HasPrefix(uri, "/") {
-		return nil, errors.New(hs.uri + " is not an origin-form URI (it must start with /)")
+		return errors.New(hs.uri + " is not an origin-form URI (it must start with /)")
 	}
 	o.uri, o.query, _ = strings.Cut(uri, "?")
 	if i := strings.IndexByte(o.query, '#'); i >= 0 {
@@ -96,15 +114,14 @@ func (st *state) fromHTTP(integration string, hs headerSet, r *http.Request) (*o
 	o.tls = strings.EqualFold(get(hs.proto), "https")
 	var ok bool
 	if o.client, ok = st.clientFrom(r.Header.Values(st.cfg.ClientIPHeader)); !ok {
-		return nil, errors.New("the request has no client address in " + st.cfg.ClientIPHeader)
+		return errors.New("the request has no client address in " + st.cfg.ClientIPHeader)
 	}
 	// The authorizer reads the original headers (a copy: it strips the
 	// identity headers); the engine inspects them without the proxy's
 	// own, sorted by name (a name's values keep their order: the map
 	// holds them together and the sort is stable).
 	o.header = r.Header
-	o.headers = make([]waf.Header, 1, len(r.Header)+1)
-	o.headers[0] = waf.Header{Name: "Host", Value: o.host}
+	o.headers = append(o.headers[:0], waf.Header{Name: "Host", Value: o.host})
 	for name, vs := range r.Header {
 		switch name {
 		case hs.method, hs.uri, hs.host, hs.proto, "Content-Length":
@@ -115,7 +132,7 @@ func (st *state) fromHTTP(integration string, hs headerSet, r *http.Request) (*o
 		}
 	}
 	slices.SortStableFunc(o.headers[1:], func(a, b waf.Header) int { return strings.Compare(a.Name, b.Name) })
-	return o, nil
+	return nil
 }
 
 // writeVerdict answers the proxy. nginx's auth_request passes only 401

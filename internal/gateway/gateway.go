@@ -267,7 +267,7 @@ func (g *Gateway) build(snap Snapshot) (*state, error) {
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	httprule.SortRoutes(st.routes, func(rt *route) (string, string) { return rt.host, rt.prefix })
+	httprule.SortRoutes(st.routes, placeOf)
 	g.counters = used
 	return st, nil
 }
@@ -294,6 +294,9 @@ func (g *Gateway) counterFor(acl string, used map[string]ratelimit.Counter, maxK
 		return c
 	}
 }
+
+// placeOf is where a route applies, for httprule's routing.
+func placeOf(rt *route) (host, prefix string) { return rt.host, rt.prefix }
 
 // route is one compiled route.
 type route struct {
@@ -399,17 +402,7 @@ func (st *state) match(r *http.Request) (*route, refusal) {
 	if !ok {
 		return nil, "the host " + refusal(strconv.Quote(r.Host)) + " has an empty label"
 	}
-	byPath := func(path string) *route {
-		for _, rt := range st.routes {
-			if rt.host != "" && !strings.EqualFold(rt.host, host) {
-				continue
-			}
-			if strings.HasPrefix(path, rt.prefix) {
-				return rt
-			}
-		}
-		return nil
-	}
+	byPath := func(path string) *route { return httprule.Choose(st.routes, placeOf, host, path) }
 	rt := byPath(r.URL.Path)
 	if httprule.Ambiguous(waf.TargetPath(r), byPath) {
 		return nil, "the path is routed differently once decoded or cleaned of //, /./ or /../"

@@ -62,9 +62,11 @@ func TestRepeatedAndUnderscore(t *testing.T) {
 }
 
 // FuzzCleanPath: a cleaned path starts with "/", holds no "//", "/./" or
-// "/../" segment, and cleaning it again changes nothing but decoding.
+// "/../" segment, and cleaning it again changes nothing but decoding; the
+// fast path (a path already clean, returned as it is) answers as the
+// full cleaning does.
 func FuzzCleanPath(f *testing.F) {
-	for _, s := range []string{"/", "/x/../api/x", "//a", "/%2e%2e/", "/%zz", "/a/./b/", "%", "/%2F%2F"} {
+	for _, s := range []string{"/", "/x/../api/x", "//a", "/%2e%2e/", "/%zz", "/a/./b/", "%", "/%2F%2F", "/a/.", "/a/..", "/a/", "/a.b/..c/", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
@@ -75,6 +77,36 @@ func FuzzCleanPath(f *testing.F) {
 		if strings.Contains(c, "//") || strings.Contains(c, "/./") || strings.Contains(c, "/../") {
 			t.Fatalf("CleanPath(%q) = %q keeps a segment to remove", p, c)
 		}
+		if isClean(p) && cleanPath(p) != p {
+			t.Fatalf("%q taken for clean, but cleaning gives %q", p, cleanPath(p))
+		}
 		_ = Ambiguous(p, func(s string) bool { return strings.HasPrefix(s, "/api/") })
 	})
+}
+
+// Routes naming a host come before those for any host, then the longest
+// prefix first; the first that serves a request decides it.
+func TestSortRoutesAndChoose(t *testing.T) {
+	type rt struct{ name, host, prefix string }
+	place := func(r *rt) (string, string) { return r.host, r.prefix }
+	routes := []*rt{{"any", "", "/"}, {"any-api", "", "/api/"}, {"shop", "shop.test", "/"}, {"shop-api", "shop.test", "/api/"}, {"any2", "", "/"}}
+	SortRoutes(routes, place)
+	var order []string
+	for _, r := range routes {
+		order = append(order, r.name)
+	}
+	if got := strings.Join(order, " "); got != "shop-api shop any-api any any2" {
+		t.Fatalf("order %s", got)
+	}
+	for _, tc := range []struct{ host, path, want string }{
+		{"shop.test", "/api/x", "shop-api"}, {"SHOP.test", "/x", "shop"}, {"other.test", "/api/x", "any-api"},
+		{"other.test", "/", "any"}, {"shop.test", "/apix", "shop"},
+	} {
+		if got := Choose(routes, place, tc.host, tc.path); got == nil || got.name != tc.want {
+			t.Errorf("Choose(%s, %s) = %v, want %s", tc.host, tc.path, got, tc.want)
+		}
+	}
+	if got := Choose(routes[:2], place, "other.test", "/x"); got != nil {
+		t.Errorf("no route serves other.test/x, got %v", got)
+	}
 }

@@ -7,6 +7,31 @@ import "strings"
 // included), then empty segments ("//") and dot segments ("/./",
 // "/../") removed as RFC 3986, 5.2.4 does; a trailing slash is kept.
 func CleanPath(p string) string {
+	if isClean(p) {
+		return p // most paths: no allocation
+	}
+	return cleanPath(p)
+}
+
+// isClean reports whether CleanPath(p) is p: it starts with "/" and has
+// no escape, no empty segment but the last, no "." or ".." segment.
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' || strings.IndexByte(p, '%') >= 0 {
+		return false
+	}
+	for rest := p[1:]; ; {
+		seg, after, more := strings.Cut(rest, "/")
+		if (seg == "" && more) || seg == "." || seg == ".." {
+			return false
+		}
+		if !more {
+			return true
+		}
+		rest = after
+	}
+}
+
+func cleanPath(p string) string {
 	p = unescape(p)
 	var out []string
 	segs := strings.Split(p, "/")

@@ -73,6 +73,20 @@ func SortRoutes[R any](routes []R, place func(R) (host, prefix string)) {
 	})
 }
 
+// Choose is the first of routes (in SortRoutes order) that serves host
+// (compared without case; a route for any host serves all) and path
+// (which starts with the route's prefix), or the zero R.
+func Choose[R any](routes []R, place func(R) (host, prefix string), host, path string) R {
+	for _, r := range routes {
+		h, prefix := place(r)
+		if (h == "" || strings.EqualFold(h, host)) && strings.HasPrefix(path, prefix) {
+			return r
+		}
+	}
+	var none R
+	return none
+}
+
 // NewWAFCounters are lockgate_waf_requests_total and
 // lockgate_waf_rule_matches_total, the counters every decision counts
 // in, whichever way its request came (gateway or forward auth).
