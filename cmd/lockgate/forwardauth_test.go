@@ -22,6 +22,7 @@ func TestValidateWarnsForBodyRules(t *testing.T) {
 	os.WriteFile(cfg, []byte(`forward_auth:
   listen: 127.0.0.1:9191
   trusted_proxies: [127.0.0.1]
+  copy_headers: [X-Amzn-Waf-Api]
   routes:
     - name: shop
       web_acl: acl.json

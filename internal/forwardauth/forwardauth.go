@@ -96,7 +96,7 @@ type state struct {
 	trusted *bart.Lite
 	routes  []*route
 	// answered are the headers every allow answers (canonical), empty
-	// when the request got none (headers.go).
+	// when the request got none: the section's copy_headers.
 	answered []string
 	files    map[string]time.Time // watched files and their modification times
 }
@@ -158,6 +158,21 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 		return nil, nil, probs
 	}
 	st := &state{cfg: cfg, trusted: newTrusted(cfg.TrustedProxies...), files: map[string]time.Time{}}
+	var probs, warnings problem.List
+	for _, n := range cfg.CopyHeaders {
+		st.answered = append(st.answered, http.CanonicalHeaderKey(n))
+	}
+	slices.Sort(st.answered)
+	st.answered = slices.Compact(st.answered)
+	// unlisted adds a problem at path for each name a route may set that
+	// copy_headers does not list: no proxy would pass it on.
+	unlisted := func(path, what string, names []string) {
+		for _, n := range names {
+			if _, ok := slices.BinarySearch(st.answered, http.CanonicalHeaderKey(n)); !ok {
+				probs.Addf(path, "%s %s, which forward_auth.copy_headers does not list: add it there and to the proxy's configuration (docs/integrations.md), or the proxy does not pass it on", what, http.CanonicalHeaderKey(n))
+			}
+		}
+	}
 	watch := func(path string) {
 		if fi, err := os.Stat(path); err == nil {
 			st.files[path] = fi.ModTime()
@@ -172,7 +187,6 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 		}
 	}
 	redact := gateway.RedactedFieldsOf(cfg.Log.Redact, cfg.Log.RedactedFields) // as the gateway's records
-	var probs, warnings problem.List
 	used := map[string]ratelimit.Counter{}
 	for i, rc := range cfg.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
@@ -188,7 +202,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 			if rt.authz == nil {
 				probs.Addf(p+".authorizer", "%q is not an authorizer of the authz section", rc.Authorizer)
 			} else {
-				st.answered = append(st.answered, rt.authz.IdentityHeaders()...)
+				unlisted(p+".authorizer", "the authorizer sets", rt.authz.IdentityHeaders())
 			}
 		}
 		webaclID := ""
@@ -206,7 +220,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 				continue
 			}
 			rt.eng, rt.aclMetric, webaclID = eng, acl.VisibilityConfig.MetricName, waflog.WebACLID(acl)
-			st.answered = append(st.answered, insertNames(acl, snap.WAF.Options.RuleGroups)...)
+			unlisted(p+".web_acl", "the web ACL inserts", insertNames(acl, snap.WAF.Options.RuleGroups))
 			for _, r := range acl.Rules {
 				rt.metricNames[r.Name] = r.VisibilityConfig.MetricName
 			}
@@ -225,11 +239,6 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 		return nil, nil, probs
 	}
 	httprule.SortRoutes(st.routes, placeOf)
-	for i, n := range st.answered {
-		st.answered[i] = http.CanonicalHeaderKey(n)
-	}
-	slices.Sort(st.answered)
-	st.answered = slices.Compact(st.answered)
 	s.counters = used
 	return st, warnings, nil
 }

@@ -53,6 +53,8 @@ func TestReload(t *testing.T) {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TrustedProxies = []string{"127.0.0.1"}
 	cfg.Routes = []Route{{Name: "shop", WebACL: config.Path(aclPath)}}
+	cfg.CopyHeaders = []string{"X-Amzn-Waf-Api"}
+
 	var logs bytes.Buffer
 	s, probs := Provision(cfg, Options{WAF: set, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if len(probs) > 0 {
