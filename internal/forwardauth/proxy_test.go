@@ -556,19 +556,7 @@ func headerCases(t *testing.T, pr *proxyRun, integration string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var acl map[string]any
-		if err := json.Unmarshal(data, &acl); err != nil {
-			t.Fatal(err)
-		}
-		var kept []any
-		for _, r := range acl["Rules"].([]any) {
-			if r.(map[string]any)["Name"] != "TagAPI" {
-				kept = append(kept, r)
-			}
-		}
-		acl["Rules"] = kept
-		data, _ = json.Marshal(acl)
-		if err := os.WriteFile(pr.aclPath, data, 0o600); err != nil {
+		if err := os.WriteFile(pr.aclPath, withoutRule(t, data, "TagAPI"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if err := pr.svc.Reload(); err != nil {

@@ -2,6 +2,7 @@ package forwardauth
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"os"
@@ -126,4 +127,119 @@ func TestReload(t *testing.T) {
 	if n := login(100); n != 50 {
 		t.Fatalf("%d of the next 100 /login allowed, want 50 (limit 150 across reloads)", n)
 	}
+}
+
+// The headers every allow answers are forward_auth.copy_headers, not the
+// running web ACLs' names: a reload that removes the last rule inserting
+// x-amzn-waf-api keeps answering it, empty (a proxy configured to copy it
+// would otherwise pass its placeholder text, atk20 F5); a web ACL or an
+// authorizer setting a header the list lacks is refused, at start and on
+// reload, with the running configuration deciding on.
+func TestCopyHeaders(t *testing.T) {
+	dir := t.TempDir()
+	aclPath := filepath.Join(dir, "acl.json")
+	good, err := os.ReadFile("testdata/proxied-acl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagAPI := []byte(`"Name": "api",`) // the TagAPI rule's inserted header
+	if bytes.Count(good, tagAPI) != 1 {
+		t.Fatal("testdata/proxied-acl.json: the TagAPI rule changed")
+	}
+	as, _ := petstoreAuthz(t)
+	set, _ := webacl.Provision(webacl.Config{IPSets: []webacl.IPSetRef{{ARN: blockedSetARN, Addresses: []string{"203.0.113.0/24"}}}}, nil)
+	config := func(copied ...string) Config {
+		cfg := DefaultConfig()
+		cfg.Listen, cfg.TrustedProxies, cfg.CopyHeaders = "127.0.0.1:0", []string{"127.0.0.1"}, copied
+		cfg.Routes = []Route{{Name: "shop", WebACL: config.Path(aclPath)}, {Name: "pets", PathPrefix: "/petstore/", Authorizer: "petstore"}}
+		return cfg
+	}
+	all := append([]string{"x-amzn-waf-api"}, identityHeaders...) // any case
+	os.WriteFile(aclPath, good, 0o600)
+	refusals := []struct {
+		name   string
+		copied []string
+		path   string
+		says   string
+	}{
+		{"an inserted header not listed", identityHeaders, "routes[0].web_acl", "the web ACL inserts X-Amzn-Waf-Api, which forward_auth.copy_headers does not list"},
+		{"an identity header not listed", []string{"X-Amzn-Waf-Api", "X-Lockgate-Principal"}, "routes[1].authorizer", "the authorizer sets X-Lockgate-Username"},
+		{"not a header name", append([]string{"X Amzn"}, all...), "copy_headers[0]", `"X Amzn" is not a header name`},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			_, probs := Provision(config(tc.copied...), Options{WAF: set, Authorizer: as.Authorizer})
+			if len(probs) == 0 || probs[0].Path != tc.path || !strings.Contains(probs[0].Msg, tc.says) {
+				t.Fatalf("problems %v, want %s: %s", probs, tc.path, tc.says)
+			}
+		})
+	}
+
+	s, probs := Provision(config(append(all, "X-Unused")...), Options{WAF: set, Authorizer: as.Authorizer})
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	h := s.Handler()
+	answer := func(t *testing.T) http.Header {
+		t.Helper()
+		resp := nginxAsk("/api/pets", "192.0.2.1").do(t, h)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		return resp.Header
+	}
+	want := func(t *testing.T, api string) {
+		t.Helper()
+		got := answer(t)
+		for _, n := range []string{"X-Amzn-Waf-Api", "X-Lockgate-Principal", "X-Lockgate-Username", "X-Lockgate-Groups", "X-Unused"} {
+			if vs, ok := got[n]; !ok || len(vs) != 1 {
+				t.Errorf("%s: %q, want one value", n, vs)
+			}
+		}
+		if got.Get("X-Amzn-Waf-Api") != api {
+			t.Errorf("X-Amzn-Waf-Api %q, want %q", got.Get("X-Amzn-Waf-Api"), api)
+		}
+	}
+	want(t, "yes")
+	t.Run("a reload removes the rule: answered, empty", func(t *testing.T) {
+		os.WriteFile(aclPath, withoutRule(t, good, "TagAPI"), 0o600)
+		if err := s.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "")
+	})
+	t.Run("a reload inserting a header not listed is refused", func(t *testing.T) {
+		os.WriteFile(aclPath, bytes.Replace(good, tagAPI, []byte(`"Name": "other",`), 1), 0o600)
+		if err := s.Reload(); err == nil || !strings.Contains(err.Error(), "X-Amzn-Waf-Other") {
+			t.Fatalf("reload: %v", err)
+		}
+		if _, ok := answer(t)["X-Amzn-Waf-Other"]; ok {
+			t.Fatal("the refused web ACL decides")
+		}
+		want(t, "")
+	})
+}
+
+// withoutRule is the web ACL acl without its rule of a name.
+func withoutRule(t *testing.T, acl []byte, name string) []byte {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(acl, &v); err != nil {
+		t.Fatal(err)
+	}
+	var kept []any
+	for _, r := range v["Rules"].([]any) {
+		if r.(map[string]any)["Name"] != name {
+			kept = append(kept, r)
+		}
+	}
+	if len(kept) == len(v["Rules"].([]any)) {
+		t.Fatalf("no rule %s", name)
+	}
+	v["Rules"] = kept
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
