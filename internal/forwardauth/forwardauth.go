@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,11 +97,12 @@ type state struct {
 	// answered are the headers every allow answers (canonical), empty
 	// when the request got none: the section's copy_headers.
 	answered []string
-	files    map[string]time.Time // watched files and their modification times
+	files    gateway.Watched // watched files and their versions
 }
 
 type route struct {
 	name, host, prefix string
+	webACL             string // its name, "" for none
 	eng                *waf.Engine
 	authz              *authz.Authorizer
 	src                [4]*waflog.Source // by integration
@@ -157,7 +157,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 	if probs := cfg.Validate(); len(probs) > 0 {
 		return nil, nil, probs
 	}
-	st := &state{cfg: cfg, trusted: newTrusted(cfg.TrustedProxies...), files: map[string]time.Time{}}
+	st := &state{cfg: cfg, trusted: newTrusted(cfg.TrustedProxies...), files: gateway.Watched{}}
 	var probs, warnings problem.List
 	for _, n := range cfg.CopyHeaders {
 		st.answered = append(st.answered, http.CanonicalHeaderKey(n))
@@ -173,11 +173,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 			}
 		}
 	}
-	watch := func(path string) {
-		if fi, err := os.Stat(path); err == nil {
-			st.files[path] = fi.ModTime()
-		}
-	}
+	watch := st.files.Add
 	for _, f := range snap.Files {
 		watch(f)
 	}
@@ -219,7 +215,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 				probs.Append(p+".web_acl", err)
 				continue
 			}
-			rt.eng, rt.aclMetric, webaclID = eng, acl.VisibilityConfig.MetricName, waflog.WebACLID(acl)
+			rt.eng, rt.webACL, rt.aclMetric, webaclID = eng, acl.Name, acl.VisibilityConfig.MetricName, waflog.WebACLID(acl)
 			unlisted(p+".web_acl", "the web ACL inserts", insertNames(acl, snap.WAF.Options.RuleGroups))
 			for _, r := range acl.Rules {
 				rt.metricNames[r.Name] = r.VisibilityConfig.MetricName
