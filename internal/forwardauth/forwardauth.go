@@ -70,6 +70,10 @@ type Options struct {
 	// watch besides the web ACLs. Nil reloads the section given to
 	// Provision, its web ACL files read again.
 	Load func() (Snapshot, error)
+	// Files are watched besides the web ACLs and the waf section's own
+	// files from the start (the configuration file); a reload watches
+	// the Files of its Snapshot.
+	Files []string
 }
 
 // Service decides for proxies.
@@ -138,7 +142,7 @@ func Provision(cfg Config, opts Options) (*Service, problem.List) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	st, warnings, probs := s.build(Snapshot{Config: cfg, WAF: opts.WAF})
+	st, warnings, probs := s.build(Snapshot{Config: cfg, WAF: opts.WAF, Files: opts.Files})
 	if len(probs) > 0 {
 		return nil, probs
 	}

@@ -28,7 +28,7 @@ type Snapshot struct {
 func (s *Service) Reload() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap := Snapshot{Config: s.state.Load().cfg, WAF: s.opts.WAF}
+	snap := Snapshot{Config: s.state.Load().cfg, WAF: s.opts.WAF, Files: s.opts.Files}
 	var err error
 	if s.opts.Load != nil {
 		snap, err = s.opts.Load()

@@ -255,3 +255,95 @@ func withoutRule(t *testing.T, acl []byte, name string) []byte {
 	}
 	return out
 }
+
+// lockgate.yaml written in place and caught before a route's web_acl
+// line is a valid configuration whose route lets everything through
+// (atk20 F8): the watcher waits until the file holds still for a tick,
+// so the prefix is never applied. A complete configuration that drops
+// the web ACL is applied, with a warning that protection is weaker.
+func TestReloadHalfWrittenConfig(t *testing.T) {
+	dir := t.TempDir()
+	aclPath, cfgPath := filepath.Join(dir, "acl.json"), filepath.Join(dir, "lockgate.yaml")
+	acl, err := os.ReadFile("testdata/proxied-acl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(aclPath, acl, 0o600)
+	whole := []byte(`forward_auth:
+  listen: 127.0.0.1:0
+  trusted_proxies: [127.0.0.1]
+  copy_headers: [X-Amzn-Waf-Api]
+  routes:
+    - name: shop
+      web_acl: ` + aclPath + "\n")
+	cut := bytes.Index(whole, []byte("      web_acl:"))
+	os.WriteFile(cfgPath, whole, 0o600)
+	set, probs := webacl.Provision(webacl.Config{IPSets: []webacl.IPSetRef{{ARN: blockedSetARN, Addresses: []string{"203.0.113.0/24"}}}}, nil)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	load := func() (Snapshot, error) {
+		var c struct {
+			ForwardAuth Config `yaml:"forward_auth"`
+		}
+		c.ForwardAuth = DefaultConfig()
+		if _, err := config.Load(cfgPath, func(string) string { return "" }, &c); err != nil {
+			return Snapshot{}, err
+		}
+		return Snapshot{Config: c.ForwardAuth, WAF: set, Files: []string{cfgPath}}, nil
+	}
+	snap, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	s, probs := Provision(snap.Config, Options{WAF: set, Load: load, Files: snap.Files, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	if err := s.Open(prometheus.NewRegistry()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	h := s.Handler()
+	blocked := func() bool {
+		t.Helper()
+		return nginxAsk("/", "192.0.2.1", "X-Attack", "1").do(t, h).StatusCode == http.StatusForbidden
+	}
+	var w gateway.Watcher
+	poll := func() bool { return w.Poll(s.log, "forward auth", s.watched(), s.Reload) }
+	if !blocked() {
+		t.Fatal("the header rule does not decide")
+	}
+
+	// The writer truncates and writes up to the cut; it pauses for a
+	// tick, then finishes.
+	f, err := os.OpenFile(cfgPath, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Write(whole[:cut])
+	if poll() || !blocked() {
+		t.Fatal("the configuration cut before web_acl was applied")
+	}
+	f.Write(whole[cut:])
+	if poll() || !blocked() {
+		t.Fatal("applied before the file held still")
+	}
+	if !poll() || !blocked() || testutil.ToFloat64(s.metrics.reloads.WithLabelValues("ok")) != 1 {
+		t.Fatal("the whole file was not applied once it held still")
+	}
+	if strings.Contains(logs.String(), "weakens") {
+		t.Fatalf("a reload keeping the web ACL warned:\n%s", logs.String())
+	}
+
+	// The web ACL removed on purpose: applied, and said loudly.
+	os.WriteFile(cfgPath, whole[:cut], 0o600)
+	if poll() || !poll() || blocked() {
+		t.Fatal("the configuration without a web ACL was not applied")
+	}
+	if want := `level=WARN msg="forward auth reload weakens protection: route \"shop\" no longer has a web ACL`; !strings.Contains(logs.String(), want) {
+		t.Fatalf("log lacks %s:\n%s", want, logs.String())
+	}
+}

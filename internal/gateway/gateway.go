@@ -87,8 +87,8 @@ type state struct {
 	trusted *bart.Lite
 	header  string // the client_ip_header, canonical
 	only    string
-	redact  []waf.FieldToMatch   // RedactedFields
-	files   Watched // watched files and their versions
+	redact  []waf.FieldToMatch // RedactedFields
+	files   Watched            // watched files and their versions
 	loaded  time.Time
 }
 
