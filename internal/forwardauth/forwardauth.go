@@ -385,15 +385,14 @@ func (st *state) match(host, path string) (*route, string) {
 // cannot drop from the request the proxy sends on). X-Forwarded-For may
 // repeat when it carries the client address: its lines form the chain.
 func (st *state) screen(o *original) string {
-	if name := httprule.Repeated(o.header, func(name string) bool {
+	repeated, underscore := httprule.Screen(o.header, func(name string) bool {
 		return name == "X-Forwarded-For" && strings.EqualFold(st.cfg.ClientIPHeader, name)
-	}); name != "" {
-		return "the header " + name + " is sent more than once"
+	})
+	if repeated != "" {
+		return "the header " + repeated + " is sent more than once"
 	}
-	if st.cfg.UnderscoreHeaders != UnderscoreAllow {
-		if name := httprule.Underscore(o.header); name != "" {
-			return "the header name " + name + " holds '_'"
-		}
+	if underscore != "" && st.cfg.UnderscoreHeaders != UnderscoreAllow {
+		return "the header name " + underscore + " holds '_'"
 	}
 	return ""
 }

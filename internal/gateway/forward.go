@@ -58,10 +58,11 @@ func (st *state) screen(r *http.Request) (refusal, strip) {
 		return "the request target's path cannot be forwarded as received", 0
 	}
 	trusted := st.trustedPeer(r)
-	if name := httprule.Repeated(r.Header, func(name string) bool { return name == "X-Forwarded-For" && trusted }); name != "" {
-		return refusal("the header " + name + " is sent more than once"), 0
+	repeated, underscore := httprule.Screen(r.Header, func(name string) bool { return name == "X-Forwarded-For" && trusted })
+	if repeated != "" {
+		return refusal("the header " + repeated + " is sent more than once"), 0
 	}
-	if name := httprule.Underscore(r.Header); name != "" {
+	if name := underscore; name != "" {
 		switch st.cfg.UnderscoreHeaders {
 		case UnderscoreRefuse:
 			return refusal("the header name " + name + " holds '_'"), 0

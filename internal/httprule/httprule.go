@@ -43,26 +43,31 @@ func Host(h string) (host string, ok bool) {
 // on one of them holds for the request. except names a field whose
 // repetition is expected (X-Forwarded-For from a trusted proxy).
 func Repeated(h http.Header, except func(name string) bool) string {
-	var found string
-	for name, vs := range h {
-		if len(vs) > 1 && (except == nil || !except(name)) && (found == "" || name < found) {
-			found = name // the least name: the same answer for the same request
-		}
-	}
-	return found
+	repeated, _ := Screen(h, except)
+	return repeated
 }
 
 // Underscore names a header field whose name holds '_', or is "". CGI,
 // WSGI and PHP backends read X_Role as X-Role, a header no SingleHeader
 // rule on X-Role inspected.
 func Underscore(h http.Header) string {
-	var found string
-	for name := range h {
-		if strings.IndexByte(name, '_') >= 0 && (found == "" || name < found) {
-			found = name
+	_, underscore := Screen(h, nil)
+	return underscore
+}
+
+// Screen is Repeated and Underscore in one pass over h, as a request is
+// screened before inspection. Each is the least such name: the same
+// answer for the same request, whatever the map's order.
+func Screen(h http.Header, except func(name string) bool) (repeated, underscore string) {
+	for name, vs := range h {
+		if len(vs) > 1 && (repeated == "" || name < repeated) && (except == nil || !except(name)) {
+			repeated = name
+		}
+		if strings.IndexByte(name, '_') >= 0 && (underscore == "" || name < underscore) {
+			underscore = name
 		}
 	}
-	return found
+	return repeated, underscore
 }
 
 // ClientAddrHeaders name a client address by convention; an application
