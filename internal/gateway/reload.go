@@ -58,8 +58,10 @@ func (w *watcher) poll(g *Gateway) bool {
 // at every tick. Forward auth reloads with it too.
 type Watcher struct {
 	// loaded are the versions the last reload it made observed before
-	// reading the files: a file written during the reload differs from
-	// them, and is read again once it holds still.
+	// reading the files, its baseline for them instead of the versions
+	// the build recorded after reading: a file written during the reload
+	// differs from them, and is read again once it holds still. (After a
+	// reload by SIGHUP, a file changed since costs one more reload.)
 	loaded  Watched
 	pending Watched // the last observation that differed, waiting to hold still
 	refused Watched
