@@ -30,6 +30,36 @@ func (s policyStore) DeleteGroupPolicy(context.Context, string) error           
 // route, and a token of a veterinarian.
 func authzService(t *testing.T) (*Service, string) {
 	t.Helper()
+	as, tok := petstoreAuthz(t)
+	set, _ := webacl.Provision(webacl.Config{}, nil)
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.TrustedProxies = "127.0.0.1:0", []string{"127.0.0.1"}
+	cfg.CopyHeaders = identityHeaders
+	cfg.Routes = []Route{{Name: "petstore", Authorizer: "petstore"}}
+	s, probs := Provision(cfg, Options{WAF: set, Authorizer: as.Authorizer})
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	if err := s.Open(nil); err != nil {
+		t.Fatal(err)
+	}
+	return s, tok
+}
+
+// identityHeaders are the petstore authorizer's (authz's defaults).
+var identityHeaders = []string{"X-Lockgate-Principal", "X-Lockgate-Username", "X-Lockgate-Groups"}
+
+// The veterinarian's identity, as the authorizer sets it.
+const (
+	vetSub      = "8f2b6a1e-0c1d-4e5f-9a8b-7c6d5e4f3a2b"
+	vetUsername = "cognitouser"
+	vetGroup    = "pet-veterinarian"
+)
+
+// petstoreAuthz is the authz section with the blog's authorizer,
+// "petstore", and an access token of a veterinarian.
+func petstoreAuthz(t *testing.T) (*authz.Service, string) {
+	t.Helper()
 	idp := idptest.NewCognito("us-east-1", "us-east-1_PetStore1", "petstoreclient0001")
 	t.Cleanup(idp.Close)
 	ac := authz.DefaultConfig()
@@ -43,20 +73,8 @@ func authzService(t *testing.T) (*Service, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	as.SetStore(policyStore{"pet-veterinarian": {Group: "pet-veterinarian", Policy: doc}})
-	set, _ := webacl.Provision(webacl.Config{}, nil)
-	cfg := DefaultConfig()
-	cfg.Listen, cfg.TrustedProxies = "127.0.0.1:0", []string{"127.0.0.1"}
-	cfg.Routes = []Route{{Name: "petstore", Authorizer: "petstore"}}
-	s, probs := Provision(cfg, Options{WAF: set, Authorizer: as.Authorizer})
-	if len(probs) > 0 {
-		t.Fatal(probs)
-	}
-	if err := s.Open(nil); err != nil {
-		t.Fatal(err)
-	}
-	tok := idp.AccessToken(idptest.User{Sub: "8f2b6a1e-0c1d-4e5f-9a8b-7c6d5e4f3a2b", Username: "cognitouser", Groups: []string{"pet-veterinarian"}})
-	return s, tok
+	as.SetStore(policyStore{vetGroup: {Group: vetGroup, Policy: doc}})
+	return as, idp.AccessToken(idptest.User{Sub: vetSub, Username: vetUsername, Groups: []string{vetGroup}})
 }
 
 func TestAuthorizerBehindProxies(t *testing.T) {

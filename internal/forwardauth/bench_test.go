@@ -44,6 +44,8 @@ func benchService(b *testing.B, logPath string) *Service {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TrustedProxies = []string{"127.0.0.1"}
 	cfg.Routes = []Route{{Name: "shop", WebACL: "../../waf/testdata/blog-acl.json"}}
+	cfg.CopyHeaders = []string{"X-Amzn-Waf-Api"}
+
 	cfg.Log.File = config.Path(logPath)
 	s, probs := Provision(cfg, Options{WAF: set})
 	if len(probs) > 0 {

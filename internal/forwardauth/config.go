@@ -35,9 +35,21 @@ type Config struct {
 	// holding '_' reads, to CGI, WSGI and PHP backends, as the name with
 	// '-' that no rule inspected; forward auth cannot drop it from the
 	// request the proxy sends on, so it refuses the request.
-	UnderscoreHeaders string    `yaml:"underscore_headers"`
-	Log               LogConfig `yaml:"log"`
-	Routes            []Route   `yaml:"routes"`
+	UnderscoreHeaders string `yaml:"underscore_headers"`
+	// CopyHeaders are the headers the proxies copy from an allow onto
+	// the request they pass on (Caddy's copy_headers, Traefik's
+	// authResponseHeaders, nginx's auth_request_set lines). Every allow
+	// answers each of them, empty when the request got none, whatever
+	// the running web ACLs insert: a proxy's configuration is written
+	// once, and Caddy before 2.10 passes a name missing from the answer
+	// on as its placeholder text. A header a route may set (an
+	// x-amzn-waf-NAME its web ACL inserts, its authorizer's identity
+	// headers) must be listed, or the proxy would not pass it on; a
+	// reload that removes the last rule inserting a name leaves the
+	// name answered, empty.
+	CopyHeaders []string  `yaml:"copy_headers"`
+	Log         LogConfig `yaml:"log"`
+	Routes      []Route   `yaml:"routes"`
 }
 
 // LogConfig is where AWS WAF log records of the decisions go: the
@@ -104,6 +116,11 @@ func (c Config) Validate() problem.List {
 	default:
 		probs.Addf("underscore_headers", "%q is not refuse or allow (forward auth cannot drop a header)", c.UnderscoreHeaders)
 	}
+	for i, h := range c.CopyHeaders {
+		if !validHeaderName(h) {
+			probs.Addf(fmt.Sprintf("copy_headers[%d]", i), "%q is not a header name", h)
+		}
+	}
 	probs = append(probs, gateway.ValidateRedaction("log", c.Log.Redact, c.Log.RedactedFields)...)
 	probs = append(probs, httprule.ValidateLog(c.Log.Only, c.Log.MaxSizeMB, c.Log.Keep)...)
 	probs = append(probs, httprule.ValidateRoutes(len(c.Routes), func(i int) (string, string) { return c.Routes[i].Name, c.Routes[i].PathPrefix })...)
@@ -115,6 +132,20 @@ const (
 	UnderscoreRefuse = "refuse"
 	UnderscoreAllow  = "allow"
 )
+
+// validHeaderName reports whether s is an HTTP field name (RFC 9110's
+// token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c >= 0x80 || !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 // parsePrefix reads a CIDR or a single address.
 func parsePrefix(s string) (netip.Prefix, error) {

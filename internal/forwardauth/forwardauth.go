@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,6 +70,10 @@ type Options struct {
 	// watch besides the web ACLs. Nil reloads the section given to
 	// Provision, its web ACL files read again.
 	Load func() (Snapshot, error)
+	// Files are watched besides the web ACLs and the waf section's own
+	// files from the start (the configuration file); a reload watches
+	// the Files of its Snapshot.
+	Files []string
 }
 
 // Service decides for proxies.
@@ -96,9 +99,9 @@ type state struct {
 	trusted *bart.Lite
 	routes  []*route
 	// answered are the headers every allow answers (canonical), empty
-	// when the request got none (headers.go).
+	// when the request got none: the section's copy_headers.
 	answered []string
-	files    map[string]time.Time // watched files and their modification times
+	files    gateway.Watched // watched files and their versions
 	// redactPath is log.redacted_fields naming UriPath: lockgate's own
 	// log lines then write the path as REDACTED too, as the records do.
 	redactPath bool
@@ -106,6 +109,7 @@ type state struct {
 
 type route struct {
 	name, host, prefix string
+	webACL             string // its name, "" for none
 	eng                *waf.Engine
 	authz              *authz.Authorizer
 	src                [4]*waflog.Source // by integration
@@ -141,7 +145,7 @@ func Provision(cfg Config, opts Options) (*Service, problem.List) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	st, warnings, probs := s.build(Snapshot{Config: cfg, WAF: opts.WAF})
+	st, warnings, probs := s.build(Snapshot{Config: cfg, WAF: opts.WAF, Files: opts.Files})
 	if len(probs) > 0 {
 		return nil, probs
 	}
@@ -160,12 +164,23 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 	if probs := cfg.Validate(); len(probs) > 0 {
 		return nil, nil, probs
 	}
-	st := &state{cfg: cfg, trusted: newTrusted(cfg.TrustedProxies...), files: map[string]time.Time{}}
-	watch := func(path string) {
-		if fi, err := os.Stat(path); err == nil {
-			st.files[path] = fi.ModTime()
+	st := &state{cfg: cfg, trusted: newTrusted(cfg.TrustedProxies...), files: gateway.Watched{}}
+	var probs, warnings problem.List
+	for _, n := range cfg.CopyHeaders {
+		st.answered = append(st.answered, http.CanonicalHeaderKey(n))
+	}
+	slices.Sort(st.answered)
+	st.answered = slices.Compact(st.answered)
+	// unlisted adds a problem at path for each name a route may set that
+	// copy_headers does not list: no proxy would pass it on.
+	unlisted := func(path, what string, names []string) {
+		for _, n := range names {
+			if _, ok := slices.BinarySearch(st.answered, http.CanonicalHeaderKey(n)); !ok {
+				probs.Addf(path, "%s %s, which forward_auth.copy_headers does not list: add it there and to the proxy's configuration (docs/integrations.md), or the proxy does not pass it on", what, http.CanonicalHeaderKey(n))
+			}
 		}
 	}
+	watch := st.files.Add
 	for _, f := range snap.Files {
 		watch(f)
 	}
@@ -178,7 +193,6 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 	for _, f := range redact {
 		st.redactPath = st.redactPath || f.UriPath != nil
 	}
-	var probs, warnings problem.List
 	used := map[string]ratelimit.Counter{}
 	for i, rc := range cfg.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
@@ -194,7 +208,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 			if rt.authz == nil {
 				probs.Addf(p+".authorizer", "%q is not an authorizer of the authz section", rc.Authorizer)
 			} else {
-				st.answered = append(st.answered, rt.authz.IdentityHeaders()...)
+				unlisted(p+".authorizer", "the authorizer sets", rt.authz.IdentityHeaders())
 			}
 		}
 		webaclID := ""
@@ -211,8 +225,8 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 				probs.Append(p+".web_acl", err)
 				continue
 			}
-			rt.eng, rt.aclMetric, webaclID = eng, acl.VisibilityConfig.MetricName, waflog.WebACLID(acl)
-			st.answered = append(st.answered, insertNames(acl, snap.WAF.Options.RuleGroups)...)
+			rt.eng, rt.webACL, rt.aclMetric, webaclID = eng, acl.Name, acl.VisibilityConfig.MetricName, waflog.WebACLID(acl)
+			unlisted(p+".web_acl", "the web ACL inserts", insertNames(acl, snap.WAF.Options.RuleGroups))
 			for _, r := range acl.Rules {
 				rt.metricNames[r.Name] = r.VisibilityConfig.MetricName
 			}
@@ -231,11 +245,6 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 		return nil, nil, probs
 	}
 	httprule.SortRoutes(st.routes, placeOf)
-	for i, n := range st.answered {
-		st.answered[i] = http.CanonicalHeaderKey(n)
-	}
-	slices.Sort(st.answered)
-	st.answered = slices.Compact(st.answered)
 	s.counters = used
 	return st, warnings, nil
 }

@@ -34,6 +34,7 @@ func newService(t *testing.T, trusted []string, logPath string, reg prometheus.R
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TrustedProxies = trusted
+	cfg.CopyHeaders = []string{"X-Amzn-Waf-Api"}
 	cfg.Log.File = config.Path(logPath)
 	cfg.Routes = []Route{
 		{Name: "shop", WebACL: "testdata/proxied-acl.json"},

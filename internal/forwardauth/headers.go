@@ -10,13 +10,16 @@ import (
 // insertNames lists every header a web ACL may insert on an allowed
 // request (x-amzn-waf-NAME, lower case): its default action, its rules'
 // Allow and Count actions, overrides, and the rules of the rule groups
-// it references. Every allow answers these names of every route — empty
-// when this request got none, also on a route without a web ACL — so
-// that a proxy copying them (one configuration for all routes) replaces
-// a client's forged copy whatever its version: Caddy before 2.10 copies
-// a header missing from the answer as its placeholder text
-// ("{http.reverse_proxy.header.X-Amzn-Waf-Api}"), later versions skip it
-// and keep the client's (caddyserver/caddy#6610, GHSA-7r4p-vjf4-gxv4).
+// it references. Each must be in forward_auth.copy_headers, which every
+// allow answers — empty when this request got none, also on a route
+// without a web ACL — so that a proxy copying them (one configuration
+// for all routes) replaces a client's forged copy whatever its version:
+// Caddy before 2.10 copies a header missing from the answer as its
+// placeholder text ("{http.reverse_proxy.header.X-Amzn-Waf-Api}"), later
+// versions skip it and keep the client's (caddyserver/caddy#6610,
+// GHSA-7r4p-vjf4-gxv4). The list is the configuration's, not the running
+// web ACLs', so that a reload removing the last rule that inserts a name
+// does not stop answering it.
 func insertNames(acl *waf.WebACL, groups map[string]*waf.RuleGroup) []string {
 	var names []string
 	add := func(c *waf.CustomRequestHandling) {

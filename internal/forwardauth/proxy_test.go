@@ -2,6 +2,7 @@ package forwardauth
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,7 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/waflog"
+	"github.com/lockgate/lockgate/internal/webacl"
 )
 
 // The placeholders of the configurations in docs/integrations.md, which
@@ -71,9 +74,61 @@ type proxyRun struct {
 	// a proxy's placeholder text ({http.…}) instead of a value.
 	placeholder atomic.Value
 	// upgrades are the Upgrade headers the application saw.
-	upgrades sync.Map
-	logPath  string
-	stop     func() // stops lockgate, flushing its log
+	upgrades   sync.Map
+	lastHeader atomic.Value // http.Header: the application's last request
+	logPath    string
+	svc        *Service
+	aclPath    string // the shop route's web ACL, a copy to rewrite
+	token      string // a veterinarian's, for the petstore route
+	stop       func() // stops lockgate, flushing its log
+}
+
+// stackService is forward auth as the proxy tests run it: newService's
+// routes (the shop route's web ACL a copy at aclPath) plus the blog's
+// petstore authorizer on /petstore/, copying the headers the
+// configurations of docs/integrations.md copy.
+func stackService(t *testing.T, logPath, aclPath string) (*Service, string) {
+	t.Helper()
+	acl, err := os.ReadFile("testdata/proxied-acl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(aclPath, acl, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	as, tok := petstoreAuthz(t)
+	// The blog's policy, for the test's clients (loopback addresses)
+	// instead of 192.0.2.0/24.
+	doc, err := os.ReadFile("../authz/testdata/petstore.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = bytes.Replace(doc, []byte(`"192.0.2.0/24"`), []byte(`"127.0.0.0/8"`), 1)
+	as.SetStore(policyStore{vetGroup: {Group: vetGroup, Policy: doc}})
+	set, probs := webacl.Provision(webacl.Config{IPSets: []webacl.IPSetRef{{ARN: blockedSetARN, Addresses: []string{"203.0.113.0/24", "127.0.0.66/32"}}}}, nil)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	cfg.Log.File = config.Path(logPath)
+	cfg.CopyHeaders = append([]string{"X-Amzn-Waf-Api"}, identityHeaders...)
+	cfg.Routes = []Route{
+		{Name: "shop", WebACL: config.Path(aclPath)},
+		{Name: "open", Host: "open.example"},
+		{Name: "public", PathPrefix: "/public/"}, // no web ACL: an allow inserts nothing of its own
+		{Name: "petstore", PathPrefix: "/petstore/", Authorizer: "petstore"},
+	}
+	s, probs := Provision(cfg, Options{WAF: set, Authorizer: as.Authorizer})
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	if err := s.Open(nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, tok
 }
 
 // startStack runs lockgate's forward auth (trusting only 127.0.0.1, the
@@ -84,6 +139,7 @@ func startStack(t *testing.T, test, conf string, start func(dir, confPath string
 	pr := &proxyRun{logPath: filepath.Join(t.TempDir(), "waf.log")}
 	pr.lastWAF.Store("")
 	pr.placeholder.Store("")
+	pr.lastHeader.Store(http.Header{})
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pr.appHits.Add(1)
 		for name, vs := range r.Header {
@@ -97,10 +153,13 @@ func startStack(t *testing.T, test, conf string, start func(dir, confPath string
 		for _, v := range r.Header.Values("Upgrade") {
 			pr.upgrades.Store(strings.ToLower(v), true)
 		}
+		pr.lastHeader.Store(r.Header.Clone())
 		io.WriteString(w, "app "+r.URL.Path)
 	}))
 	t.Cleanup(app.Close)
-	s := newService(t, []string{"127.0.0.1/32"}, pr.logPath, nil)
+	pr.aclPath = filepath.Join(t.TempDir(), "acl.json")
+	s, tok := stackService(t, pr.logPath, pr.aclPath)
+	pr.svc, pr.token = s, tok
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -392,6 +451,7 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 			t.Fatalf("%d %q, application saw x-amzn-waf-api %q", resp.StatusCode, body, pr.lastWAF.Load())
 		}
 	})
+	headerCases(t, pr, integration)
 	t.Run("the application never saw placeholder text", func(t *testing.T) {
 		if p := pr.placeholder.Load(); p != "" {
 			t.Fatalf("the application got %q", p)
@@ -410,8 +470,8 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 				t.Fatal(err)
 			}
-			if rec.HTTPSourceName == SourceName(integration) && rec.HTTPSourceID == "public" {
-				continue // the request to the route without a web ACL
+			if rec.HTTPSourceName == SourceName(integration) && (rec.HTTPSourceID == "public" || rec.HTTPSourceID == "petstore") {
+				continue // requests to the routes without a web ACL
 			}
 			n++
 			if rec.HTTPSourceName != SourceName(integration) || rec.HTTPSourceID != "shop" {
@@ -431,9 +491,10 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 			}
 		}
 		// One record a decision: 1 + 201 + 4 + 1 + 2 + 1 + 2 + 1 + 1
-		// requests above (a refusal writes none), and behind nginx the
-		// X_Attack request (nginx dropped the name).
-		want := 214
+		// requests above (a refusal writes none), 1 + 1 + 1 + 1 of
+		// headerCases, and behind nginx the X_Attack request (nginx
+		// dropped the name).
+		want := 218
 		if integration == Nginx {
 			want++
 		}
@@ -462,4 +523,107 @@ func rawVia(t *testing.T, addr, raw string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// headerCases hold the configurations of docs/integrations.md to what
+// the application may believe: the headers a client writes to name its
+// address, host, scheme or prefix are the proxy's or gone; lockgate's
+// identity headers are the authorizer's, never a client's; a client's
+// Connection header does not strip lockgate's headers; and a reload
+// that removes the last rule inserting a header leaves no placeholder.
+func headerCases(t *testing.T, pr *proxyRun, integration string) {
+	base := "http://" + pr.addr
+	seen := func() http.Header { return pr.lastHeader.Load().(http.Header) }
+	t.Run("headers anyone can write reach the application as the proxy's, or not at all", func(t *testing.T) {
+		forged := []string{
+			"X-Forwarded-For", "127.0.0.66", "X-Real-IP", "127.0.0.66", "X-Forwarded-Host", "admin.test",
+			"X-Forwarded-Proto", "https", "X-Forwarded-Port", "8443", "X-Forwarded-Prefix", "/evil",
+			"Forwarded", "for=127.0.0.66;host=admin.test;proto=https", "True-Client-IP", "127.0.0.66",
+			"CF-Connecting-IP", "127.0.0.66", "X-Client-IP", "127.0.0.66",
+		}
+		resp, _ := get(t, client("127.0.0.12"), base+"/", forged...)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		host, _, _ := net.SplitHostPort(pr.addr)
+		h := seen()
+		tests := []struct{ name, want, alt string }{
+			{"X-Forwarded-For", "127.0.0.12", ""},
+			{"X-Real-Ip", "127.0.0.12", ""},
+			{"X-Forwarded-Host", host, pr.addr}, // nginx's $host has no port, Caddy's has
+			{"X-Forwarded-Proto", "http", ""},
+			{"X-Forwarded-Port", "", ""},
+			{"X-Forwarded-Prefix", "", ""},
+			{"Forwarded", "", ""},
+			{"True-Client-Ip", "", ""},
+			{"Cf-Connecting-Ip", "", ""},
+			{"X-Client-Ip", "", ""},
+		}
+		for _, tc := range tests {
+			got := h.Values(tc.name)
+			if tc.want == "" && len(got) != 0 || tc.want != "" && (len(got) != 1 || got[0] != tc.want && got[0] != tc.alt) {
+				t.Errorf("the application got %s %q, want %q", tc.name, got, tc.want)
+			}
+		}
+	})
+	identity := func(t *testing.T, principal, username, group string) {
+		t.Helper()
+		h := seen()
+		for _, c := range []struct{ name, want string }{{"X-Lockgate-Principal", principal}, {"X-Lockgate-Username", username}, {"X-Lockgate-Groups", group}} {
+			if got := h.Values(c.name); len(got) > 1 || h.Get(c.name) != c.want {
+				t.Errorf("the application got %s %q, want %q", c.name, got, c.want)
+			}
+		}
+	}
+	forgedIdentity := []string{"X-Lockgate-Principal", "admin-sub", "X-Lockgate-Username", "root", "X-Lockgate-Groups", "admins"}
+	t.Run("identity headers are the authorizer's, never a client's", func(t *testing.T) {
+		before := pr.appHits.Load()
+		if resp, _ := get(t, client("127.0.0.13"), base+"/petstore/v1/pets", forgedIdentity...); resp.StatusCode != 401 || pr.appHits.Load() != before {
+			t.Fatalf("no token: %d, the application saw %d requests", resp.StatusCode, pr.appHits.Load()-before)
+		}
+		resp, body := get(t, client("127.0.0.13"), base+"/petstore/v1/pets", append([]string{"Authorization", "Bearer " + pr.token}, forgedIdentity...)...)
+		if resp.StatusCode != 200 || body != "app /petstore/v1/pets" {
+			t.Fatalf("with a token: %d %q", resp.StatusCode, body)
+		}
+		identity(t, vetSub, vetUsername, vetGroup)
+		// A route without an authorizer: the client's copies are gone.
+		if resp, _ := get(t, client("127.0.0.13"), base+"/", forgedIdentity...); resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		identity(t, "", "", "")
+	})
+	t.Run("a client's Connection header does not strip lockgate's headers", func(t *testing.T) {
+		names := "X-Amzn-Waf-Api, X-Lockgate-Principal, X-Lockgate-Username, X-Lockgate-Groups, X-Forwarded-For, X-Real-IP"
+		status := rawVia(t, pr.addr, "GET /api/pets HTTP/1.1\r\nHost: "+pr.addr+"\r\nConnection: "+names+", close\r\n\r\n")
+		if status != 200 || seen().Get("X-Amzn-Waf-Api") != "yes" {
+			t.Fatalf("%d, the application got x-amzn-waf-api %q, want yes", status, seen().Get("X-Amzn-Waf-Api"))
+		}
+		status = rawVia(t, pr.addr, "GET /petstore/v1/pets HTTP/1.1\r\nHost: "+pr.addr+"\r\nAuthorization: Bearer "+pr.token+"\r\nConnection: "+names+", close\r\n\r\n")
+		if status != 200 {
+			t.Fatalf("status %d", status)
+		}
+		identity(t, vetSub, vetUsername, vetGroup)
+		if got := seen().Get("X-Forwarded-For"); got != "127.0.0.30" {
+			t.Errorf("the application got X-Forwarded-For %q, want 127.0.0.30", got)
+		}
+	})
+	t.Run("a reload removing the last rule that inserts a header: answered empty, no placeholder", func(t *testing.T) {
+		data, err := os.ReadFile(pr.aclPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(pr.aclPath, withoutRule(t, data, "TagAPI"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := pr.svc.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		resp, _ := get(t, client("127.0.0.14"), base+"/api/pets", "X-Amzn-Waf-Api", "forged")
+		if resp.StatusCode != 200 || seen().Get("X-Amzn-Waf-Api") != "" {
+			t.Fatalf("%d, the application got x-amzn-waf-api %q, want none", resp.StatusCode, seen().Values("X-Amzn-Waf-Api"))
+		}
+		if p := pr.placeholder.Load(); p != "" {
+			t.Fatalf("the application got %q", p)
+		}
+	})
 }

@@ -28,7 +28,7 @@ type Snapshot struct {
 func (s *Service) Reload() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap := Snapshot{Config: s.state.Load().cfg, WAF: s.opts.WAF}
+	snap := Snapshot{Config: s.state.Load().cfg, WAF: s.opts.WAF, Files: s.opts.Files}
 	var err error
 	if s.opts.Load != nil {
 		snap, err = s.opts.Load()
@@ -39,11 +39,14 @@ func (s *Service) Reload() error {
 	if err == nil {
 		st, warnings, probs := s.build(snap)
 		if err = probs.Err(); err == nil {
-			s.state.Store(st)
+			prev := s.state.Swap(st)
 			s.metrics.reloads.WithLabelValues("ok").Inc()
 			s.log.Info("forward auth configuration reloaded", "routes", len(st.routes))
 			for _, w := range warnings {
 				s.log.Warn("forward auth: "+w.Msg, "path", "forward_auth."+w.Path)
+			}
+			for _, w := range gateway.Unprotected(prev.webACLs(), st.webACLs()) {
+				s.log.Warn("forward auth reload weakens protection: " + w)
 			}
 			c := snap.Config
 			if c.Listen != s.cfg.Listen || c.GRPCListen != s.cfg.GRPCListen || c.Log.File != s.cfg.Log.File {
@@ -65,5 +68,14 @@ func (s *Service) Watch(ctx context.Context, interval time.Duration) {
 }
 
 // watched are the files of the running configuration and their
-// modification times when it was built.
-func (s *Service) watched() map[string]time.Time { return s.state.Load().files }
+// versions when it was built.
+func (s *Service) watched() gateway.Watched { return s.state.Load().files }
+
+// webACLs maps st's routes to their web ACLs' names ("" for none).
+func (st *state) webACLs() map[string]string {
+	m := make(map[string]string, len(st.routes))
+	for _, rt := range st.routes {
+		m[rt.name] = rt.webACL
+	}
+	return m
+}

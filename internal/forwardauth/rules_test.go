@@ -36,6 +36,7 @@ func rulesService(t *testing.T, underscore, logPath string) *Service {
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	cfg.CopyHeaders = []string{"X-Amzn-Waf-Api"}
 	cfg.Log.File = config.Path(logPath)
 	if underscore != "" {
 		cfg.UnderscoreHeaders = underscore

@@ -87,8 +87,8 @@ type state struct {
 	trusted *bart.Lite
 	header  string // the client_ip_header, canonical
 	only    string
-	redact  []waf.FieldToMatch   // RedactedFields
-	files   map[string]time.Time // watched files and their modification times
+	redact  []waf.FieldToMatch // RedactedFields
+	files   Watched            // watched files and their versions
 	loaded  time.Time
 }
 
@@ -216,7 +216,7 @@ func (g *Gateway) Close() error {
 // kept for rules whose definition is unchanged.
 func (g *Gateway) build(snap Snapshot) (*state, error) {
 	gc := snap.Config
-	st := &state{cfg: gc, trusted: &bart.Lite{}, header: canonicalHeader(gc.ClientIPHeader), only: gc.Log.Only, files: map[string]time.Time{}, loaded: time.Now()}
+	st := &state{cfg: gc, trusted: &bart.Lite{}, header: canonicalHeader(gc.ClientIPHeader), only: gc.Log.Only, files: Watched{}, loaded: time.Now()}
 	for _, p := range gc.TrustedProxies {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
@@ -229,11 +229,7 @@ func (g *Gateway) build(snap Snapshot) (*state, error) {
 		st.trusted.Insert(pfx.Masked())
 	}
 	st.redact = gc.Log.redactedFields()
-	watch := func(path string) {
-		if fi, err := os.Stat(path); err == nil {
-			st.files[path] = fi.ModTime()
-		}
-	}
+	watch := st.files.Add
 	for _, f := range snap.Files {
 		watch(f)
 	}

@@ -387,8 +387,9 @@ func TestReload(t *testing.T) {
 	}
 }
 
-// Watch reloads when a file changes: each tick of the watcher is driven
-// by the test, so nothing waits on the clock.
+// Watch reloads when a file changes and has held still for one tick:
+// each tick of the watcher is driven by the test, so nothing waits on
+// the clock.
 func TestWatch(t *testing.T) {
 	shop := echoUpstream(t, "shop")
 	f := newFixture(t, gatewayYAML(shop.URL, shop.URL, ""))
@@ -399,6 +400,9 @@ func TestWatch(t *testing.T) {
 	}
 	future := time.Now().Add(time.Minute)
 	os.Chtimes(filepath.Join(f.dir, "reputation.txt"), future, future)
+	if w.poll(f.gw) || f.gw.state.Load() != before {
+		t.Fatal("reloaded at the first sight of a change, before it held still")
+	}
 	if !w.poll(f.gw) || f.gw.state.Load() == before {
 		t.Fatal("a changed file did not reload the configuration")
 	}
@@ -495,6 +499,7 @@ func TestWatchRefusesOnce(t *testing.T) {
 	os.WriteFile(aclPath, good, 0o600)
 	later := future.Add(time.Minute)
 	os.Chtimes(aclPath, later, later)
+	w.poll(f.gw)
 	w.poll(f.gw)
 	if testutilCount(t, f, "ok") != 1 {
 		t.Fatal("the fixed file was not picked up")

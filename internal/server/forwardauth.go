@@ -23,8 +23,12 @@ func (s *Server) forwardAuthorizer(name string) *authz.Authorizer {
 // provisionForwardAuth builds forward auth for cfg, counting in Redis
 // once the server has connected it.
 func provisionForwardAuth(s *Server, cfg Config) (*forwardauth.Service, problem.List) {
+	var files []string // watched from the start, not only after a first reload
+	if s.src != nil && s.src.File != "" {
+		files = []string{s.src.File}
+	}
 	return forwardauth.Provision(cfg.ForwardAuth, forwardauth.Options{WAF: s.waf, Authorizer: s.forwardAuthorizer,
-		Logger: s.log, Redis: s.redis, ShutdownTimeout: cfg.ShutdownTimeout.Std(), Load: s.reloadForwardAuth})
+		Logger: s.log, Redis: s.redis, ShutdownTimeout: cfg.ShutdownTimeout.Std(), Load: s.reloadForwardAuth, Files: files})
 }
 
 // reloadForwardAuth reads the configuration again for forward auth: its
