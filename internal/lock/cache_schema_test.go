@@ -2,12 +2,10 @@ package lock_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lockgate/lockgate/internal/lock"
-	"github.com/lockgate/lockgate/internal/store"
 	"github.com/lockgate/lockgate/internal/storetest"
 )
 
@@ -21,40 +19,13 @@ import (
 // packages' tests ran in their own schemas of the same database.
 func TestCacheIgnoresOtherSchemas(t *testing.T) {
 	ctx := context.Background()
-	open := func(dsn string) *store.Store {
-		s, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	other := newEnvWithStore(t, open(storetest.DSN(t, "postgres")), c)
+	other := newEnvWithStore(t, openStore(t, storetest.DSN(t, "postgres")), c)
 	dsn := storetest.DSN(t, "postgres")
-	stA, stB := open(dsn), open(dsn)
-
-	var mu sync.Mutex
-	hold := false
-	seen := make(chan string, 1000)
-	held := make(chan struct{}, 100)
-	release := make(chan struct{})
-	live := make(chan bool, 10)
-	stB.WatchAccounts(func(app, key string) {
-		mu.Lock()
-		h := hold
-		mu.Unlock()
-		if h {
-			held <- struct{}{}
-			<-release
-			return
-		}
-		seen <- app
-	}, func(ok bool) { live <- ok })
+	stA, stB := openStore(t, dsn), openStore(t, dsn)
+	hl := watchHeld(t, stB)
 	a, b := newEnvWithStore(t, stA, c), newEnvWithStore(t, stB, c)
-	if ok := <-live; !ok {
-		t.Fatal("replica B is not listening")
-	}
+	hl.waitLive(t)
 
 	// The other deployment moves its counter well past this one's.
 	oapp, _, _ := other.app(t, "Other", "https://other.example")
@@ -70,7 +41,7 @@ func TestCacheIgnoresOtherSchemas(t *testing.T) {
 	}
 	// B's listener has handled everything up to alice's creation (and,
 	// before the fix, the other deployment's markers sent before it).
-	for app.ID != <-seen {
+	for app.ID != <-hl.seen {
 	}
 	check := func(user string) bool {
 		t.Helper()
@@ -85,14 +56,11 @@ func TestCacheIgnoresOtherSchemas(t *testing.T) {
 			t.Fatal("locked before the lock")
 		}
 	}
-	mu.Lock()
-	hold = true
-	mu.Unlock()
-	defer close(release)
+	hl.Hold()
 	if _, err := a.svc.SetLock(ctx, app.ID, "alice", lock.Target{Lock: true}, lock.Actor{Name: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	<-held // B's listener has alice's lock and is stuck before its cache
+	<-hl.held // B's listener has alice's lock and is stuck before its cache
 	if !check("alice") {
 		t.Fatal("B answered unlocked after A acknowledged the lock: another schema's announcements counted as its own")
 	}

@@ -2,12 +2,10 @@ package lock_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lockgate/lockgate/internal/lock"
-	"github.com/lockgate/lockgate/internal/store"
 	"github.com/lockgate/lockgate/internal/storetest"
 )
 
@@ -20,34 +18,11 @@ import (
 func TestCacheNeverAnswersOlderThanAcknowledgedLock(t *testing.T) {
 	ctx := context.Background()
 	dsn := storetest.DSN(t, "postgres")
-	open := func() *store.Store {
-		s, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
 	c := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
-	stA, stB := open(), open()
-	var mu sync.Mutex
-	hold := false
-	held := make(chan struct{}, 100)
-	release := make(chan struct{})
-	live := make(chan bool, 10)
-	stB.WatchAccounts(func(app, key string) {
-		mu.Lock()
-		h := hold
-		mu.Unlock()
-		if h {
-			held <- struct{}{}
-			<-release
-		}
-	}, func(ok bool) { live <- ok })
+	stA, stB := openStore(t, dsn), openStore(t, dsn)
+	hl := watchHeld(t, stB)
 	a, b := newEnvWithStore(t, stA, c), newEnvWithStore(t, stB, c)
-	if ok := <-live; !ok {
-		t.Fatal("replica B is not listening")
-	}
+	hl.waitLive(t)
 	app, key, _ := a.app(t, "A", "https://a.example")
 	check := func(e *env, user string) bool {
 		t.Helper()
@@ -65,15 +40,11 @@ func TestCacheNeverAnswersOlderThanAcknowledgedLock(t *testing.T) {
 			t.Fatal("locked before the lock")
 		}
 	}
-	mu.Lock()
-	hold = true
-	mu.Unlock()
-	defer close(release)
-
+	hl.Hold()
 	if _, err := a.svc.SetLock(ctx, app.ID, "alice", lock.Target{Lock: true}, lock.Actor{Name: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	<-held // B's listener has the notification and is stuck before its cache
+	<-hl.held // B's listener has the notification and is stuck before its cache
 	for i := range 3 {
 		if !check(b, "alice") {
 			t.Fatalf("check %d on B answered unlocked after A acknowledged the lock", i)
@@ -96,16 +67,8 @@ func TestCacheNeverAnswersOlderThanAcknowledgedLock(t *testing.T) {
 func TestUsernameMatchReachesOtherReplicaAtOnce(t *testing.T) {
 	ctx := context.Background()
 	dsn := storetest.DSN(t, "postgres")
-	open := func() *store.Store {
-		s, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
 	c := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
-	a, b := newEnvWithStore(t, open(), c), newEnvWithStore(t, open(), c)
+	a, b := newEnvWithStore(t, openStore(t, dsn), c), newEnvWithStore(t, openStore(t, dsn), c)
 	app, key, _ := a.app(t, "A", "https://a.example")
 	check := func(e *env, user string) bool {
 		t.Helper()

@@ -17,16 +17,8 @@ import (
 func TestAccountCacheFollowsLocksAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	dsn := storetest.DSN(t, "postgres")
-	open := func() *store.Store {
-		s, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
 	c := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
-	stA, stB := open(), open()
+	stA, stB := openStore(t, dsn), openStore(t, dsn)
 	heard := make(chan string, 100)
 	live := make(chan bool, 10)
 	stB.WatchAccounts(func(app, key string) { heard <- key }, func(ok bool) { live <- ok })
