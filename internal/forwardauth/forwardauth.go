@@ -415,6 +415,15 @@ func (st *state) screen(o *original) string {
 	if underscore != "" && st.cfg.UnderscoreHeaders != UnderscoreAllow {
 		return "the header name " + underscore + " holds '_'"
 	}
+	// RFC 9112 section 3.2: a request-target is a path and a query, with
+	// no fragment. Cutting at a raw '#' (as URL parsers do) would decide
+	// on less than the proxy passes on: nginx and Caddy send the bytes
+	// after it to the application, and Go's server keeps them in the
+	// path or query (atk20f F1: "/open/x#/../../priv/secret.txt" was
+	// routed as /open/x and served /priv/secret.txt).
+	if strings.IndexByte(o.uri, '#') >= 0 || strings.IndexByte(o.query, '#') >= 0 {
+		return "the request target holds a raw '#' (a fragment is never sent to a server)"
+	}
 	if up, ok := o.header["Upgrade"]; ok && !httprule.WebSocketOnly(up) {
 		return "the request asks to upgrade to another protocol than WebSocket (after an h2c upgrade the proxy would pass requests lockgate never sees)"
 	}

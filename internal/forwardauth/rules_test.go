@@ -154,6 +154,13 @@ func TestForwardAuthAppliesGatewayRules(t *testing.T) {
 		{"atk20 F9 escaped backslash", caddyRaw("other.example", "/x/..%5cadmin/x", "192.0.2.10", attack), 400, ""},
 		{"atk20 F9 backslash", nginxRaw("other.example", "/x/..\\admin/x", "192.0.2.10", attack), 403, "400"},
 		{"atk20 F9 parameters within one route stay", caddyRaw("other.example", "/x;jsessionid=1/y", "192.0.2.10", ""), 200, ""},
+		// atk20f F1: a raw '#' is refused, not cut: the application
+		// receives what follows it.
+		{"atk20f F1 '#' in the path", caddyRaw("other.example", "/x#/../admin/x", "192.0.2.10", attack), 400, ""},
+		{"atk20f F1 nginx '#' in the path", nginxRaw("other.example", "/x#/../admin/x", "192.0.2.10", attack), 403, "400"},
+		{"atk20f F1 '#' in the query", caddyRaw("other.example", "/?q=1#evil", "192.0.2.10", ""), 400, ""},
+		{"atk20f F1 nginx '#' in the query", nginxRaw("other.example", "/?q=1#evil", "192.0.2.10", ""), 403, "400"},
+		{"atk20f F1 an escaped '#' is a path byte", caddyRaw("other.example", "/x%23y", "192.0.2.10", ""), 200, ""},
 		// F9: '_' names refused by default.
 		{"F9 underscore", caddyRaw("shop.example", "/", "192.0.2.10", "X_Attack: 1\r\n"), 400, ""},
 		{"F9 nginx underscore", nginxRaw("other.example", "/", "192.0.2.10", "User_Agent: BadBot\r\n"), 403, "400"},
