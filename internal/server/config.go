@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lockgate/lockgate/internal/authz"
@@ -19,6 +20,7 @@ import (
 	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/portal"
 	"github.com/lockgate/lockgate/internal/secretbox"
+	"github.com/lockgate/lockgate/internal/store"
 	"github.com/lockgate/lockgate/internal/vpn"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/webhook"
@@ -99,6 +101,12 @@ func Default() Config {
 func Load(path string, getenv func(string) string) (Config, *config.Source, error) {
 	cfg := Default()
 	src, err := config.Load(path, getenv, &cfg)
+	// A SQLite file named in the file is a path like every other: relative
+	// to the file's directory. The environment's is relative to the
+	// working directory, as every path an environment variable gives.
+	if getenv == nil || getenv("LOCKGATE_DATABASE_URL") == "" {
+		cfg.DatabaseURL = resolveSQLite(cfg.DatabaseURL, src)
+	}
 	if len(cfg.PublicURLs) == 0 {
 		cfg.PublicURLs = []string{publicURLFor(cfg.Listen, cfg.TLS.Enabled())}
 		cfg.PublicURLsFollowListen = cfg.Listen != DefaultListen
@@ -124,6 +132,44 @@ func publicURLFor(listen string, tls bool) string {
 
 // SQLitePath is where the embedded database lives when no URL is given.
 func (c *Config) SQLitePath() string { return filepath.Join(string(c.DataDir), "lockgate.db") }
+
+// sqliteFile returns the file a SQLite database_url names (a path,
+// sqlite:PATH or file:PATH, as store.Open reads it), or false for
+// PostgreSQL and for no URL.
+func sqliteFile(dsn string) (string, bool) {
+	if dsn == "" || strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return "", false
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:"), true
+}
+
+// resolveSQLite makes the file of a SQLite database_url relative to the
+// configuration file's directory, keeping its sqlite: or file: prefix.
+func resolveSQLite(dsn string, src *config.Source) string {
+	path, ok := sqliteFile(dsn)
+	if !ok || filepath.IsAbs(path) {
+		return dsn
+	}
+	return strings.TrimSuffix(dsn, path) + src.Resolve(path)
+}
+
+// databaseInDataDir reports whether the SQLite database is in the data
+// directory (the default), which is then made private as it opens.
+func (c *Config) databaseInDataDir() bool {
+	if c.DataDir == "" {
+		return false
+	}
+	path, ok := sqliteFile(c.DatabaseURL)
+	if c.DatabaseURL == "" {
+		path, ok = c.SQLitePath(), true
+	}
+	if !ok {
+		return false
+	}
+	a, err1 := filepath.Abs(filepath.Dir(path))
+	b, err2 := filepath.Abs(string(c.DataDir))
+	return err1 == nil && err2 == nil && a == b
+}
 
 // validate checks the server's own keys.
 func (c *Config) validate() problem.List {
@@ -171,6 +217,7 @@ func (c *Config) validate() problem.List {
 			probs.Addf("master_key_file", "%v", err)
 		}
 	}
+	probs = append(probs, c.checkDirModes()...)
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		probs.Addf("log.format", "%q is not text or json", c.Log.Format)
 	}
@@ -179,6 +226,24 @@ func (c *Config) validate() problem.List {
 	}
 	if c.ShutdownTimeout <= 0 {
 		probs.Add("shutdown_timeout", "must be positive")
+	}
+	return probs
+}
+
+// checkDirModes reports the directories Open would refuse for their mode,
+// with the functions Open calls, changing nothing: a shared data
+// directory, or a database directory others may write into.
+func (c *Config) checkDirModes() problem.List {
+	var probs problem.List
+	if c.DataDir != "" && (c.databaseInDataDir() || c.MasterKey == "" && c.MasterKeyFile == "") {
+		if err := store.DataDir(string(c.DataDir)); err != nil {
+			probs.Add("data_dir", err.Error())
+		}
+	}
+	if path, ok := sqliteFile(c.DatabaseURL); ok && !c.databaseInDataDir() {
+		if err := store.DatabaseDir(filepath.Dir(path)); err != nil {
+			probs.Add("database_url", err.Error())
+		}
 	}
 	return probs
 }

@@ -279,6 +279,14 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if dsn == "" {
 		dsn = cfg.SQLitePath()
 	}
+	if cfg.databaseInDataDir() {
+		// The data directory is lockgate's own: private whatever it was
+		// before. Any other directory a database_url names keeps its
+		// mode (store.Open).
+		if err := store.SecureDir(string(cfg.DataDir)); err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+	}
 	if s.store, err = store.Open(ctx, dsn); err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}

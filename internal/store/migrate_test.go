@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,11 +124,17 @@ func TestUsernameMigration(t *testing.T) {
 	}
 }
 
-// TestFileModes: the database and its directory are private whatever
-// they were before.
+// TestFileModes: the database and its files are private whatever they
+// were before; a directory store.Open creates is 0700, and one that
+// existed keeps its mode (atk9f F22: a database_url relative to the
+// working directory re-moded "/" to 0700). The data directory, which is
+// lockgate's own, is made private by the server (SecureDir).
 func TestFileModes(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "lockgate.db")
@@ -155,15 +162,15 @@ func TestFileModes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Mode().Perm() != want {
-			t.Errorf("%s: mode %o, want %o", filepath.Base(p), fi.Mode().Perm(), want)
+		if fi.Mode()&(fs.ModePerm|fs.ModeSticky) != want {
+			t.Errorf("%s: mode %v, want %v", filepath.Base(p), fi.Mode()&(fs.ModePerm|fs.ModeSticky), want)
 		}
 	}
-	check(dir, 0o700)
+	check(dir, 0o755)
 	for _, f := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
 		check(f, 0o600)
 	}
-	// A fresh data directory is made 0700 too.
+	// A directory store.Open creates is made 0700.
 	fresh := filepath.Join(t.TempDir(), "new", "lockgate.db")
 	s2, err := store.Open(context.Background(), fresh)
 	if err != nil {
@@ -172,4 +179,82 @@ func TestFileModes(t *testing.T) {
 	s2.Close()
 	check(filepath.Dir(fresh), 0o700)
 	check(fresh, 0o600)
+
+	// A shared sticky directory (/tmp) is used as it is: others cannot
+	// remove lockgate's 0600 files from it.
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	s3, err := store.Open(context.Background(), "sqlite:"+filepath.Join(shared, "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3.Close()
+	check(shared, 0o777|fs.ModeSticky)
+	check(filepath.Join(shared, "x.db"), 0o600)
+
+	// A directory others may write into without the sticky bit is
+	// refused, and left as it was.
+	open := filepath.Join(t.TempDir(), "open")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if s4, err := store.Open(context.Background(), filepath.Join(open, "x.db")); err == nil {
+		s4.Close()
+		t.Error("a database in a world-writable directory was opened")
+	} else if !strings.Contains(err.Error(), "writable by other users") {
+		t.Errorf("error %q does not say why", err)
+	}
+	check(open, 0o777)
+	if _, err := os.Stat(filepath.Join(open, "x.db")); err == nil {
+		t.Error("the refused database file was created")
+	}
+}
+
+// TestSecureDir: the data directory is made 0700 whatever it was, but a
+// shared sticky directory (data_dir: /tmp) is refused, not re-moded.
+func TestSecureDir(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		mode    fs.FileMode
+		want    fs.FileMode
+		refused bool
+	}{
+		{"private", 0o700, 0o700, false},
+		{"readable by others", 0o755, 0o700, false},
+		{"writable by others", 0o777, 0o700, false},
+		{"shared sticky", 0o777 | fs.ModeSticky, 0o777 | fs.ModeSticky, true},
+		{"group sticky", 0o770 | fs.ModeSticky, 0o770 | fs.ModeSticky, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "d")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			err := store.SecureDir(dir)
+			if (err != nil) != tc.refused {
+				t.Fatalf("SecureDir: %v, refused %v", err, tc.refused)
+			}
+			if err != nil && !strings.Contains(err.Error(), "shared directory") {
+				t.Errorf("error %q does not say why", err)
+			}
+			fi, err := os.Stat(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fi.Mode() & (fs.ModePerm | fs.ModeSticky); got != tc.want {
+				t.Errorf("mode %v, want %v", got, tc.want)
+			}
+		})
+	}
 }

@@ -3,17 +3,29 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
 
-// secureFiles makes the directory of the SQLite database at path 0700 and
-// the database with its journal and lock files 0600, whatever they were
-// before: they hold attempt data and token hashes. The database file is
-// created 0600 before SQLite opens it, because SQLite gives its -wal and
-// -shm files the database file's mode.
+// secureFiles makes the SQLite database at path and its journal and lock
+// files 0600, whatever they were before: they hold attempt data and
+// token hashes. The database file is created 0600 before SQLite opens
+// it, because SQLite gives its -wal and -shm files the database file's
+// mode.
+//
+// The directory is not lockgate's to re-mode: a database_url may name a
+// file in a directory others use (the working directory, /tmp, /), and
+// changing its mode would lock them out. A missing directory is created
+// 0700; an existing one is used as it is (DatabaseDir says when it is
+// refused). The data directory, which is lockgate's own, is made private
+// by SecureDir.
 func secureFiles(path string) error {
-	if err := SecureDir(filepath.Dir(path)); err != nil {
+	dir := filepath.Dir(path)
+	if err := DatabaseDir(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -29,11 +41,59 @@ func secureFiles(path string) error {
 	return nil
 }
 
+// DatabaseDir reports why an existing directory dir cannot hold the
+// SQLite database, or nil: one that other users may write into without
+// the sticky bit lets them replace or remove the database, so it is
+// refused rather than re-moded. A directory that does not exist yet is
+// fine (it is created 0700). It changes nothing: config validate calls
+// it too.
+func DatabaseDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if m := fi.Mode(); m.Perm()&0o022 != 0 && m&fs.ModeSticky == 0 {
+		return fmt.Errorf("the database's directory %s is writable by other users (mode %o), who could replace the database; lockgate does not change the mode of a directory it did not create: use a directory only lockgate's user can write (e.g. the data directory)", dir, m.Perm())
+	}
+	return nil
+}
+
+// DataDir reports why dir cannot be lockgate's data directory, or nil.
+// SecureDir takes group and other access away from an existing data
+// directory, which is right for a directory lockgate owns but would lock
+// every other user out of a shared one: a sticky directory that others
+// may write into (/tmp, /var/tmp) is refused instead. It changes
+// nothing: config validate calls it too.
+func DataDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if m := fi.Mode(); m&fs.ModeSticky != 0 && m.Perm()&0o022 != 0 {
+		return fmt.Errorf("data directory %s is a shared directory (mode %o with the sticky bit): lockgate makes its data directory 0700, which would lock every other user out; name a directory of lockgate's own, e.g. %s", dir, m.Perm(), filepath.Join(dir, "lockgate"))
+	}
+	return nil
+}
+
 // SecureDir creates the data directory dir 0700, or takes group and other
 // access away from it when it exists: with SQLite or PostgreSQL alike it
-// may hold the master key. It fails, rather than run with data others
-// can read, when it cannot.
+// holds the master key and, by default, the database. It fails, rather
+// than run with data others can read, when it cannot, and refuses a
+// shared directory (DataDir).
 func SecureDir(dir string) error {
+	if err := DataDir(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
