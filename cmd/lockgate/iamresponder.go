@@ -35,7 +35,7 @@ func responderFromEnv(ctx context.Context, log *slog.Logger) (*awsiam.Responder,
 	if err != nil {
 		return nil, err
 	}
-	return awsiam.New(ctx, settings, awsCfg, log)
+	return awsiam.New(ctx, settings, awsCfg, log, awsiam.Options{})
 }
 
 // lambdaHandler is what Lambda invokes with each EventBridge event.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -180,10 +181,21 @@ func AWSConfig(ctx context.Context) (aws.Config, error) {
 	return cfg, nil
 }
 
+// Options are what a responder built inside lockgate knows beyond its
+// settings.
+type Options struct {
+	// Local, when set, is the lock service's own HTTP API in this
+	// process, which api_uri names: the start probe is answered by it
+	// rather than through the network, because lockgate serve builds the
+	// responder before its listener serves (the probe would wait for
+	// itself, time out and start a responder every check refuses).
+	Local http.Handler
+}
+
 // New builds a responder from settings. It asks the lock service once
 // whether it accepts the responder's tokens, and refuses to start when
 // it answers 401: every check would then fail.
-func New(ctx context.Context, s Settings, cfg aws.Config, log *slog.Logger) (*Responder, error) {
+func New(ctx context.Context, s Settings, cfg aws.Config, log *slog.Logger, opts Options) (*Responder, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -195,11 +207,19 @@ func New(ctx context.Context, s Settings, cfg aws.Config, log *slog.Logger) (*Re
 	if err != nil {
 		return nil, err
 	}
-	client, err := lockclient.New(lockclient.Config{APIURI: s.APIURI, Path: s.APIPath, Issuer: s.AppURI, SigningKey: key, Timeout: 5 * time.Second, Retries: 2})
+	cc := lockclient.Config{APIURI: s.APIURI, Path: s.APIPath, Issuer: s.AppURI, SigningKey: key, Timeout: 5 * time.Second, Retries: 2}
+	client, err := lockclient.New(cc)
 	if err != nil {
 		return nil, err
 	}
-	if err := probe(ctx, client, s, log); err != nil {
+	prober := client
+	if opts.Local != nil {
+		cc.HTTPClient = &http.Client{Transport: localTransport{opts.Local}}
+		if prober, err = lockclient.New(cc); err != nil {
+			return nil, err
+		}
+	}
+	if err := probe(ctx, prober, s, log); err != nil {
 		return nil, err
 	}
 	r := &Responder{

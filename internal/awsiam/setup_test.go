@@ -119,16 +119,26 @@ func TestStartRefusedWhenTheLockServiceRefusesTokens(t *testing.T) {
 	for _, tt := range []struct {
 		status int
 		ok     bool
-	}{{401, false}, {200, true}, {404, true}, {503, true}} {
+		local  bool // answered in-process (Options.Local), as inside serve
+	}{{401, false, false}, {200, true, false}, {404, true, false}, {503, true, false}, {401, false, true}, {200, true, true}} {
 		var asked string
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			asked = r.Method + " " + r.URL.Path + " " + r.URL.Query().Get("source")
 			w.WriteHeader(tt.status)
 			fmt.Fprint(w, `{"events":[]}`)
-		}))
+		})
 		var logs strings.Builder
-		_, err := New(context.Background(), Settings{AppURI: "https://aws.example.com", APIURI: srv.URL, SigningKeyFile: config.Path(keyFile)}, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
-		srv.Close()
+		settings := Settings{AppURI: "https://aws.example.com", SigningKeyFile: config.Path(keyFile)}
+		var opts Options
+		if tt.local {
+			// Nothing listens there: only the handler can answer.
+			settings.APIURI, opts.Local = "http://127.0.0.1:1", h
+		} else {
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			settings.APIURI = srv.URL
+		}
+		_, err := New(context.Background(), settings, cfg, slog.New(slog.NewTextHandler(&logs, nil)), opts)
 		if (err == nil) != tt.ok {
 			t.Errorf("%d: %v", tt.status, err)
 		}

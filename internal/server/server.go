@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -432,7 +433,13 @@ func (s *Server) openResponder(ctx context.Context, rc awsiam.Settings) error {
 	if err != nil {
 		return fmt.Errorf("iam_responder: AWS configuration: %w", err)
 	}
-	resp, err := awsiam.New(ctx, rc, awsCfg, s.log)
+	// The API does not serve yet: the responder's start probe asks it in
+	// this process when api_uri names this lockgate.
+	var opts awsiam.Options
+	if slices.Contains(s.cfg.PublicURLs, rc.APIURI) {
+		opts.Local = s.api
+	}
+	resp, err := awsiam.New(ctx, rc, awsCfg, s.log, opts)
 	if err != nil {
 		return fmt.Errorf("iam_responder: %w", err)
 	}
