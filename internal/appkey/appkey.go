@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/lockgate/lockgate/lockclient"
 )
 
 // Source says where the key is; the first one set wins.
@@ -35,11 +37,11 @@ type Source struct {
 func Load(ctx context.Context, s Source, log *slog.Logger) (string, error) {
 	switch {
 	case s.File != "":
-		data, err := os.ReadFile(s.File)
+		key, err := readFile(s.File)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", s.FileName, err)
 		}
-		return strings.TrimSpace(string(data)), nil
+		return key, nil
 	case s.SecretARN != "":
 		var cfg aws.Config
 		if s.AWS != nil {
@@ -67,4 +69,48 @@ func Load(ctx context.Context, s Source, log *slog.Logger) (string, error) {
 		log.Warn("the signing key comes from the " + s.PlainName + " environment variable; keep it in a file or AWS Secrets Manager instead")
 	}
 	return s.Plain, nil
+}
+
+func readFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// Check reads a key kept in a file or given in plain as Load does and
+// checks it as the lock-check client takes it (CheckKey), so that a
+// configuration check finds what the start would. A key in Secrets
+// Manager is not fetched: a check makes no AWS call. The error names the
+// file, or PlainName.
+func Check(s Source) error {
+	switch {
+	case s.File != "":
+		key, err := readFile(s.File)
+		if err != nil {
+			return err
+		}
+		if msg := CheckKey(key); msg != "" {
+			return fmt.Errorf("%s: %s", s.File, msg)
+		}
+	case s.SecretARN == "" && s.Plain != "":
+		if msg := CheckKey(s.Plain); msg != "" {
+			return fmt.Errorf("%s: %s", s.PlainName, msg)
+		}
+	}
+	return nil
+}
+
+// CheckKey says what is wrong with a signing key as Load returns it
+// (lockclient decodes the base64 and wants 128 bits), or "" when fine.
+func CheckKey(text string) string {
+	key, err := lockclient.DecodeKey(strings.TrimSpace(text))
+	switch {
+	case err != nil:
+		return "not a base64 signing key (the secret lockgate app create or app rotate-key shows)"
+	case len(key) < 16:
+		return fmt.Sprintf("holds a %d-byte key: at least 16 bytes (128 bits) are required; use the application's signing key as lockgate shows it", len(key))
+	}
+	return ""
 }

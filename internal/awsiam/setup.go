@@ -155,16 +155,22 @@ func CheckAPIURI(apiURI string, publicURLs []string) error {
 	return nil
 }
 
+// KeySource is where the signing key is kept.
+func (s Settings) KeySource() appkey.Source {
+	return appkey.Source{
+		File: string(s.SigningKeyFile), SecretARN: s.SigningKeySecretARN, Plain: s.SigningKey,
+		FileName: "signing_key_file", SecretName: "signing_key_secret_arn", PlainName: "LOCKGATE_SIGNING_KEY",
+	}
+}
+
 // signingKey loads the key from its configured source.
 func (s Settings) signingKey(ctx context.Context, cfg aws.Config, log *slog.Logger) (string, error) {
 	if log != nil {
 		log = log.With("component", "awsiam")
 	}
-	return appkey.Load(ctx, appkey.Source{
-		File: string(s.SigningKeyFile), SecretARN: s.SigningKeySecretARN, Plain: s.SigningKey,
-		FileName: "signing_key_file", SecretName: "signing_key_secret_arn", PlainName: "LOCKGATE_SIGNING_KEY",
-		AWS: &cfg,
-	}, log)
+	src := s.KeySource()
+	src.AWS = &cfg
+	return appkey.Load(ctx, src, log)
 }
 
 // AWSConfig loads the AWS SDK's standard configuration: region,

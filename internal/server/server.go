@@ -13,9 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lockgate/lockgate/internal/appkey"
 	"github.com/lockgate/lockgate/internal/authz"
 	"github.com/lockgate/lockgate/internal/awsiam"
 	"github.com/lockgate/lockgate/internal/config"
@@ -37,7 +36,6 @@ import (
 	"github.com/lockgate/lockgate/internal/vpn"
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/webhook"
-	"github.com/lockgate/lockgate/lockclient"
 	"github.com/lockgate/lockgate/problem"
 	"github.com/lockgate/lockgate/waf/ratelimit/redisstore"
 )
@@ -164,36 +162,18 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 				section("iam_responder.webhook_secret", problem.List{{Msg: err.Error()}})
 			}
 		}
-		if r.SigningKeyFile != "" {
-			if data, err := os.ReadFile(string(r.SigningKeyFile)); err != nil {
-				section("iam_responder.signing_key_file", problem.List{{Msg: err.Error()}})
-			} else if msg := checkSigningKey(string(data)); msg != "" {
-				section("iam_responder.signing_key_file", problem.List{{Msg: string(r.SigningKeyFile) + ": " + msg}})
+		if err := appkey.Check(r.KeySource()); err != nil {
+			key := "iam_responder.signing_key_file"
+			if r.SigningKeyFile == "" {
+				key = "iam_responder"
 			}
-		} else if r.SigningKeySecretARN == "" && r.SigningKey != "" {
-			if msg := checkSigningKey(r.SigningKey); msg != "" {
-				section("iam_responder", problem.List{{Msg: "LOCKGATE_SIGNING_KEY: " + msg}})
-			}
+			section(key, problem.List{{Msg: err.Error()}})
 		}
 	}
 	if len(probs) > 0 {
 		return nil, src.Locate(probs)
 	}
 	return s, nil
-}
-
-// checkSigningKey checks a signing key as the responder reads it at
-// start (appkey.Load trims it, lockclient decodes the base64 and wants
-// 128 bits), so that validate's "ok" means serve starts; "" when fine.
-func checkSigningKey(text string) string {
-	key, err := lockclient.DecodeKey(strings.TrimSpace(text))
-	switch {
-	case err != nil:
-		return "not a base64 signing key (the secret lockgate app create or app rotate-key shows)"
-	case len(key) < 16:
-		return fmt.Sprintf("holds a %d-byte key: at least 16 bytes (128 bits) are required; use the application's signing key as lockgate shows it", len(key))
-	}
-	return ""
 }
 
 // minWebhookSecret is the shortest iam_responder.webhook_secret accepted:

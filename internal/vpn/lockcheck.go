@@ -23,10 +23,15 @@ func (l LockCheck) client(ctx context.Context, log *slog.Logger) (*lockclient.Cl
 	return lockclient.New(lockclient.Config{APIURI: l.APIURI, Path: l.APIPath, Issuer: l.AppURI, SigningKey: key, Timeout: 3 * time.Second, Retries: 1})
 }
 
-// signingKey reads the application's key from where the section says.
-func (l LockCheck) signingKey(ctx context.Context, log *slog.Logger) (string, error) {
-	return appkey.Load(ctx, appkey.Source{
+// keySource is where the application's key is kept.
+func (l LockCheck) keySource() appkey.Source {
+	return appkey.Source{
 		File: string(l.SigningKeyFile), SecretARN: l.SigningKeySecretARN, Plain: l.SigningKey,
 		FileName: "signing_key_file", SecretName: "signing_key_secret_arn", PlainName: "LOCKGATE_VPN_SIGNING_KEY",
-	}, log)
+	}
+}
+
+// signingKey reads the application's key from where the section says.
+func (l LockCheck) signingKey(ctx context.Context, log *slog.Logger) (string, error) {
+	return appkey.Load(ctx, l.keySource(), log)
 }

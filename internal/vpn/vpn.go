@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lockgate/lockgate/internal/appkey"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/webacl"
@@ -108,6 +109,18 @@ func Provision(c Config, o Options) (*Handler, problem.List) {
 			return
 		}
 		h.engines[file] = eng
+	}
+	// The key Open reads, read now (Secrets Manager only at Open): a
+	// missing or malformed key file is found by config validate, not by a
+	// start that has already created the data directory.
+	if h.needsLocks() && h.locks == nil {
+		if err := appkey.Check(c.LockCheck.keySource()); err != nil {
+			key := "lock_check.signing_key_file"
+			if c.LockCheck.SigningKeyFile == "" {
+				key = "lock_check"
+			}
+			probs.Add(key, err.Error())
+		}
 	}
 	compile("web_acl_file", def.webACL)
 	for i, e := range c.Endpoints {

@@ -1,0 +1,70 @@
+package server
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// validateCase is a configuration that serve refused at start (after
+// creating the data directory) while config validate said "ok": validate
+// must now find it, at the file's line, with the code serve runs.
+type validateCase struct {
+	name  string
+	yaml  string            // the file; KEY is replaced by a good signing key file's name
+	env   map[string]string // the environment
+	files map[string]string // more files beside it
+	want  string            // ":line:col: path: message" after the file's name
+}
+
+func runValidateCases(t *testing.T, cases []validateCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			good := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123"))
+			files := map[string]string{"good.key": good}
+			for k, v := range tc.files {
+				files[k] = v
+			}
+			for name, content := range files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			file := filepath.Join(dir, "lockgate.yaml")
+			if err := os.WriteFile(file, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			getenv := func(k string) string { return tc.env[k] }
+			warnings, err := Validate(file, getenv)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("ok (warnings %v), want %q", warnings, tc.want)
+			}
+			if !strings.Contains(err.Error(), file+tc.want) && !(tc.want[0] != ':' && strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("got\n%v\nwant %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// atk9f F12: vpn.lock_check.signing_key_file was never read by validate.
+func TestValidateReadsTheVPNSigningKey(t *testing.T) {
+	const vpn = "listen: 127.0.0.1:0\ndata_dir: ./data\nvpn:\n  enabled: true\n  secret: Zq8vN3kL0pR7tY2wX5cB9mH4\n  check_lock: true\n  lock_check:\n    app_uri: https://vpn.example.com\n    api_uri: http://127.0.0.1:18088\n    signing_key_file: "
+	runValidateCases(t, []validateCase{
+		{name: "good", yaml: vpn + "good.key\n"},
+		{name: "missing", yaml: vpn + "none.key\n", want: ":10:23: vpn.lock_check.signing_key_file: open "},
+		{name: "not base64", yaml: vpn + "bad.key\n", files: map[string]string{"bad.key": "not base64 !!!"}, want: ":10:23: vpn.lock_check.signing_key_file: "},
+		{name: "short", yaml: vpn + "short.key\n", files: map[string]string{"short.key": base64.StdEncoding.EncodeToString([]byte("12345"))}, want: ":10:23: vpn.lock_check.signing_key_file: "},
+		{name: "from the environment", yaml: vpn + "good.key\n", env: map[string]string{"LOCKGATE_VPN_SIGNING_KEY_FILE": "/nonexistent.key"}, want: "vpn.lock_check.signing_key_file: open /nonexistent.key: no such file or directory (set by the environment variable LOCKGATE_VPN_SIGNING_KEY_FILE)"},
+		{name: "plain key in the environment", yaml: strings.TrimSuffix(vpn, "    signing_key_file: ") + "\n", env: map[string]string{"LOCKGATE_VPN_SIGNING_KEY": "short"}, want: "vpn.lock_check: LOCKGATE_VPN_SIGNING_KEY: not a base64 signing key"},
+	})
+}
