@@ -138,7 +138,7 @@ func or(d, def time.Duration) time.Duration {
 func CheckAPIURI(apiURI string, publicURLs []string) error {
 	u, err := url.Parse(apiURI)
 	if err != nil {
-		return fmt.Errorf("iam_responder.api_uri: %w", err)
+		return err
 	}
 	same := false
 	for _, p := range publicURLs {
@@ -150,7 +150,7 @@ func CheckAPIURI(apiURI string, publicURLs []string) error {
 		}
 	}
 	if same {
-		return fmt.Errorf("iam_responder.api_uri %q names this lockgate but is not one of its public URLs %q: every lock check would be refused (401). Set api_uri to one of them exactly, or add it to public_urls (LOCKGATE_PUBLIC_URL)", apiURI, publicURLs)
+		return fmt.Errorf("%q names this lockgate but is not one of its public URLs %q: every lock check would be refused (401). Set api_uri to one of them exactly, or add it to public_urls (LOCKGATE_PUBLIC_URL)", apiURI, publicURLs)
 	}
 	return nil
 }

@@ -148,6 +148,11 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 			l.Append("", err)
 			section("iam_responder", l)
 		}
+		// Checked at provisioning (needing only the file): Open used to
+		// refuse it after the data directory had been created.
+		if err := awsiam.CheckAPIURI(r.APIURI, cfg.PublicURLs); err != nil {
+			section("iam_responder.api_uri", problem.List{{Msg: err.Error()}})
+		}
 		if r.EventsSecret == "" {
 			section("iam_responder.events_secret", problem.List{{Msg: "required, at least 20 characters (LOCKGATE_EVENTS_SECRET): it authenticates EventBridge's calls"}})
 		} else if err := config.CheckSecret(r.EventsSecret, 20, "set LOCKGATE_EVENTS_SECRET to a random value, e.g. openssl rand -hex 32"); err != nil {
@@ -406,9 +411,6 @@ func (s *Server) openRedis() error {
 
 // openResponder builds the IAM lockout responder's HTTP endpoints.
 func (s *Server) openResponder(ctx context.Context, rc awsiam.Settings) error {
-	if err := awsiam.CheckAPIURI(rc.APIURI, s.cfg.PublicURLs); err != nil {
-		return err
-	}
 	awsCfg, err := awsiam.AWSConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("iam_responder: AWS configuration: %w", err)

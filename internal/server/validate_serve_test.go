@@ -68,3 +68,16 @@ func TestValidateReadsTheVPNSigningKey(t *testing.T) {
 		{name: "plain key in the environment", yaml: strings.TrimSuffix(vpn, "    signing_key_file: ") + "\n", env: map[string]string{"LOCKGATE_VPN_SIGNING_KEY": "short"}, want: "vpn.lock_check: LOCKGATE_VPN_SIGNING_KEY: not a base64 signing key"},
 	})
 }
+
+// atk9f F13: an api_uri naming this lockgate but not one of its public
+// URLs was refused by serve only (docs/configuration.md: "lockgate serve
+// refuses to start when api_uri names itself but is not one of its
+// public URLs").
+func TestValidateChecksTheResponderAPIURI(t *testing.T) {
+	const iam = "listen: 127.0.0.1:18082\npublic_urls: [http://127.0.0.1:18082]\ndata_dir: ./data\niam_responder:\n  enabled: true\n  app_uri: https://aws.example.com\n  signing_key_file: good.key\n  events_secret: 4f1d2c7b9e0a8f6d3c5b1a2e7f9d0c8b\n  api_uri: "
+	runValidateCases(t, []validateCase{
+		{name: "a public URL", yaml: iam + "http://127.0.0.1:18082\n"},
+		{name: "another lockgate", yaml: iam + "https://lock.example.com\n"},
+		{name: "this lockgate, not a public URL", yaml: iam + "http://127.0.0.1:18082/x\n", want: `:9:12: iam_responder.api_uri: "http://127.0.0.1:18082/x" names this lockgate but is not one of its public URLs`},
+	})
+}
