@@ -112,6 +112,13 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 	s.geo, geop = geo.Provision(cfg.Geo, log)
 	section("geo", geop)
 	s.waf, wp = webacl.Provision(cfg.WAF, s.geo)
+	if u := cfg.WAF.RedisURL; u != "" && len(wp) == 0 {
+		// Options go-redis refuses (a database that is not a number, a
+		// bad dial_timeout, an unknown option) stopped serve only.
+		if _, err := redisOptions(u); err != nil {
+			wp.Add("redis_url", err.Error())
+		}
+	}
 	section("waf", wp)
 	var ap problem.List
 	s.authz, ap = provisionAuthz(cfg.Authz, s.geo.Country, log, opts)
@@ -389,7 +396,7 @@ func (s *Server) openGateway(reg *prometheus.Registry) error {
 // section names one (once: the gateway and forward auth share it).
 func (s *Server) openRedis() error {
 	if u := s.cfg.WAF.RedisURL; u != "" && s.redis == nil {
-		ro, err := redis.ParseURL(u)
+		ro, err := redisOptions(u)
 		if err != nil {
 			return fmt.Errorf("waf.redis_url: %w", err)
 		}
@@ -408,6 +415,10 @@ func (s *Server) openRedis() error {
 	}
 	return nil
 }
+
+// redisOptions reads waf.redis_url as go-redis does: Provision checks
+// with it what openRedis then connects with.
+func redisOptions(u string) (*redis.Options, error) { return redis.ParseURL(u) }
 
 // openResponder builds the IAM lockout responder's HTTP endpoints.
 func (s *Server) openResponder(ctx context.Context, rc awsiam.Settings) error {

@@ -81,3 +81,16 @@ func TestValidateChecksTheResponderAPIURI(t *testing.T) {
 		{name: "this lockgate, not a public URL", yaml: iam + "http://127.0.0.1:18082/x\n", want: `:9:12: iam_responder.api_uri: "http://127.0.0.1:18082/x" names this lockgate but is not one of its public URLs`},
 	})
 }
+
+// atk9f F14: a waf.redis_url go-redis cannot parse passed validate
+// (only its scheme was checked) and stopped serve.
+func TestValidateParsesTheRedisURL(t *testing.T) {
+	const gw = "listen: 127.0.0.1:0\ndata_dir: ./data\nwaf:\n  redis_url: "
+	runValidateCases(t, []validateCase{
+		{name: "good", yaml: gw + "redis://127.0.0.1:6379/0?dial_timeout=2s\n"},
+		{name: "database not a number", yaml: gw + "redis://127.0.0.1:6379/abc\n", want: `:4:14: waf.redis_url: redis: invalid database number: "abc"`},
+		{name: "bad option value", yaml: gw + "redis://127.0.0.1:6379/0?dial_timeout=xyz\n", want: `:4:14: waf.redis_url: redis: invalid dial_timeout`},
+		{name: "unknown option", yaml: gw + "redis://127.0.0.1:6379/0?bogus=1\n", want: `:4:14: waf.redis_url: redis: unexpected option: bogus`},
+		{name: "from the environment", yaml: gw + "redis://127.0.0.1:6379/0\n", env: map[string]string{"LOCKGATE_REDIS_URL": "redis://127.0.0.1:6379/abc"}, want: `waf.redis_url: redis: invalid database number: "abc" (set by the environment variable LOCKGATE_REDIS_URL)`},
+	})
+}
