@@ -114,7 +114,7 @@ func (s Settings) Validate() error {
 	if call, dl := or(s.IAMCallTimeout.Std(), DefaultCallTimeout), or(s.EventDeadline.Std(), DefaultDeadline); call >= dl {
 		probs.Addf("iam_call_timeout", "%s is not shorter than event_deadline %s", call, dl)
 	}
-	if h := s.EventsSecretHeader; h != "" && strings.ContainsFunc(h, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune(`()<>@,;:\"/[]?={}`, r) }) {
+	if h := s.EventsSecretHeader; h != "" && !config.IsHeaderName(h) {
 		probs.Addf("events_secret_header", "%q is not an HTTP header name", h)
 	}
 	return probs.Err()

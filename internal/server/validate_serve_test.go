@@ -94,3 +94,17 @@ func TestValidateParsesTheRedisURL(t *testing.T) {
 		{name: "from the environment", yaml: gw + "redis://127.0.0.1:6379/0\n", env: map[string]string{"LOCKGATE_REDIS_URL": "redis://127.0.0.1:6379/abc"}, want: `waf.redis_url: redis: invalid database number: "abc" (set by the environment variable LOCKGATE_REDIS_URL)`},
 	})
 }
+
+// atk9f F18: vpn.secret_header was not checked to be a header name
+// (its sibling iam_responder.events_secret_header was): serve started and
+// POST /vpn/connect could never be authenticated.
+func TestValidateChecksSecretHeaders(t *testing.T) {
+	const vpn = "listen: 127.0.0.1:0\ndata_dir: ./data\nvpn:\n  enabled: true\n  secret: Zq8vN3kL0pR7tY2wX5cB9mH4\n  allowed_countries: [US]\n  secret_header: "
+	runValidateCases(t, []validateCase{
+		{name: "good", yaml: vpn + "X-VPN-Secret\n"},
+		{name: "space", yaml: vpn + "'a b'\n", want: `:7:18: vpn.secret_header: "a b" is not an HTTP header name`},
+		{name: "colon", yaml: vpn + "'X-A:'\n", want: `:7:18: vpn.secret_header: "X-A:" is not an HTTP header name`},
+		{name: "from the environment", yaml: vpn + "X-VPN-Secret\n", env: map[string]string{"LOCKGATE_VPN_SECRET_HEADER": "a b"}, want: `vpn.secret_header: "a b" is not an HTTP header name (LOCKGATE_VPN_SECRET_HEADER): no caller could send it`},
+		{name: "events secret header", yaml: "listen: 127.0.0.1:18082\ndata_dir: ./data\niam_responder:\n  enabled: true\n  app_uri: https://aws.example.com\n  api_uri: https://lock.example.com\n  signing_key_file: good.key\n  events_secret: 4f1d2c7b9e0a8f6d3c5b1a2e7f9d0c8b\n  events_secret_header: 'Bad Header'\n", want: `:9:25: iam_responder.events_secret_header: "Bad Header" is not an HTTP header name`},
+	})
+}

@@ -105,6 +105,9 @@ func (c *Config) validate(handler bool) (def policy, eps map[string]policy, prob
 	if handler && len(c.Secret) < 20 {
 		probs.Add("secret", "required, at least 20 characters (LOCKGATE_VPN_SECRET): it authenticates the callers of POST /vpn/connect")
 	}
+	if h := c.SecretHeader; h != "" && !config.IsHeaderName(h) {
+		probs.Addf("secret_header", "%q is not an HTTP header name (LOCKGATE_VPN_SECRET_HEADER): no caller could send it", h)
+	}
 	if d := c.Deadline.Std(); d < 0 || d > MaxDeadline {
 		probs.Addf("deadline", "%v is outside 0..%v: Client VPN gives up after 30 s", d, MaxDeadline)
 	}
