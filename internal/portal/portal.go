@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,24 +85,11 @@ func New(o Options) (*Portal, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	u, err := url.Parse(o.Config.Origin)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("portal: origin %q is not a URL", o.Config.Origin)
+	origin, wa, err := passkeys(o.Config.Origin)
+	if err != nil {
+		return nil, fmt.Errorf("portal: %w", err)
 	}
-	origin := &url.URL{Scheme: u.Scheme, Host: u.Host}
-	// Passkeys are bound to a domain: at an IP address (the default
-	// http://127.0.0.1:8080) the portal runs with passwords only.
-	var wa *webauthn.WebAuthn
-	if net.ParseIP(u.Hostname()) == nil {
-		wa, err = webauthn.New(&webauthn.Config{
-			RPID:          u.Hostname(),
-			RPDisplayName: "lockgate",
-			RPOrigins:     []string{origin.String()},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("portal: passkeys for %s: %w", origin, err)
-		}
-	} else {
+	if wa == nil {
 		o.Logger.Warn("portal: passkeys need a host name, not an IP address: sign-in is by password and TOTP only; open the portal at a name (http://localhost:PORT works) and set portal.origin to it", "origin", origin.String())
 	}
 	pages, err := parsePages()
@@ -114,6 +102,43 @@ func New(o Options) (*Portal, error) {
 		limiter: newLimiter(o.Config.SignIn.FailureBurst, o.Config.SignIn.FailureRefill.Std(), now),
 		policy:  lock.UnlockRequestPolicy{Timeout: o.Config.UnlockRequests.Timeout.Std(), UnlockFor: o.Config.UnlockRequests.UnlockFor.Std()},
 	}, nil
+}
+
+// passkeys reads the portal's origin and builds its passkey (WebAuthn)
+// relying party; wa is nil at an IP address. Passkeys are bound to a
+// domain: at an IP address (the default http://127.0.0.1:8080) the
+// portal runs with passwords only.
+func passkeys(o string) (origin *url.URL, wa *webauthn.WebAuthn, err error) {
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return nil, nil, fmt.Errorf("origin %q is not a URL", o)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, nil, fmt.Errorf("origin %q: %q is not a port", o, p)
+		}
+	}
+	origin = &url.URL{Scheme: u.Scheme, Host: u.Host}
+	if net.ParseIP(u.Hostname()) != nil {
+		return origin, nil, nil
+	}
+	wa, err = webauthn.New(&webauthn.Config{
+		RPID:          u.Hostname(),
+		RPDisplayName: "lockgate",
+		RPOrigins:     []string{origin.String()},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("passkeys for %s: %w", origin, err)
+	}
+	return origin, wa, nil
+}
+
+// CheckOrigin reports why New would refuse origin (the portal's origin,
+// or the public URL it follows), building the passkey configuration as
+// New does, without side effects: config validate calls it.
+func CheckOrigin(origin string) error {
+	_, _, err := passkeys(origin)
+	return err
 }
 
 // Run sends alert mails and drops expired sessions and ceremonies until

@@ -107,7 +107,21 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 	section("lock_check", cfg.LockCheck.Validate())
 	section("auth", cfg.Auth.Validate())
 	section("webhooks", cfg.Webhooks.Validate())
-	section("portal", cfg.Portal.Validate())
+	pp := cfg.Portal.Validate()
+	section("portal", pp)
+	if cfg.Portal.Enabled && len(pp) == 0 {
+		// The passkey configuration serve builds (WebAuthn refuses a host
+		// that is not a domain name, such as -bad-.example.com).
+		if origin, key := cfg.portalOrigin(); key != "listen" {
+			if err := portal.CheckOrigin(origin); err != nil {
+				msg := err.Error()
+				if key != "portal.origin" {
+					msg = "the portal's origin (portal.origin unset: the first public URL): " + msg
+				}
+				section(key, problem.List{{Msg: msg}})
+			}
+		}
+	}
 	var geop, wp problem.List
 	s.geo, geop = geo.Provision(cfg.Geo, log)
 	section("geo", geop)
@@ -356,12 +370,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 // configured origin or the first public URL.
 func (s *Server) openPortal() error {
 	pc := s.cfg.Portal
-	if pc.Origin == "" && len(s.cfg.PublicURLs) > 0 {
-		pc.Origin = s.cfg.PublicURLs[0]
-	}
-	if pc.Origin == "" { // a Config not made by Load: follow the listen address
-		pc.Origin = publicURLFor(s.cfg.Listen, s.cfg.TLS.Enabled())
-	}
+	pc.Origin, _ = s.cfg.portalOrigin()
 	o := portal.Options{Config: pc, Service: s.svc, Store: s.store, Box: s.box, Logger: s.log, Now: s.opts.Now}
 	if s.gateway != nil {
 		o.Gateway = s.gateway
@@ -373,6 +382,19 @@ func (s *Server) openPortal() error {
 	s.portal = p
 	s.api.Mount(p.Endpoints()...)
 	return nil
+}
+
+// portalOrigin is the origin the portal serves at: portal.origin, or
+// else the first public URL; key is the setting that gave it.
+func (c *Config) portalOrigin() (origin, key string) {
+	switch {
+	case c.Portal.Origin != "":
+		return c.Portal.Origin, "portal.origin"
+	case len(c.PublicURLs) > 0:
+		return c.PublicURLs[0], "public_urls[0]"
+	}
+	// A Config not made by Load: follow the listen address.
+	return publicURLFor(c.Listen, c.TLS.Enabled()), "listen"
 }
 
 // Portal is the owner portal and admin console, or nil when disabled.

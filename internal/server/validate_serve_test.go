@@ -108,3 +108,19 @@ func TestValidateChecksSecretHeaders(t *testing.T) {
 		{name: "events secret header", yaml: "listen: 127.0.0.1:18082\ndata_dir: ./data\niam_responder:\n  enabled: true\n  app_uri: https://aws.example.com\n  api_uri: https://lock.example.com\n  signing_key_file: good.key\n  events_secret: 4f1d2c7b9e0a8f6d3c5b1a2e7f9d0c8b\n  events_secret_header: 'Bad Header'\n", want: `:9:25: iam_responder.events_secret_header: "Bad Header" is not an HTTP header name`},
 	})
 }
+
+// atk9f F28: the portal's passkey configuration was built at Open only:
+// an origin whose host is not a domain name passed validate and stopped
+// serve.
+func TestValidateBuildsThePortalPasskeyConfiguration(t *testing.T) {
+	const base = "listen: 127.0.0.1:0\ndata_dir: ./data\n"
+	runValidateCases(t, []validateCase{
+		{name: "good", yaml: base + "portal:\n  origin: https://lockgate.example.com\n"},
+		{name: "an IP address: passwords only", yaml: base + "portal:\n  origin: https://192.0.2.1\n"},
+		{name: "hyphen label", yaml: base + "portal:\n  origin: https://-bad-.example.com\n", want: ":4:11: portal.origin: passkeys for https://-bad-.example.com: "},
+		{name: "port out of range", yaml: base + "portal:\n  origin: https://localhost:99999\n", want: `:4:11: portal.origin: origin "https://localhost:99999": "99999" is not a port`},
+		{name: "from the environment", yaml: base, env: map[string]string{"LOCKGATE_PORTAL_ORIGIN": "https://-bad-.example.com"}, want: "portal.origin: passkeys for https://-bad-.example.com: "},
+		{name: "the public URL it follows", yaml: base + "public_urls: [https://-bad-.example.com]\n", want: ":3:15: public_urls[0]: the portal's origin (portal.origin unset: the first public URL): passkeys for"},
+		{name: "portal off", yaml: base + "public_urls: [https://-bad-.example.com]\nportal:\n  enabled: false\n"},
+	})
+}
