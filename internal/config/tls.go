@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/tls"
 	"os"
+	"time"
 
 	"github.com/lockgate/lockgate/problem"
 )
@@ -49,4 +50,40 @@ func readFile(probs *problem.List, path string, p Path, other string) ([]byte, b
 		return nil, false
 	}
 	return data, true
+}
+
+// CertWarnings says what a reader should know about the certificate of
+// c (as Load returns it): that it has expired, or is not valid yet, with
+// the date. Clients refuse such a certificate, but it is a warning, not
+// a problem: serve starts with it, so that a restart while a renewal is
+// late does not also stop clients that do not verify (health checks,
+// a proxy with verification off). Paths are relative to the TLS section.
+func CertWarnings(c *tls.Config, now time.Time) problem.List {
+	var out problem.List
+	if c == nil {
+		return nil
+	}
+	for _, pair := range c.Certificates {
+		leaf := pair.Leaf
+		if leaf == nil {
+			continue
+		}
+		switch {
+		case now.After(leaf.NotAfter):
+			out.Addf("cert_file", "the certificate for %s expired on %s: clients that verify it refuse the connection", certName(leaf.Subject.CommonName, leaf.DNSNames), leaf.NotAfter.UTC().Format(time.RFC3339))
+		case now.Before(leaf.NotBefore):
+			out.Addf("cert_file", "the certificate for %s is not valid before %s: clients that verify it refuse the connection", certName(leaf.Subject.CommonName, leaf.DNSNames), leaf.NotBefore.UTC().Format(time.RFC3339))
+		}
+	}
+	return out
+}
+
+func certName(cn string, dns []string) string {
+	if len(dns) > 0 {
+		return dns[0]
+	}
+	if cn != "" {
+		return cn
+	}
+	return "(no name)"
 }

@@ -114,7 +114,7 @@ func passkeys(o string) (origin *url.URL, wa *webauthn.WebAuthn, err error) {
 		return nil, nil, fmt.Errorf("origin %q is not a URL", o)
 	}
 	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+		if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
 			return nil, nil, fmt.Errorf("origin %q: %q is not a port", o, p)
 		}
 	}

@@ -104,6 +104,22 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 	var tp problem.List
 	s.tls, tp = cfg.TLS.Load()
 	section("tls", tp)
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	warn := func(prefix string, l problem.List) {
+		for _, w := range l {
+			w.Path = prefix + "." + w.Path
+			s.warnings = append(s.warnings, w)
+		}
+	}
+	warn("tls", config.CertWarnings(s.tls, now()))
+	if cfg.Gateway.Enabled() && cfg.Gateway.TLS.Enabled() {
+		if gtls, gp := cfg.Gateway.TLS.Load(); len(gp) == 0 { // its problems are the gateway's
+			warn("gateway.tls", config.CertWarnings(gtls, now()))
+		}
+	}
 	section("lock_check", cfg.LockCheck.Validate())
 	section("auth", cfg.Auth.Validate())
 	section("webhooks", cfg.Webhooks.Validate())
@@ -151,11 +167,7 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 		}
 		section("forward_auth", fp)
 		if s.fwd != nil {
-			for _, w := range s.fwd.Warnings() {
-				w.Path = "forward_auth." + w.Path
-				s.warnings = append(s.warnings, w)
-			}
-			s.warnings = src.Locate(s.warnings)
+			warn("forward_auth", s.fwd.Warnings())
 		}
 	}
 	if cfg.VPN.Enabled {
@@ -199,6 +211,7 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 	if len(probs) > 0 {
 		return nil, src.Locate(probs)
 	}
+	s.warnings = src.Locate(s.warnings)
 	return s, nil
 }
 
@@ -542,6 +555,10 @@ func (s *Server) Listen() (Listeners, error) {
 // Run listens, opens and serves until ctx ends or a component fails.
 // shown, when not nil, receives the first admin token once it exists.
 func (s *Server) Run(ctx context.Context, shown func(adminToken string)) error {
+	// What config validate warns about, in the log of the start too.
+	for _, w := range s.warnings {
+		s.log.Warn("configuration: " + w.Error())
+	}
 	lns, err := s.Listen()
 	if err != nil {
 		return err
