@@ -1,0 +1,134 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// validKey is base64 of 32 bytes.
+const validKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n"
+
+// file is a file a validate case puts beside its configuration.
+type file struct {
+	data string // a directory when it ends in "/"
+	mode os.FileMode
+}
+
+// validateIn writes the configuration (DIR in it stands for the new
+// directory) and the files into a new directory, and returns what config
+// validate says ("" and true for ok), the directory's path cut to "DIR".
+func validateIn(t *testing.T, yaml string, files map[string]file, env map[string]string) (string, bool) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, f := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f.data, "/") {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if f.mode != 0 {
+				if err := os.Chmod(p, f.mode); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { os.Chmod(p, 0o755) }) // for TempDir's removal
+			}
+			continue
+		}
+		mode := f.mode
+		if mode == 0 {
+			mode = 0o600
+		}
+		if err := os.WriteFile(p, []byte(f.data), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "lockgate.yaml")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(yaml, "DIR", dir)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Validate(path, func(k string) string { return env[k] })
+	if err == nil {
+		return "", true
+	}
+	return strings.ReplaceAll(err.Error(), dir, "DIR"), false
+}
+
+// validate's "ok" means serve starts: the files serve reads or creates
+// are checked as serve uses them, each problem at the key that names
+// the file (atk9f F1: a malformed or world-readable master key passed;
+// F2: a data directory that cannot be created passed).
+func TestValidateChecksStorageFiles(t *testing.T) {
+	const base = "listen: 127.0.0.1:24090\n"
+	tests := []struct {
+		name  string
+		yaml  string
+		files map[string]file
+		want  string // "" for ok
+	}{
+		{"key file not base64", base + "data_dir: d\nmaster_key_file: k/bad.key\n",
+			map[string]file{"k/bad.key": {data: "short\n"}},
+			"DIR/lockgate.yaml:3:18: master_key_file: master key: DIR/k/bad.key: master key is not base64"},
+		{"key file of the wrong length", base + "data_dir: d\nmaster_key_file: k/short.key\n",
+			map[string]file{"k/short.key": {data: "c2hvcnQ=\n"}},
+			"DIR/lockgate.yaml:3:18: master_key_file: master key: DIR/k/short.key: master key decodes to 5 bytes, want 32"},
+		{"key file others can read", base + "data_dir: d\nmaster_key_file: k/open.key\n",
+			map[string]file{"k/open.key": {data: validKey, mode: 0o644}},
+			"DIR/lockgate.yaml:3:18: master_key_file: master key: DIR/k/open.key: mode -rw-r--r-- lets others read the master key; chmod 600 it"},
+		{"good key file", base + "data_dir: d\nmaster_key_file: k/good.key\n",
+			map[string]file{"k/good.key": {data: validKey}}, ""},
+		{"key file created on first start", base + "data_dir: d\nmaster_key_file: k/new.key\n",
+			map[string]file{"k/": {data: "/"}}, ""},
+		{"key file in a directory that cannot be made", base + "data_dir: d\nmaster_key_file: f/k/new.key\n",
+			map[string]file{"f": {data: "x"}},
+			"DIR/lockgate.yaml:3:18: master_key_file: master key: DIR/f/k/new.key does not exist and cannot be created: DIR/f is not a directory"},
+		{"generated key in the data directory, malformed", base + "data_dir: d\n",
+			map[string]file{"d/master.key": {data: "short\n"}},
+			"DIR/lockgate.yaml:2:11: data_dir: master key: DIR/d/master.key: master key is not base64"},
+		{"data directory under a file", base + "data_dir: f/data\n",
+			map[string]file{"f": {data: "x"}},
+			"DIR/lockgate.yaml:2:11: data_dir: DIR/f is not a directory"},
+		{"data directory that is a file", base + "data_dir: f\n",
+			map[string]file{"f": {data: "x"}},
+			"DIR/lockgate.yaml:2:11: data_dir: DIR/f is not a directory"},
+		{"data directory created on first start", base + "data_dir: a/b/c\n", nil, ""},
+		{"sqlite database_url under a file", base + "database_url: sqlite:DIR/f/db/lockgate.db\nmaster_key: " + strings.TrimSpace(validKey) + "\n",
+			map[string]file{"f": {data: "x"}},
+			"DIR/lockgate.yaml:2:15: database_url: DIR/f is not a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := validateIn(t, tt.yaml, tt.files, nil)
+			if tt.want == "" {
+				if !ok {
+					t.Fatalf("validate refused a configuration serve starts with:\n%s", got)
+				}
+				return
+			}
+			if got != tt.want {
+				t.Errorf("validate said\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// A data directory whose nearest existing parent this process cannot
+// write is refused (as serve's mkdir would be). Root writes anywhere but
+// a read-only mount, so this runs as another user only.
+func TestValidateDataDirNotWritable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may write any directory: run as another user (TestValidateChecksStorageFiles covers a parent that is a file)")
+	}
+	got, ok := validateIn(t, "data_dir: ro/data\n", map[string]file{"ro/": {data: "/", mode: 0o555}}, nil)
+	want := "DIR/lockgate.yaml:1:11: data_dir: DIR/ro/data cannot be created: DIR/ro is not writable: permission denied"
+	if ok || !strings.HasPrefix(got, want) {
+		t.Errorf("validate said %q, want %q", got, want)
+	}
+}
