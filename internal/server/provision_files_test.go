@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,5 +131,43 @@ func TestValidateDataDirNotWritable(t *testing.T) {
 	want := "DIR/lockgate.yaml:1:11: data_dir: DIR/ro/data cannot be created: DIR/ro is not writable: permission denied"
 	if ok || !strings.HasPrefix(got, want) {
 		t.Errorf("validate said %q, want %q", got, want)
+	}
+}
+
+// The WAF log files are opened only when serving starts; validate checks
+// that they will open (atk9f F3: a log.file in a missing directory, or
+// naming a directory, passed validate and stopped serve).
+func TestValidateChecksLogFiles(t *testing.T) {
+	const gw = "data_dir: d\ngateway:\n  listen: 127.0.0.1:24091\n  routes: [{name: shop, upstreams: [\"http://127.0.0.1:24092\"]}]\n  log:\n    file: %s\n"
+	const fa = "data_dir: d\nforward_auth:\n  listen: 127.0.0.1:24093\n  trusted_proxies: [127.0.0.1]\n  log:\n    file: %s\n  routes: [{name: shop}]\n"
+	tests := []struct {
+		name, yaml, log string
+		files           map[string]file
+		want            string
+	}{
+		{"gateway log in a missing directory", gw, "nologs/waf.log", nil,
+			"DIR/lockgate.yaml:6:11: gateway.log.file: DIR/nologs/waf.log cannot be created: directory DIR/nologs does not exist"},
+		{"gateway log naming a directory", gw, "logs/isdir", map[string]file{"logs/isdir/": {data: "/"}},
+			"DIR/lockgate.yaml:6:11: gateway.log.file: DIR/logs/isdir is not a regular file"},
+		{"gateway log created on start", gw, "logs/waf.log", map[string]file{"logs/": {data: "/"}}, ""},
+		{"gateway log appended to", gw, "logs/waf.log", map[string]file{"logs/waf.log": {data: "{}\n"}}, ""},
+		{"gateway log to standard output", gw, "\"-\"", nil, ""},
+		{"forward-auth log in a missing directory", fa, "nologs/fa.log", nil,
+			"DIR/lockgate.yaml:6:11: forward_auth.log.file: DIR/nologs/fa.log cannot be created: directory DIR/nologs does not exist"},
+		{"forward-auth log created on start", fa, "fa.log", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := validateIn(t, fmt.Sprintf(tt.yaml, tt.log), tt.files, nil)
+			if tt.want == "" {
+				if !ok {
+					t.Fatalf("validate refused a configuration serve starts with:\n%s", got)
+				}
+				return
+			}
+			if got != tt.want {
+				t.Errorf("validate said\n%s\nwant\n%s", got, tt.want)
+			}
+		})
 	}
 }
