@@ -88,6 +88,55 @@ func (c *Config) checkStorage() problem.List {
 	return probs
 }
 
+// checkKeyOpensDatabase compares the master key with the key check value
+// of an existing SQLite database, read-only, as Open will: a key that
+// does not open it is refused with serve's error. A database that does
+// not exist yet (or has no key check yet) has nothing to compare.
+// PostgreSQL is not contacted: validate stays off the network.
+func (c *Config) checkKeyOpensDatabase(ctx context.Context) problem.List {
+	path := c.SQLitePath()
+	if c.DatabaseURL != "" {
+		var ok bool
+		if path, ok = store.SQLiteFile(c.DatabaseURL); !ok {
+			return nil
+		}
+	}
+	stored, found, err := store.ReadSQLiteMeta(ctx, path, keyCheck)
+	if err != nil || !found {
+		return nil // unreadable: Open reports it, with its own words
+	}
+	key, err := c.readMasterKey()
+	if err != nil || key == nil {
+		return nil // reported by checkMasterKey, or to be created
+	}
+	var probs problem.List
+	if err := openKeyCheck(key, stored); err != nil {
+		at := "master_key"
+		if path, inDataDir := c.masterKeyFile(); path != "" {
+			at = "master_key_file"
+			if inDataDir {
+				at = "data_dir"
+			}
+		}
+		probs.Add(at, err.Error())
+	}
+	return probs
+}
+
+// readMasterKey returns the key Open would use without creating one:
+// nil when the key file does not exist yet.
+func (c *Config) readMasterKey() ([]byte, error) {
+	if c.MasterKey != "" {
+		return secretbox.ParseKey(c.MasterKey)
+	}
+	path, _ := c.masterKeyFile()
+	key, err := secretbox.LoadKeyFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return key, err
+}
+
 // openKeyCheck opens the stored key check value with key.
 func openKeyCheck(key []byte, stored string) error {
 	box, err := secretbox.New(key)

@@ -1,6 +1,10 @@
 package server
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -170,4 +174,77 @@ func TestValidateChecksLogFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A master key that does not open the existing database is refused by
+// validate with serve's own error, the database read without a write
+// (atk9f F6: validate said ok, serve then refused to start).
+func TestValidateChecksKeyAgainstDatabase(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lockgate.yaml")
+	if err := os.WriteFile(path, []byte("listen: 127.0.0.1:24090\ndata_dir: d\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := func(string) string { return "" }
+	// Before the first start there is nothing to compare with.
+	if _, err := Validate(path, noEnv); err != nil {
+		t.Fatalf("before the first start: %v", err)
+	}
+	cfg, _, err := Load(path, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), cfg, quiet, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	other := make([]byte, 32)
+	rand.Read(other)
+	otherKey := base64.StdEncoding.EncodeToString(other)
+	data := filepath.Join(dir, "d")
+	before := listDir(t, data)
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"the generated key file", nil, ""},
+		{"another key", map[string]string{"LOCKGATE_MASTER_KEY": otherKey},
+			"master_key: " + errWrongKey.Error()},
+	} {
+		_, err := Validate(path, func(k string) string { return tt.env[k] })
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != "" && (err == nil || err.Error() != tt.want):
+			t.Errorf("%s: validate said\n%v\nwant\n%s", tt.name, err, tt.want)
+		}
+	}
+	if after := listDir(t, data); after != before {
+		t.Errorf("validate changed the data directory:\nbefore %s\nafter  %s", before, after)
+	}
+	// serve's answer is the same.
+	cfg.MasterKey = otherKey
+	if _, err := Open(context.Background(), cfg, quiet, Options{}); !errors.Is(err, errWrongKey) {
+		t.Errorf("serve: %v", err)
+	}
+}
+
+// listDir names the files in dir with their sizes and times.
+func listDir(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s:%d:%d ", e.Name(), fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String()
 }
