@@ -165,6 +165,7 @@ func (c *Config) validate() problem.List {
 			probs.Addf("master_key", "%v (LOCKGATE_MASTER_KEY: base64 of 32 random bytes, e.g. openssl rand -base64 32)", err)
 		}
 	}
+	probs = append(probs, c.checkListeners()...)
 	probs = append(probs, c.checkStorage()...)
 	probs = append(probs, c.checkMasterKey()...)
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
