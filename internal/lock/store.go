@@ -34,7 +34,7 @@ type PersonStore interface {
 	CreatePerson(ctx context.Context, p Person) error
 	Person(ctx context.Context, id string) (Person, error)
 	Persons(ctx context.Context) ([]Person, error)
-	DeletePerson(ctx context.Context, id string) error
+	DeletePerson(ctx context.Context, id string, at time.Time) error
 }
 
 // AccountStore keeps accounts and their lock history.

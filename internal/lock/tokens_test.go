@@ -218,9 +218,18 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Deleting the person ends their tokens.
-	e.svc.DeletePerson(ctx, p.ID)
+	if err := e.svc.DeletePerson(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.svc.Authenticate(ctx, annSecret); !errors.Is(err, lock.ErrUnauthorized) {
 		t.Fatalf("token of a deleted person: %v", err)
+	}
+	// ... and lockgate still knows the value: configured as the admin
+	// token, it is refused as a revoked token, not taken as a new secret
+	// (atk14f F1; docs/api.md: "The value of an admin:read or person
+	// token, or of a revoked or expired one, is refused at start").
+	if _, err := e.svc.EnsureAdminToken(ctx, annSecret); err == nil || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("a deleted person's token configured as the admin token: %v", err)
 	}
 }
 
