@@ -15,6 +15,7 @@
 #   FA_KEEPALIVE        idle connections per nginx worker to lockgate (default 256)
 #   LOCKGATE_GOMAXPROCS GOMAXPROCS of lockgate (default: the runtime's)
 #   ONLY                "fwd" measures nginx alone and nginx + lockgate only
+#   LOCKGATE_BIN        a lockgate binary to run instead of building this tree's
 set -euo pipefail
 workers="${NGINX_WORKERS:-auto}"
 fa_keepalive="${FA_KEEPALIVE:-256}"
@@ -24,7 +25,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-(cd "$root" && go build -o "$tmp/lockgate" ./cmd/lockgate)
+if [ -n "${LOCKGATE_BIN:-}" ]; then cp "$LOCKGATE_BIN" "$tmp/lockgate"; else (cd "$root" && go build -o "$tmp/lockgate" ./cmd/lockgate); fi
 (cd "$root/bench" && go build -o "$tmp/upstream" ./gateway/upstream)
 "$tmp/upstream" -listen 127.0.0.1:19100 &
 mkdir -p "$tmp/tmp"
