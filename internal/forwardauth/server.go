@@ -280,6 +280,7 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 		} else {
 			req.RemoteAddr = remote
 			v, answerAs := srv.s.answer(ctx, peer, integration, hs, req)
+			v = forProxy(answerAs, v)
 			status, carried := answerStatus(answerAs, v)
 			writeResponse(bw, srv.dateLine(), status, v, carried, req.Method == http.MethodHead, closeAfter, req)
 		}
