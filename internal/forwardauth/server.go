@@ -211,16 +211,7 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 	var writeBy time.Time // the write deadline, moved on lazily
 	for {
 		if br.Buffered() == 0 {
-			// Nothing pipelined: send what is answered, then wait.
-			if bw.Buffered() > 0 {
-				if now := srv.now(); writeBy.Sub(now) < writeTimeout-time.Second {
-					writeBy = now.Add(writeTimeout)
-					c.SetWriteDeadline(writeBy)
-				}
-				if bw.Flush() != nil {
-					return
-				}
-			}
+			// Nothing pipelined: wait for the next request.
 			c.SetReadDeadline(srv.now().Add(idleTimeout))
 			hc.state.Store(connIdle)
 			if srv.closing.Load() {
@@ -284,11 +275,15 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 			status, carried := answerStatus(answerAs, v)
 			writeResponse(bw, srv.dateLine(), status, v, carried, req.Method == http.MethodHead, closeAfter, req)
 		}
-		if closeAfter {
-			if now := srv.now(); writeBy.Sub(now) < writeTimeout-time.Second {
-				c.SetWriteDeadline(now.Add(writeTimeout))
-			}
-			bw.Flush()
+		// Each answer is sent at once, as http.Server sends it: a client
+		// may wait for it before sending the rest of a request that is
+		// already partly buffered. The write deadline moves at most once
+		// a second.
+		if now := srv.now(); writeBy.Sub(now) < writeTimeout-time.Second {
+			writeBy = now.Add(writeTimeout)
+			c.SetWriteDeadline(writeBy)
+		}
+		if bw.Flush() != nil || closeAfter {
 			return
 		}
 	}

@@ -328,3 +328,26 @@ func FuzzListener(f *testing.F) {
 		}
 	})
 }
+
+// TestListenerAnswersBeforeTheNextRequestEnds: an answer is sent while
+// the next request is only partly there, since its client may wait for
+// the answer before sending the rest.
+func TestListenerAnswersBeforeTheNextRequestEnds(t *testing.T) {
+	addr := startListener(t, listenerService(t, false))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	next := subrequest("192.0.2.1")
+	io.WriteString(c, subrequest("192.0.2.1")+next[:20])
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first answer: %v %v", resp, err)
+	}
+	io.WriteString(c, next[20:])
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("second answer: %v %v", resp, err)
+	}
+}
