@@ -125,13 +125,9 @@ func (st *state) fromHTTP(o *original, integration string, hs headerSet, r *http
 	if !strings.HasPrefix(uri, "/") {
 		return errors.New(hs.uri + " is not an origin-form URI (it must start with /)")
 	}
+	// A raw '#' stays where it is: screen refuses it (a request target
+	// carries no fragment, and what follows it reaches the application).
 	o.uri, o.query, _ = strings.Cut(uri, "?")
-	if i := strings.IndexByte(o.query, '#'); i >= 0 {
-		o.query = o.query[:i]
-	}
-	if i := strings.IndexByte(o.uri, '#'); i >= 0 {
-		o.uri = o.uri[:i]
-	}
 	// Without the original host (an HTTP/1.0 request without Host: nginx
 	// sends no X-Original-Host, Caddy an empty X-Forwarded-Host) the
 	// request is host-less, as the gateway routes it: routes for any host
