@@ -128,6 +128,10 @@ type TokenStore interface {
 	// SetTokenSource records where a token comes from: an issued token
 	// configured as the admin token becomes the bootstrap token.
 	SetTokenSource(ctx context.Context, id, source string) error
+	// Exclusive runs f while no other replica runs an Exclusive section
+	// of the same name: replicas started together with a new configured
+	// admin token must not each revoke what the other registers.
+	Exclusive(ctx context.Context, name string, f func(context.Context) error) error
 }
 
 // Store is everything the Service persists.
