@@ -3,7 +3,6 @@ package server
 import (
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -133,14 +132,13 @@ func publicURLFor(listen string, tls bool) string {
 // SQLitePath is where the embedded database lives when no URL is given.
 func (c *Config) SQLitePath() string { return filepath.Join(string(c.DataDir), "lockgate.db") }
 
-// sqliteFile returns the file a SQLite database_url names (a path,
-// sqlite:PATH or file:PATH, as store.Open reads it), or false for
-// PostgreSQL and for no URL.
+// sqliteFile returns the file a SQLite database_url names, as store.Open
+// reads it, or false for PostgreSQL and for no URL.
 func sqliteFile(dsn string) (string, bool) {
-	if dsn == "" || strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if dsn == "" {
 		return "", false
 	}
-	return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:"), true
+	return store.SQLiteFile(dsn)
 }
 
 // resolveSQLite makes the file of a SQLite database_url relative to the
@@ -212,11 +210,9 @@ func (c *Config) validate() problem.List {
 			probs.Addf("master_key", "%v (LOCKGATE_MASTER_KEY: base64 of 32 random bytes, e.g. openssl rand -base64 32)", err)
 		}
 	}
-	if c.MasterKeyFile != "" {
-		if _, err := os.Stat(string(c.MasterKeyFile)); err != nil && !os.IsNotExist(err) {
-			probs.Addf("master_key_file", "%v", err)
-		}
-	}
+	probs = append(probs, c.checkListeners()...)
+	probs = append(probs, c.checkStorage()...)
+	probs = append(probs, c.checkMasterKey()...)
 	probs = append(probs, c.checkDirModes()...)
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		probs.Addf("log.format", "%q is not text or json", c.Log.Format)

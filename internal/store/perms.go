@@ -45,17 +45,13 @@ func secureFiles(path string) error {
 // SQLite database, or nil: one that other users may write into without
 // the sticky bit lets them replace or remove the database, so it is
 // refused rather than re-moded. A directory that does not exist yet is
-// fine (it is created 0700). It changes nothing: config validate calls
+// fine (it is created 0700); one that cannot be used at all is left to
+// the code that creates it to report. It changes nothing: config validate calls
 // it too.
 func DatabaseDir(dir string) error {
 	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return err
-	case !fi.IsDir():
-		return fmt.Errorf("%s is not a directory", dir)
+	if err != nil || !fi.IsDir() {
+		return nil // missing, or not usable: creating it says why
 	}
 	if m := fi.Mode(); m.Perm()&0o022 != 0 && m&fs.ModeSticky == 0 {
 		return fmt.Errorf("the database's directory %s is writable by other users (mode %o), who could replace the database; lockgate does not change the mode of a directory it did not create: use a directory only lockgate's user can write (e.g. the data directory)", dir, m.Perm())
@@ -71,13 +67,8 @@ func DatabaseDir(dir string) error {
 // nothing: config validate calls it too.
 func DataDir(dir string) error {
 	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return err
-	case !fi.IsDir():
-		return fmt.Errorf("%s is not a directory", dir)
+	if err != nil || !fi.IsDir() {
+		return nil // missing, or not usable: creating it says why
 	}
 	if m := fi.Mode(); m&fs.ModeSticky != 0 && m.Perm()&0o022 != 0 {
 		return fmt.Errorf("data directory %s is a shared directory (mode %o with the sticky bit): lockgate makes its data directory 0700, which would lock every other user out; name a directory of lockgate's own, e.g. %s", dir, m.Perm(), filepath.Join(dir, "lockgate"))
