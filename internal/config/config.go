@@ -11,8 +11,10 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -221,8 +223,27 @@ func Decode(data []byte, dst any) error {
 func decodeFile(data []byte, dst any, src *Source) problem.List {
 	var probs problem.List
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil && err != io.EOF {
 		return problem.List{syntaxProblem(err)}
+	}
+	// One document: what follows a "---" would otherwise be dropped
+	// without a word (a TLS section appended by a tool, two files
+	// concatenated), and serve would run without it.
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return problem.List{syntaxProblem(err)}
+		}
+		if len(next.Content) == 0 || next.Content[0].Tag == "!!null" {
+			continue // an empty document ("---" at the end) holds nothing
+		}
+		n := next.Content[0]
+		return problem.List{{Line: n.Line, Column: n.Column, Msg: "a second YAML document: lockgate reads one; merge it into the first or remove the \"---\" line before it"}}
 	}
 	src.root = &root
 	if len(root.Content) == 0 {

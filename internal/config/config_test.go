@@ -147,6 +147,34 @@ func TestSyntaxErrorHasLine(t *testing.T) {
 	}
 }
 
+// atk9f F15: everything after a "---" was dropped silently (a TLS
+// section appended by a tool: serve ran plain HTTP without a word).
+func TestOneDocument(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"one", "listen: a\n", ""},
+		{"marker first", "---\nlisten: a\n", ""},
+		{"marker and end", "---\nlisten: a\n...\n", ""},
+		{"empty", "", ""},
+		{"two", "listen: a\n---\ntls:\n  cert_file: /x\n", ":3:1: a second YAML document"},
+		{"an empty second", "listen: a\n---\n", ""},
+		{"second malformed", "listen: a\n---\n  bad: [\n", "not valid YAML"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := write(t, tc.yaml)
+			cfg := defaults()
+			_, err := Load(path, env(nil), &cfg)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestMissingFile(t *testing.T) {
 	cfg := defaults()
 	_, err := Load(filepath.Join(t.TempDir(), "none.yaml"), env(nil), &cfg)
