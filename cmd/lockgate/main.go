@@ -97,6 +97,20 @@ LOCKGATE_OWNER_TOKEN for 'lockgate me'). Commands that print data take
 	root.AddCommand(newServe(), newVersion(), newConfigCmd(), newApp(), newAccount(), newPerson(), newAttempts(), newWebhook(), newToken(), meCmd, newGatewayCmd(), newAuthz(), newCheck(), policyCmd, newWAF(), lambdaCmd, newIAMResponder(), newGeo())
 	root.AddCommand(newAnalyze())
 	root.AddCommand(newHealthcheck())
+	// cobra's generated completion command, made now so that its
+	// arguments are checked as every other command's: an unknown shell
+	// printed the help and exited 0, an extra argument exited 1.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Args = unknownSubcommand
+		c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+		for _, shell := range c.Commands() {
+			shell.Args = noArgs
+		}
+	}
 	return root
 }
 

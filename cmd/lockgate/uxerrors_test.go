@@ -16,6 +16,11 @@ func TestUsageErrorsNameTheCommandOnce(t *testing.T) {
 		{"help typo under a group", []string{"help", "account", "lck"}, 2, []string{`did you mean "lock"?`}},
 		{"help unknown topic", []string{"help", "frobnicate"}, 2, []string{`unknown command "frobnicate"`}},
 		{"help of a command", []string{"help", "account", "lock"}, 0, []string{"lockgate account lock APP USER"}},
+		// atk9f F25: cobra's generated completion command printed the
+		// help and exited 0 for an unknown shell, 1 for an extra argument.
+		{"completion unknown shell", []string{"completion", "foo"}, 2, []string{`lockgate: unknown command "foo" for "lockgate completion"`}},
+		{"completion extra argument", []string{"completion", "bash", "extra"}, 2, []string{`lockgate: completion bash takes no arguments, got ["extra"]`, "Usage: lockgate completion bash"}},
+		{"completion", []string{"completion", "bash"}, 0, []string{"bash completion"}},
 	}
 	runCLICases(t, tests, func(t *testing.T, tt cliCase, stdout string) {
 		_, stderr, _ := runCLI(t, nil, tt.args...)
