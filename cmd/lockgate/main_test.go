@@ -330,6 +330,12 @@ func TestExitCodes(t *testing.T) {
 		{"bad duration", []string{"config", "validate", bad}, 1, []string{`bad.yaml:6:23: lock_check.max_token_lifetime: "soon" is not a duration`}},
 		{"every problem with its path", []string{"config", "validate", bad2}, 1, []string{`bad2.yaml:1:9: listen: "nowhere" is not host:port`, `bad2.yaml:3:5: public_urls[0]: "ftp://x" is not an http(s) URL`, "bad2.yaml:5:11: lock_check.leeway: 10m0s is outside 0s..5m"}},
 		{"missing file", []string{"config", "validate", filepath.Join(dir, "none.yaml")}, 1, []string{"no such file"}},
+		// atk9f F27: the file as serve takes it, --config FILE; a second,
+		// different file is refused rather than ignored.
+		{"validate --config", []string{"config", "validate", "--config", good}, 0, []string{good + ": ok"}},
+		{"validate --config with problems", []string{"--config", bad2, "config", "validate"}, 1, []string{`bad2.yaml:1:9: listen: "nowhere" is not host:port`}},
+		{"validate --config and FILE", []string{"--config", bad2, "config", "validate", good}, 2, []string{"--config " + bad2 + " and " + good + " name two files: give one"}},
+		{"validate --config and the same FILE", []string{"--config", good, "config", "validate", good}, 0, []string{good + ": ok"}},
 		{"admin command with nothing listening", []string{"app", "list", "--server", "http://127.0.0.1:1", "--token", "x"}, 1, []string{"cannot reach lockgate at http://127.0.0.1:1 (nothing is listening there)"}},
 	}
 	runCLICases(t, tests)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -113,6 +114,22 @@ forward auth.`,
 	return c
 }
 
+// validateArgs takes the file to validate as FILE or as --config FILE,
+// the flag serve reads it from: a validate that checked another file than
+// the one named by --config would say "ok" about the wrong one.
+func validateArgs(c *cobra.Command, args []string) error {
+	flag, _ := c.Flags().GetString("config")
+	switch {
+	case len(args) > 1:
+		return usagef("%s takes 1 argument, got %d", cmdName(c), len(args))
+	case len(args) == 0 && flag == "":
+		return usagef("%s takes 1 argument (or --config FILE), got 0", cmdName(c))
+	case len(args) == 1 && flag != "" && filepath.Clean(flag) != filepath.Clean(args[0]):
+		return usagef("%s: --config %s and %s name two files: give one", cmdName(c), flag, args[0])
+	}
+	return nil
+}
+
 func newConfigCmd() *cobra.Command {
 	c := group("config", "Work with configuration files")
 	validate := &cobra.Command{
@@ -132,16 +149,23 @@ alone.
 Warnings (what works, but not as a reader may expect: a rule inspecting
 the body on a forward_auth route, whose proxies send none) do not fail it.
 
+The file is FILE or, as serve takes it, --config FILE (not both, unless they
+name the same file).
+
 Exit codes: 0 ok, 1 problems found. With -o json the answer is
 {"file", "ok", "problems": [{"file", "line", "column", "path", "message"}],
 "warnings": [...]}.`,
 		Example: `  lockgate config validate /etc/lockgate/lockgate.yaml
   lockgate config validate lockgate.yaml --ignore-env -o json`,
-		Args: exactArgs(1),
+		Args: validateArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			p, err := newPrinter(c)
 			if err != nil {
 				return err
+			}
+			if len(args) == 0 { // --config FILE, as serve takes it
+				path, _ := c.Flags().GetString("config")
+				args = []string{path}
 			}
 			getenv := os.Getenv
 			if ignore, _ := c.Flags().GetBool("ignore-env"); ignore {
