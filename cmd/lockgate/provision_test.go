@@ -80,18 +80,21 @@ gateway:
 		cfg + ":3:13: tls.key_file: open " + filepath.Join(dir, "certs/server.key") + ": no such file or directory",
 		cfg + ":8:21: iam_responder.signing_key_file: open " + filepath.Join(dir, "keys/signing.key") + ": no such file or directory",
 		cfg + ":13:13: waf.ip_sets[0].file: open " + filepath.Join(dir, "sets/bad.txt") + ": no such file or directory",
+		// Found in the same run, though the web ACL cannot be compiled
+		// against the broken IP set (atk9f F20: it took a second run).
+		cfg + ":19:16: gateway.routes[0].web_acl: open " + filepath.Join(dir, "acls/shop.json") + ": no such file or directory",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("lacks %q\n%s", want, stderr)
 		}
 	}
 	// With the sets fixed, the web ACL is compiled: the missing file is
-	// found too.
+	// found as before, once.
 	os.MkdirAll(filepath.Join(dir, "sets"), 0o700)
 	os.WriteFile(filepath.Join(dir, "sets/bad.txt"), []byte("203.0.113.0/24\n"), 0o600)
 	_, stderr, _ = runCLI(t, nil, "config", "validate", cfg)
-	if want := cfg + ":19:16: gateway.routes[0].web_acl: open " + filepath.Join(dir, "acls/shop.json") + ": no such file or directory"; !strings.Contains(stderr, want) {
-		t.Errorf("lacks %q\n%s", want, stderr)
+	if want := cfg + ":19:16: gateway.routes[0].web_acl: open " + filepath.Join(dir, "acls/shop.json") + ": no such file or directory"; strings.Count(stderr, want) != 1 {
+		t.Errorf("lacks %q (once)\n%s", want, stderr)
 	}
 }
 

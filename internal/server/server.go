@@ -37,6 +37,7 @@ import (
 	"github.com/lockgate/lockgate/internal/webacl"
 	"github.com/lockgate/lockgate/internal/webhook"
 	"github.com/lockgate/lockgate/problem"
+	"github.com/lockgate/lockgate/waf"
 	"github.com/lockgate/lockgate/waf/ratelimit/redisstore"
 )
 
@@ -157,6 +158,8 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 		gp := cfg.Gateway.Validate()
 		if len(gp) == 0 && len(wp) == 0 && len(ap) == 0 {
 			gp = gateway.Check(s.snapshot(cfg, s.waf))
+		} else {
+			gp = append(gp, readACLs(len(cfg.Gateway.Routes), func(i int) config.Path { return cfg.Gateway.Routes[i].WebACL })...)
 		}
 		section("gateway", gp)
 	}
@@ -164,6 +167,8 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 		var fp problem.List
 		if len(wp) == 0 && len(ap) == 0 {
 			s.fwd, fp = provisionForwardAuth(s, cfg)
+		} else {
+			fp = readACLs(len(cfg.ForwardAuth.Routes), func(i int) config.Path { return cfg.ForwardAuth.Routes[i].WebACL })
 		}
 		section("forward_auth", fp)
 		if s.fwd != nil {
@@ -218,6 +223,24 @@ func Provision(cfg Config, src *config.Source, log *slog.Logger, opts Options) (
 // minWebhookSecret is the shortest iam_responder.webhook_secret accepted:
 // 256 bits when each byte carries one, as the admin token's minimum.
 const minWebhookSecret = 32
+
+// readACLs reads and parses the web ACL files of n routes (file(i) is
+// the i-th's) when they cannot be compiled, because the waf or authz
+// section they are compiled against, or their own section, has problems:
+// a missing or malformed file is then reported with the rest, not after
+// those are fixed. Problems are at routes[i].web_acl, as compiling
+// reports them.
+func readACLs(n int, file func(i int) config.Path) problem.List {
+	var probs problem.List
+	for i := range n {
+		if f := string(file(i)); f != "" {
+			if _, err := webacl.LoadFile(f, waf.LoadOptions{}); err != nil {
+				probs.Append(fmt.Sprintf("routes[%d].web_acl", i), err)
+			}
+		}
+	}
+	return probs
+}
 
 // snapshot is what the gateway runs for a configuration.
 func (s *Server) snapshot(cfg Config, set *webacl.Set) gateway.Snapshot {

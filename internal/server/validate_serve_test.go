@@ -124,3 +124,21 @@ func TestValidateBuildsThePortalPasskeyConfiguration(t *testing.T) {
 		{name: "portal off", yaml: base + "public_urls: [https://-bad-.example.com]\nportal:\n  enabled: false\n"},
 	})
 }
+
+// atk9f F20: a problem in the waf, authz or gateway section hid every
+// missing or malformed web ACL file until it was fixed ("every problem
+// at once" took several runs).
+func TestValidateReadsACLsDespiteOtherProblems(t *testing.T) {
+	const acl = `{"Name": "shop", "DefaultAction": {"Allow": {}}, "Rules": [], "VisibilityConfig": {"SampledRequestsEnabled": false, "CloudWatchMetricsEnabled": false, "MetricName": "shop"}}`
+	gw := func(extra, webACL string) string {
+		return "listen: 127.0.0.1:0\ndata_dir: ./data\n" + extra + "gateway:\n  listen: 127.0.0.1:0\n  routes:\n    - name: shop\n      upstreams: [http://127.0.0.1:9]\n      web_acl: " + webACL + "\n"
+	}
+	badSet := "waf:\n  ip_reputation_file: none.txt\n"
+	runValidateCases(t, []validateCase{
+		{name: "good", yaml: gw("", "shop.json"), files: map[string]string{"shop.json": acl}},
+		{name: "waf problem, ACL good", yaml: gw(badSet, "shop.json"), files: map[string]string{"shop.json": acl}, want: ":4:23: waf.ip_reputation_file: open "},
+		{name: "waf problem, ACL missing", yaml: gw(badSet, "none.json"), want: ":10:16: gateway.routes[0].web_acl: open "},
+		{name: "gateway problem, ACL missing", yaml: gw("", "none.json") + "  underscore_headers: maybe\n", want: ":8:16: gateway.routes[0].web_acl: open "},
+		{name: "waf problem, ACL malformed", yaml: gw(badSet, "bad.json"), files: map[string]string{"bad.json": "{\n,,\n"}, want: "bad.json: gateway: invalid JSON"}, // the shape compiling gives (F4's to improve)
+	})
+}
