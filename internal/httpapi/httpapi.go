@@ -39,6 +39,7 @@ type Handler struct {
 	metrics  *metrics
 	failures *failureLimiter
 	routes   []string
+	degraded func() map[string]string
 }
 
 // Options configure a Handler.
@@ -51,6 +52,10 @@ type Options struct {
 	Auth AuthConfig
 	// Now is the limiter's clock; time.Now when nil.
 	Now func() time.Time
+	// Degraded, when set, names the optional components that are not
+	// working now (component → why): /readyz then answers 200 with
+	// status "degraded" and the list.
+	Degraded func() map[string]string
 }
 
 // New returns the API handler.
@@ -64,7 +69,7 @@ func New(o Options) *Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	h := &Handler{svc: o.Service, log: o.Logger, mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailureLimiter(o.Auth, o.Now)}
+	h := &Handler{svc: o.Service, log: o.Logger, mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailureLimiter(o.Auth, o.Now), degraded: o.Degraded}
 
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
 	// Every other pattern is more specific: this answers what none
@@ -114,6 +119,15 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("readiness: storage unreachable", "err", err)
 		httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "storage unreachable"})
 		return
+	}
+	// An optional component that fails (Redis for shared rate limits)
+	// does not take lockgate out of rotation, which would turn its outage
+	// into a whole one: it is reported, with 200.
+	if h.degraded != nil {
+		if d := h.degraded(); len(d) > 0 {
+			httpjson.Write(w, http.StatusOK, map[string]any{"status": "degraded", "degraded": d})
+			return
+		}
 	}
 	httpjson.Write(w, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,8 +65,10 @@ type Server struct {
 	api     *httpapi.Handler
 	gateway *gateway.Gateway
 	redis   *redisstore.Store
-	hooks   *webhook.Policy
-	portal  *portal.Portal // nil when disabled
+	// redisDown holds why Redis does not answer ("" when it does).
+	redisDown atomic.Value
+	hooks     *webhook.Policy
+	portal    *portal.Portal // nil when disabled
 	// AdminToken is set when this start created the first admin token;
 	// the caller shows it once.
 	AdminToken string
@@ -368,7 +371,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if s.AdminToken, err = s.svc.EnsureAdminToken(ctx, cfg.AdminToken); err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
-	s.api = httpapi.New(httpapi.Options{Service: s.svc, Logger: s.log, Registry: reg, Auth: cfg.Auth, Now: s.opts.Now})
+	s.api = httpapi.New(httpapi.Options{Service: s.svc, Logger: s.log, Registry: reg, Auth: cfg.Auth, Now: s.opts.Now, Degraded: s.degraded})
 	if err := s.openAuthz(ctx); err != nil {
 		return err
 	}
@@ -458,20 +461,42 @@ func (s *Server) openRedis() error {
 		if err != nil {
 			return fmt.Errorf("waf.redis_url: %w", err)
 		}
+		// go-redis's own lines (a failed dial, several a second while
+		// Redis is down) go through the log, in its format, at debug:
+		// the change of health is logged once above.
+		redis.SetLogger(redisLog{s.log})
 		budget := s.cfg.WAF.RedisTimeout.Std()
 		redisstore.Bound(ro, budget) // a hung Redis costs a request this much, once
 		s.redis = redisstore.New(redis.NewClient(ro), redisstore.Options{
 			Prefix: s.cfg.WAF.RedisPrefix, MaxKeys: s.cfg.WAF.MaxKeysPerRule, Timeout: budget,
 			OnHealth: func(err error) {
 				if err != nil {
+					s.redisDown.Store(err.Error())
 					s.log.Error("Redis is not answering: each gateway now enforces rate limits on its own traffic only", "error", err)
 				} else {
+					s.redisDown.Store("")
 					s.log.Info("Redis answers again: rate-based counts are shared")
 				}
 			},
 		})
 	}
 	return nil
+}
+
+// degraded names the optional components that do not work now, for
+// /readyz: Redis not answering (rate limits then count per process).
+func (s *Server) degraded() map[string]string {
+	if why, _ := s.redisDown.Load().(string); why != "" {
+		return map[string]string{"redis": "not answering (" + why + "): each process enforces rate-based rules on its own traffic only"}
+	}
+	return nil
+}
+
+// redisLog writes go-redis's log lines to slog.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...)) // its lines start "redis: "
 }
 
 // redisOptions reads waf.redis_url as go-redis does: Provision checks
