@@ -648,22 +648,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // background work stops, and storage closes last.
 func (s *Server) ServeListeners(ctx context.Context, lns Listeners) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.serveAPI(gctx, lns.Main) })
+	g.Go(func() error { return s.stopped("api", s.serveAPI(gctx, lns.Main)) })
 	if s.gateway != nil && lns.Gateway != nil {
-		g.Go(func() error {
-			if err := s.gateway.Run(gctx, lns.Gateway); err != nil {
-				return fmt.Errorf("gateway: %w", err)
-			}
-			return nil
-		})
+		g.Go(func() error { return s.stopped("gateway", s.gateway.Run(gctx, lns.Gateway)) })
 	}
 	if s.fwd != nil && (lns.ForwardAuth != nil || lns.ForwardAuthGRPC != nil) {
-		g.Go(func() error {
-			if err := s.fwd.Run(gctx, lns.ForwardAuth, lns.ForwardAuthGRPC); err != nil {
-				return fmt.Errorf("forward_auth: %w", err)
-			}
-			return nil
-		})
+		g.Go(func() error { return s.stopped("forward_auth", s.fwd.Run(gctx, lns.ForwardAuth, lns.ForwardAuthGRPC)) })
 	}
 	d := &webhook.Dispatcher{
 		Store:       s.store,
@@ -690,6 +680,19 @@ func (s *Server) ServeListeners(ctx context.Context, lns Listeners) error {
 	return err
 }
 
+// stopped names the component a server's error comes from. A shutdown
+// that outlasted shutdown_timeout (requests still in flight, cut off)
+// says so: serve then exits 1, since those requests did not finish.
+func (s *Server) stopped(component string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: shutdown_timeout %s passed with requests still in flight: they were cut off", component, s.cfg.ShutdownTimeout.Std())
+	}
+	return fmt.Errorf("%s: %w", component, err)
+}
+
 // serveAPI serves the API on ln until ctx ends, then shuts down
 // gracefully.
 func (s *Server) serveAPI(ctx context.Context, ln net.Listener) error {
@@ -710,7 +713,7 @@ func (s *Server) serveAPI(ctx context.Context, ln net.Listener) error {
 	s.log.Info("lockgate serving", "addr", ln.Addr().String(), "tls", s.tls != nil, "storage", s.store.Dialect(), "public_urls", s.cfg.PublicURLs)
 	select {
 	case err := <-errc:
-		return fmt.Errorf("api: %w", err)
+		return err
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down: finishing in-flight requests")
