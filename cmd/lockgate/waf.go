@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lockgate/lockgate/internal/config"
+	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/waflog"
 	"github.com/lockgate/lockgate/internal/webacl"
@@ -198,7 +199,13 @@ The request is written as an HTTP/1.1 client would send it (Host: localhost
 unless -H gives one, Content-Length for a body) and goes through the same
 parsing, request building and log record code as the gateway: -o json prints
 the AWS WAF log record the gateway would write for the last request, plus
-"trace". Exit 0 when the last request is allowed, 3 when it is blocked.`,
+"trace". Before the web ACL, the request meets the gateway's own checks: a
+request the gateway refuses with 400 (a header sent twice, a Host that is not
+host[:port], a target it cannot forward as received, a '_' header name with
+--underscore-headers refuse) is reported REFUSED, as the gateway would answer
+it. --tls simulates a gateway behind TLS or HTTP/2, where the header order is
+not known: a rule reaching a HeaderOrder match then blocks, as there.
+Exit 0 when the last request is allowed, 3 when it is blocked or refused.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := requireFlags(c, "acl"); err != nil {
@@ -215,6 +222,11 @@ the AWS WAF log record the gateway would write for the last request, plus
 			out := str(c, "output")
 			if out != "text" && out != "json" {
 				return usagef("-o %q: text or json", out)
+			}
+			switch u := str(c, "underscore-headers"); u {
+			case "drop", "refuse", "allow":
+			default:
+				return usagef("--underscore-headers %q: drop, refuse or allow", u)
 			}
 			target, fragment, _ := strings.Cut(str(c, "uri"), "#")
 			if q := str(c, "query"); q != "" {
@@ -270,11 +282,18 @@ the AWS WAF log record the gateway would write for the last request, plus
 				}
 				r.RemoteAddr = netip.AddrPortFrom(ip, 50000).String()
 				r.URL.Fragment = fragment
+				if why := gateway.Refusal(r, str(c, "underscore-headers")); why != "" {
+					return wafTestRefused(c, out, why)
+				}
 				var req waf.Request
 				if err := eng.FillRequest(&req, r, ip); err != nil {
 					return err
 				}
-				waf.ReorderHeaders(&req, r, block)
+				if tlsOn, _ := c.Flags().GetBool("tls"); !tlsOn {
+					// Plain HTTP/1.1: the gateway reads the order from
+					// the wire. Behind TLS or HTTP/2 it does not know it.
+					waf.ReorderHeaders(&req, r, block)
+				}
 				d, trace = eng.EvaluateTrace(r.Context(), &req)
 				rec = waflog.New(src, clock, r, &req, &d, eng.Country(ip), "cli-"+strconv.Itoa(i+1))
 				switch {
@@ -337,9 +356,26 @@ the AWS WAF log record the gateway would write for the last request, plus
 	f.String("body", "", "a file holding the request body (- for stdin)")
 	f.Int("repeat", 1, "send the request N times in a row")
 	f.String("route", "waf-test", "the route name logged as httpSourceId")
+	f.Bool("tls", false, "simulate a gateway behind TLS or HTTP/2: the header order is not known (HeaderOrder rules block)")
+	f.String("underscore-headers", "drop", "the gateway's underscore_headers: drop, refuse or allow")
 	f.StringP("output", "o", "text", "text or json")
 	resourceFlags(c)
 	return c
+}
+
+// wafTestRefused reports a request the gateway refuses before its web
+// ACL, with the answer it would give.
+func wafTestRefused(c *cobra.Command, out, why string) error {
+	if out == "json" {
+		enc := json.NewEncoder(c.OutOrStdout())
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"refused": map[string]any{"status": 400, "error": "bad_request", "message": why}}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.OutOrStdout(), "REFUSED by the gateway before the web ACL: 400 bad_request: %s\n", why)
+	}
+	return exitError{exitDenied}
 }
 
 // rawRequest writes the request as an HTTP/1.1 client sends it, and

@@ -306,3 +306,29 @@ gateway:
 		t.Errorf("the gateway's record for 8.8.8.8 lacks the City database's region: %s", lines[0])
 	}
 }
+
+// atk9f F11: waf test answered ALLOW for requests the gateway refuses
+// with 400 before its web ACL (a header sent twice, a Host that is not
+// host[:port]), and always simulated plain HTTP/1.1, where a gateway
+// behind TLS does not know the header order and a HeaderOrder rule
+// blocks. It now runs the gateway's checks (gateway.Refusal), and --tls
+// simulates the order unknown.
+func TestWAFTestIsTheGatewaysPath(t *testing.T) {
+	dir := t.TempDir()
+	acl := filepath.Join(dir, "ho.json")
+	os.WriteFile(acl, []byte(`{"Name": "ho", "DefaultAction": {"Allow": {}}, "VisibilityConfig": {"SampledRequestsEnabled": false, "CloudWatchMetricsEnabled": false, "MetricName": "ho"},
+ "Rules": [{"Name": "HO", "Priority": 0, "Action": {"Block": {}}, "VisibilityConfig": {"SampledRequestsEnabled": false, "CloudWatchMetricsEnabled": false, "MetricName": "HO"},
+  "Statement": {"ByteMatchStatement": {"SearchString": "x-b:x-a", "FieldToMatch": {"HeaderOrder": {"OversizeHandling": "MATCH"}}, "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}], "PositionalConstraint": "CONTAINS"}}}]}`), 0o600)
+	test := func(args ...string) []string { return append([]string{"waf", "test", "--acl", acl}, args...) }
+	runCLICases(t, []cliCase{
+		{"plain", test("-H", "X-A: 1", "-H", "X-B: 1"), 0, []string{"ALLOW by Default_Action"}},
+		{"plain, the order matched", test("-H", "X-B: 1", "-H", "X-A: 1"), 3, []string{"BLOCK by HO"}},
+		{"behind TLS the order is unknown", test("--tls", "-H", "X-A: 1", "-H", "X-B: 1"), 3, []string{"BLOCK by HO"}},
+		{"a header sent twice", test("-H", "X-A: 1", "-H", "X-A: 2"), 3, []string{"REFUSED by the gateway before the web ACL: 400 bad_request: the header X-A is sent more than once"}},
+		{"a malformed Host", test("-H", "Host: a.test:80:80"), 3, []string{`REFUSED by the gateway before the web ACL: 400 bad_request: the host "a.test:80:80" is not a valid host[:port]`}},
+		{"a malformed Host, json", test("-H", "Host: a..test", "-o", "json"), 3, []string{`"refused": {`, `"status": 400`}},
+		{"an underscore name, refused", test("-H", "X_A: 1", "--underscore-headers", "refuse"), 3, []string{"holds '_'"}},
+		{"an underscore name, dropped", test("-H", "X_A: 1"), 0, []string{"ALLOW"}},
+		{"bad --underscore-headers", test("--underscore-headers", "maybe"), 2, []string{"drop, refuse or allow"}},
+	})
+}
