@@ -154,6 +154,13 @@ func TestForwardAuthAppliesGatewayRules(t *testing.T) {
 		{"atk20 F9 escaped backslash", caddyRaw("other.example", "/x/..%5cadmin/x", "192.0.2.10", attack), 400, ""},
 		{"atk20 F9 backslash", nginxRaw("other.example", "/x/..\\admin/x", "192.0.2.10", attack), 403, "400"},
 		{"atk20 F9 parameters within one route stay", caddyRaw("other.example", "/x;jsessionid=1/y", "192.0.2.10", ""), 200, ""},
+		// atk20f F1: a raw '#' is refused, not cut: the application
+		// receives what follows it.
+		{"atk20f F1 '#' in the path", caddyRaw("other.example", "/x#/../admin/x", "192.0.2.10", attack), 400, ""},
+		{"atk20f F1 nginx '#' in the path", nginxRaw("other.example", "/x#/../admin/x", "192.0.2.10", attack), 403, "400"},
+		{"atk20f F1 '#' in the query", caddyRaw("other.example", "/?q=1#evil", "192.0.2.10", ""), 400, ""},
+		{"atk20f F1 nginx '#' in the query", nginxRaw("other.example", "/?q=1#evil", "192.0.2.10", ""), 403, "400"},
+		{"atk20f F1 an escaped '#' is a path byte", caddyRaw("other.example", "/x%23y", "192.0.2.10", ""), 200, ""},
 		// F9: '_' names refused by default.
 		{"F9 underscore", caddyRaw("shop.example", "/", "192.0.2.10", "X_Attack: 1\r\n"), 400, ""},
 		{"F9 nginx underscore", nginxRaw("other.example", "/", "192.0.2.10", "User_Agent: BadBot\r\n"), 403, "400"},
@@ -296,4 +303,47 @@ func headerMap(kv ...string) *corev3.HeaderMap {
 		m.Headers = append(m.Headers, &corev3.HeaderValue{Key: kv[i], RawValue: []byte(kv[i+1])})
 	}
 	return m
+}
+
+// atk20f F7: behind a proxy the client's header order is unknown (the
+// subrequest's headers are a map), so a rule reaching HeaderOrder
+// blocks, whatever its action — docs/waf.md: "HeaderOrder fails closed:
+// a rule whose statement reaches a HeaderOrder match on such a request
+// blocks it" — instead of judging the name-sorted list. atk20f F2: a
+// rule naming Content-Length never sees the client's; both are warned
+// about at provisioning.
+func TestForwardAuthRulesItCannotJudge(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	cfg.Routes = []Route{{Name: "unseen", WebACL: "testdata/unseen-acl.json"}}
+	set, probs := webacl.Provision(webacl.Config{}, nil)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	s, probs := Provision(cfg, Options{WAF: set})
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	var warned []string
+	for _, w := range s.Warnings() {
+		warned = append(warned, w.Error())
+	}
+	for _, want := range []string{`rule "Order" inspects HeaderOrder`, `rule "Framing" names Content-Length`} {
+		if !strings.Contains(strings.Join(warned, "\n"), want) {
+			t.Errorf("warnings %q lack %q", warned, want)
+		}
+	}
+	if err := s.Open(nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	addr := serveRaw(t, s)
+	// The client's order (Host, User-Agent) and the sorted one (Host,
+	// Accept, User-Agent) are both refused: neither is known.
+	for _, extra := range []string{"User-Agent: curl/8\r\nAccept: */*\r\n", "Accept: */*\r\nUser-Agent: curl/8\r\n"} {
+		if status, _ := rawAsk(t, addr, caddyRaw("shop.example", "/", "192.0.2.10", extra)); status != http.StatusForbidden {
+			t.Errorf("HeaderOrder rule with headers %q: status %d, want 403 (fails closed)", extra, status)
+		}
+	}
 }

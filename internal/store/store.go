@@ -103,7 +103,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		lf  *os.File // SQLite: held for the store's life
 		err error
 	)
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	path, isSQLite := SQLiteFile(dsn)
+	if !isSQLite {
 		d = postgresDialect
 		db, err = sql.Open("pgx", dsn)
 		if err != nil {
@@ -113,7 +114,6 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxIdleConns(32)
 	} else {
 		d = sqliteDialect
-		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
 		// Attempt data and token hashes: only lockgate's user reads them,
 		// whatever the directory and files were before.
 		if err := secureFiles(path); err != nil {
@@ -165,12 +165,21 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if d.name == "sqlite" {
 		// SQLite made the -wal and -shm files as it opened; they hold the
 		// same data as the database.
-		if err := secureFiles(strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")); err != nil {
+		if err := secureFiles(path); err != nil {
 			s.Close()
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// SQLiteFile returns the database file a SQLite dsn names (a path,
+// sqlite:PATH or file:PATH), or false for a PostgreSQL URL.
+func SQLiteFile(dsn string) (string, bool) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return "", false
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:"), true
 }
 
 // Dialect names the backend: "sqlite" or "postgres".
