@@ -463,7 +463,7 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, blocked66, y10 := 0, 0, 0
+		n, blocked66, y10, forgedSeen := 0, 0, 0, 0
 		sc := bufio.NewScanner(strings.NewReader(string(data)))
 		for sc.Scan() {
 			var rec waflog.Record
@@ -486,6 +486,10 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 			} else if rec.HTTPRequest.HTTPVersion != "HTTP/1.1" {
 				t.Errorf("%s: version %q", rec.HTTPRequest.URI, rec.HTTPRequest.HTTPVersion)
 			}
+			if rec.HTTPRequest.ClientIP == "127.0.0.12" && rec.HTTPRequest.URI == "/" {
+				forgedSeen++
+				inspectedAsSent(t, rec.HTTPRequest.Headers)
+			}
 			if rec.HTTPRequest.ClientIP == "127.0.0.66" && rec.Action == "BLOCK" && rec.TerminatingRuleID == "BlockedIPs" {
 				blocked66++
 			}
@@ -498,8 +502,8 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 		if integration == Nginx {
 			want++
 		}
-		if n != want || blocked66 != 3 || y10 != 1 {
-			t.Fatalf("%d records (want %d), %d blocked for 127.0.0.66 by BlockedIPs (want 3), %d for /y10 (want 1)", n, want, blocked66, y10)
+		if n != want || blocked66 != 3 || y10 != 1 || forgedSeen != 1 {
+			t.Fatalf("%d records (want %d), %d blocked for 127.0.0.66 by BlockedIPs (want 3), %d for /y10 (want 1), %d for the forged headers (want 1)", n, want, blocked66, y10, forgedSeen)
 		}
 	})
 }
