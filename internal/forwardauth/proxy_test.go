@@ -427,6 +427,15 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 		if want := map[string]int{Nginx: 403, Caddy: 400}[integration]; status != want {
 			t.Fatalf("status %d, want %d", status, want)
 		}
+		// Without HTTP2-Settings (a server need not require it): nginx
+		// drops Upgrade as hop-by-hop, and tunnels after a 101 once a
+		// WebSocket configuration passes it on (atk20f F6), so its
+		// configuration passes Upgrade to lockgate, which refuses it.
+		before := pr.appHits.Load()
+		status = rawVia(t, pr.addr, "GET / HTTP/1.1\r\nHost: "+pr.addr+"\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n")
+		if want := map[string]int{Nginx: 403, Caddy: 400}[integration]; status != want || pr.appHits.Load() != before {
+			t.Fatalf("Upgrade: h2c without HTTP2-Settings: status %d, want %d; the application saw %d requests", status, want, pr.appHits.Load()-before)
+		}
 		status = rawVia(t, pr.addr, "GET /ws HTTP/1.1\r\nHost: "+pr.addr+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 		if status != 200 {
 			t.Fatalf("WebSocket upgrade: status %d", status)
