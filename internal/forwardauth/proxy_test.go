@@ -35,6 +35,13 @@ const (
 	proxyPlaceholder    = "127.0.0.1:8080"
 )
 
+// stackOptions vary startStack's set-up.
+type stackOptions struct {
+	// stalled replaces lockgate with a listener that accepts connections
+	// and never answers (a hung decision service).
+	stalled bool
+}
+
 // tool finds a proxy binary: a test that needs it skips without it,
 // unless CI=true, where .ci/run installs it and its absence fails.
 func tool(t *testing.T, name string) string {
@@ -77,6 +84,7 @@ type proxyRun struct {
 	upgrades   sync.Map
 	lastHeader atomic.Value // http.Header: the application's last request
 	logPath    string
+	lockgate   string // lockgate's forward_auth.listen
 	svc        *Service
 	aclPath    string // the shop route's web ACL, a copy to rewrite
 	token      string // a veterinarian's, for the petstore route
@@ -87,7 +95,7 @@ type proxyRun struct {
 // routes (the shop route's web ACL a copy at aclPath) plus the blog's
 // petstore authorizer on /petstore/, copying the headers the
 // configurations of docs/integrations.md copy.
-func stackService(t *testing.T, logPath, aclPath string) (*Service, string) {
+func stackService(t *testing.T, logPath, aclPath string, opt stackOptions) (*Service, string) {
 	t.Helper()
 	acl, err := os.ReadFile("testdata/proxied-acl.json")
 	if err != nil {
@@ -134,7 +142,7 @@ func stackService(t *testing.T, logPath, aclPath string) (*Service, string) {
 // startStack runs lockgate's forward auth (trusting only 127.0.0.1, the
 // proxy), an application, and the proxy from testdata/conf with the
 // placeholders replaced; start runs the proxy on the config file.
-func startStack(t *testing.T, test, conf string, start func(dir, confPath string) *exec.Cmd) *proxyRun {
+func startStack(t *testing.T, test, conf string, start func(dir, confPath string) *exec.Cmd, opts ...stackOptions) *proxyRun {
 	t.Helper()
 	pr := &proxyRun{logPath: filepath.Join(t.TempDir(), "waf.log")}
 	pr.lastWAF.Store("")
@@ -158,18 +166,27 @@ func startStack(t *testing.T, test, conf string, start func(dir, confPath string
 	}))
 	t.Cleanup(app.Close)
 	pr.aclPath = filepath.Join(t.TempDir(), "acl.json")
-	s, tok := stackService(t, pr.logPath, pr.aclPath)
+	var opt stackOptions
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	s, tok := stackService(t, pr.logPath, pr.aclPath, opt)
 	pr.svc, pr.token = s, tok
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, ln, nil) }()
-	var once sync.Once
-	pr.stop = func() { once.Do(func() { cancel(); <-done }) } // Run closes (flushes) the log
+	if opt.stalled {
+		pr.stop = stall(t, ln)
+	} else {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx, ln, nil) }()
+		var once sync.Once
+		pr.stop = func() { once.Do(func() { cancel(); <-done }) } // Run closes (flushes) the log
+	}
 	t.Cleanup(pr.stop)
+	pr.lockgate = ln.Addr().String()
 	pr.addr = freeAddr(t)
 	text := docBlock(t, test)
 	r := strings.NewReplacer(lockgatePlaceholder, ln.Addr().String(), appPlaceholder, app.Listener.Addr().String(), proxyPlaceholder, pr.addr)
@@ -266,8 +283,19 @@ func get(t *testing.T, c *http.Client, url string, header ...string) (*http.Resp
 }
 
 func TestNginx(t *testing.T) {
-	nginx := tool(t, "nginx")
-	pr := startStack(t, "TestNginx", "lockgate.conf", func(dir, confPath string) *exec.Cmd {
+	pr := startStack(t, "TestNginx", "lockgate.conf", nginxStart(tool(t, "nginx")))
+	proxyCases(t, pr, Nginx)
+}
+
+func TestCaddy(t *testing.T) {
+	pr := startStack(t, "TestCaddy", "Caddyfile", caddyStart(tool(t, "caddy")))
+	proxyCases(t, pr, Caddy)
+}
+
+// nginxStart runs the nginx binary on a configuration file holding the
+// http block's contents, as /etc/nginx/conf.d/ files do.
+func nginxStart(nginx string) func(dir, confPath string) *exec.Cmd {
+	return func(dir, confPath string) *exec.Cmd {
 		for _, d := range []string{"logs", "tmp"} {
 			os.MkdirAll(filepath.Join(dir, d), 0o755)
 		}
@@ -290,18 +318,16 @@ http {
 		mainPath := filepath.Join(dir, "nginx.conf")
 		os.WriteFile(mainPath, []byte(main), 0o600)
 		return exec.Command(nginx, "-p", dir, "-c", mainPath, "-e", "stderr")
-	})
-	proxyCases(t, pr, Nginx)
+	}
 }
 
-func TestCaddy(t *testing.T) {
-	caddy := tool(t, "caddy")
-	pr := startStack(t, "TestCaddy", "Caddyfile", func(dir, confPath string) *exec.Cmd {
+// caddyStart runs the caddy binary on a Caddyfile.
+func caddyStart(caddy string) func(dir, confPath string) *exec.Cmd {
+	return func(dir, confPath string) *exec.Cmd {
 		cmd := exec.Command(caddy, "run", "--config", confPath, "--adapter", "caddyfile")
 		cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
 		return cmd
-	})
-	proxyCases(t, pr, Caddy)
+	}
 }
 
 // proxyCases are the must-show cases behind a real proxy: the blog's
