@@ -27,6 +27,13 @@ type Config struct {
 	// request must be one of them, since the request it describes is
 	// whatever its headers say.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ForwardedHops are the CDNs and load balancers in front of the
+	// proxies: their addresses are passed over in the X-Forwarded-For
+	// walk, as the proxies' are, but they may not ask. Caddy told to
+	// trust a CDN (its trusted_proxies) keeps the CDN's X-Forwarded-For
+	// and adds the CDN's address ("client, cdn"); without this list the
+	// CDN would be taken for the client (atk20f F3).
+	ForwardedHops []string `yaml:"forwarded_hops"`
 	// WideTrustedProxies is refuse (the default) or allow: allow
 	// acknowledges a trusted_proxies entry wider than any network of
 	// proxies (0.0.0.0/0, ::/0; httprule.Wide), which lets whoever
@@ -113,7 +120,17 @@ func (c Config) Validate() problem.List {
 			probs.Addf(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR or an address", p)
 		}
 	}
+	for i, p := range c.ForwardedHops {
+		if _, err := parsePrefix(p); err != nil {
+			probs.Addf(fmt.Sprintf("forwarded_hops[%d]", i), "%q is not a CIDR or an address", p)
+		}
+	}
 	probs = append(probs, httprule.ValidateWide("trusted_proxies", c.TrustedProxies, c.WideTrustedProxies)...)
+	for _, p := range httprule.ValidateWide("forwarded_hops", c.ForwardedHops, c.WideTrustedProxies) {
+		if p.Path != "wide_trusted_proxies" { // said once, above
+			probs = append(probs, p)
+		}
+	}
 	if strings.TrimSpace(c.ClientIPHeader) == "" {
 		probs.Add("client_ip_header", "required (X-Forwarded-For by default)")
 	}

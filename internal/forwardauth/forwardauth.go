@@ -98,7 +98,10 @@ type Service struct {
 type state struct {
 	cfg     Config
 	trusted *bart.Lite
-	routes  []*route
+	// hops are trusted_proxies and forwarded_hops: the addresses passed
+	// over in the X-Forwarded-For walk.
+	hops   *bart.Lite
+	routes []*route
 	// answered are the headers every allow answers (canonical), empty
 	// when the request got none: the section's copy_headers.
 	answered []string
@@ -165,7 +168,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 	if probs := cfg.Validate(); len(probs) > 0 {
 		return nil, nil, probs
 	}
-	st := &state{cfg: cfg, trusted: newTrusted(cfg.TrustedProxies...), files: gateway.Watched{}}
+	st := &state{cfg: cfg, trusted: newTrusted(cfg.TrustedProxies...), hops: newTrusted(append(slices.Clip(cfg.TrustedProxies), cfg.ForwardedHops...)...), files: gateway.Watched{}}
 	var probs, warnings problem.List
 	for _, n := range cfg.CopyHeaders {
 		st.answered = append(st.answered, http.CanonicalHeaderKey(n))
@@ -362,12 +365,14 @@ func (st *state) trustedPeer(a netip.Addr) bool { return a.IsValid() && st.trust
 
 // clientFrom is the client address a trusted proxy names in header
 // values, read as the gateway reads it (httprule.Client: ip:port and
-// [v6]:port hops included). ok is false when there is none to read.
+// [v6]:port hops included), passing over the proxies and the
+// forwarded_hops in front of them. ok is false when there is none to
+// read.
 func (st *state) clientFrom(values []string) (netip.Addr, bool) {
 	if len(values) == 0 {
 		return netip.Addr{}, false
 	}
-	a := httprule.Client(st.cfg.ClientIPHeader, values, func(a netip.Addr) bool { return st.trusted.Lookup(a) })
+	a := httprule.Client(st.cfg.ClientIPHeader, values, func(a netip.Addr) bool { return st.hops.Lookup(a) })
 	return a, a.IsValid()
 }
 

@@ -33,10 +33,18 @@ const (
 	lockgatePlaceholder = "127.0.0.1:9191"
 	appPlaceholder      = "127.0.0.1:9000"
 	proxyPlaceholder    = "127.0.0.1:8080"
+	// cdnPlaceholder is the CDN's range of "Behind a CDN or a load
+	// balancer"; the tests replace it with a loopback address of their
+	// own (stackOptions.cdn).
+	cdnPlaceholder = "198.51.100.0/24"
 )
 
 // stackOptions vary startStack's set-up.
 type stackOptions struct {
+	// cdn is the stand-in CDN's address range: it replaces
+	// cdnPlaceholder in the proxy's configuration and is lockgate's
+	// forwarded_hops.
+	cdn string
 	// stalled replaces lockgate with a listener that accepts connections
 	// and never answers (a hung decision service).
 	stalled bool
@@ -120,6 +128,9 @@ func stackService(t *testing.T, logPath, aclPath string, opt stackOptions) (*Ser
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	if opt.cdn != "" {
+		cfg.ForwardedHops = []string{opt.cdn}
+	}
 	cfg.Log.File = config.Path(logPath)
 	cfg.CopyHeaders = append([]string{"X-Amzn-Waf-Api"}, identityHeaders...)
 	cfg.Routes = []Route{
@@ -189,7 +200,7 @@ func startStack(t *testing.T, test, conf string, start func(dir, confPath string
 	pr.lockgate = ln.Addr().String()
 	pr.addr = freeAddr(t)
 	text := docBlock(t, test)
-	r := strings.NewReplacer(lockgatePlaceholder, ln.Addr().String(), appPlaceholder, app.Listener.Addr().String(), proxyPlaceholder, pr.addr)
+	r := strings.NewReplacer(lockgatePlaceholder, ln.Addr().String(), appPlaceholder, app.Listener.Addr().String(), proxyPlaceholder, pr.addr, cdnPlaceholder, opt.cdn)
 	dir := t.TempDir()
 	confPath := filepath.Join(dir, conf)
 	if err := os.WriteFile(confPath, []byte(r.Replace(text)), 0o600); err != nil {
