@@ -145,6 +145,11 @@ func (c Config) Validate() problem.List {
 		}
 	}
 	probs = append(probs, gateway.ValidateRedaction("log", c.Log.Redact, c.Log.RedactedFields)...)
+	// The log is opened (created) only when serving starts: its
+	// directory is checked now, so that validate's ok means it opens.
+	if err := config.CheckAppendable(string(c.Log.File)); err != nil {
+		probs.Add("log.file", err.Error())
+	}
 	probs = append(probs, httprule.ValidateLog(c.Log.Only, c.Log.MaxSizeMB, c.Log.Keep)...)
 	probs = append(probs, httprule.ValidateRoutes(len(c.Routes), func(i int) (string, string, string) {
 		return c.Routes[i].Name, c.Routes[i].Host, c.Routes[i].PathPrefix
