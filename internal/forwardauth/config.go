@@ -77,6 +77,12 @@ type Route struct {
 	WebACL     config.Path `yaml:"web_acl"`
 	// Authorizer names an authorizer of the authz section.
 	Authorizer string `yaml:"authorizer"`
+	// PathCase is sensitive (the default) or insensitive: the
+	// application serves this prefix in any case, as IIS does, so a
+	// request whose path reaches it once case-folded (or with trailing
+	// dots, an NTFS stream, an 8.3 short name) but is routed elsewhere is
+	// refused (httprule.Folded).
+	PathCase string `yaml:"path_case"`
 }
 
 // DefaultConfig is the section before the file.
@@ -151,6 +157,9 @@ func (c Config) Validate() problem.List {
 		probs.Add("log.file", err.Error())
 	}
 	probs = append(probs, httprule.ValidateLog(c.Log.Only, c.Log.MaxSizeMB, c.Log.Keep)...)
+	for i, r := range c.Routes {
+		probs = append(probs, httprule.ValidatePathCase(fmt.Sprintf("routes[%d].path_case", i), r.PathCase)...)
+	}
 	probs = append(probs, httprule.ValidateRoutes(len(c.Routes), func(i int) (string, string, string) {
 		return c.Routes[i].Name, c.Routes[i].Host, c.Routes[i].PathPrefix
 	})...)

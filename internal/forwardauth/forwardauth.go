@@ -106,6 +106,9 @@ type state struct {
 	// when the request got none: the section's copy_headers.
 	answered []string
 	files    gateway.Watched // watched files and their versions
+	// folded is set when a route's path_case is insensitive: requests
+	// are then checked against httprule.Folded.
+	folded bool
 	// redactPath is log.redacted_fields naming UriPath: lockgate's own
 	// log lines then write the path as REDACTED too, as the records do.
 	redactPath bool
@@ -113,6 +116,7 @@ type state struct {
 
 type route struct {
 	name, host, prefix string
+	insensitive        bool   // path_case: insensitive
 	webACL             string // its name, "" for none
 	eng                *waf.Engine
 	authz              *authz.Authorizer
@@ -205,6 +209,8 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 		if rt.prefix == "" {
 			rt.prefix = "/"
 		}
+		rt.insensitive = rc.PathCase == httprule.PathCaseInsensitive
+		st.folded = st.folded || rt.insensitive
 		if rc.Authorizer != "" {
 			if s.opts.Authorizer != nil {
 				rt.authz = s.opts.Authorizer(rc.Authorizer)
@@ -421,8 +427,15 @@ func (st *state) match(host, path string) (*route, string) {
 	if httprule.Ambiguous(path, byPath) {
 		return nil, "the path is routed differently once decoded or cleaned of //, /./ or /../"
 	}
-	return byPath(httprule.CleanPath(path)), ""
+	clean := httprule.CleanPath(path)
+	rt := byPath(clean)
+	if st.folded && httprule.Folded(st.routes, placeOf, isInsensitive, h, clean, rt) {
+		return nil, "the path names another route to a case-insensitive server (path_case: insensitive): in another case, with trailing dots, a stream name or an 8.3 short name"
+	}
+	return rt, ""
 }
+
+func isInsensitive(rt *route) bool { return rt.insensitive }
 
 // logPath is the path of o for lockgate's log lines: REDACTED when the
 // records redact it (a path may hold a token: /reset/<token>).
