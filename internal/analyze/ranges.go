@@ -116,7 +116,9 @@ func (p *pass) scanRangeAt(sc *scanner, a *agg, src int, f io.ReaderAt, r *fileR
 		}
 	}
 	if c.err != nil {
-		return fmt.Errorf("reading bytes %d to %d: %w", from, to, c.err)
+		// As for a damaged stream: what was read counts, the rest is
+		// reported (an error with --strict).
+		p.readFailed(src, fmt.Errorf("reading bytes %d to %d: %w", from, to, c.err))
 	}
 	return nil
 }
