@@ -35,9 +35,10 @@ type Config struct {
 	// CDN would be taken for the client (atk20f F3).
 	ForwardedHops []string `yaml:"forwarded_hops"`
 	// WideTrustedProxies is refuse (the default) or allow: allow
-	// acknowledges a trusted_proxies entry wider than any network of
-	// proxies (0.0.0.0/0, ::/0; httprule.Wide), which lets whoever
-	// reaches the listener ask and name any client address.
+	// acknowledges a trusted_proxies or forwarded_hops entry wider than
+	// any network of proxies (0.0.0.0/0, ::/0; httprule.Wide), which
+	// lets whoever reaches the listener ask, or whoever reaches the CDN
+	// name, any client address.
 	WideTrustedProxies string `yaml:"wide_trusted_proxies"`
 	// ClientIPHeader carries the client address (the rightmost address
 	// of X-Forwarded-For that is not a trusted proxy, or a single-address

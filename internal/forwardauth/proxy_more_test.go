@@ -51,6 +51,15 @@ func TestCaddyBehindCDN(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the application is not told the CDN is the client", func(t *testing.T) {
+		if resp, _ := get(t, cdn, base+"/", "X-Forwarded-For", "127.0.0.9"); resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		h := pr.lastHeader.Load().(http.Header)
+		if h.Get("X-Real-Ip") != "" || h.Get("X-Forwarded-For") != "127.0.0.9, "+cdnAddr {
+			t.Fatalf("the application got X-Real-IP %q, X-Forwarded-For %q", h.Get("X-Real-Ip"), h.Get("X-Forwarded-For"))
+		}
+	})
 	t.Run("the CDN may not ask lockgate", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+pr.lockgate+"/caddy", nil)
 		req.Header.Set("X-Forwarded-Method", "GET")
@@ -80,7 +89,7 @@ func TestCaddyBehindCDN(t *testing.T) {
 			}
 			clients[rec.HTTPRequest.ClientIP+" "+rec.Action]++
 		}
-		if want := map[string]int{"127.0.0.66 BLOCK": 3, "127.0.0.9 ALLOW": 1}; !mapsEqual(clients, want) {
+		if want := map[string]int{"127.0.0.66 BLOCK": 3, "127.0.0.9 ALLOW": 2}; !mapsEqual(clients, want) {
 			t.Fatalf("records by client %v, want %v", clients, want)
 		}
 	})
