@@ -27,6 +27,8 @@ var binary string
 // package serves both the tests and the processes they start. A go build
 // here used to link lockgate a second time, the package's largest single
 // cost; the program is the same code, compiled with the same flags.
+// (So a test binary saved as "go test -c -o lockgate" is lockgate, not
+// the tests: keep go test's default name, lockgate.test.)
 func TestMain(m *testing.M) {
 	switch filepath.Base(os.Args[0]) {
 	case "lockgate", "bootstrap":
