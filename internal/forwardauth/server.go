@@ -211,8 +211,14 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 	var writeBy time.Time // the write deadline, moved on lazily
 	for {
 		if br.Buffered() == 0 {
-			// Nothing pipelined: wait for the next request.
-			c.SetReadDeadline(srv.now().Add(idleTimeout))
+			// Nothing pipelined: wait for the next request; a peer that
+			// is not a trusted proxy is refused whatever it sends, and is
+			// not waited for as a proxy is (atk20g G4).
+			idle := idleTimeout
+			if !srv.s.state.Load().trustedPeer(peer) {
+				idle = readHeaderTimeout
+			}
+			c.SetReadDeadline(srv.now().Add(idle))
 			hc.state.Store(connIdle)
 			if srv.closing.Load() {
 				return
@@ -274,6 +280,9 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 					closeAfter = true
 				}
 			}
+		}
+		if !srv.s.state.Load().trustedPeer(peer) {
+			closeAfter = true // refused below; nothing to keep alive for
 		}
 		integration, hs, ok := endpointOf(req.URL.Path)
 		if !ok {
