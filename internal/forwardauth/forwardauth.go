@@ -222,7 +222,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 				return s.counterFor(acl.Name, used, snap.WAF.Options.MaxKeys)
 			})
 			if err != nil {
-				probs.Append(p+".web_acl", err)
+				probs = append(probs, problem.Within(p+".web_acl", err)...)
 				continue
 			}
 			rt.eng, rt.webACL, rt.aclMetric, webaclID = eng, acl.Name, acl.VisibilityConfig.MetricName, waflog.WebACLID(acl)
