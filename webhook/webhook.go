@@ -46,6 +46,11 @@ const MaxBody = 1 << 20
 // ErrSignature is every verification failure; the wrapped text says which.
 var ErrSignature = errors.New("webhook: bad signature")
 
+// MinSecret is the shortest secret Verify accepts. lockgate's secrets are
+// 43 characters; a shorter one is a receiver's mistake, most often an
+// unset environment variable read as "" — with which anyone could sign.
+const MinSecret = 16
+
 // Sign returns the X-Lockgate-Signature value for body sent at ts.
 func Sign(secret []byte, ts int64, body []byte) string {
 	m := hmac.New(sha256.New, secret)
@@ -58,12 +63,21 @@ func Sign(secret []byte, ts int64, body []byte) string {
 // Verify checks a delivery's signature, and that its timestamp is within
 // tolerance of now.
 func Verify(secret []byte, timestamp, signature string, body []byte, now time.Time, tolerance time.Duration) error {
+	if len(secret) < MinSecret {
+		return fmt.Errorf("%w: the secret is %d bytes, fewer than %d: is it set?", ErrSignature, len(secret), MinSecret)
+	}
 	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
 		return fmt.Errorf("%w: timestamp %q is not Unix seconds", ErrSignature, timestamp)
 	}
-	if d := now.Sub(time.Unix(ts, 0)); d > tolerance || d < -tolerance {
-		return fmt.Errorf("%w: timestamp is %s from now", ErrSignature, d.Round(time.Second))
+	// In whole seconds, so that no timestamp overflows a Duration (one in
+	// milliseconds is ≈ 50,000 years ahead).
+	tol := int64(tolerance / time.Second)
+	switch ahead := ts - now.Unix(); {
+	case ts > now.Unix()+tol:
+		return fmt.Errorf("%w: timestamp is %ds ahead of this clock (more than %s)", ErrSignature, ahead, tolerance)
+	case ts < now.Unix()-tol:
+		return fmt.Errorf("%w: timestamp is %ds behind this clock (more than %s)", ErrSignature, -ahead, tolerance)
 	}
 	want := Sign(secret, ts, body)
 	if !hmac.Equal([]byte(want), []byte(signature)) {

@@ -125,17 +125,17 @@ func writeYAML(w io.Writer, v any) error {
 }
 
 // escapeTerminal rewrites, in JSON or YAML output, the characters JSON
-// and YAML leave raw but a terminal acts on: C1 controls (U+0080–U+009F,
-// U+009B is a one-character CSI) and the bidirectional formatting
-// characters. They only occur inside strings, where \uXXXX means the same
+// and YAML leave raw but a terminal acts on: DEL (U+007F, which the YAML
+// reader also refuses raw), C1 controls (U+0080–U+009F, U+009B is a
+// one-character CSI) and the bidirectional formatting characters. They only occur inside strings, where \uXXXX means the same
 // character to a parser, so programs read the same data.
 func escapeTerminal(b []byte) []byte {
-	if !bytes.ContainsFunc(b, func(r rune) bool { return r >= 0x80 && r <= 0x9f || isBidi(r) }) {
+	if !bytes.ContainsFunc(b, func(r rune) bool { return r >= 0x7f && r <= 0x9f || isBidi(r) }) {
 		return b
 	}
 	var out bytes.Buffer
 	for _, r := range string(b) {
-		if r >= 0x80 && r <= 0x9f || isBidi(r) {
+		if r >= 0x7f && r <= 0x9f || isBidi(r) {
 			fmt.Fprintf(&out, "\\u%04x", r)
 			continue
 		}

@@ -17,7 +17,7 @@ import (
 func TestHandlerAuth(t *testing.T) {
 	g := newRig(t)
 	g.admin("anaya", 1)
-	h := &Handler{R: g.r, EventsSecret: "events-secret-AMDkb3DnKV", WebhookSecret: "hook-secret"}
+	h := &Handler{R: g.r, EventsSecret: "events-secret-AMDkb3DnKV", WebhookSecret: "hook-secret-of-more-than-16-bytes"}
 	mux := http.NewServeMux()
 	h.Register(mux)
 	srv := httptest.NewServer(mux)
@@ -51,12 +51,12 @@ func TestHandlerAuth(t *testing.T) {
 		{"events secret", "/events/aws-signin", map[string]string{"X-Lockgate-Events-Secret": "events-secret-AMDkb3DnKV"}, string(event), 200},
 		{"unsigned push", "/events/lock-changed", nil, change, 401},
 		{"push signed with another secret", "/events/lock-changed", signed("other", change, time.Now()), change, 401},
-		{"replayed push", "/events/lock-changed", signed("hook-secret", change, time.Now().Add(-10*time.Minute)), change, 401},
-		{"not a change", "/events/lock-changed", signed("hook-secret", `{"type":"x"}`, time.Now()), `{"type":"x"}`, 400},
+		{"replayed push", "/events/lock-changed", signed("hook-secret-of-more-than-16-bytes", change, time.Now().Add(-10*time.Minute)), change, 401},
+		{"not a change", "/events/lock-changed", signed("hook-secret-of-more-than-16-bytes", `{"type":"x"}`, time.Now()), `{"type":"x"}`, 400},
 		// Lone surrogate escapes, which encoding/json would turn into U+FFFD.
-		{"lone surrogate in a push", "/events/lock-changed", signed("hook-secret", loneChange, time.Now()), loneChange, 400},
+		{"lone surrogate in a push", "/events/lock-changed", signed("hook-secret-of-more-than-16-bytes", loneChange, time.Now()), loneChange, 400},
 		{"lone surrogate in an event", "/events/aws-signin", map[string]string{"X-Lockgate-Events-Secret": "events-secret-AMDkb3DnKV"}, strings.Replace(string(event), `"detail"`, `"x\udc00":1,"detail"`, 1), 400},
-		{"signed push", "/events/lock-changed", signed("hook-secret", change, time.Now()), change, 200},
+		{"signed push", "/events/lock-changed", signed("hook-secret-of-more-than-16-bytes", change, time.Now()), change, 200},
 	}
 	for _, tt := range tests {
 		if got := do(tt.path, tt.hdr, tt.body); got != tt.want {
@@ -97,10 +97,10 @@ func TestPushReachesRecordedRoleSessions(t *testing.T) {
 	g.book.Remember(context.Background(), Target{Role: "admin", RoleID: role.ID, SessionName: "ana"})
 	g.book.Remember(context.Background(), Target{Role: "readonly", RoleID: other.ID, SessionName: "ana"})
 	mux := http.NewServeMux()
-	(&Handler{R: g.r, WebhookSecret: "hook-secret"}).Register(mux)
+	(&Handler{R: g.r, WebhookSecret: "hook-secret-of-more-than-16-bytes"}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	code, ans := signedPush(t, srv.URL, "hook-secret", "ana", "locked", g.clock)
+	code, ans := signedPush(t, srv.URL, "hook-secret-of-more-than-16-bytes", "ana", "locked", g.clock)
 	if code != 200 || len(ans.Outcomes) != 3 {
 		t.Fatalf("%d %+v", code, ans)
 	}
@@ -116,7 +116,7 @@ func TestPushReachesRecordedRoleSessions(t *testing.T) {
 		t.Fatal("the push did not lock exactly ana's role sessions")
 	}
 	// A lockgate account name IAM cannot hold is not asked about.
-	code, ans = signedPush(t, srv.URL, "hook-secret", "ana maria", "locked", g.clock)
+	code, ans = signedPush(t, srv.URL, "hook-secret-of-more-than-16-bytes", "ana maria", "locked", g.clock)
 	if code != 200 || len(ans.Outcomes) != 1 || ans.Outcomes[0].Result != "skipped" {
 		t.Fatalf("%d %+v", code, ans)
 	}

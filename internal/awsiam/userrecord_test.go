@@ -225,12 +225,12 @@ func TestPushForARoleOnlyPersonReportsNoFailure(t *testing.T) {
 	g.r.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	g.r.Report = func(_ context.Context, o Outcome) { mu.Lock(); reported = append(reported, o); mu.Unlock() }
 	mux := http.NewServeMux()
-	(&Handler{R: g.r, WebhookSecret: "hook-secret"}).Register(mux)
+	(&Handler{R: g.r, WebhookSecret: "hook-secret-of-more-than-16-bytes"}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	for _, to := range []string{"locked", "unlocked"} {
 		g.clock = g.clock.Add(time.Minute)
-		code, ans := signedPush(t, srv.URL, "hook-secret", "p3", to, g.clock)
+		code, ans := signedPush(t, srv.URL, "hook-secret-of-more-than-16-bytes", "p3", to, g.clock)
 		if code != 200 || len(ans.Outcomes) != 2 || ans.Outcomes[1].Result != "skipped" {
 			t.Fatalf("%s: %d %+v", to, code, ans)
 		}

@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -234,6 +235,13 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 			for _, name := range bodyRules(acl, snap.WAF.Options) {
 				warnings.Addf(p+".web_acl", "rule %q inspects the body: nginx, Caddy and Traefik send no body, so it sees an empty one (Envoy sends it with with_request_body)", name)
 			}
+			order, framing := unseenRules(acl, snap.WAF.Options.RuleGroups)
+			for _, name := range order {
+				warnings.Addf(p+".web_acl", "rule %q inspects HeaderOrder: no proxy tells lockgate the client's header order, so the rule blocks every request that reaches it, whatever its action (docs/waf.md: HeaderOrder fails closed)", name)
+			}
+			for _, name := range framing {
+				warnings.Addf(p+".web_acl", "rule %q names Content-Length or Transfer-Encoding: the proxies' subrequests carry their own framing, not the client's, so it never sees the client's values", name)
+			}
 		}
 		for j, in := range integrations {
 			rt.src[j] = &waflog.Source{Name: SourceName(in), ID: rc.Name, WebACLID: webaclID, RedactedFields: redact}
@@ -267,6 +275,29 @@ func bodyRules(acl *waf.WebACL, o waf.Options) []string {
 		}
 	}
 	return out
+}
+
+// unseenRules names the rules of acl (with the rule groups they
+// reference) that forward auth cannot judge as the gateway would: those
+// inspecting the header order, and those naming the framing headers,
+// which a proxy's subrequest replaces with its own. The statements are
+// read as JSON, so a rule is named whatever statement nests the field.
+func unseenRules(acl *waf.WebACL, groups map[string]*waf.RuleGroup) (order, framing []string) {
+	for _, r := range acl.Rules {
+		text, _ := json.Marshal(r.Statement)
+		if ref := r.Statement.RuleGroupReferenceStatement; ref != nil && groups[ref.ARN] != nil {
+			g, _ := json.Marshal(groups[ref.ARN].Rules)
+			text = append(text, g...)
+		}
+		lower := bytes.ToLower(text)
+		if bytes.Contains(lower, []byte(`"headerorder"`)) {
+			order = append(order, r.Name)
+		}
+		if bytes.Contains(lower, []byte(`"content-length"`)) || bytes.Contains(lower, []byte(`"transfer-encoding"`)) {
+			framing = append(framing, r.Name)
+		}
+	}
+	return order, framing
 }
 
 // counterFor makes a rate-based rule's counter: in Redis when the waf
@@ -464,7 +495,11 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 	defer decisions.Put(d)
 	req := requests.Get().(*waf.Request)
 	defer requests.Put(req)
-	*req = waf.Request{ClientIP: o.client, Method: o.method, URI: o.uri, Query: o.query, Headers: o.headers, Body: o.body, BodySize: o.bodySize}
+	// The headers are sorted by name (a proxy's subrequest, or Envoy's
+	// map, does not keep the client's order): HeaderOrder fails closed,
+	// as waf.Request.OrderUnknown says, rather than judging that
+	// synthetic order (atk20f F7).
+	*req = waf.Request{ClientIP: o.client, Method: o.method, URI: o.uri, Query: o.query, Headers: o.headers, OrderUnknown: true, Body: o.body, BodySize: o.bodySize}
 	if rt.eng != nil {
 		if lim := rt.eng.BodyLimit(); len(req.Body) > lim {
 			req.Body = req.Body[:lim]

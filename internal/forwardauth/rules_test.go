@@ -304,3 +304,46 @@ func headerMap(kv ...string) *corev3.HeaderMap {
 	}
 	return m
 }
+
+// atk20f F7: behind a proxy the client's header order is unknown (the
+// subrequest's headers are a map), so a rule reaching HeaderOrder
+// blocks, whatever its action — docs/waf.md: "HeaderOrder fails closed:
+// a rule whose statement reaches a HeaderOrder match on such a request
+// blocks it" — instead of judging the name-sorted list. atk20f F2: a
+// rule naming Content-Length never sees the client's; both are warned
+// about at provisioning.
+func TestForwardAuthRulesItCannotJudge(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	cfg.Routes = []Route{{Name: "unseen", WebACL: "testdata/unseen-acl.json"}}
+	set, probs := webacl.Provision(webacl.Config{}, nil)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	s, probs := Provision(cfg, Options{WAF: set})
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	var warned []string
+	for _, w := range s.Warnings() {
+		warned = append(warned, w.Error())
+	}
+	for _, want := range []string{`rule "Order" inspects HeaderOrder`, `rule "Framing" names Content-Length`} {
+		if !strings.Contains(strings.Join(warned, "\n"), want) {
+			t.Errorf("warnings %q lack %q", warned, want)
+		}
+	}
+	if err := s.Open(nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	addr := serveRaw(t, s)
+	// The client's order (Host, User-Agent) and the sorted one (Host,
+	// Accept, User-Agent) are both refused: neither is known.
+	for _, extra := range []string{"User-Agent: curl/8\r\nAccept: */*\r\n", "Accept: */*\r\nUser-Agent: curl/8\r\n"} {
+		if status, _ := rawAsk(t, addr, caddyRaw("shop.example", "/", "192.0.2.10", extra)); status != http.StatusForbidden {
+			t.Errorf("HeaderOrder rule with headers %q: status %d, want 403 (fails closed)", extra, status)
+		}
+	}
+}

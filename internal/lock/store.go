@@ -34,7 +34,7 @@ type PersonStore interface {
 	CreatePerson(ctx context.Context, p Person) error
 	Person(ctx context.Context, id string) (Person, error)
 	Persons(ctx context.Context) ([]Person, error)
-	DeletePerson(ctx context.Context, id string) error
+	DeletePerson(ctx context.Context, id string, at time.Time) error
 }
 
 // AccountStore keeps accounts and their lock history.
@@ -128,6 +128,10 @@ type TokenStore interface {
 	// SetTokenSource records where a token comes from: an issued token
 	// configured as the admin token becomes the bootstrap token.
 	SetTokenSource(ctx context.Context, id, source string) error
+	// Exclusive runs f while no other replica runs an Exclusive section
+	// of the same name: replicas started together with a new configured
+	// admin token must not each revoke what the other registers.
+	Exclusive(ctx context.Context, name string, f func(context.Context) error) error
 }
 
 // Store is everything the Service persists.

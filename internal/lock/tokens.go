@@ -279,6 +279,17 @@ func verifyBootstrap(stored, value string) bool {
 // (replaced by a new one) when it changes. With none configured and no
 // full admin token at all, it creates one and returns it to be shown once.
 func (s *Service) EnsureAdminToken(ctx context.Context, configured string) (generated string, err error) {
+	// One replica at a time (atk14f F14: two replicas started with a new
+	// value each revoked the previous token, and the second failed with
+	// "not found"; with none configured, each would make its own).
+	err = s.store.Exclusive(ctx, "admin token", func(ctx context.Context) error {
+		generated, err = s.ensureAdminToken(ctx, configured)
+		return err
+	})
+	return generated, err
+}
+
+func (s *Service) ensureAdminToken(ctx context.Context, configured string) (generated string, err error) {
 	if configured != "" {
 		if err := CheckBootstrapToken(configured); err != nil {
 			return "", fmt.Errorf("the configured admin token %w", err)

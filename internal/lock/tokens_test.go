@@ -3,15 +3,19 @@ package lock_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/store"
+	"github.com/lockgate/lockgate/internal/storetest"
 )
 
 func TestCheckBootstrapToken(t *testing.T) {
@@ -218,9 +222,18 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Deleting the person ends their tokens.
-	e.svc.DeletePerson(ctx, p.ID)
+	if err := e.svc.DeletePerson(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.svc.Authenticate(ctx, annSecret); !errors.Is(err, lock.ErrUnauthorized) {
 		t.Fatalf("token of a deleted person: %v", err)
+	}
+	// ... and lockgate still knows the value: configured as the admin
+	// token, it is refused as a revoked token, not taken as a new secret
+	// (atk14f F1; docs/api.md: "The value of an admin:read or person
+	// token, or of a revoked or expired one, is refused at start").
+	if _, err := e.svc.EnsureAdminToken(ctx, annSecret); err == nil || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("a deleted person's token configured as the admin token: %v", err)
 	}
 }
 
@@ -389,5 +402,47 @@ func TestConfiguredTokenAdoptsIssuedToken(t *testing.T) {
 				t.Fatalf("admin:read token after the refused start: %+v %v", tok, err)
 			}
 		})
+	}
+}
+
+// Replicas started together with a new configured admin token both start
+// and agree on one registered token (atk14f F14: one of two exited with
+// "admin token: not found" in 5 of 5 rounds). Two stores on one
+// PostgreSQL schema are the two replicas.
+func TestReplicasAdoptNewAdminTokenTogether(t *testing.T) {
+	dsn := storetest.DSN(t, "postgres")
+	c := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	var envs [2]*env
+	for i := range envs {
+		st, err := store.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		envs[i] = newEnvWithStore(t, st, c)
+	}
+	ctx := context.Background()
+	for round := range 4 {
+		value := fmt.Sprintf("%x", sha256.Sum256([]byte{byte(round)}))
+		var wg sync.WaitGroup
+		errs := make([]error, len(envs))
+		for i, e := range envs {
+			wg.Go(func() { _, errs[i] = e.svc.EnsureAdminToken(ctx, value) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: replica %d: %v", round, i, err)
+			}
+		}
+		boots, err := envs[0].store.Tokens(ctx, lock.TokenFilter{Source: lock.SourceBootstrap})
+		if err != nil || len(boots) != 1 {
+			t.Fatalf("round %d: %d active configured tokens, want 1 (%v)", round, len(boots), err)
+		}
+		for i, e := range envs {
+			if _, err := e.svc.Authenticate(ctx, value); err != nil {
+				t.Fatalf("round %d: replica %d refuses the configured token: %v", round, i, err)
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -32,6 +33,24 @@ func (p *Portal) apiEndpoints() []endpoint.Endpoint {
 }
 
 func (p *Portal) apiEnrolLink(w http.ResponseWriter, r *http.Request) {
+	// The link takes no input; a body, when one is sent, is still JSON
+	// text as on every route, never taken as it comes (atk14f F4).
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", "body: over 64 KiB or unreadable")
+		return
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		var v any
+		if err := json.Unmarshal(body, &v); err != nil {
+			httpjson.Error(w, http.StatusBadRequest, "bad_request", "body: not JSON: "+err.Error())
+			return
+		}
+		if err := httpjson.CheckText(body); err != nil {
+			httpjson.Error(w, http.StatusBadRequest, "bad_request", "body: "+err.Error())
+			return
+		}
+	}
 	url, l, err := p.CreateEnrolLink(r.Context(), r.PathValue("person"), "admin API from "+clientIP(r))
 	if err != nil {
 		p.apiFail(w, r, err)
@@ -66,7 +85,10 @@ func (p *Portal) apiRequestUnlock(w http.ResponseWriter, r *http.Request) {
 		err = json.Unmarshal(body, &in)
 	}
 	if err == nil {
-		if err := httpjson.CheckSurrogates(body); err != nil {
+		// Invalid UTF-8 and NUL are refused naming the field, as on every
+		// other route (atk14f F4: "\xff" became U+FFFD, "\u0000" an empty
+		// attempt id).
+		if err := httpjson.CheckText(body); err != nil {
 			httpjson.Error(w, http.StatusBadRequest, "bad_request", "body: "+err.Error())
 			return
 		}

@@ -38,10 +38,14 @@ func (s *Store) Persons(ctx context.Context) ([]lock.Person, error) {
 }
 
 // DeletePerson implements lock.Store.
-func (s *Store) DeletePerson(ctx context.Context, id string) error {
+func (s *Store) DeletePerson(ctx context.Context, id string, at time.Time) error {
 	// Its accounts lose their owner (ON DELETE SET NULL): every cached
-	// account may have changed.
+	// account may have changed. Its tokens are revoked at at and kept
+	// without a person, instead of going with it (ON DELETE CASCADE).
 	return s.changedIn(ctx, func(tx *sql.Tx) ([][2]string, error) {
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET person_id = NULL, revoked_at = CASE WHEN revoked_at = 0 THEN $2 ELSE revoked_at END WHERE person_id = $1`, id, micros(at)); err != nil {
+			return nil, err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE owner_kind = 'person' AND owner_id = $1`, id); err != nil {
 			return nil, err
 		}

@@ -147,7 +147,7 @@ func TestAccountsAndLockChanges(t *testing.T) {
 		if due, _ := s.DueRelocks(ctx, until, 10); len(due) != 1 {
 			t.Fatalf("not due on time: %+v", due)
 		}
-		if err := s.DeletePerson(ctx, p.ID); err != nil {
+		if err := s.DeletePerson(ctx, p.ID, t0); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.AccountByID(ctx, acc.ID)
@@ -326,12 +326,13 @@ func TestTokens(t *testing.T) {
 		if len(active) != 2 || len(all) != 3 || len(admins) != 1 || len(persons) != 1 {
 			t.Fatalf("filters: %d active, %d all, %d admin, %d person", len(active), len(all), len(admins), len(persons))
 		}
-		// A person's tokens go with the person.
-		if err := s.DeletePerson(ctx, "per_1"); err != nil {
+		// A person's tokens are revoked with the person and kept: lockgate
+		// still knows their values (atk14f F1).
+		if err := s.DeletePerson(ctx, "per_1", t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Token(ctx, "tok_p"); !errors.Is(err, lock.ErrNotFound) {
-			t.Fatalf("person token outlived the person: %v", err)
+		if tk, err := s.Token(ctx, "tok_p"); err != nil || tk.RevokedAt.IsZero() || tk.PersonID != "" {
+			t.Fatalf("person token after the person's deletion: %+v %v", tk, err)
 		}
 	})
 }

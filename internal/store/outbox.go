@@ -102,9 +102,12 @@ func (s *Store) DueDestinations(ctx context.Context, now time.Time, limit int) (
 }
 
 // ClaimEvents leases up to limit of one webhook's events that are due at
-// now, oldest first, so that one replica delivers each. The lease is
-// checked again by the UPDATE itself: on PostgreSQL a replica that waited
-// for another's row lock re-reads the row and finds it leased.
+// now, oldest first, so that one replica delivers each. The UPDATE's own
+// WHERE says everything that makes an event claimable: on PostgreSQL a
+// replica that waited for another's row lock re-checks only that WHERE
+// on the row as the other left it (delivered, failed with a later
+// retry, dead, or leased), not the subquery's, which chose the rows from
+// an earlier snapshot.
 func (s *Store) ClaimEvents(ctx context.Context, webhookID string, now time.Time, lease time.Duration, limit int) ([]lock.Event, error) {
 	var out []lock.Event
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -116,7 +119,8 @@ func (s *Store) ClaimEvents(ctx context.Context, webhookID string, now time.Time
 			err := r.Scan(&e.ID, &e.WebhookID, &e.Type, &body, &c, &e.Attempts)
 			e.Body, e.CreatedAt = []byte(body), fromMicros(c)
 			return e, err
-		}, `UPDATE outbox SET lease_until = $2 WHERE lease_until <= $1 AND id IN (
+		}, `UPDATE outbox SET lease_until = $2
+			WHERE delivered_at = 0 AND dead = 0 AND next_attempt_at <= $1 AND lease_until <= $1 AND id IN (
 			SELECT id FROM outbox WHERE webhook_id = $4 AND delivered_at = 0 AND dead = 0 AND next_attempt_at <= $1 AND lease_until <= $1
 			ORDER BY next_attempt_at, id LIMIT $3)
 			RETURNING id, webhook_id, event_type, body, created_at, attempts`, micros(now), micros(now.Add(lease)), limit, webhookID)

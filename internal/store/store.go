@@ -53,7 +53,8 @@ type dialect struct {
 	isConflict func(error) bool
 	// lockMigrations serialises migrations between processes in tx.
 	lockMigrations string
-	// begin starts a write transaction on a raw connection.
+	// begin starts the group commit's transaction on its connection
+	// (SQLite; PostgreSQL's batch is one implicit transaction).
 	begin string
 	// positional writes bare ? placeholders in generated multi-row
 	// inserts: modernc resolves each named $N by a search, which costs
@@ -90,7 +91,6 @@ var postgresDialect = dialect{
 	lockMigrations: "SELECT pg_advisory_xact_lock(7274111)",
 	// Two writers overlap one batch's commit with the next batch's insert.
 	writers: 2,
-	begin:   "BEGIN",
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or a SQLite

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -124,4 +127,35 @@ func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
 // SetTokenSource implements lock.Store.
 func (s *Store) SetTokenSource(ctx context.Context, id, source string) error {
 	return s.wrap(mustAffect(s.db.ExecContext(ctx, `UPDATE tokens SET source = $2 WHERE id = $1`, id, source)))
+}
+
+// Exclusive implements lock.TokenStore: f runs while no other replica of
+// this database and schema runs an Exclusive section of the same name.
+// On PostgreSQL that is a session advisory lock, held on a connection of
+// its own for f's duration, keyed by the schema's channel and name, so
+// two deployments in one database do not wait on each other; SQLite is
+// opened by one process only (the data directory's lock), so f just runs.
+func (s *Store) Exclusive(ctx context.Context, name string, f func(context.Context) error) error {
+	if s.dialect.name != "postgres" {
+		return f(ctx)
+	}
+	h := sha256.Sum256([]byte(s.channel + "\x00" + name))
+	key := int64(binary.BigEndian.Uint64(h[:8]))
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
+		return s.wrap(err)
+	}
+	// Unlocked even when ctx has ended; a connection that cannot unlock
+	// is discarded (its session, and the lock, end), never pooled holding
+	// every other replica's section.
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return f(ctx)
 }

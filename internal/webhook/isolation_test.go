@@ -446,3 +446,39 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// A receiver that accepts and never answers: the timed-out attempt is
+// recorded (counted, with its error, and retried later) however long
+// the attempt took against the time allowed for recording it (atk14f
+// F13: it was recorded with a budget taken before the attempt, which the
+// attempt had used up). docs/api.md: "A failed delivery (non-2xx,
+// timeout, refused address) is retried after 1 s, 2 s, 4 s …".
+func TestTimedOutAttemptIsRecorded(t *testing.T) {
+	for _, backend := range storetest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			addr, _ := silentReceiver(t)
+			policy, _ := webhook.NewPolicy([]string{"127.0.0.1/32"})
+			w := newWorld(t, backend, policy)
+			app := w.app(t, "a")
+			hook, _, err := w.svc.AddWebhook(ctx, "application", app.ID, "http://"+addr+"/hook")
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.svc.SetLock(ctx, app.ID, "u", lock.Target{Lock: true}, lock.Actor{Name: "t"})
+			d := &webhook.Dispatcher{Store: w.st, Secrets: w.box, Policy: policy, Timeout: 300 * time.Millisecond,
+				RecordTimeout: 100 * time.Millisecond, MaxAttempts: 5, Logger: slog.New(slog.DiscardHandler)}
+			if n, err := d.RunOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("RunOnce: %d %v", n, err)
+			}
+			// Counted and given a retry time: a claim after the lease but
+			// before the backoff finds nothing; one after the backoff finds
+			// the event with one attempt.
+			evs, err := w.st.ClaimEvents(ctx, hook.ID, time.Now().Add(webhook.Backoff(1, time.Hour)*2), time.Minute, 10)
+			if err != nil || len(evs) != 1 || evs[0].Attempts != 1 {
+				t.Fatalf("after a timed-out attempt: %+v %v, want one event with 1 attempt", evs, err)
+			}
+		})
+	}
+}

@@ -68,6 +68,9 @@ type Dispatcher struct {
 	Now  func() time.Time
 	// Poll is how often to look for due events without a wake; 1s default.
 	Poll time.Duration
+	// RecordTimeout bounds each write of an attempt's outcome, counted
+	// from when the outcome is known; 5s when 0.
+	RecordTimeout time.Duration
 
 	once    sync.Once
 	mu      sync.Mutex
@@ -303,10 +306,22 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 // info level.
 func (d *Dispatcher) deliver(ctx context.Context, ev lock.Event) bool {
 	log := d.Logger.With("delivery", ev.ID, "event", ev.Type, "attempt", ev.Attempts+1)
-	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
+	// Each outcome is written with its own time, taken once the outcome
+	// is known: a budget taken before the attempt had run out when a
+	// receiver let it time out, so the failure was never recorded and
+	// the event was retried at every lease's end, never counted, never
+	// given up (atk14f F13).
+	record := func() (context.Context, context.CancelFunc) {
+		t := d.RecordTimeout
+		if t <= 0 {
+			t = 5 * time.Second
+		}
+		return context.WithTimeout(context.WithoutCancel(ctx), t)
+	}
+	rec, cancel := record()
 	w, err := d.Store.Webhook(ctx, ev.WebhookID)
 	if err != nil {
+		defer cancel()
 		if ctx.Err() != nil {
 			d.interrupted(rec, log, ev)
 			return false
@@ -318,12 +333,15 @@ func (d *Dispatcher) deliver(ctx context.Context, ev lock.Event) bool {
 		log.Error("webhook: lookup failed", "err", err)
 		return false // the lease expires and the event is claimed again
 	}
+	cancel()
 	secret, err := d.Secrets.Open(w.Sealed, w.ID)
 	if err != nil {
 		log.Error("webhook: cannot open secret", "webhook", w.ID, "err", err)
 		return false
 	}
 	err = d.post(ctx, w.URL, secret, ev)
+	rec, cancel = record()
+	defer cancel()
 	if err == nil {
 		if err := d.Store.EventDelivered(rec, ev.ID, d.Now()); err != nil {
 			log.Error("webhook: recording delivery failed", "err", err)
