@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/lockgate/lockgate/internal/httpjson"
 )
 
 // The forward-auth listener serves its three endpoints with a connection
@@ -335,8 +337,14 @@ func expectsContinue(req *http.Request) bool {
 // closeWriteAndWait).
 func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, status int) {
 	text := strconv.Itoa(status) + " " + http.StatusText(status)
+	code := strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+	if status == http.StatusRequestEntityTooLarge {
+		code = httpjson.PayloadTooLarge
+	}
+	body := errorBody(code, "the proxy's request cannot be read as HTTP/1.1: "+text)
 	c.SetWriteDeadline(srv.now().Add(writeTimeout))
-	bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + text)
+	bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n")
+	bw.Write(body)
 	if bw.Flush() != nil {
 		return
 	}
@@ -347,10 +355,7 @@ func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, status int) {
 	io.Copy(io.Discard, io.LimitReader(c, maxDiscardBytes))
 }
 
-var notFound = verdict{status: http.StatusNotFound, header: http.Header{
-	"Content-Type":           {"text/plain; charset=utf-8"},
-	"X-Content-Type-Options": {"nosniff"},
-}, body: []byte("404 page not found\n")}
+var notFound = plain(http.StatusNotFound)
 
 // framing are the headers the writer sets itself: a verdict's (a web
 // ACL's custom response headers) never say how the response is framed.
