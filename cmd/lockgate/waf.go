@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lockgate/lockgate/internal/config"
-	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/geo"
 	"github.com/lockgate/lockgate/internal/waflog"
 	"github.com/lockgate/lockgate/internal/webacl"
@@ -199,12 +198,7 @@ The request is written as an HTTP/1.1 client would send it (Host: localhost
 unless -H gives one, Content-Length for a body) and goes through the same
 parsing, request building and log record code as the gateway: -o json prints
 the AWS WAF log record the gateway would write for the last request, plus
-"trace". A request the gateway refuses before any web ACL (a host that is
-not host[:port], a header sent twice, a target it cannot forward) prints
-"REFUSED 400 by the gateway" ({"refused": …} with -o json). The request is
-plain HTTP/1.1: a gateway serving TLS or HTTP/2 cannot see the header order,
-and its HeaderOrder rules fail closed (docs/waf.md). Exit 0 when the last
-request is allowed, 3 when it is blocked or refused.`,
+"trace". Exit 0 when the last request is allowed, 3 when it is blocked.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := requireFlags(c, "acl"); err != nil {
@@ -264,22 +258,6 @@ request is allowed, 3 when it is blocked or refused.`,
 				return exitError{exitFailure}
 			}
 			src := &waflog.Source{WebACLID: waflog.WebACLID(acl), Name: "lockgate", ID: str(c, "route"), RedactedFields: waflog.DefaultRedactedFields}
-			// The gateway refuses some requests before any web ACL.
-			if r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw))); err == nil {
-				r.RemoteAddr = netip.AddrPortFrom(ip, 50000).String()
-				if why := gateway.Screen(r, ""); why != "" {
-					if out == "json" {
-						enc := json.NewEncoder(c.OutOrStdout())
-						enc.SetIndent("", "  ")
-						if err := enc.Encode(map[string]any{"refused": map[string]any{"status": http.StatusBadRequest, "reason": why}}); err != nil {
-							return err
-						}
-					} else {
-						fmt.Fprintf(c.OutOrStdout(), "REFUSED 400 by the gateway before the web ACL: %s\n", why)
-					}
-					return exitError{exitDenied}
-				}
-			}
 			var d waf.Decision
 			var trace []waf.TraceStep
 			var rec *waflog.Record

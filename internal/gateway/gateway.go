@@ -402,7 +402,7 @@ func (rt *route) pick() *upstream {
 func (st *state) match(r *http.Request) (*route, refusal) {
 	host, ok := httprule.Host(r.Host)
 	if !ok {
-		return nil, hostRefusal(r)
+		return nil, "the host " + refusal(strconv.Quote(r.Host)) + " is not a valid host[:port]"
 	}
 	byPath := func(path string) *route { return httprule.Choose(st.routes, placeOf, host, path) }
 	rt := byPath(r.URL.Path)
@@ -413,26 +413,6 @@ func (st *state) match(r *http.Request) (*route, refusal) {
 		return nil, "the path names another route to a case-insensitive server (path_case: insensitive)"
 	}
 	return rt, ""
-}
-
-func hostRefusal(r *http.Request) refusal {
-	return "the host " + refusal(strconv.Quote(r.Host)) + " is not a valid host[:port]"
-}
-
-// Screen is why the gateway refuses r with 400 before any web ACL sees
-// it — a host that is not host[:port], a header sent more than once, a
-// header name with '_' when underscore (the section's underscore_headers)
-// says refuse, a target it cannot forward — or "" when a web ACL would
-// inspect it. The gateway runs the same checks (match, screen), with r
-// from a peer that is not a trusted proxy; lockgate waf test calls it so
-// that it answers what the gateway does.
-func Screen(r *http.Request, underscore string) string {
-	if _, ok := httprule.Host(r.Host); !ok {
-		return string(hostRefusal(r))
-	}
-	st := &state{cfg: Config{UnderscoreHeaders: underscore}, trusted: new(bart.Lite)}
-	why, _ := st.screen(r)
-	return string(why)
 }
 
 func isInsensitive(rt *route) bool { return rt.insensitive }
