@@ -33,6 +33,7 @@ import (
 	"github.com/lockgate/lockgate/internal/authz"
 	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/internal/httpjson"
 	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/internal/waflog"
 	"github.com/lockgate/lockgate/internal/webacl"
@@ -232,7 +233,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 				return s.counterFor(acl.Name, used, snap.WAF.Options.MaxKeys)
 			})
 			if err != nil {
-				probs.Append(p+".web_acl", err)
+				probs = append(probs, problem.Within(p+".web_acl", err)...)
 				continue
 			}
 			rt.eng, rt.webACL, rt.aclMetric, webaclID = eng, acl.Name, acl.VisibilityConfig.MetricName, waflog.WebACLID(acl)
@@ -609,8 +610,26 @@ func (o *original) logRequest() *http.Request {
 	return r
 }
 
+// plain is a refusal that is not the web ACL's: lockgate's JSON error
+// body, as on every other listener (a web ACL's block keeps AWS's
+// answer). The reason is logged, not told: it is about the proxy's
+// request or configuration.
 func plain(status int) verdict {
-	return verdict{status: status, header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, body: []byte(http.StatusText(status) + "\n")}
+	return verdict{status: status, header: http.Header{"Content-Type": {"application/json"}, "X-Content-Type-Options": {"nosniff"}}, body: plainBodies[status]}
+}
+
+// plainBodies are plain's answers, made once.
+var plainBodies = map[int][]byte{
+	http.StatusBadRequest:          errorBody("bad_request", "the original request is refused before the web ACL: the reason is in lockgate's log"),
+	http.StatusForbidden:           errorBody("forbidden", "refused: the reason is in lockgate's log"),
+	http.StatusNotFound:            errorBody("not_found", "no such endpoint: /nginx, /caddy and /traefik are"),
+	http.StatusInternalServerError: errorBody("internal", "the proxy did not say what the original request is: the error is in lockgate's log"),
+}
+
+// errorBody is {"error": code, "message": msg} (httpjson.ErrorBody).
+func errorBody(code, msg string) []byte {
+	b, _ := json.Marshal(httpjson.ErrorBody{Error: code, Message: msg})
+	return append(b, '\n')
 }
 
 // buffer is a ResponseWriter that keeps the response, for answers the

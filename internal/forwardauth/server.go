@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/lockgate/lockgate/internal/httpjson"
 )
 
 // The forward-auth listener serves its three endpoints with a connection
@@ -360,14 +362,21 @@ func expectsContinue(req *http.Request) bool {
 // which nginx turned into 500 without a refusal logged).
 func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, remote, path string, status int, why error) {
 	srv.s.log.Warn("forward auth: refused", "peer", remote, "status", status, "reason", why.Error())
+	text := strconv.Itoa(status) + " " + http.StatusText(status)
+	code := strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+	if status == http.StatusRequestEntityTooLarge {
+		code = httpjson.PayloadTooLarge
+	}
+	body := errorBody(code, "the proxy's request cannot be read as HTTP/1.1: "+text)
 	carried := ""
 	if path == "/nginx" {
 		carried = "X-Lockgate-Status: " + strconv.Itoa(status) + "\r\n"
 		status = http.StatusForbidden
+		text = strconv.Itoa(status) + " " + http.StatusText(status)
 	}
-	text := strconv.Itoa(status) + " " + http.StatusText(status)
 	c.SetWriteDeadline(srv.now().Add(writeTimeout))
-	bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\n" + carried + "Connection: close\r\n\r\n" + text)
+	bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: application/json\r\n" + carried + "Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n")
+	bw.Write(body)
 	if bw.Flush() != nil {
 		return
 	}
@@ -393,10 +402,7 @@ func requestPath(line []byte) string {
 	return path
 }
 
-var notFound = verdict{status: http.StatusNotFound, header: http.Header{
-	"Content-Type":           {"text/plain; charset=utf-8"},
-	"X-Content-Type-Options": {"nosniff"},
-}, body: []byte("404 page not found\n")}
+var notFound = plain(http.StatusNotFound)
 
 // framing are the headers the writer sets itself: a verdict's (a web
 // ACL's custom response headers) never say how the response is framed.

@@ -254,7 +254,7 @@ func (g *Gateway) build(snap Snapshot) (*state, error) {
 		}
 		rt, err := g.newRoute(gc, rc, snap.WAF, used, st.trusted)
 		if err != nil {
-			probs.Append(fmt.Sprintf("routes[%d].web_acl", i), err)
+			probs = append(probs, problem.Within(fmt.Sprintf("routes[%d].web_acl", i), err)...)
 			continue
 		}
 		rt.authz = az
