@@ -1,9 +1,11 @@
 package analyze
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -29,6 +31,34 @@ var logs = sync.OnceValues(func() (string, error) {
 	}
 	if _, err := analyze.Generate(ctx, filepath.Join(dir, "gzip"), analyze.GenOptions{Seed: 3, Size: 25e6, Gzip: true}); err != nil {
 		return "", err
+	}
+	// The same records in one file, which workers read in ranges (a
+	// range is 16 MiB, so records straddle the ranges' ends and the
+	// blocks' within them): with LF line ends, with CRLF ones and without
+	// a line end after the last record.
+	files, err := filepath.Glob(filepath.Join(dir, "plain", "AWSLogs", "*", "WAFLogs", "*", "*", "*", "*", "*", "*", "*", "*.log"))
+	if err != nil || len(files) == 0 {
+		return "", fmt.Errorf("no generated files: %v", err)
+	}
+	var all []byte
+	for _, f := range files { // Glob sorts: in time order
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		all = append(all, b...)
+	}
+	for name, data := range map[string][]byte{
+		"one-file":      all,
+		"one-file-crlf": bytes.ReplaceAll(all, []byte("\n"), []byte("\r\n")),
+		"one-file-open": bytes.TrimSuffix(all, []byte("\n")),
+	} {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "waf.log"), data, 0o644); err != nil {
+			return "", err
+		}
 	}
 	return dir, nil
 })
@@ -57,6 +87,9 @@ func TestReportEqualsDuckDB(t *testing.T) {
 		{"US, 2-minute windows, User-Agent", "plain", analyze.Options{Country: "us", Window: 2 * time.Minute, Header: "user-agent", Top: 20}},
 		{"nothing matches", "plain", analyze.Options{Country: "ZZ"}},
 		{"gzip objects", "gzip", analyze.Options{Header: "X-Forwarded-For", Top: 12}},
+		{"one file in ranges", "one-file", analyze.Options{Header: "X-Forwarded-For", Top: 12}},
+		{"one file in ranges, CRLF", "one-file-crlf", analyze.Options{Header: "X-Forwarded-For", Top: 12}},
+		{"one file in ranges, no line end at the end", "one-file-open", analyze.Options{Header: "X-Forwarded-For", Window: time.Minute}},
 	}
 	db, err := sql.Open("duckdb", "")
 	if err != nil {

@@ -10,14 +10,22 @@
 # then per server the median and its ratio to nginx alone, and nginx's
 # spread across rounds: the noise of this run.
 # Needs wrk and nginx (apt-get install wrk nginx).
+# Knobs, to measure one lever at a time against the same command:
+#   NGINX_WORKERS       nginx's worker_processes (default auto)
+#   FA_KEEPALIVE        idle connections per nginx worker to lockgate (default 256)
+#   LOCKGATE_GOMAXPROCS GOMAXPROCS of lockgate (default: the runtime's)
+#   ONLY                "fwd" measures nginx alone and nginx + lockgate only
+#   LOCKGATE_BIN        a lockgate binary to run instead of building this tree's
 set -euo pipefail
+workers="${NGINX_WORKERS:-auto}"
+fa_keepalive="${FA_KEEPALIVE:-256}"
 dur="${1:-5}"
 rounds="${2:-3}"
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-(cd "$root" && go build -o "$tmp/lockgate" ./cmd/lockgate)
+if [ -n "${LOCKGATE_BIN:-}" ]; then cp "$LOCKGATE_BIN" "$tmp/lockgate"; else (cd "$root" && go build -o "$tmp/lockgate" ./cmd/lockgate); fi
 (cd "$root/bench" && go build -o "$tmp/upstream" ./gateway/upstream)
 "$tmp/upstream" -listen 127.0.0.1:19100 &
 mkdir -p "$tmp/tmp"
@@ -25,7 +33,7 @@ mkdir -p "$tmp/tmp"
 # CDN whose X-Forwarded-For names the client (the realip module), and
 # nginx sends lockgate that one address, as docs/integrations.md says.
 cat > "$tmp/nginx.conf" <<NGINX
-worker_processes auto;
+worker_processes $workers;
 pid $tmp/nginx.pid;
 error_log $tmp/nginx-error.log;
 events { worker_connections 4096; }
@@ -39,7 +47,7 @@ http {
   set_real_ip_from 127.0.0.1;
   real_ip_header X-Forwarded-For;
   upstream app { server 127.0.0.1:19100; keepalive 256; }
-  upstream lockgate { server 127.0.0.1:19103; keepalive 256; }
+  upstream lockgate { server 127.0.0.1:19103; keepalive $fa_keepalive; }
   server {
     listen 127.0.0.1:19101;
     location / {
@@ -103,7 +111,9 @@ forward_auth:
 waf:
   ip_reputation_file: $tmp/reputation.txt
 YAML
+if [ -n "${LOCKGATE_GOMAXPROCS:-}" ]; then export GOMAXPROCS="$LOCKGATE_GOMAXPROCS"; fi
 "$tmp/lockgate" serve --config "$tmp/lockgate.yaml" 2>"$tmp/lockgate.stderr" &
+unset GOMAXPROCS
 for _ in $(seq 100); do # until lockgate and nginx answer
   curl -fsS -o /dev/null -H 'X-Forwarded-For: 10.9.9.9' http://127.0.0.1:19102/ 2>/dev/null &&
     curl -fsS -o /dev/null http://127.0.0.1:19104/ 2>/dev/null && break
@@ -125,26 +135,31 @@ run() { # label port
 alone="nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') alone"
 fwd="nginx + lockgate forward auth"
 gwl="lockgate's gateway"
+echo "nginx worker_processes $workers, keepalive $fa_keepalive to lockgate, lockgate GOMAXPROCS ${LOCKGATE_GOMAXPROCS:-default}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk -t2 -c64 -d${dur}s × $rounds rounds, 65,536 client IPs via X-Forwarded-For, the blog's 3 rules, $(nproc) cores, $(go version | awk '{print $3}')"
 for round in $(seq "$rounds"); do
   echo "round $round"
   run "$alone" 19101
   run "$fwd" 19102
-  run "$gwl" 19104
+  [ "${ONLY:-}" = fwd ] || run "$gwl" 19104
 done
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -F'\t' -v l="$1" -v c="$2" '$1 == l { print $c }' "$results"; }
 base_rps=$(col "$alone" 2 | median)
 spread=$(col "$alone" 2 | sort -g | awk -v m="$base_rps" 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f", 100 * (hi - lo) / m }')
+labels=("$alone" "$fwd" "$gwl")
+[ "${ONLY:-}" = fwd ] && labels=("$alone" "$fwd")
 gw_rps=$(col "$gwl" 2 | median)
+gw_rps="${gw_rps:-0}"
 echo
 printf '%-40s %12s %10s %14s %14s\n' "median of $rounds rounds" "req/s" "p99 ms" "× nginx alone" "× gateway"
-for label in "$alone" "$fwd" "$gwl"; do
+for label in "${labels[@]}"; do
   rps=$(col "$label" 2 | median)
   p99=$(col "$label" 3 | median)
   awk -v l="$label" -v r="$rps" -v p="$p99" -v b="$base_rps" -v g="$gw_rps" \
-    'BEGIN { printf "%-40s %12.0f %10.2f %14.2f %14.2f\n", l, r, p, r / b, r / g }'
+    'BEGIN { printf "%-40s %12.0f %10.2f %14.2f %14.2f\n", l, r, p, r / b, g ? r / g : 0 }'
 done
+echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg)"
 echo "noise: nginx alone's throughput spread over $rounds rounds is ${spread}% of its median"
 if [ "$spread" -gt 15 ]; then
   echo "too noisy to compare (over 15%): something else is using the cores; run again when the machine is quiet"

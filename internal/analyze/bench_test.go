@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -73,4 +75,63 @@ func BenchmarkScanCount(b *testing.B) {
 		p.scan(&scanner{}, newAgg(300000, 1<<30), chunk{data: data})
 	}
 	reportCPU(b, c0, len(data))
+}
+
+// BenchmarkAnalyzeDir is the whole report over the logs under
+// $ANALYZE_DIR (skipped when unset), in this process, in MB of
+// uncompressed logs per CPU-second:
+//
+//	ANALYZE_DIR=/tmp/b200/plain go test -run '^$' -bench AnalyzeDir -benchtime 3x ./internal/analyze/
+func BenchmarkAnalyzeDir(b *testing.B) {
+	dir := os.Getenv("ANALYZE_DIR")
+	if dir == "" {
+		b.Skip("ANALYZE_DIR is not set")
+	}
+	ins, err := Expand(b.Context(), []string{dir}, Sources{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var size int64
+	for _, in := range ins {
+		r, c, err := openRecords(b.Context(), in, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, r)
+		c.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size += n
+	}
+	b.SetBytes(size)
+	c0 := cpuTime()
+	for b.Loop() {
+		if _, err := Analyze(b.Context(), ins, Options{Header: "X-Forwarded-For", Buffer: 0.5}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, c0, int(size))
+}
+
+// BenchmarkIndex is stage one alone over a record's worth of header
+// objects in the first-level cache: the AVX2 routine (on amd64 with
+// AVX2) and the portable one.
+func BenchmarkIndex(b *testing.B) {
+	line := bytes.Repeat([]byte(`{"name":"Host","value":"shop.example.com"},`), 31)
+	line = line[:len(line)/64*64]
+	m := make([]uint64, 3*len(line)/64)
+	for _, f := range []struct {
+		name string
+		f    func([]byte, []uint64) bool
+	}{{"best", indexBlocks}, {"go", indexBlocksGo}} {
+		b.Run(f.name, func(b *testing.B) {
+			b.SetBytes(int64(len(line)))
+			c0 := cpuTime()
+			for b.Loop() {
+				f.f(line, m)
+			}
+			reportCPU(b, c0, len(line))
+		})
+	}
 }

@@ -23,6 +23,9 @@ type Input struct {
 	// gzipped), or -1 when unknown.
 	Size int64
 	open func(ctx context.Context) (io.ReadCloser, error)
+	// path is set for a local file: an uncompressed one is read in
+	// ranges, in parallel.
+	path string
 }
 
 // Open opens the stream.
@@ -30,7 +33,7 @@ func (in Input) Open(ctx context.Context) (io.ReadCloser, error) { return in.ope
 
 // FileInput is a local file.
 func FileInput(path string, size int64) Input {
-	return Input{Name: path, Size: size, open: func(context.Context) (io.ReadCloser, error) { return os.Open(path) }}
+	return Input{Name: path, Size: size, path: path, open: func(context.Context) (io.ReadCloser, error) { return os.Open(path) }}
 }
 
 // ReaderInput reads r once (standard input). A second Open fails: an

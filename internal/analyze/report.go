@@ -59,6 +59,11 @@ type Options struct {
 	Strict bool
 	// Progress, when set, counts the bytes read.
 	Progress *Progress
+
+	// rangeSize and readSize, when set, replace the sizes of the ranges
+	// of a file and of the blocks workers read (tests).
+	rangeSize int64
+	readSize  int
 }
 
 // DefaultMaxKeys is the bound on distinct (key, window) pairs.
@@ -246,7 +251,8 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 	}
 	winMs := opts.Window.Milliseconds()
 	p := &pass{inputs: inputs, workers: opts.Workers, winMs: winMs, maxKeys: opts.MaxKeys,
-		header: []byte(strings.ToLower(opts.Header)), flt: opts.filter(), strict: opts.Strict, progress: opts.Progress}
+		header: []byte(strings.ToLower(opts.Header)), flt: opts.filter(), strict: opts.Strict, progress: opts.Progress,
+		rangeSize: opts.rangeSize, readSize: opts.readSize}
 	res, err := p.run(ctx)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package analyze
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -22,15 +23,19 @@ const blockSize = 4 << 20
 // chunk is a run of whole records of one input.
 type chunk struct {
 	src  int
-	seq  int
+	seq  int64 // order within its input
 	data []byte
 	buf  *[]byte // returned to the pool once scanned
+	// rng, when set, is a range of a file the worker reads itself
+	// (data is nil).
+	rng *fileRange
 }
 
 // chunkInfo is what a scanned chunk tells the run besides its counts:
 // enough to give its bad records file and line numbers.
 type chunkInfo struct {
-	src, seq int
+	src      int
+	seq      int64
 	lines    int // line ends in the chunk
 	bad      []badAt
 	badCount int64
@@ -78,6 +83,10 @@ type pass struct {
 	flt      filter
 	strict   bool
 	progress *Progress
+	// rangeSize and readSize replace the constants of the same names
+	// when set (tests: many ranges and blocks in small files).
+	rangeSize int64
+	readSize  int
 
 	pool    sync.Pool
 	mu      sync.Mutex
@@ -97,6 +106,9 @@ func (p *pass) run(ctx context.Context) (*scanResult, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	workers := p.workerCount()
+	if p.readSize <= 0 {
+		p.readSize = readSize
+	}
 	p.pool.New = func() any { b := make([]byte, 0, blockSize); return &b }
 	chunks := make(chan chunk, workers)
 	var (
@@ -115,17 +127,34 @@ func (p *pass) run(ctx context.Context) (*scanResult, error) {
 		aggs[w] = a
 		wg.Go(func() {
 			sc := &scanner{header: p.header}
-			for c := range chunks {
-				info, lo, hi := p.scan(sc, a, c)
-				p.pool.Put(c.buf)
+			var src int
+			done := func(info chunkInfo, lo, hi int64) bool {
 				mu.Lock()
 				infos = append(infos, info)
-				spans[c.src][0] = min(spans[c.src][0], lo)
-				spans[c.src][1] = max(spans[c.src][1], hi)
+				spans[src][0] = min(spans[src][0], lo)
+				spans[src][1] = max(spans[src][1], hi)
 				mu.Unlock()
 				if p.strict && info.badCount > 0 && !failed.Swap(true) {
 					cancel(errStrict)
 				}
+				return ctx.Err() == nil
+			}
+			var blocks sync.Pool // this worker's read blocks
+			blocks.New = func() any { b := make([]byte, 0, p.readSize); return &b }
+			for c := range chunks {
+				src = c.src
+				if c.rng != nil {
+					if ctx.Err() != nil {
+						continue
+					}
+					if err := p.scanRange(sc, a, c.src, c.rng, &blocks, done); err != nil {
+						cancel(fmt.Errorf("%s: %w", p.inputs[c.src].Name, err))
+					}
+					continue
+				}
+				info, lo, hi := p.scan(sc, a, c)
+				p.pool.Put(c.buf)
+				done(info, lo, hi)
 			}
 		})
 	}
@@ -229,7 +258,7 @@ func (p *pass) badRecords(infos []chunkInfo) ([]BadRecord, int64) {
 		if a.src != b.src {
 			return a.src - b.src
 		}
-		return a.seq - b.seq
+		return cmp.Compare(a.seq, b.seq)
 	})
 	var out []BadRecord
 	var total int64
@@ -249,15 +278,30 @@ func (p *pass) badRecords(infos []chunkInfo) ([]BadRecord, int64) {
 	return out, total
 }
 
-// read cuts input i into chunks at record boundaries.
+// read cuts input i into chunks at record boundaries, or, when it is an
+// uncompressed file, into ranges its workers read themselves.
 func (p *pass) read(ctx context.Context, i int, out chan<- chunk) error {
+	ranges, err := p.splitFile(i)
+	if err != nil {
+		return err
+	}
+	for k := range ranges {
+		select {
+		case out <- chunk{src: i, rng: &ranges[k]}:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	if ranges != nil {
+		return nil
+	}
 	r, closer, err := openRecords(ctx, p.inputs[i], p.progress)
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
 	c := &chunker{r: r, pool: &p.pool}
-	for seq := 0; ; seq++ {
+	for seq := int64(0); ; seq++ {
 		data, buf := c.next()
 		if data == nil {
 			break
@@ -279,7 +323,8 @@ func (p *pass) read(ctx context.Context, i int, out chan<- chunk) error {
 // chunker cuts a stream into chunks of whole records.
 type chunker struct {
 	r     io.Reader
-	pool  *sync.Pool // of *[]byte with blockSize capacity
+	pool  *sync.Pool // of *[]byte with size capacity
+	size  int        // blockSize when zero
 	carry []byte
 	eof   bool
 	err   error // a read error other than io.EOF
@@ -292,7 +337,11 @@ func (c *chunker) next() ([]byte, *[]byte) {
 		buf := c.pool.Get().(*[]byte)
 		b := *buf
 		if len(c.carry) > cap(b)/2 {
-			b = make([]byte, 0, 2*len(c.carry)+blockSize)
+			size := c.size
+			if size <= 0 {
+				size = blockSize
+			}
+			b = make([]byte, 0, 2*len(c.carry)+size)
 		}
 		b = append(b[:0], c.carry...)
 		n, rerr := fill(c.r, b[len(b):cap(b)])

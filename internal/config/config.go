@@ -105,6 +105,31 @@ func (s *Source) envVar(path string) string {
 	return ""
 }
 
+// envSection returns the deepest section of path, below the depth keys
+// the file holds, that an environment variable set a key in, with that
+// variable: forward_auth and LOCKGATE_FORWARD_AUTH_LISTEN for a problem
+// at forward_auth.trusted_proxies when the file has no forward_auth.
+func (s *Source) envSection(path string, depth int) (section, name string) {
+	parts := splitPath(path)
+	best := depth
+	for p, v := range s.env {
+		common := 0
+		for _, seg := range splitPath(p) {
+			if common >= len(parts) || parts[common] != seg {
+				break
+			}
+			common++
+		}
+		if common > best || common == best && name != "" && v < name {
+			best, section, name = common, strings.Join(parts[:common], "."), v
+		}
+	}
+	if best == depth {
+		return "", ""
+	}
+	return section, name
+}
+
 // Resolve returns p relative to the file's directory.
 func (s *Source) Resolve(p string) string {
 	if p == "" || p == "-" || filepath.IsAbs(p) || s == nil || s.Dir == "" {
@@ -131,11 +156,21 @@ func (s *Source) Locate(l problem.List) problem.List {
 			}
 			continue
 		}
+		if l[i].Line != 0 {
+			l[i].File = s.File
+			continue
+		}
+		n, depth := findDepth(s.root, l[i].Path)
+		if section, name := s.envSection(l[i].Path, depth); name != "" {
+			// The file has no line for a section the environment
+			// turned on: name the variable, not a line that says
+			// something else.
+			l[i].Msg += " (" + section + " is set by the environment variable " + name + ")"
+			continue
+		}
 		l[i].File = s.File
-		if l[i].Line == 0 {
-			if n := find(s.root, l[i].Path); n != nil {
-				l[i].Line, l[i].Column = n.Line, n.Column
-			}
+		if n != nil && (depth > 0 || l[i].Path == "") {
+			l[i].Line, l[i].Column = n.Line, n.Column
 		}
 	}
 	l.Sort()

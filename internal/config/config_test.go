@@ -30,7 +30,7 @@ type testConfig struct {
 	Debug      bool      `yaml:"debug" env:"T_DEBUG"`
 	Workers    int       `yaml:"workers" env:"T_WORKERS"`
 	Gateway    struct {
-		Listen string      `yaml:"listen"`
+		Listen string      `yaml:"listen" env:"T_GATEWAY_LISTEN"`
 		Routes []testRoute `yaml:"routes"`
 		Labels map[string]string
 	} `yaml:"gateway"`
@@ -177,7 +177,7 @@ func TestVars(t *testing.T) {
 	for _, v := range Vars(&cfg) {
 		names = append(names, v.Name+"="+v.Path)
 	}
-	want := "T_LISTEN=listen T_PUBLIC_URL=public_urls T_DATA_DIR=data_dir T_DATABASE_URL=database_url T_TIMEOUT=shutdown_timeout T_DEBUG=debug T_WORKERS=workers T_SECRET=secret"
+	want := "T_LISTEN=listen T_PUBLIC_URL=public_urls T_DATA_DIR=data_dir T_DATABASE_URL=database_url T_TIMEOUT=shutdown_timeout T_DEBUG=debug T_WORKERS=workers T_GATEWAY_LISTEN=gateway.listen T_SECRET=secret"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
@@ -235,5 +235,35 @@ func TestLocateNamesTheEnvironmentVariable(t *testing.T) {
 	}
 	if strings.Contains(got, path+":1:") || strings.Contains(got, path+":2:") {
 		t.Errorf("the file is blamed for the environment's values:\n%s", got)
+	}
+}
+
+// A section the environment turned on has no line in the file: its
+// problems name the variable instead of the file's first line, which is
+// about something else (atk9f F5: "c.yaml:1:1: forward_auth.trusted_proxies").
+func TestLocateSectionSetByTheEnvironment(t *testing.T) {
+	path := write(t, "listen: 127.0.0.1:9000\ndata_dir: d\n")
+	cfg := defaults()
+	src, err := Load(path, env(map[string]string{"T_GATEWAY_LISTEN": "127.0.0.1:9001"}), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := src.Locate(problem.List{
+		{Path: "gateway.routes", Msg: "at least one route is required"},
+		{Path: "data_dir", Msg: "not writable"},
+		{Path: "debug", Msg: "a default the file does not hold"},
+	})
+	want := []string{
+		"gateway.routes: at least one route is required (gateway is set by the environment variable T_GATEWAY_LISTEN)",
+		path + ": debug: a default the file does not hold",
+		path + ":2:11: data_dir: not writable",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i, w := range want {
+		if g := got[i].Error(); g != w {
+			t.Errorf("got  %s\nwant %s", g, w)
+		}
 	}
 }

@@ -230,13 +230,21 @@ func goless(err error) string {
 // the deepest node on the way when the rest is absent (a problem about a
 // default value then points at its section).
 func find(root *yaml.Node, path string) *yaml.Node {
+	n, _ := findDepth(root, path)
+	return n
+}
+
+// findDepth is find, also saying how many of the path's keys the file
+// holds: fewer than the path has when it returned a node on the way.
+func findDepth(root *yaml.Node, path string) (*yaml.Node, int) {
 	if root == nil || len(root.Content) == 0 {
-		return nil
+		return nil, 0
 	}
 	n := root.Content[0]
 	if path == "" {
-		return n
+		return n, 0
 	}
+	depth := 0
 	for _, part := range strings.Split(path, ".") {
 		idx := -1
 		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
@@ -253,17 +261,26 @@ func find(root *yaml.Node, path string) *yaml.Node {
 			}
 		}
 		if next == nil {
-			return n
+			return n, depth
 		}
 		n = next
 		if idx >= 0 {
 			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
-				return n
+				return n, depth
 			}
 			n = n.Content[idx]
 		}
+		depth++
 	}
-	return n
+	return n, depth
+}
+
+// splitPath splits a key path at its dots.
+func splitPath(path string) []string {
+	if path == "" {
+		return nil
+	}
+	return strings.Split(path, ".")
 }
 
 // suggest returns the known name closest to s, when it is close enough to

@@ -27,6 +27,11 @@ type Config struct {
 	// request must be one of them, since the request it describes is
 	// whatever its headers say.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// WideTrustedProxies is refuse (the default) or allow: allow
+	// acknowledges a trusted_proxies entry wider than any network of
+	// proxies (0.0.0.0/0, ::/0; httprule.Wide), which lets whoever
+	// reaches the listener ask and name any client address.
+	WideTrustedProxies string `yaml:"wide_trusted_proxies"`
 	// ClientIPHeader carries the client address (the rightmost address
 	// of X-Forwarded-For that is not a trusted proxy, or a single-address
 	// header such as X-Real-IP).
@@ -108,6 +113,7 @@ func (c Config) Validate() problem.List {
 			probs.Addf(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR or an address", p)
 		}
 	}
+	probs = append(probs, httprule.ValidateWide("trusted_proxies", c.TrustedProxies, c.WideTrustedProxies)...)
 	if strings.TrimSpace(c.ClientIPHeader) == "" {
 		probs.Add("client_ip_header", "required (X-Forwarded-For by default)")
 	}
@@ -122,8 +128,15 @@ func (c Config) Validate() problem.List {
 		}
 	}
 	probs = append(probs, gateway.ValidateRedaction("log", c.Log.Redact, c.Log.RedactedFields)...)
+	// The log is opened (created) only when serving starts: its
+	// directory is checked now, so that validate's ok means it opens.
+	if err := config.CheckAppendable(string(c.Log.File)); err != nil {
+		probs.Add("log.file", err.Error())
+	}
 	probs = append(probs, httprule.ValidateLog(c.Log.Only, c.Log.MaxSizeMB, c.Log.Keep)...)
-	probs = append(probs, httprule.ValidateRoutes(len(c.Routes), func(i int) (string, string) { return c.Routes[i].Name, c.Routes[i].PathPrefix })...)
+	probs = append(probs, httprule.ValidateRoutes(len(c.Routes), func(i int) (string, string, string) {
+		return c.Routes[i].Name, c.Routes[i].Host, c.Routes[i].PathPrefix
+	})...)
 	return probs
 }
 

@@ -3,9 +3,9 @@ package forwardauth
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,24 +51,44 @@ func (s *Service) Handler() http.Handler {
 
 func (s *Service) endpoint(integration string, hs headerSet) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := s.state.Load()
-		peer := waf.RemoteIP(r)
-		if !st.trustedPeer(peer) {
-			s.log.Warn("forward auth: refused a peer that is not a trusted proxy", "integration", integration, "peer", peer.String())
-			writeVerdict(w, integration, plain(http.StatusForbidden))
-			return
-		}
-		o := originals.Get().(*original)
-		defer o.release()
-		if err := st.fromHTTP(o, integration, hs, r); err != nil {
-			// A proxy that does not say what it asks about is
-			// misconfigured: it gets an error, never an allow.
-			s.log.Error("forward auth: cannot read the original request", "integration", integration, "peer", peer.String(), "error", err)
-			writeVerdict(w, "", plain(http.StatusInternalServerError)) // nginx too: an error, not a refusal
-			return
-		}
-		writeVerdict(w, integration, s.decide(r.Context(), st, o))
+		v, answerAs := s.answer(r.Context(), waf.RemoteIP(r), integration, hs, r)
+		writeVerdict(w, answerAs, forProxy(answerAs, v))
 	})
+}
+
+// endpointOf is the integration whose endpoint path is, for the
+// listener's own connection loop (server.go), which routes as Handler's
+// mux does for these three paths.
+func endpointOf(path string) (string, headerSet, bool) {
+	switch path {
+	case "/nginx":
+		return Nginx, nginxHeaders, true
+	case "/caddy":
+		return Caddy, caddyHeaders, true
+	case "/traefik":
+		return Traefik, traefikHeaders, true
+	}
+	return "", headerSet{}, false
+}
+
+// answer decides r, a proxy's question from peer to the endpoint of
+// integration: the verdict, and the integration to answer it as ("" for
+// an error, which nginx must not take for a refusal).
+func (s *Service) answer(ctx context.Context, peer netip.Addr, integration string, hs headerSet, r *http.Request) (verdict, string) {
+	st := s.state.Load()
+	if !st.trustedPeer(peer) {
+		s.log.Warn("forward auth: refused a peer that is not a trusted proxy", "integration", integration, "peer", peer.String())
+		return plain(http.StatusForbidden), integration
+	}
+	o := originals.Get().(*original)
+	defer o.release()
+	if err := st.fromHTTP(o, integration, hs, r); err != nil {
+		// A proxy that does not say what it asks about is
+		// misconfigured: it gets an error, never an allow.
+		s.log.Error("forward auth: cannot read the original request", "integration", integration, "peer", peer.String(), "error", err)
+		return plain(http.StatusInternalServerError), "" // nginx too: an error, not a refusal
+	}
+	return s.decide(ctx, st, o), integration
 }
 
 // originals are reused: a decision behind nginx, Caddy or Traefik
@@ -171,18 +191,44 @@ func writeVerdict(w http.ResponseWriter, integration string, v verdict) {
 	for name, vs := range v.header {
 		h[name] = vs
 	}
+	status, carried := answerStatus(integration, v)
 	if v.allow {
-		w.WriteHeader(http.StatusOK)
+		w.WriteHeader(status)
 		return
 	}
-	status := v.status
-	if status < 300 || integration == Nginx && status != http.StatusUnauthorized && status != http.StatusForbidden {
-		h.Set("X-Lockgate-Status", strconv.Itoa(status))
-		status = http.StatusForbidden
+	if carried != "" {
+		h.Set("X-Lockgate-Status", carried)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(v.body)))
 	w.WriteHeader(status)
 	w.Write(v.body)
+}
+
+// forProxy is v as answered to integration's proxy: to nginx without its
+// body. nginx's auth_request never sends the subrequest's body on (the
+// configuration's error_page answers the client), and it closes an
+// upstream connection whose answer has a body it does not read: under a
+// flood of blocked requests, each would cost a new connection to
+// lockgate (measured: 7,035 refusals, 7,178 connections). The headers,
+// X-Lockgate-Status and Retry-After among them, are kept.
+func forProxy(integration string, v verdict) verdict {
+	if integration == Nginx {
+		v.body = nil
+	}
+	return v
+}
+
+// answerStatus is the status v is answered with to integration's proxy,
+// and the status X-Lockgate-Status carries ("" when none): writeVerdict's
+// rule, shared with the listener's own writer.
+func answerStatus(integration string, v verdict) (int, string) {
+	if v.allow {
+		return http.StatusOK, ""
+	}
+	if v.status < 300 || integration == Nginx && v.status != http.StatusUnauthorized && v.status != http.StatusForbidden {
+		return http.StatusForbidden, strconv.Itoa(v.status)
+	}
+	return v.status, ""
 }
 
 // Run serves the HTTP endpoints on ln (when not nil) and Envoy's
@@ -191,18 +237,11 @@ func writeVerdict(w http.ResponseWriter, integration string, v verdict) {
 func (s *Service) Run(ctx context.Context, ln, grpcLn net.Listener) error {
 	errc := make(chan error, 2)
 	n := 0
-	var srv *http.Server
+	var srv *httpServer
 	if ln != nil {
-		srv = &http.Server{
-			Handler:           s.Handler(),
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			IdleTimeout:       5 * time.Minute, // proxies keep their connections
-			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		}
+		srv = newHTTPServer(s)
 		n++
-		go func() { errc <- srv.Serve(ln) }()
+		go func() { errc <- srv.serve(ln) }()
 		s.log.Info("forward auth serving", "addr", ln.Addr().String(), "routes", len(s.state.Load().routes))
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
@@ -229,7 +268,9 @@ func (s *Service) Run(ctx context.Context, ln, grpcLn net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if srv != nil {
-		srv.Shutdown(sctx)
+		srv.closing.Store(true)
+		ln.Close()
+		srv.shutdown(sctx)
 	}
 	if gs != nil {
 		done := make(chan struct{})

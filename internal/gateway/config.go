@@ -30,6 +30,11 @@ type Config struct {
 	// TrustedProxies are the peers whose forwarded client address is
 	// believed (a CDN, a load balancer).
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// WideTrustedProxies is refuse (the default) or allow: allow
+	// acknowledges a trusted_proxies entry wider than any network of
+	// proxies (0.0.0.0/0, ::/0; httprule.Wide), which believes every
+	// client's X-Forwarded-For.
+	WideTrustedProxies string `yaml:"wide_trusted_proxies"`
 	// ClientIPHeader carries the client address from trusted proxies:
 	// X-Forwarded-For (the rightmost untrusted hop is the client) or a
 	// single-address header such as True-Client-IP.
@@ -144,6 +149,7 @@ func (c Config) Validate() problem.List {
 			}
 		}
 	}
+	probs = append(probs, httprule.ValidateWide("trusted_proxies", c.TrustedProxies, c.WideTrustedProxies)...)
 	if c.ClientIPHeader == "" {
 		probs.Add("client_ip_header", "required (X-Forwarded-For by default)")
 	}
@@ -164,8 +170,15 @@ func (c Config) Validate() problem.List {
 		probs.Add("max_fails", "must be at least 1")
 	}
 	probs = append(probs, c.validateLimits()...)
+	// The log is opened (created) only when serving starts: its
+	// directory is checked now, so that validate's ok means it opens.
+	if err := config.CheckAppendable(string(c.Log.File)); err != nil {
+		probs.Add("log.file", err.Error())
+	}
 	probs = append(probs, httprule.ValidateLog(c.Log.Only, c.Log.MaxSizeMB, c.Log.Keep)...)
-	probs = append(probs, httprule.ValidateRoutes(len(c.Routes), func(i int) (string, string) { return c.Routes[i].Name, c.Routes[i].PathPrefix })...)
+	probs = append(probs, httprule.ValidateRoutes(len(c.Routes), func(i int) (string, string, string) {
+		return c.Routes[i].Name, c.Routes[i].Host, c.Routes[i].PathPrefix
+	})...)
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
 		if len(r.Upstreams) == 0 {

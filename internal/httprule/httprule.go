@@ -7,11 +7,13 @@
 package httprule
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
 
+	"github.com/lockgate/lockgate/problem"
 	"github.com/lockgate/lockgate/waf"
 )
 
@@ -180,4 +182,57 @@ func Client(header string, values []string, trusted func(netip.Addr) bool) netip
 		}
 	}
 	return client
+}
+
+// Values of the wide_trusted_proxies keys of the gateway and forward
+// auth.
+const (
+	WideRefuse = "refuse"
+	WideAllow  = "allow"
+)
+
+// Wide reports whether a trusted-proxy prefix is wider than any network
+// of proxies one runs: every IPv4 or IPv6 address (0.0.0.0/0, ::/0,
+// ::ffff:0:0/96), or more than the widest private range (10.0.0.0/8;
+// fc00::/7 for IPv6). Trusting it believes the forwarded address of
+// whoever connects — a client then names its own address, another
+// client's rate-limit key or an allow-listed partner's — so such an
+// entry is refused unless the configuration acknowledges it
+// (wide_trusted_proxies: allow), as behind a firewall that lets only the
+// CDN connect (atk20f F9).
+func Wide(p netip.Prefix) bool {
+	a := p.Addr()
+	switch {
+	case a.Is4():
+		return p.Bits() < 8
+	case a.Is4In6():
+		return p.Bits() < 96+8
+	}
+	return p.Bits() < 7
+}
+
+// ValidateWide checks a list of trusted prefixes at path (key[i]) and
+// the value of its wide_trusted_proxies key: each entry wider than
+// Wide allows is a problem unless wide is WideAllow. Entries that do
+// not parse are left to the caller.
+func ValidateWide(key string, prefixes []string, wide string) problem.List {
+	var probs problem.List
+	switch wide {
+	case "", WideRefuse, WideAllow:
+	default:
+		probs.Addf("wide_trusted_proxies", "%q is not refuse or allow", wide)
+	}
+	if wide == WideAllow {
+		return probs
+	}
+	for i, s := range prefixes {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			continue // an address, or not parsed: the caller says so
+		}
+		if Wide(p) {
+			probs.Addf(fmt.Sprintf("%s[%d]", key, i), "%q trusts more addresses than any proxies one runs (every address, or wider than 10.0.0.0/8 or fc00::/7): whoever connects would name its own client address in X-Forwarded-For; list the proxies' own ranges, or set wide_trusted_proxies: allow if only they can connect (docs/configuration.md)", s)
+		}
+	}
+	return probs
 }

@@ -2,6 +2,7 @@ package httprule
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -153,5 +154,23 @@ func TestSortRoutesAndChoose(t *testing.T) {
 	}
 	if got := Choose(routes[:2], place, "other.test", "/x"); got != nil {
 		t.Errorf("no route serves other.test/x, got %v", got)
+	}
+}
+
+// Wide marks what trusts more than proxies one runs: every address of a
+// family, or more than 10.0.0.0/8 (fc00::/7 for IPv6).
+func TestWide(t *testing.T) {
+	for _, tc := range []struct {
+		p    string
+		wide bool
+	}{
+		{"0.0.0.0/0", true}, {"::/0", true}, {"0.0.0.0/1", true}, {"128.0.0.0/7", true}, {"2000::/3", true},
+		{"::ffff:0.0.0.0/96", true}, {"::ffff:0.0.0.0/103", true},
+		{"10.0.0.0/8", false}, {"100.64.0.0/10", false}, {"fc00::/7", false}, {"127.0.0.1/32", false},
+		{"::ffff:10.0.0.0/104", false}, {"2600:9000::/28", false},
+	} {
+		if got := Wide(netip.MustParsePrefix(tc.p)); got != tc.wide {
+			t.Errorf("Wide(%s) = %v, want %v", tc.p, got, tc.wide)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package httprule
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,17 +34,24 @@ func ValidateLog(only string, maxSizeMB, keep int) problem.List {
 	return probs
 }
 
-// ValidateRoutes checks n routes, route(i) giving the name and
+// ValidateRoutes checks n routes, route(i) giving the name, host and
 // path_prefix of the i-th: at least one, each named once, each prefix
-// starting with /. Problems are at paths routes[i].*.
-func ValidateRoutes(n int, route func(i int) (name, pathPrefix string)) problem.List {
+// starting with /, and no two for the same place. Two routes with the
+// same host (compared as requests are routed: without case, port and
+// trailing dot) and the same prefix ("" is "/") can never both decide:
+// the first in the file takes every request, so a leftover or merged
+// duplicate without a web ACL would silently disable the other's
+// (atk20f F9). Both are named, each at its own path, so that each
+// problem carries its line. Problems are at paths routes[i].*.
+func ValidateRoutes(n int, route func(i int) (name, host, pathPrefix string)) problem.List {
 	var probs problem.List
 	if n == 0 {
 		probs.Add("routes", "at least one route is required")
 	}
 	names := map[string]bool{}
+	places := map[string]int{} // place → the first route there
 	for i := range n {
-		name, prefix := route(i)
+		name, host, prefix := route(i)
 		p := fmt.Sprintf("routes[%d]", i)
 		if name == "" {
 			probs.Add(p+".name", "required (it names the route in logs and metrics)")
@@ -54,6 +62,23 @@ func ValidateRoutes(n int, route func(i int) (name, pathPrefix string)) problem.
 		if prefix != "" && !strings.HasPrefix(prefix, "/") {
 			probs.Addf(p+".path_prefix", "%q does not start with /", prefix)
 		}
+		if prefix == "" {
+			prefix = "/"
+		}
+		h, _ := Host(host)
+		place := strings.ToLower(h) + " " + prefix
+		first, dup := places[place]
+		if !dup {
+			places[place] = i
+			continue
+		}
+		fname, _, _ := route(first)
+		where := "any host"
+		if h != "" {
+			where = "host " + strconv.Quote(host)
+		}
+		probs.Addf(p, "route %q has the same %s and path_prefix %q as routes[%d] (%q): only the first listed would ever decide; remove one or merge them", name, where, prefix, first, fname)
+		probs.Addf(fmt.Sprintf("routes[%d]", first), "route %q has the same %s and path_prefix %q as routes[%d] (%q): only this one, listed first, would ever decide; remove one or merge them", fname, where, prefix, i, name)
 	}
 	return probs
 }

@@ -90,24 +90,35 @@ func ParseKey(s string) ([]byte, error) {
 	return nil, errors.New("master key is not base64")
 }
 
-// LoadOrCreateKeyFile reads the key in path, or creates the file with a new
-// random key and mode 0600 when it does not exist. An existing file that
-// others can read is refused: the key protects every signing key.
-func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
+// LoadKeyFile reads and checks the key in path as LoadOrCreateKeyFile
+// does, without creating it: a missing file is an error that matches
+// os.ErrNotExist. An existing file that others can read is refused: the
+// key protects every signing key.
+func LoadKeyFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s: mode %v lets others read the master key; chmod 600 it", path, fi.Mode().Perm())
+	}
+	k, err := ParseKey(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
+// LoadOrCreateKeyFile reads the key in path (LoadKeyFile), or creates the
+// file with a new random key and mode 0600 when it does not exist.
+func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
+	key, err = LoadKeyFile(path)
 	if err == nil {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return nil, false, err
-		}
-		if fi.Mode().Perm()&0o077 != 0 {
-			return nil, false, fmt.Errorf("%s: mode %v lets others read the master key; chmod 600 it", path, fi.Mode().Perm())
-		}
-		k, err := ParseKey(string(data))
-		if err != nil {
-			return nil, false, fmt.Errorf("%s: %w", path, err)
-		}
-		return k, false, nil
+		return key, false, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, false, err

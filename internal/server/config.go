@@ -3,7 +3,6 @@ package server
 import (
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -166,11 +165,9 @@ func (c *Config) validate() problem.List {
 			probs.Addf("master_key", "%v (LOCKGATE_MASTER_KEY: base64 of 32 random bytes, e.g. openssl rand -base64 32)", err)
 		}
 	}
-	if c.MasterKeyFile != "" {
-		if _, err := os.Stat(string(c.MasterKeyFile)); err != nil && !os.IsNotExist(err) {
-			probs.Addf("master_key_file", "%v", err)
-		}
-	}
+	probs = append(probs, c.checkListeners()...)
+	probs = append(probs, c.checkStorage()...)
+	probs = append(probs, c.checkMasterKey()...)
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		probs.Addf("log.format", "%q is not text or json", c.Log.Format)
 	}

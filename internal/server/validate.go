@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"slices"
 
 	"github.com/lockgate/lockgate/problem"
@@ -22,6 +23,9 @@ func Validate(path string, getenv func(string) string) (warnings problem.List, e
 		probs.Append("", perr)
 		if perr == nil {
 			warnings = s.Warnings()
+			// Open checks the key against the database; validate reads
+			// an existing one read-only to do the same.
+			probs = append(probs, src.Locate(cfg.checkKeyOpensDatabase(context.Background()))...)
 		}
 	}
 	return warnings, dedupe(probs).Err()

@@ -173,6 +173,15 @@ func (w *writer) commit(batch []*pending) (err error) {
 		}
 		w.stmts = map[int]*sql.Stmt{}
 	}
+	if w.s.dialect.name == "postgres" {
+		if err := w.commitPostgres(ctx, batch); err != nil {
+			if !isServerError(err) {
+				w.reset() // the connection may be broken; take a new one next time
+			}
+			return w.s.wrap(err)
+		}
+		return nil
+	}
 	if _, err := w.conn.ExecContext(ctx, w.s.dialect.begin); err != nil {
 		w.reset() // the connection may be broken; take a new one next time
 		return err
@@ -189,12 +198,7 @@ func (w *writer) commit(batch []*pending) (err error) {
 	for _, p := range batch {
 		events = append(events, p.events...)
 	}
-	if w.s.dialect.name == "postgres" {
-		err = w.insertPostgres(ctx, batch)
-	} else {
-		err = w.insertRows(ctx, batch)
-	}
-	if err != nil {
+	if err := w.insertRows(ctx, batch); err != nil {
 		return err
 	}
 	if err := w.s.dialect.insertEvents(ctx, w.conn, events); err != nil {

@@ -144,3 +144,99 @@ func TestUnalertedRowsShareTheAttemptsTransaction(t *testing.T) {
 		})
 	}
 }
+
+// TestEventsShareTheAttemptsTransaction checks that a batch's outbox
+// events are committed with its attempts (on PostgreSQL the batch is one
+// implicit transaction, its statements sent together): an attempt whose
+// event cannot be written is not recorded, its neighbours and their
+// events are, and every event reads back as it was given.
+func TestEventsShareTheAttemptsTransaction(t *testing.T) {
+	for _, backend := range storetest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn := storetest.DSN(t, backend)
+			s, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			driver := "sqlite"
+			if backend == "postgres" {
+				driver = "pgx"
+			}
+			raw, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			// Rows only a broken store would have left: the attempt whose
+			// event collides with one, and the attempt that collides with
+			// the other, must each fail as a whole.
+			if _, err := raw.ExecContext(ctx, `INSERT INTO outbox (id, webhook_id, event_type, body, created_at, next_attempt_at) VALUES ('out_clash', 'whk_other', 't', '{}', 1, 1)`); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RecordAttempt(ctx, lock.Attempt{ID: "att_dup", At: t0, AppID: "app_0", Username: "zed"}, nil); err != nil {
+				t.Fatal(err)
+			}
+
+			var as []lock.Attempt
+			var evs [][]lock.Event
+			for i := range 40 {
+				as = append(as, lock.Attempt{ID: fmt.Sprintf("att_%02d", i), At: t0, AppID: "app_1", Username: "alice", Locked: true})
+				var ev []lock.Event
+				for j := range i % 3 { // none, one or two events
+					ev = append(ev, lock.Event{ID: fmt.Sprintf("out_%02d_%d", i, j), WebhookID: "whk_1", Type: "attempt.locked",
+						Body: []byte(fmt.Sprintf(`{"i":%d,"note":"ünïcödé"}`, i)), CreatedAt: t0.Add(time.Duration(i) * time.Second)})
+				}
+				evs = append(evs, ev)
+			}
+			as = append(as, lock.Attempt{ID: "att_clash", At: t0, AppID: "app_1", Username: "alice", Locked: true})
+			evs = append(evs, []lock.Event{{ID: "out_ok_too", WebhookID: "whk_1", Type: "t", Body: []byte(`{}`), CreatedAt: t0},
+				{ID: "out_clash", WebhookID: "whk_1", Type: "t", Body: []byte(`{}`), CreatedAt: t0}})
+			as = append(as, lock.Attempt{ID: "att_dup", At: t0, AppID: "app_1", Username: "alice", Locked: true})
+			evs = append(evs, []lock.Event{{ID: "out_orphan", WebhookID: "whk_1", Type: "t", Body: []byte(`{}`), CreatedAt: t0}})
+
+			errs := make([]error, len(as))
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range as {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					errs[i] = s.RecordAttempt(ctx, as[i], evs[i])
+				}()
+			}
+			close(start)
+			wg.Wait()
+			for i, err := range errs {
+				if (err != nil) != (as[i].ID == "att_clash" || as[i].ID == "att_dup") {
+					t.Errorf("record %s: err = %v", as[i].ID, err)
+				}
+			}
+			if got, err := s.Attempts(ctx, lock.AttemptFilter{AppID: "app_1", Limit: 100}); err != nil || len(got) != 40 {
+				t.Fatalf("recorded %d attempts (want the 40 without att_clash and att_dup), %v: %v", len(got), err, ids(got))
+			}
+			claimed, err := s.ClaimEvents(ctx, "whk_1", t0.Add(time.Hour), time.Minute, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]lock.Event{}
+			for _, ev := range evs[:40] {
+				for _, e := range ev {
+					want[e.ID] = e
+				}
+			}
+			if len(claimed) != len(want) {
+				t.Errorf("claimed %d events, want %d (out_ok_too must roll back with att_clash, out_orphan with att_dup)", len(claimed), len(want))
+			}
+			for _, got := range claimed {
+				w, ok := want[got.ID]
+				if !ok || got.WebhookID != w.WebhookID || got.Type != w.Type || string(got.Body) != string(w.Body) || !got.CreatedAt.Equal(w.CreatedAt) {
+					t.Errorf("event %s: got %+v, want %+v", got.ID, got, w)
+				}
+			}
+		})
+	}
+}

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -14,11 +16,22 @@ import (
 // encoded on its own (2.7 KB per row); here the arrays are encoded by
 // hand in PostgreSQL's binary array format into buffers the writer keeps,
 // so a row allocates nothing.
+//
+// The batch's statements (attempts, then unalerted rows and outbox events
+// when it has any) go to the server in one message with one Sync, and no
+// BEGIN or COMMIT: statements up to a Sync run as one implicit
+// transaction, committed (its WAL flushed, synchronous_commit=on) before
+// the server answers ReadyForQuery, and rolled back whole if any of them
+// fails. That is one round trip per batch instead of three; BEGIN and
+// COMMIT as statements of their own cost the server about 120 µs of CPU
+// per batch on the 2-core bench, as much as a dozen rows.
 const (
 	pgInsertAttempts = `INSERT INTO attempts (id, at, app_id, account_id, username, user_ip, user_device, user_location, integration_type, integration_data, locked) ` +
 		`SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::integer[])`
 	pgInsertUnalerted = `INSERT INTO unalerted_attempts (attempt_id, app_id, username, account_id, at) ` +
 		`SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])`
+	pgInsertEvents = `INSERT INTO outbox (id, webhook_id, event_type, body, created_at, next_attempt_at) ` +
+		`SELECT id, webhook_id, event_type, body, created_at, created_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS e(id, webhook_id, event_type, body, created_at)`
 )
 
 // Element types of the arrays, from PostgreSQL's pg_type.
@@ -40,23 +53,38 @@ const pgKeepBuffer = 256 << 10
 type pgBatch struct {
 	attempts  [11][]byte
 	unalerted [5][]byte
+	events    [5][]byte
 }
 
-// insertPostgres inserts the batch's attempts, and the unalerted rows of
-// those the throttle held back, in the transaction open on w.conn.
-func (w *writer) insertPostgres(ctx context.Context, batch []*pending) error {
-	a, u := &w.pg.attempts, &w.pg.unalerted
-	var unalerted int
+// isServerError reports an error the server sent: the statement failed
+// and its implicit transaction was rolled back, but the connection is
+// sound. Anything else (a broken connection, a protocol error) leaves the
+// connection in doubt.
+func isServerError(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e)
+}
+
+// commitPostgres writes the batch's attempts, the unalerted rows of those
+// the throttle held back and the batch's outbox events in one implicit
+// transaction on w.conn, and returns once it is committed.
+func (w *writer) commitPostgres(ctx context.Context, batch []*pending) error {
+	a, u, e := &w.pg.attempts, &w.pg.unalerted, &w.pg.events
+	var unalerted, events int
 	for _, p := range batch {
 		if p.a.Unalerted {
 			unalerted++
 		}
+		events += len(p.events)
 	}
 	for i, oid := range [11]uint32{oidText, oidInt8, oidText, oidText, oidText, oidText, oidText, oidText, oidText, oidText, oidInt4} {
 		a[i] = appendArrayHeader(a[i][:0], oid, len(batch))
 	}
 	for i, oid := range [5]uint32{oidText, oidText, oidText, oidText, oidInt8} {
 		u[i] = appendArrayHeader(u[i][:0], oid, unalerted)
+	}
+	for i, oid := range [5]uint32{oidText, oidText, oidText, oidText, oidInt8} {
+		e[i] = appendArrayHeader(e[i][:0], oid, events)
 	}
 	for _, p := range batch {
 		r := &p.a
@@ -82,6 +110,13 @@ func (w *writer) insertPostgres(ctx context.Context, batch []*pending) error {
 			u[3] = appendText(u[3], r.AccountID)
 			u[4] = appendInt8(u[4], micros(r.At))
 		}
+		for _, ev := range p.events {
+			e[0] = appendText(e[0], ev.ID)
+			e[1] = appendText(e[1], ev.WebhookID)
+			e[2] = appendText(e[2], ev.Type)
+			e[3] = appendText(e[3], ev.Body)
+			e[4] = appendInt8(e[4], micros(ev.CreatedAt))
+		}
 	}
 	defer w.pg.trim()
 	return w.conn.Raw(func(dc any) error {
@@ -90,21 +125,28 @@ func (w *writer) insertPostgres(ctx context.Context, batch []*pending) error {
 			return fmt.Errorf("store: postgres connection is a %T, not pgx's", dc)
 		}
 		c := sc.Conn()
+		var b pgconn.Batch
+		// Prepare answers from the connection's cache after the first time.
 		sd, err := c.Prepare(ctx, "lockgate_insert_attempts", pgInsertAttempts)
 		if err != nil {
 			return err
 		}
-		if _, err := c.PgConn().ExecPrepared(ctx, sd.Name, a[:], pgBinary[:], nil).Close(); err != nil {
-			return err
+		b.ExecStatement(sd, a[:], pgBinary[:], nil)
+		if unalerted > 0 {
+			if sd, err = c.Prepare(ctx, "lockgate_insert_unalerted", pgInsertUnalerted); err != nil {
+				return err
+			}
+			b.ExecStatement(sd, u[:], pgBinary[:len(u)], nil)
 		}
-		if unalerted == 0 {
-			return nil
+		if events > 0 {
+			if sd, err = c.Prepare(ctx, "lockgate_insert_events", pgInsertEvents); err != nil {
+				return err
+			}
+			b.ExecStatement(sd, e[:], pgBinary[:len(e)], nil)
 		}
-		if sd, err = c.Prepare(ctx, "lockgate_insert_unalerted", pgInsertUnalerted); err != nil {
-			return err
-		}
-		_, err = c.PgConn().ExecPrepared(ctx, sd.Name, u[:], pgBinary[:len(u)], nil).Close()
-		return err
+		// Close reads every result up to ReadyForQuery, that is past the
+		// commit, and returns the first error.
+		return c.PgConn().ExecBatch(ctx, &b).Close()
 	})
 }
 
@@ -118,6 +160,11 @@ func (b *pgBatch) trim() {
 	for i := range b.unalerted {
 		if cap(b.unalerted[i]) > pgKeepBuffer {
 			b.unalerted[i] = nil
+		}
+	}
+	for i := range b.events {
+		if cap(b.events[i]) > pgKeepBuffer {
+			b.events[i] = nil
 		}
 	}
 }

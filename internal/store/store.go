@@ -53,7 +53,8 @@ type dialect struct {
 	isConflict func(error) bool
 	// lockMigrations serialises migrations between processes in tx.
 	lockMigrations string
-	// begin starts a write transaction on a raw connection.
+	// begin starts the group commit's transaction on its connection
+	// (SQLite; PostgreSQL's batch is one implicit transaction).
 	begin string
 	// positional writes bare ? placeholders in generated multi-row
 	// inserts: modernc resolves each named $N by a search, which costs
@@ -90,7 +91,6 @@ var postgresDialect = dialect{
 	lockMigrations: "SELECT pg_advisory_xact_lock(7274111)",
 	// Two writers overlap one batch's commit with the next batch's insert.
 	writers: 2,
-	begin:   "BEGIN",
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or a SQLite
@@ -103,7 +103,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		lf  *os.File // SQLite: held for the store's life
 		err error
 	)
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	path, isSQLite := SQLiteFile(dsn)
+	if !isSQLite {
 		d = postgresDialect
 		db, err = sql.Open("pgx", dsn)
 		if err != nil {
@@ -113,7 +114,6 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxIdleConns(32)
 	} else {
 		d = sqliteDialect
-		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
 		// Attempt data and token hashes: only lockgate's user reads them,
 		// whatever the directory and files were before.
 		if err := secureFiles(path); err != nil {
@@ -164,12 +164,21 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if d.name == "sqlite" {
 		// SQLite made the -wal and -shm files as it opened; they hold the
 		// same data as the database.
-		if err := secureFiles(strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")); err != nil {
+		if err := secureFiles(path); err != nil {
 			s.Close()
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// SQLiteFile returns the database file a SQLite dsn names (a path,
+// sqlite:PATH or file:PATH), or false for a PostgreSQL URL.
+func SQLiteFile(dsn string) (string, bool) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return "", false
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:"), true
 }
 
 // Dialect names the backend: "sqlite" or "postgres".

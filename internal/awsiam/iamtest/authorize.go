@@ -80,14 +80,14 @@ func (s *Server) Authorize(req AuthorizeRequest) AuthorizeResult {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		p, err := iampolicy.Parse([]byte(inline[n]))
+		p, err := s.parse(inline[n])
 		if err != nil {
 			return AuthorizeResult{Reason: "inline policy " + n + ": " + err.Error()}
 		}
 		set.Identity = append(set.Identity, iampolicy.Named{Name: n, Policy: p})
 	}
 	for _, arn := range attached {
-		p, err := iampolicy.Parse([]byte(s.managed[arn]))
+		p, err := s.parse(s.managed[arn])
 		if err != nil {
 			return AuthorizeResult{Reason: "managed policy " + arn + ": " + err.Error()}
 		}
@@ -95,6 +95,22 @@ func (s *Server) Authorize(req AuthorizeRequest) AuthorizeResult {
 	}
 	res := set.Evaluate(&iampolicy.Request{Principal: principal, Action: req.Action, Resource: req.Resource, Context: ctx, Time: time.Now()})
 	return AuthorizeResult{Allowed: res.Decision == iampolicy.Allowed, Reason: res.String()}
+}
+
+// parse is iampolicy.Parse of doc, once per document; s.mu is held.
+func (s *Server) parse(doc string) (*iampolicy.Policy, error) {
+	if p, ok := s.parsed[doc]; ok {
+		return p, nil
+	}
+	p, err := iampolicy.Parse([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	if s.parsed == nil {
+		s.parsed = map[string]*iampolicy.Policy{}
+	}
+	s.parsed[doc] = p
+	return p, nil
 }
 
 func findKey(u *User, id string) *Key {

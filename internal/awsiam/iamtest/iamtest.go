@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lockgate/lockgate/iampolicy"
 )
 
 // IAM's quotas, from "IAM and AWS STS quotas"
@@ -55,6 +57,10 @@ type Server struct {
 	faults   []fault
 	calls    []string
 	keyOwner map[string]string // access key id → user
+	// parsed holds each policy document Authorize has parsed: tests
+	// authorize thousands of times against the same few documents, and
+	// parsing them again each time was most of the cost.
+	parsed map[string]*iampolicy.Policy
 }
 
 // User is an IAM user.

@@ -1,0 +1,161 @@
+package analyze
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// An uncompressed file is not read by one goroutine and handed to the
+// workers in chunks: it is cut into ranges, and each worker reads its
+// range itself, in blocks small enough to be still in its core's cache
+// when it scans them. A chunk read by another goroutine reaches the
+// scanning core from memory; on two cores, the scan's first pass over
+// the bytes (the structural index) spent most of its time waiting for
+// them. Gzipped and unseekable inputs (standard input, S3 objects) are
+// decoded by one goroutine each, as before, while the workers scan.
+
+const (
+	// rangeSize is how much of a file one worker takes at a time: enough
+	// that cutting a range to record boundaries costs nothing, small
+	// enough that two workers share even a file of tens of megabytes.
+	rangeSize = 16 << 20
+	// readSize is the block a worker reads and then scans: well inside
+	// a core's second-level cache.
+	readSize = 256 << 10
+)
+
+// fileRange is bytes [from, to) of a file of size bytes: its worker
+// counts the records starting in it, which it finds by moving both ends
+// to the next record boundary (firstCut), so that consecutive ranges
+// share no record and miss none.
+type fileRange struct {
+	path           string
+	k              int // the range's place in its file
+	from, to, size int64
+}
+
+// splitFile returns the ranges of input i, or nil when it is to be read
+// as a stream: it is no local file, or it is gzipped.
+func (p *pass) splitFile(i int) ([]fileRange, error) {
+	in := p.inputs[i]
+	if in.path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(in.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := st.Size()
+	if !st.Mode().IsRegular() || size == 0 {
+		return nil, nil
+	}
+	var magic [2]byte
+	if n, _ := f.ReadAt(magic[:], 0); n == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		return nil, nil
+	}
+	step := p.rangeSize
+	if step <= 0 {
+		step = rangeSize
+	}
+	var out []fileRange
+	for k, from := 0, int64(0); from < size; k, from = k+1, from+step {
+		out = append(out, fileRange{path: in.path, k: k, from: from, to: min(from+step, size), size: size})
+	}
+	return out, nil
+}
+
+// scanRange reads and scans the records starting in a range of input
+// src, reporting each block's result to done.
+func (p *pass) scanRange(sc *scanner, a *agg, src int, r *fileRange, pool *sync.Pool, done func(info chunkInfo, lo, hi int64) bool) error {
+	f, err := os.Open(r.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return p.scanRangeAt(sc, a, src, f, r, pool, done)
+}
+
+func (p *pass) scanRangeAt(sc *scanner, a *agg, src int, f io.ReaderAt, r *fileRange, pool *sync.Pool, done func(info chunkInfo, lo, hi int64) bool) error {
+	from, err := firstCut(f, r.from, r.to)
+	if err != nil {
+		return err
+	}
+	if from >= r.to {
+		return nil // the range is inside a record that starts before it
+	}
+	to, err := firstCut(f, r.to, r.size)
+	if err != nil {
+		return err
+	}
+	var rd io.Reader = io.NewSectionReader(f, from, to-from)
+	if p.progress != nil {
+		rd = p.progress.reader(rd)
+	}
+	size := p.readSize
+	if size <= 0 {
+		size = readSize
+	}
+	c := &chunker{r: rd, pool: pool, size: size}
+	for j := 0; ; j++ {
+		data, buf := c.next()
+		if data == nil {
+			break
+		}
+		info, lo, hi := p.scan(sc, a, chunk{src: src, seq: int64(r.k)<<32 | int64(j), data: data})
+		pool.Put(buf)
+		if !done(info, lo, hi) {
+			return nil
+		}
+	}
+	if c.err != nil {
+		// As for a damaged stream: what was read counts, the rest is
+		// reported (an error with --strict).
+		p.readFailed(src, fmt.Errorf("reading bytes %d to %d: %w", from, to, c.err))
+	}
+	return nil
+}
+
+// firstCut returns the first record boundary at or after x and before
+// limit, or limit when there is none. The boundaries are where the
+// chunker cuts: the start of the data, the start of a line and the
+// start of a record concatenated to the one before (`}{"timestamp"`).
+func firstCut(r io.ReaderAt, x, limit int64) (int64, error) {
+	if x <= 0 {
+		return 0, nil
+	}
+	if x >= limit {
+		return limit, nil
+	}
+	buf := make([]byte, 64<<10)
+	// From x-1: a line end or a record's closing brace there makes x a
+	// boundary.
+	for off := x - 1; off < limit; {
+		n, err := r.ReadAt(buf, off)
+		b := buf[:n]
+		cut := bytes.IndexByte(b, '\n')
+		if i := bytes.Index(b, recordJoin); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+		if cut >= 0 {
+			return min(off+int64(cut)+1, limit), nil
+		}
+		if err != nil {
+			if err == io.EOF {
+				return limit, nil
+			}
+			return 0, err
+		}
+		// The next block overlaps this one by a join's length less one,
+		// so that a join across the two is found.
+		off += int64(n - len(recordJoin) + 1)
+	}
+	return limit, nil
+}

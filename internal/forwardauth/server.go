@@ -1,0 +1,445 @@
+package forwardauth
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// The forward-auth listener serves its three endpoints with a connection
+// loop of its own around net/http's request reader (http.ReadRequest, the
+// parser net/http's server runs, with its refusals: differing
+// Content-Lengths, a Content-Length that is not a number, transfer
+// codings other than chunked, a repeated Host, invalid header names and
+// values, a line starting with a space, oversize headers), not with
+// http.Server. A proxy asks once for every request it serves, over a few
+// keep-alive connections; http.Server costs each question a context, a
+// response writer and, for a request without a body, a background read
+// (a system call and two goroutine switches) that watches for the peer
+// going away, which a handler that answers in microseconds does not
+// need. Measured in docs/benchmarks.md, "Forward auth".
+//
+// The loop refuses, besides, what net/http's server refuses after
+// reading (an HTTP/1.1 request without Host, a malformed Host, an Expect
+// other than 100-continue, HTTP/2), and what no proxy sends: HTTP/1.2 to
+// 1.9, a target that is not origin-form. It reads the stream as net/http
+// does (FuzzListener), and stops sooner when unsure: a body (proxies send
+// none, but may) is read and discarded up to 256 KB, as net/http's server
+// does; a longer one, one the client waits for 100-continue to send, or
+// a chunked one (which may have come with a Content-Length that
+// http.ReadRequest removed) closes the connection after the answer, so
+// that no byte of it is read as a request. A folded header line (obs-fold)
+// is joined to the previous one with a space, as net/http joins it, and
+// the web ACL inspects the joined value.
+
+// The listener's limits, net/http's and http.Server's values for forward
+// auth before it had its own loop.
+const (
+	maxHeaderBytes    = http.DefaultMaxHeaderBytes
+	maxDiscardBytes   = 256 << 10 // net/http's maxPostHandlerReadBytes
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 5 * time.Minute // proxies keep their connections
+)
+
+// httpServer serves Service's HTTP endpoints on a listener.
+type httpServer struct {
+	s       *Service
+	closing atomic.Bool
+	mu      sync.Mutex
+	conns   map[*httpConn]struct{}
+	done    sync.WaitGroup
+	// now is the clock of the Date header.
+	now func() time.Time
+	// date is the Date header's value, formatted once a second.
+	date atomic.Pointer[dateLine]
+}
+
+type dateLine struct {
+	sec  int64
+	line []byte // "Date: ...\r\n"
+}
+
+// A connection's states: Shutdown closes idle connections at once and
+// lets active ones answer (with Connection: close) first.
+const (
+	connActive int32 = iota
+	connIdle
+	connClosed
+)
+
+type httpConn struct {
+	c     net.Conn
+	state atomic.Int32
+}
+
+func newHTTPServer(s *Service) *httpServer {
+	return &httpServer{s: s, conns: map[*httpConn]struct{}{}, now: time.Now}
+}
+
+// serve accepts connections on ln until it is closed.
+func (srv *httpServer) serve(ln net.Listener) error {
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if srv.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return http.ErrServerClosed
+			}
+			// Out of file descriptors, a connection reset before it was
+			// accepted: wait and accept again, as http.Server does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			srv.s.log.Warn("forward auth: accepting a connection", "error", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		hc := &httpConn{c: c}
+		srv.mu.Lock()
+		if srv.closing.Load() {
+			srv.mu.Unlock()
+			c.Close()
+			return http.ErrServerClosed
+		}
+		srv.conns[hc] = struct{}{}
+		srv.done.Add(1)
+		srv.mu.Unlock()
+		go srv.serveConn(hc)
+	}
+}
+
+// shutdown stops accepting (the caller closes the listener), closes idle
+// connections and waits for the others to answer the request they are
+// reading or answering, until ctx ends: then it closes them.
+func (srv *httpServer) shutdown(ctx context.Context) {
+	srv.closing.Store(true)
+	finished := make(chan struct{})
+	go func() { srv.done.Wait(); close(finished) }()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		srv.closeIdle()
+		select {
+		case <-finished:
+			return
+		case <-ctx.Done():
+			srv.mu.Lock()
+			for hc := range srv.conns {
+				hc.c.Close()
+			}
+			srv.mu.Unlock()
+			<-finished
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (srv *httpServer) closeIdle() {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	for hc := range srv.conns {
+		if hc.state.CompareAndSwap(connIdle, connClosed) {
+			hc.c.Close()
+		}
+	}
+}
+
+// limitedReader is the connection as the request reader sees it: at most
+// n bytes, so that a header cannot grow without bound (net/http's
+// connReader limit: the header limit and 4 KB for what the buffer read
+// ahead).
+type limitedReader struct {
+	c net.Conn
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.c.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// serveConn answers the requests of one connection, in order, until the
+// peer closes it, a request asks to close it or cannot be read, or the
+// server shuts down.
+func (srv *httpServer) serveConn(hc *httpConn) {
+	c := hc.c
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() {
+		if p := recover(); p != nil {
+			srv.s.log.Error("forward auth: panic serving a connection", "peer", c.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
+		}
+		cancel()
+		c.Close()
+		srv.mu.Lock()
+		delete(srv.conns, hc)
+		srv.mu.Unlock()
+		srv.done.Done()
+	}()
+	var peer netip.Addr
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		peer = ta.AddrPort().Addr().Unmap()
+	} else if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		peer = ap.Addr().Unmap()
+	}
+	remote := c.RemoteAddr().String()
+	lr := &limitedReader{c: c}
+	br := bufio.NewReaderSize(lr, 4<<10)
+	bw := bufio.NewWriterSize(c, 4<<10)
+	var writeBy time.Time // the write deadline, moved on lazily
+	for {
+		if br.Buffered() == 0 {
+			// Nothing pipelined: wait for the next request.
+			c.SetReadDeadline(srv.now().Add(idleTimeout))
+			hc.state.Store(connIdle)
+			if srv.closing.Load() {
+				return
+			}
+			lr.n = math.MaxInt64
+			if _, err := br.Peek(1); err != nil {
+				return
+			}
+			if !hc.state.CompareAndSwap(connIdle, connActive) {
+				return // closed by shutdown
+			}
+		}
+		start := srv.now()
+		c.SetReadDeadline(start.Add(readHeaderTimeout))
+		lr.n = maxHeaderBytes + 4096
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			var ne net.Error
+			switch {
+			case lr.n <= 0:
+				srv.refuse(c, bw, http.StatusRequestHeaderFieldsTooLarge)
+			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne):
+				// The peer went away or stalled: nobody to answer.
+			default:
+				srv.refuse(c, bw, http.StatusBadRequest)
+			}
+			return
+		}
+		lr.n = math.MaxInt64
+		if status := screenRequest(req); status != 0 {
+			srv.refuse(c, bw, status)
+			return
+		}
+		// A chunked request may have had a Content-Length too, which
+		// http.ReadRequest removed: RFC 9112 section 6.3 has the server
+		// close the connection after answering such a request, and the
+		// listener cannot tell which, so it closes after every chunked
+		// one (proxies send no body; one that does reconnects).
+		closeAfter := req.Close || len(req.TransferEncoding) > 0 || srv.closing.Load()
+		if req.ContentLength != 0 {
+			// A body: read it away so the next request starts where it
+			// ends, unless the client waits for 100-continue before
+			// sending it or it is long; then close after answering.
+			if expectsContinue(req) {
+				closeAfter = true
+			} else {
+				c.SetReadDeadline(start.Add(readTimeout))
+				if n, err := io.CopyN(io.Discard, req.Body, maxDiscardBytes+1); err == nil || !errors.Is(err, io.EOF) || n > maxDiscardBytes {
+					closeAfter = true
+				}
+			}
+		}
+		integration, hs, ok := endpointOf(req.URL.Path)
+		if !ok {
+			writeResponse(bw, srv.dateLine(), http.StatusNotFound, notFound, "", req.Method == http.MethodHead, closeAfter, req)
+		} else {
+			req.RemoteAddr = remote
+			v, answerAs := srv.s.answer(ctx, peer, integration, hs, req)
+			v = forProxy(answerAs, v)
+			status, carried := answerStatus(answerAs, v)
+			writeResponse(bw, srv.dateLine(), status, v, carried, req.Method == http.MethodHead, closeAfter, req)
+		}
+		// Each answer is sent at once, as http.Server sends it: a client
+		// may wait for it before sending the rest of a request that is
+		// already partly buffered. The write deadline moves at most once
+		// a second.
+		if now := srv.now(); writeBy.Sub(now) < writeTimeout-time.Second {
+			writeBy = now.Add(writeTimeout)
+			c.SetWriteDeadline(writeBy)
+		}
+		if bw.Flush() != nil || closeAfter {
+			return
+		}
+	}
+}
+
+// screenRequest is the status of a request the listener refuses after
+// reading it, or 0: what net/http's server refuses (a version other than
+// 1.x, an HTTP/1.1 request without Host, a malformed Host, an invalid
+// header name or value, an Expect it cannot meet), and what no proxy
+// sends: HTTP/1.2–1.9, a target that is not origin-form.
+func screenRequest(req *http.Request) int {
+	if req.ProtoMajor != 1 || req.ProtoMinor > 1 {
+		return http.StatusHTTPVersionNotSupported
+	}
+	if !strings.HasPrefix(req.RequestURI, "/") {
+		return http.StatusBadRequest
+	}
+	// http.ReadRequest refused a repeated Host, and removed it from the
+	// header: req.Host is its value.
+	if req.ProtoMinor == 1 && req.Host == "" || !httpguts.ValidHostHeader(req.Host) {
+		return http.StatusBadRequest
+	}
+	for name, vs := range req.Header {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return http.StatusBadRequest
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return http.StatusBadRequest
+			}
+		}
+	}
+	if vs, ok := req.Header["Expect"]; ok && !expectsContinue(req) || len(vs) > 1 {
+		return http.StatusExpectationFailed
+	}
+	return 0
+}
+
+// expectsContinue reports whether req says Expect: 100-continue (and
+// nothing else).
+func expectsContinue(req *http.Request) bool {
+	vs := req.Header["Expect"]
+	return len(vs) == 1 && strings.EqualFold(strings.TrimSpace(vs[0]), "100-continue")
+}
+
+// refuse answers a request the listener cannot take and closes the
+// connection, letting the peer read the answer first: closing with
+// unread bytes would send a reset that can destroy it (http.Server's
+// closeWriteAndWait).
+func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, status int) {
+	text := strconv.Itoa(status) + " " + http.StatusText(status)
+	c.SetWriteDeadline(srv.now().Add(writeTimeout))
+	bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + text)
+	if bw.Flush() != nil {
+		return
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	c.SetReadDeadline(srv.now().Add(500 * time.Millisecond))
+	io.Copy(io.Discard, io.LimitReader(c, maxDiscardBytes))
+}
+
+var notFound = verdict{status: http.StatusNotFound, header: http.Header{
+	"Content-Type":           {"text/plain; charset=utf-8"},
+	"X-Content-Type-Options": {"nosniff"},
+}, body: []byte("404 page not found\n")}
+
+// framing are the headers the writer sets itself: a verdict's (a web
+// ACL's custom response headers) never say how the response is framed.
+var framing = []string{"Connection", "Content-Length", "Date", "Keep-Alive", "Trailer", "Transfer-Encoding"}
+
+// writeResponse writes a response to req: status, v's headers (and
+// X-Lockgate-Status: carried), and v's body unless head. Header names
+// net/http would not write are dropped, and line breaks in values become
+// spaces, as net/http's Header.Write does: nothing a web ACL says can
+// split the response.
+func writeResponse(bw *bufio.Writer, date []byte, status int, v verdict, carried string, head, closeAfter bool, req *http.Request) {
+	if status == http.StatusOK {
+		bw.WriteString("HTTP/1.1 200 OK\r\n")
+	} else {
+		text := http.StatusText(status)
+		if text == "" {
+			text = "status code " + strconv.Itoa(status)
+		}
+		bw.WriteString("HTTP/1.1 " + strconv.Itoa(status) + " " + text + "\r\n")
+	}
+	bw.Write(date)
+	writeHeader := func(name, value string) {
+		bw.WriteString(name)
+		bw.WriteString(": ")
+		bw.WriteString(headerValue(value))
+		bw.WriteString("\r\n")
+	}
+	if len(v.header) > 0 {
+		names := make([]string, 0, len(v.header))
+		for name := range v.header {
+			if httpguts.ValidHeaderFieldName(name) && !slices.Contains(framing, http.CanonicalHeaderKey(name)) && (carried == "" || http.CanonicalHeaderKey(name) != "X-Lockgate-Status") {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			for _, value := range v.header[name] {
+				writeHeader(name, value)
+			}
+		}
+	}
+	if carried != "" {
+		writeHeader("X-Lockgate-Status", carried)
+	}
+	body := v.body
+	if !bodyAllowed(status) {
+		body = nil
+	} else {
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.Itoa(len(body)))
+		bw.WriteString("\r\n")
+	}
+	switch {
+	case closeAfter:
+		bw.WriteString("Connection: close\r\n")
+	case req.ProtoMinor == 0:
+		// HTTP/1.0 asked for keep-alive (else closeAfter): say it is kept.
+		bw.WriteString("Connection: keep-alive\r\n")
+	}
+	bw.WriteString("\r\n")
+	if !head {
+		bw.Write(body)
+	}
+}
+
+// bodyAllowed reports whether a response of status has a body (RFC 9110:
+// not 1xx, 204, 304).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// headerValue is v as net/http writes a header value: CR and LF replaced
+// by spaces, surrounding spaces and tabs trimmed.
+func headerValue(v string) string {
+	if strings.ContainsAny(v, "\r\n") {
+		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+	}
+	return strings.Trim(v, " \t")
+}
+
+// dateLine is the Date header line for now, formatted once a second.
+func (srv *httpServer) dateLine() []byte {
+	now := srv.now()
+	sec := now.Unix()
+	if d := srv.date.Load(); d != nil && d.sec == sec {
+		return d.line
+	}
+	d := &dateLine{sec: sec, line: now.UTC().AppendFormat([]byte("Date: "), http.TimeFormat)}
+	d.line = append(d.line, "\r\n"...)
+	srv.date.Store(d)
+	return d.line
+}
