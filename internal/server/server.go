@@ -302,6 +302,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	s.svc = lock.New(lock.Options{
 		WebhookURLs:         s.hooks,
 		LockedEventInterval: cfg.Webhooks.LockedEventInterval.Std(),
+		LockedEventsPerApp:  cfg.Webhooks.LockedEventsPerApp,
 		Store:               s.store,
 		Box:                 s.box,
 		Audiences:           cfg.PublicURLs,
