@@ -10,7 +10,6 @@
 package iampolicy
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -109,11 +108,8 @@ func (p *parser) errorf(path, format string, args ...any) {
 // nil, is an Errors listing every problem with its JSON path.
 func Parse(data []byte) (*Policy, error) {
 	root, err := decodeJSON(data)
-	if dup := (*jsontree.DuplicateKeyError)(nil); errors.As(err, &dup) {
-		return nil, Errors{{Path: dup.Path, Msg: dup.Msg()}}
-	}
 	if err != nil {
-		return nil, Errors{{Msg: err.Error()}}
+		return nil, jsontree.Problems(err)
 	}
 	p := &parser{}
 	pol := p.policy(root)

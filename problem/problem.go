@@ -25,8 +25,9 @@ type Problem struct {
 	Msg  string
 }
 
-// Error formats the problem as file:line:column: path: message, leaving
-// out the parts that are unknown.
+// Error formats the problem as file:line:column: path: message (without
+// a file, "line L, column C: path: message"), leaving out the parts that
+// are unknown.
 func (p Problem) Error() string {
 	var b strings.Builder
 	if p.File != "" {
@@ -41,7 +42,11 @@ func (p Problem) Error() string {
 		}
 		b.WriteString(": ")
 	} else if p.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", p.Line)
+		fmt.Fprintf(&b, "line %d", p.Line)
+		if p.Column > 0 {
+			fmt.Fprintf(&b, ", column %d", p.Column)
+		}
+		b.WriteString(": ")
 	}
 	if p.Path != "" {
 		b.WriteString(p.Path)
@@ -79,6 +84,34 @@ func (l *List) Append(path string, err error) {
 	default:
 		l.Add(path, err.Error())
 	}
+}
+
+// Within returns the problems err holds — found inside a file that the
+// document names — as problems at path, the key that names the file, so
+// that they are located where the file is named (the caller's Locate)
+// and still say where inside the file they are: each message starts
+// with the inner problem's file:line:column and path ("acl.json:3:33:
+// invalid character ','"). A message of several lines becomes one
+// problem a line, each with that prefix. A message that already names
+// its file ("open acl.json: no such file") is not prefixed with it again.
+func Within(path string, err error) List {
+	var inner List
+	inner.Append("", err)
+	var out List
+	for _, q := range inner {
+		for line := range strings.SplitSeq(q.Msg, "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			r := q
+			r.Msg = line
+			if r.File != "" && r.Line == 0 && strings.Contains(line, r.File) {
+				r.File = ""
+			}
+			out = append(out, Problem{Path: path, Msg: r.Error()})
+		}
+	}
+	return out
 }
 
 // Err returns the list as an error, or nil when it is empty, so that

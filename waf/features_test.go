@@ -259,8 +259,8 @@ func TestCustomKeyErrors(t *testing.T) {
 
 func TestRefusesWhatItWouldIgnore(t *testing.T) {
 	tests := []struct{ name, doc, want string }{
-		{"pre-parse transformations", `[` + rule("r", 0, `{"Block":{}}`, `{"SqliMatchStatement":{"FieldToMatch":{"Body":{}},"TextTransformations":`+none+`,"PreParseTextTransformations":[{"Priority":0,"Type":"URL_DECODE"}]}}`) + `]`, "PreParseTextTransformations: is not implemented"},
-		{"token domains", `{"Name":"t","DefaultAction":{"Allow":{}},"VisibilityConfig":{"SampledRequestsEnabled":false,"CloudWatchMetricsEnabled":false,"MetricName":"t"},"Rules":[],"TokenDomains":["example.com"]}`, "TokenDomains: is not implemented"},
+		{"pre-parse transformations", `[` + rule("r", 0, `{"Block":{}}`, `{"SqliMatchStatement":{"FieldToMatch":{"Body":{}},"TextTransformations":`+none+`,"PreParseTextTransformations":[{"Priority":0,"Type":"URL_DECODE"}]}}`) + `]`, "PreParseTextTransformations: PreParseTextTransformations is not implemented"},
+		{"token domains", `{"Name":"t","DefaultAction":{"Allow":{}},"VisibilityConfig":{"SampledRequestsEnabled":false,"CloudWatchMetricsEnabled":false,"MetricName":"t"},"Rules":[],"TokenDomains":["example.com"]}`, "TokenDomains: TokenDomains is not implemented"},
 		{"managed group config", `[{"Name":"m","Priority":1,"OverrideAction":{"None":{}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"m"},"Statement":{"ManagedRuleGroupStatement":{"VendorName":"lockgate","Name":"AnonymousIPList","ManagedRuleGroupConfigs":[{"LoginPath":"/x"}]}}}]`, "take no configuration"},
 		{"headers pattern", `[` + rule("r", 0, `{"Block":{}}`, bm(`{"Headers":{"MatchPattern":{},"MatchScope":"ALL","OversizeHandling":"CONTINUE"}}`, "EXACTLY", "x", none)) + `]`, "must be exactly one of All, IncludedHeaders and ExcludedHeaders"},
 	}

@@ -35,6 +35,19 @@ func (v *validator) errorf(path, format string, args ...any) {
 	v.errs = append(v.errs, Error{Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
+// reported reports whether a problem was found at path or inside it: a
+// later check that would refuse the same member again (an unknown
+// statement is also unimplemented, and dropped by decoding) stays quiet,
+// so that one mistake is one problem.
+func (v *validator) reported(path string) bool {
+	for _, e := range v.errs {
+		if rest, ok := strings.CutPrefix(e.Path, path); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+			return true
+		}
+	}
+	return false
+}
+
 // Format says how a document was written.
 type Format string
 
@@ -63,7 +76,7 @@ type LoadOptions struct {
 func Load(data []byte, opts LoadOptions) (*WebACL, Format, error) {
 	root, err := jsontree.Decode(data, MaxDocumentBytes, maxDepth)
 	if err != nil {
-		return nil, "", Errors{{Msg: err.Error()}}
+		return nil, "", jsontree.Problems(err)
 	}
 	v := &validator{}
 	var acl *jsontree.Node
@@ -119,7 +132,7 @@ func Load(data []byte, opts LoadOptions) (*WebACL, Format, error) {
 func LoadRuleGroup(data []byte, opts LoadOptions) (*RuleGroup, error) {
 	root, err := jsontree.Decode(data, MaxDocumentBytes, maxDepth)
 	if err != nil {
-		return nil, Errors{{Msg: err.Error()}}
+		return nil, jsontree.Problems(err)
 	}
 	if root.Kind != jsontree.Object {
 		return nil, Errors{{Msg: "a rule group document is an object, not " + root.KindName()}}
@@ -185,8 +198,8 @@ func (v *validator) dropped(in, out *jsontree.Node, path string) {
 		for i, k := range in.Keys {
 			o := out.Get(k)
 			if o == nil {
-				if !emptyValue(in.Vals[i]) {
-					v.errorf(jsontree.Key(path, k), "is not implemented by lockgate yet: refused rather than ignored")
+				if kp := jsontree.Key(path, k); !emptyValue(in.Vals[i]) && !v.reported(kp) {
+					v.errorf(kp, "%s is not implemented by lockgate yet: refused rather than ignored", k)
 				}
 				continue
 			}
@@ -500,7 +513,9 @@ func (v *validator) checkStatement(s *Statement, n *jsontree.Node, path string, 
 	kind := n.Keys[0]
 	sp := jsontree.Key(path, kind)
 	if !implementedStatements[kind] {
-		v.errorf(sp, "%s is not implemented by lockgate yet: refused rather than ignored", kind)
+		if !v.reported(sp) { // an unknown member: not a statement at all
+			v.errorf(sp, "%s is not implemented by lockgate yet: refused rather than ignored", kind)
+		}
 		return
 	}
 	if depth > 0 && (kind == "RateBasedStatement" || kind == "ManagedRuleGroupStatement" || kind == "RuleGroupReferenceStatement") {
@@ -509,7 +524,7 @@ func (v *validator) checkStatement(s *Statement, n *jsontree.Node, path string, 
 	}
 	body := n.Vals[0]
 	if body.Get("PreParseTextTransformations") != nil {
-		v.errorf(jsontree.Key(sp, "PreParseTextTransformations"), "is not implemented by lockgate yet: refused rather than ignored")
+		v.errorf(jsontree.Key(sp, "PreParseTextTransformations"), "PreParseTextTransformations is not implemented by lockgate yet: refused rather than ignored")
 	}
 	switch {
 	case s.RegexPatternSetReferenceStatement != nil:

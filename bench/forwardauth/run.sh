@@ -79,9 +79,25 @@ http {
       proxy_set_header X-Original-URI \$request_uri;
       proxy_set_header X-Original-Host \$host;
       proxy_set_header X-Original-Proto \$scheme;
-      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Original-Protocol \$server_protocol;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      # As docs/integrations.md's location = /_lockgate: the headers the
+      # application gets, and the timeouts.
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Real-IP \$remote_addr;
+      proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Port "";
+      proxy_set_header X-Forwarded-Prefix "";
+      proxy_set_header Forwarded "";
+      proxy_set_header True-Client-IP "";
+      proxy_set_header CF-Connecting-IP "";
+      proxy_set_header X-Client-IP "";
+      proxy_connect_timeout 1s;
+      proxy_send_timeout 2s;
+      proxy_read_timeout 2s;
     }
   }
 }

@@ -113,7 +113,7 @@ func runAnalyzeReplay(c *cobra.Command, args []string) error {
 	}
 	if format != "table" {
 		for _, w := range rep.Warnings {
-			fmt.Fprintln(c.ErrOrStderr(), "warning:", w)
+			fmt.Fprintln(c.ErrOrStderr(), "warning:", safeMessage(fmt.Sprint(w)))
 		}
 	}
 	return rep.Write(c.OutOrStdout(), format)

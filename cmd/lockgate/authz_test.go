@@ -306,7 +306,7 @@ authz:
 	}
 	for _, want := range []string{
 		cfg + ":11:18: authz.issuers[0].jwks_file: open " + filepath.Join(dir, "keys/jwks.json") + ": no such file or directory",
-		filepath.Join(dir, "groups.yaml") + `:4:15: authz.groups.file: pet-veterinarian.Statement[0].Effect: "Permit" is not Allow or Deny`,
+		cfg + ":15:11: authz.groups.file: " + filepath.Join(dir, "groups.yaml") + `:4:15: pet-veterinarian.Statement[0].Effect: "Permit" is not Allow or Deny`,
 		cfg + `:18:17: authz.authorizers[0].issuers[0]: "pol" is not an issuer of this section (known: pool)`,
 	} {
 		if !strings.Contains(stderr, want) {

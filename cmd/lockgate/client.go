@@ -124,7 +124,7 @@ func (k *call) notice(format string, args ...any) {
 	if k.print.structured() {
 		return
 	}
-	k.cmd.PrintErrf(format+"\n", args...)
+	k.cmd.PrintErrln(safeMessage(fmt.Sprintf(format, args...)))
 }
 
 // durationFlag is a duration written as Go writes them or in days ("7d").

@@ -51,7 +51,7 @@ func run(args []string) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "lockgate:", err)
+	fmt.Fprintln(os.Stderr, "lockgate:", safeMessage(err.Error()))
 	var ue usageError
 	if errors.As(err, &ue) {
 		if cmd.Runnable() && cmd.HasParent() && cmd.Name() != "help" {

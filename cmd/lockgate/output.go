@@ -210,6 +210,24 @@ func safe(s string) string {
 	return b.String()
 }
 
+// safeMessage is safe for a message of one or more lines, such as an
+// error: newlines and tabs stay as its layout, every other control
+// character is escaped. Errors echo what was typed or received (a name
+// piped from a JSON listing, which decodes \u001b back to ESC, a server's
+// message): printed raw, it could set the terminal's title or colours.
+// Every error the CLI prints goes through it.
+func safeMessage(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		cells := strings.Split(l, "\t")
+		for j, c := range cells {
+			cells[j] = safe(c)
+		}
+		lines[i] = strings.Join(cells, "\t")
+	}
+	return strings.Join(lines, "\n")
+}
+
 // isBidi reports the bidirectional formatting characters that can make a
 // terminal show text in another order than it is (Trojan Source).
 func isBidi(r rune) bool {

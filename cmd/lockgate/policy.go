@@ -73,10 +73,10 @@ what was inferred and why.`,
 					continue
 				}
 				for _, line := range r.Problems {
-					fmt.Fprintf(c.ErrOrStderr(), "%s: %s\n", f, line)
+					fmt.Fprintln(c.ErrOrStderr(), safeMessage(f+": "+line))
 				}
 				if r.Type != "" {
-					fmt.Fprintf(c.ErrOrStderr(), "%s: validated as %s policy%s\n", f, r.Type, note)
+					fmt.Fprintln(c.ErrOrStderr(), safeMessage(fmt.Sprintf("%s: validated as %s policy%s", f, r.Type, note)))
 				}
 			}
 			if p.structured() {
@@ -228,11 +228,11 @@ func runPolicyEval(c *cobra.Command, _ []string) error {
 
 	set, problems := readPolicySet(c)
 	if len(problems) > 0 {
-		fmt.Fprintln(c.ErrOrStderr(), strings.Join(problems, "\n"))
+		fmt.Fprintln(c.ErrOrStderr(), safeMessage(strings.Join(problems, "\n")))
 		return exitError{exitFailure}
 	}
 	if err := set.Validate(); err != nil {
-		fmt.Fprintln(c.ErrOrStderr(), err)
+		fmt.Fprintln(c.ErrOrStderr(), safeMessage(err.Error()))
 		return exitError{exitFailure}
 	}
 	res := set.Evaluate(req)

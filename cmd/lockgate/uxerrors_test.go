@@ -92,3 +92,49 @@ func TestNotFoundNamesWhatIsMissing(t *testing.T) {
 	}
 	runCLICases(t, tests)
 }
+
+// Errors echo what was typed, and a name piped from `-o json | jq -r`
+// holds ESC again: the error path escapes control characters as tables
+// do, keeping its own newlines (atk14f F9: "account x^[]0;PWNED^G… not
+// found" set the terminal's title).
+func TestErrorsEscapeArguments(t *testing.T) {
+	addr := freeAddr(t)
+	const tok = "ux-errors-admin-token-L8TwijfwGSB8"
+	p := startServe(t, addr, "LOCKGATE_DATA_DIR="+t.TempDir(), "LOCKGATE_ADMIN_TOKEN="+tok)
+	const evil = "x\x1b]0;PWNED\a\x1b[31mRED\x1b[0m\r\u009b"
+	const shown = `x\x1b]0;PWNED\a\x1b[31mRED\x1b[0m\r\u009b`
+	srv := []string{"--server", p.url(), "--token", tok}
+	for _, args := range [][]string{
+		{"person", "get", "p" + evil},
+		{"token", "get", "t" + evil},
+		{"app", "get", "a" + evil},
+		{"account", "status", "app_" + evil, "alice"},
+		{"account", "history", "app_" + evil, "alice"},
+	} {
+		t.Run(args[0]+" "+args[1], func(t *testing.T) {
+			_, stderr, code := runCLI(t, nil, append(args, srv...)...)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1:\n%s", code, stderr)
+			}
+			if strings.ContainsAny(stderr, "\x1b\a\r\u009b") {
+				t.Errorf("raw control characters on standard error: %q", stderr)
+			}
+			if !strings.Contains(stderr, shown) {
+				t.Errorf("want the argument shown escaped (%s):\n%s", shown, stderr)
+			}
+		})
+	}
+}
+
+func TestSafeMessage(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"two\nlines\tand a tab", "two\nlines\tand a tab"},
+		{"a\x1b[2Jb\r\x7f", `a\x1b[2Jb\r\x7f`},
+		{"bidi \u202e and C1 \u0085", `bidi \u202e and C1 \u0085`},
+	} {
+		if got := safeMessage(tt.in); got != tt.want {
+			t.Errorf("safeMessage(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

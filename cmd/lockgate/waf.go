@@ -160,11 +160,11 @@ against the files given for them.`,
 					return err
 				}
 			case !out.Valid:
-				fmt.Fprintln(c.ErrOrStderr(), strings.Join(problems, "\n"))
+				fmt.Fprintln(c.ErrOrStderr(), safeMessage(strings.Join(problems, "\n")))
 			default:
 				fmt.Fprintf(c.OutOrStdout(), "%s: ok, %d rules, %d WCUs\n", args[0], out.Rules, out.WCUs)
 				for _, w := range out.Warnings {
-					fmt.Fprintln(c.ErrOrStderr(), w)
+					fmt.Fprintln(c.ErrOrStderr(), safeMessage(fmt.Sprint(w)))
 				}
 			}
 			if !out.Valid {
@@ -259,14 +259,14 @@ Exit 0 when the last request is allowed, 3 when it is blocked or refused.`,
 			raw, block := rawRequest(str(c, "method"), target, hs, body)
 			acl, opts, problems := loadACL(c, str(c, "acl"))
 			if len(problems) > 0 {
-				fmt.Fprintln(c.ErrOrStderr(), strings.Join(problems, "\n"))
+				fmt.Fprintln(c.ErrOrStderr(), safeMessage(strings.Join(problems, "\n")))
 				return exitError{exitFailure}
 			}
 			clock := time.Now()
 			opts.Now = func() time.Time { return clock }
 			eng, err := waf.New(acl, opts)
 			if err != nil {
-				fmt.Fprintln(c.ErrOrStderr(), err)
+				fmt.Fprintln(c.ErrOrStderr(), safeMessage(err.Error()))
 				return exitError{exitFailure}
 			}
 			src := &waflog.Source{WebACLID: waflog.WebACLID(acl), Name: "lockgate", ID: str(c, "route"), RedactedFields: waflog.DefaultRedactedFields}

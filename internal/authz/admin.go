@@ -82,7 +82,7 @@ func (s *Service) servePut(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxPolicyBody+1))
 	if err != nil || len(data) > maxPolicyBody {
-		httpjson.Error(w, http.StatusRequestEntityTooLarge, "too_large", "the body is over 1 MiB")
+		httpjson.TooLarge(w, "the body is over 1 MiB")
 		return
 	}
 	var in struct {

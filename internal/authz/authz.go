@@ -84,14 +84,8 @@ func Provision(cfg Config, opts Options) (*Service, problem.List) {
 	s.groups = newGroups(nil, ttl, opts.Now)
 	if cfg.Groups.Source == "file" && cfg.Groups.File != "" {
 		fs, fp := LoadFile(string(cfg.Groups.File))
-		for _, p := range fp {
-			// Located in the group file; the key path says which group.
-			if p.Path != "" {
-				p.Msg = p.Path + ": " + p.Msg
-			}
-			p.Path = "groups.file"
-			probs = append(probs, p)
-		}
+		// At the key that names the file, each saying where in it.
+		probs = append(probs, problem.Within("groups.file", fp.Err())...)
 		if fs != nil {
 			s.groups.store = fs
 		}

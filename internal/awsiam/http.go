@@ -70,7 +70,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventBytes))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "event over 256 KiB")
+		writeError(w, http.StatusRequestEntityTooLarge, httpjson.PayloadTooLarge, "event over 256 KiB")
 		return
 	}
 	if err := httpjson.CheckSurrogates(body); err != nil {
@@ -111,7 +111,7 @@ type Outcomes struct {
 func (h *Handler) lockChanged(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventBytes))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "event over 256 KiB")
+		writeError(w, http.StatusRequestEntityTooLarge, httpjson.PayloadTooLarge, "event over 256 KiB")
 		return
 	}
 	if h.WebhookSecret == "" {

@@ -70,7 +70,7 @@ func CheckAppendable(path string) error {
 	di, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s cannot be created: directory %s does not exist", path, dir)
+		return fmt.Errorf("%s cannot be created: directory %s: %w", path, dir, syscall.ENOENT)
 	case err != nil:
 		return err
 	case !di.IsDir():

@@ -27,10 +27,18 @@ type Config struct {
 	// request must be one of them, since the request it describes is
 	// whatever its headers say.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ForwardedHops are the CDNs and load balancers in front of the
+	// proxies: their addresses are passed over in the X-Forwarded-For
+	// walk, as the proxies' are, but they may not ask. Caddy told to
+	// trust a CDN (its trusted_proxies) keeps the CDN's X-Forwarded-For
+	// and adds the CDN's address ("client, cdn"); without this list the
+	// CDN would be taken for the client (atk20f F3).
+	ForwardedHops []string `yaml:"forwarded_hops"`
 	// WideTrustedProxies is refuse (the default) or allow: allow
-	// acknowledges a trusted_proxies entry wider than any network of
-	// proxies (0.0.0.0/0, ::/0; httprule.Wide), which lets whoever
-	// reaches the listener ask and name any client address.
+	// acknowledges a trusted_proxies or forwarded_hops entry wider than
+	// any network of proxies (0.0.0.0/0, ::/0; httprule.Wide), which
+	// lets whoever reaches the listener ask, or whoever reaches the CDN
+	// name, any client address.
 	WideTrustedProxies string `yaml:"wide_trusted_proxies"`
 	// ClientIPHeader carries the client address (the rightmost address
 	// of X-Forwarded-For that is not a trusted proxy, or a single-address
@@ -70,6 +78,12 @@ type Route struct {
 	WebACL     config.Path `yaml:"web_acl"`
 	// Authorizer names an authorizer of the authz section.
 	Authorizer string `yaml:"authorizer"`
+	// PathCase is sensitive (the default) or insensitive: the
+	// application serves this prefix in any case, as IIS does, so a
+	// request whose path reaches it once case-folded (or with trailing
+	// dots, an NTFS stream, an 8.3 short name) but is routed elsewhere is
+	// refused (httprule.Folded).
+	PathCase string `yaml:"path_case"`
 }
 
 // DefaultConfig is the section before the file.
@@ -113,7 +127,17 @@ func (c Config) Validate() problem.List {
 			probs.Addf(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR or an address", p)
 		}
 	}
+	for i, p := range c.ForwardedHops {
+		if _, err := parsePrefix(p); err != nil {
+			probs.Addf(fmt.Sprintf("forwarded_hops[%d]", i), "%q is not a CIDR or an address", p)
+		}
+	}
 	probs = append(probs, httprule.ValidateWide("trusted_proxies", c.TrustedProxies, c.WideTrustedProxies)...)
+	for _, p := range httprule.ValidateWide("forwarded_hops", c.ForwardedHops, c.WideTrustedProxies) {
+		if p.Path != "wide_trusted_proxies" { // said once, above
+			probs = append(probs, p)
+		}
+	}
 	if strings.TrimSpace(c.ClientIPHeader) == "" {
 		probs.Add("client_ip_header", "required (X-Forwarded-For by default)")
 	}
@@ -134,6 +158,9 @@ func (c Config) Validate() problem.List {
 		probs.Add("log.file", err.Error())
 	}
 	probs = append(probs, httprule.ValidateLog(c.Log.Only, c.Log.MaxSizeMB, c.Log.Keep)...)
+	for i, r := range c.Routes {
+		probs = append(probs, httprule.ValidatePathCase(fmt.Sprintf("routes[%d].path_case", i), r.PathCase)...)
+	}
 	probs = append(probs, httprule.ValidateRoutes(len(c.Routes), func(i int) (string, string, string) {
 		return c.Routes[i].Name, c.Routes[i].Host, c.Routes[i].PathPrefix
 	})...)

@@ -33,6 +33,7 @@ import (
 	"github.com/lockgate/lockgate/internal/authz"
 	"github.com/lockgate/lockgate/internal/gateway"
 	"github.com/lockgate/lockgate/internal/geo"
+	"github.com/lockgate/lockgate/internal/httpjson"
 	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/internal/waflog"
 	"github.com/lockgate/lockgate/internal/webacl"
@@ -98,11 +99,17 @@ type Service struct {
 type state struct {
 	cfg     Config
 	trusted *bart.Lite
-	routes  []*route
+	// hops are trusted_proxies and forwarded_hops: the addresses passed
+	// over in the X-Forwarded-For walk.
+	hops   *bart.Lite
+	routes []*route
 	// answered are the headers every allow answers (canonical), empty
 	// when the request got none: the section's copy_headers.
 	answered []string
 	files    gateway.Watched // watched files and their versions
+	// folded is set when a route's path_case is insensitive: requests
+	// are then checked against httprule.Folded.
+	folded bool
 	// redactPath is log.redacted_fields naming UriPath: lockgate's own
 	// log lines then write the path as REDACTED too, as the records do.
 	redactPath bool
@@ -110,6 +117,7 @@ type state struct {
 
 type route struct {
 	name, host, prefix string
+	insensitive        bool   // path_case: insensitive
 	webACL             string // its name, "" for none
 	eng                *waf.Engine
 	authz              *authz.Authorizer
@@ -165,7 +173,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 	if probs := cfg.Validate(); len(probs) > 0 {
 		return nil, nil, probs
 	}
-	st := &state{cfg: cfg, trusted: newTrusted(cfg.TrustedProxies...), files: gateway.Watched{}}
+	st := &state{cfg: cfg, trusted: newTrusted(cfg.TrustedProxies...), hops: newTrusted(append(slices.Clip(cfg.TrustedProxies), cfg.ForwardedHops...)...), files: gateway.Watched{}}
 	var probs, warnings problem.List
 	for _, n := range cfg.CopyHeaders {
 		st.answered = append(st.answered, http.CanonicalHeaderKey(n))
@@ -202,6 +210,8 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 		if rt.prefix == "" {
 			rt.prefix = "/"
 		}
+		rt.insensitive = rc.PathCase == httprule.PathCaseInsensitive
+		st.folded = st.folded || rt.insensitive
 		if rc.Authorizer != "" {
 			if s.opts.Authorizer != nil {
 				rt.authz = s.opts.Authorizer(rc.Authorizer)
@@ -223,7 +233,7 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 				return s.counterFor(acl.Name, used, snap.WAF.Options.MaxKeys)
 			})
 			if err != nil {
-				probs.Append(p+".web_acl", err)
+				probs = append(probs, problem.Within(p+".web_acl", err)...)
 				continue
 			}
 			rt.eng, rt.webACL, rt.aclMetric, webaclID = eng, acl.Name, acl.VisibilityConfig.MetricName, waflog.WebACLID(acl)
@@ -362,12 +372,14 @@ func (st *state) trustedPeer(a netip.Addr) bool { return a.IsValid() && st.trust
 
 // clientFrom is the client address a trusted proxy names in header
 // values, read as the gateway reads it (httprule.Client: ip:port and
-// [v6]:port hops included). ok is false when there is none to read.
+// [v6]:port hops included), passing over the proxies and the
+// forwarded_hops in front of them. ok is false when there is none to
+// read.
 func (st *state) clientFrom(values []string) (netip.Addr, bool) {
 	if len(values) == 0 {
 		return netip.Addr{}, false
 	}
-	a := httprule.Client(st.cfg.ClientIPHeader, values, func(a netip.Addr) bool { return st.trusted.Lookup(a) })
+	a := httprule.Client(st.cfg.ClientIPHeader, values, func(a netip.Addr) bool { return st.hops.Lookup(a) })
 	return a, a.IsValid()
 }
 
@@ -416,8 +428,15 @@ func (st *state) match(host, path string) (*route, string) {
 	if httprule.Ambiguous(path, byPath) {
 		return nil, "the path is routed differently once decoded or cleaned of //, /./ or /../"
 	}
-	return byPath(httprule.CleanPath(path)), ""
+	clean := httprule.CleanPath(path)
+	rt := byPath(clean)
+	if st.folded && httprule.Folded(st.routes, placeOf, isInsensitive, h, clean, rt) {
+		return nil, "the path names another route to a case-insensitive server (path_case: insensitive): in another case, with trailing dots, a stream name or an 8.3 short name"
+	}
+	return rt, ""
 }
+
+func isInsensitive(rt *route) bool { return rt.insensitive }
 
 // logPath is the path of o for lockgate's log lines: REDACTED when the
 // records redact it (a path may hold a token: /reset/<token>).
@@ -591,8 +610,26 @@ func (o *original) logRequest() *http.Request {
 	return r
 }
 
+// plain is a refusal that is not the web ACL's: lockgate's JSON error
+// body, as on every other listener (a web ACL's block keeps AWS's
+// answer). The reason is logged, not told: it is about the proxy's
+// request or configuration.
 func plain(status int) verdict {
-	return verdict{status: status, header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, body: []byte(http.StatusText(status) + "\n")}
+	return verdict{status: status, header: http.Header{"Content-Type": {"application/json"}, "X-Content-Type-Options": {"nosniff"}}, body: plainBodies[status]}
+}
+
+// plainBodies are plain's answers, made once.
+var plainBodies = map[int][]byte{
+	http.StatusBadRequest:          errorBody("bad_request", "the original request is refused before the web ACL: the reason is in lockgate's log"),
+	http.StatusForbidden:           errorBody("forbidden", "refused: the reason is in lockgate's log"),
+	http.StatusNotFound:            errorBody("not_found", "no such endpoint: /nginx, /caddy and /traefik are"),
+	http.StatusInternalServerError: errorBody("internal", "the proxy did not say what the original request is: the error is in lockgate's log"),
+}
+
+// errorBody is {"error": code, "message": msg} (httpjson.ErrorBody).
+func errorBody(code, msg string) []byte {
+	b, _ := json.Marshal(httpjson.ErrorBody{Error: code, Message: msg})
+	return append(b, '\n')
 }
 
 // buffer is a ResponseWriter that keeps the response, for answers the

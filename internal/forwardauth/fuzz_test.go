@@ -19,7 +19,7 @@ func FuzzFromHTTP(f *testing.F) {
 	f.Add("POST", "http://evil/", "[::1]:80", "not-an-ip", "HTTPS")
 	f.Add("GET", "/#frag?x", "h", "::ffff:192.0.2.1", "http")
 	f.Add("GET", "/", "", "192.0.2.1", "HTTP/1.0")
-	s := &state{cfg: Config{ClientIPHeader: "X-Forwarded-For"}, trusted: newTrusted("127.0.0.1/32")}
+	s := &state{cfg: Config{ClientIPHeader: "X-Forwarded-For"}, trusted: newTrusted("127.0.0.1/32"), hops: newTrusted("127.0.0.1/32", "198.51.100.0/24")}
 	f.Fuzz(func(t *testing.T, method, uri, host, xff, proto string) {
 		for _, hs := range []headerSet{nginxHeaders, caddyHeaders, traefikHeaders} {
 			r, _ := http.NewRequest(http.MethodGet, "http://lockgate/nginx", nil)

@@ -46,6 +46,7 @@ func (s *Service) Handler() http.Handler {
 	mux.Handle("/nginx", s.endpoint(Nginx, nginxHeaders))
 	mux.Handle("/caddy", s.endpoint(Caddy, caddyHeaders))
 	mux.Handle("/traefik", s.endpoint(Traefik, traefikHeaders))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeVerdict(w, "", notFound) }))
 	return mux
 }
 

@@ -33,7 +33,22 @@ const (
 	lockgatePlaceholder = "127.0.0.1:9191"
 	appPlaceholder      = "127.0.0.1:9000"
 	proxyPlaceholder    = "127.0.0.1:8080"
+	// cdnPlaceholder is the CDN's range of "Behind a CDN or a load
+	// balancer"; the tests replace it with a loopback address of their
+	// own (stackOptions.cdn).
+	cdnPlaceholder = "198.51.100.0/24"
 )
+
+// stackOptions vary startStack's set-up.
+type stackOptions struct {
+	// cdn is the stand-in CDN's address range: it replaces
+	// cdnPlaceholder in the proxy's configuration and is lockgate's
+	// forwarded_hops.
+	cdn string
+	// stalled replaces lockgate with a listener that accepts connections
+	// and never answers (a hung decision service).
+	stalled bool
+}
 
 // tool finds a proxy binary: a test that needs it skips without it,
 // unless CI=true, where .ci/run installs it and its absence fails.
@@ -77,6 +92,7 @@ type proxyRun struct {
 	upgrades   sync.Map
 	lastHeader atomic.Value // http.Header: the application's last request
 	logPath    string
+	lockgate   string // lockgate's forward_auth.listen
 	svc        *Service
 	aclPath    string // the shop route's web ACL, a copy to rewrite
 	token      string // a veterinarian's, for the petstore route
@@ -87,7 +103,7 @@ type proxyRun struct {
 // routes (the shop route's web ACL a copy at aclPath) plus the blog's
 // petstore authorizer on /petstore/, copying the headers the
 // configurations of docs/integrations.md copy.
-func stackService(t *testing.T, logPath, aclPath string) (*Service, string) {
+func stackService(t *testing.T, logPath, aclPath string, opt stackOptions) (*Service, string) {
 	t.Helper()
 	acl, err := os.ReadFile("testdata/proxied-acl.json")
 	if err != nil {
@@ -112,6 +128,9 @@ func stackService(t *testing.T, logPath, aclPath string) (*Service, string) {
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	if opt.cdn != "" {
+		cfg.ForwardedHops = []string{opt.cdn}
+	}
 	cfg.Log.File = config.Path(logPath)
 	cfg.CopyHeaders = append([]string{"X-Amzn-Waf-Api"}, identityHeaders...)
 	cfg.Routes = []Route{
@@ -134,7 +153,7 @@ func stackService(t *testing.T, logPath, aclPath string) (*Service, string) {
 // startStack runs lockgate's forward auth (trusting only 127.0.0.1, the
 // proxy), an application, and the proxy from testdata/conf with the
 // placeholders replaced; start runs the proxy on the config file.
-func startStack(t *testing.T, test, conf string, start func(dir, confPath string) *exec.Cmd) *proxyRun {
+func startStack(t *testing.T, test, conf string, start func(dir, confPath string) *exec.Cmd, opts ...stackOptions) *proxyRun {
 	t.Helper()
 	pr := &proxyRun{logPath: filepath.Join(t.TempDir(), "waf.log")}
 	pr.lastWAF.Store("")
@@ -158,21 +177,30 @@ func startStack(t *testing.T, test, conf string, start func(dir, confPath string
 	}))
 	t.Cleanup(app.Close)
 	pr.aclPath = filepath.Join(t.TempDir(), "acl.json")
-	s, tok := stackService(t, pr.logPath, pr.aclPath)
+	var opt stackOptions
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	s, tok := stackService(t, pr.logPath, pr.aclPath, opt)
 	pr.svc, pr.token = s, tok
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, ln, nil) }()
-	var once sync.Once
-	pr.stop = func() { once.Do(func() { cancel(); <-done }) } // Run closes (flushes) the log
+	if opt.stalled {
+		pr.stop = stall(t, ln)
+	} else {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx, ln, nil) }()
+		var once sync.Once
+		pr.stop = func() { once.Do(func() { cancel(); <-done }) } // Run closes (flushes) the log
+	}
 	t.Cleanup(pr.stop)
+	pr.lockgate = ln.Addr().String()
 	pr.addr = freeAddr(t)
 	text := docBlock(t, test)
-	r := strings.NewReplacer(lockgatePlaceholder, ln.Addr().String(), appPlaceholder, app.Listener.Addr().String(), proxyPlaceholder, pr.addr)
+	r := strings.NewReplacer(lockgatePlaceholder, ln.Addr().String(), appPlaceholder, app.Listener.Addr().String(), proxyPlaceholder, pr.addr, cdnPlaceholder, opt.cdn)
 	dir := t.TempDir()
 	confPath := filepath.Join(dir, conf)
 	if err := os.WriteFile(confPath, []byte(r.Replace(text)), 0o600); err != nil {
@@ -266,8 +294,19 @@ func get(t *testing.T, c *http.Client, url string, header ...string) (*http.Resp
 }
 
 func TestNginx(t *testing.T) {
-	nginx := tool(t, "nginx")
-	pr := startStack(t, "TestNginx", "lockgate.conf", func(dir, confPath string) *exec.Cmd {
+	pr := startStack(t, "TestNginx", "lockgate.conf", nginxStart(tool(t, "nginx")))
+	proxyCases(t, pr, Nginx)
+}
+
+func TestCaddy(t *testing.T) {
+	pr := startStack(t, "TestCaddy", "Caddyfile", caddyStart(tool(t, "caddy")))
+	proxyCases(t, pr, Caddy)
+}
+
+// nginxStart runs the nginx binary on a configuration file holding the
+// http block's contents, as /etc/nginx/conf.d/ files do.
+func nginxStart(nginx string) func(dir, confPath string) *exec.Cmd {
+	return func(dir, confPath string) *exec.Cmd {
 		for _, d := range []string{"logs", "tmp"} {
 			os.MkdirAll(filepath.Join(dir, d), 0o755)
 		}
@@ -290,18 +329,16 @@ http {
 		mainPath := filepath.Join(dir, "nginx.conf")
 		os.WriteFile(mainPath, []byte(main), 0o600)
 		return exec.Command(nginx, "-p", dir, "-c", mainPath, "-e", "stderr")
-	})
-	proxyCases(t, pr, Nginx)
+	}
 }
 
-func TestCaddy(t *testing.T) {
-	caddy := tool(t, "caddy")
-	pr := startStack(t, "TestCaddy", "Caddyfile", func(dir, confPath string) *exec.Cmd {
+// caddyStart runs the caddy binary on a Caddyfile.
+func caddyStart(caddy string) func(dir, confPath string) *exec.Cmd {
+	return func(dir, confPath string) *exec.Cmd {
 		cmd := exec.Command(caddy, "run", "--config", confPath, "--adapter", "caddyfile")
 		cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
 		return cmd
-	})
-	proxyCases(t, pr, Caddy)
+	}
 }
 
 // proxyCases are the must-show cases behind a real proxy: the blog's
@@ -427,6 +464,15 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 		if want := map[string]int{Nginx: 403, Caddy: 400}[integration]; status != want {
 			t.Fatalf("status %d, want %d", status, want)
 		}
+		// Without HTTP2-Settings (a server need not require it): nginx
+		// drops Upgrade as hop-by-hop, and tunnels after a 101 once a
+		// WebSocket configuration passes it on (atk20f F6), so its
+		// configuration passes Upgrade to lockgate, which refuses it.
+		before := pr.appHits.Load()
+		status = rawVia(t, pr.addr, "GET / HTTP/1.1\r\nHost: "+pr.addr+"\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n")
+		if want := map[string]int{Nginx: 403, Caddy: 400}[integration]; status != want || pr.appHits.Load() != before {
+			t.Fatalf("Upgrade: h2c without HTTP2-Settings: status %d, want %d; the application saw %d requests", status, want, pr.appHits.Load()-before)
+		}
 		status = rawVia(t, pr.addr, "GET /ws HTTP/1.1\r\nHost: "+pr.addr+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 		if status != 200 {
 			t.Fatalf("WebSocket upgrade: status %d", status)
@@ -463,7 +509,7 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, blocked66, y10 := 0, 0, 0
+		n, blocked66, y10, forgedSeen := 0, 0, 0, 0
 		sc := bufio.NewScanner(strings.NewReader(string(data)))
 		for sc.Scan() {
 			var rec waflog.Record
@@ -486,6 +532,10 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 			} else if rec.HTTPRequest.HTTPVersion != "HTTP/1.1" {
 				t.Errorf("%s: version %q", rec.HTTPRequest.URI, rec.HTTPRequest.HTTPVersion)
 			}
+			if rec.HTTPRequest.ClientIP == "127.0.0.12" && rec.HTTPRequest.URI == "/" {
+				forgedSeen++
+				inspectedAsSent(t, rec.HTTPRequest.Headers)
+			}
 			if rec.HTTPRequest.ClientIP == "127.0.0.66" && rec.Action == "BLOCK" && rec.TerminatingRuleID == "BlockedIPs" {
 				blocked66++
 			}
@@ -498,8 +548,8 @@ func proxyCases(t *testing.T, pr *proxyRun, integration string) {
 		if integration == Nginx {
 			want++
 		}
-		if n != want || blocked66 != 3 || y10 != 1 {
-			t.Fatalf("%d records (want %d), %d blocked for 127.0.0.66 by BlockedIPs (want 3), %d for /y10 (want 1)", n, want, blocked66, y10)
+		if n != want || blocked66 != 3 || y10 != 1 || forgedSeen != 1 {
+			t.Fatalf("%d records (want %d), %d blocked for 127.0.0.66 by BlockedIPs (want 3), %d for /y10 (want 1), %d for the forged headers (want 1)", n, want, blocked66, y10, forgedSeen)
 		}
 	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lockgate/lockgate/internal/config"
 	"github.com/lockgate/lockgate/internal/gateway"
+	"github.com/lockgate/lockgate/internal/httprule"
 	"github.com/lockgate/lockgate/internal/webacl"
 )
 
@@ -345,5 +346,65 @@ func TestForwardAuthRulesItCannotJudge(t *testing.T) {
 		if status, _ := rawAsk(t, addr, caddyRaw("shop.example", "/", "192.0.2.10", extra)); status != http.StatusForbidden {
 			t.Errorf("HeaderOrder rule with headers %q: status %d, want 403 (fails closed)", extra, status)
 		}
+	}
+}
+
+// atk20f F8: behind a case-insensitive server (IIS), /PRIV/x, /priv./x
+// and /priv::$DATA/x are /priv/x. A route with path_case: insensitive
+// refuses them when they are routed elsewhere; without it they escape
+// its web ACL (path prefixes are case-sensitive, as the gateway's).
+func TestPathCaseInsensitive(t *testing.T) {
+	dir := t.TempDir()
+	block := filepath.Join(dir, "block.json")
+	os.WriteFile(block, []byte(`{"Name":"block","DefaultAction":{"Block":{}},"Rules":[],"VisibilityConfig":{"MetricName":"block","SampledRequestsEnabled":false,"CloudWatchMetricsEnabled":false}}`), 0o600)
+	set, probs := webacl.Provision(webacl.Config{}, nil)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	serve := func(pathCase string) string {
+		cfg := DefaultConfig()
+		cfg.Listen = "127.0.0.1:0"
+		cfg.TrustedProxies = []string{"127.0.0.1/32"}
+		cfg.Routes = []Route{{Name: "open"}, {Name: "priv", PathPrefix: "/priv/", WebACL: config.Path(block), PathCase: pathCase}}
+		s, probs := Provision(cfg, Options{WAF: set})
+		if len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		return serveRaw(t, s)
+	}
+	insensitive, sensitive := serve(httprule.PathCaseInsensitive), serve("")
+	for _, tc := range []struct {
+		uri                    string
+		insensitive, sensitive int
+	}{
+		{"/priv/x", 403, 403},
+		{"/x", 200, 200},
+		{"/PRIV/x", 400, 200},
+		{"/Priv/secret.txt", 400, 200},
+		{"/priv./x", 400, 200},
+		{"/priv%2E/x", 400, 200},
+		{"/priv::$DATA/x", 400, 200},
+		{"/PRIV~1/x", 400, 200},
+		{"/private", 200, 200},
+	} {
+		for _, c := range []struct {
+			addr string
+			want int
+		}{{insensitive, tc.insensitive}, {sensitive, tc.sensitive}} {
+			for _, raw := range []string{nginxRaw("shop.example", tc.uri, "192.0.2.1", ""), caddyRaw("shop.example", tc.uri, "192.0.2.1", "")} {
+				status, lockgateStatus := rawAsk(t, c.addr, raw)
+				if status == 403 && lockgateStatus == "400" {
+					status = 400 // nginx: lockgate's 400 as 403
+				}
+				if status != c.want {
+					t.Errorf("%s (insensitive %v): %d, want %d", tc.uri, c.addr == insensitive, status, c.want)
+				}
+			}
+		}
+	}
+	c := DefaultConfig()
+	c.Listen, c.TrustedProxies, c.Routes = "127.0.0.1:0", []string{"127.0.0.1"}, []Route{{Name: "a", PathCase: "Insensitive"}}
+	if p := c.Validate(); len(p) != 1 || p[0].Path != "routes[0].path_case" {
+		t.Errorf("path_case Insensitive: %v", p)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/lockgate/lockgate/internal/httpjson"
 )
 
 // The forward-auth listener serves its three endpoints with a connection
@@ -211,8 +213,14 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 	var writeBy time.Time // the write deadline, moved on lazily
 	for {
 		if br.Buffered() == 0 {
-			// Nothing pipelined: wait for the next request.
-			c.SetReadDeadline(srv.now().Add(idleTimeout))
+			// Nothing pipelined: wait for the next request; a peer that
+			// is not a trusted proxy is refused whatever it sends, and is
+			// not waited for as a proxy is (atk20g G4).
+			idle := idleTimeout
+			if !srv.s.state.Load().trustedPeer(peer) {
+				idle = readHeaderTimeout
+			}
+			c.SetReadDeadline(srv.now().Add(idle))
 			hc.state.Store(connIdle)
 			if srv.closing.Load() {
 				return
@@ -228,22 +236,26 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 		start := srv.now()
 		c.SetReadDeadline(start.Add(readHeaderTimeout))
 		lr.n = maxHeaderBytes + 4096
+		// The request line as buffered, to answer a request the reader
+		// refuses as its endpoint expects (nginx: 403 carrying the status).
+		first, _ := br.Peek(min(br.Buffered(), 64))
+		path := requestPath(first) // before the reader reuses its buffer
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			var ne net.Error
 			switch {
 			case lr.n <= 0:
-				srv.refuse(c, bw, http.StatusRequestHeaderFieldsTooLarge)
+				srv.refuse(c, bw, remote, path, http.StatusRequestHeaderFieldsTooLarge, err)
 			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne):
 				// The peer went away or stalled: nobody to answer.
 			default:
-				srv.refuse(c, bw, http.StatusBadRequest)
+				srv.refuse(c, bw, remote, path, http.StatusBadRequest, err)
 			}
 			return
 		}
 		lr.n = math.MaxInt64
 		if status := screenRequest(req); status != 0 {
-			srv.refuse(c, bw, status)
+			srv.refuse(c, bw, remote, req.URL.Path, status, errors.New("refused by the request screen"))
 			return
 		}
 		// A chunked request may have had a Content-Length too, which
@@ -251,7 +263,13 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 		// close the connection after answering such a request, and the
 		// listener cannot tell which, so it closes after every chunked
 		// one (proxies send no body; one that does reconnects).
-		closeAfter := req.Close || len(req.TransferEncoding) > 0 || srv.closing.Load()
+		// An HTTP/1.0 request is answered and the connection closed:
+		// http.ReadRequest drops an HTTP/1.0 request's Transfer-Encoding
+		// (and reads no chunked body), and RFC 9112 section 6.1 has the
+		// server treat such framing as faulty and close after answering
+		// (atk20g G1: the chunked body was read as further requests).
+		// Proxies ask over HTTP/1.1.
+		closeAfter := req.Close || req.ProtoMinor == 0 || len(req.TransferEncoding) > 0 || srv.closing.Load()
 		if req.ContentLength != 0 {
 			// A body: read it away so the next request starts where it
 			// ends, unless the client waits for 100-continue before
@@ -264,6 +282,9 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 					closeAfter = true
 				}
 			}
+		}
+		if !srv.s.state.Load().trustedPeer(peer) {
+			closeAfter = true // refused below; nothing to keep alive for
 		}
 		integration, hs, ok := endpointOf(req.URL.Path)
 		if !ok {
@@ -333,10 +354,29 @@ func expectsContinue(req *http.Request) bool {
 // connection, letting the peer read the answer first: closing with
 // unread bytes would send a reset that can destroy it (http.Server's
 // closeWriteAndWait).
-func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, status int) {
+//
+// nginx's auth_request passes only 401 and 403 on (any other status is
+// an error to it, logged and answered 500), so a request to /nginx is
+// refused 403 carrying the status in X-Lockgate-Status, as every other
+// refusal (atk20g G3: a header byte net/http's reader refuses gave 400,
+// which nginx turned into 500 without a refusal logged).
+func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, remote, path string, status int, why error) {
+	srv.s.log.Warn("forward auth: refused", "peer", remote, "status", status, "reason", why.Error())
 	text := strconv.Itoa(status) + " " + http.StatusText(status)
+	code := strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+	if status == http.StatusRequestEntityTooLarge {
+		code = httpjson.PayloadTooLarge
+	}
+	body := errorBody(code, "the proxy's request cannot be read as HTTP/1.1: "+text)
+	carried := ""
+	if path == "/nginx" {
+		carried = "X-Lockgate-Status: " + strconv.Itoa(status) + "\r\n"
+		status = http.StatusForbidden
+		text = strconv.Itoa(status) + " " + http.StatusText(status)
+	}
 	c.SetWriteDeadline(srv.now().Add(writeTimeout))
-	bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + text)
+	bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: application/json\r\n" + carried + "Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n")
+	bw.Write(body)
 	if bw.Flush() != nil {
 		return
 	}
@@ -347,10 +387,22 @@ func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, status int) {
 	io.Copy(io.Discard, io.LimitReader(c, maxDiscardBytes))
 }
 
-var notFound = verdict{status: http.StatusNotFound, header: http.Header{
-	"Content-Type":           {"text/plain; charset=utf-8"},
-	"X-Content-Type-Options": {"nosniff"},
-}, body: []byte("404 page not found\n")}
+// requestPath is the path of a request line's target ("" when line does
+// not hold one), for refusing a request the reader could not take.
+func requestPath(line []byte) string {
+	_, rest, ok := strings.Cut(string(line), " ")
+	if !ok {
+		return ""
+	}
+	target, _, ok := strings.Cut(rest, " ")
+	if !ok {
+		return ""
+	}
+	path, _, _ := strings.Cut(target, "?")
+	return path
+}
+
+var notFound = plain(http.StatusNotFound)
 
 // framing are the headers the writer sets itself: a verdict's (a web
 // ACL's custom response headers) never say how the response is framed.

@@ -102,6 +102,12 @@ type RouteConfig struct {
 	// Authorizer names an authorizer of the authz section: requests need
 	// a token whose groups' IAM policies allow their execute-api ARN.
 	Authorizer string `yaml:"authorizer"`
+	// PathCase is sensitive (the default) or insensitive: the upstream
+	// serves this prefix in any case, as IIS does, so a request whose
+	// path reaches it once case-folded (or with trailing dots, an NTFS
+	// stream, an 8.3 short name) but is routed elsewhere is refused
+	// (httprule.Folded).
+	PathCase string `yaml:"path_case"`
 	// UpstreamMaxConnections overrides the gateway's for this route's
 	// upstreams (0: the gateway's).
 	UpstreamMaxConnections int `yaml:"upstream_max_connections"`
@@ -181,6 +187,7 @@ func (c Config) Validate() problem.List {
 	})...)
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
+		probs = append(probs, httprule.ValidatePathCase(p+".path_case", r.PathCase)...)
 		if len(r.Upstreams) == 0 {
 			probs.Add(p+".upstreams", "at least one upstream URL is required")
 		}

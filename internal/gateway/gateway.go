@@ -90,6 +90,9 @@ type state struct {
 	redact  []waf.FieldToMatch // RedactedFields
 	files   Watched            // watched files and their versions
 	loaded  time.Time
+	// folded is set when a route's path_case is insensitive: requests
+	// are then checked against httprule.Folded.
+	folded bool
 }
 
 // Options configure a Gateway.
@@ -251,10 +254,11 @@ func (g *Gateway) build(snap Snapshot) (*state, error) {
 		}
 		rt, err := g.newRoute(gc, rc, snap.WAF, used, st.trusted)
 		if err != nil {
-			probs.Append(fmt.Sprintf("routes[%d].web_acl", i), err)
+			probs = append(probs, problem.Within(fmt.Sprintf("routes[%d].web_acl", i), err)...)
 			continue
 		}
 		rt.authz = az
+		st.folded = st.folded || rt.insensitive
 		if rc.WebACL != "" {
 			watch(string(rc.WebACL))
 		}
@@ -297,6 +301,7 @@ func placeOf(rt *route) (host, prefix string) { return rt.host, rt.prefix }
 // route is one compiled route.
 type route struct {
 	name, host, prefix string
+	insensitive        bool // path_case: insensitive
 	eng                *waf.Engine
 	acl                *waf.WebACL
 	authz              Authorizer // nil: no token needed
@@ -320,6 +325,7 @@ func (g *Gateway) newRoute(gc Config, rc RouteConfig, set *webacl.Set, used map[
 	if rt.prefix == "" {
 		rt.prefix = "/"
 	}
+	rt.insensitive = rc.PathCase == httprule.PathCaseInsensitive
 	for _, u := range rc.Upstreams {
 		pu, err := url.Parse(u)
 		if err != nil {
@@ -403,8 +409,13 @@ func (st *state) match(r *http.Request) (*route, refusal) {
 	if httprule.Ambiguous(waf.TargetPath(r), byPath) {
 		return nil, "the path is routed differently once decoded or cleaned of //, /./ or /../"
 	}
+	if st.folded && httprule.Folded(st.routes, placeOf, isInsensitive, host, httprule.CleanPath(waf.TargetPath(r)), rt) {
+		return nil, "the path names another route to a case-insensitive server (path_case: insensitive)"
+	}
 	return rt, ""
 }
+
+func isInsensitive(rt *route) bool { return rt.insensitive }
 
 // Decisions and inspected requests are reused: an allowed request costs
 // the engine no allocation.

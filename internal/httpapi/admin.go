@@ -25,6 +25,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "not found")
 	case errors.Is(err, lock.ErrConflict):
 		httpjson.Error(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, errTooLarge):
+		httpjson.TooLarge(w, err.Error())
 	case errors.Is(err, lock.ErrInvalid), errors.Is(err, errBadRequest):
 		httpjson.Error(w, http.StatusBadRequest, "bad_request", err.Error())
 	default:
@@ -34,6 +36,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 var errBadRequest = errors.New("bad request")
+
+// errTooLarge is a body over its limit: 413, as for the lock check.
+var errTooLarge = errors.New("body is over 64 KiB")
 
 // badRequestError is a 400 whose message is msg alone: one line, which
 // is what a client shows (errors.Join put "bad request\n" before it).
@@ -50,8 +55,11 @@ func badRequest(msg string) error { return badRequestError(msg) }
 // owner route at once.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return errTooLarge
+	}
 	if err != nil {
-		return badRequest("body: over 64 KiB or unreadable")
+		return badRequest("body: cannot be read")
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil

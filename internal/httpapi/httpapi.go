@@ -149,7 +149,11 @@ func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
 	var in lock.CheckInput
 	if status, msg := decodeCheckBody(w, r, &in); status != 0 {
 		h.metrics.badRequest.Inc()
-		httpjson.Error(w, status, "bad_request", msg)
+		code := "bad_request"
+		if status == http.StatusRequestEntityTooLarge {
+			code = httpjson.PayloadTooLarge
+		}
+		httpjson.Error(w, status, code, msg)
 		return
 	}
 	res, err := h.svc.Check(r.Context(), token, in)

@@ -30,6 +30,16 @@ func Write(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// PayloadTooLarge is the code of a body over its limit, with 413: one
+// status and code wherever a body is refused for its size.
+const PayloadTooLarge = "payload_too_large"
+
+// TooLarge answers 413 payload_too_large with message (which says the
+// limit).
+func TooLarge(w http.ResponseWriter, message string) {
+	Error(w, http.StatusRequestEntityTooLarge, PayloadTooLarge, message)
+}
+
 // Error answers status with an ErrorBody.
 func Error(w http.ResponseWriter, status int, code, message string) {
 	Write(w, status, ErrorBody{Error: code, Message: message})

@@ -124,6 +124,9 @@ func FuzzCleanPath(f *testing.F) {
 			t.Fatalf("%q taken for clean, but cleaning gives %q", p, cleanPath(p))
 		}
 		_ = Ambiguous(p, func(s string) bool { return strings.HasPrefix(s, "/api/") })
+		if w := WindowsPath(CleanPath(p)); w != strings.ToLower(w) || strings.Contains(w, ":") || strings.Contains(w, "./") || strings.Contains(w, " /") {
+			t.Fatalf("WindowsPath(%q) = %q keeps case, a stream or a trailing dot or space", p, w)
+		}
 		if sp := servletPath(p); !strings.HasPrefix(sp, "/") || strings.ContainsAny(sp, ";\\") || strings.Contains(sp, "/../") {
 			t.Fatalf("servletPath(%q) = %q", p, sp)
 		}
@@ -172,5 +175,39 @@ func TestWide(t *testing.T) {
 		if got := Wide(netip.MustParsePrefix(tc.p)); got != tc.wide {
 			t.Errorf("Wide(%s) = %v, want %v", tc.p, got, tc.wide)
 		}
+	}
+}
+
+// A path a case-insensitive server (IIS) serves under a path_case:
+// insensitive route is refused when it is routed elsewhere: in another
+// case, with trailing dots or spaces, an NTFS stream or an 8.3 name.
+func TestFolded(t *testing.T) {
+	type rt struct {
+		name, host, prefix string
+		insensitive        bool
+	}
+	place := func(r *rt) (string, string) { return r.host, r.prefix }
+	insensitive := func(r *rt) bool { return r.insensitive }
+	routes := []*rt{{"any", "", "/", false}, {"priv", "", "/priv/", true}, {"static", "", "/static/", false}, {"shop-admin", "shop.test", "/Admin/", true}}
+	SortRoutes(routes, place)
+	for _, tc := range []struct {
+		host, path string
+		refused    bool
+	}{
+		{"", "/priv/x", false}, {"", "/x", false}, {"", "/static/x", false}, {"", "/private", false},
+		{"", "/PRIV/x", true}, {"", "/Priv/x", true}, {"", "/priv./x", true}, {"", "/priv%20/x", true}, {"", "/priv::$DATA/x", true},
+		{"", "/priv:$DATA/x", true}, {"", "/PRIV~1/x", true}, {"", "/x/a~1", true},
+		{"", "/static/FILE~1.txt", false}, // a more specific route that is not insensitive serves it
+		{"", "/STATIC/x", false},          // static is case-sensitive: the server does not fold it for lockgate
+		{"shop.test", "/admin/x", true}, {"SHOP.test", "/ADMIN./x", true}, {"shop.test", "/Admin/x", false}, {"other.test", "/admin/x", false},
+	} {
+		clean := CleanPath(tc.path)
+		chosen := Choose(routes, place, tc.host, clean)
+		if got := Folded(routes, place, insensitive, tc.host, clean, chosen); got != tc.refused {
+			t.Errorf("Folded(%q, %q) routed to %v = %v, want %v", tc.host, tc.path, chosen.name, got, tc.refused)
+		}
+	}
+	if got := WindowsPath("/A. ./B::$DATA/c. "); got != "/a/b/c" {
+		t.Errorf("WindowsPath = %q", got)
 	}
 }

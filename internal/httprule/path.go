@@ -1,6 +1,10 @@
 package httprule
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/lockgate/lockgate/problem"
+)
 
 // CleanPath is p as an application may resolve it: every valid percent
 // escape decoded (%2F and escaped unreserved characters such as %61
@@ -122,4 +126,90 @@ func servletPath(d string) string {
 		}
 	}
 	return removeDotSegments(strings.Join(segs, "/"))
+}
+
+// ValidatePathCase checks a route's path_case at path.
+func ValidatePathCase(path, v string) problem.List {
+	var probs problem.List
+	switch v {
+	case "", PathCaseSensitive, PathCaseInsensitive:
+	default:
+		probs.Addf(path, "%q is not sensitive or insensitive", v)
+	}
+	return probs
+}
+
+// Values of a route's path_case.
+const (
+	PathCaseSensitive   = "sensitive"
+	PathCaseInsensitive = "insensitive"
+)
+
+// WindowsPath is a decoded, cleaned path as Windows servers (IIS, and
+// any application on a case-insensitive file system) resolve it: without
+// case, each segment without its trailing dots and spaces ("/priv./x"
+// is /priv/x) and without an NTFS stream suffix ("/priv::$DATA/x",
+// "/priv:$DATA/x" are /priv/x).
+func WindowsPath(p string) string {
+	segs := strings.Split(strings.ToLower(p), "/")
+	for i, s := range segs {
+		if j := strings.IndexByte(s, ':'); j >= 0 {
+			s = s[:j]
+		}
+		segs[i] = strings.TrimRight(s, ". ")
+	}
+	return strings.Join(segs, "/")
+}
+
+// shortName reports whether a path has a segment that may be an 8.3
+// short name ("ADMINI~1" for administrator): '~' then a digit. Which
+// long name it stands for only the server's file system knows.
+func shortName(p string) bool {
+	for i := strings.IndexByte(p, '~'); i >= 0 && i+1 < len(p); {
+		if p[i+1] >= '0' && p[i+1] <= '9' {
+			return true
+		}
+		j := strings.IndexByte(p[i+1:], '~')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// Folded reports whether a request for host and the cleaned path clean,
+// routed to chosen, would be served by a case-insensitive server under
+// another route, one whose path_case is insensitive (insensitive(r)):
+// its WindowsPath matches that route's prefix without case before
+// chosen's ("/PRIV/x", "/priv./x" and "/priv::$DATA/x" are /priv/x to
+// IIS), or it holds a segment that may be an 8.3 short name, which may
+// stand for any such route's segment. Such a request is refused: the
+// web ACL of the route it is served under never saw it (atk20f F8).
+// Routes are in SortRoutes order.
+func Folded[R comparable](routes []R, place func(R) (host, prefix string), insensitive func(R) bool, host, clean string, chosen R) bool {
+	w := ""
+	for _, r := range routes {
+		h, prefix := place(r)
+		if h != "" && !strings.EqualFold(h, host) {
+			continue
+		}
+		if !insensitive(r) {
+			if strings.HasPrefix(clean, prefix) {
+				return r != chosen
+			}
+			continue
+		}
+		if shortName(clean) {
+			return true
+		}
+		if w == "" {
+			w = WindowsPath(clean)
+		}
+		if strings.HasPrefix(w, strings.ToLower(prefix)) || strings.HasPrefix(clean, prefix) {
+			return r != chosen
+		}
+	}
+	var none R
+	return chosen != none
 }

@@ -38,7 +38,10 @@ type Node struct {
 }
 
 // Decode parses data, refusing more than maxBytes, nesting deeper than
-// maxDepth, duplicate object keys and trailing data.
+// maxDepth, duplicate object keys and trailing data. A problem of syntax
+// is a problem.Problem with the line and column where it is (1-based,
+// the column counted in bytes, as go/scanner does); a duplicate key a
+// *DuplicateKeyError.
 func Decode(data []byte, maxBytes, maxDepth int) (*Node, error) {
 	if len(data) > maxBytes {
 		return nil, fmt.Errorf("document is %d bytes, over the %d-byte limit", len(data), maxBytes)
@@ -48,22 +51,62 @@ func Decode(data []byte, maxBytes, maxDepth int) (*Node, error) {
 	n, err := decodeValue(dec, 0, maxDepth)
 	if dup := (*DuplicateKeyError)(nil); errors.As(err, &dup) {
 		dup.Path = dup.path("")
+		dup.Line, dup.Column = lineCol(data, dup.Offset-1)
 		return nil, dup
 	}
 	if err != nil {
 		var se *json.SyntaxError
+		var de *depthError
 		switch {
 		case errors.As(err, &se):
-			return nil, fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, se)
+			return nil, at(data, se.Offset-1, "invalid JSON: "+se.Error())
+		case errors.As(err, &de):
+			return nil, at(data, de.offset, fmt.Sprintf("JSON nested deeper than %d levels", de.max))
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			return nil, errors.New("invalid JSON: unexpected end of input")
+			return nil, at(data, int64(len(data)), "invalid JSON: unexpected end of input")
 		}
 		return nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("trailing data after the document at byte %d", dec.InputOffset())
+		return nil, at(data, dec.InputOffset()-1, "trailing data after the document")
 	}
 	return n, nil
+}
+
+// Problems is what Decode's error says, as problems with their line,
+// column and (for a duplicate key) path.
+func Problems(err error) problem.List {
+	if dup := (*DuplicateKeyError)(nil); errors.As(err, &dup) {
+		return problem.List{{Line: dup.Line, Column: dup.Column, Path: dup.Path, Msg: fmt.Sprintf("duplicate key %q", dup.Key)}}
+	}
+	var l problem.List
+	l.Append("", err)
+	return l
+}
+
+// depthError is a document nested too deep, at a byte offset.
+type depthError struct {
+	max    int
+	offset int64
+}
+
+func (e *depthError) Error() string {
+	return fmt.Sprintf("JSON nested deeper than %d levels at byte %d", e.max, e.offset)
+}
+
+// at is a problem at the byte offset off of data.
+func at(data []byte, off int64, msg string) problem.Problem {
+	line, col := lineCol(data, off)
+	return problem.Problem{Line: line, Column: col, Msg: msg}
+}
+
+// lineCol turns a 0-based byte offset into a 1-based line and column
+// (in bytes); an offset past the end is the end.
+func lineCol(data []byte, off int64) (line, col int) {
+	off = max(0, min(off, int64(len(data))))
+	before := data[:off]
+	line = 1 + bytes.Count(before, []byte{'\n'})
+	return line, int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
 }
 
 // DuplicateKeyError is an object holding a key twice; Path names the
@@ -72,6 +115,8 @@ type DuplicateKeyError struct {
 	Path   string
 	Key    string
 	Offset int64 // just past the second occurrence
+	// Line and Column are where the second occurrence ends.
+	Line, Column int
 	// up is the path from the key to the root, gathered as the decoder
 	// unwinds (no path is built for documents without the error): an
 	// object key as itself, an array index as "[i]".
@@ -101,12 +146,12 @@ func (e *DuplicateKeyError) Error() string {
 
 // Msg is the error without its path.
 func (e *DuplicateKeyError) Msg() string {
-	return fmt.Sprintf("duplicate key %q (again at byte %d)", e.Key, e.Offset)
+	return fmt.Sprintf("duplicate key %q (again at line %d, column %d)", e.Key, e.Line, e.Column)
 }
 
 func decodeValue(dec *json.Decoder, depth, maxDepth int) (*Node, error) {
 	if depth > maxDepth {
-		return nil, fmt.Errorf("JSON nested deeper than %d levels at byte %d", maxDepth, dec.InputOffset())
+		return nil, &depthError{max: maxDepth, offset: dec.InputOffset()}
 	}
 	tok, err := dec.Token()
 	if err != nil {

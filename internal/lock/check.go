@@ -85,7 +85,7 @@ func (s *Service) Check(ctx context.Context, token string, in CheckInput) (Check
 		locked, at.Locked = true, true
 	}
 	var events []Event
-	at.Unalerted = locked && !s.throttle.admit(app.ID, key, now)
+	at.Unalerted = locked && !s.throttle.admit(app.ID, key, acc.PersonID != "", now)
 	if locked && !at.Unalerted {
 		events, err = s.events(ctx, "attempt.locked", now, fc.lockedData(map[string]any{
 			"application": map[string]string{"id": app.ID, "name": app.Name},

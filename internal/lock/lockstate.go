@@ -159,13 +159,16 @@ func applyChanges(ctx context.Context, hooks hookLister, w lockWriter, accs []Ac
 			if still != nil && !still(acc) {
 				continue
 			}
+			at := changeTime(now, acc)
 			next := acc
-			next.UpdatedAt = now
+			next.UpdatedAt = at
 			next.UnlockUntil = time.Time{}
 			next.State = StateUnlocked
 			if t.Lock {
 				next.State = StateLocked
 			} else if t.For > 0 {
+				// From this replica's clock, not at: a change recorded
+				// after another replica's clock must not unlock for longer.
 				next.UnlockUntil = now.Add(t.For).Truncate(time.Microsecond)
 			}
 			// from is the state as recorded, so each entry starts where the
@@ -177,8 +180,8 @@ func applyChanges(ctx context.Context, hooks hookLister, w lockWriter, accs []Ac
 				continue // already there: no history, no event
 			}
 			ch := LockChange{
-				ID: newID("chg", now), AccountID: acc.ID, AppID: acc.AppID, Username: acc.Username,
-				From: from, To: next.State, Actor: who.Name, ActorIP: who.IP, Reason: t.Reason, At: now,
+				ID: newID("chg", at), AccountID: acc.ID, AppID: acc.AppID, Username: acc.Username,
+				From: from, To: next.State, Actor: who.Name, ActorIP: who.IP, Reason: t.Reason, At: at,
 			}
 			if !next.UnlockUntil.IsZero() {
 				u := next.UnlockUntil
@@ -188,6 +191,8 @@ func applyChanges(ctx context.Context, hooks hookLister, w lockWriter, accs []Ac
 			if !ok { // the owner changed since the lookup: the application's at least
 				hs = hooksOf[owner{acc.AppID, ""}]
 			}
+			// The event is queued by this replica's clock: at may be ahead
+			// of it, and an event is not sent before it is created.
 			ev, err := makeEvents(hs, "lock.changed", now, map[string]any{"change": ch, "person_id": acc.PersonID})
 			if err != nil {
 				return nil, nil, err
@@ -207,6 +212,20 @@ func applyChanges(ctx context.Context, hooks hookLister, w lockWriter, accs []Ac
 		wake()
 	}
 	return out, nil
+}
+
+// changeTime is the time a change of acc planned at now is recorded at.
+// now was read before the store's transaction waited for the account, and
+// may come from another replica's clock than the change before, so it can
+// be earlier than that change: the history lists changes in the order they
+// committed (the account's version), and its times must not go back. So a
+// change is recorded at least a microsecond (the stored precision) after
+// the account was last updated, which every change and rename of it sets.
+func changeTime(now time.Time, acc Account) time.Time {
+	if floor := acc.UpdatedAt.Add(time.Microsecond); now.Before(floor) {
+		return floor
+	}
+	return now
 }
 
 // Account returns one account of an application, the username matched as

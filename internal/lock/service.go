@@ -34,6 +34,11 @@ type Options struct {
 	// is sent at once, the rest of the interval's are summed up in one
 	// attempt.locked.summary. 0 sends every one.
 	LockedEventInterval time.Duration
+	// LockedEventsPerApp caps, per application and interval, the
+	// attempt.locked events and summaries of accounts without an owner
+	// (unknown names answered locked, too): the rest are counted by one
+	// summary of the application's. 0: no cap.
+	LockedEventsPerApp int
 	// ConflictRetries bounds the tries of a lock change that meets a
 	// concurrent one before it answers ErrConflict; 8 when 0.
 	ConflictRetries int
@@ -120,7 +125,7 @@ func New(o Options) *Service {
 		maxData:  o.MaxIntegrationData,
 		retries:  o.ConflictRetries,
 		urls:     o.WebhookURLs,
-		throttle: newThrottle(o.LockedEventInterval),
+		throttle: newThrottle(o.LockedEventInterval, o.LockedEventsPerApp),
 		tokens:   &tokenAuth{store: o.Store, now: now},
 		queued:   make(chan struct{}, 1),
 	}

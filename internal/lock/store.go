@@ -95,6 +95,9 @@ type AttemptStore interface {
 	// the events build returns for them, in one transaction; build is
 	// not called when there are none.
 	SummariseUnalerted(ctx context.Context, appID, username string, build func(Unalerted) ([]Event, error)) error
+	// FoldUnalerted moves an account's unalerted attempts into its
+	// application's group (username ""), summarised as one.
+	FoldUnalerted(ctx context.Context, appID, username string) error
 }
 
 // WebhookStore keeps webhooks; events for them are queued with the change

@@ -77,6 +77,10 @@ func (p *Portal) apiRequestUnlock(w http.ResponseWriter, r *http.Request) {
 		AttemptID string `json:"attempt_id"`
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<10))
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		httpjson.TooLarge(w, "body is over 4 KiB")
+		return
+	}
 	if err == nil {
 		err = json.Unmarshal(body, &in)
 	}

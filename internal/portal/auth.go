@@ -209,7 +209,7 @@ func (p *Portal) signInPassword(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	data := map[string]any{"Title": "Sign in", "PreCSRF": preToken(w, r)}
 	if !checkPre(r) {
-		http.Error(w, "the form's security token is missing or wrong: reload the page and try again", http.StatusForbidden)
+		p.refuse(w, r, http.StatusForbidden, "csrf", csrfRefused)
 		return
 	}
 	name := loginName(r.PostFormValue("login"))
@@ -279,7 +279,7 @@ func (p *Portal) consoleSignIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	data := map[string]any{"Title": "Admin console", "PreCSRF": preToken(w, r)}
 	if !checkPre(r) {
-		http.Error(w, "the form's security token is missing or wrong: reload the page and try again", http.StatusForbidden)
+		p.refuse(w, r, http.StatusForbidden, "csrf", csrfRefused)
 		return
 	}
 	src := sourceKey(r)

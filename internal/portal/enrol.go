@@ -55,7 +55,7 @@ func (p *Portal) enrolPage(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) enrolStart(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if !checkPre(r) {
-		http.Error(w, "the form's security token is missing or wrong: reload the page and try again", http.StatusForbidden)
+		p.refuse(w, r, http.StatusForbidden, "csrf", csrfRefused)
 		return
 	}
 	data := map[string]any{"Title": "Set up sign-in", "PreCSRF": preToken(w, r)}

@@ -27,6 +27,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/lockgate/lockgate/internal/endpoint"
+	"github.com/lockgate/lockgate/internal/httpjson"
 	"github.com/lockgate/lockgate/internal/lock"
 )
 
@@ -274,11 +275,11 @@ func (p *Portal) secure(next http.HandlerFunc) http.HandlerFunc {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if o := r.Header.Get("Origin"); o != "" && o != p.origin.String() {
 				p.log.Warn("portal: cross-origin post refused", "origin", o, "path", r.URL.Path, "remote", clientIP(r))
-				http.Error(w, "cross-origin request refused", http.StatusForbidden)
+				p.refuse(w, r, http.StatusForbidden, "forbidden", "cross-origin request refused")
 				return
 			}
 			if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-				http.Error(w, "cross-site request refused", http.StatusForbidden)
+				p.refuse(w, r, http.StatusForbidden, "forbidden", "cross-site request refused")
 				return
 			}
 		}
@@ -291,7 +292,7 @@ func (p *Portal) static(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
 	data, err := fs.ReadFile(staticFiles, "static/"+name)
 	if err != nil || strings.Contains(name, "/") {
-		http.NotFound(w, r)
+		p.refuse(w, r, http.StatusNotFound, "not_found", "no such file")
 		return
 	}
 	switch {
@@ -302,12 +303,39 @@ func (p *Portal) static(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(name, ".svg"):
 		w.Header().Set("Content-Type", "image/svg+xml")
 	default:
-		http.NotFound(w, r)
+		p.refuse(w, r, http.StatusNotFound, "not_found", "no such file")
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Write(data)
 }
+
+// refuse answers an error the way the asker reads it: a browser (its
+// Accept names text/html: a page load or a form post) gets the portal's
+// error page, anything else lockgate's JSON error body with code.
+func (p *Portal) refuse(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	if !wantsHTML(r) {
+		httpjson.Error(w, status, code, msg)
+		return
+	}
+	p.render(w, r, status, "error", nil, map[string]any{"Title": http.StatusText(status), "Message": msg})
+}
+
+// wantsHTML reports whether the request's Accept header names text/html.
+func wantsHTML(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		for part := range strings.SplitSeq(v, ",") {
+			mt, _, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(mt), "text/html") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// csrfRefused is the answer to a form post without its security token.
+const csrfRefused = "the form's security token is missing or wrong: reload the page and try again"
 
 func (p *Portal) notFound(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, http.StatusNotFound, "error", nil, map[string]any{"Title": "Not found", "Message": "There is no such page."})

@@ -9,6 +9,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/lockgate/lockgate/internal/httpjson"
 )
 
 // view is what every page template gets: the page's own data in D.
@@ -110,7 +112,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page
 	t, ok := p.pages[page]
 	if !ok {
 		p.log.Error("portal: no such page", "page", page)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		httpjson.Error(w, http.StatusInternalServerError, "internal", "internal error")
 		return
 	}
 	v := view{Area: "portal", Session: s, Now: p.now(), D: data, Flash: flashes[r.URL.Query().Get("m")], Passkeys: p.wa != nil}
@@ -128,7 +130,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page
 	var b bytes.Buffer
 	if err := t.Execute(&b, v); err != nil {
 		p.log.Error("portal: rendering", "page", page, "error", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		httpjson.Error(w, http.StatusInternalServerError, "internal", "internal error")
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

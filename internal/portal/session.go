@@ -197,7 +197,7 @@ func (p *Portal) withSession(cookie, kind, signIn string, h func(http.ResponseWr
 				http.Redirect(w, r, signIn, http.StatusSeeOther)
 				return
 			}
-			http.Error(w, "not signed in", http.StatusUnauthorized)
+			p.refuse(w, r, http.StatusUnauthorized, "unauthorized", "not signed in")
 			return
 		}
 		if err != nil {
@@ -208,7 +208,7 @@ func (p *Portal) withSession(cookie, kind, signIn string, h func(http.ResponseWr
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 			if !checkCSRF(r, s.CSRF) {
 				p.log.Warn("portal: post without its CSRF token refused", "path", r.URL.Path, "session", s.ID, "remote", clientIP(r))
-				http.Error(w, "the form's security token is missing or wrong: reload the page and try again", http.StatusForbidden)
+				p.refuse(w, r, http.StatusForbidden, "csrf", csrfRefused)
 				return
 			}
 		}
@@ -245,7 +245,7 @@ func (p *Portal) signOut(cookie string) http.HandlerFunc {
 		s, err := p.loadSession(r, cookie, kind)
 		if err == nil {
 			if !checkCSRF(r, s.CSRF) {
-				http.Error(w, "the form's security token is missing or wrong", http.StatusForbidden)
+				p.refuse(w, r, http.StatusForbidden, "csrf", csrfRefused)
 				return
 			}
 			p.st.RevokeWebSession(r.Context(), s.ID, p.now())

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lockgate/lockgate/internal/config"
 )
 
 // KeySize is the master key length: AES-256.
@@ -76,6 +78,11 @@ func ParseKey(s string) ([]byte, error) {
 		if k, err := enc.DecodeString(s); err == nil {
 			if len(k) != KeySize {
 				return nil, fmt.Errorf("master key decodes to %d bytes, want %d", len(k), KeySize)
+			}
+			// The text was judged (config.Placeholder) where it is
+			// configured; the key itself must be random too.
+			if reason := config.WeakKey(k); reason != "" {
+				return nil, fmt.Errorf("master key is not random: decoded, it %s", reason)
 			}
 			return k, nil
 		}

@@ -2,6 +2,8 @@ package secretbox
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"testing"
@@ -73,14 +75,46 @@ func TestParseKey(t *testing.T) {
 		in string
 		ok bool
 	}{
-		{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", true},
-		{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", true},
+		{"v4cFSHrpnn+ip9ZRHnZYglUy7sBJ8rk63iqpnU/2hyk=", true}, // openssl rand -base64 32
+		{"v4cFSHrpnn+ip9ZRHnZYglUy7sBJ8rk63iqpnU/2hyk", true},
+		{"v4cFSHrpnn-ip9ZRHnZYglUy7sBJ8rk63iqpnU_2hyk", true},
 		{"AAAA", false},
 		{"not base64!!", false},
+		// atk14f F11: the decoded bytes are judged, not only the text.
+		{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", false}, // 32 zero bytes
+		{base64.StdEncoding.EncodeToString([]byte("change-me-change-me-change-me-12")), false},
+		{base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")), false},
+		{base64.StdEncoding.EncodeToString([]byte("Zx9#kQ2!mP7$wR4&Zx9#kQ2!mP7$wR4&")), false}, // printable, repeated
+		{base64.StdEncoding.EncodeToString([]byte("your-master-key-goes-here-012345")), false},
+		{base64.StdEncoding.EncodeToString([]byte("q8F!z2LmX#r9Tv$W1pK@c7Nd^b3Hs&Y6")), true}, // typed, random: ~200 bits
+		{base64.StdEncoding.EncodeToString(seq(0, 1)), false},                                 // 0x00, 0x01, … 0x1f
+		{base64.StdEncoding.EncodeToString(seq(0xff, -7)), false},                             // down by 7
+		{base64.StdEncoding.EncodeToString(append(seq(0x80, 3)[:16], seq(0x80, 3)[:16]...)), false},
 	} {
 		_, err := ParseKey(tt.in)
 		if (err == nil) != tt.ok {
 			t.Errorf("ParseKey(%q) err = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+	}
+}
+
+// seq is 32 bytes from first, step apart (mod 256).
+func seq(first byte, step int) []byte {
+	b := make([]byte, 32)
+	for i := range b {
+		b[i] = first + byte(step*i)
+	}
+	return b
+}
+
+// TestRandomKeysAccepted: the weak-key check never refuses a key as
+// lockgate or openssl makes one.
+func TestRandomKeysAccepted(t *testing.T) {
+	for range 20000 {
+		k := make([]byte, KeySize)
+		rand.Read(k)
+		if _, err := ParseKey(base64.StdEncoding.EncodeToString(k)); err != nil {
+			t.Fatalf("random key %x refused: %v", k, err)
 		}
 	}
 }

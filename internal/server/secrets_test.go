@@ -145,3 +145,20 @@ func TestSigningKeyFileCheckedAsServeReadsIt(t *testing.T) {
 		})
 	}
 }
+
+// A master key is judged decoded too: base64 hides the words and
+// sequences the text check looks for (atk14f F11).
+func TestWeakMasterKeyBytesRefused(t *testing.T) {
+	for _, raw := range [][]byte{
+		[]byte("change-me-change-me-change-me-12"),
+		[]byte("0123456789abcdef0123456789abcdef"),
+		{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31},
+	} {
+		cfg := testConfig(t)
+		cfg.MasterKey = base64.StdEncoding.EncodeToString(raw)
+		_, err := Provision(cfg, nil, nil, Options{})
+		if err == nil || !strings.Contains(err.Error(), "master_key") || !strings.Contains(err.Error(), "not random") {
+			t.Errorf("master key %q: %v", raw, err)
+		}
+	}
+}

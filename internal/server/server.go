@@ -238,7 +238,7 @@ func readACLs(n int, file func(i int) config.Path) problem.List {
 	for i := range n {
 		if f := string(file(i)); f != "" {
 			if _, err := webacl.LoadFile(f, waf.LoadOptions{}); err != nil {
-				probs.Append(fmt.Sprintf("routes[%d].web_acl", i), err)
+				probs = append(probs, problem.Within(fmt.Sprintf("routes[%d].web_acl", i), err)...)
 			}
 		}
 	}
@@ -356,6 +356,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	s.svc = lock.New(lock.Options{
 		WebhookURLs:         s.hooks,
 		LockedEventInterval: cfg.Webhooks.LockedEventInterval.Std(),
+		LockedEventsPerApp:  cfg.Webhooks.LockedEventsPerApp,
 		Store:               s.store,
 		Box:                 s.box,
 		Audiences:           cfg.PublicURLs,

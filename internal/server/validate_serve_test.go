@@ -139,6 +139,6 @@ func TestValidateReadsACLsDespiteOtherProblems(t *testing.T) {
 		{name: "waf problem, ACL good", yaml: gw(badSet, "shop.json"), files: map[string]string{"shop.json": acl}, want: ":4:23: waf.ip_reputation_file: open "},
 		{name: "waf problem, ACL missing", yaml: gw(badSet, "none.json"), want: ":10:16: gateway.routes[0].web_acl: open "},
 		{name: "gateway problem, ACL missing", yaml: gw("", "none.json") + "  underscore_headers: maybe\n", want: ":8:16: gateway.routes[0].web_acl: open "},
-		{name: "waf problem, ACL malformed", yaml: gw(badSet, "bad.json"), files: map[string]string{"bad.json": "{\n,,\n"}, want: "bad.json: gateway: invalid JSON"}, // the shape compiling gives (F4's to improve)
+		{name: "waf problem, ACL malformed", yaml: gw(badSet, "bad.json"), files: map[string]string{"bad.json": "{\n,,\n"}, want: ":10:16: gateway.routes[0].web_acl: "}, // the shape compiling gives (problem.Within)
 	})
 }

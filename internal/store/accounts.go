@@ -145,8 +145,11 @@ func (s *Store) applyLockChanges(ctx context.Context, tx *sql.Tx, changes []lock
 			if ch.UnlockUntil != nil {
 				until = micros(*ch.UnlockUntil)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO lock_changes (id, account_id, app_id, username, from_state, to_state, unlock_until, actor, actor_ip, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				ch.ID, ch.AccountID, ch.AppID, ch.Username, ch.From, ch.To, until, ch.Actor, ch.ActorIP, ch.Reason, micros(ch.At)); err != nil {
+			// seq is the version this change gave the account: the
+			// guarded UPDATE above holds the account's row, so seqs follow
+			// the order changes commit in, whatever the replicas' clocks.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO lock_changes (id, account_id, app_id, username, from_state, to_state, unlock_until, actor, actor_ip, reason, at, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+				ch.ID, ch.AccountID, ch.AppID, ch.Username, ch.From, ch.To, until, ch.Actor, ch.ActorIP, ch.Reason, micros(ch.At), a.Version+1); err != nil {
 				return err
 			}
 		}
@@ -154,7 +157,9 @@ func (s *Store) applyLockChanges(ctx context.Context, tx *sql.Tx, changes []lock
 	}
 }
 
-// LockHistory implements lock.Store.
+// LockHistory implements lock.Store: newest first in the order the
+// changes committed (seq); changes from before seq was kept have 0 and
+// come last, by ID (their time) as before.
 func (s *Store) LockHistory(ctx context.Context, accountID string, limit int) ([]lock.LockChange, error) {
 	return queryAll(ctx, s.db, func(r scanner) (lock.LockChange, error) {
 		var c lock.LockChange
@@ -166,7 +171,7 @@ func (s *Store) LockHistory(ctx context.Context, accountID string, limit int) ([
 		}
 		c.At = fromMicros(at)
 		return c, err
-	}, `SELECT id, account_id, app_id, username, from_state, to_state, unlock_until, actor, actor_ip, reason, at FROM lock_changes WHERE account_id = $1 ORDER BY id DESC LIMIT $2`, accountID, limit)
+	}, `SELECT id, account_id, app_id, username, from_state, to_state, unlock_until, actor, actor_ip, reason, at FROM lock_changes WHERE account_id = $1 ORDER BY seq DESC, id DESC LIMIT $2`, accountID, limit)
 }
 
 // ChangeLocks implements lock.Store. On PostgreSQL the accounts are read
@@ -224,7 +229,9 @@ func (s *Store) RenameAccount(ctx context.Context, a, renamed lock.Account) erro
 		if err := s.sharedApp(ctx, tx, a.AppID, renamed.Username, renamed.Key); err != nil {
 			return nil, err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET username = $3, username_key = $4, updated_at = $5, version = version + 1 WHERE id = $1 AND version = $2`,
+		// updated_at never goes back (a replica's clock may be behind the
+		// last change's): the next lock change is recorded after it.
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET username = $3, username_key = $4, updated_at = CASE WHEN updated_at > $5 THEN updated_at ELSE $5 END, version = version + 1 WHERE id = $1 AND version = $2`,
 			a.ID, a.Version, renamed.Username, renamed.Key, micros(renamed.UpdatedAt))
 		if err != nil {
 			return nil, err

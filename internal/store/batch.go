@@ -174,13 +174,11 @@ func (w *writer) commit(batch []*pending) (err error) {
 		w.stmts = map[int]*sql.Stmt{}
 	}
 	if w.s.dialect.name == "postgres" {
-		if err := w.commitPostgres(ctx, batch); err != nil {
-			if !isServerError(err) {
-				w.reset() // the connection may be broken; take a new one next time
-			}
-			return w.s.wrap(err)
+		broken, err := w.commitPostgres(ctx, batch)
+		if broken {
+			w.reset() // take a new connection next time
 		}
-		return nil
+		return w.s.wrap(err)
 	}
 	if _, err := w.conn.ExecContext(ctx, w.s.dialect.begin); err != nil {
 		w.reset() // the connection may be broken; take a new one next time

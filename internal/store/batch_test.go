@@ -240,3 +240,57 @@ func TestEventsShareTheAttemptsTransaction(t *testing.T) {
 		})
 	}
 }
+
+// TestWriterReplacesAConnectionTheServerEnded: when the server ends the
+// group committers' connections, each fails the one batch that finds out
+// and takes a new connection for the next (the server's FATAL arrives as
+// a *pgconn.PgError, which must not be taken for a failed statement on a
+// sound connection).
+func TestWriterReplacesAConnectionTheServerEnded(t *testing.T) {
+	ctx := context.Background()
+	name := fmt.Sprintf("lgtest_writer_%d", time.Now().UnixNano())
+	s, err := store.Open(ctx, storetest.DSN(t, "postgres")+"&application_name="+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.RecordAttempt(ctx, lock.Attempt{ID: "att_first", At: t0, AppID: "app_1", Username: "alice"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sql.Open("pgx", storetest.PostgresBase())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	// In the select list, not the WHERE clause: there the server may call
+	// pg_terminate_backend before it filters, on every connection.
+	rows, err := admin.QueryContext(ctx, `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = $1`, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := 0
+	for rows.Next() {
+		ended++
+	}
+	rows.Close()
+	if ended == 0 {
+		t.Fatal("no connection of the store's to end")
+	}
+	var failed int
+	var recorded []string
+	for i := range 10 {
+		id := fmt.Sprintf("att_%02d", i)
+		if err := s.RecordAttempt(ctx, lock.Attempt{ID: id, At: t0, AppID: "app_1", Username: "alice"}, nil); err != nil {
+			failed++
+			if i >= 2 {
+				t.Errorf("attempt %d failed after %d had (one per committer connection at most): %v", i, failed-1, err)
+			}
+			continue
+		}
+		recorded = append(recorded, id)
+	}
+	got, err := s.Attempts(ctx, lock.AttemptFilter{AppID: "app_1", Limit: 100})
+	if err != nil || len(got) != len(recorded)+1 {
+		t.Fatalf("stored %v (%v), want att_first and %v", ids(got), err, recorded)
+	}
+}

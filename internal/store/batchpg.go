@@ -56,19 +56,21 @@ type pgBatch struct {
 	events    [5][]byte
 }
 
-// isServerError reports an error the server sent: the statement failed
-// and its implicit transaction was rolled back, but the connection is
-// sound. Anything else (a broken connection, a protocol error) leaves the
-// connection in doubt.
-func isServerError(err error) bool {
+// pgBroken reports whether err left c unusable: a failure below the
+// protocol, or an error the server sent as it ended the connection (a
+// FATAL, such as pg_terminate_backend's, is a *pgconn.PgError too). After
+// any other error the server sent, the statements' implicit transaction
+// was rolled back and the connection is sound.
+func pgBroken(c *pgconn.PgConn, err error) bool {
 	var e *pgconn.PgError
-	return errors.As(err, &e)
+	return c.IsClosed() || !errors.As(err, &e)
 }
 
 // commitPostgres writes the batch's attempts, the unalerted rows of those
 // the throttle held back and the batch's outbox events in one implicit
-// transaction on w.conn, and returns once it is committed.
-func (w *writer) commitPostgres(ctx context.Context, batch []*pending) error {
+// transaction on w.conn, and returns once it is committed; broken says
+// that the connection must be replaced.
+func (w *writer) commitPostgres(ctx context.Context, batch []*pending) (broken bool, err error) {
 	a, u, e := &w.pg.attempts, &w.pg.unalerted, &w.pg.events
 	var unalerted, events int
 	for _, p := range batch {
@@ -119,12 +121,14 @@ func (w *writer) commitPostgres(ctx context.Context, batch []*pending) error {
 		}
 	}
 	defer w.pg.trim()
-	return w.conn.Raw(func(dc any) error {
+	broken = true
+	err = w.conn.Raw(func(dc any) (err error) {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("store: postgres connection is a %T, not pgx's", dc)
 		}
 		c := sc.Conn()
+		defer func() { broken = err != nil && pgBroken(c.PgConn(), err) }()
 		var b pgconn.Batch
 		// Prepare answers from the connection's cache after the first time.
 		sd, err := c.Prepare(ctx, "lockgate_insert_attempts", pgInsertAttempts)
@@ -148,6 +152,7 @@ func (w *writer) commitPostgres(ctx context.Context, batch []*pending) error {
 		// commit, and returns the first error.
 		return c.PgConn().ExecBatch(ctx, &b).Close()
 	})
+	return broken && err != nil, err
 }
 
 // trim drops buffers grown past pgKeepBuffer.

@@ -56,6 +56,17 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
+// scrubAfter are the migrations after which a SQLite database is
+// rewritten (VACUUM) and its write-ahead log emptied: SQLite leaves what
+// a migration deleted in free pages, readable in the file and in every
+// copy of it. Migration 4 dropped the configured admin token's unsalted
+// SHA-256 (admin_tokens), which brute force reverses at SHA-256 speed for
+// a chosen token that is still valid; migration 10 is the first a
+// database migrated by a build that did not scrub meets, and scrubs it.
+// PostgreSQL needs nothing: DROP TABLE removes the table's files at
+// commit, leaving no dead tuples to VACUUM.
+var scrubAfter = map[int]bool{4: true, 10: true}
+
 // SchemaVersion is the newest migration this build knows.
 func SchemaVersion() int {
 	ms, _ := migrations()
@@ -113,10 +124,12 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("%w: the database has migration %d, which this build does not know (it knows up to %d); run a newer lockgate", ErrSchemaTooNew, v, SchemaVersion())
 		}
 	}
+	scrub := false
 	for _, m := range ms {
 		if applied[m.version] {
 			continue
 		}
+		scrub = scrub || scrubAfter[m.version]
 		for _, stmt := range splitSQL(m.sql) {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
@@ -131,7 +144,20 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if scrub && s.dialect.name == "sqlite" {
+		// VACUUM cannot run in a transaction; the checkpoint then writes
+		// the rewritten pages over the old ones and truncates the log
+		// that still holds them.
+		for _, q := range []string{`VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`} {
+			if _, err := s.db.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("store: after migrating, %s: %w", q, err)
+			}
+		}
+	}
+	return nil
 }
 
 // splitSQL splits a migration into statements at semicolons that end a

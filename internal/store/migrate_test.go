@@ -258,3 +258,34 @@ func TestSecureDir(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrationScrubsDroppedTokenHashes: migration 4 drops the configured
+// admin token's unsalted SHA-256; on SQLite the dropped rows stayed in
+// free pages, so a copy of the upgraded file still let that (still valid,
+// chosen) token be brute-forced at SHA-256 speed (atk14f F12). The file
+// and its log must not hold it after the migration.
+func TestMigrationScrubsDroppedTokenHashes(t *testing.T) {
+	dsn := oldDatabase(t, "sqlite")
+	hash := lock.HashOf("the-old-configured-token")
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read while the store is open (its log not yet folded in at close),
+	// and again after.
+	check := func(when string) {
+		t.Helper()
+		for _, f := range []string{dsn, dsn + "-wal"} {
+			data, err := os.ReadFile(f)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if n := strings.Count(string(data), hash); n > 0 {
+				t.Errorf("%s: %s holds the dropped token hash %d times", when, filepath.Base(f), n)
+			}
+		}
+	}
+	check("open")
+	s.Close()
+	check("closed")
+}

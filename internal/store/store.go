@@ -141,7 +141,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxIdleConns(8)
 	}
 	s := &Store{db: db, dialect: d, dsn: dsn, lockFile: lf}
-	s.watch.counter.read = s.readCounter
+	s.watch.counterConn.db = db
+	s.watch.counter.read = s.watch.counterConn.read
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		lf.Close()

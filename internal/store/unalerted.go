@@ -80,3 +80,10 @@ func (s *Store) SummariseUnalerted(ctx context.Context, appID, username string, 
 		return s.dialect.insertEvents(ctx, tx, events)
 	})
 }
+
+// FoldUnalerted implements lock.AttemptStore: one statement, so each row
+// is in one group or the other, never both.
+func (s *Store) FoldUnalerted(ctx context.Context, appID, username string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE unalerted_attempts SET username = '' WHERE app_id = $1 AND username = $2`, appID, username)
+	return s.wrap(err)
+}

@@ -58,8 +58,10 @@ type watch struct {
 	// heard is the last counter value whose announcements this process
 	// has delivered; -1 while not listening.
 	heard atomic.Int64
-	// counter reads the account_changes counter for Synced.
-	counter syncReads
+	// counter reads the account_changes counter for Synced, on
+	// counterConn.
+	counter     syncReads
+	counterConn counterConn
 }
 
 // WatchAccounts implements lock.AccountWatcher.
@@ -210,16 +212,10 @@ func (s *Store) Synced(ctx context.Context) (bool, error) {
 	return s.watch.heard.Load() >= v, nil
 }
 
-// readCounter reads the account_changes counter as committed now.
-func (s *Store) readCounter(ctx context.Context) (int64, error) {
-	var v int64
-	err := s.db.QueryRowContext(ctx, `SELECT v FROM account_changes WHERE id = 1`).Scan(&v)
-	return v, err
-}
-
 func (s *Store) stopWatching() {
 	if s.watch.cancel != nil {
 		s.watch.cancel()
 		s.watch.done.Wait()
 	}
+	s.watch.counterConn.close()
 }

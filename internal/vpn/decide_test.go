@@ -177,7 +177,7 @@ func TestHTTPAuthentication(t *testing.T) {
 		{"not JSON", secret, []byte("allow me"), 400, "bad_request"},
 		// encoding/json would take the lone surrogate for U+FFFD.
 		{"lone surrogate", secret, bytes.Replace(ev, []byte(`"alice"`), []byte(`"alice\ud800"`), 1), 400, "bad_request"},
-		{"too large", secret, bytes.Repeat([]byte(" "), 70<<10), 413, "too_large"},
+		{"too large", secret, bytes.Repeat([]byte(" "), 70<<10), 413, "payload_too_large"},
 		{"right secret", secret, ev, 200, ""},
 	} {
 		req, _ := http.NewRequest("POST", srv.URL+"/vpn/connect", bytes.NewReader(tt.body))

@@ -38,7 +38,7 @@ func (h *Handler) serveConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
 	if err != nil {
-		httpjson.Error(w, http.StatusRequestEntityTooLarge, "too_large", "a connect request is at most 64 KiB")
+		httpjson.TooLarge(w, "a connect request is at most 64 KiB")
 		return
 	}
 	req, err := ParseRequest(body)

@@ -105,7 +105,7 @@ func Provision(c Config, o Options) (*Handler, problem.List) {
 		}
 		_, eng, err := set.Compile(file, nil)
 		if err != nil {
-			probs.Addf(path, "%v", err)
+			probs = append(probs, problem.Within(path, err)...)
 			return
 		}
 		h.engines[file] = eng

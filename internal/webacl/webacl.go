@@ -144,7 +144,7 @@ func Provision(c Config, loc Locator) (*Set, problem.List) {
 			if data, ok := read(p+".file", r.File); ok {
 				set, err := waf.ParseIPSet(data)
 				if err != nil {
-					probs.Addf(p+".file", "%s: %v", r.File, err)
+					probs = append(probs, problem.Within(p+".file", inFile(string(r.File), err))...)
 				}
 				s.Options.IPSets[r.ARN] = set
 			}
@@ -180,8 +180,11 @@ func Provision(c Config, loc Locator) (*Set, problem.List) {
 			}
 		}
 		pats, err := waf.ParseRegexPatternSet(data)
-		if err != nil {
-			probs.Addf(p, "%v", err)
+		switch {
+		case err != nil && r.File != "":
+			probs = append(probs, problem.Within(p+".file", inFile(string(r.File), err))...)
+		case err != nil:
+			probs = append(probs, problem.Within(p+".patterns", err)...)
 		}
 		s.Options.RegexSets[r.ARN] = pats
 	}
@@ -197,7 +200,7 @@ func Provision(c Config, loc Locator) (*Set, problem.List) {
 		if data, ok := read(p+".file", g.File); ok {
 			rg, err := waf.LoadRuleGroup(data, waf.LoadOptions{})
 			if err != nil {
-				probs.Addf(p+".file", "%s: %v", g.File, err)
+				probs = append(probs, problem.Within(p+".file", inFile(string(g.File), err))...)
 				continue
 			}
 			s.Options.RuleGroups[g.ARN] = rg
@@ -217,7 +220,7 @@ func Provision(c Config, loc Locator) (*Set, problem.List) {
 		if data, ok := read(m.path, m.file); ok {
 			set, err := waf.ParseIPSet(data)
 			if err != nil {
-				probs.Addf(m.path, "%s: %v", m.file, err)
+				probs = append(probs, problem.Within(m.path, inFile(string(m.file), err))...)
 			}
 			*m.set = set
 		}
@@ -233,11 +236,16 @@ func LoadFile(path string, lo waf.LoadOptions) (*waf.WebACL, error) {
 	}
 	acl, _, err := waf.Load(data, lo)
 	if err != nil {
-		var pl problem.List
-		pl.Append("", err)
-		return nil, pl.InFile(path)
+		return nil, inFile(path, err)
 	}
 	return acl, nil
+}
+
+// inFile is the problems err holds, found in the file at path.
+func inFile(path string, err error) problem.List {
+	var pl problem.List
+	pl.Append("", err)
+	return pl.InFile(path)
 }
 
 // CounterFunc makes the counter of one rate-based rule of a web ACL (nil:
@@ -259,9 +267,7 @@ func (s *Set) Compile(path string, counters func(*waf.WebACL) CounterFunc) (*waf
 	}
 	eng, err := waf.New(acl, o)
 	if err != nil {
-		var pl problem.List
-		pl.Append("", err)
-		return nil, nil, pl.InFile(path)
+		return nil, nil, inFile(path, err)
 	}
 	return acl, eng, nil
 }

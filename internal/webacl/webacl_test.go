@@ -91,7 +91,7 @@ func TestSection(t *testing.T) {
 		bad + `:6:19: waf.ip_sets[0].addresses[0]: "10.0.0.1" is not a CIDR`,
 		bad + `:7:12: waf.ip_sets[1].arn: "a" is also defined at ip_sets[0]`,
 		bad + ":9:7: waf.ip_sets[2]: give file or addresses",
-		bad + ":11:7: waf.regex_sets[0]: line 1: not a regular expression",
+		bad + ":12:17: waf.regex_sets[0].patterns: line 1: not a regular expression",
 		bad + ":15:13: waf.rule_groups[0].file: open " + filepath.Join(dir, "missing.json"),
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -24,6 +24,12 @@ type Config struct {
 	// at once, then at most one attempt.locked.summary per interval. 0
 	// sends one event per locked check.
 	LockedEventInterval config.Duration `yaml:"locked_event_interval" env:"LOCKGATE_WEBHOOK_LOCKED_EVENT_INTERVAL"`
+	// LockedEventsPerApp caps, per application and interval, the
+	// attempt.locked events (and summaries) of accounts without an
+	// owner, unknown names included: an end user typing new names
+	// cannot flood the application's receivers. The rest are counted by
+	// one summary of the application's. 0 turns the cap off.
+	LockedEventsPerApp int `yaml:"locked_events_per_app" env:"LOCKGATE_WEBHOOK_LOCKED_EVENTS_PER_APP"`
 	// AllowNetworks are CIDRs webhooks may reach although they are
 	// loopback, link-local, private or unique-local (refused otherwise,
 	// at registration and at every connection).
@@ -38,6 +44,7 @@ func DefaultConfig() Config {
 		MaxBackoff:          config.Duration(time.Hour),
 		Concurrency:         2,
 		LockedEventInterval: config.Duration(time.Minute),
+		LockedEventsPerApp:  10,
 	}
 }
 
@@ -58,6 +65,9 @@ func (c Config) Validate() problem.List {
 	}
 	if c.LockedEventInterval < 0 || c.LockedEventInterval.Std() > 24*time.Hour {
 		probs.Addf("locked_event_interval", "%s is outside 0s..24h", c.LockedEventInterval.Std())
+	}
+	if c.LockedEventsPerApp < 0 || c.LockedEventsPerApp > 100_000 {
+		probs.Addf("locked_events_per_app", "%d is outside 0..100000", c.LockedEventsPerApp)
 	}
 	for i, n := range c.AllowNetworks {
 		if _, err := netip.ParsePrefix(n); err != nil {

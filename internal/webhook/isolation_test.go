@@ -190,6 +190,7 @@ func TestPolicyRefusesInternalDestinations(t *testing.T) {
 	p.Resolver = res
 	allowLocal, _ := webhook.NewPolicy([]string{"127.0.0.0/8", "10.1.0.0/16"})
 	allowLocal.Resolver = res
+	allowBench, _ := webhook.NewPolicy([]string{"2001:2::/48"})
 	tests := []struct {
 		url    string
 		policy *webhook.Policy
@@ -257,6 +258,22 @@ func TestPolicyRefusesInternalDestinations(t *testing.T) {
 		{"http://[::ffff:0:0:127.0.0.1]/", p, false},
 		{"http://[64:ff9b:1::127.0.0.1]/", p, false},
 		{"http://[2a00:1450:4001::1]/", p, true},
+		// atk14f F10: IANA's IPv6 special-purpose registry, by its
+		// "Globally Reachable" column: 2001::/23 (IETF protocol
+		// assignments) is not, but for the more specific blocks marked
+		// True (anycast, AMT, AS112-v6, ORCHIDv2, DETs).
+		{"http://[2001:2::1]/", p, false},         // benchmarking, False
+		{"http://[2001:10::1]/", p, false},        // deprecated ORCHID, N/A
+		{"http://[2001:1ff:ffff::1]/", p, false},  // unassigned in 2001::/23
+		{"http://[2001:1::4]/", p, false},         // beside the anycast addresses
+		{"http://[2001:1::1]/", p, true},          // PCP anycast, True
+		{"http://[2001:1::2]/", p, true},          // TURN anycast, True
+		{"http://[2001:3::1]/", p, true},          // AMT, True
+		{"http://[2001:4:112::1]/", p, true},      // AS112-v6, True
+		{"http://[2001:20::1]/", p, true},         // ORCHIDv2, True
+		{"http://[2001:30::1]/", p, true},         // drone remote ID tags, True
+		{"http://[2001:200::1]/", p, true},        // just past 2001::/23: allocated to an RIR
+		{"http://[2001:2::1]/", allowBench, true}, // allow_networks still wins
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {

@@ -69,6 +69,14 @@ var special = []struct {
 	// addresses it carries (the client's obfuscated): what it reaches is
 	// not what the address reads as.
 	{netip.MustParsePrefix("2001::/32"), "a Teredo tunnel address"},
+	// The rest of the IETF protocol assignments (RFC 2928), which IANA's
+	// IPv6 special-purpose registry marks not globally reachable "unless
+	// allowed by a more specific allocation" (ietfGlobal6, checked
+	// first): benchmarking (RFC 5180) and the deprecated ORCHID (RFC
+	// 4843) by name, as IPv4's 198.18.0.0/15 is, then the whole block.
+	{netip.MustParsePrefix("2001:2::/48"), "benchmarking"},
+	{netip.MustParsePrefix("2001:10::/28"), "ORCHID (deprecated)"},
+	{netip.MustParsePrefix("2001::/23"), "IETF protocol assignments"},
 	// Local-use NAT64 (RFC 8215) translates to a site's own IPv4
 	// network, at a position its operator chooses.
 	{netip.MustParsePrefix("64:ff9b:1::/48"), "a local-use NAT64 address"},
@@ -80,6 +88,20 @@ var special = []struct {
 	{netip.MustParsePrefix("192.0.2.0/24"), "documentation"},
 	{netip.MustParsePrefix("198.51.100.0/24"), "documentation"},
 	{netip.MustParsePrefix("203.0.113.0/24"), "documentation"},
+}
+
+// ietfGlobal6 are the blocks inside 2001::/23 that IANA's IPv6
+// special-purpose registry marks "Globally Reachable": the PCP, TURN and
+// DNS-SD SRP anycast addresses, AMT, AS112-v6, ORCHIDv2 (RFC 7343) and
+// drone remote ID tags (RFC 9374). A receiver may use them.
+var ietfGlobal6 = []netip.Prefix{
+	netip.MustParsePrefix("2001:1::1/128"),
+	netip.MustParsePrefix("2001:1::2/128"),
+	netip.MustParsePrefix("2001:1::3/128"),
+	netip.MustParsePrefix("2001:3::/32"),
+	netip.MustParsePrefix("2001:4:112::/48"),
+	netip.MustParsePrefix("2001:20::/28"),
+	netip.MustParsePrefix("2001:30::/28"),
 }
 
 // globalUnicast6 is the only IPv6 space IANA allocates for global unicast
@@ -138,6 +160,11 @@ func classify(a netip.Addr) string {
 		return "multicast"
 	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 		return "broadcast"
+	}
+	for _, pr := range ietfGlobal6 {
+		if pr.Contains(a) {
+			return "" // inside 2000::/3, and no other special block
+		}
 	}
 	for _, s := range special {
 		if s.prefix.Contains(a) {
