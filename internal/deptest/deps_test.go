@@ -69,6 +69,8 @@ var rules = []rule{
 		why:    "waf is a public library: no Redis, no AWS SDK; SQLi/XSS detection and the IP table are its only dependencies (Redis counters are the opt-in waf/ratelimit/redisstore)"},
 	{Root: "lockclient", Allowed: []string{module + "/lockclient", "github.com/golang-jwt/jwt/v5"},
 		why: "lockclient is what integrations import: JWT signing only"},
+	{Root: "webhook", Allowed: []string{module + "/webhook"},
+		why: "webhook is what receivers import to verify deliveries: the standard library only"},
 	{Root: "internal/lock", Banned: []string{"net/http", "database/sql"}, Allowed: []string{""},
 		why: "the domain knows nothing of HTTP or SQL: handlers translate HTTP, stores implement its interfaces"},
 	{Root: "internal/endpoint", Allowed: []string{module + "/internal/endpoint"}, why: "a leaf of route descriptions"},
