@@ -192,6 +192,10 @@ func (h *Handler) integrationEvent(w http.ResponseWriter, r *http.Request) {
 		Detail json.RawMessage `json:"detail"`
 	}
 	if err := readJSON(w, r, &in); err != nil {
+		if errors.Is(err, errTooLarge) {
+			httpjson.TooLarge(w, err.Error()) // 413, as every route (rechk9: 400 here)
+			return
+		}
 		httpjson.Error(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}

@@ -21,6 +21,7 @@ func TestBodyOverTheLimitIs413Everywhere(t *testing.T) {
 	}{
 		{"lock check", "/api/v1/lock-check", "x-nl3-authorization-token", good},
 		{"admin: create application", "/api/v1/admin/applications", "Authorization", "Bearer " + adminToken},
+		{"integration event (rechk9)", "/api/v1/integration-events", "x-nl3-authorization-token", good},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest("POST", a.srv.URL+tt.path, strings.NewReader(big))

@@ -501,8 +501,28 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 }
 
 // redisOptions reads waf.redis_url as go-redis does: Provision checks
-// with it what openRedis then connects with.
-func redisOptions(u string) (*redis.Options, error) { return redis.ParseURL(u) }
+// with it what openRedis then connects with. go-redis's parser takes
+// negative sizes that its client then panics on (rechk9:
+// pool_size=-1 passed validate and serve died with "makechan: size out
+// of range"), so those are refused here.
+func redisOptions(u string) (*redis.Options, error) {
+	o, err := redis.ParseURL(u)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{
+		{"pool_size", o.PoolSize}, {"min_idle_conns", o.MinIdleConns}, {"max_idle_conns", o.MaxIdleConns},
+		{"max_active_conns", o.MaxActiveConns}, {"max_retries", o.MaxRetries + 1}, // -1 means none
+	} {
+		if n.v < 0 {
+			return nil, fmt.Errorf("redis: %s must not be negative", n.name)
+		}
+	}
+	return o, nil
+}
 
 // openResponder builds the IAM lockout responder's HTTP endpoints.
 func (s *Server) openResponder(ctx context.Context, rc awsiam.Settings) error {

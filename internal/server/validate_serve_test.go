@@ -90,6 +90,9 @@ func TestValidateParsesTheRedisURL(t *testing.T) {
 		{name: "good", yaml: gw + "redis://127.0.0.1:6379/0?dial_timeout=2s\n"},
 		{name: "database not a number", yaml: gw + "redis://127.0.0.1:6379/abc\n", want: `:4:14: waf.redis_url: redis: invalid database number: "abc"`},
 		{name: "bad option value", yaml: gw + "redis://127.0.0.1:6379/0?dial_timeout=xyz\n", want: `:4:14: waf.redis_url: redis: invalid dial_timeout`},
+		// rechk9: go-redis parses a negative pool size and its client
+		// panics on it.
+		{name: "negative pool size", yaml: gw + "redis://127.0.0.1:6379/0?pool_size=-1\n", want: `:4:14: waf.redis_url: redis: pool_size must not be negative`},
 		{name: "unknown option", yaml: gw + "redis://127.0.0.1:6379/0?bogus=1\n", want: `:4:14: waf.redis_url: redis: unexpected option: bogus`},
 		{name: "from the environment", yaml: gw + "redis://127.0.0.1:6379/0\n", env: map[string]string{"LOCKGATE_REDIS_URL": "redis://127.0.0.1:6379/abc"}, want: `waf.redis_url: redis: invalid database number: "abc" (set by the environment variable LOCKGATE_REDIS_URL)`},
 	})
