@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -145,7 +146,7 @@ func CheckAPIURI(apiURI string, publicURLs []string) error {
 		if p == apiURI {
 			return nil
 		}
-		if pu, err := url.Parse(p); err == nil && pu.Scheme == u.Scheme && strings.EqualFold(pu.Host, u.Host) {
+		if pu, err := url.Parse(p); err == nil && sameServer(pu, u) {
 			same = true
 		}
 	}
@@ -153,6 +154,35 @@ func CheckAPIURI(apiURI string, publicURLs []string) error {
 		return fmt.Errorf("%q names this lockgate but is not one of its public URLs %q: every lock check would be refused (401). Set api_uri to one of them exactly, or add it to public_urls (LOCKGATE_PUBLIC_URL)", apiURI, publicURLs)
 	}
 	return nil
+}
+
+// sameServer reports whether a and b reach one server: the same host
+// and port, a loopback name (localhost, 127.0.0.0/8, ::1) being one host,
+// whatever the scheme (rechk9: api_uri http://localhost:P or https://
+// against a public URL http://127.0.0.1:P passed, and every check was
+// refused).
+func sameServer(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if strings.EqualFold(u.Scheme, "https") {
+			return "443"
+		}
+		return "80"
+	}
+	loopback := func(h string) bool {
+		if strings.EqualFold(strings.TrimSuffix(h, "."), "localhost") {
+			return true
+		}
+		ip, err := netip.ParseAddr(h)
+		return err == nil && ip.Unmap().IsLoopback()
+	}
+	ha, hb := a.Hostname(), b.Hostname()
+	if port(a) != port(b) {
+		return false
+	}
+	return strings.EqualFold(ha, hb) || loopback(ha) && loopback(hb)
 }
 
 // KeySource is where the signing key is kept.

@@ -98,6 +98,11 @@ func TestCheckAPIURI(t *testing.T) {
 		{"http://127.0.0.1:8080/api", false},
 		{"https://other.example.com", true}, // another lockgate: asked at start
 		{"http://lockgate.example.com", true},
+		// rechk9: this lockgate by another name, or scheme, is this lockgate.
+		{"http://localhost:8080", false},
+		{"http://[::1]:8080", false},
+		{"https://127.0.0.1:8080", false},
+		{"http://localhost:9090", true},
 	} {
 		err := CheckAPIURI(tt.api, public)
 		if (err == nil) != tt.ok {

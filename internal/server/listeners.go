@@ -49,7 +49,15 @@ func overlap(a, b string) bool {
 	if !okA || !okB || pa != pb || pa == 0 {
 		return false
 	}
-	return covers(ha, hb) || covers(hb, ha) || ha == hb
+	return covers(ha, hb) || covers(hb, ha) || ha == hb || localhost(ha, hb) || localhost(hb, ha)
+}
+
+// localhost reports whether a is "localhost" and b the address it
+// resolves to on this machine, 127.0.0.1 or ::1 (rechk9:
+// localhost:P beside 127.0.0.1:P passed validate, and serve could not
+// bind the second).
+func localhost(a, b string) bool {
+	return a == "localhost" && (b == "127.0.0.1" || b == "::1")
 }
 
 // covers reports whether a listener on host a takes the port on host b

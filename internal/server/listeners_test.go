@@ -53,6 +53,9 @@ func TestValidateRefusesListenersOnOneAddress(t *testing.T) {
 			"DIR/lockgate.yaml:7:11: forward_auth.listen: :38080 overlaps listen (127.0.0.1:38080): serve cannot listen on both"},
 		{"gRPC on the gateway's port, IPv6 wildcard", "127.0.0.1:38080", "0.0.0.0:38443", "127.0.0.1:39191", "[::]:38443",
 			"DIR/lockgate.yaml:8:16: forward_auth.grpc_listen: [::]:38443 overlaps gateway.listen (0.0.0.0:38443): serve cannot listen on both"},
+		// rechk9: localhost is 127.0.0.1 here.
+		{"gateway on the main address by name", "127.0.0.1:38080", "localhost:38080", "127.0.0.1:39191", "127.0.0.1:39192",
+			"DIR/lockgate.yaml:4:11: gateway.listen: localhost:38080 overlaps listen (127.0.0.1:38080): serve cannot listen on both"},
 		{"gRPC and HTTP forward auth, written alike", "127.0.0.1:38080", "127.0.0.1:38443", "127.0.0.1:39191", "127.0.0.1:39191",
 			"DIR/lockgate.yaml:8:16: forward_auth.grpc_listen: must differ from listen"},
 		{"gRPC and HTTP forward auth, written differently", "127.0.0.1:38080", "127.0.0.1:38443", "0.0.0.0:39191", "127.0.0.1:39191",
