@@ -157,6 +157,9 @@ func (v *verifier) fastVerify(ctx context.Context, token string) (app Applicatio
 	}
 	e, err := v.cachedKeys(ctx, pl.iss)
 	if err != nil {
+		if se, ok := unjudged(err); ok {
+			return app, c, true, se
+		}
 		return app, c, true, unauthorized("%v", err)
 	}
 	var usable, good bool

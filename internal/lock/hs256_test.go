@@ -5,6 +5,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -291,5 +293,32 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// failingKeys is a store that cannot be read.
+type failingKeys struct{}
+
+func (failingKeys) ApplicationByIssuer(context.Context, string) (Application, error) {
+	return Application{}, errors.New("too many clients already")
+}
+
+func (failingKeys) SigningKeys(context.Context, string) ([]SigningKey, error) { return nil, nil }
+
+// A token whose issuer's keys cannot be read is not judged: it fails as
+// the server's error (500), never as "token rejected" (401, which sent
+// operators looking for a bad token while the database was full; found
+// under load by perf14e), and is never accepted — on the fast path and
+// on golang-jwt's alike.
+func TestStoreFailureIsNotUnauthorized(t *testing.T) {
+	v := newVerifier(failingKeys{}, plainBox{}, []string{"https://lockgate.example.com"},
+		60*time.Second, 10*time.Minute, 5*time.Second, func() time.Time { return diffNow })
+	token := signRaw(keyA1, `{"alg":"HS256","typ":"JWT"}`,
+		fmt.Sprintf(`{"iss":"https://a.example","sub":"u","aud":"https://lockgate.example.com","iat":%d,"exp":%d}`, diffNow.Unix(), diffNow.Add(time.Minute).Unix()))
+	for _, fast := range []bool{true, false} {
+		_, _, err := v.verifyWith(context.Background(), token, fast)
+		if err == nil || errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "too many clients") {
+			t.Errorf("fast=%v: %v, want the store's error, not unauthorized", fast, err)
+		}
 	}
 }

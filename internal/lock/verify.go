@@ -89,6 +89,24 @@ func newVerifier(store keySource, box secretOpener, audiences []string, leeway, 
 	}
 }
 
+// storeError is a failure to read an issuer's application or keys: the
+// token was not judged, so it is not refused as unauthorized (401, "token
+// rejected") but failed as the server's error (500), still never
+// accepted.
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return "reading the issuer's keys: " + e.err.Error() }
+func (e storeError) Unwrap() error { return e.err }
+
+// unjudged returns err's store failure, if it holds one.
+func unjudged(err error) (error, bool) {
+	var se storeError
+	if errors.As(err, &se) {
+		return se, true
+	}
+	return nil, false
+}
+
 func unauthorized(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrUnauthorized, fmt.Sprintf(format, args...))
 }
@@ -191,6 +209,9 @@ func (v *verifier) parse(ctx context.Context, token string) (Application, tokenC
 		return set, nil
 	})
 	if err != nil {
+		if se, ok := unjudged(err); ok {
+			return Application{}, tokenClaims{}, se
+		}
 		return Application{}, tokenClaims{}, unauthorized("%v", err)
 	}
 	// golang-jwt compared the dates truncated to whole seconds: compare
@@ -250,11 +271,11 @@ func (v *verifier) keys(ctx context.Context, issuer string) (keyEntry, error) {
 			v.mu.Unlock()
 			return keyEntry{}, fmt.Errorf("unknown iss %q", issuer)
 		}
-		return keyEntry{}, err
+		return keyEntry{}, storeError{err}
 	}
 	sks, err := v.store.SigningKeys(ctx, app.ID)
 	if err != nil {
-		return keyEntry{}, err
+		return keyEntry{}, storeError{err}
 	}
 	e = keyEntry{app: app, expires: now.Add(v.ttl)}
 	for _, k := range sks {
