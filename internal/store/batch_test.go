@@ -89,21 +89,7 @@ func TestUnalertedRowsShareTheAttemptsTransaction(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			dsn := storetest.DSN(t, backend)
-			s, err := store.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			driver := "sqlite"
-			if backend == "postgres" {
-				driver = "pgx"
-			}
-			raw, err := sql.Open(driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
+			s, raw := openWithRaw(t, backend)
 			// A row only a broken store would have left: the attempt that
 			// collides with it must fail as a whole.
 			if _, err := raw.ExecContext(ctx, `INSERT INTO unalerted_attempts (attempt_id, app_id, username, account_id, at) VALUES ('att_clash', 'app_1', 'alice', 'acc_1', 1)`); err != nil {
@@ -155,21 +141,7 @@ func TestEventsShareTheAttemptsTransaction(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			dsn := storetest.DSN(t, backend)
-			s, err := store.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			driver := "sqlite"
-			if backend == "postgres" {
-				driver = "pgx"
-			}
-			raw, err := sql.Open(driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
+			s, raw := openWithRaw(t, backend)
 			// Rows only a broken store would have left: the attempt whose
 			// event collides with one, and the attempt that collides with
 			// the other, must each fail as a whole.
@@ -293,4 +265,27 @@ func TestWriterReplacesAConnectionTheServerEnded(t *testing.T) {
 	if err != nil || len(got) != len(recorded)+1 {
 		t.Fatalf("stored %v (%v), want att_first and %v", ids(got), err, recorded)
 	}
+}
+
+// openWithRaw opens a fresh store of backend and a plain connection to
+// the same database, for a test to write what only a broken store would
+// have left; both are closed at the end of the test.
+func openWithRaw(t *testing.T, backend string) (*store.Store, *sql.DB) {
+	t.Helper()
+	dsn := storetest.DSN(t, backend)
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	driver := "sqlite"
+	if backend == "postgres" {
+		driver = "pgx"
+	}
+	raw, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return s, raw
 }

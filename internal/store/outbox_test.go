@@ -9,8 +9,6 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/lockgate/lockgate/internal/lock"
-	"github.com/lockgate/lockgate/internal/store"
-	"github.com/lockgate/lockgate/internal/storetest"
 )
 
 // Two PostgreSQL replicas must not both send an event (atk14f F6: 8–12%
@@ -33,20 +31,10 @@ func TestClaimRechecksAfterAnotherReplicasUpdate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			dsn := storetest.DSN(t, "postgres")
-			s, err := store.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s, db := openWithRaw(t, "postgres")
 			if err := s.RecordAttempt(ctx, lock.Attempt{ID: "att_1", At: t0}, []lock.Event{{ID: "out_1", WebhookID: "whk_1", Type: "t", Body: []byte(`{}`), CreatedAt: t0}}); err != nil {
 				t.Fatal(err)
 			}
-			db, err := sql.Open("pgx", dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
 			// Replica A: the update, uncommitted, holding the row.
 			tx, err := db.BeginTx(ctx, nil)
 			if err != nil {
