@@ -237,14 +237,7 @@ func TestListenerFraming(t *testing.T) {
 // TestListenerKeepAlive: a connection stays open between HTTP/1.1
 // requests (HTTP/1.0 ones close it: TestListenerFraming).
 func TestListenerKeepAlive(t *testing.T) {
-	addr := startListener(t, listenerService(t, false))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
+	c, br := dialListener(t, startListener(t, listenerService(t, false)))
 	for i, raw := range []string{
 		subrequest("192.0.2.1"),
 		subrequest("192.0.2.1", "Connection: keep-alive\r\n"),
@@ -347,14 +340,7 @@ func FuzzListener(f *testing.F) {
 // the next request is only partly there, since its client may wait for
 // the answer before sending the rest.
 func TestListenerAnswersBeforeTheNextRequestEnds(t *testing.T) {
-	addr := startListener(t, listenerService(t, false))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
+	c, br := dialListener(t, startListener(t, listenerService(t, false)))
 	next := subrequest("192.0.2.1")
 	io.WriteString(c, subrequest("192.0.2.1")+next[:20])
 	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
@@ -364,4 +350,17 @@ func TestListenerAnswersBeforeTheNextRequestEnds(t *testing.T) {
 	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("second answer: %v %v", resp, err)
 	}
+}
+
+// dialListener opens a connection to the listener at addr, closed at the
+// end of the test, and a reader of its answers.
+func dialListener(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, bufio.NewReader(c)
 }
