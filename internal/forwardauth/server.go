@@ -2,6 +2,7 @@ package forwardauth
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -239,23 +240,23 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 		// The request line as buffered, to answer a request the reader
 		// refuses as its endpoint expects (nginx: 403 carrying the status).
 		first, _ := br.Peek(min(br.Buffered(), 64))
-		path := requestPath(first) // before the reader reuses its buffer
+		nginx := asksNginx(first) // before the reader reuses its buffer
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			var ne net.Error
 			switch {
 			case lr.n <= 0:
-				srv.refuse(c, bw, remote, path, http.StatusRequestHeaderFieldsTooLarge, err)
+				srv.refuse(c, bw, remote, nginx, http.StatusRequestHeaderFieldsTooLarge, err)
 			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne):
 				// The peer went away or stalled: nobody to answer.
 			default:
-				srv.refuse(c, bw, remote, path, http.StatusBadRequest, err)
+				srv.refuse(c, bw, remote, nginx, http.StatusBadRequest, err)
 			}
 			return
 		}
 		lr.n = math.MaxInt64
 		if status := screenRequest(req); status != 0 {
-			srv.refuse(c, bw, remote, req.URL.Path, status, errors.New("refused by the request screen"))
+			srv.refuse(c, bw, remote, req.URL.Path == "/nginx", status, errors.New("refused by the request screen"))
 			return
 		}
 		// A chunked request may have had a Content-Length too, which
@@ -360,7 +361,7 @@ func expectsContinue(req *http.Request) bool {
 // refused 403 carrying the status in X-Lockgate-Status, as every other
 // refusal (atk20g G3: a header byte net/http's reader refuses gave 400,
 // which nginx turned into 500 without a refusal logged).
-func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, remote, path string, status int, why error) {
+func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, remote string, nginx bool, status int, why error) {
 	srv.s.log.Warn("forward auth: refused", "peer", remote, "status", status, "reason", why.Error())
 	text := strconv.Itoa(status) + " " + http.StatusText(status)
 	code := strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
@@ -369,7 +370,7 @@ func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, remote, path string,
 	}
 	body := errorBody(code, "the proxy's request cannot be read as HTTP/1.1: "+text)
 	carried := ""
-	if path == "/nginx" {
+	if nginx {
 		carried = "X-Lockgate-Status: " + strconv.Itoa(status) + "\r\n"
 		status = http.StatusForbidden
 		text = strconv.Itoa(status) + " " + http.StatusText(status)
@@ -387,19 +388,20 @@ func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, remote, path string,
 	io.Copy(io.Discard, io.LimitReader(c, maxDiscardBytes))
 }
 
-// requestPath is the path of a request line's target ("" when line does
-// not hold one), for refusing a request the reader could not take.
-func requestPath(line []byte) string {
-	_, rest, ok := strings.Cut(string(line), " ")
+// asksNginx reports whether a request line asks for /nginx, to refuse a
+// request the reader could not take as nginx expects. It reads the
+// buffered bytes in place: it runs for every request.
+func asksNginx(line []byte) bool {
+	_, rest, ok := bytes.Cut(line, []byte{' '})
 	if !ok {
-		return ""
+		return false
 	}
-	target, _, ok := strings.Cut(rest, " ")
+	target, _, ok := bytes.Cut(rest, []byte{' '})
 	if !ok {
-		return ""
+		return false
 	}
-	path, _, _ := strings.Cut(target, "?")
-	return path
+	path, _, _ := bytes.Cut(target, []byte{'?'})
+	return string(path) == "/nginx"
 }
 
 var notFound = plain(http.StatusNotFound)
