@@ -135,9 +135,34 @@ func runChild(spec string) int {
 	}
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	hwm, err := peakRSS()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	json.NewEncoder(os.Stdout).Encode(measure{Wall: time.Since(start), CPU: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-		MaxRSS: ru.Maxrss * 1024, Records: records})
+		MaxRSS: hwm, Records: records})
 	return 0
+}
+
+// peakRSS is this process's peak resident set size in bytes: VmHWM of
+// /proc/self/status, the high-water mark of the address space the exec
+// made. getrusage's ru_maxrss will not do: Linux carries it across exec,
+// and os/exec starts the child sharing the parent's address space (vfork),
+// so a child started by a benchmark that had just generated 2 GB of logs
+// reported the parent's 1 GB as its own.
+func peakRSS() (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("/proc/self/status has no VmHWM line")
 }
 
 func benchOptions() analyze.Options { return analyze.Options{Header: "X-Forwarded-For", Buffer: 0.5} }
