@@ -8,7 +8,11 @@
 # `rounds` (default 3) interleaves them, so that load from elsewhere on a
 # shared machine falls on all of them alike. It prints each measurement,
 # then per server the median and its ratio to nginx alone, and nginx's
-# spread across rounds: the noise of this run.
+# spread across rounds: the noise of this run. Each measurement also says
+# the CPU time lockgate and nginx's workers spent per request (µs/req,
+# from /proc/<pid>/stat): load from elsewhere slows a starved process but
+# barely changes what a request costs it, so this is the figure to compare
+# two builds by on a shared machine.
 # Needs wrk and nginx (apt-get install wrk nginx).
 # Knobs, to measure one lever at a time against the same command:
 #   NGINX_WORKERS       nginx's worker_processes (default auto)
@@ -129,6 +133,7 @@ waf:
 YAML
 if [ -n "${LOCKGATE_GOMAXPROCS:-}" ]; then export GOMAXPROCS="$LOCKGATE_GOMAXPROCS"; fi
 "$tmp/lockgate" serve --config "$tmp/lockgate.yaml" 2>"$tmp/lockgate.stderr" &
+lockgate_pid=$!
 unset GOMAXPROCS
 for _ in $(seq 100); do # until lockgate and nginx answer
   curl -fsS -o /dev/null -H 'X-Forwarded-For: 10.9.9.9' http://127.0.0.1:19102/ 2>/dev/null &&
@@ -137,16 +142,30 @@ for _ in $(seq 100); do # until lockgate and nginx answer
 done
 # to_ms turns wrk's latency (850.00us, 7.85ms, 1.20s) into milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n *= 1000; printf "%.3f", n }'; }
-results="$tmp/results" # label<TAB>req/s<TAB>p99 ms
+results="$tmp/results" # label<TAB>req/s<TAB>p99 ms<TAB>lockgate CPU µs/req<TAB>nginx CPU µs/req
+# cpu_ticks is the CPU time (user and system, in clock ticks) the
+# processes pids have used so far: divided by the requests wrk made, it is
+# the cost of a request, which load from elsewhere moves far less than the
+# throughput (a starved process is slow, not more expensive).
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+hz="$(getconf CLK_TCK)"
+nginx_pids() { pgrep -P "$(cat "$tmp/nginx.pid")" | tr '\n' ' '; }
 run() { # label port
   wrk -t2 -c64 -d1s -s "$root/bench/gateway/clients.lua" "http://127.0.0.1:$2/" >/dev/null
+  # shellcheck disable=SC2046 # the workers' pids, one word each
+  lg0=$(cpu_ticks "$lockgate_pid"); ng0=$(cpu_ticks $(nginx_pids))
   out="$(wrk -t2 -c64 -d"${dur}s" --latency -s "$root/bench/gateway/clients.lua" "http://127.0.0.1:$2/")"
+  # shellcheck disable=SC2046
+  lg1=$(cpu_ticks "$lockgate_pid"); ng1=$(cpu_ticks $(nginx_pids))
   rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
   p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
   p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
+  n="$(awk '/requests in/ {print $1}' <<<"$out")"
   non2xx="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
-  printf '%-40s %12s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
-  printf '%s\t%s\t%s\n' "$1" "$rps" "$(to_ms "$p99")" >> "$results"
+  lgus="$(awk -v d=$((lg1 - lg0)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", n ? 1e6 * d / hz / n : 0 }')"
+  ngus="$(awk -v d=$((ng1 - ng0)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", n ? 1e6 * d / hz / n : 0 }')"
+  printf '%-40s %12s req/s   p50 %8s   p99 %8s   non-2xx %s   CPU µs/req: lockgate %6s nginx %6s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}" "$lgus" "$ngus"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$rps" "$(to_ms "$p99")" "$lgus" "$ngus" >> "$results"
 }
 alone="nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') alone"
 fwd="nginx + lockgate forward auth"
@@ -168,13 +187,16 @@ labels=("$alone" "$fwd" "$gwl")
 gw_rps=$(col "$gwl" 2 | median)
 gw_rps="${gw_rps:-0}"
 echo
-printf '%-40s %12s %10s %14s %14s\n' "median of $rounds rounds" "req/s" "p99 ms" "× nginx alone" "× gateway"
+printf '%-40s %12s %10s %14s %14s %16s %16s\n' "median of $rounds rounds" "req/s" "p99 ms" "× nginx alone" "× gateway" "lockgate µs/req" "nginx µs/req"
 for label in "${labels[@]}"; do
   rps=$(col "$label" 2 | median)
   p99=$(col "$label" 3 | median)
-  awk -v l="$label" -v r="$rps" -v p="$p99" -v b="$base_rps" -v g="$gw_rps" \
-    'BEGIN { printf "%-40s %12.0f %10.2f %14.2f %14.2f\n", l, r, p, r / b, g ? r / g : 0 }'
+  lgus=$(col "$label" 4 | median)
+  ngus=$(col "$label" 5 | median)
+  awk -v l="$label" -v r="$rps" -v p="$p99" -v b="$base_rps" -v g="$gw_rps" -v lg="$lgus" -v ng="$ngus" \
+    'BEGIN { printf "%-40s %12.0f %10.2f %14.2f %14.2f %16.1f %16.1f\n", l, r, p, r / b, g ? r / g : 0, lg, ng }'
 done
+echo "CPU µs/req: the CPU time (user + system, /proc/<pid>/stat) lockgate's process and nginx's workers used during a measurement, over wrk's requests; the gateway's requests cost nginx nothing"
 echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg)"
 echo "noise: nginx alone's throughput spread over $rounds rounds is ${spread}% of its median"
 if [ "$spread" -gt 15 ]; then
