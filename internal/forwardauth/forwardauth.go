@@ -106,7 +106,11 @@ type state struct {
 	// answered are the headers every allow answers (canonical), empty
 	// when the request got none: the section's copy_headers.
 	answered []string
-	files    gateway.Watched // watched files and their versions
+	// allowed is the answer to an allowed request that got no header
+	// (the answered ones empty), made once: decide hands it out, read
+	// only, rather than building its header for every request.
+	allowed verdict
+	files   gateway.Watched // watched files and their versions
 	// folded is set when a route's path_case is insensitive: requests
 	// are then checked against httprule.Folded.
 	folded bool
@@ -180,6 +184,14 @@ func (s *Service) build(snap Snapshot) (*state, problem.List, problem.List) {
 	}
 	slices.Sort(st.answered)
 	st.answered = slices.Compact(st.answered)
+	st.allowed = verdict{allow: true, status: http.StatusOK}
+	if len(st.answered) > 0 {
+		st.allowed.header = make(http.Header, len(st.answered))
+		for _, n := range st.answered {
+			st.allowed.header[n] = []string{""}
+		}
+		st.allowed.lines = appendHeaderLines(nil, st.allowed.header, "")
+	}
 	// unlisted adds a problem at path for each name a route may set that
 	// copy_headers does not list: no proxy would pass it on.
 	unlisted := func(path, what string, names []string) {
@@ -403,12 +415,16 @@ type original struct {
 // response the client gets. A refusal may have any status — a web ACL's
 // custom response may be 200 — so allow, not the status, says which:
 // each integration then answers a refusal with a status its proxy
-// takes for a denial (writeVerdict, denied).
+// takes for a denial (writeVerdict, denied). A verdict's header and body
+// may be shared with other answers: they are read, never changed.
 type verdict struct {
 	allow  bool
 	status int
 	header http.Header
 	body   []byte
+	// lines, when not nil, are header's lines as writeResponse writes
+	// them, made ahead.
+	lines []byte
 }
 
 // match is the route of a request for host and path (not decoded),
@@ -542,6 +558,9 @@ func (s *Service) decide(ctx context.Context, st *state, o *original) verdict {
 		var w buffer
 		waf.WriteBlock(&w, d)
 		return w.verdict()
+	}
+	if len(d.InsertHeaders) == 0 && rt.authz == nil {
+		return st.allowed // the common answer, made once
 	}
 	v := verdict{allow: true, status: http.StatusOK}
 	if len(st.answered) > 0 || len(d.InsertHeaders) > 0 {

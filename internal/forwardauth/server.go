@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -67,8 +68,10 @@ type httpServer struct {
 	mu      sync.Mutex
 	conns   map[*httpConn]struct{}
 	done    sync.WaitGroup
-	// now is the clock of the Date header.
+	// now is the clock of the Date header and the deadlines.
 	now func() time.Time
+	// The limits: the constants above, shorter in tests.
+	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
 	// date is the Date header's value, formatted once a second.
 	date atomic.Pointer[dateLine]
 }
@@ -92,7 +95,8 @@ type httpConn struct {
 }
 
 func newHTTPServer(s *Service) *httpServer {
-	return &httpServer{s: s, conns: map[*httpConn]struct{}{}, now: time.Now}
+	return &httpServer{s: s, conns: map[*httpConn]struct{}{}, now: time.Now,
+		readHeaderTimeout: readHeaderTimeout, readTimeout: readTimeout, writeTimeout: writeTimeout, idleTimeout: idleTimeout}
 }
 
 // serve accepts connections on ln until it is closed.
@@ -211,31 +215,54 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 	lr := &limitedReader{c: c}
 	br := bufio.NewReaderSize(lr, 4<<10)
 	bw := bufio.NewWriterSize(c, 4<<10)
-	var writeBy time.Time // the write deadline, moved on lazily
+	// The deadlines are moved lazily: moving one updates a runtime timer,
+	// which a proxy's stream of questions would pay two or three times
+	// a question. A deadline is moved only when it is more than slack
+	// nearer than its limit, or beyond it: so a request's header is still
+	// read within readHeaderTimeout, and a connection closed after at
+	// least its idle timeout less slack (a tenth of readHeaderTimeout).
+	slack := srv.readHeaderTimeout / 10
+	var readBy, writeBy time.Time // the deadlines as last set
+	readWithin := func(now time.Time, d time.Duration) {
+		if t := now.Add(d); readBy.After(t) || t.Sub(readBy) > slack {
+			readBy = t
+			c.SetReadDeadline(t)
+		}
+	}
+	now := srv.now() // the time, as last read
 	for {
 		if br.Buffered() == 0 {
 			// Nothing pipelined: wait for the next request; a peer that
 			// is not a trusted proxy is refused whatever it sends, and is
-			// not waited for as a proxy is (atk20g G4).
-			idle := idleTimeout
+			// not waited for as a proxy is (atk20g G4). The wait is cut
+			// into spans of at most readHeaderTimeout, so that the
+			// deadline is already the header's when the request comes.
+			idle := srv.idleTimeout
 			if !srv.s.state.Load().trustedPeer(peer) {
-				idle = readHeaderTimeout
+				idle = srv.readHeaderTimeout
 			}
-			c.SetReadDeadline(srv.now().Add(idle))
 			hc.state.Store(connIdle)
 			if srv.closing.Load() {
 				return
 			}
 			lr.n = math.MaxInt64
-			if _, err := br.Peek(1); err != nil {
-				return
+			for idleSince := now; ; {
+				readWithin(now, min(srv.readHeaderTimeout, idleSince.Add(idle).Sub(now)))
+				_, err := br.Peek(1)
+				if err == nil {
+					break
+				}
+				now = srv.now()
+				if !errors.Is(err, os.ErrDeadlineExceeded) || now.Sub(idleSince) >= idle-slack {
+					return
+				}
 			}
 			if !hc.state.CompareAndSwap(connIdle, connActive) {
 				return // closed by shutdown
 			}
 		}
 		start := srv.now()
-		c.SetReadDeadline(start.Add(readHeaderTimeout))
+		readWithin(start, srv.readHeaderTimeout)
 		lr.n = maxHeaderBytes + 4096
 		// The request line as buffered, to answer a request the reader
 		// refuses as its endpoint expects (nginx: 403 carrying the status).
@@ -278,7 +305,8 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 			if expectsContinue(req) {
 				closeAfter = true
 			} else {
-				c.SetReadDeadline(start.Add(readTimeout))
+				readBy = start.Add(srv.readTimeout)
+				c.SetReadDeadline(readBy)
 				if n, err := io.CopyN(io.Discard, req.Body, maxDiscardBytes+1); err == nil || !errors.Is(err, io.EOF) || n > maxDiscardBytes {
 					closeAfter = true
 				}
@@ -289,20 +317,20 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 		}
 		integration, hs, ok := endpointOf(req.URL.Path)
 		if !ok {
-			writeResponse(bw, srv.dateLine(), http.StatusNotFound, notFound, "", req.Method == http.MethodHead, closeAfter, req)
+			writeResponse(bw, srv.dateLine(start), http.StatusNotFound, notFound, "", req.Method == http.MethodHead, closeAfter, req)
 		} else {
 			req.RemoteAddr = remote
 			v, answerAs := srv.s.answer(ctx, peer, integration, hs, req)
 			v = forProxy(answerAs, v)
 			status, carried := answerStatus(answerAs, v)
-			writeResponse(bw, srv.dateLine(), status, v, carried, req.Method == http.MethodHead, closeAfter, req)
+			writeResponse(bw, srv.dateLine(start), status, v, carried, req.Method == http.MethodHead, closeAfter, req)
 		}
 		// Each answer is sent at once, as http.Server sends it: a client
 		// may wait for it before sending the rest of a request that is
 		// already partly buffered. The write deadline moves at most once
 		// a second.
-		if now := srv.now(); writeBy.Sub(now) < writeTimeout-time.Second {
-			writeBy = now.Add(writeTimeout)
+		if now = srv.now(); writeBy.Sub(now) < srv.writeTimeout-time.Second {
+			writeBy = now.Add(srv.writeTimeout)
 			c.SetWriteDeadline(writeBy)
 		}
 		if bw.Flush() != nil || closeAfter {
@@ -375,7 +403,7 @@ func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, remote string, nginx
 		status = http.StatusForbidden
 		text = strconv.Itoa(status) + " " + http.StatusText(status)
 	}
-	c.SetWriteDeadline(srv.now().Add(writeTimeout))
+	c.SetWriteDeadline(srv.now().Add(srv.writeTimeout))
 	bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: application/json\r\n" + carried + "Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n")
 	bw.Write(body)
 	if bw.Flush() != nil {
@@ -426,28 +454,10 @@ func writeResponse(bw *bufio.Writer, date []byte, status int, v verdict, carried
 		bw.WriteString("HTTP/1.1 " + strconv.Itoa(status) + " " + text + "\r\n")
 	}
 	bw.Write(date)
-	writeHeader := func(name, value string) {
-		bw.WriteString(name)
-		bw.WriteString(": ")
-		bw.WriteString(headerValue(value))
-		bw.WriteString("\r\n")
-	}
-	if len(v.header) > 0 {
-		names := make([]string, 0, len(v.header))
-		for name := range v.header {
-			if httpguts.ValidHeaderFieldName(name) && !slices.Contains(framing, http.CanonicalHeaderKey(name)) && (carried == "" || http.CanonicalHeaderKey(name) != "X-Lockgate-Status") {
-				names = append(names, name)
-			}
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			for _, value := range v.header[name] {
-				writeHeader(name, value)
-			}
-		}
-	}
-	if carried != "" {
-		writeHeader("X-Lockgate-Status", carried)
+	if v.lines != nil && carried == "" {
+		bw.Write(v.lines)
+	} else {
+		bw.Write(appendHeaderLines(bw.AvailableBuffer(), v.header, carried))
 	}
 	body := v.body
 	if !bodyAllowed(status) {
@@ -470,6 +480,37 @@ func writeResponse(bw *bufio.Writer, date []byte, status int, v verdict, carried
 	}
 }
 
+// appendHeaderLines appends to dst the lines of header, sorted by name,
+// and X-Lockgate-Status: carried unless it is "". Header names net/http
+// would not write are dropped, and so are the framing headers, which
+// writeResponse writes itself.
+func appendHeaderLines(dst []byte, header http.Header, carried string) []byte {
+	line := func(name, value string) {
+		dst = append(dst, name...)
+		dst = append(dst, ": "...)
+		dst = append(dst, headerValue(value)...)
+		dst = append(dst, "\r\n"...)
+	}
+	if len(header) > 0 {
+		names := make([]string, 0, len(header))
+		for name := range header {
+			if httpguts.ValidHeaderFieldName(name) && !slices.Contains(framing, http.CanonicalHeaderKey(name)) && (carried == "" || http.CanonicalHeaderKey(name) != "X-Lockgate-Status") {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			for _, value := range header[name] {
+				line(name, value)
+			}
+		}
+	}
+	if carried != "" {
+		line("X-Lockgate-Status", carried)
+	}
+	return dst
+}
+
 // bodyAllowed reports whether a response of status has a body (RFC 9110:
 // not 1xx, 204, 304).
 func bodyAllowed(status int) bool {
@@ -486,8 +527,7 @@ func headerValue(v string) string {
 }
 
 // dateLine is the Date header line for now, formatted once a second.
-func (srv *httpServer) dateLine() []byte {
-	now := srv.now()
+func (srv *httpServer) dateLine(now time.Time) []byte {
 	sec := now.Unix()
 	if d := srv.date.Load(); d != nil && d.sec == sec {
 		return d.line

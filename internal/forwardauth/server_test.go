@@ -65,14 +65,18 @@ func listenerService(t testing.TB, untrusted bool) *Service {
 }
 
 // startListener serves s's HTTP endpoints on the listener's own loop,
-// on a free port, until the test ends.
-func startListener(t testing.TB, s *Service) string {
+// on a free port, until the test ends; configure, when given, changes
+// the server (its limits) before it starts.
+func startListener(t testing.TB, s *Service, configure ...func(*httpServer)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := newHTTPServer(s)
+	for _, f := range configure {
+		f(srv)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.serve(ln) }()
 	t.Cleanup(func() {
