@@ -10,9 +10,11 @@
 # then per server the median and its ratio to nginx alone, and nginx's
 # spread across rounds: the noise of this run. Each measurement also says
 # the CPU time lockgate and nginx's workers spent per request (µs/req,
-# from /proc/<pid>/stat): load from elsewhere slows a starved process but
-# barely changes what a request costs it, so this is the figure to compare
-# two builds by on a shared machine.
+# from /proc/<pid>/stat): moderate load from elsewhere (a load average up
+# to about 10 on 2 cores) slows a process more than it changes what a
+# request costs it, so this is the figure to compare two builds by on a
+# shared machine, interleaved; under heavy load the Go runtime's
+# scheduling cost per request grows too (docs/benchmarks.md).
 # Needs wrk and nginx (apt-get install wrk nginx).
 # Knobs, to measure one lever at a time against the same command:
 #   NGINX_WORKERS       nginx's worker_processes (default auto)
@@ -145,8 +147,8 @@ to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v
 results="$tmp/results" # label<TAB>req/s<TAB>p99 ms<TAB>lockgate CPU µs/req<TAB>nginx CPU µs/req
 # cpu_ticks is the CPU time (user and system, in clock ticks) the
 # processes pids have used so far: divided by the requests wrk made, it is
-# the cost of a request, which load from elsewhere moves far less than the
-# throughput (a starved process is slow, not more expensive).
+# the cost of a request, which moderate load from elsewhere moves far less
+# than the throughput.
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
 hz="$(getconf CLK_TCK)"
 nginx_pids() { pgrep -P "$(cat "$tmp/nginx.pid")" | tr '\n' ' '; }
