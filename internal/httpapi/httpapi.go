@@ -134,13 +134,6 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 
 // --- lock check ---
 
-type checkResponse struct {
-	Locked    bool   `json:"locked"`
-	Status    string `json:"status"`
-	Message   string `json:"message"`
-	SessionID string `json:"sessionID"`
-}
-
 func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
 	token := r.Header.Get("x-nl3-authorization-token")
 	if token == "" {
@@ -176,7 +169,7 @@ func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
 		status, counter = "locked", &h.metrics.locked
 	}
 	counter.Inc()
-	httpjson.Write(w, http.StatusOK, checkResponse{Locked: res.Locked, Status: status, Message: res.Message, SessionID: res.AttemptID})
+	writeCheck(w, checkResponse{Locked: res.Locked, Status: status, Message: res.Message, SessionID: res.AttemptID})
 }
 
 // integrationEvent records what an integration did about the token's

@@ -128,7 +128,9 @@ func (s *Service) checkGeo(ctx context.Context, app Application, acc Account, at
 				"person_id":   acc.PersonID,
 				"country":     fc.location.Country,
 				"region":      fc.location.Region,
-				"attempt":     at,
+				// A copy: the pointer would move the caller's attempt to
+				// the heap on every check, fenced or not.
+				"attempt": *at,
 			}, app.ID, acc.PersonID)
 			if err != nil {
 				return fc, err

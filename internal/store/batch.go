@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/lockgate/lockgate/internal/lock"
@@ -57,12 +56,20 @@ func (b *batcher) write(ctx context.Context, a lock.Attempt, events []lock.Event
 		b.mu.RUnlock()
 		return ErrClosed
 	}
+	// The queue has room for four full batches, so a send rarely waits:
+	// trying it first leaves ctx.Done alone, which on a request's context
+	// allocates a channel the first time it is asked for.
 	select {
 	case b.ch <- p:
 		b.mu.RUnlock()
-	case <-ctx.Done():
-		b.mu.RUnlock()
-		return ctx.Err()
+	default:
+		select {
+		case b.ch <- p:
+			b.mu.RUnlock()
+		case <-ctx.Done():
+			b.mu.RUnlock()
+			return ctx.Err()
+		}
 	}
 	// Wait for the commit even if ctx ends meanwhile: the result must be
 	// read before p is reused, and the attempt may already be committed.
@@ -127,40 +134,18 @@ func (b *batcher) run() {
 // COMMIT statements because database/sql re-prepares a connection's
 // statements inside a *sql.Tx.
 type writer struct {
-	s     *Store
-	conn  *sql.Conn
-	stmts map[int]*sql.Stmt // SQLite: rows per statement → prepared insert
-	pg    pgBatch           // PostgreSQL: the batch's arrays
+	s    *Store
+	conn *sql.Conn
+	lite liteBatch // SQLite: the statements prepared on the driver's connection
+	pg   pgBatch   // PostgreSQL: the batch's arrays
 }
 
 func (w *writer) reset() {
-	for _, st := range w.stmts {
-		st.Close()
-	}
 	if w.conn != nil {
+		w.lite.close(w.conn)
 		w.conn.Close()
 	}
-	w.conn, w.stmts = nil, nil
-}
-
-func (w *writer) stmt(ctx context.Context, rows int) (*sql.Stmt, error) {
-	if st, ok := w.stmts[rows]; ok {
-		return st, nil
-	}
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO attempts (id, at, app_id, account_id, username, user_ip, user_device, user_location, integration_type, integration_data, locked) VALUES `)
-	for i := range rows {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		w.s.dialect.writePlaceholders(&sb, i*11, 11)
-	}
-	st, err := w.conn.PrepareContext(ctx, sb.String())
-	if err != nil {
-		return nil, err
-	}
-	w.stmts[rows] = st
-	return st, nil
+	w.conn = nil
 }
 
 func (w *writer) commit(batch []*pending) (err error) {
@@ -171,7 +156,6 @@ func (w *writer) commit(batch []*pending) (err error) {
 		if w.conn, err = w.s.db.Conn(ctx); err != nil {
 			return err
 		}
-		w.stmts = map[int]*sql.Stmt{}
 	}
 	if w.s.dialect.name == "postgres" {
 		broken, err := w.commitPostgres(ctx, batch)
@@ -180,62 +164,9 @@ func (w *writer) commit(batch []*pending) (err error) {
 		}
 		return w.s.wrap(err)
 	}
-	if _, err := w.conn.ExecContext(ctx, w.s.dialect.begin); err != nil {
+	broken, err := w.commitSQLite(ctx, batch)
+	if broken {
 		w.reset() // the connection may be broken; take a new one next time
-		return err
 	}
-	defer func() {
-		if err != nil {
-			if _, rerr := w.conn.ExecContext(ctx, "ROLLBACK"); rerr != nil {
-				w.reset()
-			}
-			err = w.s.wrap(err)
-		}
-	}()
-	var events []lock.Event
-	for _, p := range batch {
-		events = append(events, p.events...)
-	}
-	if err := w.insertRows(ctx, batch); err != nil {
-		return err
-	}
-	if err := w.s.dialect.insertEvents(ctx, w.conn, events); err != nil {
-		return err
-	}
-	_, err = w.conn.ExecContext(ctx, "COMMIT")
-	return err
-}
-
-// insertRows inserts the batch with multi-row INSERTs of power-of-two
-// sizes, each prepared once, and the unalerted rows after them.
-func (w *writer) insertRows(ctx context.Context, batch []*pending) error {
-	var unalerted []lock.Attempt
-	args := make([]any, 0, 11*len(batch))
-	for rest := batch; len(rest) > 0; {
-		n := 1
-		for n*2 <= len(rest) {
-			n *= 2
-		}
-		args = args[:0]
-		for _, p := range rest[:n] {
-			a := p.a
-			locked := 0
-			if a.Locked {
-				locked = 1
-			}
-			args = append(args, a.ID, micros(a.At), a.AppID, a.AccountID, a.Username, a.UserIP, a.UserDevice, a.UserLocation, a.IntegrationType, string(a.IntegrationData), locked)
-			if a.Unalerted {
-				unalerted = append(unalerted, a)
-			}
-		}
-		st, err := w.stmt(ctx, n)
-		if err != nil {
-			return err
-		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return err
-		}
-		rest = rest[n:]
-	}
-	return w.s.dialect.insertUnalerted(ctx, w.conn, unalerted)
+	return w.s.wrap(err)
 }
