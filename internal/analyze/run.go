@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -416,7 +415,7 @@ func openRecords(ctx context.Context, in Input, prog *Progress) (io.Reader, io.C
 	br := bufio.NewReaderSize(src, 256<<10)
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		zr, err := gunzip(br)
 		if err != nil {
 			rc.Close()
 			return nil, nil, fmt.Errorf("gzip: %w", err)
