@@ -77,6 +77,40 @@ func BenchmarkAnalyzeGunzip(b *testing.B) {
 	}
 }
 
+// BenchmarkAnalyzeRanges is BenchmarkAnalyzeDir with the ranges of
+// uncompressed files mapped and read, in one run:
+//
+//	ANALYZE_DIR=/tmp/b200/plain go test -run '^$' -bench AnalyzeRanges -benchtime 5x -count 3 ./internal/analyze/
+func BenchmarkAnalyzeRanges(b *testing.B) {
+	dir := os.Getenv("ANALYZE_DIR")
+	if dir == "" {
+		b.Skip("ANALYZE_DIR is not set")
+	}
+	ins, err := Expand(b.Context(), []string{dir}, Sources{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	size := uncompressedSize(b, ins)
+	defer func() { mapRanges = true }()
+	for _, mapped := range []bool{true, false} {
+		name := "read"
+		if mapped {
+			name = "mapped"
+		}
+		b.Run(name, func(b *testing.B) {
+			mapRanges = mapped
+			b.SetBytes(size)
+			c0 := cpuTime()
+			for b.Loop() {
+				if _, err := Analyze(b.Context(), ins, Options{Header: "X-Forwarded-For", Buffer: 0.5}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, c0, int(size))
+		})
+	}
+}
+
 // uncompressedSize is the inputs' size once decoded.
 func uncompressedSize(b *testing.B, ins []Input) int64 {
 	var size int64
