@@ -24,7 +24,8 @@ import (
 // system that refuses), ranges are read that way still.
 //
 // Gzipped and unseekable inputs (standard input, S3 objects) are decoded
-// by one goroutine each while the workers scan.
+// by a worker, which scans each block it decodes and hands blocks to the
+// other workers only when they have nothing else to do (scanStream).
 
 const (
 	// rangeSize is how much of a file one worker takes at a time: enough
