@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	kgzip "github.com/klauspost/compress/gzip"
 )
 
 // Input is one stream of log records: a file, standard input or an S3
@@ -192,3 +195,16 @@ func Spool(ctx context.Context, ins []Input) (out []Input, cleanup func(), err e
 	}
 	return out, cleanup, nil
 }
+
+// gunzip undoes gzip, member after member (Firehose concatenates them).
+// It is github.com/klauspost/compress's inflate rather than the standard
+// library's: the same format and API, decoded in about half the CPU time
+// (BenchmarkGunzip measures both), and gzip is most of what an analysis
+// of AWS WAF's gzipped objects costs besides the scan. The module is in
+// the build already (Prometheus's handler uses its zstd).
+var gunzip = gunzipFast
+
+func gunzipFast(r io.Reader) (io.Reader, error) { return kgzip.NewReader(r) }
+
+// gunzipStd is the standard library's, for the benchmarks' comparison.
+func gunzipStd(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +153,55 @@ func TestParallelSameAnswer(t *testing.T) {
 	b, _ := json.Marshal(many)
 	if !bytes.Equal(a, b) {
 		t.Errorf("1 worker:\n%s\n5 workers:\n%s", a, b)
+	}
+}
+
+// TestStreamHandOff: a stream whose decoder hands some of its blocks to
+// another worker (as it does when one is idle) counts every record once
+// and numbers its bad records as when it scans them all; the stream is
+// two gzip members, as Firehose writes them.
+func TestStreamHandOff(t *testing.T) {
+	var rs []req
+	for i := range 300 {
+		rs = append(rs, req{at: time.Duration(i) * time.Second, ip: fmt.Sprintf("203.0.113.%d", i%7)})
+	}
+	recs := strings.SplitAfter(lines(rs...), "\n")
+	recs[122] = "{\"timestamp\":1}\n" // line 123
+	var z bytes.Buffer
+	for _, part := range []string{strings.Join(recs[:150], ""), strings.Join(recs[150:], "")} {
+		zw := gzip.NewWriter(&z)
+		zw.Write([]byte(part))
+		zw.Close()
+	}
+	path := writeFile(t, filepath.Join(t.TempDir(), "firehose.log"), "", false)
+	if err := os.WriteFile(path, z.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, every := range []int64{0, 1, 2, 3} { // hand over every n-th block, none for 0
+		p := &pass{inputs: []Input{FileInput(path, 0)}, winMs: 300000, flt: (&Options{}).filter(), readSize: 1024}
+		p.pool.New = func() any { b := make([]byte, 0, p.readSize); return &b }
+		var handed []chunk
+		handOff := func(c chunk) bool {
+			if every == 0 || c.seq%every != 0 {
+				return false
+			}
+			handed = append(handed, c)
+			return true
+		}
+		var infos []chunkInfo
+		done := func(info chunkInfo, lo, hi int64) bool { infos = append(infos, info); return true }
+		a, b := newAgg(300000, 1<<30), newAgg(300000, 1<<30)
+		if err := p.scanStream(t.Context(), &scanner{}, a, 0, handOff, done); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range handed {
+			done(p.scan(&scanner{}, b, c))
+		}
+		a.merge(b)
+		slices.Reverse(infos) // workers report in any order
+		bad, n := p.badRecords(infos)
+		if a.records != 299 || n != 1 || bad[0].Line != 123 || len(handed) == 0 && every != 0 {
+			t.Errorf("every %d blocks handed over (%d): %d records, %d bad %v; want 299, line 123", every, len(handed), a.records, n, bad)
+		}
 	}
 }

@@ -113,6 +113,9 @@ func (p *Progress) line(now time.Time) string {
 // reader counts the bytes read through r.
 func (p *Progress) reader(r io.Reader) io.Reader { return &countingReader{r: r, n: &p.done} }
 
+// add counts n bytes read otherwise (a mapped file).
+func (p *Progress) add(n int64) { p.done.Add(n) }
+
 type countingReader struct {
 	r io.Reader
 	n *atomic.Int64

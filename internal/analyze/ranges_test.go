@@ -70,10 +70,14 @@ func TestRangesSameAnswer(t *testing.T) {
 			if ranges, err := (&pass{inputs: []Input{FileInput(path, 0)}}).splitFile(0); err != nil || (ranges == nil) != (tt.data == "") {
 				t.Fatalf("%d ranges, %v: the file is not read in ranges", len(ranges), err)
 			}
-			for _, s := range sizes {
-				o := Options{Workers: s.workers, Header: "X-Forwarded-For", rangeSize: s.rangeSize, readSize: s.readSize}
-				if got := reportJSON(t, o, path); !bytes.Equal(got, want) {
-					t.Errorf("ranges of %d bytes, blocks of %d, %d workers:\n%s\nwant (gzip):\n%s", s.rangeSize, s.readSize, s.workers, got, want)
+			defer func() { mapRanges = true }()
+			for _, mapped := range []bool{true, false} {
+				mapRanges = mapped
+				for _, s := range sizes {
+					o := Options{Workers: s.workers, Header: "X-Forwarded-For", rangeSize: s.rangeSize, readSize: s.readSize}
+					if got := reportJSON(t, o, path); !bytes.Equal(got, want) {
+						t.Errorf("ranges of %d bytes (mapped %v), blocks of %d, %d workers:\n%s\nwant (gzip):\n%s", s.rangeSize, mapped, s.readSize, s.workers, got, want)
+					}
 				}
 			}
 		})
@@ -136,6 +140,52 @@ func TestRangesDeletedFile(t *testing.T) {
 	os.Remove(path)
 	if _, err := Analyze(t.Context(), ins, Options{}); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("got %v, want an error naming %s", err, path)
+	}
+}
+
+// TestRangesTruncated: a file cut short after it was split into ranges
+// (a log rewritten in place) is a damaged input, not a crash: a mapped
+// range that reaches past the new end faults when its worker touches it.
+// The records before the cut count, read or mapped.
+func TestRangesTruncated(t *testing.T) {
+	var rs []req
+	for i := range 400 {
+		rs = append(rs, req{at: time.Duration(i) * time.Second, ip: fmt.Sprintf("203.0.113.%d", i%7)})
+	}
+	data := lines(rs...)
+	const cut = 40000 // inside the second range, pages before the end of its mapping
+	if len(data) < 3*32<<10 {
+		t.Fatalf("%d bytes of records: too few to reach past the cut by a page", len(data))
+	}
+	whole := strings.Count(data[:cut], "\n")
+	defer func() { mapRanges = true }()
+	for _, mapped := range []bool{true, false} {
+		mapRanges = mapped
+		path := writeFile(t, filepath.Join(t.TempDir(), "waf.log"), data, false)
+		p := &pass{inputs: []Input{FileInput(path, 0)}, winMs: 300000, flt: (&Options{}).filter(), rangeSize: 32 << 10, readSize: 4096}
+		ranges, err := p.splitFile(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, cut); err != nil {
+			t.Fatal(err)
+		}
+		a := newAgg(300000, 1<<30)
+		sc := &scanner{}
+		var pool sync.Pool
+		pool.New = func() any { b := make([]byte, 0, p.readSize); return &b }
+		for k := range ranges {
+			if err := p.scanRange(sc, a, 0, &ranges[k], &pool, func(chunkInfo, int64, int64) bool { return true }); err != nil {
+				t.Fatalf("mapped %v: range %d: %v", mapped, k, err)
+			}
+		}
+		a.flush()
+		if a.records < int64(whole)-1 || a.records > int64(whole) {
+			t.Errorf("mapped %v: %d records, want the %d (or the last one cut) before the cut", mapped, a.records, whole)
+		}
+		if mapped && (len(p.damaged) != 1 || !strings.Contains(p.damaged[0], "changed while it was read")) {
+			t.Errorf("mapped: damaged inputs %q, want the file, changed while it was read", p.damaged)
+		}
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +28,9 @@ type chunk struct {
 	// rng, when set, is a range of a file the worker reads itself
 	// (data is nil).
 	rng *fileRange
+	// stream is set for an input the worker decodes itself (data is
+	// nil).
+	stream bool
 }
 
 // chunkInfo is what a scanned chunk tells the run besides its counts:
@@ -109,14 +111,19 @@ func (p *pass) run(ctx context.Context) (*scanResult, error) {
 	if p.readSize <= 0 {
 		p.readSize = readSize
 	}
-	p.pool.New = func() any { b := make([]byte, 0, blockSize); return &b }
-	chunks := make(chan chunk, workers)
+	p.pool.New = func() any { b := make([]byte, 0, p.readSize); return &b }
+	// jobs carries the work: ranges of files, streams to decode, and
+	// blocks of a stream that its decoder hands to an idle worker.
+	jobs := make(chan chunk, workers)
 	var (
-		mu     sync.Mutex
-		infos  []chunkInfo
-		spans  = make([][2]int64, len(p.inputs))
-		aggs   = make([]*agg, workers)
-		failed atomic.Bool
+		mu      sync.Mutex
+		infos   []chunkInfo
+		spans   = make([][2]int64, len(p.inputs))
+		aggs    = make([]*agg, workers)
+		failed  atomic.Bool
+		idle    atomic.Int32
+		streams sync.WaitGroup // streams being decoded, which may still send blocks
+		readErr = make([]error, len(p.inputs))
 	)
 	for i := range spans {
 		spans[i] = [2]int64{math.MaxInt64, math.MinInt64}
@@ -141,44 +148,66 @@ func (p *pass) run(ctx context.Context) (*scanResult, error) {
 			}
 			var blocks sync.Pool // this worker's read blocks
 			blocks.New = func() any { b := make([]byte, 0, p.readSize); return &b }
-			for c := range chunks {
+			// handOff gives a decoded block to a worker that has nothing
+			// to do, if there is one (the tail of the last stream).
+			handOff := func(c chunk) bool {
+				if idle.Load() == 0 {
+					return false
+				}
+				select {
+				case jobs <- c:
+					return true
+				default:
+					return false
+				}
+			}
+			for {
+				idle.Add(1)
+				c, ok := <-jobs
+				idle.Add(-1)
+				if !ok {
+					return
+				}
 				src = c.src
-				if c.rng != nil {
+				switch {
+				case c.rng != nil:
 					if ctx.Err() != nil {
 						continue
 					}
 					if err := p.scanRange(sc, a, c.src, c.rng, &blocks, done); err != nil {
 						cancel(fmt.Errorf("%s: %w", p.inputs[c.src].Name, err))
 					}
-					continue
-				}
-				info, lo, hi := p.scan(sc, a, c)
-				p.pool.Put(c.buf)
-				done(info, lo, hi)
-			}
-		})
-	}
-	// Readers: a few inputs at a time, each cut into chunks.
-	readErr := make([]error, len(p.inputs))
-	next := atomic.Int64{}
-	var rg sync.WaitGroup
-	for range min(workers, len(p.inputs)) {
-		rg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(p.inputs) || ctx.Err() != nil {
-					return
-				}
-				if err := p.read(ctx, i, chunks); err != nil {
-					readErr[i] = err
-					cancel(err)
-					return
+				case c.stream:
+					if ctx.Err() == nil {
+						if err := p.scanStream(ctx, sc, a, c.src, handOff, done); err != nil {
+							readErr[c.src] = err
+							cancel(err)
+						}
+					}
+					streams.Done()
+				default:
+					info, lo, hi := p.scan(sc, a, c)
+					p.pool.Put(c.buf)
+					done(info, lo, hi)
 				}
 			}
 		})
 	}
-	rg.Wait()
-	close(chunks)
+	// The feeder: every input, as ranges or as a stream to decode.
+	for i := range p.inputs {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := p.feed(ctx, i, jobs, &streams); err != nil {
+			readErr[i] = err
+			cancel(err)
+			break
+		}
+	}
+	// Decoders hand blocks over the same channel: it is closed once
+	// they are done.
+	streams.Wait()
+	close(jobs)
 	wg.Wait()
 
 	res := &scanResult{span: spans, damaged: p.damaged}
@@ -278,9 +307,9 @@ func (p *pass) badRecords(infos []chunkInfo) ([]BadRecord, int64) {
 	return out, total
 }
 
-// read cuts input i into chunks at record boundaries, or, when it is an
-// uncompressed file, into ranges its workers read themselves.
-func (p *pass) read(ctx context.Context, i int, out chan<- chunk) error {
+// feed sends input i to the workers: as ranges when it is an
+// uncompressed file, else as one stream to decode.
+func (p *pass) feed(ctx context.Context, i int, out chan<- chunk, streams *sync.WaitGroup) error {
 	ranges, err := p.splitFile(i)
 	if err != nil {
 		return err
@@ -295,20 +324,38 @@ func (p *pass) read(ctx context.Context, i int, out chan<- chunk) error {
 	if ranges != nil {
 		return nil
 	}
+	streams.Add(1)
+	select {
+	case out <- chunk{src: i, stream: true}:
+	case <-ctx.Done():
+		streams.Done()
+	}
+	return nil
+}
+
+// scanStream decodes input i in blocks and scans each block as soon as
+// it is decoded, while it is in this core's cache; a block goes to
+// another worker instead when handOff finds one idle, so that the last
+// stream keeps every core busy.
+func (p *pass) scanStream(ctx context.Context, sc *scanner, a *agg, i int, handOff func(chunk) bool, done func(info chunkInfo, lo, hi int64) bool) error {
 	r, closer, err := openRecords(ctx, p.inputs[i], p.progress)
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
-	c := &chunker{r: r, pool: &p.pool}
+	c := &chunker{r: r, pool: &p.pool, size: p.readSize}
 	for seq := int64(0); ; seq++ {
 		data, buf := c.next()
 		if data == nil {
 			break
 		}
-		select {
-		case out <- chunk{src: i, seq: seq, data: data, buf: buf}:
-		case <-ctx.Done():
+		ch := chunk{src: i, seq: seq, data: data, buf: buf}
+		if handOff(ch) {
+			continue
+		}
+		info, lo, hi := p.scan(sc, a, ch)
+		p.pool.Put(buf)
+		if !done(info, lo, hi) {
 			return nil
 		}
 	}
@@ -416,7 +463,7 @@ func openRecords(ctx context.Context, in Input, prog *Progress) (io.Reader, io.C
 	br := bufio.NewReaderSize(src, 256<<10)
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		zr, err := gunzip(br)
 		if err != nil {
 			rc.Close()
 			return nil, nil, fmt.Errorf("gzip: %w", err)
