@@ -17,7 +17,8 @@ import (
 // hand in PostgreSQL's binary array format into buffers the writer keeps,
 // so a row allocates nothing.
 //
-// The batch's statements (attempts, then unalerted rows and outbox events
+// The batch's statements (Synced's counter read when a check waits for
+// one, see syncReads; the attempts, then unalerted rows and outbox events
 // when it has any) go to the server in one message with one Sync, and no
 // BEGIN or COMMIT: statements up to a Sync run as one implicit
 // transaction, committed (its WAL flushed, synchronous_commit=on) before
@@ -121,6 +122,17 @@ func (w *writer) commitPostgres(ctx context.Context, batch []*pending) (broken b
 		}
 	}
 	defer w.pg.trim()
+	var round *syncRound
+	defer func() {
+		if round != nil {
+			// The read did not answer: its callers get the batch's error.
+			rerr := err
+			if rerr == nil {
+				rerr = errors.New("store: the counter read got no answer")
+			}
+			round.finish(0, rerr)
+		}
+	}()
 	broken = true
 	err = w.conn.Raw(func(dc any) (err error) {
 		sc, ok := dc.(*stdlib.Conn)
@@ -129,28 +141,69 @@ func (w *writer) commitPostgres(ctx context.Context, batch []*pending) (broken b
 		}
 		c := sc.Conn()
 		defer func() { broken = err != nil && pgBroken(c.PgConn(), err) }()
-		var b pgconn.Batch
 		// Prepare answers from the connection's cache after the first time.
-		sd, err := c.Prepare(ctx, "lockgate_insert_attempts", pgInsertAttempts)
+		var ins [3]*pgconn.StatementDescription
+		for i, q := range [3]struct {
+			name, sql string
+			rows      int
+		}{
+			{"lockgate_insert_attempts", pgInsertAttempts, len(batch)},
+			{"lockgate_insert_unalerted", pgInsertUnalerted, unalerted},
+			{"lockgate_insert_events", pgInsertEvents, events},
+		} {
+			if q.rows > 0 {
+				if ins[i], err = c.Prepare(ctx, q.name, q.sql); err != nil {
+					return err
+				}
+			}
+		}
+		counter, err := c.Prepare(ctx, "lockgate_read_counter", counterQuery)
 		if err != nil {
 			return err
 		}
-		b.ExecStatement(sd, a[:], pgBinary[:], nil)
-		if unalerted > 0 {
-			if sd, err = c.Prepare(ctx, "lockgate_insert_unalerted", pgInsertUnalerted); err != nil {
-				return err
-			}
-			b.ExecStatement(sd, u[:], pgBinary[:len(u)], nil)
+		// The round is taken as late as possible, so that it serves every
+		// check that asked before the message goes out; the read runs
+		// after it is sent, as syncReads requires.
+		if round = w.s.watch.counter.take(); round == nil && len(batch) == 0 {
+			return nil // another writer took it
 		}
-		if events > 0 {
-			if sd, err = c.Prepare(ctx, "lockgate_insert_events", pgInsertEvents); err != nil {
+		p := c.PgConn().StartPipeline(ctx)
+		if round != nil {
+			// First, and flushed on its own: the checks waiting for it go
+			// on while the batch commits.
+			p.SendQueryStatement(counter, nil, nil, counterBinary)
+			p.SendFlushRequest()
+		}
+		for i, params := range [3][][]byte{a[:], u[:], e[:]} {
+			if ins[i] != nil {
+				p.SendQueryStatement(ins[i], params, pgBinary[:len(params)], nil)
+			}
+		}
+		if err := p.Sync(); err != nil {
+			p.Close()
+			return err
+		}
+		if round != nil {
+			res, err := p.GetResults()
+			if err == nil {
+				rr, ok := res.(*pgconn.ResultReader)
+				if !ok {
+					err = fmt.Errorf("store: the counter read answered %T", res)
+				} else {
+					var v int64
+					v, err = readCounter(rr)
+					round.finish(v, err)
+					round = nil
+				}
+			}
+			if err != nil {
+				p.Close()
 				return err
 			}
-			b.ExecStatement(sd, e[:], pgBinary[:len(e)], nil)
 		}
 		// Close reads every result up to ReadyForQuery, that is past the
-		// commit, and returns the first error.
-		return c.PgConn().ExecBatch(ctx, &b).Close()
+		// commit, and returns the error if a statement failed.
+		return p.Close()
 	})
 	return broken && err != nil, err
 }
