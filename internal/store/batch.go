@@ -94,8 +94,20 @@ func (b *batcher) run() {
 	w := &writer{s: b.s}
 	defer w.reset()
 	batch := make([]*pending, 0, maxBatch)
-	for p := range b.ch {
-		batch = append(batch[:0], p)
+	// On PostgreSQL a writer also makes Synced's counter reads: with the
+	// batch it sends anyway, or alone when a check waits and nothing is
+	// queued (syncReads). On SQLite wake is nil and never ready.
+	wake := b.s.watch.counter.wake
+	for {
+		batch = batch[:0]
+		select {
+		case p, ok := <-b.ch:
+			if !ok {
+				return
+			}
+			batch = append(batch, p)
+		case <-wake:
+		}
 		// Let the handlers that are already runnable queue their attempts
 		// before the batch is cut: a yield costs well under a microsecond,
 		// a commit (WAL write and fsync) hundreds of microseconds of CPU on

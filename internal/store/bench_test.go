@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lockgate/lockgate/internal/lock"
+	"github.com/lockgate/lockgate/internal/store"
 	"github.com/lockgate/lockgate/internal/storetest"
 )
 
@@ -63,6 +64,63 @@ func BenchmarkAccountRead(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkCheckWrites is the store's part of a lock check on its own:
+// 64 concurrent callers each ask Synced (on PostgreSQL a counter read,
+// shared) and record an attempt (group-committed), without HTTP or token
+// work, so that a change to either shows beside less noise. It reports
+// this process's CPU per check and, for a local PostgreSQL, the server's.
+//
+//	go test -run '^$' -bench CheckWrites -benchtime 20000x ./internal/store/
+func BenchmarkCheckWrites(b *testing.B) {
+	for _, backend := range storetest.Backends {
+		b.Run(backend, func(b *testing.B) {
+			name := fmt.Sprintf("lockgate_bench_%d", time.Now().UnixNano())
+			dsn := storetest.DSN(b, backend)
+			if backend == "postgres" {
+				dsn += "&application_name=" + name
+			}
+			s, err := store.Open(context.Background(), dsn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			var n atomic.Int64
+			var db0 time.Duration
+			if backend == "postgres" {
+				db0 = postgresCPU(b, name)
+			}
+			b.SetParallelism(32)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					if _, err := s.Synced(ctx); err != nil {
+						b.Error(err)
+						return
+					}
+					i := n.Add(1)
+					a := lock.Attempt{ID: fmt.Sprintf("att_%012d", i), At: time.Now(), AppID: "app_1", AccountID: "acc_1", Username: "alice",
+						UserIP: "203.0.113.7", UserDevice: "Mozilla/5.0", IntegrationType: "awsiamuser", IntegrationData: []byte(`{"k":"v"}`)}
+					if err := s.RecordAttempt(ctx, a, nil); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			cpu := cpuTime() - cpu0
+			b.StopTimer()
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
+			if backend == "postgres" {
+				if used := postgresCPU(b, name) - db0; used > 0 {
+					b.ReportMetric(float64(used.Microseconds())/float64(b.N), "pg-cpu-us/op")
+				}
+			}
 		})
 	}
 }

@@ -141,8 +141,6 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxIdleConns(8)
 	}
 	s := &Store{db: db, dialect: d, dsn: dsn, lockFile: lf}
-	s.watch.counterConn.db = db
-	s.watch.counter.read = s.watch.counterConn.read
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		lf.Close()
@@ -155,6 +153,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, err
 		}
 		s.channel = channelFor(database, schema)
+		// Synced's counter reads go with the group commit (syncReads).
+		s.watch.counter.wake = make(chan struct{}, 1)
 	}
 	if s.account, err = db.PrepareContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE app_id = $1 AND username_key = $2`); err != nil {
 		db.Close()

@@ -58,10 +58,9 @@ type watch struct {
 	// heard is the last counter value whose announcements this process
 	// has delivered; -1 while not listening.
 	heard atomic.Int64
-	// counter reads the account_changes counter for Synced, on
-	// counterConn.
-	counter     syncReads
-	counterConn counterConn
+	// counter coalesces the reads of the account_changes counter for
+	// Synced, which the group commit's writers make.
+	counter syncReads
 }
 
 // WatchAccounts implements lock.AccountWatcher.
@@ -196,7 +195,7 @@ func (s *Store) listen(ctx context.Context) {
 // before the call has been announced to this process. On SQLite this
 // process makes every change and announces it before acknowledging it; on
 // PostgreSQL it costs one read of the counter, which the checks asking at
-// the same time share (syncReads).
+// the same time share, made with the next batch of attempts (syncReads).
 func (s *Store) Synced(ctx context.Context) (bool, error) {
 	if s.dialect.name != "postgres" {
 		return true, nil
@@ -217,5 +216,5 @@ func (s *Store) stopWatching() {
 		s.watch.cancel()
 		s.watch.done.Wait()
 	}
-	s.watch.counterConn.close()
+	s.watch.counter.close()
 }
