@@ -51,11 +51,12 @@ type scanner struct {
 	header     []byte
 	allHeaders bool
 	f          fields
+	h          header // the header object being read
 	// keys are the member names (as `"name":`) each kind of object had,
 	// in order, in the last record: records of one log are written alike,
 	// so the next record's names are checked by comparing bytes instead
 	// of being scanned as strings.
-	keys *[objectKinds][][]byte
+	keys *[objectKinds][]scriptKey
 	// idx is the current line's structure (stage one); slow turns it
 	// off, for the differential test.
 	idx  *lineIndex
@@ -187,65 +188,138 @@ func (s *scanner) skipSpaces() {
 	}
 }
 
+// The members the analyzer reads, by object kind; memberOther is any
+// other, skipped. A remembered member name carries its number, so that a
+// record written like the one before costs a comparison of bytes and a
+// switch on a small integer per member, not a switch on strings.
+const (
+	memberOther = iota
+	memberTimestamp
+	memberAction
+	memberRule
+	memberBodySize
+	memberHTTPRequest
+	memberClientIP
+	memberCountry
+	memberURI
+	memberMethod
+	memberArgs
+	memberRequestID
+	memberHeaders
+	memberName
+	memberValue
+)
+
+// memberOf numbers the member name key (decoded) of an object of kind.
+func memberOf(kind int, key []byte) uint8 {
+	switch kind {
+	case topLevel:
+		switch string(key) {
+		case "timestamp":
+			return memberTimestamp
+		case "action":
+			return memberAction
+		case "terminatingRuleId":
+			return memberRule
+		case "requestBodySize":
+			return memberBodySize
+		case "httpRequest":
+			return memberHTTPRequest
+		}
+	case httpRequestObj:
+		switch string(key) {
+		case "clientIp":
+			return memberClientIP
+		case "country":
+			return memberCountry
+		case "uri":
+			return memberURI
+		case "httpMethod":
+			return memberMethod
+		case "args":
+			return memberArgs
+		case "requestId":
+			return memberRequestID
+		case "headers":
+			return memberHeaders
+		}
+	case headerObj:
+		switch string(key) {
+		case "name":
+			return memberName
+		case "value":
+			return memberValue
+		}
+	}
+	return memberOther
+}
+
+// scriptKey is a member name as written (`"name":`) and its number.
+type scriptKey struct {
+	raw []byte
+	id  uint8
+}
+
 func (s *scanner) record() error {
 	if s.data[s.pos] != '{' {
 		return s.fail("a record is a JSON object")
 	}
-	return s.object(topLevel, func(key []byte) error {
-		switch string(key) {
-		case "timestamp":
-			ts, err := s.number()
-			if err != nil {
-				return err
-			}
-			// Windows and RFC 3339 times exist for years 1970..9999 only:
-			// a record outside is no log AWS wrote.
-			if ts < 0 || ts >= maxTimestamp {
-				return s.fail("timestamp " + strconv.FormatInt(ts, 10) + " is outside 1970..9999 (milliseconds since the epoch)")
-			}
-			s.f.ts, s.f.hasTS = ts, true
-			return nil
-		case "action":
-			return s.stringInto(&s.f.action)
-		case "terminatingRuleId":
-			return s.stringInto(&s.f.rule)
-		case "requestBodySize":
-			if s.peek() == 'n' {
-				return s.skipValue()
-			}
-			n, err := s.number()
-			s.f.bodySize = n
-			return err
-		case "httpRequest":
-			if s.peek() != '{' {
-				return s.skipValue()
-			}
-			s.f.hasReq = true
-			return s.object(httpRequestObj, s.httpRequest)
-		}
-		return s.skipValue()
-	})
+	return s.object(topLevel)
 }
 
-func (s *scanner) httpRequest(key []byte) error {
-	switch string(key) {
-	case "clientIp":
+// member reads the value of the member numbered id.
+func (s *scanner) member(id uint8) error {
+	switch id {
+	case memberTimestamp:
+		ts, err := s.number()
+		if err != nil {
+			return err
+		}
+		// Windows and RFC 3339 times exist for years 1970..9999 only:
+		// a record outside is no log AWS wrote.
+		if ts < 0 || ts >= maxTimestamp {
+			return s.fail("timestamp " + strconv.FormatInt(ts, 10) + " is outside 1970..9999 (milliseconds since the epoch)")
+		}
+		s.f.ts, s.f.hasTS = ts, true
+		return nil
+	case memberAction:
+		return s.stringInto(&s.f.action)
+	case memberRule:
+		return s.stringInto(&s.f.rule)
+	case memberBodySize:
+		if s.peek() == 'n' {
+			return s.skipValue()
+		}
+		n, err := s.number()
+		s.f.bodySize = n
+		return err
+	case memberHTTPRequest:
+		if s.peek() != '{' {
+			return s.skipValue()
+		}
+		s.f.hasReq = true
+		return s.object(httpRequestObj)
+	case memberClientIP:
 		return s.stringInto(&s.f.ip)
-	case "country":
+	case memberCountry:
 		return s.stringInto(&s.f.country)
-	case "uri":
+	case memberURI:
 		return s.stringInto(&s.f.uri)
-	case "httpMethod":
+	case memberMethod:
 		return s.stringInto(&s.f.method)
-	case "args":
+	case memberArgs:
 		return s.stringInto(&s.f.args)
-	case "requestId":
+	case memberRequestID:
 		return s.stringInto(&s.f.requestID)
-	case "headers":
+	case memberHeaders:
 		if (len(s.header) == 0 && !s.allHeaders) || s.peek() != '[' {
 			return s.skipValue() // skipping blind is quicker than reading
 		}
 		return s.headers()
+	case memberName:
+		return s.stringInto(&s.h.name)
+	case memberValue:
+		return s.stringInto(&s.h.value)
 	}
 	return s.skipValue()
 }
@@ -263,18 +337,13 @@ func (s *scanner) headers() error {
 		if s.peek() != '{' {
 			return s.fail("a header is an object")
 		}
-		var h header
-		if err := s.object(headerObj, func(key []byte) error {
-			switch string(key) {
-			case "name":
-				return s.stringInto(&h.name)
-			case "value":
-				return s.stringInto(&h.value)
+		if !s.quickHeader() {
+			s.h = header{}
+			if err := s.object(headerObj); err != nil {
+				return err
 			}
-			return s.skipValue()
-		}); err != nil {
-			return err
 		}
+		h := s.h
 		if s.allHeaders || len(s.header) > 0 && equalFold(h.name, s.header) {
 			s.f.hdr = append(s.f.hdr, h)
 		}
@@ -289,6 +358,34 @@ func (s *scanner) headers() error {
 			return s.fail("expected , or ] in headers")
 		}
 	}
+}
+
+// quickHeader reads a header object written as AWS writes it,
+// {"name":"…","value":"…"} on an indexed line, into s.h; any other
+// spelling is left to object, and quickHeader returns false without
+// moving.
+func (s *scanner) quickHeader() bool {
+	const open, mid, end = `{"name":"`, `","value":"`, `"}`
+	if s.idx == nil || !s.idx.ok {
+		return false
+	}
+	d := s.data
+	i := s.pos
+	if len(d)-i < len(open) || string(d[i:i+len(open)]) != open {
+		return false
+	}
+	ne := s.idx.nextQuote(i + len(open))
+	if ne < 0 || len(d)-ne < len(mid) || string(d[ne:ne+len(mid)]) != mid {
+		return false
+	}
+	vs := ne + len(mid)
+	ve := s.idx.nextQuote(vs)
+	if ve < 0 || len(d)-ve < len(end) || string(d[ve:ve+len(end)]) != end {
+		return false
+	}
+	s.h = header{name: d[i+len(open) : ne], value: d[vs:ve]}
+	s.pos = ve + len(end)
+	return true
 }
 
 // equalFold compares an ASCII header name with a lower-case one.
@@ -314,11 +411,11 @@ func (s *scanner) peek() byte {
 	return 0
 }
 
-// object reads {"key": value, …}, calling member with the scanner at each
-// value; member must consume it.
-func (s *scanner) object(kind int, member func(key []byte) error) error {
+// object reads {"key": value, …} of the given kind, reading each value
+// with member.
+func (s *scanner) object(kind int) error {
 	if s.keys == nil {
-		s.keys = new([objectKinds][][]byte)
+		s.keys = new([objectKinds][]scriptKey)
 	}
 	script := &s.keys[kind]
 	s.pos++ // {
@@ -329,11 +426,11 @@ func (s *scanner) object(kind int, member func(key []byte) error) error {
 	}
 	for i := 0; ; i++ {
 		s.skipWS()
-		var key []byte
-		if i < len(*script) && bytes.HasPrefix(s.data[s.pos:], (*script)[i]) {
-			k := (*script)[i]
-			key = k[1 : len(k)-2]
-			s.pos += len(k)
+		var id uint8
+		if i < len(*script) && bytes.HasPrefix(s.data[s.pos:], (*script)[i].raw) {
+			k := &(*script)[i]
+			id = k.id
+			s.pos += len(k.raw)
 		} else {
 			if s.peek() != '"' {
 				return s.fail("expected a member name")
@@ -343,7 +440,7 @@ func (s *scanner) object(kind int, member func(key []byte) error) error {
 			if err != nil {
 				return err
 			}
-			key = raw
+			key := raw
 			if esc {
 				if key, err = unescape(raw); err != nil {
 					return s.fail(err.Error())
@@ -354,8 +451,9 @@ func (s *scanner) object(kind int, member func(key []byte) error) error {
 				return s.fail("expected :")
 			}
 			s.pos++
+			id = memberOf(kind, key)
 			if !esc && s.pos-start == len(raw)+3 { // "name": with nothing between
-				learned := append([]byte(nil), s.data[start:s.pos]...)
+				learned := scriptKey{append([]byte(nil), s.data[start:s.pos]...), id}
 				if i < len(*script) {
 					(*script)[i] = learned
 				} else if i == len(*script) && i < 64 {
@@ -364,7 +462,7 @@ func (s *scanner) object(kind int, member func(key []byte) error) error {
 			}
 		}
 		s.skipWS()
-		if err := member(key); err != nil {
+		if err := s.member(id); err != nil {
 			return err
 		}
 		s.skipWS()
