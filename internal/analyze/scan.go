@@ -427,7 +427,7 @@ func (s *scanner) object(kind int) error {
 	for i := 0; ; i++ {
 		s.skipWS()
 		var id uint8
-		if i < len(*script) && bytes.HasPrefix(s.data[s.pos:], (*script)[i].raw) {
+		if i < len(*script) && hasKey(s.data[s.pos:], (*script)[i].raw) {
 			k := &(*script)[i]
 			id = k.id
 			s.pos += len(k.raw)
@@ -462,8 +462,14 @@ func (s *scanner) object(kind int) error {
 			}
 		}
 		s.skipWS()
-		if err := s.member(id); err != nil {
-			return err
+		if id != memberOther || !s.skipSimple() {
+			if err := s.member(id); err != nil {
+				return err
+			}
+		}
+		if s.pos < len(s.data) && s.data[s.pos] == ',' {
+			s.pos++
+			continue
 		}
 		s.skipWS()
 		switch s.peek() {
@@ -476,6 +482,56 @@ func (s *scanner) object(kind int) error {
 			return s.fail("expected , or }")
 		}
 	}
+}
+
+// hasKey reports whether d starts with the member name k, eight bytes
+// a comparison, inline: most names are 8 to 32 bytes, for which a call
+// to the general comparison costs more than the comparing.
+func hasKey(d, k []byte) bool {
+	n := len(k)
+	if len(d) < n {
+		return false
+	}
+	if n < 8 {
+		return string(d[:n]) == string(k)
+	}
+	for i := 0; i+8 < n; i += 8 {
+		if binary.LittleEndian.Uint64(d[i:]) != binary.LittleEndian.Uint64(k[i:]) {
+			return false
+		}
+	}
+	return binary.LittleEndian.Uint64(d[n-8:]) == binary.LittleEndian.Uint64(k[n-8:])
+}
+
+// skipSimple moves past the value at s.pos if it is one of the common
+// ones it knows cheaply (a string on an indexed line, [], null) and
+// reports whether it did; skipValue handles the rest, and errors.
+func (s *scanner) skipSimple() bool {
+	d, p := s.data, s.pos
+	if p+1 >= len(d) {
+		return false
+	}
+	switch d[p] {
+	case '"':
+		if s.idx == nil || !s.idx.ok {
+			return false
+		}
+		if e := s.idx.nextQuote(p + 1); e >= 0 {
+			s.pos = e + 1
+			return true
+		}
+	case '[':
+		if d[p+1] == ']' {
+			s.pos = p + 2
+			return true
+		}
+	case 'n':
+		if p+4 <= len(d) && string(d[p:p+4]) == "null" {
+			s.pos = p + 4
+			return true
+		}
+	}
+	return false
 }
 
 // stringInto reads a string (or null, leaving dst nil).

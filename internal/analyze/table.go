@@ -186,8 +186,6 @@ func (t *tripleTable) added() {
 // get returns k's count (zero when not counted).
 func (t *tripleTable) get(k triple) uint32 { return t.slot(k.packed(), k.uri).n }
 
-func (t *tripleTable) len() int { return t.n }
-
 // all yields the counted triples, in no particular order.
 func (t *tripleTable) all() iter.Seq2[triple, uint32] {
 	return func(yield func(triple, uint32) bool) {
