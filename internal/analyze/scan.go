@@ -412,7 +412,9 @@ func (s *scanner) peek() byte {
 }
 
 // object reads {"key": value, …} of the given kind, reading each value
-// with member.
+// with member. The loop keeps its position in a local variable, stored
+// to s.pos only around the calls that need it: the members it skips
+// (most of them) cost no stores and reloads of the scanner's fields.
 func (s *scanner) object(kind int) error {
 	if s.keys == nil {
 		s.keys = new([objectKinds][]scriptKey)
@@ -424,57 +426,78 @@ func (s *scanner) object(kind int) error {
 		s.pos++
 		return nil
 	}
+	d := s.data
+	var idx *lineIndex
+	if s.idx != nil && s.idx.ok {
+		idx = s.idx
+	}
+	pos := s.pos
 	for i := 0; ; i++ {
-		s.skipWS()
-		var id uint8
-		if i < len(*script) && hasKey(s.data[s.pos:], (*script)[i].raw) {
-			k := &(*script)[i]
-			id = k.id
-			s.pos += len(k.raw)
-		} else {
-			if s.peek() != '"' {
-				return s.fail("expected a member name")
-			}
-			start := s.pos
-			raw, esc, err := s.rawString()
-			if err != nil {
-				return err
-			}
-			key := raw
-			if esc {
-				if key, err = unescape(raw); err != nil {
-					return s.fail(err.Error())
-				}
-			}
+		if pos < len(d) && d[pos] <= ' ' {
+			s.pos = pos
 			s.skipWS()
-			if s.peek() != ':' {
-				return s.fail("expected :")
+			pos = s.pos
+		}
+		var id uint8
+		if sc := *script; i < len(sc) && hasKey(d[pos:], sc[i].raw) {
+			id = sc[i].id
+			pos += len(sc[i].raw)
+		} else {
+			s.pos = pos
+			var err error
+			if id, err = s.memberName(kind, i); err != nil {
+				return err
 			}
-			s.pos++
-			id = memberOf(kind, key)
-			if !esc && s.pos-start == len(raw)+3 { // "name": with nothing between
-				learned := scriptKey{append([]byte(nil), s.data[start:s.pos]...), id}
-				if i < len(*script) {
-					(*script)[i] = learned
-				} else if i == len(*script) && i < 64 {
-					*script = append(*script, learned)
+			pos = s.pos
+		}
+		if pos < len(d) && d[pos] <= ' ' {
+			s.pos = pos
+			s.skipWS()
+			pos = s.pos
+		}
+		if id == memberOther && pos+1 < len(d) {
+			// The values of skipped members that are cheap to pass here.
+			switch c := d[pos]; {
+			case c == '"' && idx != nil:
+				if e := idx.nextQuote(pos + 1); e >= 0 {
+					pos = e + 1
+					goto next
+				}
+			case c == '[' && d[pos+1] == ']':
+				pos += 2
+				goto next
+			case c == 'n' && pos+4 <= len(d) && string(d[pos:pos+4]) == "null":
+				pos += 4
+				goto next
+			case '0' <= c && c <= '9':
+				// Up to 18 digits cannot overflow number's int64;
+				// fractions and exponents are left to it.
+				e := pos + 1
+				for e < len(d) && '0' <= d[e] && d[e] <= '9' {
+					e++
+				}
+				if e-pos <= 18 && (e == len(d) || d[e] != '.' && d[e]|0x20 != 'e') {
+					pos = e
+					goto next
 				}
 			}
 		}
-		s.skipWS()
-		if id != memberOther || !s.skipSimple() {
-			if err := s.member(id); err != nil {
-				return err
-			}
+		s.pos = pos
+		if err := s.member(id); err != nil {
+			return err
 		}
-		if s.pos < len(s.data) && s.data[s.pos] == ',' {
-			s.pos++
+		pos = s.pos
+	next:
+		if pos < len(d) && d[pos] == ',' {
+			pos++
 			continue
 		}
+		s.pos = pos
 		s.skipWS()
 		switch s.peek() {
 		case ',':
 			s.pos++
+			pos = s.pos
 		case '}':
 			s.pos++
 			return nil
@@ -484,54 +507,44 @@ func (s *scanner) object(kind int) error {
 	}
 }
 
-// hasKey reports whether d starts with the member name k, eight bytes
-// a comparison, inline: most names are 8 to 32 bytes, for which a call
-// to the general comparison costs more than the comparing.
-func hasKey(d, k []byte) bool {
-	n := len(k)
-	if len(d) < n {
-		return false
+// memberName reads the name of member i of an object of kind, up to its
+// colon, when it is not the one the script remembers, and learns it.
+func (s *scanner) memberName(kind, i int) (uint8, error) {
+	script := &s.keys[kind]
+	if s.peek() != '"' {
+		return 0, s.fail("expected a member name")
 	}
-	if n < 8 {
-		return string(d[:n]) == string(k)
+	start := s.pos
+	raw, esc, err := s.rawString()
+	if err != nil {
+		return 0, err
 	}
-	for i := 0; i+8 < n; i += 8 {
-		if binary.LittleEndian.Uint64(d[i:]) != binary.LittleEndian.Uint64(k[i:]) {
-			return false
+	key := raw
+	if esc {
+		if key, err = unescape(raw); err != nil {
+			return 0, s.fail(err.Error())
 		}
 	}
-	return binary.LittleEndian.Uint64(d[n-8:]) == binary.LittleEndian.Uint64(k[n-8:])
+	s.skipWS()
+	if s.peek() != ':' {
+		return 0, s.fail("expected :")
+	}
+	s.pos++
+	id := memberOf(kind, key)
+	if !esc && s.pos-start == len(raw)+3 { // "name": with nothing between
+		learned := scriptKey{append([]byte(nil), s.data[start:s.pos]...), id}
+		if i < len(*script) {
+			(*script)[i] = learned
+		} else if i == len(*script) && i < 64 {
+			*script = append(*script, learned)
+		}
+	}
+	return id, nil
 }
 
-// skipSimple moves past the value at s.pos if it is one of the common
-// ones it knows cheaply (a string on an indexed line, [], null) and
-// reports whether it did; skipValue handles the rest, and errors.
-func (s *scanner) skipSimple() bool {
-	d, p := s.data, s.pos
-	if p+1 >= len(d) {
-		return false
-	}
-	switch d[p] {
-	case '"':
-		if s.idx == nil || !s.idx.ok {
-			return false
-		}
-		if e := s.idx.nextQuote(p + 1); e >= 0 {
-			s.pos = e + 1
-			return true
-		}
-	case '[':
-		if d[p+1] == ']' {
-			s.pos = p + 2
-			return true
-		}
-	case 'n':
-		if p+4 <= len(d) && string(d[p:p+4]) == "null" {
-			s.pos = p + 4
-			return true
-		}
-	}
-	return false
+// hasKey reports whether d starts with the member name k.
+func hasKey(d, k []byte) bool {
+	return len(d) >= len(k) && string(d[:len(k)]) == string(k)
 }
 
 // stringInto reads a string (or null, leaving dst nil).
