@@ -337,13 +337,14 @@ func (s *scanner) headers() error {
 		if s.peek() != '{' {
 			return s.fail("a header is an object")
 		}
-		if !s.quickHeader() {
+		h, ok := s.quickHeader()
+		if !ok {
 			s.h = header{}
 			if err := s.object(headerObj); err != nil {
 				return err
 			}
+			h = s.h
 		}
-		h := s.h
 		if s.allHeaders || len(s.header) > 0 && equalFold(h.name, s.header) {
 			s.f.hdr = append(s.f.hdr, h)
 		}
@@ -361,31 +362,30 @@ func (s *scanner) headers() error {
 }
 
 // quickHeader reads a header object written as AWS writes it,
-// {"name":"…","value":"…"} on an indexed line, into s.h; any other
-// spelling is left to object, and quickHeader returns false without
-// moving.
-func (s *scanner) quickHeader() bool {
+// {"name":"…","value":"…"} on an indexed line; any other spelling is
+// left to object, and quickHeader returns false without moving.
+func (s *scanner) quickHeader() (h header, ok bool) {
 	const open, mid, end = `{"name":"`, `","value":"`, `"}`
-	if s.idx == nil || !s.idx.ok {
-		return false
+	x := s.idx
+	if x == nil || !x.ok {
+		return h, false
 	}
 	d := s.data
 	i := s.pos
 	if len(d)-i < len(open) || string(d[i:i+len(open)]) != open {
-		return false
+		return h, false
 	}
-	ne := s.idx.nextQuote(i + len(open))
+	ne := x.nextQuote(i + len(open))
 	if ne < 0 || len(d)-ne < len(mid) || string(d[ne:ne+len(mid)]) != mid {
-		return false
+		return h, false
 	}
 	vs := ne + len(mid)
-	ve := s.idx.nextQuote(vs)
+	ve := x.nextQuote(vs)
 	if ve < 0 || len(d)-ve < len(end) || string(d[ve:ve+len(end)]) != end {
-		return false
+		return h, false
 	}
-	s.h = header{name: d[i+len(open) : ne], value: d[vs:ve]}
 	s.pos = ve + len(end)
-	return true
+	return header{name: d[i+len(open) : ne], value: d[vs:ve]}, true
 }
 
 // equalFold compares an ASCII header name with a lower-case one.
