@@ -31,7 +31,10 @@ type agg struct {
 	keys    int
 
 	ips, uris, vals, names intern // names: countries, actions and rules
-	last                   [3]lastName
+	// v4 numbers the IPv4 addresses of ips; they are not in ips's own
+	// table (ipNumber and ipLookup know where to look).
+	v4   v4Table
+	last [3]lastName
 
 	ipWin map[uint64]uint32 // (window, ip)
 	// cur counts the (window, ip) pairs of the window curW in an array
@@ -57,7 +60,7 @@ type agg struct {
 }
 
 func newAgg(winMs int64, maxKeys int) *agg {
-	return &agg{winMs: winMs, maxKeys: maxKeys, ips: newIntern(), uris: newIntern(), vals: newIntern(), names: newIntern(),
+	return &agg{winMs: winMs, maxKeys: maxKeys, ips: newIntern(), v4: newV4Table(), uris: newIntern(), vals: newIntern(), names: newIntern(),
 		ipWin: make(map[uint64]uint32), ipURIWin: newTripleTable(), hdrWin: make(map[uint64]uint32),
 		country: make(map[uint32]int64), action: make(map[uint32]int64), rule: make(map[uint64]int64),
 		minTS: math.MaxInt64, maxTS: math.MinInt64}
@@ -95,6 +98,14 @@ func (f *filter) keep(r *fields) bool {
 // such a record is a bad one, as replay, which must evaluate it, finds
 // it. An address is parsed only the first time it is seen.
 func (a *agg) ipID(b []byte) (uint32, bool) {
+	if v, ok := parseIPv4(b); ok {
+		if id, ok := a.v4.get(v); ok {
+			return id, true
+		}
+		id := a.ips.push(string(b))
+		a.v4.put(v, id)
+		return id, true
+	}
 	id, h, ok := a.ips.find(b)
 	if ok {
 		return id, true
@@ -103,6 +114,28 @@ func (a *agg) ipID(b []byte) (uint32, bool) {
 		return 0, false
 	}
 	return a.ips.add(string(b), h), true
+}
+
+// ipNumber is ipID for an address known to be valid, as a string.
+func (a *agg) ipNumber(s string) uint32 {
+	if v, ok := parseIPv4([]byte(s)); ok {
+		if id, ok := a.v4.get(v); ok {
+			return id
+		}
+		id := a.ips.push(s)
+		a.v4.put(v, id)
+		return id
+	}
+	return a.ips.idString(s)
+}
+
+// ipLookup returns the number of the client IP s, or false if it was
+// not counted.
+func (a *agg) ipLookup(s string) (uint32, bool) {
+	if v, ok := parseIPv4([]byte(s)); ok {
+		return a.v4.get(v)
+	}
+	return a.ips.lookup(s)
 }
 
 // validIP reports whether b is a client IP as replay reads it.
@@ -220,7 +253,10 @@ func (a *agg) merge(o *agg) {
 	a.dropped.hdr += o.dropped.hdr
 	a.minTS = min(a.minTS, o.minTS)
 	a.maxTS = max(a.maxTS, o.maxTS)
-	ipMap := remap(&a.ips, &o.ips)
+	ipMap := make([]uint32, len(o.ips.strs))
+	for i, s := range o.ips.strs {
+		ipMap[i] = a.ipNumber(s)
+	}
 	uriMap := remap(&a.uris, &o.uris)
 	valMap := remap(&a.vals, &o.vals)
 	nameMap := remap(&a.names, &o.names)

@@ -474,7 +474,7 @@ func series(a *agg, topIPs []IPCount, winMs int64) []Series {
 	var out []Series
 	ids := map[uint32]int{}
 	for _, t := range topIPs {
-		id, ok := a.ips.lookup(t.ClientIP)
+		id, ok := a.ipLookup(t.ClientIP)
 		if _, seen := ids[id]; !ok || seen || len(out) == maxSeries {
 			continue
 		}

@@ -89,6 +89,13 @@ func (t *intern) grow() {
 	}
 }
 
+// push numbers s without entering it in the table, for a caller that
+// finds its strings by other means (v4Table).
+func (t *intern) push(s string) uint32 {
+	t.strs = append(t.strs, s)
+	return uint32(len(t.strs) - 1)
+}
+
 func (t *intern) id(b []byte) uint32 {
 	id, h, ok := t.find(b)
 	if ok {
@@ -195,4 +202,83 @@ func (t *tripleTable) all() iter.Seq2[triple, uint32] {
 			}
 		}
 	}
+}
+
+// v4Table numbers IPv4 client addresses by their 32-bit value: the
+// address in the text of a record is parsed (cheaper than hashing it)
+// and looked up without comparing strings. A slot holds the number plus
+// one (zero: empty).
+type v4Table struct {
+	slots []v4Slot
+	n     int
+	shift uint
+	seed  uint32
+}
+
+type v4Slot struct{ addr, id uint32 }
+
+func newV4Table() v4Table {
+	return v4Table{slots: make([]v4Slot, 256), shift: 64 - 8, seed: rand.Uint32()}
+}
+
+func (t *v4Table) slot(addr uint32) *v4Slot {
+	h := uint64(addr^t.seed) * 0x9e3779b97f4a7c15
+	mask := uint64(len(t.slots) - 1)
+	for i := h >> t.shift; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.id == 0 || s.addr == addr {
+			return s
+		}
+	}
+}
+
+// get returns addr's number, or false.
+func (t *v4Table) get(addr uint32) (uint32, bool) {
+	s := t.slot(addr)
+	return s.id - 1, s.id != 0
+}
+
+// put numbers addr, which get did not find.
+func (t *v4Table) put(addr, id uint32) {
+	*t.slot(addr) = v4Slot{addr, id + 1}
+	t.n++
+	if 2*t.n > len(t.slots) {
+		old := t.slots
+		t.slots = make([]v4Slot, 2*len(old))
+		t.shift--
+		for _, s := range old {
+			if s.id != 0 {
+				*t.slot(s.addr) = s
+			}
+		}
+	}
+}
+
+// parseIPv4 reads a dotted-quad IPv4 address as netip.ParseAddr does
+// (four decimal numbers up to 255, no leading zeros), or returns false:
+// whatever it refuses goes the general way, through netip.
+func parseIPv4(b []byte) (uint32, bool) {
+	if len(b) < 7 || len(b) > 15 {
+		return 0, false
+	}
+	var addr uint32
+	i := 0
+	for part := range 4 {
+		if part > 0 {
+			if i >= len(b) || b[i] != '.' {
+				return 0, false
+			}
+			i++
+		}
+		start, v := i, uint32(0)
+		for i < len(b) && i-start < 3 && '0' <= b[i] && b[i] <= '9' {
+			v = v*10 + uint32(b[i]-'0')
+			i++
+		}
+		if i == start || v > 255 || i-start > 1 && b[start] == '0' {
+			return 0, false
+		}
+		addr = addr<<8 | v
+	}
+	return addr, i == len(b)
 }

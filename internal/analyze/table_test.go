@@ -1,9 +1,11 @@
 package analyze
 
 import (
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 )
 
@@ -94,5 +96,58 @@ func TestTripleTable(t *testing.T) {
 				t.Fatal("a triple never added is counted")
 			}
 		})
+	}
+}
+
+// TestParseIPv4 checks that parseIPv4 accepts only what netip accepts,
+// with the same value: what it refuses goes through netip, but what it
+// accepts is counted without it.
+func TestParseIPv4(t *testing.T) {
+	tests := []string{"1.2.3.4", "0.0.0.0", "255.255.255.255", "10.0.0.1", "203.0.113.50",
+		"256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.04", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 ",
+		"1.2.3.1000", "::1", "::ffff:1.2.3.4", "1.2.3.4%eth0", "", "a.b.c.d", "1.2.3.-4", "999.999.999.999"}
+	rng := rand.New(rand.NewPCG(3, 3))
+	for range 20000 {
+		b := make([]byte, 7+rng.IntN(9))
+		for i := range b {
+			b[i] = "0123456789.."[rng.IntN(12)]
+		}
+		tests = append(tests, string(b))
+	}
+	for _, s := range tests {
+		v, ok := parseIPv4([]byte(s))
+		want, err := netip.ParseAddr(s)
+		wantOK := err == nil && want.Is4()
+		if ok != wantOK || ok && v != binary.BigEndian.Uint32(want.AsSlice()) {
+			t.Errorf("%q: %x %v, netip %v %v", s, v, ok, want, err)
+		}
+		if ok && !validIP([]byte(s)) {
+			t.Errorf("%q: parsed, yet no valid IP", s)
+		}
+	}
+}
+
+// TestIPNumbers checks that an address gets one number whichever way it
+// is counted or merged: IPv4 through v4Table, others through intern.
+func TestIPNumbers(t *testing.T) {
+	a, b := newAgg(300000, 1<<20), newAgg(300000, 1<<20)
+	for _, s := range []string{"1.2.3.4", "::1", "10.0.0.1", "2001:db8::1", "1.2.3.4", "::1"} {
+		for _, x := range []*agg{a, b} {
+			id, ok := x.ipID([]byte(s))
+			if !ok || x.ips.strs[id] != s {
+				t.Fatalf("%q: %d %v", s, id, ok)
+			}
+			if id2, ok := x.ipLookup(s); !ok || id2 != id || x.ipNumber(s) != id {
+				t.Fatalf("%q: lookup %d %v, number %d, want %d", s, id2, ok, x.ipNumber(s), id)
+			}
+		}
+	}
+	b.ipID([]byte("192.0.2.9"))
+	a.merge(b)
+	if len(a.ips.strs) != 5 {
+		t.Fatalf("merged: %q", a.ips.strs)
+	}
+	if _, ok := a.ipID([]byte("1.2.3.04")); ok {
+		t.Fatal("1.2.3.04 counted as an IP")
 	}
 }
