@@ -7,37 +7,6 @@ import (
 	"net/netip"
 )
 
-// intern gives each distinct string a small number, so that the counting
-// maps hold fixed-size keys and a lookup costs one hash of the bytes
-// (converting them to a string for a map index does not allocate).
-type intern struct {
-	ids  map[string]uint32
-	strs []string
-}
-
-func newIntern() intern { return intern{ids: make(map[string]uint32)} }
-
-func (t *intern) id(b []byte) uint32 {
-	if id, ok := t.ids[string(b)]; ok {
-		return id
-	}
-	s := string(b)
-	id := uint32(len(t.strs))
-	t.strs = append(t.strs, s)
-	t.ids[s] = id
-	return id
-}
-
-func (t *intern) idString(s string) uint32 {
-	if id, ok := t.ids[s]; ok {
-		return id
-	}
-	id := uint32(len(t.strs))
-	t.strs = append(t.strs, s)
-	t.ids[s] = id
-	return id
-}
-
 // pair packs two 32-bit numbers (a window and an id) in a map key.
 func pair(a, b uint32) uint64 { return uint64(a)<<32 | uint64(b) }
 
@@ -62,7 +31,10 @@ type agg struct {
 	keys    int
 
 	ips, uris, vals, names intern // names: countries, actions and rules
-	last                   [3]lastName
+	// v4 numbers the IPv4 addresses of ips; they are not in ips's own
+	// table (ipNumber and ipLookup know where to look).
+	v4   v4Table
+	last [3]lastName
 
 	ipWin map[uint64]uint32 // (window, ip)
 	// cur counts the (window, ip) pairs of the window curW in an array
@@ -75,7 +47,7 @@ type agg struct {
 	curOK    bool
 	cur      []uint32
 	touched  []uint32
-	ipURIWin map[triple]uint32 // (window, ip, uri)
+	ipURIWin tripleTable       // (window, ip, uri)
 	hdrWin   map[uint64]uint32 // (window, header value)
 	country  map[uint32]int64
 	action   map[uint32]int64
@@ -88,8 +60,8 @@ type agg struct {
 }
 
 func newAgg(winMs int64, maxKeys int) *agg {
-	return &agg{winMs: winMs, maxKeys: maxKeys, ips: newIntern(), uris: newIntern(), vals: newIntern(), names: newIntern(),
-		ipWin: make(map[uint64]uint32), ipURIWin: make(map[triple]uint32), hdrWin: make(map[uint64]uint32),
+	return &agg{winMs: winMs, maxKeys: maxKeys, ips: newIntern(), v4: newV4Table(), uris: newIntern(), vals: newIntern(), names: newIntern(),
+		ipWin: make(map[uint64]uint32), ipURIWin: newTripleTable(), hdrWin: make(map[uint64]uint32),
 		country: make(map[uint32]int64), action: make(map[uint32]int64), rule: make(map[uint64]int64),
 		minTS: math.MaxInt64, maxTS: math.MinInt64}
 }
@@ -126,13 +98,44 @@ func (f *filter) keep(r *fields) bool {
 // such a record is a bad one, as replay, which must evaluate it, finds
 // it. An address is parsed only the first time it is seen.
 func (a *agg) ipID(b []byte) (uint32, bool) {
-	if id, ok := a.ips.ids[string(b)]; ok {
+	if v, ok := parseIPv4(b); ok {
+		if id, ok := a.v4.get(v); ok {
+			return id, true
+		}
+		id := a.ips.push(string(b))
+		a.v4.put(v, id)
+		return id, true
+	}
+	id, h, ok := a.ips.find(b)
+	if ok {
 		return id, true
 	}
 	if !validIP(b) {
 		return 0, false
 	}
-	return a.ips.id(b), true
+	return a.ips.add(string(b), h), true
+}
+
+// ipNumber is ipID for an address known to be valid, as a string.
+func (a *agg) ipNumber(s string) uint32 {
+	if v, ok := parseIPv4([]byte(s)); ok {
+		if id, ok := a.v4.get(v); ok {
+			return id
+		}
+		id := a.ips.push(s)
+		a.v4.put(v, id)
+		return id
+	}
+	return a.ips.idString(s)
+}
+
+// ipLookup returns the number of the client IP s, or false if it was
+// not counted.
+func (a *agg) ipLookup(s string) (uint32, bool) {
+	if v, ok := parseIPv4([]byte(s)); ok {
+		return a.v4.get(v)
+	}
+	return a.ips.lookup(s)
 }
 
 // validIP reports whether b is a client IP as replay reads it.
@@ -164,8 +167,12 @@ func (a *agg) add(r *fields, ip uint32) {
 	} else {
 		a.dropped.ip++
 	}
-	if !bump(a, a.ipURIWin, triple{w, ip, a.uris.id(r.uri)}) {
-		a.dropped.ipURI++
+	if k := (triple{w, ip, a.uris.id(r.uri)}); !a.ipURIWin.bump(k) {
+		if a.room() {
+			a.ipURIWin.add(k, 1)
+		} else {
+			a.dropped.ipURI++
+		}
 	}
 	for _, h := range r.hdr {
 		if !bump(a, a.hdrWin, pair(w, a.vals.id(h.value))) {
@@ -246,7 +253,10 @@ func (a *agg) merge(o *agg) {
 	a.dropped.hdr += o.dropped.hdr
 	a.minTS = min(a.minTS, o.minTS)
 	a.maxTS = max(a.maxTS, o.maxTS)
-	ipMap := remap(&a.ips, &o.ips)
+	ipMap := make([]uint32, len(o.ips.strs))
+	for i, s := range o.ips.strs {
+		ipMap[i] = a.ipNumber(s)
+	}
 	uriMap := remap(&a.uris, &o.uris)
 	valMap := remap(&a.vals, &o.vals)
 	nameMap := remap(&a.names, &o.names)
@@ -254,8 +264,8 @@ func (a *agg) merge(o *agg) {
 		w, ip := unpair(k)
 		a.ipWin[pair(w, ipMap[ip])] += n
 	}
-	for k, n := range o.ipURIWin {
-		a.ipURIWin[triple{k.w, ipMap[k.ip], uriMap[k.uri]}] += n
+	for k, n := range o.ipURIWin.all() {
+		a.ipURIWin.add(triple{k.w, ipMap[k.ip], uriMap[k.uri]}, n)
 	}
 	for k, n := range o.hdrWin {
 		w, v := unpair(k)

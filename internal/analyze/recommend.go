@@ -282,7 +282,7 @@ func expensive(a *agg, peakIP map[uint32]uint64, n int) []string {
 	}
 	share := map[string]int64{}
 	var total int64
-	for k, c := range a.ipURIWin {
+	for k, c := range a.ipURIWin.all() {
 		if inPeak[pair(k.w, k.ip)] {
 			total += int64(c)
 			if u := a.uris.strs[k.uri]; !staticFile.MatchString(u) {
@@ -305,7 +305,7 @@ func expensive(a *agg, peakIP map[uint32]uint64, n int) []string {
 func prefixPeak(a *agg, prefix string) (peak int64, w, ip uint32) {
 	sums := map[uint64]int64{}
 	match := make([]int8, len(a.uris.strs)) // 0 unknown, 1 yes, -1 no
-	for k, c := range a.ipURIWin {
+	for k, c := range a.ipURIWin.all() {
 		m := match[k.uri]
 		if m == 0 {
 			m = -1

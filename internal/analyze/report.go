@@ -282,16 +282,16 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 		r.TopIPs = append(r.TopIPs, IPCount{win(w), a.ips.strs[ip], int64(a.ipWin[k])})
 	}
 	topURIs := newTop(opts.Top, func(x, y triple) int {
-		if c := cmpCount(a.ipURIWin[x], a.ipURIWin[y], uint64(x.w), uint64(y.w), a.ips.strs[x.ip], a.ips.strs[y.ip]); c != 0 {
+		if c := cmpCount(a.ipURIWin.get(x), a.ipURIWin.get(y), uint64(x.w), uint64(y.w), a.ips.strs[x.ip], a.ips.strs[y.ip]); c != 0 {
 			return c
 		}
 		return strings.Compare(a.uris.strs[x.uri], a.uris.strs[y.uri])
 	})
-	for k := range a.ipURIWin {
+	for k := range a.ipURIWin.all() {
 		topURIs.add(k)
 	}
 	for _, k := range topURIs.items {
-		r.TopIPURIs = append(r.TopIPURIs, IPURICount{win(k.w), a.ips.strs[k.ip], a.uris.strs[k.uri], int64(a.ipURIWin[k])})
+		r.TopIPURIs = append(r.TopIPURIs, IPURICount{win(k.w), a.ips.strs[k.ip], a.uris.strs[k.uri], int64(a.ipURIWin.get(k))})
 	}
 	topVals := newTop(opts.Top, func(x, y uint64) int {
 		return cmpCount(a.hdrWin[x], a.hdrWin[y], x>>32, y>>32, a.vals.strs[uint32(x)], a.vals.strs[uint32(y)])
@@ -474,7 +474,7 @@ func series(a *agg, topIPs []IPCount, winMs int64) []Series {
 	var out []Series
 	ids := map[uint32]int{}
 	for _, t := range topIPs {
-		id, ok := a.ips.ids[t.ClientIP]
+		id, ok := a.ipLookup(t.ClientIP)
 		if _, seen := ids[id]; !ok || seen || len(out) == maxSeries {
 			continue
 		}

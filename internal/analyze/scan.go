@@ -6,8 +6,6 @@ import (
 	"errors"
 	"math/bits"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // fields is what the analyzer reads of one AWS WAF log record. Byte
@@ -51,11 +49,12 @@ type scanner struct {
 	header     []byte
 	allHeaders bool
 	f          fields
+	h          header // the header object being read
 	// keys are the member names (as `"name":`) each kind of object had,
 	// in order, in the last record: records of one log are written alike,
 	// so the next record's names are checked by comparing bytes instead
 	// of being scanned as strings.
-	keys *[objectKinds][][]byte
+	keys *[objectKinds][]scriptKey
 	// idx is the current line's structure (stage one); slow turns it
 	// off, for the differential test.
 	idx  *lineIndex
@@ -187,65 +186,138 @@ func (s *scanner) skipSpaces() {
 	}
 }
 
+// The members the analyzer reads, by object kind; memberOther is any
+// other, skipped. A remembered member name carries its number, so that a
+// record written like the one before costs a comparison of bytes and a
+// switch on a small integer per member, not a switch on strings.
+const (
+	memberOther = iota
+	memberTimestamp
+	memberAction
+	memberRule
+	memberBodySize
+	memberHTTPRequest
+	memberClientIP
+	memberCountry
+	memberURI
+	memberMethod
+	memberArgs
+	memberRequestID
+	memberHeaders
+	memberName
+	memberValue
+)
+
+// memberOf numbers the member name key (decoded) of an object of kind.
+func memberOf(kind int, key []byte) uint8 {
+	switch kind {
+	case topLevel:
+		switch string(key) {
+		case "timestamp":
+			return memberTimestamp
+		case "action":
+			return memberAction
+		case "terminatingRuleId":
+			return memberRule
+		case "requestBodySize":
+			return memberBodySize
+		case "httpRequest":
+			return memberHTTPRequest
+		}
+	case httpRequestObj:
+		switch string(key) {
+		case "clientIp":
+			return memberClientIP
+		case "country":
+			return memberCountry
+		case "uri":
+			return memberURI
+		case "httpMethod":
+			return memberMethod
+		case "args":
+			return memberArgs
+		case "requestId":
+			return memberRequestID
+		case "headers":
+			return memberHeaders
+		}
+	case headerObj:
+		switch string(key) {
+		case "name":
+			return memberName
+		case "value":
+			return memberValue
+		}
+	}
+	return memberOther
+}
+
+// scriptKey is a member name as written (`"name":`) and its number.
+type scriptKey struct {
+	raw []byte
+	id  uint8
+}
+
 func (s *scanner) record() error {
 	if s.data[s.pos] != '{' {
 		return s.fail("a record is a JSON object")
 	}
-	return s.object(topLevel, func(key []byte) error {
-		switch string(key) {
-		case "timestamp":
-			ts, err := s.number()
-			if err != nil {
-				return err
-			}
-			// Windows and RFC 3339 times exist for years 1970..9999 only:
-			// a record outside is no log AWS wrote.
-			if ts < 0 || ts >= maxTimestamp {
-				return s.fail("timestamp " + strconv.FormatInt(ts, 10) + " is outside 1970..9999 (milliseconds since the epoch)")
-			}
-			s.f.ts, s.f.hasTS = ts, true
-			return nil
-		case "action":
-			return s.stringInto(&s.f.action)
-		case "terminatingRuleId":
-			return s.stringInto(&s.f.rule)
-		case "requestBodySize":
-			if s.peek() == 'n' {
-				return s.skipValue()
-			}
-			n, err := s.number()
-			s.f.bodySize = n
-			return err
-		case "httpRequest":
-			if s.peek() != '{' {
-				return s.skipValue()
-			}
-			s.f.hasReq = true
-			return s.object(httpRequestObj, s.httpRequest)
-		}
-		return s.skipValue()
-	})
+	return s.object(topLevel)
 }
 
-func (s *scanner) httpRequest(key []byte) error {
-	switch string(key) {
-	case "clientIp":
+// member reads the value of the member numbered id.
+func (s *scanner) member(id uint8) error {
+	switch id {
+	case memberTimestamp:
+		ts, err := s.number()
+		if err != nil {
+			return err
+		}
+		// Windows and RFC 3339 times exist for years 1970..9999 only:
+		// a record outside is no log AWS wrote.
+		if ts < 0 || ts >= maxTimestamp {
+			return s.fail("timestamp " + strconv.FormatInt(ts, 10) + " is outside 1970..9999 (milliseconds since the epoch)")
+		}
+		s.f.ts, s.f.hasTS = ts, true
+		return nil
+	case memberAction:
+		return s.stringInto(&s.f.action)
+	case memberRule:
+		return s.stringInto(&s.f.rule)
+	case memberBodySize:
+		if s.peek() == 'n' {
+			return s.skipValue()
+		}
+		n, err := s.number()
+		s.f.bodySize = n
+		return err
+	case memberHTTPRequest:
+		if s.peek() != '{' {
+			return s.skipValue()
+		}
+		s.f.hasReq = true
+		return s.object(httpRequestObj)
+	case memberClientIP:
 		return s.stringInto(&s.f.ip)
-	case "country":
+	case memberCountry:
 		return s.stringInto(&s.f.country)
-	case "uri":
+	case memberURI:
 		return s.stringInto(&s.f.uri)
-	case "httpMethod":
+	case memberMethod:
 		return s.stringInto(&s.f.method)
-	case "args":
+	case memberArgs:
 		return s.stringInto(&s.f.args)
-	case "requestId":
+	case memberRequestID:
 		return s.stringInto(&s.f.requestID)
-	case "headers":
+	case memberHeaders:
 		if (len(s.header) == 0 && !s.allHeaders) || s.peek() != '[' {
 			return s.skipValue() // skipping blind is quicker than reading
 		}
 		return s.headers()
+	case memberName:
+		return s.stringInto(&s.h.name)
+	case memberValue:
+		return s.stringInto(&s.h.value)
 	}
 	return s.skipValue()
 }
@@ -263,17 +335,13 @@ func (s *scanner) headers() error {
 		if s.peek() != '{' {
 			return s.fail("a header is an object")
 		}
-		var h header
-		if err := s.object(headerObj, func(key []byte) error {
-			switch string(key) {
-			case "name":
-				return s.stringInto(&h.name)
-			case "value":
-				return s.stringInto(&h.value)
+		h, ok := s.quickHeader()
+		if !ok {
+			s.h = header{}
+			if err := s.object(headerObj); err != nil {
+				return err
 			}
-			return s.skipValue()
-		}); err != nil {
-			return err
+			h = s.h
 		}
 		if s.allHeaders || len(s.header) > 0 && equalFold(h.name, s.header) {
 			s.f.hdr = append(s.f.hdr, h)
@@ -289,6 +357,33 @@ func (s *scanner) headers() error {
 			return s.fail("expected , or ] in headers")
 		}
 	}
+}
+
+// quickHeader reads a header object written as AWS writes it,
+// {"name":"…","value":"…"} on an indexed line; any other spelling is
+// left to object, and quickHeader returns false without moving.
+func (s *scanner) quickHeader() (h header, ok bool) {
+	const open, mid, end = `{"name":"`, `","value":"`, `"}`
+	x := s.idx
+	if x == nil || !x.ok {
+		return h, false
+	}
+	d := s.data
+	i := s.pos
+	if len(d)-i < len(open) || string(d[i:i+len(open)]) != open {
+		return h, false
+	}
+	ne := x.nextQuote(i + len(open))
+	if ne < 0 || len(d)-ne < len(mid) || string(d[ne:ne+len(mid)]) != mid {
+		return h, false
+	}
+	vs := ne + len(mid)
+	ve := x.nextQuote(vs)
+	if ve < 0 || len(d)-ve < len(end) || string(d[ve:ve+len(end)]) != end {
+		return h, false
+	}
+	s.pos = ve + len(end)
+	return header{name: d[i+len(open) : ne], value: d[vs:ve]}, true
 }
 
 // equalFold compares an ASCII header name with a lower-case one.
@@ -314,11 +409,13 @@ func (s *scanner) peek() byte {
 	return 0
 }
 
-// object reads {"key": value, …}, calling member with the scanner at each
-// value; member must consume it.
-func (s *scanner) object(kind int, member func(key []byte) error) error {
+// object reads {"key": value, …} of the given kind, reading each value
+// with member. The loop keeps its position in a local variable, stored
+// to s.pos only around the calls that need it: the members it skips
+// (most of them) cost no stores and reloads of the scanner's fields.
+func (s *scanner) object(kind int) error {
 	if s.keys == nil {
-		s.keys = new([objectKinds][][]byte)
+		s.keys = new([objectKinds][]scriptKey)
 	}
 	script := &s.keys[kind]
 	s.pos++ // {
@@ -327,50 +424,78 @@ func (s *scanner) object(kind int, member func(key []byte) error) error {
 		s.pos++
 		return nil
 	}
+	d := s.data
+	var idx *lineIndex
+	if s.idx != nil && s.idx.ok {
+		idx = s.idx
+	}
+	pos := s.pos
 	for i := 0; ; i++ {
-		s.skipWS()
-		var key []byte
-		if i < len(*script) && bytes.HasPrefix(s.data[s.pos:], (*script)[i]) {
-			k := (*script)[i]
-			key = k[1 : len(k)-2]
-			s.pos += len(k)
+		if pos < len(d) && d[pos] <= ' ' {
+			s.pos = pos
+			s.skipWS()
+			pos = s.pos
+		}
+		var id uint8
+		if sc := *script; i < len(sc) && hasKey(d[pos:], sc[i].raw) {
+			id = sc[i].id
+			pos += len(sc[i].raw)
 		} else {
-			if s.peek() != '"' {
-				return s.fail("expected a member name")
-			}
-			start := s.pos
-			raw, esc, err := s.rawString()
-			if err != nil {
+			s.pos = pos
+			var err error
+			if id, err = s.memberName(kind, i); err != nil {
 				return err
 			}
-			key = raw
-			if esc {
-				if key, err = unescape(raw); err != nil {
-					return s.fail(err.Error())
-				}
-			}
+			pos = s.pos
+		}
+		if pos < len(d) && d[pos] <= ' ' {
+			s.pos = pos
 			s.skipWS()
-			if s.peek() != ':' {
-				return s.fail("expected :")
-			}
-			s.pos++
-			if !esc && s.pos-start == len(raw)+3 { // "name": with nothing between
-				learned := append([]byte(nil), s.data[start:s.pos]...)
-				if i < len(*script) {
-					(*script)[i] = learned
-				} else if i == len(*script) && i < 64 {
-					*script = append(*script, learned)
+			pos = s.pos
+		}
+		if id == memberOther && pos+1 < len(d) {
+			// The values of skipped members that are cheap to pass here.
+			switch c := d[pos]; {
+			case c == '"' && idx != nil:
+				if e := idx.nextQuote(pos + 1); e >= 0 {
+					pos = e + 1
+					goto next
+				}
+			case c == '[' && d[pos+1] == ']':
+				pos += 2
+				goto next
+			case c == 'n' && pos+4 <= len(d) && string(d[pos:pos+4]) == "null":
+				pos += 4
+				goto next
+			case '0' <= c && c <= '9':
+				// Up to 18 digits cannot overflow number's int64;
+				// fractions and exponents are left to it.
+				e := pos + 1
+				for e < len(d) && '0' <= d[e] && d[e] <= '9' {
+					e++
+				}
+				if e-pos <= 18 && (e == len(d) || d[e] != '.' && d[e]|0x20 != 'e') {
+					pos = e
+					goto next
 				}
 			}
 		}
-		s.skipWS()
-		if err := member(key); err != nil {
+		s.pos = pos
+		if err := s.member(id); err != nil {
 			return err
 		}
+		pos = s.pos
+	next:
+		if pos < len(d) && d[pos] == ',' {
+			pos++
+			continue
+		}
+		s.pos = pos
 		s.skipWS()
 		switch s.peek() {
 		case ',':
 			s.pos++
+			pos = s.pos
 		case '}':
 			s.pos++
 			return nil
@@ -378,6 +503,46 @@ func (s *scanner) object(kind int, member func(key []byte) error) error {
 			return s.fail("expected , or }")
 		}
 	}
+}
+
+// memberName reads the name of member i of an object of kind, up to its
+// colon, when it is not the one the script remembers, and learns it.
+func (s *scanner) memberName(kind, i int) (uint8, error) {
+	script := &s.keys[kind]
+	if s.peek() != '"' {
+		return 0, s.fail("expected a member name")
+	}
+	start := s.pos
+	raw, esc, err := s.rawString()
+	if err != nil {
+		return 0, err
+	}
+	key := raw
+	if esc {
+		if key, err = unescape(raw); err != nil {
+			return 0, s.fail(err.Error())
+		}
+	}
+	s.skipWS()
+	if s.peek() != ':' {
+		return 0, s.fail("expected :")
+	}
+	s.pos++
+	id := memberOf(kind, key)
+	if !esc && s.pos-start == len(raw)+3 { // "name": with nothing between
+		learned := scriptKey{append([]byte(nil), s.data[start:s.pos]...), id}
+		if i < len(*script) {
+			(*script)[i] = learned
+		} else if i == len(*script) && i < 64 {
+			*script = append(*script, learned)
+		}
+	}
+	return id, nil
+}
+
+// hasKey reports whether d starts with the member name k.
+func hasKey(d, k []byte) bool {
+	return len(d) >= len(k) && string(d[:len(k)]) == string(k)
 }
 
 // stringInto reads a string (or null, leaving dst nil).
@@ -572,75 +737,4 @@ func (s *scanner) skipComposite() error {
 	}
 	s.pos = len(d)
 	return s.fail("unterminated object or array")
-}
-
-// unescape decodes a JSON string's escapes.
-func unescape(raw []byte) ([]byte, error) {
-	out := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		if i >= len(raw) {
-			return nil, errors.New("invalid escape")
-		}
-		switch raw[i] {
-		case '"', '\\', '/':
-			out = append(out, raw[i])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := hex4(raw[i+1:])
-			if !ok {
-				return nil, errors.New("invalid \\u escape")
-			}
-			i += 4
-			// A surrogate pair is two escapes; a lone surrogate becomes
-			// U+FFFD.
-			if utf16.IsSurrogate(r) && i+2 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
-				if r2, ok := hex4(raw[i+3:]); ok {
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						r = dec
-						i += 6
-					}
-				}
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			return nil, errors.New("invalid escape")
-		}
-	}
-	return out, nil
-}
-
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }

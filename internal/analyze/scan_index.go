@@ -86,14 +86,21 @@ func gather(v uint64) uint64 { return ((v >> 7) * 0x0102040810204080) >> 56 }
 // nextQuote returns the position of the first quote at or after i in an
 // indexed line, or -1.
 func (x *lineIndex) nextQuote(i int) int {
-	off := i - x.base
-	w := off >> 6
-	if 3*w >= len(x.m) {
-		return -1
+	off := uint(i - x.base)
+	if w := off >> 6 * 3; w < uint(len(x.m)) {
+		if m := x.m[w] >> (off & 63); m != 0 {
+			return i + bits.TrailingZeros64(m)
+		}
 	}
-	if m := x.m[3*w] >> (off & 63); m != 0 {
-		return i + bits.TrailingZeros64(m)
-	}
+	return x.nextQuoteAfter(int(off >> 6))
+}
+
+// nextQuoteAfter returns the position of the first quote in a word after
+// w, or -1. It is kept out of line so that nextQuote, whose first word
+// usually holds the quote, is inlined.
+//
+//go:noinline
+func (x *lineIndex) nextQuoteAfter(w int) int {
 	for w++; 3*w < len(x.m); w++ {
 		if m := x.m[3*w]; m != 0 {
 			return x.base + w<<6 + bits.TrailingZeros64(m)

@@ -1,0 +1,153 @@
+package analyze
+
+import (
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+)
+
+// TestIntern checks the string numbering against a map: each distinct
+// string gets the next number, the same one on every lookup, through
+// every growth of the table, from bytes and from strings alike.
+func TestIntern(t *testing.T) {
+	for _, n := range []int{0, 1, 31, 32, 33, 1000, 50000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			in := newIntern()
+			want := map[string]uint32{}
+			rng := rand.New(rand.NewPCG(1, uint64(n)))
+			for range 3 * n {
+				// Strings that share prefixes and lengths, and the
+				// empty one: the stored hash and length do not settle
+				// every mismatch.
+				s := fmt.Sprintf("/products/%d", rng.IntN(n+1))
+				switch rng.IntN(8) {
+				case 0:
+					s = s[:rng.IntN(len(s))]
+				case 1:
+					s = ""
+				}
+				id, ok := want[s]
+				if !ok {
+					id = uint32(len(want))
+					want[s] = id
+				}
+				var got uint32
+				if rng.IntN(2) == 0 {
+					got = in.id([]byte(s))
+				} else {
+					got = in.idString(s)
+				}
+				if got != id {
+					t.Fatalf("%q: number %d, want %d", s, got, id)
+				}
+			}
+			for s, id := range want {
+				if got, ok := in.lookup(s); !ok || got != id || in.strs[id] != s {
+					t.Fatalf("lookup %q: %d %v, want %d", s, got, ok, id)
+				}
+			}
+			if _, ok := in.lookup("not there"); ok {
+				t.Fatal("lookup found a string never added")
+			}
+			if len(in.strs) != len(want) {
+				t.Fatalf("%d strings, want %d", len(in.strs), len(want))
+			}
+		})
+	}
+}
+
+// TestTripleTable checks the (window, IP, URI) counts against a map,
+// through the table's growth, with keys that differ in one part only.
+func TestTripleTable(t *testing.T) {
+	for _, n := range []int{1, 700, 768, 769, 100000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			tt := newTripleTable()
+			want := map[triple]uint32{}
+			rng := rand.New(rand.NewPCG(2, uint64(n)))
+			for range 2 * n {
+				k := triple{uint32(rng.IntN(4)), uint32(rng.IntN(n/4 + 1)), uint32(rng.IntN(8))}
+				if rng.IntN(4) == 0 {
+					k.w = 1<<32 - 1 // the top of each part
+				}
+				add := uint32(1 + rng.IntN(3))
+				if add == 1 && tt.bump(k) {
+					want[k]++
+					continue
+				}
+				if add == 1 && want[k] > 0 {
+					t.Fatalf("bump %v: not counted although counted %d", k, want[k])
+				}
+				tt.add(k, add)
+				want[k] += add
+			}
+			got := maps.Collect(tt.all())
+			if !maps.Equal(got, want) || tt.n != len(want) {
+				t.Fatalf("%d triples (n %d), want %d", len(got), tt.n, len(want))
+			}
+			for k, c := range want {
+				if tt.get(k) != c {
+					t.Fatalf("get %v: %d, want %d", k, tt.get(k), c)
+				}
+			}
+			if tt.get(triple{5, 5, 5}) != 0 || tt.bump(triple{5, 5, 5}) {
+				t.Fatal("a triple never added is counted")
+			}
+		})
+	}
+}
+
+// TestParseIPv4 checks that parseIPv4 accepts only what netip accepts,
+// with the same value: what it refuses goes through netip, but what it
+// accepts is counted without it.
+func TestParseIPv4(t *testing.T) {
+	tests := []string{"1.2.3.4", "0.0.0.0", "255.255.255.255", "10.0.0.1", "203.0.113.50",
+		"256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.04", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 ",
+		"1.2.3.1000", "::1", "::ffff:1.2.3.4", "1.2.3.4%eth0", "", "a.b.c.d", "1.2.3.-4", "999.999.999.999"}
+	rng := rand.New(rand.NewPCG(3, 3))
+	for range 20000 {
+		b := make([]byte, 7+rng.IntN(9))
+		for i := range b {
+			b[i] = "0123456789.."[rng.IntN(12)]
+		}
+		tests = append(tests, string(b))
+	}
+	for _, s := range tests {
+		v, ok := parseIPv4([]byte(s))
+		want, err := netip.ParseAddr(s)
+		wantOK := err == nil && want.Is4()
+		if ok != wantOK || ok && v != binary.BigEndian.Uint32(want.AsSlice()) {
+			t.Errorf("%q: %x %v, netip %v %v", s, v, ok, want, err)
+		}
+		if ok && !validIP([]byte(s)) {
+			t.Errorf("%q: parsed, yet no valid IP", s)
+		}
+	}
+}
+
+// TestIPNumbers checks that an address gets one number whichever way it
+// is counted or merged: IPv4 through v4Table, others through intern.
+func TestIPNumbers(t *testing.T) {
+	a, b := newAgg(300000, 1<<20), newAgg(300000, 1<<20)
+	for _, s := range []string{"1.2.3.4", "::1", "10.0.0.1", "2001:db8::1", "1.2.3.4", "::1"} {
+		for _, x := range []*agg{a, b} {
+			id, ok := x.ipID([]byte(s))
+			if !ok || x.ips.strs[id] != s {
+				t.Fatalf("%q: %d %v", s, id, ok)
+			}
+			if id2, ok := x.ipLookup(s); !ok || id2 != id || x.ipNumber(s) != id {
+				t.Fatalf("%q: lookup %d %v, number %d, want %d", s, id2, ok, x.ipNumber(s), id)
+			}
+		}
+	}
+	b.ipID([]byte("192.0.2.9"))
+	a.merge(b)
+	if len(a.ips.strs) != 5 {
+		t.Fatalf("merged: %q", a.ips.strs)
+	}
+	if _, ok := a.ipID([]byte("1.2.3.04")); ok {
+		t.Fatal("1.2.3.04 counted as an IP")
+	}
+}
