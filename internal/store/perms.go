@@ -33,6 +33,18 @@ func secureFiles(path string) error {
 		return err
 	}
 	f.Close()
+	return chmodFiles(path)
+}
+
+// chmodFiles makes the database's files 0600 without opening any of them.
+// Once SQLite has the database open, this process must not open and close
+// the database file itself: POSIX locks belong to the process, and closing
+// any descriptor of a file drops all of them, SQLite's shared lock
+// included. Another process (the sqlite3 shell, a backup) that then closes
+// its connection would find the database unlocked, checkpoint and delete
+// the write-ahead log lockgate is still committing to, and the attempts
+// committed after that would be lost at the next crash.
+func chmodFiles(path string) error {
 	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal", path + ".lock"} {
 		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("database file %s: %w", p, err)

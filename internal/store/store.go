@@ -164,8 +164,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.batch = newBatcher(s, d.writers)
 	if d.name == "sqlite" {
 		// SQLite made the -wal and -shm files as it opened; they hold the
-		// same data as the database.
-		if err := secureFiles(path); err != nil {
+		// same data as the database. Modes only: see chmodFiles.
+		if err := chmodFiles(path); err != nil {
 			s.Close()
 			return nil, err
 		}
