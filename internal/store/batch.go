@@ -128,7 +128,11 @@ func (b *batcher) run() {
 				break fill
 			}
 		}
-		if err := w.commit(batch); err == nil || len(batch) == 1 {
+		err := w.commit(batch)
+		if err != nil && wake != nil {
+			b.failRound(err)
+		}
+		if err == nil || len(batch) == 1 {
 			for _, q := range batch {
 				q.done <- err
 			}
@@ -138,6 +142,20 @@ func (b *batcher) run() {
 		for _, q := range batch {
 			q.done <- w.commit([]*pending{q})
 		}
+	}
+}
+
+// failRound ends with err the counter read that is waiting for a writer,
+// if any. A writer woken for it may fail before it takes the round (no
+// connection from the pool, a prepare on a connection the server ended):
+// its wake token is spent, and callers joining a waiting round send no
+// other, so without this every later check waited forever (an
+// independent attack wedged a replica with a few pg_terminate_backend
+// calls under load). The callers get the error, as a batch's do; the next
+// check starts a new round.
+func (b *batcher) failRound(err error) {
+	if r := b.s.watch.counter.take(); r != nil {
+		r.finish(0, err)
 	}
 }
 

@@ -174,3 +174,26 @@ func TestSyncedAfterTheServerEndedTheWriters(t *testing.T) {
 	}
 	t.Fatal("three reads failed after the connections ended, want a new connection by the third")
 }
+
+// TestSyncedWhenAWriterCannotConnect: a writer woken for a counter read
+// that fails before it sends the read (here the pool refuses every
+// connection) ends the read with its error; the caller must not wait
+// forever for a read nobody will make.
+func TestSyncedWhenAWriterCannotConnect(t *testing.T) {
+	s, _, _ := openPostgres(t)
+	if _, err := s.Synced(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.batch.close() // the writers give their connections back
+	s.batch = newBatcher(s, s.dialect.writers)
+	s.db.Close() // every new connection is refused from now on
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := s.Synced(ctx)
+		late := ctx.Err()
+		cancel()
+		if err == nil || late != nil {
+			t.Fatalf("read %d with no connection to be had: %v, want the pool's error before the deadline", i, err)
+		}
+	}
+}
