@@ -590,6 +590,8 @@ func headerCases(t *testing.T, pr *proxyRun, integration string) {
 			"X-Forwarded-Proto", "https", "X-Forwarded-Port", "8443", "X-Forwarded-Prefix", "/evil",
 			"Forwarded", "for=127.0.0.66;host=admin.test;proto=https", "True-Client-IP", "127.0.0.66",
 			"CF-Connecting-IP", "127.0.0.66", "X-Client-IP", "127.0.0.66",
+			// A web ACL's Method rules see the request line (atk20h F2).
+			"X-HTTP-Method-Override", "DELETE", "X-Method-Override", "DELETE", "X-HTTP-Method", "DELETE",
 		}
 		resp, _ := get(t, client("127.0.0.12"), base+"/", forged...)
 		if resp.StatusCode != 200 {
@@ -608,6 +610,9 @@ func headerCases(t *testing.T, pr *proxyRun, integration string) {
 			{"True-Client-Ip", "", ""},
 			{"Cf-Connecting-Ip", "", ""},
 			{"X-Client-Ip", "", ""},
+			{"X-Http-Method-Override", "", ""},
+			{"X-Method-Override", "", ""},
+			{"X-Http-Method", "", ""},
 		}
 		for _, tc := range tests {
 			got := h.Values(tc.name)

@@ -3,8 +3,10 @@ package forwardauth
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -46,7 +48,11 @@ import (
 // does; a longer one, one the client waits for 100-continue to send, or
 // a chunked one (which may have come with a Content-Length that
 // http.ReadRequest removed) closes the connection after the answer, so
-// that no byte of it is read as a request. A folded header line (obs-fold)
+// that no byte of it is read as a request. A request whose header (within
+// readHeaderTimeout; a connection's first, of its opening) or body (within
+// readTimeout of the header's start) stops arriving is never answered as
+// a request: a timeout is answered 408 and the connection closed, a peer
+// that closes mid-request gets no answer. A folded header line (obs-fold)
 // is joined to the previous one with a space, as net/http joins it, and
 // the web ACL inspects the joined value.
 
@@ -174,6 +180,11 @@ func (srv *httpServer) closeIdle() {
 type limitedReader struct {
 	c net.Conn
 	n int64
+	// err is the connection's last read error. The request reader does
+	// not always report it: bufio's ReadLine returns a line cut short by
+	// a timeout or the peer's close as if it were whole, and the header
+	// parser then calls it malformed (atk20h F4).
+	err error
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
@@ -185,6 +196,9 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.c.Read(p)
 	l.n -= int64(n)
+	if err != nil {
+		l.err = err
+	}
 	return n, err
 }
 
@@ -230,15 +244,18 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 		}
 	}
 	now := srv.now() // the time, as last read
-	for {
+	for served := false; ; served = true {
 		if br.Buffered() == 0 {
 			// Nothing pipelined: wait for the next request; a peer that
 			// is not a trusted proxy is refused whatever it sends, and is
 			// not waited for as a proxy is (atk20g G4). The wait is cut
 			// into spans of at most readHeaderTimeout, so that the
 			// deadline is already the header's when the request comes.
+			// A new connection is not idle: its first request's header
+			// must arrive within readHeaderTimeout of the connection, as
+			// under http.Server (atk20h F1).
 			idle := srv.idleTimeout
-			if !srv.s.state.Load().trustedPeer(peer) {
+			if !served || !srv.s.state.Load().trustedPeer(peer) {
 				idle = srv.readHeaderTimeout
 			}
 			hc.state.Store(connIdle)
@@ -262,20 +279,24 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 			}
 		}
 		start := srv.now()
-		readWithin(start, srv.readHeaderTimeout)
+		if served {
+			readWithin(start, srv.readHeaderTimeout)
+		} // else the wait above set the deadline: the connection's start and readHeaderTimeout
 		lr.n = maxHeaderBytes + 4096
+		lr.err = nil // the wait's timeouts are not the request's
 		// The request line as buffered, to answer a request the reader
 		// refuses as its endpoint expects (nginx: 403 carrying the status).
 		first, _ := br.Peek(min(br.Buffered(), 64))
 		nginx := asksNginx(first) // before the reader reuses its buffer
 		req, err := http.ReadRequest(br)
 		if err != nil {
-			var ne net.Error
 			switch {
 			case lr.n <= 0:
 				srv.refuse(c, bw, remote, nginx, http.StatusRequestHeaderFieldsTooLarge, err)
-			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne):
-				// The peer went away or stalled: nobody to answer.
+			case lr.err != nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+				// The request was cut short, whatever the parser made of
+				// the part it got.
+				srv.incomplete(c, bw, remote, nginx, "header", cmp.Or(lr.err, err))
 			default:
 				srv.refuse(c, bw, remote, nginx, http.StatusBadRequest, err)
 			}
@@ -307,9 +328,22 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 			} else {
 				readBy = start.Add(srv.readTimeout)
 				c.SetReadDeadline(readBy)
-				if n, err := io.CopyN(io.Discard, req.Body, maxDiscardBytes+1); err == nil || !errors.Is(err, io.EOF) || n > maxDiscardBytes {
-					closeAfter = true
+				lr.err = nil
+				n, err := io.CopyN(io.Discard, req.Body, maxDiscardBytes+1)
+				switch {
+				case err == nil || n > maxDiscardBytes:
+					closeAfter = true // long: answered, the rest unread
+				case !errors.Is(err, io.EOF):
+					// Cut short, or a malformed chunk: a request not
+					// received whole is not answered as one (atk20h F3).
+					if lr.err != nil || errors.Is(err, io.ErrUnexpectedEOF) {
+						srv.incomplete(c, bw, remote, req.URL.Path == "/nginx", "body", cmp.Or(lr.err, err))
+					} else {
+						srv.refuse(c, bw, remote, req.URL.Path == "/nginx", http.StatusBadRequest, err)
+					}
+					return
 				}
+				start = srv.now() // for the Date: the request ended now
 			}
 		}
 		if !srv.s.state.Load().trustedPeer(peer) {
@@ -414,6 +448,23 @@ func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, remote string, nginx
 	}
 	c.SetReadDeadline(srv.now().Add(500 * time.Millisecond))
 	io.Copy(io.Discard, io.LimitReader(c, maxDiscardBytes))
+}
+
+// incomplete ends a connection whose request's header or body (part)
+// was cut short by the read timeout or the peer's close, after the
+// request had begun. A timeout is answered 408 (on /nginx, 403 carrying
+// 408), whatever the part received looks like; a peer that went away
+// gets no answer.
+func (srv *httpServer) incomplete(c net.Conn, bw *bufio.Writer, remote string, nginx bool, part string, err error) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		limit := srv.readHeaderTimeout
+		if part == "body" {
+			limit = srv.readTimeout
+		}
+		srv.refuse(c, bw, remote, nginx, http.StatusRequestTimeout, fmt.Errorf("timeout: the request's %s was not received within %v: %w", part, limit, err))
+		return
+	}
+	srv.s.log.Info("forward auth: the peer closed the connection during a request", "peer", remote, "part", part, "error", err.Error())
 }
 
 // asksNginx reports whether a request line asks for /nginx, to refuse a

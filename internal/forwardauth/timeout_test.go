@@ -12,7 +12,8 @@ import (
 // for every request), and still cuts off a header that is not read in
 // time, after a body too (whose read has a longer deadline), closes an
 // idle connection after its idle timeout, and keeps a trusted proxy's
-// idle connection past the header timeout. The limits are shortened;
+// idle connection past the header timeout, but not a new connection that
+// has not asked yet. The limits are shortened;
 // each case measures how long the server takes to close.
 func TestListenerTimeouts(t *testing.T) {
 	const header, long = 300 * time.Millisecond, time.Minute
@@ -39,6 +40,9 @@ func TestListenerTimeouts(t *testing.T) {
 		{name: "a header cut off after a body", idle: long, before: []string{subrequest("192.0.2.1", "Content-Length: 2\r\n") + "ab"}, then: partial, closedWithin: 3 * time.Second},
 		{name: "idle past the header timeout", idle: long, before: []string{subrequest("192.0.2.1")}, pause: 3 * header, then: subrequest("192.0.2.1")},
 		{name: "idle closed", idle: 4 * header, before: []string{subrequest("192.0.2.1")}, closedAfter: 3 * header, closedWithin: 3 * time.Second},
+		// A new connection is not idle: its first request's header must
+		// arrive within the header timeout, as under http.Server (atk20h F1).
+		{name: "a new connection that never asks", idle: long, closedAfter: header * 8 / 10, closedWithin: 3 * time.Second},
 		// Not a proxy: not waited for as one (atk20g G4).
 		{name: "untrusted peer idle", untrusted: true, idle: long, closedAfter: header * 8 / 10, closedWithin: 3 * time.Second},
 	} {
