@@ -101,6 +101,9 @@ http {
       proxy_set_header True-Client-IP "";
       proxy_set_header CF-Connecting-IP "";
       proxy_set_header X-Client-IP "";
+      proxy_set_header X-HTTP-Method-Override "";
+      proxy_set_header X-Method-Override "";
+      proxy_set_header X-HTTP-Method "";
       proxy_connect_timeout 1s;
       proxy_send_timeout 2s;
       proxy_read_timeout 2s;
