@@ -91,6 +91,7 @@ func TestScanner(t *testing.T) {
 		{"a trailing comma in a skipped object", `{"timestamp":1,"x":{"a":1,},"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"expected a member name at byte 27"}, nil},
 		{"mismatched brackets in a skipped value", `{"timestamp":1,"x":[{"a":1]],"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"expected , or } at byte 27"}, nil},
 		{"a bad literal in a skipped array", `{"timestamp":1,"x":[tru],"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"invalid literal at byte 21"}, nil},
+		{"a skipped value nested deeply", `{"timestamp":1,"x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 1, nil, nil},
 		{"skipped values that are JSON", `{"timestamp":1,"x":[0,-0.5e+3,1E2,"a\u00e9\/",true,false,null,{},[],{"a":[{}]}] ,"httpRequest":{"clientIp":"1.2.3.4"}}` + "\r\n", "", 1, nil, nil},
 	}
 	for _, tt := range tests {

@@ -109,14 +109,12 @@ func (s *scanner) skipValue() error {
 	}
 }
 
-// maxDepth is how deeply a skipped value may nest (RFC 8259 lets a parser
-// set a limit); AWS WAF's records nest a few levels.
-const maxDepth = 1000
-
 // skipComposite moves past an object or array, checking its grammar
 // token by token without building anything: a record that is no JSON is
 // a bad record whichever member is damaged. On an indexed line a string
-// is passed in one step, from the index of its quotes.
+// is passed in one step, from the index of its quotes. The walk keeps its
+// open brackets in a slice, not on the call stack: any depth is read, as
+// DuckDB reads it.
 func (s *scanner) skipComposite() error {
 	open := s.open[:0]
 	defer func() { s.open = open }()
@@ -125,9 +123,6 @@ func (s *scanner) skipComposite() error {
 		s.skipWS()
 		switch c := s.peek(); c {
 		case '{', '[':
-			if len(open) == maxDepth {
-				return s.fail("nested too deeply")
-			}
 			open = append(open, c)
 			s.pos++
 			s.skipWS()
