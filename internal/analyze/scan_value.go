@@ -137,6 +137,10 @@ func (s *scanner) skipComposite() error {
 				}
 			}
 			continue
+		case '"':
+			if err := s.skipString(); err != nil {
+				return err
+			}
 		default:
 			if err := s.skipValue(); err != nil {
 				return err
@@ -176,7 +180,7 @@ func (s *scanner) memberKey() error {
 	if s.peek() != '"' {
 		return s.fail("expected a member name")
 	}
-	if _, _, err := s.rawString(); err != nil {
+	if err := s.skipString(); err != nil {
 		return err
 	}
 	s.skipWS()
@@ -185,4 +189,17 @@ func (s *scanner) memberKey() error {
 	}
 	s.pos++
 	return nil
+}
+
+// skipString moves past a string at a quote: on an indexed line in one
+// step, from the quote bits.
+func (s *scanner) skipString() error {
+	if x := s.idx; x != nil && x.ok {
+		if e := x.nextQuote(s.pos + 1); e >= 0 {
+			s.pos = e + 1
+			return nil
+		}
+	}
+	_, _, err := s.rawString()
+	return err
 }
