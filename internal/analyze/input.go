@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	kflate "github.com/klauspost/compress/flate"
 	kgzip "github.com/klauspost/compress/gzip"
 )
 
@@ -208,3 +210,25 @@ func gunzipFast(r io.Reader) (io.Reader, error) { return kgzip.NewReader(r) }
 
 // gunzipStd is the standard library's, for the benchmarks' comparison.
 func gunzipStd(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
+
+// damageNote says which of a damaged input's records were used (verb). A
+// stream cut short was read up to the cut; but deflate decodes damaged
+// data into other bytes, undetected until the checksum at the end of the
+// gzip member or an impossible code, so records decoded before such an
+// error may come from the damage. They are counted all the same: blocks
+// are scanned as they are decoded, and holding an object's counts back
+// until its checksum is verified would cost every object a count of its
+// own to merge.
+func damageNote(err error, verb string) string {
+	var corrupt flate.CorruptInputError
+	var kcorrupt kflate.CorruptInputError
+	if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, kgzip.ErrChecksum) || errors.As(err, &corrupt) || errors.As(err, &kcorrupt) {
+		return "the records decoded before it were " + verb + ", and those after the damage may be garbage: --strict refuses the input"
+	}
+	return "the records before it were " + verb
+}
+
+// failingReader is an input that fails at its first read.
+type failingReader struct{ err error }
+
+func (r failingReader) Read([]byte) (int, error) { return 0, r.err }

@@ -119,8 +119,9 @@ func TestBadRecords(t *testing.T) {
 	}
 }
 
-// TestDamagedGzip: an object cut short counts the records before the
-// damage and says so; --strict refuses it.
+// TestDamagedGzip: a damaged gzip object, whatever the damage (cut short,
+// a damaged header, damaged data), is reported beside the records of the
+// other inputs, and --strict refuses it.
 func TestDamagedGzip(t *testing.T) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -130,16 +131,40 @@ func TestDamagedGzip(t *testing.T) {
 	}
 	zw.Write([]byte(lines(rs...)))
 	zw.Close()
-	path := filepath.Join(t.TempDir(), "cut.log.gz")
-	os.WriteFile(path, buf.Bytes()[:buf.Len()*2/3], 0o644)
-	r := analyzeFiles(t, Options{}, path)
-	if r.Records == 0 || r.Records >= 2000 || len(r.Warnings) == 0 || !strings.Contains(strings.Join(r.Warnings, "\n"), path+": unexpected EOF (the records before it were read)") {
-		t.Errorf("%d records, warnings %q", r.Records, r.Warnings)
+	gz := buf.Bytes()
+	method := bytes.Clone(gz)
+	method[2] = 7 // no deflate
+	flipped := bytes.Clone(gz)
+	flipped[len(gz)/2] ^= 0xff
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.log")
+	os.WriteFile(good, []byte(lines(req{ip: "192.0.2.1"}, req{ip: "192.0.2.2"})), 0o644)
+	tests := []struct {
+		name    string
+		data    []byte
+		records func(n int64) bool // of the damaged object
+		warning string
+	}{
+		{"cut short", gz[:len(gz)*2/3], func(n int64) bool { return n > 0 && n < 2000 }, ": unexpected EOF (the records before it were read)"},
+		{"only the magic", gz[:2], func(n int64) bool { return n == 0 }, ": gzip: unexpected EOF (the records before it were read)"},
+		{"a header cut short", gz[:5], func(n int64) bool { return n == 0 }, ": gzip: unexpected EOF (the records before it were read)"},
+		{"garbage after the magic", []byte("\x1f\x8bgarbage, no gzip header"), func(n int64) bool { return n == 0 }, ": gzip: invalid header (the records before it were read)"},
+		{"an unknown compression method", method, func(n int64) bool { return n == 0 }, ": gzip: invalid header (the records before it were read)"},
+		{"damaged data", flipped, func(n int64) bool { return n < 2000 }, ": gzip: invalid checksum (the records decoded before it were read, and those after the damage may be garbage: --strict refuses the input)"},
 	}
-	ins, _ := Expand(context.Background(), []string{path}, Sources{})
-	// The cut leaves half a record too: whichever is met first fails.
-	if _, err := Analyze(context.Background(), ins, Options{Strict: true}); err == nil || !strings.Contains(err.Error(), path) {
-		t.Errorf("strict: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".log.gz")
+			os.WriteFile(path, tt.data, 0o644)
+			r := analyzeFiles(t, Options{}, good, path)
+			if !tt.records(r.Records-2) || !strings.Contains(strings.Join(r.Warnings, "\n"), path+tt.warning) {
+				t.Errorf("%d records, warnings %q", r.Records, r.Warnings)
+			}
+			ins, _ := Expand(context.Background(), []string{good, path}, Sources{})
+			if _, err := Analyze(context.Background(), ins, Options{Strict: true}); err == nil || !strings.Contains(err.Error(), path) {
+				t.Errorf("strict: %v", err)
+			}
+		})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -241,7 +242,7 @@ var errStrict = errors.New("bad record")
 func (p *pass) scan(sc *scanner, a *agg, c chunk) (info chunkInfo, lo, hi int64) {
 	info = chunkInfo{src: c.src, seq: c.seq}
 	lo, hi = math.MaxInt64, math.MinInt64
-	*sc = scanner{full: c.data, header: sc.header, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys, idx: sc.idx, slow: sc.slow}
+	*sc = scanner{full: c.data, header: sc.header, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys, idx: sc.idx, slow: sc.slow, open: sc.open}
 	lastOff, lastLine := 0, 0
 	for {
 		start, err := sc.next()
@@ -434,7 +435,7 @@ func fill(r io.Reader, b []byte) (int, error) {
 func (p *pass) readFailed(i int, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.damaged = append(p.damaged, fmt.Sprintf("%s: %v (the records before it were read)", p.inputs[i].Name, err))
+	p.damaged = append(p.damaged, fmt.Sprintf("%s: %v (%s)", p.inputs[i].Name, err, damageNote(err, "read")))
 }
 
 // boundary is where a block is cut: after its last line end, or between
@@ -465,8 +466,13 @@ func openRecords(ctx context.Context, in Input, prog *Progress) (io.Reader, io.C
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gunzip(br)
 		if err != nil {
-			rc.Close()
-			return nil, nil, fmt.Errorf("gzip: %w", err)
+			// A damaged header is damage like any other in a gzip object:
+			// the reader fails at once, and the input is reported as
+			// damaged, fatal only with --strict.
+			if !strings.HasPrefix(err.Error(), "gzip: ") {
+				err = fmt.Errorf("gzip: %w", err)
+			}
+			return failingReader{err}, rc, nil
 		}
 		return zr, rc, nil
 	}

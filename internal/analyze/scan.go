@@ -59,6 +59,8 @@ type scanner struct {
 	// off, for the differential test.
 	idx  *lineIndex
 	slow bool
+	// open is skipComposite's stack of open brackets, kept for reuse.
+	open []byte
 	// lines counts the line ends found, up to counted: once the scanner
 	// has returned -1, those of the whole data, which saves counting them
 	// in another pass.
@@ -469,12 +471,12 @@ func (s *scanner) object(kind int) error {
 				goto next
 			case '0' <= c && c <= '9':
 				// Up to 18 digits cannot overflow number's int64;
-				// fractions and exponents are left to it.
+				// fractions, exponents and leading zeros are left to it.
 				e := pos + 1
 				for e < len(d) && '0' <= d[e] && d[e] <= '9' {
 					e++
 				}
-				if e-pos <= 18 && (e == len(d) || d[e] != '.' && d[e]|0x20 != 'e') {
+				if e-pos <= 18 && (e == len(d) || d[e] != '.' && d[e]|0x20 != 'e') && (c != '0' || e == pos+1) {
 					pos = e
 					goto next
 				}
@@ -573,9 +575,17 @@ func (s *scanner) rawString() (raw []byte, escaped bool, err error) {
 	start := s.pos + 1
 	var end int
 	if s.idx != nil && s.idx.ok {
-		end = s.idx.nextQuote(start) // the line has no escape
+		end = s.idx.nextQuote(start) // the line has no escape and no control character
 	} else {
-		end, escaped = stringEnd(s.data, start)
+		var bad int
+		end, escaped, bad = stringEnd(s.data, start)
+		if bad >= 0 {
+			s.pos = bad
+			if s.data[bad] == '\\' {
+				return nil, false, s.fail("invalid escape")
+			}
+			return nil, false, s.fail("control character in a string")
+		}
 	}
 	if end < 0 {
 		return nil, false, s.fail("unterminated string")
@@ -586,31 +596,54 @@ func (s *scanner) rawString() (raw []byte, escaped bool, err error) {
 }
 
 // stringEnd returns the index of the quote closing the string whose
-// content starts at i, or -1, and whether the string has escapes. It
-// looks at eight bytes at a time for a quote or a backslash (most strings
-// are short, so this beats a call to bytes.IndexByte) and steps over
-// escapes.
-func stringEnd(d []byte, i int) (end int, escaped bool) {
+// content starts at i, or -1, and whether the string has escapes; or,
+// when the string is no JSON (RFC 8259: a control character, an unknown
+// escape), the index of the first offending byte as bad (else -1). It
+// looks at eight bytes at a time for a quote, a backslash or a control
+// character (most strings are short, so this beats a call to
+// bytes.IndexByte) and steps over escapes.
+func stringEnd(d []byte, i int) (end int, escaped bool, bad int) {
 	for {
 		for i+8 <= len(d) {
 			v := binary.LittleEndian.Uint64(d[i:])
-			if m := hasByte(v, '"') | hasByte(v, '\\'); m != 0 {
+			if m := hasByte(v, '"') | hasByte(v, '\\') | hasLess(v, ' '); m != 0 {
 				i += bits.TrailingZeros64(m) / 8
 				break
 			}
 			i += 8
 		}
-		for i < len(d) && d[i] != '"' && d[i] != '\\' {
+		for i < len(d) && d[i] != '"' && d[i] != '\\' && d[i] >= ' ' {
 			i++
 		}
-		if i >= len(d) {
-			return -1, escaped
+		switch {
+		case i >= len(d):
+			return -1, escaped, -1
+		case d[i] == '"':
+			return i, escaped, -1
+		case d[i] < ' ':
+			if i == len(d)-1 && d[i] == '\r' {
+				// The CR of a CRLF line end: the string is cut short,
+				// as the indexed scan (which does not index it) says.
+				return -1, escaped, -1
+			}
+			return -1, escaped, i
 		}
-		if d[i] == '"' {
-			return i, escaped
-		}
-		i += 2 // an escape: the next byte cannot end the string
+		// An escape: the next byte cannot end the string.
 		escaped = true
+		if i+1 >= len(d) {
+			return -1, escaped, -1
+		}
+		switch d[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if _, ok := hex4(d[i+2:]); !ok {
+				return -1, escaped, i
+			}
+			i += 6
+		default:
+			return -1, escaped, i
+		}
 	}
 }
 
@@ -626,115 +659,8 @@ func hasByte(v uint64, c byte) uint64 {
 	return (x - lsb) &^ x & msb
 }
 
-// number reads an integer, or a number with a fraction or exponent
-// (truncated), as a timestamp may be written.
-func (s *scanner) number() (int64, error) {
-	d := s.data
-	i := s.pos
-	neg := false
-	if i < len(d) && d[i] == '-' {
-		neg = true
-		i++
-	}
-	start := i
-	var n int64
-	for i < len(d) && '0' <= d[i] && d[i] <= '9' {
-		if n > (1<<62)/10 {
-			return 0, s.fail("number out of range")
-		}
-		n = n*10 + int64(d[i]-'0')
-		i++
-	}
-	if i == start {
-		return 0, s.fail("expected a number")
-	}
-	if i < len(d) && (d[i] == '.' || d[i] == 'e' || d[i] == 'E') {
-		j := i
-		for j < len(d) && (d[j] == '.' || d[j] == 'e' || d[j] == 'E' || d[j] == '+' || d[j] == '-' || '0' <= d[j] && d[j] <= '9') {
-			j++
-		}
-		f, err := strconv.ParseFloat(string(d[s.pos:j]), 64)
-		if err != nil || f > 1<<62 || f < -(1<<62) {
-			return 0, s.fail("invalid number")
-		}
-		s.pos = j
-		return int64(f), nil
-	}
-	s.pos = i
-	if neg {
-		n = -n
-	}
-	return n, nil
-}
-
-func (s *scanner) literal(word string) error {
-	if !bytes.HasPrefix(s.data[s.pos:], []byte(word)) {
-		return s.fail("invalid literal")
-	}
-	s.pos += len(word)
-	return nil
-}
-
-// skipValue moves past any JSON value. Objects and arrays are skipped by
-// counting brackets outside strings: their content is not checked
-// member by member, which is the point.
-func (s *scanner) skipValue() error {
-	switch c := s.peek(); c {
-	case '"':
-		_, _, err := s.rawString()
-		return err
-	case '{', '[':
-		return s.skipComposite()
-	case 't':
-		return s.literal("true")
-	case 'f':
-		return s.literal("false")
-	case 'n':
-		return s.literal("null")
-	default:
-		if c == '-' || '0' <= c && c <= '9' {
-			_, err := s.number()
-			return err
-		}
-		return s.fail("expected a value")
-	}
-}
-
-func (s *scanner) skipComposite() error {
-	if s.idx != nil && s.idx.ok {
-		end, ok := s.idx.skipComposite(s.pos)
-		switch {
-		case ok:
-			s.pos = end
-			return nil
-		case end >= 0:
-			s.pos = end
-			return s.fail("unterminated string")
-		}
-		s.pos = len(s.data)
-		return s.fail("unterminated object or array")
-	}
-	d := s.data
-	depth := 0
-	for i := s.pos; i < len(d); i++ {
-		switch d[i] {
-		case '"':
-			j, _ := stringEnd(d, i+1)
-			if j < 0 {
-				s.pos = i
-				return s.fail("unterminated string")
-			}
-			i = j
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				s.pos = i + 1
-				return nil
-			}
-		}
-	}
-	s.pos = len(d)
-	return s.fail("unterminated object or array")
+// hasLess sets the high bit of the bytes of v below c (c at most 0x80);
+// the lowest one set is exact.
+func hasLess(v uint64, c byte) uint64 {
+	return (v - lsb*uint64(c)) &^ v & msb
 }

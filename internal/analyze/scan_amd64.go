@@ -6,7 +6,7 @@ import "golang.org/x/sys/cpu"
 // at least 1.
 //
 //go:noescape
-func indexAVX2(b *byte, blocks int, m *uint64) (backslash bool)
+func indexAVX2(b *byte, blocks int, m *uint64) (irregular bool)
 
 var indexBlocks = func() func([]byte, []uint64) bool {
 	if cpu.X86.HasAVX2 {

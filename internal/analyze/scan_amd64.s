@@ -1,10 +1,11 @@
 #include "textflag.h"
 
-// func indexAVX2(b *byte, blocks int, m *uint64) (backslash bool)
+// func indexAVX2(b *byte, blocks int, m *uint64) (irregular bool)
 //
 // For each 64-byte block of b, three words at m: the bits of its quotes,
 // of its opening brackets ({ and [, which differ in bit 5 only) and of its
-// closing ones (} and ]); and whether any byte is a backslash.
+// closing ones (} and ]); and whether any byte is a backslash or a
+// control character (below 0x20: min(byte, 0x1f) equals it).
 //
 // The constants reach the vector registers with VMOVQ, the VEX form: the
 // legacy SSE MOVQ leaves the register's upper half to be merged, which,
@@ -30,7 +31,10 @@ TEXT ·indexAVX2(SB), NOSPLIT, $0-25
 	MOVQ $0x7d, AX
 	VMOVQ AX, X14
 	VPBROADCASTB X14, Y14 // }
-	VPXOR Y15, Y15, Y15   // backslashes seen
+	MOVQ $0x1f, AX
+	VMOVQ AX, X9
+	VPBROADCASTB X9, Y9   // the last control character
+	VPXOR Y15, Y15, Y15   // backslashes and control characters seen
 
 loop:
 	VMOVDQU (SI), Y0
@@ -44,6 +48,12 @@ loop:
 	MOVQ AX, (R8)
 	VPCMPEQB Y11, Y0, Y2
 	VPCMPEQB Y11, Y1, Y3
+	VPOR Y2, Y15, Y15
+	VPOR Y3, Y15, Y15
+	VPMINUB Y9, Y0, Y2
+	VPMINUB Y9, Y1, Y3
+	VPCMPEQB Y0, Y2, Y2
+	VPCMPEQB Y1, Y3, Y3
 	VPOR Y2, Y15, Y15
 	VPOR Y3, Y15, Y15
 	VPOR Y12, Y0, Y0
@@ -69,6 +79,6 @@ loop:
 
 	VPMOVMSKB Y15, AX
 	TESTL AX, AX
-	SETNE backslash+24(FP)
+	SETNE irregular+24(FP)
 	VZEROUPPER
 	RET

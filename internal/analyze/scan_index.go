@@ -1,17 +1,19 @@
 package analyze
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 )
 
 // Stage one of the scanner, after simdjson: a line is first indexed,
 // 64 bytes at a time, into bitmaps of its quotes and its brackets, and
-// when it holds no backslash (most records: one quote then always ends a
-// string) the scanner finds the end of a string and of a skipped object
-// or array from those bits, without looking at the bytes between.
-// Lines with a backslash, and very long ones (records concatenated
-// without newlines), are read byte by byte as before.
+// when it holds no backslash and no control character (most records: one
+// quote then always ends a string, and every string is valid JSON) the
+// scanner finds the end of a string from those bits, without looking at
+// the bytes between. Lines with a backslash or a control character, and
+// very long ones (records concatenated without newlines), are read byte
+// by byte, each string checked.
 
 // maxIndexed is the longest line indexed; an AWS WAF record is a few
 // kilobytes.
@@ -22,7 +24,7 @@ const maxIndexed = 1 << 16
 // its closing brackets (} and ]), bit i for byte base+64·block+i.
 type lineIndex struct {
 	base int
-	ok   bool // the line is indexed and has no backslash
+	ok   bool // the line is indexed and has no backslash and no control character
 	m    []uint64
 	tail [64]byte
 }
@@ -33,6 +35,11 @@ func (x *lineIndex) index(line []byte, base int) {
 	if len(line) > maxIndexed || useIndex == nil {
 		return
 	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		// A CRLF line end's CR is no control character inside a string:
+		// a string reaching it is cut short, as nextQuote says.
+		line = line[:n-1]
+	}
 	blocks := (len(line) + 63) / 64
 	if cap(x.m) < 3*blocks {
 		x.m = make([]uint64, 3*blocks, 3*maxIndexed/64)
@@ -41,22 +48,25 @@ func (x *lineIndex) index(line []byte, base int) {
 	full := len(line) / 64
 	bs := useIndex(line[:full*64], x.m)
 	if r := len(line) - full*64; r > 0 {
-		// The last block is copied into a zeroed one: a zero byte is no
-		// quote, no bracket and no backslash.
-		x.tail = [64]byte{}
-		copy(x.tail[:], line[full*64:])
+		// The last block is copied into one of spaces: a space is no
+		// quote, no bracket, no backslash and no control character.
+		n := copy(x.tail[:], line[full*64:])
+		copy(x.tail[n:], blanks[:])
 		bs = useIndex(x.tail[:], x.m[3*full:]) || bs
 	}
 	x.base, x.ok = base, !bs
 }
 
+var blanks = [64]byte(bytes.Repeat([]byte{' '}, 64))
+
 // useIndex computes the bitmaps of whole 64-byte blocks into m and
-// reports whether they hold a backslash; nil disables stage one.
+// reports whether they hold a backslash or a control character (below
+// 0x20); nil disables stage one.
 var useIndex = indexBlocks
 
 // indexBlocksGo is the portable stage one: eight bytes at a time, each
 // comparison's high bits gathered into a byte of the word.
-func indexBlocksGo(b []byte, m []uint64) (backslash bool) {
+func indexBlocksGo(b []byte, m []uint64) (irregular bool) {
 	var bsAny uint64
 	for blk := 0; blk*64 < len(b); blk++ {
 		var q, o, c uint64
@@ -66,7 +76,7 @@ func indexBlocksGo(b []byte, m []uint64) (backslash bool) {
 			q |= gather(eqBytes(v, '"')) << (8 * j)
 			o |= gather(eqBytes(f, '{')) << (8 * j)
 			c |= gather(eqBytes(f, '}')) << (8 * j)
-			bsAny |= eqBytes(v, '\\')
+			bsAny |= eqBytes(v, '\\') | ltBytes(v, ' ')
 		}
 		m[3*blk], m[3*blk+1], m[3*blk+2] = q, o, c
 	}
@@ -78,6 +88,12 @@ func indexBlocksGo(b []byte, m []uint64) (backslash bool) {
 func eqBytes(v uint64, c byte) uint64 {
 	x := v ^ (lsb * uint64(c))
 	return ^(((x &^ msb) + ^uint64(msb)) | x) & msb
+}
+
+// ltBytes sets the high bit of every byte of v below c (at most 0x80),
+// exactly.
+func ltBytes(v uint64, c byte) uint64 {
+	return ^(v | (v&^msb + lsb*uint64(0x80-c))) & msb
 }
 
 // gather packs the high bits of the eight bytes of v into a byte.
@@ -107,61 +123,4 @@ func (x *lineIndex) nextQuoteAfter(w int) int {
 		}
 	}
 	return -1
-}
-
-// prefixXOR sets bit i to the parity of bits 0..i: applied to quotes, the
-// bits inside strings (opening quote included, closing one not).
-func prefixXOR(x uint64) uint64 {
-	x ^= x << 1
-	x ^= x << 2
-	x ^= x << 4
-	x ^= x << 8
-	x ^= x << 16
-	x ^= x << 32
-	return x
-}
-
-// skipComposite finds the end of the object or array at i (an opening
-// bracket) of an indexed line, as scanner.skipComposite does: brackets of
-// either kind counted outside strings. It returns the position past the
-// closing bracket and true; or, when the line ends first, the opening
-// quote of the string left open, or -1 if none is, and false.
-func (x *lineIndex) skipComposite(i int) (end int, ok bool) {
-	off := i - x.base
-	w := off >> 6
-	below := uint64(1)<<(off&63) - 1
-	depth := 0
-	var inStr uint64 // all ones when the word starts inside a string
-	lastQuote := -1
-	for ; 3*w < len(x.m); w, below = w+1, 0 {
-		q := x.m[3*w] &^ below
-		str := prefixXOR(q) ^ inStr
-		if q != 0 {
-			lastQuote = x.base + w<<6 + 63 - bits.LeadingZeros64(q)
-		}
-		inStr = uint64(int64(str) >> 63)
-		o := x.m[3*w+1] &^ below &^ str
-		c := x.m[3*w+2] &^ below &^ str
-		if nc := bits.OnesCount64(c); nc < depth {
-			// The closing brackets of this word cannot bring the depth
-			// to zero.
-			depth += bits.OnesCount64(o) - nc
-			continue
-		}
-		for s := o | c; s != 0; s &= s - 1 {
-			b := s & -s
-			if o&b != 0 {
-				depth++
-				continue
-			}
-			depth--
-			if depth == 0 {
-				return x.base + w<<6 + bits.TrailingZeros64(b) + 1, true
-			}
-		}
-	}
-	if inStr != 0 {
-		return lastQuote, false
-	}
-	return -1, false
 }

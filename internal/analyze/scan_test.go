@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // rec is a minimal AWS WAF log record.
@@ -74,14 +75,35 @@ func TestScanner(t *testing.T) {
 		{"no timestamp", `{"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"no timestamp"}, nil},
 		{"no client IP", `{"timestamp":1,"httpRequest":{"uri":"/"}}`, "", 0, []string{"no httpRequest.clientIp"}, nil},
 		{"garbage after a record", rec + " x\n" + rec, "", 1, []string{"unexpected data after the record at byte 840"}, nil},
-		{"an invalid escape", `{"timestamp":1,"httpRequest":{"clientIp":"1.2\x"}}`, "", 0, []string{"invalid escape at byte 49"}, nil},
+		{"an invalid escape", `{"timestamp":1,"httpRequest":{"clientIp":"1.2\x"}}`, "", 0, []string{"invalid escape at byte 46"}, nil},
 		{"an empty input", "", "", 0, nil, nil},
+		// Records that are no JSON (RFC 8259) are bad whichever member is
+		// damaged, read or skipped.
+		{"a tab inside a read string", `{"timestamp":1,"httpRequest":{"clientIp":"1.2.3.4","uri":"/a` + "\t" + `b"}}`, "", 0, []string{"control character in a string at byte 61"}, nil},
+		{"a CR inside a read string", `{"timestamp":1,"httpRequest":{"clientIp":"1.2.3.4","uri":"/a` + "\r" + `b"}}`, "", 0, []string{"control character in a string at byte 61"}, nil},
+		{"a control character inside a skipped string", `{"timestamp":1,"x":"a` + "\x01" + `b","httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"control character in a string at byte 22"}, nil},
+		{"an unknown escape inside a skipped string", `{"timestamp":1,"x":"a\qb","httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"invalid escape at byte 22"}, nil},
+		{"a timestamp with a leading zero", `{"timestamp":01793635234973,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"invalid number (leading zero) at byte 14"}, nil},
+		{"a timestamp with a trailing point", `{"timestamp":1793635234973.,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"invalid number at byte 14"}, nil},
+		{"a skipped number with a leading zero", `{"timestamp":1,"x":007,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"invalid number (leading zero) at byte 20"}, nil},
+		{"a skipped number with an empty exponent", `{"timestamp":1,"x":1e,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"invalid number at byte 20"}, nil},
+		{"two commas in a skipped array", `{"timestamp":1,"x":[1,2,,3],"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"expected a value at byte 25"}, nil},
+		{"no colon in a skipped object", `{"timestamp":1,"x":{"a" 1},"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"expected : at byte 25"}, nil},
+		{"a trailing comma in a skipped object", `{"timestamp":1,"x":{"a":1,},"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"expected a member name at byte 27"}, nil},
+		{"mismatched brackets in a skipped value", `{"timestamp":1,"x":[{"a":1]],"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"expected , or } at byte 27"}, nil},
+		{"a bad literal in a skipped array", `{"timestamp":1,"x":[tru],"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"invalid literal at byte 21"}, nil},
+		{"a skipped value nested deeply", `{"timestamp":1,"x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 1, nil, nil},
+		{"skipped values that are JSON", `{"timestamp":1,"x":[0,-0.5e+3,1E2,"a\u00e9\/",true,false,null,{},[],{"a":[{}]}] ,"httpRequest":{"clientIp":"1.2.3.4"}}` + "\r\n", "", 1, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, errs := scanAll(tt.data, tt.header, false)
 			if len(got) != tt.records || strings.Join(errs, "|") != strings.Join(tt.errs, "|") {
 				t.Fatalf("got %d records, errors %q; want %d, %q", len(got), errs, tt.records, tt.errs)
+			}
+			// Stage one does not change what is read (FuzzScanIndex).
+			if fast, slow := scanTrace([]byte(tt.data), false), scanTrace([]byte(tt.data), true); strings.Join(fast, "\n") != strings.Join(slow, "\n") {
+				t.Fatalf("indexed:\n%s\nbyte by byte:\n%s", strings.Join(fast, "\n"), strings.Join(slow, "\n"))
 			}
 			if tt.check != nil {
 				tt.check(t, got)
@@ -99,6 +121,7 @@ func FuzzScanner(f *testing.F) {
 	f.Add([]byte(rec + rec))
 	f.Add([]byte(`{"timestamp":1,"httpRequest":{"clientIp":"a\u0041","uri":"\ud800"}}`))
 	f.Add([]byte(`{"timestamp":1e3,"httpRequest":{"clientIp":"x","headers":[{"name":"X-Forwarded-For","value":"1"}]}}`))
+	f.Add([]byte(`{"timestamp":1,"x":[1,{"a":"b\u0041"},-0.5e+3,true],"httpRequest":{"clientIp":"x"}}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc := &scanner{full: data, header: []byte("x-forwarded-for")}
 		for {
@@ -112,8 +135,12 @@ func FuzzScanner(f *testing.F) {
 			end := sc.pos
 			raw := data[start:end]
 			if !json.Valid(raw) {
-				// The scanner skips the members it does not need without
-				// checking them; only records that are JSON are compared.
+				// A record that is no JSON is a bad record (RFC 8259).
+				t.Fatalf("%q: accepted, but encoding/json says it is no JSON", raw)
+			}
+			if !utf8.Valid(raw) {
+				// encoding/json decodes invalid UTF-8 to U+FFFD; the
+				// scanner keeps the bytes as logged.
 				continue
 			}
 			var want struct {

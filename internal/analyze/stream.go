@@ -239,7 +239,7 @@ func (m *merger) decode(i int, out chan<- []*event) error {
 	}
 	if c.err != nil {
 		m.mu.Lock()
-		m.damaged = append(m.damaged, fmt.Sprintf("%s: %v (the records before it were replayed)", in.Name, c.err))
+		m.damaged = append(m.damaged, fmt.Sprintf("%s: %v (%s)", in.Name, c.err, damageNote(c.err, "replayed")))
 		m.mu.Unlock()
 	}
 	if !send(true) {

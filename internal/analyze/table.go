@@ -82,8 +82,17 @@ func (t *intern) place(h uint64, id uint32) {
 	t.slots[i] = internSlot{uint32(h >> 32), id + 1}
 }
 
+// grow makes the table at most half full again. Its strings include
+// those push numbered without entering them (IPv4 addresses, which
+// v4Table finds), so doubling once may not be enough: a table of 64 slots
+// holding 200 pushed strings when the first IPv6 address came would be
+// filled and place would search it for a free slot forever.
 func (t *intern) grow() {
-	t.slots = make([]internSlot, 2*len(t.slots))
+	n := 2 * len(t.slots)
+	for 2*len(t.strs) > n {
+		n *= 2
+	}
+	t.slots = make([]internSlot, n)
 	for id, s := range t.strs {
 		t.place(maphash.String(t.seed, s), uint32(id))
 	}

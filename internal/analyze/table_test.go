@@ -151,3 +151,31 @@ func TestIPNumbers(t *testing.T) {
 		t.Fatal("1.2.3.04 counted as an IP")
 	}
 }
+
+// TestIPv6AfterManyIPv4: the first IPv6 address after many IPv4 ones
+// (numbered outside the table) grows the table enough for all of them;
+// it once doubled it once and searched the full table forever (atk16h
+// F4, seen when a file rewritten under the scan turned bytes into IPv6
+// addresses).
+func TestIPv6AfterManyIPv4(t *testing.T) {
+	for _, n := range []int{10, 200, 5000} {
+		a := newAgg(300000, 1<<20)
+		for i := range n {
+			if _, ok := a.ipID(fmt.Appendf(nil, "10.0.%d.%d", i>>8, i&255)); !ok {
+				t.Fatal(i)
+			}
+		}
+		for _, s := range []string{"2001:db8::1", "2001:db8::2"} {
+			id, ok := a.ipID([]byte(s))
+			if !ok || a.ips.strs[id] != s {
+				t.Fatalf("%d IPv4, then %q: %d %v", n, s, id, ok)
+			}
+			if id2, ok := a.ipLookup(s); !ok || id2 != id {
+				t.Fatalf("%d IPv4, then %q: lookup %d %v", n, s, id2, ok)
+			}
+		}
+		if 2*len(a.ips.strs) > len(a.ips.slots) {
+			t.Fatalf("%d strings in %d slots", len(a.ips.strs), len(a.ips.slots))
+		}
+	}
+}
