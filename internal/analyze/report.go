@@ -352,7 +352,7 @@ func boundWarning(d drops, records int64, maxKeys, workers int) string {
 	}
 	bound := fmt.Sprintf("%d distinct (key, window) pairs", maxKeys)
 	if workers > 1 {
-		bound += fmt.Sprintf(" (%d for each of %d workers)", max(maxKeys/workers, 1), workers)
+		bound += fmt.Sprintf(" (held by %d workers together; a pair two workers both met counts for each)", workers)
 	}
 	return "the bound of " + bound + " was reached; pairs first seen after it were not counted: " + strings.Join(missing, "; ") +
 		". The record, country, action and rule counts are complete; raise --max-keys (about 100 bytes a pair) or narrow --from/--to"

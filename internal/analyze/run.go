@@ -130,8 +130,10 @@ func (p *pass) run(ctx context.Context) (*scanResult, error) {
 		spans[i] = [2]int64{math.MaxInt64, math.MinInt64}
 	}
 	var wg sync.WaitGroup
+	budget := newKeyBudget(p.maxKeys, workers)
 	for w := range workers {
-		a := newAgg(p.winMs, max(p.maxKeys/workers, 1))
+		a := newAgg(p.winMs, p.maxKeys)
+		a.budget = budget
 		aggs[w] = a
 		wg.Go(func() {
 			sc := &scanner{header: p.header}
