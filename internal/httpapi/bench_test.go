@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockgate/lockgate/internal/cpustat"
 	"github.com/lockgate/lockgate/internal/server"
+	"github.com/lockgate/lockgate/internal/storetest"
 )
 
 // BenchmarkLockCheckHTTP drives the lock check over real HTTP on loopback
@@ -40,7 +42,7 @@ func BenchmarkLockCheckHTTP(b *testing.B) {
 				// PostgreSQL backends serving them can be found.
 				name := fmt.Sprintf("lockgate_bench_%d", time.Now().UnixNano())
 				edit = func(c *server.Config) { c.DatabaseURL += "&application_name=" + name }
-				dbCPU = func() time.Duration { return postgresCPU(b, name) }
+				dbCPU = func() time.Duration { return storetest.PostgresCPU(b, name) }
 			}
 			a := newAPIWith(b, backend, edit, server.Options{})
 			app := a.createApp("bench", "https://bench.example")
@@ -85,7 +87,7 @@ func load(b *testing.B, url, token string, body []byte, dbCPU func() time.Durati
 		db0 = dbCPU()
 	}
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cpustat.Process()
 	start := time.Now()
 	for range clients {
 		wg.Add(1)
@@ -120,7 +122,7 @@ func load(b *testing.B, url, token string, body []byte, dbCPU func() time.Durati
 	close(next)
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu := cpustat.Process() - cpu0
 	b.StopTimer()
 	var dbUsed time.Duration
 	if dbCPU != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockgate/lockgate/internal/cpustat"
 	"github.com/lockgate/lockgate/internal/lock"
 	"github.com/lockgate/lockgate/internal/store"
 	"github.com/lockgate/lockgate/internal/storetest"
@@ -91,12 +92,12 @@ func BenchmarkCheckWrites(b *testing.B) {
 			var n atomic.Int64
 			var db0 time.Duration
 			if backend == "postgres" {
-				db0 = postgresCPU(b, name)
+				db0 = storetest.PostgresCPU(b, name)
 			}
 			b.SetParallelism(32)
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := cpustat.Process()
 			b.RunParallel(func(pb *testing.PB) {
 				ctx := context.Background()
 				for pb.Next() {
@@ -113,11 +114,11 @@ func BenchmarkCheckWrites(b *testing.B) {
 					}
 				}
 			})
-			cpu := cpuTime() - cpu0
+			cpu := cpustat.Process() - cpu0
 			b.StopTimer()
 			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
 			if backend == "postgres" {
-				if used := postgresCPU(b, name) - db0; used > 0 {
+				if used := storetest.PostgresCPU(b, name) - db0; used > 0 {
 					b.ReportMetric(float64(used.Microseconds())/float64(b.N), "pg-cpu-us/op")
 				}
 			}

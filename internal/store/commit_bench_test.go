@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lockgate/lockgate/internal/cpustat"
 	"github.com/lockgate/lockgate/internal/lock"
 )
 
@@ -38,7 +38,7 @@ func BenchmarkSQLiteCommit(b *testing.B) {
 			n := 0
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := cpustat.Process()
 			for range b.N {
 				for _, p := range batch {
 					n++
@@ -48,16 +48,7 @@ func BenchmarkSQLiteCommit(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N*rows), "cpu-us/row")
+			b.ReportMetric(float64((cpustat.Process()-cpu0).Microseconds())/float64(b.N*rows), "cpu-us/row")
 		})
 	}
-}
-
-// cpuTime is the user and system CPU time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
