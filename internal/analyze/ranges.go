@@ -120,7 +120,7 @@ func (p *pass) scanMapped(sc *scanner, a *agg, src int, f *os.File, r *fileRange
 	if from >= r.to {
 		return true, nil // the range is inside a record that starts before it
 	}
-	to, err := firstCut(f, r.to, r.size)
+	to, err := r.end(f)
 	if err != nil {
 		return false, err
 	}
@@ -164,7 +164,7 @@ func (p *pass) scanRangeAt(sc *scanner, a *agg, src int, f io.ReaderAt, r *fileR
 	if from >= r.to {
 		return nil // the range is inside a record that starts before it
 	}
-	to, err := firstCut(f, r.to, r.size)
+	to, err := r.end(f)
 	if err != nil {
 		return err
 	}
@@ -194,6 +194,17 @@ func (p *pass) scanRangeAt(sc *scanner, a *agg, src int, f io.ReaderAt, r *fileR
 		p.readFailed(src, fmt.Errorf("reading bytes %d to %d: %w", from, to, c.err))
 	}
 	return nil
+}
+
+// end is where the range's records end: at the first record boundary
+// from its end, as the next range starts, but no further than a record's
+// greatest length and a join's (maxRecord) past it. Without a boundary
+// there, the segment across the range's end is too long to read, as the
+// scanner finds from the part it sees; the range that holds its end
+// starts after it. Without the bound, a range would reach to the end of
+// a file of garbage without line ends, and be mapped whole.
+func (r *fileRange) end(f io.ReaderAt) (int64, error) {
+	return firstCut(f, r.to, min(r.size, r.to+int64(maxRecord)+int64(len(recordJoin))))
 }
 
 // firstCut returns the first record boundary at or after x and before

@@ -245,6 +245,9 @@ func (p *pass) scan(sc *scanner, a *agg, c chunk) (info chunkInfo, lo, hi int64)
 	info = chunkInfo{src: c.src, seq: c.seq}
 	lo, hi = math.MaxInt64, math.MinInt64
 	*sc = scanner{full: c.data, header: sc.header, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys, idx: sc.idx, slow: sc.slow, open: sc.open}
+	if c.seq == 0 { // the input's first bytes
+		sc.skipBOM()
+	}
 	lastOff, lastLine := 0, 0
 	for {
 		start, err := sc.next()
@@ -378,12 +381,25 @@ type chunker struct {
 	carry []byte
 	eof   bool
 	err   error // a read error other than io.EOF
+	// skipping is set when carry holds the first maxRecord+1 bytes of a
+	// segment longer than maxRecord: the rest, up to the next boundary,
+	// is read and dropped, and the head alone is scanned (the scanner
+	// finds it too long). tail is the segment's last bytes read, where a
+	// boundary `}{"timestamp"` may start.
+	skipping bool
+	tail     []byte
 }
 
 // next returns the next chunk and the pooled buffer holding it, or nil at
 // the end.
 func (c *chunker) next() ([]byte, *[]byte) {
-	for !c.eof {
+	for {
+		if c.skipping {
+			return c.skip()
+		}
+		if c.eof && len(c.carry) == 0 {
+			return nil, nil
+		}
 		buf := c.pool.Get().(*[]byte)
 		b := *buf
 		if len(c.carry) > cap(b)/2 {
@@ -394,17 +410,36 @@ func (c *chunker) next() ([]byte, *[]byte) {
 			b = make([]byte, 0, 2*len(c.carry)+size)
 		}
 		b = append(b[:0], c.carry...)
-		n, rerr := fill(c.r, b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if rerr != nil {
-			c.eof = true
-			if rerr != io.EOF {
-				c.err = rerr
+		if !c.eof {
+			n, rerr := fill(c.r, b[len(b):cap(b)])
+			b = b[:len(b)+n]
+			if rerr != nil {
+				c.eof = true
+				if rerr != io.EOF {
+					c.err = rerr
+				}
 			}
 		}
 		cut := len(b)
 		if !c.eof {
-			if cut = boundary(b); cut < 0 {
+			cut = boundary(b)
+			// A segment without a boundary in maxRecord bytes and a
+			// join's length (a join starting in those last bytes would
+			// still end it past maxRecord) is too long: its head is kept,
+			// the rest dropped, so that memory stays bounded whatever the
+			// input.
+			if seg := b[max(cut, 0):]; len(seg) >= maxRecord+len(recordJoin) {
+				c.carry = append(c.carry[:0:0], seg[:maxRecord+1]...)
+				c.tail = append(c.tail[:0], seg[len(seg)-len(recordJoin)+1:]...)
+				c.skipping = true
+				if cut <= 0 {
+					c.pool.Put(buf)
+					continue
+				}
+				*buf = b
+				return b[:cut], buf
+			}
+			if cut < 0 {
 				// One record longer than the buffer: read on (the buffer
 				// goes with carry).
 				c.carry = b
@@ -418,7 +453,55 @@ func (c *chunker) next() ([]byte, *[]byte) {
 		}
 		c.pool.Put(buf)
 	}
-	return nil, nil
+}
+
+// skip drops the rest of a segment too long to read, up to the next
+// boundary, and returns its head (with the line end that ended it, so
+// that lines are counted).
+func (c *chunker) skip() ([]byte, *[]byte) {
+	head := c.carry
+	c.carry, c.skipping = nil, false
+	buf := c.pool.Get().(*[]byte)
+	b := *buf
+	if cap(b) < 64<<10 {
+		b = make([]byte, 0, 64<<10) // room to read past the tail
+	}
+	b = append(b[:0], c.tail...)
+	for !c.eof {
+		n, rerr := fill(c.r, b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if rerr != nil {
+			c.eof = true
+			if rerr != io.EOF {
+				c.err = rerr
+			}
+		}
+		if cut := firstBoundary(b); cut >= 0 {
+			if b[cut-1] == '\n' {
+				head = append(head, '\n')
+			}
+			c.carry = append(c.carry, b[cut:]...)
+			break
+		}
+		// The last bytes may start a join.
+		b = b[:copy(b, b[len(b)-min(len(b), len(recordJoin)-1):])]
+	}
+	*buf = b
+	c.pool.Put(buf)
+	return head, &head
+}
+
+// firstBoundary is where the first record of b ends: after its first
+// line end or the '}' of its first join; -1 when there is none.
+func firstBoundary(b []byte) int {
+	cut := bytes.IndexByte(b, '\n')
+	if i := bytes.Index(b, recordJoin); i >= 0 && (cut < 0 || i < cut) {
+		cut = i
+	}
+	if cut < 0 {
+		return -1
+	}
+	return cut + 1
 }
 
 // fill reads until b is full or the stream ends (io.EOF) or fails.

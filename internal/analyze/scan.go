@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/bits"
 	"strconv"
 )
@@ -65,6 +66,48 @@ type scanner struct {
 	// has returned -1, those of the whole data, which saves counting them
 	// in another pass.
 	lines, counted int
+	// long is set on a line longer than maxRecord: its segments (see
+	// maxRecord), of which the current one is [segStart, segEnd), are
+	// measured before their records are read.
+	long             bool
+	segStart, segEnd int
+}
+
+// maxRecord is the longest record read, in bytes: a segment (the bytes
+// from a line's start or from a record boundary `}{"timestamp"` to the
+// next line end or boundary) longer than this is one bad record, skipped
+// without being read. AWS WAF's records are far shorter: Firehose, which
+// delivers them, takes records of at most 1,000 KiB, and an Application
+// Load Balancer refuses requests whose headers are over 64 KiB. The bound
+// is what keeps memory bounded on input without line ends (a stream of
+// zeros, a file of garbage): the chunker keeps only the first
+// maxRecord+1 bytes of such a segment. A variable for the tests.
+var maxRecord = 4 << 20
+
+// skipBOM skips a UTF-8 byte order mark at the start of the data, which
+// Windows tools write at the start of a text file: called for the first
+// chunk of an input only.
+func (s *scanner) skipBOM() {
+	if bytes.HasPrefix(s.full, bom) {
+		s.pos = len(bom)
+	}
+}
+
+var bom = []byte("\xef\xbb\xbf")
+
+// segment checks the length of the segment holding start, on a long line.
+func (s *scanner) segment(start int) error {
+	for start >= s.segEnd {
+		s.segStart, s.segEnd = s.segEnd, len(s.data)
+		if i := bytes.Index(s.data[s.segStart:], recordJoin); i >= 0 {
+			s.segEnd = s.segStart + i + 1
+		}
+	}
+	if s.segEnd-s.segStart > maxRecord {
+		s.pos = s.segEnd
+		return fmt.Errorf("longer than %d bytes, the most a record may be (skipped unread)", maxRecord)
+	}
+	return nil
 }
 
 // The kinds of object whose member names are remembered.
@@ -105,6 +148,7 @@ func (s *scanner) next() (start int, err error) {
 				}
 			}
 			s.data = s.full[:end]
+			s.long, s.segEnd = end-s.pos > maxRecord, s.pos
 			if !s.slow {
 				if s.idx == nil {
 					s.idx = new(lineIndex)
@@ -119,6 +163,11 @@ func (s *scanner) next() (start int, err error) {
 		s.pos++ // the line end
 	}
 	start = s.pos
+	if s.long {
+		if err := s.segment(start); err != nil {
+			return start, err
+		}
+	}
 	s.f = fields{hdr: s.f.hdr[:0]}
 	if err = s.record(); err != nil {
 		s.resync(start)
@@ -153,22 +202,24 @@ func relative(err error, start int) error {
 }
 
 // resync moves past a broken record: to the next line, or to the next
-// record of a concatenation, which starts '{"timestamp"' (a quote inside
-// a JSON string is always escaped, so this is no string's content).
+// record of a concatenation, after the '}' of `}{"timestamp"` (a quote
+// inside a JSON string is always escaped, so this is no string's
+// content). Whatever is broken up to there is one bad record: junk
+// before a record's '{' makes the record bad rather than a bad record of
+// its own and a good one, so that a line (or a segment of a Firehose
+// concatenation) counts once, and the bad ones end where chunks and
+// ranges may be cut, wherever the input is cut.
 func (s *scanner) resync(start int) {
 	end := len(s.data) + 1 // past the line end
-	if i := bytes.Index(s.data[start+1:], recordStart); i >= 0 {
-		end = start + 1 + i
+	if i := bytes.Index(s.data[start:], recordJoin); i >= 0 {
+		end = start + i + 1
 	}
 	s.pos = end
 }
 
-var (
-	recordStart = []byte(`{"timestamp"`)
-	// recordJoin is where two concatenated records meet: a chunk may be
-	// cut after its '}'.
-	recordJoin = []byte(`}{"timestamp"`)
-)
+// recordJoin is where two concatenated records meet: a chunk may be cut
+// after its '}'.
+var recordJoin = []byte(`}{"timestamp"`)
 
 func (s *scanner) skipWS() {
 	// Records rarely hold blanks between tokens: one comparison tells

@@ -70,7 +70,15 @@ func TestScanner(t *testing.T) {
 			}
 		}},
 		{"a cut record fails at its line end and the next one is read", rec[:300] + "\n" + rec, "", 1, []string{"unterminated string at byte 295"}, nil},
-		{"a cut record in a concatenation resyncs at the next record", rec[:500] + rec, "", 1, []string{"expected , or } at byte 501"}, nil},
+		// Junk before a record (here a cut record) makes it bad up to the
+		// next boundary: a line end or a join `}{"timestamp"`.
+		{"a cut record before the next one in a concatenation: one bad record (no boundary between them)", rec[:500] + rec, "", 0, []string{"expected , or } at byte 501"}, nil},
+		{"a cut record before the next one in a concatenation: the record after the next join is read", rec[:500] + rec + rec, "", 1, []string{"expected , or } at byte 501"}, nil},
+		{"junk before a record: the line is one bad record", "xx" + rec + "\n" + rec, "", 1, []string{"a record is a JSON object at byte 1"}, nil},
+		{"junk and a brace before a record", "x{" + rec + "\n" + rec, "", 1, []string{"a record is a JSON object at byte 1"}, nil},
+		{"junk before a Firehose concatenation: bad up to the join", "xx" + rec + rec + "\n" + rec, "", 2, []string{"a record is a JSON object at byte 1"}, nil},
+		{"junk between concatenated records: bad up to the next join", rec + "xx" + rec + rec, "", 1, []string{"unexpected data after the record at byte 839"}, nil},
+		{"a byte order mark inside the data is junk", rec + "\n\xef\xbb\xbf" + rec, "", 1, []string{"a record is a JSON object at byte 1"}, nil},
 		{"not an object", "[1,2]\n" + rec, "", 1, []string{"a record is a JSON object at byte 1"}, nil},
 		{"no timestamp", `{"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"no timestamp"}, nil},
 		{"no client IP", `{"timestamp":1,"httpRequest":{"uri":"/"}}`, "", 0, []string{"no httpRequest.clientIp"}, nil},

@@ -190,12 +190,15 @@ func (m *merger) decode(i int, out chan<- []*event) error {
 		}
 		return true
 	}
-	for {
+	for first := true; ; first = false {
 		data, bp := c.next()
 		if data == nil {
 			break
 		}
 		*sc = scanner{full: data, allHeaders: true, f: fields{hdr: sc.f.hdr[:0]}, keys: sc.keys, idx: sc.idx}
+		if first {
+			sc.skipBOM()
+		}
 		last := 0
 		for {
 			start, err := sc.next()
