@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -120,7 +121,7 @@ func (p *pass) scanMapped(sc *scanner, a *agg, src int, f *os.File, r *fileRange
 	if from >= r.to {
 		return true, nil // the range is inside a record that starts before it
 	}
-	to, err := r.end(f)
+	to, lineEnd, err := r.end(f)
 	if err != nil {
 		return false, err
 	}
@@ -143,6 +144,9 @@ func (p *pass) scanMapped(sc *scanner, a *agg, src int, f *os.File, r *fileRange
 		panic(e)
 	}()
 	info, lo, hi := p.scan(sc, a, chunk{src: src, seq: int64(r.k) << 32, data: data})
+	if lineEnd {
+		info.lines++
+	}
 	if p.progress != nil {
 		p.progress.add(int64(len(data)))
 	}
@@ -164,7 +168,7 @@ func (p *pass) scanRangeAt(sc *scanner, a *agg, src int, f io.ReaderAt, r *fileR
 	if from >= r.to {
 		return nil // the range is inside a record that starts before it
 	}
-	to, err := r.end(f)
+	to, lineEnd, err := r.end(f)
 	if err != nil {
 		return err
 	}
@@ -177,7 +181,8 @@ func (p *pass) scanRangeAt(sc *scanner, a *agg, src int, f io.ReaderAt, r *fileR
 		size = readSize
 	}
 	c := &chunker{r: rd, pool: pool, size: size}
-	for j := 0; ; j++ {
+	j := 0
+	for ; ; j++ {
 		data, buf := c.next()
 		if data == nil {
 			break
@@ -193,6 +198,9 @@ func (p *pass) scanRangeAt(sc *scanner, a *agg, src int, f io.ReaderAt, r *fileR
 		// reported (an error with --strict).
 		p.readFailed(src, fmt.Errorf("reading bytes %d to %d: %w", from, to, c.err))
 	}
+	if lineEnd {
+		done(chunkInfo{src: src, seq: int64(r.k)<<32 | int64(j), lines: 1}, math.MaxInt64, math.MinInt64)
+	}
 	return nil
 }
 
@@ -200,11 +208,22 @@ func (p *pass) scanRangeAt(sc *scanner, a *agg, src int, f io.ReaderAt, r *fileR
 // from its end, as the next range starts, but no further than a record's
 // greatest length and a join's (maxRecord) past it. Without a boundary
 // there, the segment across the range's end is too long to read, as the
-// scanner finds from the part it sees; the range that holds its end
-// starts after it. Without the bound, a range would reach to the end of
-// a file of garbage without line ends, and be mapped whole.
-func (r *fileRange) end(f io.ReaderAt) (int64, error) {
-	return firstCut(f, r.to, min(r.size, r.to+int64(maxRecord)+int64(len(recordJoin))))
+// scanner finds from the part of it the range holds, and the range that
+// holds its end starts after it; lineEnd then says that the segment ends
+// with a line end, which this range counts. Without the bound, a range
+// would reach to the end of a file of garbage without line ends, and be
+// mapped whole.
+func (r *fileRange) end(f io.ReaderAt) (to int64, lineEnd bool, err error) {
+	to, err = firstCut(f, r.to, r.size)
+	bound := r.to + int64(maxRecord) + int64(len(recordJoin))
+	if err != nil || to <= bound {
+		return to, false, err
+	}
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], to-1); err != nil {
+		return 0, false, err
+	}
+	return bound, last[0] == '\n', nil
 }
 
 // firstCut returns the first record boundary at or after x and before
