@@ -31,6 +31,10 @@ type Input struct {
 	// path is set for a local file: an uncompressed one is read in
 	// ranges, in parallel.
 	path string
+	// skip, when set, says why an entry of a directory is not read (a
+	// symbolic link that leads nowhere, a named pipe): the analysis
+	// reports it beside the damaged inputs, an error with --strict.
+	skip string
 }
 
 // Open opens the stream.
@@ -67,9 +71,20 @@ type Sources struct {
 // file below them, recursively, in name order, hidden ones left out), "-"
 // for standard input and s3://bucket/prefix for every object under the
 // prefix.
+//
+// Symbolic links are followed, those named and those met in directories,
+// as `find -L` does: logs are often gathered by linking directories
+// together. A file is read once, under the first name met, however many
+// paths lead to it (a `latest.log` linked to a dated file, a file named
+// twice, a directory and a file inside it), and a directory is walked
+// once, which ends a loop of links. What a directory holds but cannot be
+// read as a log (a link that leads nowhere, a named pipe, a socket) is
+// not silently passed over: it is an input that reports why it was not
+// read.
 func Expand(ctx context.Context, args []string, src Sources) ([]Input, error) {
 	var out []Input
 	stdin := false
+	e := &expander{seen: map[any]bool{}}
 	for _, a := range args {
 		switch {
 		case a == "-":
@@ -97,7 +112,7 @@ func Expand(ctx context.Context, args []string, src Sources) ([]Input, error) {
 			}
 			out = append(out, objs...)
 		default:
-			ins, err := expandPath(a)
+			ins, err := e.path(a)
 			if err != nil {
 				return nil, err
 			}
@@ -110,43 +125,128 @@ func Expand(ctx context.Context, args []string, src Sources) ([]Input, error) {
 	return out, nil
 }
 
-func expandPath(path string) ([]Input, error) {
-	st, err := os.Stat(path)
+// expander expands paths, each file and directory once.
+type expander struct {
+	seen   map[any]bool  // files and directories met, by identity (fileID)
+	others []fs.FileInfo // where the system gives no identity
+	files  int           // regular files met, read or met before
+}
+
+// first reports whether the file or directory of info is met for the
+// first time.
+func (e *expander) first(info fs.FileInfo) bool {
+	if id, ok := fileID(info); ok {
+		if e.seen[id] {
+			return false
+		}
+		e.seen[id] = true
+		return true
+	}
+	for _, o := range e.others {
+		if os.SameFile(o, info) {
+			return false
+		}
+	}
+	e.others = append(e.others, info)
+	return true
+}
+
+func (e *expander) path(path string) ([]Input, error) {
+	st, err := os.Stat(path) // a symbolic link is followed
 	if err != nil {
 		return nil, err
 	}
 	if !st.IsDir() {
+		if !e.first(st) {
+			return nil, nil // named before
+		}
 		return []Input{FileInput(path, st.Size())}, nil
 	}
+	if !e.first(st) {
+		return nil, nil // named before, or inside a directory named before
+	}
 	var out []Input
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != path && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		out = append(out, FileInput(p, info.Size()))
-		return nil
-	})
-	if err != nil {
+	files := e.files
+	if err := e.dir(path, &out); err != nil {
 		return nil, err
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no files", path)
+	var skipped []string
+	for _, in := range out {
+		if in.skip != "" {
+			skipped = append(skipped, in.Name+" ("+in.skip+")")
+		}
+	}
+	if e.files == files {
+		msg := path + ": no files"
+		if len(skipped) > 0 {
+			msg += "; not read: " + strings.Join(skipped, ", ")
+		}
+		return nil, errors.New(msg)
 	}
 	slices.SortFunc(out, func(a, b Input) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// dir adds the files below dir to out.
+func (e *expander) dir(dir string, out *[]Input) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, d := range ents {
+		if strings.HasPrefix(d.Name(), ".") {
+			continue
+		}
+		p := filepath.Join(dir, d.Name())
+		var info fs.FileInfo
+		if d.Type()&fs.ModeSymlink != 0 {
+			if info, err = os.Stat(p); err != nil {
+				target, _ := os.Readlink(p)
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				*out = append(*out, skippedInput(p, fmt.Sprintf("not read: a symbolic link to %s: %v", target, err)))
+				continue
+			}
+		} else if info, err = d.Info(); err != nil {
+			return err
+		}
+		switch {
+		case info.IsDir():
+			if !e.first(info) {
+				continue // a loop of links, or a second way to the same directory
+			}
+			if err := e.dir(p, out); err != nil {
+				return err
+			}
+		case info.Mode().IsRegular():
+			e.files++
+			if e.first(info) {
+				*out = append(*out, FileInput(p, info.Size()))
+			}
+		default:
+			*out = append(*out, skippedInput(p, "not read: not a regular file ("+fileKind(info.Mode())+"); name it to read it"))
+		}
+	}
+	return nil
+}
+
+func skippedInput(path, why string) Input {
+	return Input{Name: path, Size: 0, skip: why, open: func(context.Context) (io.ReadCloser, error) { return nil, errors.New(path + ": " + why) }}
+}
+
+// fileKind names what a directory entry is when it is no regular file.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
 }
 
 // Reopenable reports whether every input can be read a second time.

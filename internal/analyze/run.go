@@ -316,6 +316,12 @@ func (p *pass) badRecords(infos []chunkInfo) ([]BadRecord, int64) {
 // feed sends input i to the workers: as ranges when it is an
 // uncompressed file, else as one stream to decode.
 func (p *pass) feed(ctx context.Context, i int, out chan<- chunk, streams *sync.WaitGroup) error {
+	if in := p.inputs[i]; in.skip != "" {
+		p.mu.Lock()
+		p.damaged = append(p.damaged, in.Name+": "+in.skip)
+		p.mu.Unlock()
+		return nil
+	}
 	ranges, err := p.splitFile(i)
 	if err != nil {
 		return err

@@ -79,6 +79,11 @@ type merger struct {
 
 func (m *merger) start(ctx context.Context) error {
 	m.ctx, m.cancel = context.WithCancelCause(ctx)
+	for _, in := range m.inputs {
+		if in.skip != "" {
+			m.damaged = append(m.damaged, in.Name+": "+in.skip)
+		}
+	}
 	for i, sp := range m.span {
 		if sp[0] <= sp[1] && sp[1] >= m.flt.from && sp[0] <= m.flt.to {
 			m.pending = append(m.pending, i)
