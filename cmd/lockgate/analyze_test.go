@@ -212,3 +212,43 @@ func TestAnalyzeWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeInputEdges: through the command, a link to a directory named
+// without a slash is read; on standard input a byte order mark at the
+// start is skipped, a line longer than a record may be (8 MiB of zeros)
+// is one bad record and junk before a record another, each named by its
+// line, and the records around them count.
+func TestAnalyzeInputEdges(t *testing.T) {
+	good := `{"timestamp":1762099200123,"action":"ALLOW","terminatingRuleId":"Default_Action","httpRequest":{"clientIp":"203.0.113.7","country":"US","uri":"/","httpMethod":"GET"}}`
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "logs"), 0o755)
+	os.WriteFile(filepath.Join(dir, "logs", "waf.log"), []byte(good+"\n"+good+"\n"), 0o600)
+	if err := os.Symlink("logs", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Records    int64 `json:"records"`
+		BadRecords int64 `json:"bad_records"`
+	}
+	stdout, stderr, code := runCLI(t, nil, "analyze", "-o", "json", filepath.Join(dir, "link"))
+	if err := json.Unmarshal([]byte(stdout), &out); code != 0 || err != nil || out.Records != 2 {
+		t.Errorf("a link to a directory: exit %d, %+v, %v\n%s", code, out, err, stderr)
+	}
+
+	cmd := exec.Command(binary, "analyze", "-o", "json", "-")
+	cmd.Stdin = strings.NewReader("\xef\xbb\xbf" + good + "\n" + strings.Repeat("\x00", 8<<20) + "\n" + "xx" + good + "\n" + good + good + "\n")
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if err := json.Unmarshal(b, &out); err != nil || out.Records != 3 || out.BadRecords != 2 {
+		t.Errorf("standard input: %+v, %v", out, err)
+	}
+	for _, w := range []string{"\n  -:2: longer than 4194304 bytes", "\n  -:3: a record is a JSON object at byte 1"} {
+		if !strings.Contains(errb.String(), w) {
+			t.Errorf("standard error lacks %q:\n%s", w, errb.String())
+		}
+	}
+}
