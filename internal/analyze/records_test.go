@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/lockgate/lockgate/internal/waflog"
@@ -221,5 +222,70 @@ func TestRangeEndBounded(t *testing.T) {
 	copy(data[r.to+1000:], "\n")
 	if end, lineEnd, err := r.end(rd); err != nil || end != r.to+1001 || lineEnd {
 		t.Errorf("range end %d, %v, %v; want %d", end, lineEnd, err, r.to+1001)
+	}
+}
+
+// FuzzRecordBounds: with a small maxRecord, JSON values one after the
+// other (junk among them is read as such in FuzzScanner) count the same
+// records, bad records and lines scanned whole, read as a stream in
+// blocks (where the chunker drops the tail of a too-long record) and cut
+// into ranges (whose ends stop a record's greatest length past them).
+func FuzzRecordBounds(f *testing.F) {
+	f.Add([]byte(rec+"\n"+rec+rec+"\n"), uint16(700), uint16(64), uint16(100))
+	f.Add([]byte(rec+"\n"+strings.Repeat(" ", 900)+"\n"+rec), uint16(800), uint16(5), uint16(300))
+	f.Add([]byte(rec+rec+`{"timestamp":1,"x":"`+strings.Repeat("y", 900)+`"}`+rec), uint16(850), uint16(1000), uint16(97))
+	f.Fuzz(fuzzRecordBoundsBody)
+}
+
+func fuzzRecordBoundsBody(t *testing.T, data []byte, limit, block, step uint16) {
+	{
+		defer func(m int) { maxRecord = m }(maxRecord)
+		maxRecord = int(limit%2048) + 1
+		if !jsonStream(data) {
+			return
+		}
+		newPass := func() *pass {
+			return &pass{winMs: 300000, flt: (&Options{}).filter(), readSize: int(block%4096) + 1}
+		}
+		count := func(scan func(p *pass, a *agg, done func(chunkInfo, int64, int64) bool)) (records, bad int64, lines int) {
+			p, a := newPass(), newAgg(300000, 1<<30)
+			scan(p, a, func(in chunkInfo, _, _ int64) bool {
+				bad += in.badCount
+				lines += in.lines
+				return true
+			})
+			a.flush()
+			return a.records, bad, lines
+		}
+		wr, wb, wl := count(func(p *pass, a *agg, done func(chunkInfo, int64, int64) bool) {
+			done(p.scan(&scanner{}, a, chunk{data: data}))
+		})
+		sr, sb, sl := count(func(p *pass, a *agg, done func(chunkInfo, int64, int64) bool) {
+			pool := &sync.Pool{New: func() any { b := make([]byte, 0, p.readSize); return &b }}
+			c := &chunker{r: bytes.NewReader(data), pool: pool, size: p.readSize}
+			sc := &scanner{}
+			for seq := int64(0); ; seq++ {
+				d, buf := c.next()
+				if d == nil {
+					return
+				}
+				done(p.scan(sc, a, chunk{seq: seq, data: d}))
+				pool.Put(buf)
+			}
+		})
+		rr, rb, rl := count(func(p *pass, a *agg, done func(chunkInfo, int64, int64) bool) {
+			pool := &sync.Pool{New: func() any { b := make([]byte, 0, p.readSize); return &b }}
+			size, rs := int64(len(data)), int64(step%2048)+1
+			sc := &scanner{}
+			for k, from := 0, int64(0); from < size; k, from = k+1, from+rs {
+				r := &fileRange{k: k, from: from, to: min(from+rs, size), size: size}
+				if err := p.scanRangeAt(sc, a, 0, bytes.NewReader(data), r, pool, done); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+		if sr != wr || sb != wb || sl != wl || rr != wr || rb != wb || rl != wl {
+			t.Fatalf("maxRecord %d: whole %d records, %d bad, %d lines; stream %d, %d, %d; ranges %d, %d, %d", maxRecord, wr, wb, wl, sr, sb, sl, rr, rb, rl)
+		}
 	}
 }

@@ -429,16 +429,16 @@ func (c *chunker) next() ([]byte, *[]byte) {
 		cut := len(b)
 		if !c.eof {
 			cut = boundary(b)
-			// A segment without a boundary in maxRecord bytes and a
-			// join's length (a join starting in those last bytes would
-			// still end it past maxRecord) is too long: its head is kept,
-			// the rest dropped, so that memory stays bounded whatever the
-			// input.
-			if seg := b[max(cut, 0):]; len(seg) >= maxRecord+len(recordJoin) {
+			// A segment (from the last boundary of either kind) without a
+			// boundary in maxRecord bytes and a join's length (a join
+			// starting in those last bytes would still end it past
+			// maxRecord) is too long: its head is kept, the rest dropped,
+			// so that memory stays bounded whatever the input.
+			if seg := b[lastBoundary(b):]; len(seg) >= maxRecord+len(recordJoin) {
 				c.carry = append(c.carry[:0:0], seg[:maxRecord+1]...)
 				c.tail = append(c.tail[:0], seg[len(seg)-len(recordJoin)+1:]...)
 				c.skipping = true
-				if cut <= 0 {
+				if cut = len(b) - len(seg); cut == 0 {
 					c.pool.Put(buf)
 					continue
 				}
@@ -495,6 +495,12 @@ func (c *chunker) skip() ([]byte, *[]byte) {
 	*buf = b
 	c.pool.Put(buf)
 	return head, &head
+}
+
+// lastBoundary is where the last record of b starts: after its last
+// line end or the '}' of its last join; 0 when there is none.
+func lastBoundary(b []byte) int {
+	return max(bytes.LastIndexByte(b, '\n'), bytes.LastIndex(b, recordJoin)) + 1
 }
 
 // firstBoundary is where the first record of b ends: after its first
