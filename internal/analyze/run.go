@@ -434,7 +434,11 @@ func (c *chunker) next() ([]byte, *[]byte) {
 			// starting in those last bytes would still end it past
 			// maxRecord) is too long: its head is kept, the rest dropped,
 			// so that memory stays bounded whatever the input.
-			if seg := b[lastBoundary(b):]; len(seg) >= maxRecord+len(recordJoin) {
+			// (The last boundary of either kind is looked for only when
+			// the part after the cut is that long: bytes.LastIndex of a
+			// join reads every byte of the block.)
+			if seg := b[max(cut, 0):]; len(seg) >= maxRecord+len(recordJoin) && len(b)-lastBoundary(b) >= maxRecord+len(recordJoin) {
+				seg = b[lastBoundary(b):]
 				c.carry = append(c.carry[:0:0], seg[:maxRecord+1]...)
 				c.tail = append(c.tail[:0], seg[len(seg)-len(recordJoin)+1:]...)
 				c.skipping = true
