@@ -63,6 +63,7 @@ func recordCases(t *testing.T) []recordCase {
 		{"only garbage", long + long + long, 0, []int{1}, tooLong},
 		{"a long line of brackets", r + "\n" + strings.Repeat("[", 9000) + "\n" + r + "\n", 2, []int{2}, tooLong},
 		{"junk, then a long record", r + "\n" + "xx" + padded(4000) + "\n" + r + "\n", 2, []int{2}, tooLong},
+		{"a blank line longer than the bound, a value far into it", r + "\n" + strings.Repeat(" ", 4000) + "7" + "\n" + r + "\n", 2, []int{2}, tooLong},
 		{"long lines in a row", long + "\n" + long + "\r\n" + r + "\n" + long, 1, []int{1, 2, 4}, tooLong},
 	}
 }

@@ -95,7 +95,8 @@ func (s *scanner) skipBOM() {
 
 var bom = []byte("\xef\xbb\xbf")
 
-// segment checks the length of the segment holding start, on a long line.
+// segment checks the length of the segment holding start, on a long
+// line; errTooLong when it is too long, and the scanner is then past it.
 func (s *scanner) segment(start int) error {
 	for start >= s.segEnd {
 		s.segStart, s.segEnd = s.segEnd, len(s.data)
@@ -105,9 +106,15 @@ func (s *scanner) segment(start int) error {
 	}
 	if s.segEnd-s.segStart > maxRecord {
 		s.pos = s.segEnd
-		return fmt.Errorf("longer than %d bytes, the most a record may be (skipped unread)", maxRecord)
+		return errTooLong
 	}
 	return nil
+}
+
+var errTooLong = errors.New("too long")
+
+func (s *scanner) tooLong() error {
+	return fmt.Errorf("longer than %d bytes, the most a record may be (skipped unread)", maxRecord)
 }
 
 // The kinds of object whose member names are remembered.
@@ -156,6 +163,14 @@ func (s *scanner) next() (start int, err error) {
 				s.idx.index(s.full[s.pos:end], s.pos)
 			}
 		}
+		if s.long && s.pos < len(s.data) {
+			// Before blanks are skipped: a too-long segment is bad even
+			// when its first maxRecord bytes are blank (the chunker
+			// keeps no more of it).
+			if start := s.pos; s.segment(start) != nil {
+				return start, s.tooLong()
+			}
+		}
 		s.skipWS()
 		if s.pos < len(s.data) {
 			break
@@ -163,11 +178,6 @@ func (s *scanner) next() (start int, err error) {
 		s.pos++ // the line end
 	}
 	start = s.pos
-	if s.long {
-		if err := s.segment(start); err != nil {
-			return start, err
-		}
-	}
 	s.f = fields{hdr: s.f.hdr[:0]}
 	if err = s.record(); err != nil {
 		s.resync(start)
