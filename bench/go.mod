@@ -7,6 +7,7 @@ replace github.com/lockgate/lockgate => ../
 require (
 	github.com/cedar-policy/cedar-go v1.9.0
 	github.com/duckdb/duckdb-go/v2 v2.10506.0
+	github.com/klauspost/compress v1.20.1
 	github.com/lockgate/lockgate v0.0.0-00010101000000-000000000000
 	github.com/open-policy-agent/opa v1.22.2
 )
@@ -48,7 +49,6 @@ require (
 	github.com/goccy/go-json v0.10.6 // indirect
 	github.com/google/flatbuffers v25.12.19+incompatible // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/lestrrat-go/blackmagic v1.0.4 // indirect
 	github.com/lestrrat-go/dsig v1.4.0 // indirect

@@ -28,7 +28,8 @@ import (
 // header values (the blog's first query reads no header); duckdb-blog is DuckDB running the blog's
 // first query (requests per client IP per 5 minutes); duckdb-report is
 // DuckDB running every query of lockgate analyze sql --engine duckdb,
-// which together give the same report. ANALYZE_BENCH_DIR keeps the
+// which together give the same report; read-floor only reads the bytes
+// and counts the lines (floor_test.go). ANALYZE_BENCH_DIR keeps the
 // generated logs between runs.
 func BenchmarkThroughput(b *testing.B) {
 	size := os.Getenv("ANALYZE_BENCH_SIZE")
@@ -48,7 +49,7 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, format := range []string{"plain", "gzip"} {
-		for _, engine := range []string{"lockgate", "lockgate-no-header", "duckdb-blog", "duckdb-report"} {
+		for _, engine := range []string{"read-floor", "lockgate", "lockgate-no-header", "duckdb-blog", "duckdb-report"} {
 			b.Run(format+"/"+engine, func(b *testing.B) {
 				b.SetBytes(raw)
 				var cpu time.Duration
@@ -126,6 +127,8 @@ func runChild(spec string) int {
 		records, err = runLockgate(dir, o)
 	case "duckdb-blog", "duckdb-report":
 		records, err = runDuckDB(dir, engine == "duckdb-report")
+	case "read-floor":
+		records, err = runFloor(dir)
 	default:
 		err = fmt.Errorf("unknown engine %q", engine)
 	}
