@@ -178,7 +178,7 @@ func (srv *httpServer) closeIdle() {
 // connReader limit: the header limit and 4 KB for what the buffer read
 // ahead).
 type limitedReader struct {
-	c net.Conn
+	c io.Reader // the connection (connIO)
 	n int64
 	// err is the connection's last read error. The request reader does
 	// not always report it: bufio's ReadLine returns a line cut short by
@@ -226,9 +226,10 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 		peer = ap.Addr().Unmap()
 	}
 	remote := c.RemoteAddr().String()
-	lr := &limitedReader{c: c}
+	rw := connIO(c)
+	lr := &limitedReader{c: rw}
 	br := bufio.NewReaderSize(lr, 4<<10)
-	bw := bufio.NewWriterSize(c, 4<<10)
+	bw := bufio.NewWriterSize(rw, 4<<10)
 	// The deadlines are moved lazily: moving one updates a runtime timer,
 	// which a proxy's stream of questions would pay two or three times
 	// a question. A deadline is moved only when it is more than slack
