@@ -121,6 +121,11 @@ func (b *batcher) run() {
 		// to about 15). A lone attempt still commits at once. Yielding
 		// again while the batch grows gained nothing measurable.
 		runtime.Gosched()
+		// With the log synced beside the writer, wait until at most one
+		// committed batch awaits its sync: the checks that arrive
+		// meanwhile join this batch instead of making commits of their
+		// own.
+		b.s.syncer.acquire()
 	fill:
 		for len(batch) < maxBatch {
 			select {
@@ -142,7 +147,10 @@ func (b *batcher) run() {
 			continue
 		}
 		// One bad row must not fail its neighbours: retry each alone.
-		for _, q := range batch {
+		for i, q := range batch {
+			if i > 0 {
+				b.s.syncer.acquire()
+			}
 			one := []*pending{q}
 			b.release(one, w.commit(one))
 		}
@@ -157,6 +165,7 @@ func (b *batcher) release(batch []*pending, err error) {
 		b.s.syncer.add(slices.Clone(batch))
 		return
 	}
+	b.s.syncer.unacquire()
 	for _, q := range batch {
 		q.done <- err
 	}

@@ -101,6 +101,7 @@ func TestWALSyncerFindsTheLog(t *testing.T) {
 				}
 				synced, fail = nil, s.fail
 				p := &pending{done: make(chan error, 1)}
+				y.acquire()
 				y.add([]*pending{p})
 				err := <-p.done
 				switch {
