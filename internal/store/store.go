@@ -92,10 +92,11 @@ var postgresDialect = dialect{
 	// One writer: each batch holds every attempt queued while the one
 	// before it committed. Two writers (on two connections, or sharing
 	// the line) overlapped one batch's commit with the next batch's
-	// insert but cut batches half as full, and each commit costs the
-	// server a WAL flush: on the 2-core bench one writer took about a
-	// third less CPU per check, lockgate's and the server's
-	// (docs/benchmarks.md, issue 14, perf14p).
+	// insert but cut smaller batches (1,400 against 850 per 20,000
+	// checks), and each commit costs the server a WAL flush: on the
+	// 2-core bench one writer on its line took about a third less CPU
+	// per check, lockgate's and the server's (docs/benchmarks.md,
+	// issue 14, perf14p).
 	writers: 1,
 }
 
