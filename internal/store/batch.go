@@ -31,6 +31,9 @@ type batcher struct {
 	once sync.Once
 	mu   sync.RWMutex // held for reading by senders, for writing by close
 	shut bool
+
+	lineMu sync.Mutex
+	line   *pgLine // PostgreSQL: the writers' connection, see pgLine
 }
 
 type pending struct {
@@ -88,15 +91,36 @@ func (b *batcher) close() {
 		close(b.ch)
 		b.mu.Unlock()
 		b.wg.Wait()
+		b.lineMu.Lock()
+		if b.line != nil {
+			b.line.close()
+		}
+		b.lineMu.Unlock()
 		if b.s.syncer != nil {
 			b.s.syncer.stop()
 		}
 	})
 }
 
+// pgLine returns the writers' line, opening a new one when there is none
+// or the last one broke.
+func (b *batcher) pgLine(ctx context.Context) (*pgLine, error) {
+	b.lineMu.Lock()
+	defer b.lineMu.Unlock()
+	if b.line != nil && !b.line.broken() {
+		return b.line, nil
+	}
+	l, err := openLine(ctx, b.s.db)
+	if err != nil {
+		return nil, err
+	}
+	b.line = l
+	return l, nil
+}
+
 func (b *batcher) run() {
 	defer b.wg.Done()
-	w := &writer{s: b.s}
+	w := &writer{s: b.s, b: b}
 	defer w.reset()
 	batch := make([]*pending, 0, maxBatch)
 	// On PostgreSQL a writer also makes Synced's counter reads: with the
@@ -185,13 +209,15 @@ func (b *batcher) failRound(err error) {
 	}
 }
 
-// writer owns one connection with the attempt inserts prepared on it, so
-// a commit parses no SQL. It drives the transaction with plain BEGIN and
-// COMMIT statements because database/sql re-prepares a connection's
-// statements inside a *sql.Tx.
+// writer commits batches with statements prepared once, so a commit
+// parses no SQL. On SQLite it owns one connection and drives the
+// transaction with plain BEGIN and COMMIT statements because database/sql
+// re-prepares a connection's statements inside a *sql.Tx; on PostgreSQL
+// the writers share one line (pgLine).
 type writer struct {
 	s    *Store
-	conn *sql.Conn
+	b    *batcher
+	conn *sql.Conn // SQLite
 	lite liteBatch // SQLite: the statements prepared on the driver's connection
 	pg   pgBatch   // PostgreSQL: the batch's arrays
 	// normal says that conn runs with synchronous=NORMAL (deferWALSync).
@@ -217,17 +243,13 @@ func (w *writer) commit(batch []*pending) (err error) {
 	// Not the callers' contexts: one caller giving up must not fail the
 	// others' writes.
 	ctx := context.Background()
+	if w.s.dialect.name == "postgres" {
+		return w.s.wrap(w.commitPostgres(ctx, batch))
+	}
 	if w.conn == nil {
 		if w.conn, err = w.s.db.Conn(ctx); err != nil {
 			return err
 		}
-	}
-	if w.s.dialect.name == "postgres" {
-		broken, err := w.commitPostgres(ctx, batch)
-		if broken {
-			w.reset() // take a new connection next time
-		}
-		return w.s.wrap(err)
 	}
 	if y := w.s.syncer; y != nil {
 		// After a failed sync of the log nothing appended to it can be

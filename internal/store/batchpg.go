@@ -3,11 +3,6 @@ package store
 import (
 	"context"
 	"encoding/binary"
-	"errors"
-	"fmt"
-
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // PostgreSQL receives a batch as one array per column and inserts it with
@@ -49,9 +44,6 @@ const (
 	oidText = 25
 )
 
-// pgBinary asks for every parameter in the binary format.
-var pgBinary = [11]int16{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
-
 // pgKeepBuffer bounds each parameter buffer a writer keeps between
 // commits: a full batch of usual attempts fits, a batch of unusually large
 // ones does not pin its memory.
@@ -64,21 +56,10 @@ type pgBatch struct {
 	events    [5][]byte
 }
 
-// pgBroken reports whether err left c unusable: a failure below the
-// protocol, or an error the server sent as it ended the connection (a
-// FATAL, such as pg_terminate_backend's, is a *pgconn.PgError too). After
-// any other error the server sent, the statements' implicit transaction
-// was rolled back and the connection is sound.
-func pgBroken(c *pgconn.PgConn, err error) bool {
-	var e *pgconn.PgError
-	return c.IsClosed() || !errors.As(err, &e)
-}
-
 // commitPostgres writes the batch's attempts, the unalerted rows of those
 // the throttle held back and the batch's outbox events in one implicit
-// transaction on w.conn, and returns once it is committed; broken says
-// that the connection must be replaced.
-func (w *writer) commitPostgres(ctx context.Context, batch []*pending) (broken bool, err error) {
+// transaction on the writers' line, and returns once it is committed.
+func (w *writer) commitPostgres(ctx context.Context, batch []*pending) error {
 	a, u, e := &w.pg.attempts, &w.pg.unalerted, &w.pg.events
 	var unalerted, events int
 	for _, p := range batch {
@@ -129,90 +110,22 @@ func (w *writer) commitPostgres(ctx context.Context, batch []*pending) (broken b
 		}
 	}
 	defer w.pg.trim()
-	var round *syncRound
-	defer func() {
-		if round != nil {
-			// The read did not answer: its callers get the batch's error.
-			rerr := err
-			if rerr == nil {
-				rerr = errors.New("store: the counter read got no answer")
-			}
-			round.finish(0, rerr)
-		}
-	}()
-	broken = true
-	err = w.conn.Raw(func(dc any) (err error) {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("store: postgres connection is a %T, not pgx's", dc)
-		}
-		c := sc.Conn()
-		defer func() { broken = err != nil && pgBroken(c.PgConn(), err) }()
-		// Prepare answers from the connection's cache after the first time.
-		var ins [3]*pgconn.StatementDescription
-		for i, q := range [3]struct {
-			name, sql string
-			rows      int
-		}{
-			{"lockgate_insert_attempts", pgInsertAttempts, len(batch)},
-			{"lockgate_insert_unalerted", pgInsertUnalerted, unalerted},
-			{"lockgate_insert_events", pgInsertEvents, events},
-		} {
-			if q.rows > 0 {
-				if ins[i], err = c.Prepare(ctx, q.name, q.sql); err != nil {
-					return err
-				}
-			}
-		}
-		counter, err := c.Prepare(ctx, "lockgate_read_counter", counterQuery)
-		if err != nil {
-			return err
-		}
-		// The round is taken as late as possible, so that it serves every
-		// check that asked before the message goes out; the read runs
-		// after it is sent, as syncReads requires.
-		if round = w.s.watch.counter.take(); round == nil && len(batch) == 0 {
-			return nil // another writer took it
-		}
-		p := c.PgConn().StartPipeline(ctx)
-		if round != nil {
-			// First, and flushed on its own: the checks waiting for it go
-			// on while the batch commits.
-			p.SendQueryStatement(counter, nil, nil, counterBinary)
-			p.SendFlushRequest()
-		}
-		for i, params := range [3][][]byte{a[:], u[:], e[:]} {
-			if ins[i] != nil {
-				p.SendQueryStatement(ins[i], params, pgBinary[:len(params)], nil)
-			}
-		}
-		if err := p.Sync(); err != nil {
-			p.Close()
-			return err
-		}
-		if round != nil {
-			res, err := p.GetResults()
-			if err == nil {
-				rr, ok := res.(*pgconn.ResultReader)
-				if !ok {
-					err = fmt.Errorf("store: the counter read answered %T", res)
-				} else {
-					var v int64
-					v, err = readCounter(rr)
-					round.finish(v, err)
-					round = nil
-				}
-			}
-			if err != nil {
-				p.Close()
-				return err
-			}
-		}
-		// Close reads every result up to ReadyForQuery, that is past the
-		// commit, and returns the error if a statement failed.
-		return p.Close()
-	})
-	return broken && err != nil, err
+	var lb lineBatch
+	if len(batch) > 0 {
+		lb.attempts = a[:]
+	}
+	if unalerted > 0 {
+		lb.unalerted = u[:]
+	}
+	if events > 0 {
+		lb.events = e[:]
+	}
+	l, err := w.b.pgLine(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = l.commit(&w.s.watch.counter, lb)
+	return err
 }
 
 // trim drops buffers grown past pgKeepBuffer.

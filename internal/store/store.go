@@ -92,8 +92,15 @@ var postgresDialect = dialect{
 		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
 	},
 	lockMigrations: "SELECT pg_advisory_xact_lock(7274111)",
-	// Two writers overlap one batch's commit with the next batch's insert.
-	writers: 2,
+	// One writer: each batch holds every attempt queued while the one
+	// before it committed. Two writers (on two connections, or sharing
+	// the line) overlapped one batch's commit with the next batch's
+	// insert but cut smaller batches (1,400 against 850 per 20,000
+	// checks), and each commit costs the server a WAL flush: on the
+	// 2-core bench one writer on its line took about a third less CPU
+	// per check, lockgate's and the server's (docs/benchmarks.md,
+	// issue 14, perf14p).
+	writers: 1,
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or a SQLite

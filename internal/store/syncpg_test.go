@@ -103,7 +103,9 @@ func TestCounterReadAnswersWhenItsBatchFails(t *testing.T) {
 	// The store's own writers stop, so that the read goes with this
 	// test's batch.
 	s.batch.close()
-	w := &writer{s: s}
+	b := newBatcher(s, 0) // the test's writer's line
+	defer b.close()
+	w := &writer{s: s, b: b}
 	defer w.reset()
 	// A caller waits for a read; the writer's batch takes it.
 	got := make(chan error, 1)

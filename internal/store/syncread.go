@@ -2,11 +2,7 @@ package store
 
 import (
 	"context"
-	"encoding/binary"
-	"fmt"
 	"sync"
-
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // syncReads coalesces the counter reads behind Synced, which every lock
@@ -97,22 +93,3 @@ const counterQuery = `SELECT v FROM account_changes WHERE id = 1`
 
 // counterBinary asks for the counter in the binary format: 8 bytes.
 var counterBinary = []int16{1}
-
-// readCounter reads the counter's value from the result of counterQuery.
-func readCounter(rr *pgconn.ResultReader) (int64, error) {
-	var v int64
-	rows := 0
-	for rr.NextRow() {
-		if f := rr.Values()[0]; len(f) == 8 {
-			v = int64(binary.BigEndian.Uint64(f))
-			rows++
-		}
-	}
-	if _, err := rr.Close(); err != nil {
-		return 0, err
-	}
-	if rows != 1 {
-		return 0, fmt.Errorf("store: the account_changes counter read %d rows, want one of 8 bytes", rows)
-	}
-	return v, nil
-}
