@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/lockgate/lockgate/internal/lock"
@@ -96,9 +94,6 @@ func (b *batcher) close() {
 			b.line.close()
 		}
 		b.lineMu.Unlock()
-		if b.s.syncer != nil {
-			b.s.syncer.stop()
-		}
 	})
 }
 
@@ -145,11 +140,6 @@ func (b *batcher) run() {
 		// to about 15). A lone attempt still commits at once. Yielding
 		// again while the batch grows gained nothing measurable.
 		runtime.Gosched()
-		// With the log synced beside the writer, wait until at most one
-		// committed batch awaits its sync: the checks that arrive
-		// meanwhile join this batch instead of making commits of their
-		// own.
-		b.s.syncer.acquire()
 	fill:
 		for len(batch) < maxBatch {
 			select {
@@ -167,31 +157,15 @@ func (b *batcher) run() {
 			b.failRound(err)
 		}
 		if err == nil || len(batch) == 1 {
-			b.release(batch, err)
+			for _, q := range batch {
+				q.done <- err
+			}
 			continue
 		}
 		// One bad row must not fail its neighbours: retry each alone.
-		for i, q := range batch {
-			if i > 0 {
-				b.s.syncer.acquire()
-			}
-			one := []*pending{q}
-			b.release(one, w.commit(one))
+		for _, q := range batch {
+			q.done <- w.commit([]*pending{q})
 		}
-	}
-}
-
-// release answers a batch's waiters once it is durable: at once when the
-// commit failed or synced itself, after the walSyncer's next sync of the
-// log when the writer committed it without one (SQLite, deferWALSync).
-func (b *batcher) release(batch []*pending, err error) {
-	if err == nil && b.s.syncer != nil {
-		b.s.syncer.add(slices.Clone(batch))
-		return
-	}
-	b.s.syncer.unacquire()
-	for _, q := range batch {
-		q.done <- err
 	}
 }
 
@@ -220,23 +194,14 @@ type writer struct {
 	conn *sql.Conn // SQLite
 	lite liteBatch // SQLite: the statements prepared on the driver's connection
 	pg   pgBatch   // PostgreSQL: the batch's arrays
-	// normal says that conn runs with synchronous=NORMAL (deferWALSync).
-	normal bool
 }
 
 func (w *writer) reset() {
 	if w.conn != nil {
 		w.lite.close(w.conn)
-		if w.s.syncer != nil {
-			// The connection runs with synchronous=NORMAL: it must not go
-			// back to the pool, where a lock change would take it and
-			// commit without a sync. ErrBadConn makes database/sql close
-			// it instead.
-			w.conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
 		w.conn.Close()
 	}
-	w.conn, w.normal = nil, false
+	w.conn = nil
 }
 
 func (w *writer) commit(batch []*pending) (err error) {
@@ -249,21 +214,6 @@ func (w *writer) commit(batch []*pending) (err error) {
 	if w.conn == nil {
 		if w.conn, err = w.s.db.Conn(ctx); err != nil {
 			return err
-		}
-	}
-	if y := w.s.syncer; y != nil {
-		// After a failed sync of the log nothing appended to it can be
-		// acknowledged (errWALSync).
-		if err := y.err(); err != nil {
-			return err
-		}
-		if !w.normal {
-			// Only this connection: the walSyncer syncs its commits.
-			if _, err := w.conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-				w.reset()
-				return err
-			}
-			w.normal = true
 		}
 	}
 	broken, err := w.commitSQLite(ctx, batch)

@@ -37,9 +37,6 @@ type Store struct {
 	channel    string // PostgreSQL: where account changes are announced (channelFor)
 	// lockFile holds the SQLite database's exclusive lock (see lockFile).
 	lockFile *os.File
-	// syncer syncs SQLite's write-ahead log for the group commit
-	// (walsync.go); nil on PostgreSQL and where deferWALSync is false.
-	syncer *walSyncer
 }
 
 // ErrInUse is returned by Open when another process has the SQLite
@@ -107,11 +104,6 @@ var postgresDialect = dialect{
 // file path (optionally as sqlite:PATH or file:PATH). It applies pending
 // migrations and refuses a database whose schema is newer than this build.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	return open(ctx, dsn, syncFile)
-}
-
-// open is Open with the walSyncer's sync function, which tests replace.
-func open(ctx context.Context, dsn string, walSync func(*os.File) error) (*Store, error) {
 	var (
 		db  *sql.DB
 		d   dialect
@@ -139,9 +131,7 @@ func open(ctx context.Context, dsn string, walSync func(*os.File) error) (*Store
 		}
 		// WAL lets readers run beside the writer; synchronous(FULL) makes
 		// a commit durable before it returns, so an acknowledged attempt
-		// survives a crash (the group commit's own connection alone runs
-		// with NORMAL and its walSyncer syncs the log before any attempt
-		// is acknowledged: walsync.go); _txlock=immediate takes the write lock at
+		// survives a crash; _txlock=immediate takes the write lock at
 		// BEGIN so two writers never deadlock upgrading.
 		q := url.Values{}
 		q.Add("_pragma", "journal_mode(WAL)")
@@ -178,9 +168,6 @@ func open(ctx context.Context, dsn string, walSync func(*os.File) error) (*Store
 		lf.Close()
 		return nil, err
 	}
-	if d.name == "sqlite" && deferWALSync {
-		s.syncer = newWALSyncer(path+"-wal", walSync)
-	}
 	s.batch = newBatcher(s, d.writers)
 	if d.name == "sqlite" {
 		// SQLite made the -wal and -shm files as it opened; they hold the
@@ -211,11 +198,6 @@ func (s *Store) Close() error {
 	s.batch.close()
 	s.account.Close()
 	err := s.db.Close()
-	if s.syncer != nil {
-		// After the database: SQLite holds no lock on the log (walsync.go),
-		// but nothing is lost by keeping its descriptor until the end.
-		s.syncer.closeFile()
-	}
 	if s.lockFile != nil {
 		s.lockFile.Close()
 	}
