@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/lockgate/lockgate/internal/lock"
 )
@@ -32,7 +35,26 @@ type batcher struct {
 
 	lineMu sync.Mutex
 	line   *pgLine // PostgreSQL: the writers' connection, see pgLine
+
+	// PostgreSQL: the bounds on the line (lineTimeout, lineOpenTimeout;
+	// tests shorten them before the first write), and whether the last
+	// batch failed because the line did, with none sound since (ping).
+	lineTimeout, openTimeout time.Duration
+	failing                  atomic.Bool
 }
+
+// lineTimeout bounds one batch on the line, its send and its results. A
+// healthy commit takes a millisecond or two and a slow disk's fsync a few
+// hundred; 5 s is far past both, and short of the 10-30 s a sign-in's
+// client usually waits, so that the check answers 500 (fail closed, see
+// docs/operations.md) rather than the client timing out. A batch that
+// breaks the line is sent once more on a new one (writer.commitPostgres),
+// so a check waits at most about 2 × lineTimeout + lineOpenTimeout.
+const lineTimeout = 5 * time.Second
+
+// lineOpenTimeout bounds opening a line: connecting (or taking a pooled
+// connection) and preparing its statements.
+const lineOpenTimeout = 5 * time.Second
 
 type pending struct {
 	a      lock.Attempt
@@ -43,7 +65,7 @@ type pending struct {
 var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan error, 1)} }}
 
 func newBatcher(s *Store, writers int) *batcher {
-	b := &batcher{s: s, ch: make(chan *pending, 4*maxBatch)}
+	b := &batcher{s: s, ch: make(chan *pending, 4*maxBatch), lineTimeout: lineTimeout, openTimeout: lineOpenTimeout}
 	for range writers {
 		b.wg.Add(1)
 		go b.run()
@@ -105,12 +127,53 @@ func (b *batcher) pgLine(ctx context.Context) (*pgLine, error) {
 	if b.line != nil && !b.line.broken() {
 		return b.line, nil
 	}
-	l, err := openLine(ctx, b.s.db)
+	l, err := openLine(ctx, b.s.db, b.openTimeout)
 	if err != nil {
 		return nil, err
 	}
 	b.line = l
 	return l, nil
+}
+
+// errLine marks a failure of the line itself (it broke, timed out or
+// could not be opened) rather than the server's refusal of a batch: no
+// row is to blame, so run does not retry the batch's rows one by one.
+type errLine struct{ err error }
+
+func (e errLine) Error() string { return e.err.Error() }
+func (e errLine) Unwrap() error { return e.err }
+
+// send sends lb on the line, opening one if needed, with the batch's
+// deadline, and records in failing whether the line works. broken says
+// the line failed (or none could be opened); the batch was then perhaps
+// committed, perhaps not.
+func (b *batcher) send(ctx context.Context, g *syncReads, lb lineBatch) (broken bool, err error) {
+	l, err := b.pgLine(ctx)
+	if err != nil {
+		b.failing.Store(true)
+		return true, err
+	}
+	lb.deadline = time.Now().Add(b.lineTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(lb.deadline) {
+		lb.deadline = d
+	}
+	broken, err = l.commit(g, lb)
+	b.failing.Store(broken)
+	return broken, err
+}
+
+// ping reports whether the write path works. While the last batch found
+// the line failing it sends a probe (a Sync alone) on the line, opening
+// a new one if need be: a replica that readiness took out of rotation
+// has no checks to prove the line works again, so the probe does.
+func (b *batcher) ping(ctx context.Context) error {
+	if !b.failing.Load() {
+		return nil
+	}
+	if _, err := b.send(ctx, nil, lineBatch{probe: true}); err != nil {
+		return fmt.Errorf("store: the attempt writer's line fails: %w", err)
+	}
+	return nil
 }
 
 func (b *batcher) run() {
@@ -156,7 +219,8 @@ func (b *batcher) run() {
 		if err != nil && wake != nil {
 			b.failRound(err)
 		}
-		if err == nil || len(batch) == 1 {
+		var le errLine
+		if err == nil || len(batch) == 1 || errors.As(err, &le) {
 			for _, q := range batch {
 				q.done <- err
 			}

@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // PostgreSQL receives a batch as one array per column and inserts it with
@@ -120,12 +123,39 @@ func (w *writer) commitPostgres(ctx context.Context, batch []*pending) error {
 	if events > 0 {
 		lb.events = e[:]
 	}
-	l, err := w.b.pgLine(ctx)
-	if err != nil {
+	broken, err := w.b.send(ctx, &w.s.watch.counter, lb)
+	if !broken {
 		return err
 	}
-	_, err = l.commit(&w.s.watch.counter, lb)
+	// The line broke: most often the server ended the connection while
+	// it was idle (pg_terminate_backend, idle_session_timeout, a proxy's
+	// idle cut, a restart), and the batch never reached it. Send it once
+	// more on a new line, never more than once.
+	//
+	// It may have reached the server and committed before the line
+	// broke (a timeout, a connection cut after the commit). The resend
+	// is then refused: attempts' ids are fresh and their primary key is
+	// attempts_pkey, so it fails with unique_violation on it, and since
+	// a batch is one transaction (one Sync), one of its rows being there
+	// proves the whole batch committed. Its checks then answer as
+	// committed, which they are. If the first send's transaction is still
+	// open on the server, the resend's insert waits on it and learns its
+	// outcome, or fails at its deadline (and its checks 500).
+	broken, err = w.b.send(ctx, &w.s.watch.counter, lb)
+	if committedBefore(err) {
+		return nil
+	}
+	if broken {
+		return errLine{err}
+	}
 	return err
+}
+
+// committedBefore reports the resend of a batch refused because its
+// attempts are already stored.
+func committedBefore(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505" && e.ConstraintName == "attempts_pkey"
 }
 
 // trim drops buffers grown past pgKeepBuffer.

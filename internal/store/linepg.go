@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -48,10 +49,19 @@ const (
 	lineEvents    = "lockgate_line_events"
 )
 
+// lineKeepAlive makes the kernel notice a peer that went silent on an
+// idle line (a dropped route, a NAT entry or a firewall's state lost, a
+// failover behind a virtual IP) in about 30 s instead of the hours of
+// TCP's defaults; a line with a batch in flight has its deadline.
+var lineKeepAlive = net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3}
+
 // openLine takes a connection from db, prepares the line's statements on
 // it and takes it over from the pool, which drops it (pgx reports a
-// hijacked connection closed).
-func openLine(ctx context.Context, db *sql.DB) (*pgLine, error) {
+// hijacked connection closed). It gives up after timeout: a server that
+// stops answering must not hold the writer, and with it every check.
+func openLine(ctx context.Context, db *sql.DB, timeout time.Duration) (*pgLine, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -77,6 +87,12 @@ func openLine(ctx context.Context, db *sql.DB) (*pgLine, error) {
 		hc, err := pc.Hijack()
 		if err != nil {
 			return err
+		}
+		// pgconn may have left a deadline from ctx's watch; each batch
+		// sets its own.
+		hc.Conn.SetDeadline(time.Time{})
+		if tc, ok := hc.Conn.(*net.TCPConn); ok {
+			tc.SetKeepAliveConfig(lineKeepAlive)
 		}
 		done := make(chan struct{})
 		close(done)
@@ -114,10 +130,17 @@ func (l *pgLine) close() {
 // lineBatch is what a writer sends in one implicit transaction.
 type lineBatch struct {
 	attempts, unalerted, events [][]byte // the arrays; nil when there are no rows
+	// probe sends a Sync even with nothing else: readiness's proof that
+	// the line answers (batcher.ping).
+	probe bool
+	// deadline bounds the send and the reads of the results: past it the
+	// line fails, so a server that stops answering without closing the
+	// connection fails the batch instead of holding it forever.
+	deadline time.Time
 }
 
 // commit sends the batch, preceded by the counter read of the round the
-// writer takes as it sends (none if no check waits for one), and returns
+// writer takes as it sends (none if no check waits for one, or g is nil), and returns
 // once the server has committed it. With an empty batch and no round to
 // serve it sends nothing. broken says the line failed and must be
 // replaced; after any other error the server rolled the batch back and
@@ -133,8 +156,11 @@ func (l *pgLine) commit(g *syncReads, b lineBatch) (broken bool, err error) {
 	// The round is taken as late as possible, so that it serves every
 	// check that asked before the message goes out; the read runs after
 	// it is sent, as syncReads requires.
-	round := g.take()
-	if round == nil && b.attempts == nil {
+	var round *syncRound
+	if g != nil {
+		round = g.take()
+	}
+	if round == nil && b.attempts == nil && !b.probe {
 		l.mu.Unlock()
 		return false, nil
 	}
@@ -164,6 +190,10 @@ func (l *pgLine) commit(g *syncReads, b lineBatch) (broken bool, err error) {
 		}
 	}
 	w = append(w, 'S', 0, 0, 0, 4) // Sync: commit, then ReadyForQuery
+	// One deadline for the send and the reads. With several writers on
+	// a line a later send moves an earlier batch's read deadline; the
+	// store runs one writer, and readiness probes only a failing line.
+	l.conn.SetDeadline(b.deadline)
 	if _, err := l.conn.Write(w); err != nil {
 		l.fail(err)
 	}

@@ -204,8 +204,18 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+// Ping checks that the database answers, and on PostgreSQL that the
+// attempt writer's line does (batcher.ping): a pool connection can work
+// while the writer's cannot, and every check waits on the writer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return err
+	}
+	if s.dialect.name == "postgres" {
+		return s.batch.ping(ctx)
+	}
+	return nil
+}
 
 func micros(t time.Time) int64 {
 	if t.IsZero() {
