@@ -47,9 +47,13 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Geo places attempts for geo-fences and new-country events (the
 	// store keeps fences when it implements GeoFenceStore).
-	Geo    geo.Locator
-	Now    func() time.Time
-	Logger *slog.Logger
+	Geo geo.Locator
+	// CheckTimeout bounds a lock check's reads (the issuer's keys, the
+	// account, the sync with other replicas); DefaultCheckTimeout when 0.
+	// The attempt's write has its own bound, the store's.
+	CheckTimeout time.Duration
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // Sealer seals and opens secrets at rest.
@@ -80,8 +84,15 @@ type Service struct {
 	accounts *accountCache // nil when the store cannot say when accounts change
 	geo      *geoState
 	// queued wakes the webhook dispatcher when an event is committed.
-	queued chan struct{}
+	queued       chan struct{}
+	checkTimeout time.Duration
 }
+
+// DefaultCheckTimeout bounds a lock check's reads: a database that stops
+// answering fails the check (500, which integrations treat as locked)
+// well before a sign-in's client gives up, instead of holding it for as
+// long as the client waits. Healthy reads take milliseconds.
+const DefaultCheckTimeout = 10 * time.Second
 
 // New returns a Service.
 func New(o Options) *Service {
@@ -102,6 +113,9 @@ func New(o Options) *Service {
 	}
 	if o.Sleep == nil {
 		o.Sleep = sleep
+	}
+	if o.CheckTimeout == 0 {
+		o.CheckTimeout = DefaultCheckTimeout
 	}
 	// Times are stored with microsecond precision; keep them so in memory
 	// too, so what is returned equals what is read back.
@@ -128,6 +142,8 @@ func New(o Options) *Service {
 		throttle: newThrottle(o.LockedEventInterval, o.LockedEventsPerApp),
 		tokens:   &tokenAuth{store: o.Store, now: now},
 		queued:   make(chan struct{}, 1),
+
+		checkTimeout: o.CheckTimeout,
 	}
 }
 
