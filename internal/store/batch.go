@@ -151,6 +151,7 @@ func (b *batcher) send(ctx context.Context, g *syncReads, lb lineBatch) (broken 
 	l, err := b.pgLine(ctx)
 	if err != nil {
 		b.failing.Store(true)
+		lb.drop(err)
 		return true, err
 	}
 	lb.deadline = time.Now().Add(b.lineTimeout)

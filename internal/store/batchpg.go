@@ -123,6 +123,8 @@ func (w *writer) commitPostgres(ctx context.Context, batch []*pending) error {
 	if events > 0 {
 		lb.events = e[:]
 	}
+	var round *syncRound // a counter read the first send took and could not answer
+	lb.keep = &round
 	broken, err := w.b.send(ctx, &w.s.watch.counter, lb)
 	if !broken {
 		return err
@@ -141,6 +143,9 @@ func (w *writer) commitPostgres(ctx context.Context, batch []*pending) error {
 	// committed, which they are. If the first send's transaction is still
 	// open on the server, the resend's insert waits on it and learns its
 	// outcome, or fails at its deadline (and its checks 500).
+	// The counter read, if the first send took one, goes with it: the
+	// checks waiting for it must not fail for a line that is replaced.
+	lb.round, lb.keep = round, nil
 	broken, err = w.b.send(ctx, &w.s.watch.counter, lb)
 	if committedBefore(err) {
 		return nil

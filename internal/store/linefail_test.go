@@ -184,21 +184,25 @@ func TestLineWhenTheServerMisbehaves(t *testing.T) {
 		// break runs after a first attempt has opened the line.
 		breakLine func(t *testing.T, p *proxy, terminate func())
 		wantErr   bool
-		wantRows  int // after the second attempt
+		wantRows  int  // after the second attempt
+		synced    bool // the second write is a Synced's counter read alone
 	}{
 		// The line's connection stops carrying bytes both ways; new
 		// connections work: the batch times out, goes again on a new
 		// line and commits.
-		{"old connection silent", func(_ *testing.T, p *proxy, _ func()) { p.existing(true, true) }, false, 2},
+		{"old connection silent", func(_ *testing.T, p *proxy, _ func()) { p.existing(true, true) }, false, 2, false},
 		// The server commits the batch but its answer is lost: the
 		// resend is refused on attempts_pkey, which proves the batch
 		// committed, and the check answers as committed.
-		{"answer lost after commit", func(_ *testing.T, p *proxy, _ func()) { p.existing(false, true) }, false, 2},
+		{"answer lost after commit", func(_ *testing.T, p *proxy, _ func()) { p.existing(false, true) }, false, 2, false},
 		// The server ended the idle connection (FATAL 57P01).
-		{"terminated while idle", func(_ *testing.T, _ *proxy, terminate func()) { terminate() }, false, 2},
+		{"terminated while idle", func(_ *testing.T, _ *proxy, terminate func()) { terminate() }, false, 2, false},
+		// The same, met by a check's counter read (Synced) with no
+		// attempt queued: the read goes again with the batch.
+		{"terminated while idle, a counter read", func(_ *testing.T, _ *proxy, terminate func()) { terminate() }, false, 1, true},
 		// Nothing answers at all, on old or new connections: the write
 		// fails (the check answers 500) instead of waiting.
-		{"everything silent", func(_ *testing.T, p *proxy, _ func()) { p.existing(true, true); p.newConns("silent") }, true, 1},
+		{"everything silent", func(_ *testing.T, p *proxy, _ func()) { p.existing(true, true); p.newConns("silent") }, true, 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, p, admin, name, count := openProxied(t)
@@ -214,7 +218,17 @@ func TestLineWhenTheServerMisbehaves(t *testing.T) {
 				}
 			}
 			tc.breakLine(t, p, terminate)
-			err := record(t, s, "att_2")
+			var err error
+			if tc.synced {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				_, err = s.Synced(ctx)
+				if ctx.Err() != nil {
+					t.Fatal("Synced: no answer after 30 s")
+				}
+				cancel()
+			} else {
+				err = record(t, s, "att_2")
+			}
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("second attempt: err %v, want error %v", err, tc.wantErr)
 			}

@@ -137,6 +137,26 @@ type lineBatch struct {
 	// line fails, so a server that stops answering without closing the
 	// connection fails the batch instead of holding it forever.
 	deadline time.Time
+	// round is a counter read to make first, carried over from a send
+	// that broke; keep, when set, receives the round of a send that
+	// breaks unanswered instead of failing its checks, so that the
+	// resend (writer.commitPostgres) serves them too.
+	round *syncRound
+	keep  **syncRound
+}
+
+// drop hands a carried-over round on, or fails it with err, when the
+// batch is not sent: the round's checks must hear either way.
+func (b *lineBatch) drop(err error) {
+	if b.round == nil {
+		return
+	}
+	if b.keep != nil {
+		*b.keep = b.round
+	} else {
+		b.round.finish(0, err)
+	}
+	b.round = nil
 }
 
 // commit sends the batch, preceded by the counter read of the round the
@@ -151,13 +171,14 @@ func (l *pgLine) commit(g *syncReads, b lineBatch) (broken bool, err error) {
 	if l.err != nil {
 		err := l.err
 		l.mu.Unlock()
+		b.drop(err)
 		return true, err
 	}
 	// The round is taken as late as possible, so that it serves every
 	// check that asked before the message goes out; the read runs after
 	// it is sent, as syncReads requires.
-	var round *syncRound
-	if g != nil {
+	round := b.round
+	if round == nil && g != nil {
 		round = g.take()
 	}
 	if round == nil && b.attempts == nil && !b.probe {
@@ -165,6 +186,10 @@ func (l *pgLine) commit(g *syncReads, b lineBatch) (broken bool, err error) {
 		return false, nil
 	}
 	defer func() {
+		if round != nil && broken && b.keep != nil {
+			*b.keep = round
+			round = nil
+		}
 		if round != nil {
 			// The read did not answer: its callers get the batch's error.
 			rerr := err
