@@ -84,7 +84,9 @@ func startListener(t testing.TB, s *Service, configure ...func(*httpServer)) str
 		ln.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.shutdown(ctx)
+		if err := srv.shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
 		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("serve: %v", err)
 		}
