@@ -348,8 +348,8 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 		if srv.closing.Load() {
 			// Wait out a stopReading of shutdown's (stop): it must not
 			// land on the body's deadline.
-			//lint:ignore SA2001 the lock is the wait
 			hc.stop.Lock()
+			//lint:ignore SA2001 the lock is the wait
 			hc.stop.Unlock()
 		}
 		lr.n = math.MaxInt64
