@@ -214,6 +214,10 @@ type limitedReader struct {
 	// a timeout or the peer's close as if it were whole, and the header
 	// parser then calls it malformed (atk20h F4).
 	err error
+	// line is the request's first bytes (up to its capacity), buffered
+	// and read, to tell a request for /nginx the reader refused, even
+	// one whose request line was cut short (atk20i F2).
+	line []byte
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
@@ -224,6 +228,9 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		p = p[:l.n]
 	}
 	n, err := l.c.Read(p)
+	if k := cap(l.line) - len(l.line); k > 0 && n > 0 {
+		l.line = append(l.line, p[:min(n, k)]...)
+	}
 	l.n -= int64(n)
 	if err != nil {
 		l.err = err
@@ -256,7 +263,7 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 	}
 	remote := c.RemoteAddr().String()
 	rw := connIO(c)
-	lr := &limitedReader{c: rw}
+	lr := &limitedReader{c: rw, line: make([]byte, 0, 64)}
 	br := bufio.NewReaderSize(lr, 4<<10)
 	bw := bufio.NewWriterSize(rw, 4<<10)
 	// The deadlines are moved lazily: moving one updates a runtime timer,
@@ -324,10 +331,13 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 		lr.err = nil // the wait's timeouts are not the request's
 		// The request line as buffered, to answer a request the reader
 		// refuses as its endpoint expects (nginx: 403 carrying the status).
-		first, _ := br.Peek(min(br.Buffered(), 64))
-		nginx := asksNginx(first) // before the reader reuses its buffer
+		// bufio reads the next bytes in after those buffered: lr.line
+		// gets the request's first bytes in order.
+		first, _ := br.Peek(min(br.Buffered(), cap(lr.line)))
+		lr.line = append(lr.line[:0], first...)
 		req, err := http.ReadRequest(br)
 		if err != nil {
+			nginx := asksNginx(lr.line)
 			switch {
 			case srv.closing.Load() && lr.n > 0 && (lr.err != nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
 				// Not yet a request: closed as http.Server's Shutdown
@@ -543,19 +553,24 @@ func (srv *httpServer) incomplete(hc *httpConn, bw *bufio.Writer, remote string,
 	srv.s.log.Info("forward auth: the peer closed the connection during a request", "peer", remote, "part", part, "error", err.Error())
 }
 
-// asksNginx reports whether a request line asks for /nginx, to refuse a
-// request the reader could not take as nginx expects. It reads the
-// buffered bytes in place: it runs for every request.
+// asksNginx reports whether a request line (its first bytes) asks for
+// /nginx, to refuse a request the reader could not take as nginx
+// expects: a method and a target, separated by spaces or tabs, the
+// target whole (followed by a space, tab or line end), even when the
+// line is malformed (HTTP/0.9's, two spaces) or cut short.
 func asksNginx(line []byte) bool {
-	_, rest, ok := bytes.Cut(line, []byte{' '})
-	if !ok {
+	if i := bytes.IndexAny(line, "\r\n"); i >= 0 {
+		line = line[:i+1]
+	}
+	fields := bytes.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\n' })
+	if len(fields) < 2 {
 		return false
 	}
-	target, _, ok := bytes.Cut(rest, []byte{' '})
-	if !ok {
+	// The target is whole when something follows it.
+	if len(fields) == 2 && !bytes.ContainsAny(line[bytes.Index(line, fields[1])+len(fields[1]):], " \t\r\n") {
 		return false
 	}
-	path, _, _ := bytes.Cut(target, []byte{'?'})
+	path, _, _ := bytes.Cut(fields[1], []byte{'?'})
 	return string(path) == "/nginx"
 }
 
