@@ -469,12 +469,14 @@ func (st *state) logPath(o *original) string {
 // underscore_headers is allow, a name holding '_' (which forward auth
 // cannot drop from the request the proxy sends on), and an upgrade to
 // another protocol than WebSocket, or HTTP2-Settings (the gateway removes
-// them; forward auth cannot). X-Forwarded-For may repeat when it carries
-// the client address: its lines form the chain.
+// them; forward auth cannot). X-Forwarded-For is no exception (atk20i
+// F1): the gateway may take a proxy's several lines as one chain because
+// it rewrites the header the application gets; forward auth cannot, and
+// a SingleHeader rule would see one line while the application reads
+// another. The documented proxies send one line (nginx and Caddy replace
+// a client's).
 func (st *state) screen(o *original) string {
-	repeated, underscore := httprule.Screen(o.header, func(name string) bool {
-		return name == "X-Forwarded-For" && strings.EqualFold(st.cfg.ClientIPHeader, name)
-	})
+	repeated, underscore := httprule.Screen(o.header, nil)
 	if repeated != "" {
 		return "the header " + repeated + " is sent more than once"
 	}

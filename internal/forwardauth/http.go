@@ -271,7 +271,11 @@ func (s *Service) Run(ctx context.Context, ln, grpcLn net.Listener) error {
 	if srv != nil {
 		srv.closing.Store(true)
 		ln.Close()
-		srv.shutdown(sctx)
+		// Requests cut off at shutdown_timeout make serve exit 1 saying
+		// so (context.DeadlineExceeded), as the gateway's and the API's.
+		if serr := srv.shutdown(sctx); err == nil {
+			err = serr
+		}
 	}
 	if gs != nil {
 		done := make(chan struct{})
@@ -280,6 +284,9 @@ func (s *Service) Run(ctx context.Context, ln, grpcLn net.Listener) error {
 		case <-done:
 		case <-sctx.Done():
 			gs.Stop()
+			if err == nil {
+				err = sctx.Err()
+			}
 		}
 	}
 	for ; n > 0; n-- {

@@ -87,10 +87,13 @@ type dateLine struct {
 	line []byte // "Date: ...\r\n"
 }
 
-// A connection's states: Shutdown closes idle connections at once and
-// lets active ones answer (with Connection: close) first.
+// A connection's states. Shutdown closes idle connections at once, stops
+// reading a header that is not complete (as http.Server's Shutdown
+// closes a connection with no request read), and lets active ones, whose
+// request's header was read, answer (with Connection: close) first.
 const (
-	connActive int32 = iota
+	connActive int32 = iota // the header read: the body, the answer
+	connHeader              // reading a request's header
 	connIdle
 	connClosed
 )
@@ -98,7 +101,20 @@ const (
 type httpConn struct {
 	c     net.Conn
 	state atomic.Int32
+	// cut is set when shutdown closes the connection because
+	// shutdown_timeout passed: what is cut short then is lockgate's
+	// doing, not the peer's.
+	cut atomic.Bool
+	// stop orders shutdown's stopReading after a header's end: shutdown
+	// holds it while it sees connHeader and moves the deadline, and the
+	// connection takes it, when shutting down, once it has stored
+	// connActive, before it sets the body's deadline.
+	stop sync.Mutex
 }
+
+// stopReading ends a header read in progress at once: a read deadline in
+// the past. A header already buffered whole is still read, and answered.
+var stopReading = time.Unix(1, 0)
 
 func newHTTPServer(s *Service) *httpServer {
 	return &httpServer{s: s, conns: map[*httpConn]struct{}{}, now: time.Now,
@@ -137,9 +153,11 @@ func (srv *httpServer) serve(ln net.Listener) error {
 }
 
 // shutdown stops accepting (the caller closes the listener), closes idle
-// connections and waits for the others to answer the request they are
-// reading or answering, until ctx ends: then it closes them.
-func (srv *httpServer) shutdown(ctx context.Context) {
+// connections, stops reading headers not yet complete, and waits for the
+// others to answer the request they are reading or answering, until ctx
+// ends: then it closes them and returns ctx's error, so that serve says
+// requests were cut off (exits 1), as for the gateway and the API.
+func (srv *httpServer) shutdown(ctx context.Context) error {
 	srv.closing.Store(true)
 	finished := make(chan struct{})
 	go func() { srv.done.Wait(); close(finished) }()
@@ -149,15 +167,16 @@ func (srv *httpServer) shutdown(ctx context.Context) {
 		srv.closeIdle()
 		select {
 		case <-finished:
-			return
+			return nil
 		case <-ctx.Done():
 			srv.mu.Lock()
 			for hc := range srv.conns {
+				hc.cut.Store(true)
 				hc.c.Close()
 			}
 			srv.mu.Unlock()
 			<-finished
-			return
+			return ctx.Err()
 		case <-tick.C:
 		}
 	}
@@ -169,6 +188,16 @@ func (srv *httpServer) closeIdle() {
 	for hc := range srv.conns {
 		if hc.state.CompareAndSwap(connIdle, connClosed) {
 			hc.c.Close()
+		} else {
+			// serveConn stores connHeader, sets its deadline, then reads
+			// closing; closing was stored before this: either it sees
+			// closing and stops reading itself, or this deadline comes
+			// after its own.
+			hc.stop.Lock()
+			if hc.state.Load() == connHeader {
+				hc.c.SetReadDeadline(stopReading)
+			}
+			hc.stop.Unlock()
 		}
 	}
 }
@@ -185,6 +214,10 @@ type limitedReader struct {
 	// a timeout or the peer's close as if it were whole, and the header
 	// parser then calls it malformed (atk20h F4).
 	err error
+	// line is the request's first bytes (up to its capacity), buffered
+	// and read, to tell a request for /nginx the reader refused, even
+	// one whose request line was cut short (atk20i F2).
+	line []byte
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
@@ -195,6 +228,9 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		p = p[:l.n]
 	}
 	n, err := l.c.Read(p)
+	if k := cap(l.line) - len(l.line); k > 0 && n > 0 {
+		l.line = append(l.line, p[:min(n, k)]...)
+	}
 	l.n -= int64(n)
 	if err != nil {
 		l.err = err
@@ -227,7 +263,7 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 	}
 	remote := c.RemoteAddr().String()
 	rw := connIO(c)
-	lr := &limitedReader{c: rw}
+	lr := &limitedReader{c: rw, line: make([]byte, 0, 64)}
 	br := bufio.NewReaderSize(lr, 4<<10)
 	bw := bufio.NewWriterSize(rw, 4<<10)
 	// The deadlines are moved lazily: moving one updates a runtime timer,
@@ -275,33 +311,56 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 					return
 				}
 			}
-			if !hc.state.CompareAndSwap(connIdle, connActive) {
+			if !hc.state.CompareAndSwap(connIdle, connHeader) {
 				return // closed by shutdown
 			}
+		} else {
+			hc.state.Store(connHeader) // pipelined: not closed by shutdown
 		}
 		start := srv.now()
 		if served {
 			readWithin(start, srv.readHeaderTimeout)
 		} // else the wait above set the deadline: the connection's start and readHeaderTimeout
+		if srv.closing.Load() {
+			// Shutting down: only a header already received is read
+			// (closeIdle, which sets the same deadline, explains the order).
+			readBy = stopReading
+			c.SetReadDeadline(stopReading)
+		}
 		lr.n = maxHeaderBytes + 4096
 		lr.err = nil // the wait's timeouts are not the request's
 		// The request line as buffered, to answer a request the reader
 		// refuses as its endpoint expects (nginx: 403 carrying the status).
-		first, _ := br.Peek(min(br.Buffered(), 64))
-		nginx := asksNginx(first) // before the reader reuses its buffer
+		// bufio reads the next bytes in after those buffered: lr.line
+		// gets the request's first bytes in order.
+		first, _ := br.Peek(min(br.Buffered(), cap(lr.line)))
+		lr.line = append(lr.line[:0], first...)
 		req, err := http.ReadRequest(br)
 		if err != nil {
+			nginx := asksNginx(lr.line)
 			switch {
+			case srv.closing.Load() && lr.n > 0 && (lr.err != nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+				// Not yet a request: closed as http.Server's Shutdown
+				// closes a connection it has read no request from.
+				srv.s.log.Info("forward auth: shutting down: closed a connection whose request's header was not complete", "peer", remote)
 			case lr.n <= 0:
 				srv.refuse(c, bw, remote, nginx, http.StatusRequestHeaderFieldsTooLarge, err)
 			case lr.err != nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 				// The request was cut short, whatever the parser made of
 				// the part it got.
-				srv.incomplete(c, bw, remote, nginx, "header", cmp.Or(lr.err, err))
+				srv.incomplete(hc, bw, remote, nginx, "header", cmp.Or(lr.err, err))
 			default:
 				srv.refuse(c, bw, remote, nginx, http.StatusBadRequest, err)
 			}
 			return
+		}
+		hc.state.Store(connActive)
+		if srv.closing.Load() {
+			// Wait out a stopReading of shutdown's (stop): it must not
+			// land on the body's deadline.
+			hc.stop.Lock()
+			//lint:ignore SA2001 the lock is the wait
+			hc.stop.Unlock()
 		}
 		lr.n = math.MaxInt64
 		if status := screenRequest(req); status != 0 {
@@ -320,7 +379,16 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 		// (atk20g G1: the chunked body was read as further requests).
 		// Proxies ask over HTTP/1.1.
 		closeAfter := req.Close || req.ProtoMinor == 0 || len(req.TransferEncoding) > 0 || srv.closing.Load()
-		if req.ContentLength != 0 {
+		// A peer that is not a trusted proxy is refused whatever its
+		// request says: its body is not waited for (atk20i F5: a stalled
+		// one held the connection, and shutdown, for readTimeout), and the
+		// connection is closed after the refusal.
+		trusted := srv.s.state.Load().trustedPeer(peer)
+		unread := !trusted && req.ContentLength != 0
+		if !trusted {
+			closeAfter = true
+		}
+		if req.ContentLength != 0 && trusted {
 			// A body: read it away so the next request starts where it
 			// ends, unless the client waits for 100-continue before
 			// sending it or it is long; then close after answering.
@@ -338,7 +406,7 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 					// Cut short, or a malformed chunk: a request not
 					// received whole is not answered as one (atk20h F3).
 					if lr.err != nil || errors.Is(err, io.ErrUnexpectedEOF) {
-						srv.incomplete(c, bw, remote, req.URL.Path == "/nginx", "body", cmp.Or(lr.err, err))
+						srv.incomplete(hc, bw, remote, req.URL.Path == "/nginx", "body", cmp.Or(lr.err, err))
 					} else {
 						srv.refuse(c, bw, remote, req.URL.Path == "/nginx", http.StatusBadRequest, err)
 					}
@@ -347,9 +415,7 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 				start = srv.now() // for the Date: the request ended now
 			}
 		}
-		if !srv.s.state.Load().trustedPeer(peer) {
-			closeAfter = true // refused below; nothing to keep alive for
-		}
+		closeAfter = closeAfter || srv.closing.Load() // shutdown may have begun during the body
 		integration, hs, ok := endpointOf(req.URL.Path)
 		if !ok {
 			writeResponse(bw, srv.dateLine(start), http.StatusNotFound, notFound, "", req.Method == http.MethodHead, closeAfter, req)
@@ -368,7 +434,13 @@ func (srv *httpServer) serveConn(hc *httpConn) {
 			writeBy = now.Add(srv.writeTimeout)
 			c.SetWriteDeadline(writeBy)
 		}
-		if bw.Flush() != nil || closeAfter {
+		if bw.Flush() != nil {
+			return
+		}
+		if unread {
+			srv.lingerClose(c)
+		}
+		if closeAfter {
 			return
 		}
 	}
@@ -444,6 +516,13 @@ func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, remote string, nginx
 	if bw.Flush() != nil {
 		return
 	}
+	srv.lingerClose(c)
+}
+
+// lingerClose lets the peer read what was written before the connection
+// closes with bytes of its unread: it half-closes and reads the rest
+// away, for half a second at most.
+func (srv *httpServer) lingerClose(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.CloseWrite()
 	}
@@ -455,8 +534,14 @@ func (srv *httpServer) refuse(c net.Conn, bw *bufio.Writer, remote string, nginx
 // was cut short by the read timeout or the peer's close, after the
 // request had begun. A timeout is answered 408 (on /nginx, 403 carrying
 // 408), whatever the part received looks like; a peer that went away
-// gets no answer.
-func (srv *httpServer) incomplete(c net.Conn, bw *bufio.Writer, remote string, nginx bool, part string, err error) {
+// gets no answer; one shutdown cut off (shutdown_timeout passed) is
+// logged as such.
+func (srv *httpServer) incomplete(hc *httpConn, bw *bufio.Writer, remote string, nginx bool, part string, err error) {
+	c := hc.c
+	if hc.cut.Load() {
+		srv.s.log.Warn("forward auth: shutting down: shutdown_timeout passed with the request in flight: cut off", "peer", remote, "part", part)
+		return
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		limit := srv.readHeaderTimeout
 		if part == "body" {
@@ -468,19 +553,24 @@ func (srv *httpServer) incomplete(c net.Conn, bw *bufio.Writer, remote string, n
 	srv.s.log.Info("forward auth: the peer closed the connection during a request", "peer", remote, "part", part, "error", err.Error())
 }
 
-// asksNginx reports whether a request line asks for /nginx, to refuse a
-// request the reader could not take as nginx expects. It reads the
-// buffered bytes in place: it runs for every request.
+// asksNginx reports whether a request line (its first bytes) asks for
+// /nginx, to refuse a request the reader could not take as nginx
+// expects: a method and a target, separated by spaces or tabs, the
+// target whole (followed by a space, tab or line end), even when the
+// line is malformed (HTTP/0.9's, two spaces) or cut short.
 func asksNginx(line []byte) bool {
-	_, rest, ok := bytes.Cut(line, []byte{' '})
-	if !ok {
+	if i := bytes.IndexAny(line, "\r\n"); i >= 0 {
+		line = line[:i+1]
+	}
+	fields := bytes.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\n' })
+	if len(fields) < 2 {
 		return false
 	}
-	target, _, ok := bytes.Cut(rest, []byte{' '})
-	if !ok {
+	// The target is whole when something follows it.
+	if len(fields) == 2 && !bytes.ContainsAny(line[bytes.Index(line, fields[1])+len(fields[1]):], " \t\r\n") {
 		return false
 	}
-	path, _, _ := bytes.Cut(target, []byte{'?'})
+	path, _, _ := bytes.Cut(fields[1], []byte{'?'})
 	return string(path) == "/nginx"
 }
 
