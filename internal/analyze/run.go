@@ -94,6 +94,9 @@ type pass struct {
 	pool    sync.Pool
 	mu      sync.Mutex
 	damaged []string // inputs that could not be read to their end
+	// notReadSeen holds the inputs reported as not read (each of a
+	// file's ranges meets the same failure).
+	notReadSeen map[int]bool
 }
 
 // workerCount is how many workers scan: each has its share of the bound
@@ -324,6 +327,9 @@ func (p *pass) feed(ctx context.Context, i int, out chan<- chunk, streams *sync.
 	}
 	ranges, err := p.splitFile(i)
 	if err != nil {
+		if p.notRead(i, err) {
+			return nil
+		}
 		return err
 	}
 	for k := range ranges {
@@ -352,6 +358,9 @@ func (p *pass) feed(ctx context.Context, i int, out chan<- chunk, streams *sync.
 func (p *pass) scanStream(ctx context.Context, sc *scanner, a *agg, i int, handOff func(chunk) bool, done func(info chunkInfo, lo, hi int64) bool) error {
 	r, closer, err := openRecords(ctx, p.inputs[i], p.progress)
 	if err != nil {
+		if p.notRead(i, err) {
+			return nil
+		}
 		return err
 	}
 	defer closer.Close()
@@ -531,6 +540,26 @@ func fill(r io.Reader, b []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// notRead reports input i as not read, once, when it is a file met in a
+// directory that cannot be opened (see Input.found): false for any other
+// input, whose failure ends the analysis.
+func (p *pass) notRead(i int, err error) bool {
+	in := p.inputs[i]
+	if !in.found {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.notReadSeen == nil {
+		p.notReadSeen = map[int]bool{}
+	}
+	if !p.notReadSeen[i] {
+		p.notReadSeen[i] = true
+		p.damaged = append(p.damaged, in.Name+": not read: "+reason(err))
+	}
+	return true
 }
 
 func (p *pass) readFailed(i int, err error) {

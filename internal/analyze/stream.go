@@ -84,8 +84,16 @@ func (m *merger) start(ctx context.Context) error {
 			m.damaged = append(m.damaged, in.Name+": "+in.skip)
 		}
 	}
+	// An input without a good record is read all the same, first (it
+	// holds no event to wait for): its bad records and its damage are
+	// counted and reported as the analysis reports them.
+	var none []int
 	for i, sp := range m.span {
-		if sp[0] <= sp[1] && sp[1] >= m.flt.from && sp[0] <= m.flt.to {
+		switch {
+		case m.inputs[i].skip != "":
+		case sp[0] > sp[1]:
+			none = append(none, i)
+		case sp[1] >= m.flt.from && sp[0] <= m.flt.to:
 			m.pending = append(m.pending, i)
 		}
 	}
@@ -98,6 +106,7 @@ func (m *merger) start(ctx context.Context) error {
 		}
 		return 0
 	})
+	m.pending = append(none, m.pending...)
 	return nil
 }
 
@@ -168,7 +177,14 @@ func (m *merger) decode(i int, out chan<- []*event) error {
 	in := m.inputs[i]
 	r, closer, err := openRecords(m.ctx, in, m.progress)
 	if err != nil {
-		return err
+		if !in.found {
+			return err
+		}
+		// As the analysis does (pass.notRead): reported, not fatal.
+		m.mu.Lock()
+		m.damaged = append(m.damaged, in.Name+": not read: "+reason(err))
+		m.mu.Unlock()
+		return nil
 	}
 	defer closer.Close()
 	pool := &sync.Pool{New: func() any { b := make([]byte, 0, blockSize); return &b }}

@@ -1,0 +1,112 @@
+package analyze
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFileGoneAfterWalk: a file of a directory that is removed between
+// the walk and its turn (rotation, a sync of a live log directory) is
+// reported as not read, beside the records of the others, by the
+// analysis and by replay alike; --strict refuses it.
+func TestFileGoneAfterWalk(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.log"), lines(burst(3, 0, time.Second, "192.0.2.1", "/")...), false)
+	gone := writeFile(t, filepath.Join(dir, "b.log"), lines(burst(5, 0, time.Second, "192.0.2.2", "/")...), false)
+	goneGz := writeFile(t, filepath.Join(dir, "sub", "c.log.gz"), lines(burst(4, 0, time.Second, "192.0.2.3", "/")...), true)
+	writeFile(t, filepath.Join(dir, "sub", "d.log"), lines(burst(2, 0, time.Second, "192.0.2.4", "/")...), false)
+	ins, err := Expand(t.Context(), []string{dir}, Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{gone, goneGz} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{gone + ": not read: no such file or directory", goneGz + ": not read: no such file or directory"}
+	check := func(what string, records int64, warnings []string) {
+		t.Helper()
+		got := strings.Join(warnings, "\n")
+		for _, w := range want {
+			if strings.Count(got, w) != 1 {
+				t.Errorf("%s: warnings %q, want %q once", what, got, w)
+			}
+		}
+		if records != 5 {
+			t.Errorf("%s: %d records, want 5", what, records)
+		}
+	}
+	r, err := Analyze(t.Context(), ins, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("analysis", r.Records, r.Warnings)
+	// Ranges of a file: each meets the failure, one warning.
+	p := &pass{inputs: ins, winMs: 60_000, maxKeys: 10, flt: filter{from: 1, to: 0}, rangeSize: 64}
+	res, err := p.run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.damaged) != 2 {
+		t.Errorf("small ranges: damaged %q, want the two files once each", res.damaged)
+	}
+	rep, err := Replay(t.Context(), ins, ReplayOptions{ACL: aclWith(t, "Blanket", 100, 60, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("replay", rep.Records, rep.Warnings)
+	if _, err := Analyze(t.Context(), ins, Options{Strict: true}); err == nil || !strings.Contains(err.Error(), "damaged input (--strict): ") {
+		t.Errorf("strict: %v", err)
+	}
+	// A file named, not met in a directory, that cannot be opened is an
+	// error: it is what was asked for.
+	named := writeFile(t, filepath.Join(t.TempDir(), "named.log"), lines(burst(1, 0, time.Second, "192.0.2.1", "/")...), false)
+	ins, err = Expand(t.Context(), []string{named}, Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(named)
+	if _, err := Analyze(t.Context(), ins, Options{}); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("a named file removed: %v", err)
+	}
+}
+
+// TestReplayInputsWithoutGoodRecords: an input that holds no good record
+// is read by replay all the same, so that its bad records and damage are
+// counted and reported as the analysis reports them.
+func TestReplayInputsWithoutGoodRecords(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, filepath.Join(dir, "good.log"), lines(burst(3, 0, time.Second, "192.0.2.1", "/")...), false)
+	junk := writeFile(t, filepath.Join(dir, "junk.log"), "hello\nworld\n", false)
+	// A gzip object cut inside its data.
+	whole := writeFile(t, filepath.Join(t.TempDir(), "x.gz"), lines(burst(50, 0, time.Second, "192.0.2.2", "/")...), true)
+	b, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := writeFile(t, filepath.Join(dir, "cut.gz"), string(b[:12]), false)
+	ins, err := Expand(t.Context(), []string{good, junk, cut}, Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Analyze(t.Context(), ins, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, span := range [][][2]int64{nil, r.Span} {
+		rep, err := Replay(t.Context(), ins, ReplayOptions{ACL: aclWith(t, "Blanket", 100, 60, ""), Span: span})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(rep.Warnings, "\n")
+		if rep.Records != r.Records || rep.BadRecords != r.BadRecords || rep.BadRecords != 2 ||
+			!strings.Contains(got, junk+":1: ") || !strings.Contains(got, junk+":2: ") || !strings.Contains(got, cut+": ") {
+			t.Errorf("span given %v: replay %d records, %d bad, warnings %q; analysis %d records, %d bad, warnings %q",
+				span != nil, rep.Records, rep.BadRecords, got, r.Records, r.BadRecords, r.Warnings)
+		}
+	}
+}
