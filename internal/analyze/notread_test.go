@@ -1,9 +1,14 @@
 package analyze
 
 import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -108,5 +113,72 @@ func TestReplayInputsWithoutGoodRecords(t *testing.T) {
 			t.Errorf("span given %v: replay %d records, %d bad, warnings %q; analysis %d records, %d bad, warnings %q",
 				span != nil, rep.Records, rep.BadRecords, got, r.Records, r.BadRecords, r.Warnings)
 		}
+	}
+}
+
+// TestShrinkWhileStreamed: a file read as a stream (every file replay
+// reads, a gzipped one the analysis reads) that is cut short after it
+// was opened is reported as changed, as a mapped range is, not read as
+// if it ended there.
+func TestShrinkWhileStreamed(t *testing.T) {
+	// Random URIs: the gzipped file too is longer than what is read
+	// ahead of the scan when it is opened.
+	var rs []req
+	for i := range 20000 {
+		rs = append(rs, req{at: time.Duration(i) * time.Second, ip: "192.0.2.1", uri: "/" + rand.Text() + rand.Text() + rand.Text()})
+	}
+	body := lines(rs...)
+	for _, gz := range []bool{false, true} {
+		path := writeFile(t, filepath.Join(t.TempDir(), "x.log"), body, gz)
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, closer, err := openRecords(t.Context(), FileInput(path, st.Size()), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, st.Size()/2); err != nil {
+			t.Fatal(err)
+		}
+		c := &chunker{r: r, pool: &sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}, size: 4096}
+		for data, _ := c.next(); data != nil; data, _ = c.next() {
+		}
+		closer.Close()
+		if c.err == nil || !strings.Contains(c.err.Error(), "the file changed while it was read (it is shorter than it was)") {
+			t.Errorf("gzip %v: read error %v, want the file changed", gz, c.err)
+		}
+	}
+}
+
+// TestReplayKeepsSpanPassDamage: replay without the analysis's spans
+// reads its inputs twice; damage the first pass met (a file cut short
+// while it read it) is reported although the second reads the input,
+// as it now is, to its end; damage both met is reported once.
+func TestReplayKeepsSpanPassDamage(t *testing.T) {
+	body := lines(burst(6, 0, time.Second, "192.0.2.1", "/")...)
+	half := body[:strings.Index(body[len(body)/2:], "\n")+len(body)/2+1]
+	changed := errors.New("bytes 10 to 20: the file changed while it was read (it is shorter than it was)")
+	opens := 0
+	in := Input{Name: "rotated.log", Size: -1, open: func(context.Context) (io.ReadCloser, error) {
+		opens++
+		if opens == 1 {
+			return io.NopCloser(io.MultiReader(strings.NewReader(half), failingReader{changed})), nil
+		}
+		return io.NopCloser(strings.NewReader(half)), nil
+	}}
+	whole := writeFile(t, filepath.Join(t.TempDir(), "x.gz"), body, true)
+	b, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := writeFile(t, filepath.Join(t.TempDir(), "cut.gz"), string(b[:len(b)-20]), false)
+	rep, err := Replay(t.Context(), []Input{in, FileInput(cut, int64(len(b)-20))}, ReplayOptions{ACL: aclWith(t, "Blanket", 100, 60, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(rep.Warnings, "\n")
+	if opens != 2 || strings.Count(got, "rotated.log: "+changed.Error()) != 1 || strings.Count(got, cut+": ") != 1 {
+		t.Errorf("%d opens, warnings %q", opens, rep.Warnings)
 	}
 }

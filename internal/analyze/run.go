@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -580,6 +581,26 @@ func boundary(b []byte) int {
 	return -1
 }
 
+// shrinkReader reads a regular file and fails, rather than end, when the
+// file ends before the size it had when it was opened: a log rotated or
+// rewritten in place while it is read. The ranges of a file that are
+// mapped see it by the fault (scanMapped); a file read as a stream (a
+// gzipped one, and every file replay reads) sees it here.
+type shrinkReader struct {
+	r    io.Reader
+	n    int64
+	size int64
+}
+
+func (s *shrinkReader) Read(b []byte) (int, error) {
+	n, err := s.r.Read(b)
+	s.n += int64(n)
+	if err == io.EOF && s.n < s.size {
+		err = fmt.Errorf("bytes %d to %d: the file changed while it was read (it is shorter than it was)", s.n, s.size)
+	}
+	return n, err
+}
+
 // openRecords opens an input and undoes gzip when its first bytes say so
 // (AWS WAF's S3 objects are gzipped, whatever their name).
 func openRecords(ctx context.Context, in Input, prog *Progress) (io.Reader, io.Closer, error) {
@@ -588,6 +609,11 @@ func openRecords(ctx context.Context, in Input, prog *Progress) (io.Reader, io.C
 		return nil, nil, err
 	}
 	var src io.Reader = rc
+	if f, ok := rc.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			src = &shrinkReader{r: rc, size: st.Size()}
+		}
+	}
 	if prog != nil {
 		src = prog.reader(rc)
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -153,6 +154,32 @@ func (m *merger) warnings() []string {
 			w += "\n  " + b.String()
 		}
 		out = append(out, w)
+	}
+	return out
+}
+
+// alsoDamaged returns the damage the pass for the inputs' spans met in
+// inputs whose replay met none: a file cut short while that pass read it
+// is read whole, as it now is, by replay, which would otherwise not know
+// that it changed.
+func (m *merger) alsoDamaged(earlier []string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, d := range earlier {
+		if slices.Contains(m.damaged, d) {
+			continue // the same words: an input not read
+		}
+		seen := false
+		for _, in := range m.inputs {
+			if strings.HasPrefix(d, in.Name+": ") && slices.ContainsFunc(m.damaged, func(r string) bool { return strings.HasPrefix(r, in.Name+": ") }) {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			out = append(out, d)
+		}
 	}
 	return out
 }
