@@ -332,7 +332,7 @@ func (s *scanner) record() error {
 func (s *scanner) member(id uint8) error {
 	switch id {
 	case memberTimestamp:
-		ts, err := s.number()
+		ts, err := s.number("timestamp")
 		if err != nil {
 			return err
 		}
@@ -351,7 +351,7 @@ func (s *scanner) member(id uint8) error {
 		if s.peek() == 'n' {
 			return s.skipValue()
 		}
-		n, err := s.number()
+		n, err := s.number("requestBodySize")
 		s.f.bodySize = n
 		return err
 	case memberHTTPRequest:
