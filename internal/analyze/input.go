@@ -101,6 +101,14 @@ func Expand(ctx context.Context, args []string, src Sources) ([]Input, error) {
 			if r == nil {
 				r = os.Stdin
 			}
+			// Standard input redirected from a file is that file: read
+			// once, as every file is, whether it is named before (its own
+			// name) or after (its name, /dev/stdin).
+			if f, ok := r.(*os.File); ok {
+				if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && !e.first(st) {
+					continue
+				}
+			}
 			out = append(out, ReaderInput("-", r))
 		case strings.HasPrefix(a, "s3://"):
 			store := src.S3

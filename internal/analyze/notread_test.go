@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -180,5 +181,41 @@ func TestReplayKeepsSpanPassDamage(t *testing.T) {
 	got := strings.Join(rep.Warnings, "\n")
 	if opens != 2 || strings.Count(got, "rotated.log: "+changed.Error()) != 1 || strings.Count(got, cut+": ") != 1 {
 		t.Errorf("%d opens, warnings %q", opens, rep.Warnings)
+	}
+}
+
+// TestStdinIsAFile: standard input redirected from a file is read once
+// however else the file is named, before or after `-` (its name, or
+// /dev/stdin, here /proc/self/fd/N: the test's own standard input is no
+// file).
+func TestStdinIsAFile(t *testing.T) {
+	path := writeFile(t, filepath.Join(t.TempDir(), "a.log"), lines(burst(3, 0, time.Second, "192.0.2.1", "/")...), false)
+	for _, other := range []string{"", "path", "fd"} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"-", path}
+		switch other {
+		case "path":
+			args = []string{path, "-"}
+		case "fd":
+			args[1] = "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+			if _, err := os.Stat(args[1]); err != nil {
+				t.Skip("no /proc/self/fd")
+			}
+		}
+		ins, err := Expand(t.Context(), args, Sources{Stdin: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Analyze(t.Context(), ins, Options{})
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ins) != 1 || ins[0].Name != args[0] || r.Records != 3 {
+			t.Errorf("%q: %d inputs (first %s), %d records, want 1 (%s) and 3 records", args, len(ins), ins[0].Name, r.Records, args[0])
+		}
 	}
 }
