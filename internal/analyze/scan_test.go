@@ -133,6 +133,7 @@ func FuzzScanner(f *testing.F) {
 	f.Add([]byte(rec))
 	f.Add([]byte(rec + "\n" + rec))
 	f.Add([]byte(rec + rec))
+	f.Add([]byte(rec + "\r" + rec + "\r\n" + rec + "\rjunk\n{}\r" + rec + "\r"))
 	f.Add([]byte(`{"timestamp":1,"x":[1e19,-9223372036854775808,1E+400,0.5e-400],"httpRequest":{"clientIp":"1.2.3.4"}}`))
 	f.Add([]byte(`{"timestamp":1e19,"requestBodySize":99999999999999999999,"httpRequest":{"clientIp":"1.2.3.4"}}`))
 	f.Add([]byte(`{"timestamp":1,"httpRequest":{"clientIp":"a\u0041","uri":"\ud800"}}`))
