@@ -35,6 +35,11 @@ type Input struct {
 	// symbolic link that leads nowhere, a named pipe): the analysis
 	// reports it beside the damaged inputs, an error with --strict.
 	skip string
+	// found is set for a file met in a directory rather than named: one
+	// that cannot be opened when its turn comes (its mode, or it was
+	// removed since the walk) is reported as not read, as an entry that
+	// is no regular file is, rather than ending the analysis.
+	found bool
 }
 
 // Open opens the stream.
@@ -95,6 +100,14 @@ func Expand(ctx context.Context, args []string, src Sources) ([]Input, error) {
 			r := src.Stdin
 			if r == nil {
 				r = os.Stdin
+			}
+			// Standard input redirected from a file is that file: read
+			// once, as every file is, whether it is named before (its own
+			// name) or after (its name, /dev/stdin).
+			if f, ok := r.(*os.File); ok {
+				if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && !e.first(st) {
+					continue
+				}
 			}
 			out = append(out, ReaderInput("-", r))
 		case strings.HasPrefix(a, "s3://"):
@@ -191,7 +204,10 @@ func (e *expander) path(path string) ([]Input, error) {
 func (e *expander) dir(dir string, out *[]Input) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return err
+		// What was listed before the failure is read; the directory is
+		// reported (a directory gathered from several sources often
+		// holds one that only its owner may list).
+		*out = append(*out, skippedInput(dir, "not read: "+reason(err)))
 	}
 	for _, d := range ents {
 		if strings.HasPrefix(d.Name(), ".") {
@@ -210,7 +226,10 @@ func (e *expander) dir(dir string, out *[]Input) error {
 				continue
 			}
 		} else if info, err = d.Info(); err != nil {
-			return err
+			// Removed since the directory was listed, or a path the
+			// system refuses (longer than PATH_MAX).
+			*out = append(*out, skippedInput(p, "not read: "+reason(err)))
+			continue
 		}
 		switch {
 		case info.IsDir():
@@ -223,7 +242,9 @@ func (e *expander) dir(dir string, out *[]Input) error {
 		case info.Mode().IsRegular():
 			e.files++
 			if e.first(info) {
-				*out = append(*out, FileInput(p, info.Size()))
+				in := FileInput(p, info.Size())
+				in.found = true
+				*out = append(*out, in)
 			}
 		default:
 			*out = append(*out, skippedInput(p, "not read: not a regular file ("+fileKind(info.Mode())+"); name it to read it"))
@@ -234,6 +255,16 @@ func (e *expander) dir(dir string, out *[]Input) error {
 
 func skippedInput(path, why string) Input {
 	return Input{Name: path, Size: 0, skip: why, open: func(context.Context) (io.ReadCloser, error) { return nil, errors.New(path + ": " + why) }}
+}
+
+// reason is why a path could not be read, without the path and the
+// system call that a *fs.PathError repeats.
+func reason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // fileKind names what a directory entry is when it is no regular file.

@@ -88,6 +88,9 @@ func (p *pass) splitFile(i int) ([]fileRange, error) {
 func (p *pass) scanRange(sc *scanner, a *agg, src int, r *fileRange, pool *sync.Pool, done func(info chunkInfo, lo, hi int64) bool) error {
 	f, err := os.Open(r.path)
 	if err != nil {
+		if p.notRead(src, err) {
+			return nil
+		}
 		return err
 	}
 	defer f.Close()

@@ -64,6 +64,16 @@ func recordCases(t *testing.T) []recordCase {
 		{"a long line of brackets", r + "\n" + strings.Repeat("[", 9000) + "\n" + r + "\n", 2, []int{2}, tooLong},
 		{"junk, then a long record", r + "\n" + "xx" + padded(4000) + "\n" + r + "\n", 2, []int{2}, tooLong},
 		{"a blank line longer than the bound, a value far into it", r + "\n" + strings.Repeat(" ", 4000) + "7" + "\n" + r + "\n", 2, []int{2}, tooLong},
+		// CR: the CR of a CRLF line end is the line end's; a lone CR is
+		// no line end, and after a record it is junk.
+		{"a record as long as the bound, CRLF", r + "\r\n" + padded(3000) + "\r\n" + r + "\r\n", 3, nil, ""},
+		{"a record one byte longer than the bound, CRLF", r + "\r\n" + padded(3001) + "\r\n" + r + "\r\n", 2, []int{2}, tooLong},
+		{"a record as long as the bound ending a Firehose concatenation, CRLF", r + padded(3000) + "\r\n" + r + "\n", 3, nil, ""},
+		{"a CR ending the data", r + "\n" + r + "\r", 2, nil, ""},
+		{"records separated by a lone CR: one bad line", r + "\n" + r + "\r" + r + "\r" + r + "\n" + r + "\n", 2, []int{2}, "unexpected data after the record"},
+		{"junk after a lone CR", r + "\rjunk\n" + r + "\n", 1, []int{1}, "unexpected data after the record"},
+		{"an empty object, a lone CR and junk: one bad record", "{}\rjunk\n" + r + "\n", 1, []int{1}, "unexpected data after the record"},
+		{"records separated by lone CRs, longer than the bound: one bad line", strings.Repeat(r+"\r", 10) + "\n" + r + "\n", 1, []int{1}, tooLong},
 		{"long lines in a row", long + "\n" + long + "\r\n" + r + "\n" + long, 1, []int{1, 2, 4}, tooLong},
 	}
 }
@@ -126,9 +136,8 @@ func TestRecordBounds(t *testing.T) {
 			}
 			check("standard input", r)
 
-			if tt.records == 0 {
-				return // replay opens no input without a record (its span is empty)
-			}
+			// Replay reads an input without a good record too, for its
+			// bad records.
 			rep := replay(t, ReplayOptions{ACL: aclWith(t, "Blanket", 100, 60, "")}, plain)
 			var got string
 			for _, w := range rep.Warnings {

@@ -156,6 +156,7 @@ func Replay(ctx context.Context, inputs []Input, o ReplayOptions) (*ReplayReport
 	}
 	rep := &ReplayReport{ByAction: []ActionCount{}, Rules: []RuleReplay{}, Warnings: []string{}}
 	span := o.Span
+	var spanDamaged []string
 	if span == nil {
 		// A quick pass for each input's first and last timestamp, so that
 		// an input is opened only when its records are due.
@@ -164,7 +165,7 @@ func Replay(ctx context.Context, inputs []Input, o ReplayOptions) (*ReplayReport
 		if err != nil {
 			return nil, err
 		}
-		span = res.span
+		span, spanDamaged = res.span, res.damaged
 	}
 
 	var cur *event
@@ -231,6 +232,7 @@ func Replay(ctx context.Context, inputs []Input, o ReplayOptions) (*ReplayReport
 	}
 	rep.BadRecords = m.badN.Load()
 	rep.Warnings = append(rep.Warnings, m.warnings()...)
+	rep.Warnings = append(rep.Warnings, m.alsoDamaged(spanDamaged)...)
 	if rep.LateRecords > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d records came more than %v after later records of the same input and were evaluated at the replay clock's time", rep.LateRecords, o.Reorder))
 	}

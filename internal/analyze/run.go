@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -94,6 +95,9 @@ type pass struct {
 	pool    sync.Pool
 	mu      sync.Mutex
 	damaged []string // inputs that could not be read to their end
+	// notReadSeen holds the inputs reported as not read (each of a
+	// file's ranges meets the same failure).
+	notReadSeen map[int]bool
 }
 
 // workerCount is how many workers scan: each has its share of the bound
@@ -324,6 +328,9 @@ func (p *pass) feed(ctx context.Context, i int, out chan<- chunk, streams *sync.
 	}
 	ranges, err := p.splitFile(i)
 	if err != nil {
+		if p.notRead(i, err) {
+			return nil
+		}
 		return err
 	}
 	for k := range ranges {
@@ -352,6 +359,9 @@ func (p *pass) feed(ctx context.Context, i int, out chan<- chunk, streams *sync.
 func (p *pass) scanStream(ctx context.Context, sc *scanner, a *agg, i int, handOff func(chunk) bool, done func(info chunkInfo, lo, hi int64) bool) error {
 	r, closer, err := openRecords(ctx, p.inputs[i], p.progress)
 	if err != nil {
+		if p.notRead(i, err) {
+			return nil
+		}
 		return err
 	}
 	defer closer.Close()
@@ -533,6 +543,26 @@ func fill(r io.Reader, b []byte) (int, error) {
 	return n, nil
 }
 
+// notRead reports input i as not read, once, when it is a file met in a
+// directory that cannot be opened (see Input.found): false for any other
+// input, whose failure ends the analysis.
+func (p *pass) notRead(i int, err error) bool {
+	in := p.inputs[i]
+	if !in.found {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.notReadSeen == nil {
+		p.notReadSeen = map[int]bool{}
+	}
+	if !p.notReadSeen[i] {
+		p.notReadSeen[i] = true
+		p.damaged = append(p.damaged, in.Name+": not read: "+reason(err))
+	}
+	return true
+}
+
 func (p *pass) readFailed(i int, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -551,6 +581,26 @@ func boundary(b []byte) int {
 	return -1
 }
 
+// shrinkReader reads a regular file and fails, rather than end, when the
+// file ends before the size it had when it was opened: a log rotated or
+// rewritten in place while it is read. The ranges of a file that are
+// mapped see it by the fault (scanMapped); a file read as a stream (a
+// gzipped one, and every file replay reads) sees it here.
+type shrinkReader struct {
+	r    io.Reader
+	n    int64
+	size int64
+}
+
+func (s *shrinkReader) Read(b []byte) (int, error) {
+	n, err := s.r.Read(b)
+	s.n += int64(n)
+	if err == io.EOF && s.n < s.size {
+		err = fmt.Errorf("bytes %d to %d: the file changed while it was read (it is shorter than it was)", s.n, s.size)
+	}
+	return n, err
+}
+
 // openRecords opens an input and undoes gzip when its first bytes say so
 // (AWS WAF's S3 objects are gzipped, whatever their name).
 func openRecords(ctx context.Context, in Input, prog *Progress) (io.Reader, io.Closer, error) {
@@ -559,6 +609,11 @@ func openRecords(ctx context.Context, in Input, prog *Progress) (io.Reader, io.C
 		return nil, nil, err
 	}
 	var src io.Reader = rc
+	if f, ok := rc.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			src = &shrinkReader{r: rc, size: st.Size()}
+		}
+	}
 	if prog != nil {
 		src = prog.reader(rc)
 	}

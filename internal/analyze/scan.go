@@ -104,7 +104,7 @@ func (s *scanner) segment(start int) error {
 			s.segEnd = s.segStart + i + 1
 		}
 	}
-	if s.segEnd-s.segStart > maxRecord {
+	if n := s.segEnd - s.segStart; n > maxRecord && (s.segEnd < len(s.data) || n-crlf(s.data, s.segStart) > maxRecord) {
 		s.pos = s.segEnd
 		return errTooLong
 	}
@@ -112,6 +112,15 @@ func (s *scanner) segment(start int) error {
 }
 
 var errTooLong = errors.New("too long")
+
+// crlf is 1 when the line data (from its start at from) ends in the CR
+// of a CRLF line end (or of the last line), else 0.
+func crlf(data []byte, from int) int {
+	if len(data) > from && data[len(data)-1] == '\r' {
+		return 1
+	}
+	return 0
+}
 
 func (s *scanner) tooLong() error {
 	return fmt.Errorf("longer than %d bytes, the most a record may be (skipped unread)", maxRecord)
@@ -155,7 +164,9 @@ func (s *scanner) next() (start int, err error) {
 				}
 			}
 			s.data = s.full[:end]
-			s.long, s.segEnd = end-s.pos > maxRecord, s.pos
+			// The CR of a CRLF line end is the line end's, not the
+			// record's: it is not counted against maxRecord.
+			s.long, s.segEnd = end-s.pos-crlf(s.data, s.pos) > maxRecord, s.pos
 			if !s.slow {
 				if s.idx == nil {
 					s.idx = new(lineIndex)
@@ -186,8 +197,12 @@ func (s *scanner) next() (start int, err error) {
 	// A record ends its line (or is followed directly by the next one).
 	s.skipSpaces()
 	if s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case '\r', '{':
+		// A CR ends a record only as the CR of a CRLF line end (or at
+		// the end of the data): a lone CR is no line end (neither
+		// RFC 8259 nor the JSON Lines convention makes it one), so
+		// `{…}\r{…}` is one line, one bad record, however long.
+		switch c := s.data[s.pos]; {
+		case c == '{', c == '\r' && s.pos == len(s.data)-1:
 		default:
 			err = s.fail("unexpected data after the record")
 			s.resync(start)
@@ -332,7 +347,7 @@ func (s *scanner) record() error {
 func (s *scanner) member(id uint8) error {
 	switch id {
 	case memberTimestamp:
-		ts, err := s.number()
+		ts, err := s.number("timestamp")
 		if err != nil {
 			return err
 		}
@@ -351,7 +366,7 @@ func (s *scanner) member(id uint8) error {
 		if s.peek() == 'n' {
 			return s.skipValue()
 		}
-		n, err := s.number()
+		n, err := s.number("requestBodySize")
 		s.f.bodySize = n
 		return err
 	case memberHTTPRequest:

@@ -95,6 +95,12 @@ func TestScanner(t *testing.T) {
 		{"a timestamp with a trailing point", `{"timestamp":1793635234973.,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"invalid number at byte 14"}, nil},
 		{"a skipped number with a leading zero", `{"timestamp":1,"x":007,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"invalid number (leading zero) at byte 20"}, nil},
 		{"a skipped number with an empty exponent", `{"timestamp":1,"x":1e,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"invalid number at byte 20"}, nil},
+		// RFC 8259 bounds no number: only a member the analyzer uses
+		// may, and the error names it.
+		{"skipped numbers of any magnitude", `{"timestamp":1,"x":[1e19,9223372036854775807,-1e308,1e400,123456789012345678901234567890.5e-400],"y":1E+99999,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 1, nil, nil},
+		{"a timestamp out of range", `{"timestamp":9223372036854775807,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"timestamp out of range at byte 14"}, nil},
+		{"a timestamp out of range as a float", `{"timestamp":1e19,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"timestamp out of range at byte 14"}, nil},
+		{"a body size out of range", `{"timestamp":1,"requestBodySize":1e400,"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"requestBodySize out of range at byte 34"}, nil},
 		{"two commas in a skipped array", `{"timestamp":1,"x":[1,2,,3],"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"expected a value at byte 25"}, nil},
 		{"no colon in a skipped object", `{"timestamp":1,"x":{"a" 1},"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"expected : at byte 25"}, nil},
 		{"a trailing comma in a skipped object", `{"timestamp":1,"x":{"a":1,},"httpRequest":{"clientIp":"1.2.3.4"}}`, "", 0, []string{"expected a member name at byte 27"}, nil},
@@ -127,6 +133,9 @@ func FuzzScanner(f *testing.F) {
 	f.Add([]byte(rec))
 	f.Add([]byte(rec + "\n" + rec))
 	f.Add([]byte(rec + rec))
+	f.Add([]byte(rec + "\r" + rec + "\r\n" + rec + "\rjunk\n{}\r" + rec + "\r"))
+	f.Add([]byte(`{"timestamp":1,"x":[1e19,-9223372036854775808,1E+400,0.5e-400],"httpRequest":{"clientIp":"1.2.3.4"}}`))
+	f.Add([]byte(`{"timestamp":1e19,"requestBodySize":99999999999999999999,"httpRequest":{"clientIp":"1.2.3.4"}}`))
 	f.Add([]byte(`{"timestamp":1,"httpRequest":{"clientIp":"a\u0041","uri":"\ud800"}}`))
 	f.Add([]byte(`{"timestamp":1e3,"httpRequest":{"clientIp":"x","headers":[{"name":"X-Forwarded-For","value":"1"}]}}`))
 	f.Add([]byte(`{"timestamp":1,"x":[1,{"a":"b\u0041"},-0.5e+3,true],"httpRequest":{"clientIp":"x"}}` + "\n"))

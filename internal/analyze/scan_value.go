@@ -9,10 +9,13 @@ import (
 // numbers, literals, and the values of the members it skips, each checked
 // against RFC 8259 so that a record that is no JSON is a bad record.
 
-// number reads an integer, or a number with a fraction or exponent
-// (truncated), as a timestamp may be written. It takes JSON numbers only
-// (RFC 8259): no leading zero, a digit on both sides of a point.
-func (s *scanner) number() (int64, error) {
+// number reads the value of the member name, a number the analyzer uses:
+// an integer, or a number with a fraction or exponent (truncated), as a
+// timestamp may be written. It takes JSON numbers only (RFC 8259): no
+// leading zero, a digit on both sides of a point; and, as RFC 8259 lets
+// an implementation, only those within ±2^62, an error that names the
+// member. The numbers of the members skipped have no bound (skipNumber).
+func (s *scanner) number(name string) (int64, error) {
 	d := s.data
 	i := s.pos
 	neg := false
@@ -24,7 +27,7 @@ func (s *scanner) number() (int64, error) {
 	var n int64
 	for i < len(d) && '0' <= d[i] && d[i] <= '9' {
 		if n > (1<<62)/10 {
-			return 0, s.fail("number out of range")
+			return 0, s.fail(name + " out of range")
 		}
 		n = n*10 + int64(d[i]-'0')
 		i++
@@ -54,7 +57,7 @@ func (s *scanner) number() (int64, error) {
 		}
 		f, err := strconv.ParseFloat(string(d[s.pos:j]), 64)
 		if err != nil || f > 1<<62 || f < -(1<<62) {
-			return 0, s.fail("invalid number")
+			return 0, s.fail(name + " out of range") // the grammar is checked above
 		}
 		s.pos = j
 		return int64(f), nil
@@ -64,6 +67,40 @@ func (s *scanner) number() (int64, error) {
 		n = -n
 	}
 	return n, nil
+}
+
+// skipNumber moves past a number of a member the analyzer does not use,
+// checking its grammar only: RFC 8259 sets no bound on a number's
+// magnitude or precision, and the value is not needed.
+func (s *scanner) skipNumber() error {
+	d := s.data
+	i := s.pos
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	start := i
+	if i = digits(d, i); i < 0 {
+		return s.fail("expected a number")
+	}
+	if d[start] == '0' && i-start > 1 {
+		return s.fail("invalid number (leading zero)")
+	}
+	if i < len(d) && d[i] == '.' {
+		if i = digits(d, i+1); i < 0 {
+			return s.fail("invalid number")
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if i = digits(d, i); i < 0 {
+			return s.fail("invalid number")
+		}
+	}
+	s.pos = i
+	return nil
 }
 
 // digits returns the end of the digits at i, or -1 when there is none.
@@ -102,8 +139,7 @@ func (s *scanner) skipValue() error {
 		return s.literal("null")
 	default:
 		if c == '-' || '0' <= c && c <= '9' {
-			_, err := s.number()
-			return err
+			return s.skipNumber()
 		}
 		return s.fail("expected a value")
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -84,8 +85,16 @@ func (m *merger) start(ctx context.Context) error {
 			m.damaged = append(m.damaged, in.Name+": "+in.skip)
 		}
 	}
+	// An input without a good record is read all the same, first (it
+	// holds no event to wait for): its bad records and its damage are
+	// counted and reported as the analysis reports them.
+	var none []int
 	for i, sp := range m.span {
-		if sp[0] <= sp[1] && sp[1] >= m.flt.from && sp[0] <= m.flt.to {
+		switch {
+		case m.inputs[i].skip != "":
+		case sp[0] > sp[1]:
+			none = append(none, i)
+		case sp[1] >= m.flt.from && sp[0] <= m.flt.to:
 			m.pending = append(m.pending, i)
 		}
 	}
@@ -98,6 +107,7 @@ func (m *merger) start(ctx context.Context) error {
 		}
 		return 0
 	})
+	m.pending = append(none, m.pending...)
 	return nil
 }
 
@@ -148,6 +158,32 @@ func (m *merger) warnings() []string {
 	return out
 }
 
+// alsoDamaged returns the damage the pass for the inputs' spans met in
+// inputs whose replay met none: a file cut short while that pass read it
+// is read whole, as it now is, by replay, which would otherwise not know
+// that it changed.
+func (m *merger) alsoDamaged(earlier []string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, d := range earlier {
+		if slices.Contains(m.damaged, d) {
+			continue // the same words: an input not read
+		}
+		seen := false
+		for _, in := range m.inputs {
+			if strings.HasPrefix(d, in.Name+": ") && slices.ContainsFunc(m.damaged, func(r string) bool { return strings.HasPrefix(r, in.Name+": ") }) {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // eventBatch is how many events a stream hands over at once.
 const eventBatch = 256
 
@@ -168,7 +204,14 @@ func (m *merger) decode(i int, out chan<- []*event) error {
 	in := m.inputs[i]
 	r, closer, err := openRecords(m.ctx, in, m.progress)
 	if err != nil {
-		return err
+		if !in.found {
+			return err
+		}
+		// As the analysis does (pass.notRead): reported, not fatal.
+		m.mu.Lock()
+		m.damaged = append(m.damaged, in.Name+": not read: "+reason(err))
+		m.mu.Unlock()
+		return nil
 	}
 	defer closer.Close()
 	pool := &sync.Pool{New: func() any { b := make([]byte, 0, blockSize); return &b }}
