@@ -225,6 +225,11 @@ func (e *expander) dir(dir string, out *[]Input) error {
 				*out = append(*out, skippedInput(p, fmt.Sprintf("not read: a symbolic link to %s: %v", target, err)))
 				continue
 			}
+			if fsys := pseudoFS(p); fsys != "" {
+				target, _ := os.Readlink(p)
+				*out = append(*out, skippedInput(p, fmt.Sprintf("not read: a symbolic link to %s, on the kernel's %s file system; name it to read it", target, fsys)))
+				continue
+			}
 		} else if info, err = d.Info(); err != nil {
 			// Removed since the directory was listed, or a path the
 			// system refuses (longer than PATH_MAX).
