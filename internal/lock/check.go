@@ -30,8 +30,11 @@ type CheckResult struct {
 // Check verifies token, decides whether its account is locked now, and
 // records the attempt; it returns only after the attempt is committed.
 func (s *Service) Check(ctx context.Context, token string, in CheckInput) (CheckResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.checkTimeout)
-	defer cancel()
+	if s.checkTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.checkTimeout)
+		defer cancel()
+	}
 	app, sub, fresh, err := s.verifyCurrent(ctx, token)
 	if err != nil {
 		return CheckResult{}, err

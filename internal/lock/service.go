@@ -49,8 +49,11 @@ type Options struct {
 	// store keeps fences when it implements GeoFenceStore).
 	Geo geo.Locator
 	// CheckTimeout bounds a lock check's reads (the issuer's keys, the
-	// account, the sync with other replicas); DefaultCheckTimeout when 0.
-	// The attempt's write has its own bound, the store's.
+	// account, the sync with other replicas); DefaultCheckTimeout when 0,
+	// none when negative (a store whose reads cannot stall: SQLite's are
+	// local and its lock waits end at its busy_timeout, so the 600 bytes
+	// and the timer a bound costs each check buy nothing there). The
+	// attempt's write has its own bound, the store's.
 	CheckTimeout time.Duration
 	Now          func() time.Time
 	Logger       *slog.Logger

@@ -358,6 +358,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		LockedEventInterval: cfg.Webhooks.LockedEventInterval.Std(),
 		LockedEventsPerApp:  cfg.Webhooks.LockedEventsPerApp,
 		Store:               s.store,
+		CheckTimeout:        checkTimeout(s.store.Dialect()),
 		Box:                 s.box,
 		Audiences:           cfg.PublicURLs,
 		Leeway:              cfg.LockCheck.Leeway.Std(),
@@ -743,4 +744,14 @@ func (s *Server) serveAPI(ctx context.Context, ln net.Listener) error {
 	err := srv.Shutdown(sctx)
 	<-errc
 	return err
+}
+
+// checkTimeout is the bound on a lock check's reads: PostgreSQL's go over
+// a network that can fall silent; SQLite's are local and end at its
+// busy_timeout (lock.Options.CheckTimeout).
+func checkTimeout(dialect string) time.Duration {
+	if dialect == "postgres" {
+		return lock.DefaultCheckTimeout
+	}
+	return -1
 }
