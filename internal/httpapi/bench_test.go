@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
 	"slices"
 	"sync"
 	"testing"
@@ -87,6 +89,7 @@ func load(b *testing.B, url, token string, body []byte, dbCPU func() time.Durati
 		db0 = dbCPU()
 	}
 	b.ResetTimer()
+	idle0 := idleCPU()
 	cpu0 := cpustat.Process()
 	start := time.Now()
 	for range clients {
@@ -123,6 +126,7 @@ func load(b *testing.B, url, token string, body []byte, dbCPU func() time.Durati
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu := cpustat.Process() - cpu0
+	idle := idleCPU() - idle0
 	b.StopTimer()
 	var dbUsed time.Duration
 	if dbCPU != nil {
@@ -139,10 +143,21 @@ func load(b *testing.B, url, token string, body []byte, dbCPU func() time.Durati
 	// only: not PostgreSQL's) moves far less than req/s when other work
 	// shares the machine.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(len(latencies)), "cpu-us/op")
+	// The share of the process's Ps (GOMAXPROCS × the run) left idle:
+	// time the cores could have worked but no goroutine was runnable.
+	b.ReportMetric(100*idle/(elapsed.Seconds()*float64(runtime.GOMAXPROCS(0))), "p-idle-%")
 	if dbUsed > 0 {
 		// PostgreSQL's share of the same two cores, which cpu-us/op leaves
 		// out: its CPU time at clock-tick resolution, so meaningful over
 		// thousands of requests.
 		b.ReportMetric(float64(dbUsed.Microseconds())/float64(len(latencies)), "pg-cpu-us/op")
 	}
+}
+
+// idleCPU returns the runtime's estimate of the CPU time its Ps have been
+// idle since the process started, in seconds.
+func idleCPU() float64 {
+	s := []metrics.Sample{{Name: "/cpu/classes/idle:cpu-seconds"}}
+	metrics.Read(s)
+	return s[0].Value.Float64()
 }
