@@ -3,11 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,11 +41,6 @@ type batcher struct {
 	// batch failed because the line did, with none sound since (ping).
 	lineTimeout, openTimeout time.Duration
 	failing                  atomic.Bool
-
-	// PostgreSQL: the attempts sent on the line and not yet answered, and
-	// a signal after every answer (fillBehind).
-	inflight atomic.Int64
-	landed   chan struct{}
 }
 
 // lineTimeout bounds one batch on the line, its send and its results. A
@@ -72,7 +65,7 @@ type pending struct {
 var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan error, 1)} }}
 
 func newBatcher(s *Store, writers int) *batcher {
-	b := &batcher{s: s, ch: make(chan *pending, 4*maxBatch), lineTimeout: lineTimeout, openTimeout: lineOpenTimeout, landed: make(chan struct{}, 1)}
+	b := &batcher{s: s, ch: make(chan *pending, 4*maxBatch), lineTimeout: lineTimeout, openTimeout: lineOpenTimeout}
 	for range writers {
 		b.wg.Add(1)
 		go b.run()
@@ -123,9 +116,6 @@ func (b *batcher) close() {
 			b.line.close()
 		}
 		b.lineMu.Unlock()
-		if b.s.syncer != nil {
-			b.s.syncer.stop()
-		}
 	})
 }
 
@@ -214,11 +204,6 @@ func (b *batcher) run() {
 		// to about 15). A lone attempt still commits at once. Yielding
 		// again while the batch grows gained nothing measurable.
 		runtime.Gosched()
-		// With the log synced beside the writer, wait until at most one
-		// committed batch awaits its sync: the checks that arrive
-		// meanwhile join this batch instead of making commits of their
-		// own.
-		b.s.syncer.acquire()
 	fill:
 		for len(batch) < maxBatch {
 			select {
@@ -231,86 +216,21 @@ func (b *batcher) run() {
 				break fill
 			}
 		}
-		if y := b.s.syncer; y != nil {
-			batch = b.fillBehind(batch, &y.rows, y.synced)
-		} else if len(batch) > 0 {
-			// A counter read alone (batch empty) goes at once: it
-			// queues behind the batch in flight anyway.
-			batch = b.fillBehind(batch, &b.inflight, b.landed)
-		}
-		n := int64(len(batch))
-		b.inflight.Add(n)
 		err := w.commit(batch)
-		b.inflight.Add(-n)
-		select {
-		case b.landed <- struct{}{}:
-		default:
-		}
 		if err != nil && wake != nil {
 			b.failRound(err)
 		}
 		var le errLine
 		if err == nil || len(batch) == 1 || errors.As(err, &le) {
-			b.release(batch, err)
+			for _, q := range batch {
+				q.done <- err
+			}
 			continue
 		}
 		// One bad row must not fail its neighbours: retry each alone.
-		for i, q := range batch {
-			if i > 0 {
-				b.s.syncer.acquire()
-			}
-			one := []*pending{q}
-			b.release(one, w.commit(one))
+		for _, q := range batch {
+			q.done <- w.commit([]*pending{q})
 		}
-	}
-}
-
-// fillBehind grows batch while an earlier batch is on its way to being
-// durable (inflight counts its attempts; landed is signalled each time
-// one is), until batch holds as many attempts as are in flight or the
-// earlier batch lands. On SQLite the earlier batch awaits the walSyncer's
-// fsync of the log; on PostgreSQL it is on the line ahead of this one.
-//
-// Sending at once made more, smaller commits than one writer waiting for
-// the commit before it, each with its fixed cost (perf14s: 8% more CPU per
-// SQLite check; perf14p: two PostgreSQL writers the worst variant), while
-// waiting leaves the cores idle when every check waits on that commit.
-// This way a batch goes while another is in flight only when it is at
-// least as large, and otherwise when the earlier one lands, as with one
-// writer.
-func (b *batcher) fillBehind(batch []*pending, inflight *atomic.Int64, landed chan struct{}) []*pending {
-	// A stale signal must not end the wait early, and a batch that lands
-	// between the two steps is seen by the second.
-	select {
-	case <-landed:
-	default:
-	}
-	target := min(int(inflight.Load()), maxBatch)
-	for len(batch) < target {
-		select {
-		case q, ok := <-b.ch:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, q)
-		case <-landed:
-			return batch
-		}
-	}
-	return batch
-}
-
-// release answers a batch's waiters once it is durable: at once when the
-// commit failed or synced itself, after the walSyncer's next sync of the
-// log when the writer committed it without one (SQLite, deferWALSync).
-func (b *batcher) release(batch []*pending, err error) {
-	if err == nil && b.s.syncer != nil {
-		b.s.syncer.add(slices.Clone(batch))
-		return
-	}
-	b.s.syncer.unacquire()
-	for _, q := range batch {
-		q.done <- err
 	}
 }
 
@@ -339,23 +259,14 @@ type writer struct {
 	conn *sql.Conn // SQLite
 	lite liteBatch // SQLite: the statements prepared on the driver's connection
 	pg   pgBatch   // PostgreSQL: the batch's arrays
-	// normal says that conn runs with synchronous=NORMAL (deferWALSync).
-	normal bool
 }
 
 func (w *writer) reset() {
 	if w.conn != nil {
 		w.lite.close(w.conn)
-		if w.s.syncer != nil {
-			// The connection runs with synchronous=NORMAL: it must not go
-			// back to the pool, where a lock change would take it and
-			// commit without a sync. ErrBadConn makes database/sql close
-			// it instead.
-			w.conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
 		w.conn.Close()
 	}
-	w.conn, w.normal = nil, false
+	w.conn = nil
 }
 
 func (w *writer) commit(batch []*pending) (err error) {
@@ -368,21 +279,6 @@ func (w *writer) commit(batch []*pending) (err error) {
 	if w.conn == nil {
 		if w.conn, err = w.s.db.Conn(ctx); err != nil {
 			return err
-		}
-	}
-	if y := w.s.syncer; y != nil {
-		// After a failed sync of the log nothing appended to it can be
-		// acknowledged (errWALSync).
-		if err := y.err(); err != nil {
-			return err
-		}
-		if !w.normal {
-			// Only this connection: the walSyncer syncs its commits.
-			if _, err := w.conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-				w.reset()
-				return err
-			}
-			w.normal = true
 		}
 	}
 	broken, err := w.commitSQLite(ctx, batch)

@@ -85,10 +85,8 @@ func (b *liteBatch) insert(ctx context.Context, c liteConn, rows int) (driver.St
 
 // commitSQLite writes the batch's attempts, the unalerted rows of those
 // the throttle held back and the batch's outbox events in one transaction
-// on w.conn, and returns once it is committed: synced with FULL, or, with
-// deferWALSync, only written to the log, which the walSyncer syncs before
-// the waiters are answered; broken says that the connection must be
-// replaced.
+// on w.conn, and returns once it is committed (synchronous=FULL: the WAL
+// is synced first); broken says that the connection must be replaced.
 func (w *writer) commitSQLite(ctx context.Context, batch []*pending) (broken bool, err error) {
 	err = w.conn.Raw(func(dc any) (err error) {
 		c, ok := dc.(liteConn)

@@ -16,8 +16,7 @@ import (
 // part of a lock check without the load generator and the scheduling
 // around it, so that its CPU time per attempt compares between builds
 // when the machine is shared. cpu-us/row is this process's user and
-// system time (fsync included) per attempt; with deferWALSync the fsync
-// is the walSyncer's, called here after each commit.
+// system time (fsync included) per attempt.
 //
 //	go test -run '^$' -bench SQLiteCommit ./internal/store/
 func BenchmarkSQLiteCommit(b *testing.B) {
@@ -47,14 +46,6 @@ func BenchmarkSQLiteCommit(b *testing.B) {
 				}
 				if err := w.commit(batch); err != nil {
 					b.Fatal(err)
-				}
-				// With deferWALSync the commit only wrote the log: sync it
-				// as the walSyncer would, so the figure still includes the
-				// fsync and compares with a FULL commit's.
-				if s.syncer != nil {
-					if err := s.syncer.syncOnce(); err != nil {
-						b.Fatal(err)
-					}
 				}
 			}
 			b.ReportMetric(float64((cpustat.Process()-cpu0).Microseconds())/float64(b.N*rows), "cpu-us/row")

@@ -37,9 +37,6 @@ type Store struct {
 	channel    string // PostgreSQL: where account changes are announced (channelFor)
 	// lockFile holds the SQLite database's exclusive lock (see lockFile).
 	lockFile *os.File
-	// syncer syncs SQLite's write-ahead log for the group commit
-	// (walsync.go); nil on PostgreSQL and where deferWALSync is false.
-	syncer *walSyncer
 }
 
 // ErrInUse is returned by Open when another process has the SQLite
@@ -92,27 +89,21 @@ var postgresDialect = dialect{
 		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
 	},
 	lockMigrations: "SELECT pg_advisory_xact_lock(7274111)",
-	// Two writers sharing the line, so that the next batch is already in
-	// the server's socket when the one before it commits (the line
-	// answers each writer in order). A writer sends while another's batch
-	// is in flight only once its batch is as large as that one
-	// (batcher.fillBehind): two writers that sent at once cut smaller
-	// batches (1,400 against 850 per 20,000 checks), and each commit costs
-	// the server a WAL flush (docs/benchmarks.md, issue 14, perf14p and
-	// perf14).
-	writers: 2,
+	// One writer: each batch holds every attempt queued while the one
+	// before it committed. Two writers (on two connections, or sharing
+	// the line) overlapped one batch's commit with the next batch's
+	// insert but cut smaller batches (1,400 against 850 per 20,000
+	// checks), and each commit costs the server a WAL flush: on the
+	// 2-core bench one writer on its line took about a third less CPU
+	// per check, lockgate's and the server's (docs/benchmarks.md,
+	// issue 14, perf14p).
+	writers: 1,
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or a SQLite
 // file path (optionally as sqlite:PATH or file:PATH). It applies pending
 // migrations and refuses a database whose schema is newer than this build.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	return open(ctx, dsn, nil)
-}
-
-// open is Open with the walSyncer's sync function, which tests replace;
-// nil is the platform's (newLogSync).
-func open(ctx context.Context, dsn string, walSync func(*os.File) error) (*Store, error) {
 	var (
 		db  *sql.DB
 		d   dialect
@@ -140,9 +131,7 @@ func open(ctx context.Context, dsn string, walSync func(*os.File) error) (*Store
 		}
 		// WAL lets readers run beside the writer; synchronous(FULL) makes
 		// a commit durable before it returns, so an acknowledged attempt
-		// survives a crash (the group commit's own connection alone runs
-		// with NORMAL and its walSyncer syncs the log before any attempt
-		// is acknowledged: walsync.go); _txlock=immediate takes the write lock at
+		// survives a crash; _txlock=immediate takes the write lock at
 		// BEGIN so two writers never deadlock upgrading.
 		q := url.Values{}
 		q.Add("_pragma", "journal_mode(WAL)")
@@ -179,14 +168,6 @@ func open(ctx context.Context, dsn string, walSync func(*os.File) error) (*Store
 		lf.Close()
 		return nil, err
 	}
-	if d.name == "sqlite" && deferWALSync {
-		release := func() {}
-		if walSync == nil {
-			walSync, release = newLogSync()
-		}
-		s.syncer = newWALSyncer(path+"-wal", walSync)
-		s.syncer.release = release
-	}
 	s.batch = newBatcher(s, d.writers)
 	if d.name == "sqlite" {
 		// SQLite made the -wal and -shm files as it opened; they hold the
@@ -217,11 +198,6 @@ func (s *Store) Close() error {
 	s.batch.close()
 	s.account.Close()
 	err := s.db.Close()
-	if s.syncer != nil {
-		// After the database: SQLite holds no lock on the log (walsync.go),
-		// but nothing is lost by keeping its descriptor until the end.
-		s.syncer.closeFile()
-	}
 	if s.lockFile != nil {
 		s.lockFile.Close()
 	}
