@@ -6,7 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
+	"runtime/metrics"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +24,8 @@ import (
 // BenchmarkLockCheckHTTP drives the lock check over real HTTP on loopback
 // from 64 concurrent clients, every answer backed by a committed attempt
 // record, beside a trivial Go handler measured the same way in the same
-// run. It reports requests per second and the 99th percentile latency.
+// run. It reports requests per second, the 99th percentile latency, CPU
+// per request and how much of the machine was left idle.
 //
 //	go test -run '^$' -bench LockCheckHTTP -benchtime 20000x ./internal/httpapi/
 func BenchmarkLockCheckHTTP(b *testing.B) {
@@ -87,6 +93,7 @@ func load(b *testing.B, url, token string, body []byte, dbCPU func() time.Durati
 		db0 = dbCPU()
 	}
 	b.ResetTimer()
+	idle0, host0 := idleCPU(), hostIdle()
 	cpu0 := cpustat.Process()
 	start := time.Now()
 	for range clients {
@@ -123,6 +130,8 @@ func load(b *testing.B, url, token string, body []byte, dbCPU func() time.Durati
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu := cpustat.Process() - cpu0
+	idle := idleCPU() - idle0
+	host := hostIdle().sub(host0)
 	b.StopTimer()
 	var dbUsed time.Duration
 	if dbCPU != nil {
@@ -139,10 +148,72 @@ func load(b *testing.B, url, token string, body []byte, dbCPU func() time.Durati
 	// only: not PostgreSQL's) moves far less than req/s when other work
 	// shares the machine.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(len(latencies)), "cpu-us/op")
+	// The share of the process's Ps (GOMAXPROCS × the run) left idle:
+	// time the cores could have worked but no goroutine was runnable.
+	b.ReportMetric(100*idle/(elapsed.Seconds()*float64(runtime.GOMAXPROCS(0))), "p-idle-%")
+	// The machine's idle and iowait shares over the run (Linux; the
+	// other processes' work included): a P held by a goroutine blocked
+	// in a system call (fsync) is busy to the runtime but idle here.
+	if host.total > 0 {
+		b.ReportMetric(100*float64(host.idle)/float64(host.total), "host-idle-%")
+		b.ReportMetric(100*float64(host.iowait)/float64(host.total), "host-iowait-%")
+		// The whole machine's busy CPU per request: it counts work the
+		// kernel does for the process in its own threads (an
+		// asynchronous fsync) and PostgreSQL's, and every other
+		// process's too.
+		busy := time.Duration(host.total-host.idle-host.iowait) * time.Second / clockTicks
+		b.ReportMetric(float64(busy.Microseconds())/float64(len(latencies)), "host-cpu-us/op")
+	}
 	if dbUsed > 0 {
 		// PostgreSQL's share of the same two cores, which cpu-us/op leaves
 		// out: its CPU time at clock-tick resolution, so meaningful over
 		// thousands of requests.
 		b.ReportMetric(float64(dbUsed.Microseconds())/float64(len(latencies)), "pg-cpu-us/op")
 	}
+}
+
+// idleCPU returns the runtime's estimate of the CPU time its Ps have been
+// idle since the process started, in seconds.
+func idleCPU() float64 {
+	s := []metrics.Sample{{Name: "/cpu/classes/idle:cpu-seconds"}}
+	metrics.Read(s)
+	return s[0].Value.Float64()
+}
+
+// clockTicks is the unit of /proc/stat's times (USER_HZ), 100 on Linux.
+const clockTicks = 100
+
+// cpuTicks is the machine's CPU time from /proc/stat, in clock ticks.
+type cpuTicks struct{ idle, iowait, total int64 }
+
+func (t cpuTicks) sub(u cpuTicks) cpuTicks {
+	return cpuTicks{t.idle - u.idle, t.iowait - u.iowait, t.total - u.total}
+}
+
+// hostIdle reads the machine's CPU times, or zero where there is no
+// /proc/stat.
+func hostIdle() cpuTicks {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTicks{}
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return cpuTicks{}
+	}
+	var t cpuTicks
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch i {
+		case 3:
+			t.idle = n
+		case 4:
+			t.iowait = n
+		}
+		if i < 8 { // user nice system idle iowait irq softirq steal
+			t.total += n
+		}
+	}
+	return t
 }
