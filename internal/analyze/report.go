@@ -15,6 +15,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -270,6 +271,12 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 		}
 	}
 	win := func(w uint32) Time { return Time{time.UnixMilli(int64(w) * winMs).UTC()} }
+	// The recommendations only read the counts, as the lists below do:
+	// computed beside them, they keep the second core busy at the end of
+	// the pass. Their warnings follow the others, as before.
+	rec := &Report{Options: r.Options, WindowSeconds: r.WindowSeconds, Recommendations: r.Recommendations, Rules: r.Rules}
+	var recDone sync.WaitGroup
+	recDone.Go(func() { recommend(rec, a) })
 
 	topIPs := newTop(opts.Top, func(x, y uint64) int {
 		return cmpCount(a.ipWin[x], a.ipWin[y], x>>32, y>>32, a.ips.strs[uint32(x)], a.ips.strs[uint32(y)])
@@ -329,7 +336,9 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 	if a.dropped.any() {
 		r.Warnings = append(r.Warnings, boundWarning(a.dropped, a.records, opts.MaxKeys, p.workerCount()))
 	}
-	recommend(r, a)
+	recDone.Wait()
+	r.Recommendations, r.Rules = rec.Recommendations, rec.Rules
+	r.Warnings = append(r.Warnings, rec.Warnings...)
 	return r, nil
 }
 

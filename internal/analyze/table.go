@@ -208,13 +208,30 @@ func (t *tripleTable) add(k triple, n uint32) {
 func (t *tripleTable) added() {
 	t.n++
 	if 4*t.n > 3*len(t.slots) { // at most three quarters full
-		old := t.slots
-		t.slots = written[tripleSlot](2 * len(old))
-		t.shift = uint(64 - bits.TrailingZeros(uint(len(t.slots))))
-		for _, s := range old {
-			if s.n > 0 {
-				*t.slot(s.wip, s.uri) = s
-			}
+		t.resize(2 * len(t.slots))
+	}
+}
+
+// reserve makes room for n triples without growing, for a merge, which
+// would otherwise rehash the table as it fills.
+func (t *tripleTable) reserve(n int) {
+	size := len(t.slots)
+	for 4*n > 3*size {
+		size *= 2
+	}
+	if size > len(t.slots) {
+		t.resize(size)
+	}
+}
+
+// resize moves the triples to a table of size slots, a power of two.
+func (t *tripleTable) resize(size int) {
+	old := t.slots
+	t.slots = written[tripleSlot](size)
+	t.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	for _, s := range old {
+		if s.n > 0 {
+			*t.slot(s.wip, s.uri) = s
 		}
 	}
 }
