@@ -60,7 +60,7 @@ type agg struct {
 	curOK    bool
 	cur      []uint32
 	touched  []uint32
-	ipURIWin tripleTable       // (window, ip, uri)
+	ipURIWin windowTriples     // (window, ip, uri)
 	hdrWin   map[uint64]uint32 // (window, header value)
 	country  map[uint32]int64
 	action   map[uint32]int64
@@ -74,7 +74,7 @@ type agg struct {
 
 func newAgg(winMs int64, maxKeys int) *agg {
 	return &agg{winMs: winMs, maxKeys: maxKeys, ips: newIntern(), v4: newV4Table(), uris: newIntern(), vals: newIntern(), names: newIntern(),
-		ipWin: make(map[uint64]uint32), ipURIWin: newTripleTable(), hdrWin: make(map[uint64]uint32),
+		ipWin: make(map[uint64]uint32), ipURIWin: newWindowTriples(), hdrWin: make(map[uint64]uint32),
 		country: make(map[uint32]int64), action: make(map[uint32]int64), rule: make(map[uint64]int64),
 		minTS: math.MaxInt64, maxTS: math.MinInt64}
 }
@@ -322,10 +322,7 @@ func (a *agg) merge(o *agg) {
 	nameMap = remap(&a.names, &o.names)
 	wg.Wait()
 	wg.Go(func() {
-		a.ipURIWin.reserve(a.ipURIWin.n + o.ipURIWin.n)
-		for k, n := range o.ipURIWin.all() {
-			a.ipURIWin.add(triple{k.w, ipMap[k.ip], uriMap[k.uri]}, n)
-		}
+		a.ipURIWin.merge(&o.ipURIWin, ipMap, uriMap)
 	})
 	for k, n := range o.ipWin {
 		w, ip := unpair(k)
