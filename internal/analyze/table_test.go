@@ -221,3 +221,21 @@ func TestIPv6AfterManyIPv4(t *testing.T) {
 		}
 	}
 }
+
+// TestRevisitedWindow: a window met again after another one holds its
+// pairs in ipWin, not in the current window's array; counting a pair of
+// it again takes no room under the bound of pairs.
+func TestRevisitedWindow(t *testing.T) {
+	a := newAgg(1000, 4) // (window, IP) and (window, IP, URI) in two windows
+	ip, _ := a.ipID([]byte("192.0.2.1"))
+	for _, ts := range []int64{10, 20, 1010, 30, 1020, 40} {
+		a.add(&fields{ts: ts, hasTS: true, ip: []byte("192.0.2.1"), uri: []byte("/"), country: []byte("FR"), action: []byte("ALLOW"), rule: []byte("Default_Action")}, ip)
+	}
+	a.flush()
+	if a.dropped.any() {
+		t.Fatalf("dropped %+v under a bound the pairs fit", a.dropped)
+	}
+	if n0, n1 := a.ipWin[pair(0, ip)], a.ipWin[pair(1, ip)]; n0 != 4 || n1 != 2 {
+		t.Fatalf("windows counted %d and %d requests, want 4 and 2", n0, n1)
+	}
+}
