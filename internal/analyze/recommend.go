@@ -4,12 +4,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"math"
 	"math/bits"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -341,24 +343,44 @@ type peak struct {
 
 // prefixPeaks is, for each prefix, the busiest (client, window) pair
 // counting only requests to URIs starting with it: one pass over the
-// counts for all of them.
+// counts for all of them, by two goroutines, each over its own windows
+// (so that a pair's requests are all summed by one of them).
 func prefixPeaks(a *agg, prefixes []string) []peak {
 	peaks := make([]peak, len(prefixes))
 	if len(prefixes) == 0 {
 		return peaks
 	}
+	parts := a.ipURIWin.parts(2)
+	found := make([][]peak, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Go(func() { found[i] = partPeaks(a, prefixes, part) })
+	}
+	wg.Wait()
+	for _, f := range found {
+		for i, p := range f {
+			if p.n > peaks[i].n || p.n == peaks[i].n && lessPair(a, pair(p.w, p.ip), pair(peaks[i].w, peaks[i].ip)) {
+				peaks[i] = p
+			}
+		}
+	}
+	return peaks
+}
+
+// partPeaks is prefixPeaks over some of the counts.
+func partPeaks(a *agg, prefixes []string, counts iter.Seq2[triple, uint32]) []peak {
 	sums := make([]map[uint64]int64, len(prefixes))
 	for i := range sums {
 		sums[i] = map[uint64]int64{}
 	}
 	// The prefixes each URI starts with, found once per URI: bit i for
-	// prefix i, the top bit once known (64 prefixes at most a pass).
+	// prefix i, the top bit once known (63 prefixes a pass).
 	const known = 1 << 63
 	match := make([]uint64, len(a.uris.strs))
 	for from := 0; from < len(prefixes); from += 63 {
 		ps := prefixes[from:min(from+63, len(prefixes))]
 		clear(match)
-		for k, c := range a.ipURIWin.all() {
+		for k, c := range counts {
 			m := match[k.uri]
 			if m == 0 {
 				m = known
@@ -374,6 +396,7 @@ func prefixPeaks(a *agg, prefixes []string) []peak {
 			}
 		}
 	}
+	peaks := make([]peak, len(prefixes))
 	for i, s := range sums {
 		var best uint64
 		var n int64

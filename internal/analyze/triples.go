@@ -3,6 +3,8 @@ package analyze
 import (
 	"iter"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 )
 
 // windowTriples counts (window, ip, uri) triples in a tripleTable per
@@ -86,16 +88,64 @@ func (t *windowTriples) all() iter.Seq2[triple, uint32] {
 	}
 }
 
-// merge adds o's counts, their IPs and URIs renumbered by ipMap and
-// uriMap, window by window, each table grown once.
-func (t *windowTriples) merge(o *windowTriples, ipMap, uriMap []uint32) {
-	for w, ot := range o.byW {
-		tt := t.table(w)
-		before := tt.n
-		tt.reserve(tt.n + ot.n)
-		for k, n := range ot.all() {
-			tt.add(triple{k.w, ipMap[k.ip], uriMap[k.uri]}, n)
+// parts splits the counted triples into n sequences of whole windows,
+// of about as many triples each, for n goroutines to read side by side.
+func (t *windowTriples) parts(n int) []iter.Seq2[triple, uint32] {
+	sets := make([][]*tripleTable, n)
+	sizes := make([]int, n)
+	for _, tt := range t.byW {
+		i := 0
+		for j := range sizes {
+			if sizes[j] < sizes[i] {
+				i = j
+			}
 		}
-		t.n += tt.n - before
+		sets[i], sizes[i] = append(sets[i], tt), sizes[i]+tt.n
 	}
+	seqs := make([]iter.Seq2[triple, uint32], n)
+	for i, set := range sets {
+		seqs[i] = func(yield func(triple, uint32) bool) {
+			for _, tt := range set {
+				for k, c := range tt.all() {
+					if !yield(k, c) {
+						return
+					}
+				}
+			}
+		}
+	}
+	return seqs
+}
+
+// merge adds o's counts, their IPs and URIs renumbered by ipMap and
+// uriMap, window by window, each table grown once; the windows'
+// tables are independent, and two goroutines share them out.
+func (t *windowTriples) merge(o *windowTriples, ipMap, uriMap []uint32) {
+	type job struct{ into, from *tripleTable }
+	jobs := make([]job, 0, len(o.byW))
+	for w, ot := range o.byW {
+		jobs = append(jobs, job{t.table(w), ot})
+	}
+	var next atomic.Int64
+	var added [2]int
+	var wg sync.WaitGroup
+	for g := range added {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(jobs)) {
+					return
+				}
+				tt, ot := jobs[i].into, jobs[i].from
+				before := tt.n
+				tt.reserve(tt.n + ot.n)
+				for k, n := range ot.all() {
+					tt.add(triple{k.w, ipMap[k.ip], uriMap[k.uri]}, n)
+				}
+				added[g] += tt.n - before
+			}
+		})
+	}
+	wg.Wait()
+	t.n += added[0] + added[1]
 }
