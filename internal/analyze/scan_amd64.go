@@ -35,10 +35,10 @@ func indexBlocksAVX2(b []byte, m []uint64) bool {
 	return indexAVX2(&b[0], len(b)/64, &m[0])
 }
 
-// indexLineFast is lineAVX512 when the CPU has AVX-512BW (and the BMI2
-// and POPCNT instructions the routine uses), else nil.
+// indexLineFast is lineAVX512 when the CPU has AVX-512BW (and the BMI1,
+// BMI2 and POPCNT instructions the routine uses), else nil.
 var indexLineFast = func() func(*lineIndex, []byte, int) int {
-	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasBMI2 && cpu.X86.HasPOPCNT {
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasBMI1 && cpu.X86.HasBMI2 && cpu.X86.HasPOPCNT {
 		return lineAVX512
 	}
 	return nil

@@ -90,6 +90,16 @@ func FuzzScanIndex(f *testing.F) {
 		if strings.Join(slow, "\n") != strings.Join(fast, "\n") {
 			t.Fatalf("%q:\nbyte by byte:\n%s\nindexed:\n%s", data, strings.Join(slow, "\n"), strings.Join(fast, "\n"))
 		}
+		if one := indexLineFast; one != nil {
+			// The scanner on the two-pass index (AVX2 or portable), as
+			// on a CPU without AVX-512.
+			indexLineFast = nil
+			two := scanTrace(data, false)
+			indexLineFast = one
+			if strings.Join(two, "\n") != strings.Join(fast, "\n") {
+				t.Fatalf("%q:\ntwo-pass index:\n%s\none-pass index:\n%s", data, strings.Join(two, "\n"), strings.Join(fast, "\n"))
+			}
+		}
 		n := len(data) / 64 * 64
 		if n == 0 {
 			return
