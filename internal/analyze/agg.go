@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 )
 
@@ -59,7 +60,7 @@ type agg struct {
 	curOK    bool
 	cur      []uint32
 	touched  []uint32
-	ipURIWin tripleTable       // (window, ip, uri)
+	ipURIWin windowTriples     // (window, ip, uri)
 	hdrWin   map[uint64]uint32 // (window, header value)
 	country  map[uint32]int64
 	action   map[uint32]int64
@@ -73,7 +74,7 @@ type agg struct {
 
 func newAgg(winMs int64, maxKeys int) *agg {
 	return &agg{winMs: winMs, maxKeys: maxKeys, ips: newIntern(), v4: newV4Table(), uris: newIntern(), vals: newIntern(), names: newIntern(),
-		ipWin: make(map[uint64]uint32), ipURIWin: newTripleTable(), hdrWin: make(map[uint64]uint32),
+		ipWin: make(map[uint64]uint32), ipURIWin: newWindowTriples(), hdrWin: make(map[uint64]uint32),
 		country: make(map[uint32]int64), action: make(map[uint32]int64), rule: make(map[uint64]int64),
 		minTS: math.MaxInt64, maxTS: math.MinInt64}
 }
@@ -304,19 +305,28 @@ func (a *agg) merge(o *agg) {
 	a.dropped.hdr += o.dropped.hdr
 	a.minTS = min(a.minTS, o.minTS)
 	a.maxTS = max(a.maxTS, o.maxTS)
-	ipMap := make([]uint32, len(o.ips.strs))
-	for i, s := range o.ips.strs {
-		ipMap[i] = a.ipNumber(s)
-	}
-	uriMap := remap(&a.uris, &o.uris)
-	valMap := remap(&a.vals, &o.vals)
-	nameMap := remap(&a.names, &o.names)
+	// The tables are independent: the numberings are merged two at a
+	// time, then the counts, the largest table, the (window, IP, URI)
+	// one, beside the others, so that this end of a pass, run while the
+	// other workers have finished, keeps two cores busy.
+	var wg sync.WaitGroup
+	var ipMap, uriMap, valMap, nameMap []uint32
+	wg.Go(func() {
+		ipMap = make([]uint32, len(o.ips.strs))
+		for i, s := range o.ips.strs {
+			ipMap[i] = a.ipNumber(s)
+		}
+	})
+	uriMap = remap(&a.uris, &o.uris)
+	valMap = remap(&a.vals, &o.vals)
+	nameMap = remap(&a.names, &o.names)
+	wg.Wait()
+	wg.Go(func() {
+		a.ipURIWin.merge(&o.ipURIWin, ipMap, uriMap)
+	})
 	for k, n := range o.ipWin {
 		w, ip := unpair(k)
 		a.ipWin[pair(w, ipMap[ip])] += n
-	}
-	for k, n := range o.ipURIWin.all() {
-		a.ipURIWin.add(triple{k.w, ipMap[k.ip], uriMap[k.uri]}, n)
 	}
 	for k, n := range o.hdrWin {
 		w, v := unpair(k)
@@ -332,6 +342,7 @@ func (a *agg) merge(o *agg) {
 		r, act := unpair(k)
 		a.rule[pair(nameMap[r], nameMap[act])] += n
 	}
+	wg.Wait()
 }
 
 func remap(dst, src *intern) []uint32 {

@@ -4,11 +4,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"math"
+	"math/bits"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -64,6 +67,31 @@ func loginPrefix(uri string) string {
 	for seg := range strings.SplitSeq(uri[min(1, len(uri)):], "/") {
 		end += 1 + len(seg)
 		if loginLike.MatchString(seg) {
+			return uri[:end]
+		}
+	}
+	return ""
+}
+
+// loginPrefixSeen is loginPrefix with the segments' matches remembered
+// in seen: over every URI counted (a hundred thousand on gigabytes of
+// logs), the same few segments come again and again, and the regular
+// expression cost more than the rest of the recommendations.
+func loginPrefixSeen(uri string, seen map[string]bool) string {
+	end := 0
+	for seg := range strings.SplitSeq(uri[min(1, len(uri)):], "/") {
+		end += 1 + len(seg)
+		login, ok := seen[seg]
+		if !ok {
+			// Every word loginLike matches starts with one of these
+			// letters (or, folded, with a non-ASCII one: ſ is s), and
+			// most segments, numbers, start with none.
+			login = seg != "" && (seg[0] >= 0x80 || strings.IndexByte("lsraotpfmv2LSRAOTPFMV", seg[0]) >= 0) && loginLike.MatchString(seg)
+			if len(seen) < 1<<16 {
+				seen[seg] = login
+			}
+		}
+		if login {
 			return uri[:end]
 		}
 	}
@@ -175,8 +203,9 @@ func recommend(r *Report, a *agg) {
 		add(p)
 	}
 	var logins []string
+	seen := map[string]bool{} // segments by whether they are login-like
 	for _, u := range a.uris.strs {
-		if p := loginPrefix(u); p != "" && !slices.Contains(logins, p) {
+		if p := loginPrefixSeen(u, seen); p != "" && !slices.Contains(logins, p) {
 			logins = append(logins, p)
 		}
 	}
@@ -188,8 +217,9 @@ func recommend(r *Report, a *agg) {
 		add(p)
 	}
 	var uriRecs []Recommendation
-	for _, p := range prefixes {
-		pk, pw, pip := prefixPeak(a, p)
+	peaks := prefixPeaks(a, prefixes)
+	for i, p := range prefixes {
+		pk, pw, pip := peaks[i].n, peaks[i].w, peaks[i].ip
 		if pk == 0 {
 			if explicit[p] {
 				r.Warnings = append(r.Warnings, fmt.Sprintf("--rule-uri %s: no request analysed went to a URI starting with it, so there is no peak to set a limit from; no rule is proposed for it", p))
@@ -263,27 +293,32 @@ func expensive(a *agg, peakIP map[uint32]uint64, n int) []string {
 	if n <= 0 {
 		return nil
 	}
-	clients := make([]uint64, 0, len(peakIP))
+	// The counts travel with the pairs: the sort looked them up in ipWin
+	// four times a comparison.
+	clients := make([]counted[uint64], 0, len(peakIP))
 	for _, k := range peakIP {
-		clients = append(clients, k)
+		clients = append(clients, counted[uint64]{k, a.ipWin[k]})
 	}
-	slices.SortFunc(clients, func(x, y uint64) int {
-		if a.ipWin[x] != a.ipWin[y] {
-			return int(a.ipWin[y]) - int(a.ipWin[x])
+	slices.SortFunc(clients, func(x, y counted[uint64]) int {
+		if x.n != y.n {
+			return int(y.n) - int(x.n)
 		}
-		if lessPair(a, x, y) {
+		if lessPair(a, x.k, y.k) {
 			return -1
 		}
 		return 1
 	})
 	inPeak := map[uint64]bool{}
-	for _, k := range clients[:min(len(clients), peakShareClients)] {
-		inPeak[k] = true
+	ipInPeak := make([]bool, len(a.ips.strs)) // a cheaper first test than the map
+	for _, x := range clients[:min(len(clients), peakShareClients)] {
+		inPeak[x.k] = true
+		_, ip := unpair(x.k)
+		ipInPeak[ip] = true
 	}
 	share := map[string]int64{}
 	var total int64
 	for k, c := range a.ipURIWin.all() {
-		if inPeak[pair(k.w, k.ip)] {
+		if ipInPeak[k.ip] && inPeak[pair(k.w, k.ip)] {
 			total += int64(c)
 			if u := a.uris.strs[k.uri]; !staticFile.MatchString(u) {
 				share[firstSegment(u)] += int64(c)
@@ -300,32 +335,80 @@ func expensive(a *agg, peakIP map[uint32]uint64, n int) []string {
 	return segs[:min(len(segs), n)]
 }
 
-// prefixPeak is the busiest (client, window) pair counting only requests
-// to URIs starting with prefix.
-func prefixPeak(a *agg, prefix string) (peak int64, w, ip uint32) {
-	sums := map[uint64]int64{}
-	match := make([]int8, len(a.uris.strs)) // 0 unknown, 1 yes, -1 no
-	for k, c := range a.ipURIWin.all() {
-		m := match[k.uri]
-		if m == 0 {
-			m = -1
-			if strings.HasPrefix(a.uris.strs[k.uri], prefix) {
-				m = 1
+// peak is the busiest (client, window) pair of a prefix, and its count.
+type peak struct {
+	n     int64
+	w, ip uint32
+}
+
+// prefixPeaks is, for each prefix, the busiest (client, window) pair
+// counting only requests to URIs starting with it: one pass over the
+// counts for all of them, by two goroutines, each over its own windows
+// (so that a pair's requests are all summed by one of them).
+func prefixPeaks(a *agg, prefixes []string) []peak {
+	peaks := make([]peak, len(prefixes))
+	if len(prefixes) == 0 {
+		return peaks
+	}
+	parts := a.ipURIWin.parts(2)
+	found := make([][]peak, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Go(func() { found[i] = partPeaks(a, prefixes, part) })
+	}
+	wg.Wait()
+	for _, f := range found {
+		for i, p := range f {
+			if p.n > peaks[i].n || p.n == peaks[i].n && lessPair(a, pair(p.w, p.ip), pair(peaks[i].w, peaks[i].ip)) {
+				peaks[i] = p
 			}
-			match[k.uri] = m
-		}
-		if m > 0 {
-			sums[pair(k.w, k.ip)] += int64(c)
 		}
 	}
-	var best uint64
-	for k, n := range sums {
-		if n > peak || n == peak && lessPair(a, k, best) {
-			peak, best = n, k
+	return peaks
+}
+
+// partPeaks is prefixPeaks over some of the counts.
+func partPeaks(a *agg, prefixes []string, counts iter.Seq2[triple, uint32]) []peak {
+	sums := make([]map[uint64]int64, len(prefixes))
+	for i := range sums {
+		sums[i] = map[uint64]int64{}
+	}
+	// The prefixes each URI starts with, found once per URI: bit i for
+	// prefix i, the top bit once known (63 prefixes a pass).
+	const known = 1 << 63
+	match := make([]uint64, len(a.uris.strs))
+	for from := 0; from < len(prefixes); from += 63 {
+		ps := prefixes[from:min(from+63, len(prefixes))]
+		clear(match)
+		for k, c := range counts {
+			m := match[k.uri]
+			if m == 0 {
+				m = known
+				for i, p := range ps {
+					if strings.HasPrefix(a.uris.strs[k.uri], p) {
+						m |= 1 << i
+					}
+				}
+				match[k.uri] = m
+			}
+			for m &^= known; m != 0; m &= m - 1 {
+				sums[from+bits.TrailingZeros64(m)][pair(k.w, k.ip)] += int64(c)
+			}
 		}
 	}
-	w, ip = unpair(best)
-	return peak, w, ip
+	peaks := make([]peak, len(prefixes))
+	for i, s := range sums {
+		var best uint64
+		var n int64
+		for k, c := range s {
+			if c > n || c == n && lessPair(a, k, best) {
+				n, best = c, k
+			}
+		}
+		w, ip := unpair(best)
+		peaks[i] = peak{n, w, ip}
+	}
+	return peaks
 }
 
 // The rule JSON, in AWS's format as the console's JSON rule editor and

@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -34,6 +36,60 @@ func TestLoginPrefix(t *testing.T) {
 	} {
 		if got := loginPrefix(uri); got != want {
 			t.Errorf("loginPrefix(%q) = %q, want %q", uri, got, want)
+		}
+	}
+	// loginPrefixSeen, which skips the regular expression on segments
+	// starting with no letter a login word starts with, and remembers
+	// the segments, says the same, also with the segments seen before
+	// and on words the case folding of (?i) matches (ſ is s, K is k).
+	seen := map[string]bool{}
+	for range 2 {
+		for _, uri := range []string{"/login", "/Login", "/api/v1/auth/token", "/sign-in.php", "/account/password/reset", "/",
+			"/products/login-shoes", "/blog/logging", "/oauth2/authorize", "/ſign-in", "/2fa", "/MFA/x", "/12345/verify", "//", "",
+			"/Verify", "/x/Register.aspx", "/tokens", "/ok/%C5%BFign-in"} {
+			if got, want := loginPrefixSeen(uri, seen), loginPrefix(uri); got != want {
+				t.Errorf("loginPrefixSeen(%q) = %q, loginPrefix %q", uri, got, want)
+			}
+		}
+	}
+}
+
+// TestPrefixPeaks: the peaks of many prefixes (more than one pass's 63)
+// found in one pass equal those found one prefix at a time.
+func TestPrefixPeaks(t *testing.T) {
+	a := newAgg(300000, 1<<30)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		ipText := fmt.Sprintf("10.0.%d.%d", rng.IntN(4), rng.IntN(50))
+		ip, _ := a.ipID([]byte(ipText))
+		uri := fmt.Sprintf("/p%d/q%d", rng.IntN(80), rng.IntN(5))
+		a.add(&fields{ts: int64(rng.IntN(10)) * 300000, hasTS: true, ip: []byte(ipText), uri: []byte(uri)}, ip)
+	}
+	a.flush()
+	var prefixes []string
+	for i := range 75 {
+		prefixes = append(prefixes, fmt.Sprintf("/p%d", i))
+	}
+	prefixes = append(prefixes, "/p1/q1", "/none", "/")
+	got := prefixPeaks(a, prefixes)
+	for i, p := range prefixes {
+		// One prefix at a time, as prefixPeak did.
+		sums := map[uint64]int64{}
+		for k, c := range a.ipURIWin.all() {
+			if strings.HasPrefix(a.uris.strs[k.uri], p) {
+				sums[pair(k.w, k.ip)] += int64(c)
+			}
+		}
+		var want peak
+		var best uint64
+		for k, n := range sums {
+			if n > want.n || n == want.n && lessPair(a, k, best) {
+				want.n, best = n, k
+			}
+		}
+		want.w, want.ip = unpair(best)
+		if got[i] != want {
+			t.Errorf("%s: peak %+v, want %+v", p, got[i], want)
 		}
 	}
 }

@@ -156,8 +156,17 @@ func (s *scanner) next() (start int, err error) {
 			if s.pos >= len(s.full) {
 				return -1, nil
 			}
+			var i int
+			if s.slow {
+				i = bytes.IndexByte(s.full[s.pos:], '\n')
+			} else {
+				if s.idx == nil {
+					s.idx = new(lineIndex)
+				}
+				i = s.idx.line(s.full[s.pos:], s.pos)
+			}
 			end := len(s.full)
-			if i := bytes.IndexByte(s.full[s.pos:], '\n'); i >= 0 {
+			if i >= 0 {
 				end = s.pos + i
 				if end >= s.counted { // not the end of the line just read
 					s.lines, s.counted = s.lines+1, end+1
@@ -167,12 +176,6 @@ func (s *scanner) next() (start int, err error) {
 			// The CR of a CRLF line end is the line end's, not the
 			// record's: it is not counted against maxRecord.
 			s.long, s.segEnd = end-s.pos-crlf(s.data, s.pos) > maxRecord, s.pos
-			if !s.slow {
-				if s.idx == nil {
-					s.idx = new(lineIndex)
-				}
-				s.idx.index(s.full[s.pos:end], s.pos)
-			}
 		}
 		if s.long && s.pos < len(s.data) {
 			// Before blanks are skipped: a too-long segment is bad even

@@ -82,3 +82,99 @@ loop:
 	SETNE irregular+24(FP)
 	VZEROUPPER
 	RET
+
+// func indexLineAVX512(b *byte, n int, m *uint64) (end, irregular int)
+//
+// The line at b: end is the offset of its first line end ('\n') among
+// the n bytes at b, or n when there is none. For each 64-byte block of
+// the line, up to and including the block of its end, the three words of
+// indexAVX2 at m, holding no bit at or past the end; irregular is the
+// number of backslashes and control characters before the end. The
+// comparisons (AVX-512BW) write 64-bit masks straight into the mask
+// registers, and a last block shorter than 64 bytes is loaded masked
+// (the bytes past n are neither read nor can fault), so that neither
+// the line end nor a copy of the tail needs another pass.
+TEXT ·indexLineAVX512(SB), NOSPLIT, $0-40
+	MOVQ b+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ m+16(FP), R8
+	XORQ DX, DX // offset of the block
+	XORQ R9, R9 // backslashes and control characters
+	MOVL $0x22, AX
+	VPBROADCASTB AX, Z10 // "
+	MOVL $0x5c, AX
+	VPBROADCASTB AX, Z11 // backslash
+	MOVL $0x20, AX
+	VPBROADCASTB AX, Z12 // bit 5, and the first byte that is no control character
+	MOVL $0x7b, AX
+	VPBROADCASTB AX, Z13 // {
+	MOVL $0x7d, AX
+	VPBROADCASTB AX, Z14 // }
+	MOVL $0x0a, AX
+	VPBROADCASTB AX, Z15 // line end
+
+loop:
+	MOVQ CX, AX
+	SUBQ DX, AX // bytes left
+	JLE none
+	MOVQ $-1, BX // the block's bytes
+	CMPQ AX, $64
+	JAE whole
+	BZHIQ AX, BX, BX
+	KMOVQ BX, K7
+	VMOVDQU8.Z (SI)(DX*1), K7, Z0
+	JMP compare
+
+whole:
+	VMOVDQU8 (SI)(DX*1), Z0
+
+compare:
+	VPCMPEQB Z15, Z0, K1
+	KMOVQ K1, R10
+	VPCMPEQB Z11, Z0, K2
+	VPCMPUB $1, Z12, Z0, K3 // below 0x20
+	KORQ K2, K3, K3
+	KMOVQ K3, R11
+	VPCMPEQB Z10, Z0, K4
+	KMOVQ K4, R12
+	VPORQ Z12, Z0, Z0
+	VPCMPEQB Z13, Z0, K5
+	KMOVQ K5, R13
+	VPCMPEQB Z14, Z0, K6
+	KMOVQ K6, R14
+	TESTQ R10, R10
+	JNZ found
+	ANDQ BX, R11 // bytes past n were loaded as zeros
+	POPCNTQ R11, R11
+	ADDQ R11, R9
+	MOVQ R12, (R8)
+	MOVQ R13, 8(R8)
+	MOVQ R14, 16(R8)
+	ADDQ $24, R8
+	ADDQ $64, DX
+	JMP loop
+
+found:
+	TZCNTQ R10, AX
+	MOVQ $-1, BX
+	BZHIQ AX, BX, BX // the bytes before the line end
+	ANDQ BX, R11
+	ANDQ BX, R12
+	ANDQ BX, R13
+	ANDQ BX, R14
+	POPCNTQ R11, R11
+	ADDQ R11, R9
+	MOVQ R12, (R8)
+	MOVQ R13, 8(R8)
+	MOVQ R14, 16(R8)
+	ADDQ AX, DX
+	MOVQ DX, end+24(FP)
+	MOVQ R9, irregular+32(FP)
+	VZEROUPPER
+	RET
+
+none:
+	MOVQ CX, end+24(FP)
+	MOVQ R9, irregular+32(FP)
+	VZEROUPPER
+	RET

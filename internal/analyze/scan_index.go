@@ -29,6 +29,33 @@ type lineIndex struct {
 	tail [64]byte
 }
 
+// maxIndexWords is the most words a line's index takes with
+// indexLineFast, which may index one byte more than maxIndexed before it
+// gives up.
+const maxIndexWords = 3 * ((maxIndexed + 1 + 63) / 64)
+
+// line finds the end of the line at the start of d, which starts at base
+// in the scanner's data: the offset of its '\n' in d, or -1 when the line
+// runs to the end of d; and indexes the line.
+func (x *lineIndex) line(d []byte, base int) int {
+	if indexLineFast != nil && useIndex != nil {
+		return indexLineFast(x, d, base)
+	}
+	return x.lineGeneric(d, base)
+}
+
+// lineGeneric is line in two passes: bytes.IndexByte for the line end,
+// then index.
+func (x *lineIndex) lineGeneric(d []byte, base int) int {
+	i := bytes.IndexByte(d, '\n')
+	line := d
+	if i >= 0 {
+		line = d[:i]
+	}
+	x.index(line, base)
+	return i
+}
+
 // index indexes line, which starts at base in the scanner's data.
 func (x *lineIndex) index(line []byte, base int) {
 	x.ok = false

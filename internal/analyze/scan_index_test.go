@@ -34,10 +34,28 @@ func scanTrace(data []byte, slow bool) []string {
 	return out
 }
 
+// lineTrace is what lineIndex.line says of the line at the start of d:
+// its end, whether it is indexed and, if so, its bitmaps (trailing zero
+// words dropped: the one-pass routine may index one more block, of
+// nothing, than the two-pass one).
+func lineTrace(f func(*lineIndex, []byte, int) int, d []byte) string {
+	x := new(lineIndex)
+	end := f(x, d, 7)
+	if !x.ok {
+		return fmt.Sprintf("end %d, not indexed", end)
+	}
+	m := x.m
+	for len(m) > 0 && m[len(m)-1] == 0 {
+		m = m[:len(m)-1]
+	}
+	return fmt.Sprintf("end %d, base %d, %x", end, x.base, m)
+}
+
 // FuzzScanIndex: the scanner with stage one (the index of quotes and
 // brackets) and without it read any input alike: the same records, the
 // same errors at the same bytes, the same fields. And the AVX2 index
-// equals the portable one.
+// equals the portable one, and the AVX-512 line index (where the CPU
+// has it) the two-pass one.
 func FuzzScanIndex(f *testing.F) {
 	f.Add([]byte(rec + "\n" + rec + rec))
 	f.Add([]byte(strings.Replace(rec, `"uri":"/login"`, `"uri":"/a\"b\\c\u00e9"`, 1) + "\n" + rec))
@@ -45,10 +63,42 @@ func FuzzScanIndex(f *testing.F) {
 	f.Add([]byte(`{"timestamp":1,"httpRequest":{"clientIp":"1.2.3.4","x":[{"a":"]}"},"}{"]}}` + "\n"))
 	f.Add([]byte(`{"timestamp":1,"httpRequest":{"clientIp":"1.2.3.4","x":[[[{"a":"` + strings.Repeat("x", 70) + `"}]]]}}`))
 	f.Add([]byte(`{"timestamp":1,"x":{"a":"unterminated}}` + "\n" + `{"timestamp":2,"x":[1,2` + "\n"))
+	// CRLF line ends whose CR ends a 64-byte block, a control character
+	// and a backslash in the last byte of a block, a line end at a
+	// block's first byte.
+	pad := `{"timestamp":1,"httpRequest":{"clientIp":"1.2.3.4","uri":"` + strings.Repeat("a", 64)
+	f.Add([]byte(pad[:63] + "\r\n" + rec + "\r\n"))
+	f.Add([]byte(pad[:63] + "\x01\"}}\n" + pad[:64] + "\n" + rec))
+	f.Add([]byte(pad[:63] + `\"}}` + "\n" + rec + "\r"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if indexLineFast != nil {
+			// The one-pass line index against the two-pass one, at
+			// every line's start.
+			for i := 0; i < len(data); {
+				want, got := lineTrace((*lineIndex).lineGeneric, data[i:]), lineTrace(indexLineFast, data[i:])
+				if want != got {
+					t.Fatalf("%q at %d:\ntwo passes: %s\none pass:   %s", data, i, want, got)
+				}
+				e := bytes.IndexByte(data[i:], '\n')
+				if e < 0 {
+					break
+				}
+				i += e + 1
+			}
+		}
 		slow, fast := scanTrace(data, true), scanTrace(data, false)
 		if strings.Join(slow, "\n") != strings.Join(fast, "\n") {
 			t.Fatalf("%q:\nbyte by byte:\n%s\nindexed:\n%s", data, strings.Join(slow, "\n"), strings.Join(fast, "\n"))
+		}
+		if one := indexLineFast; one != nil {
+			// The scanner on the two-pass index (AVX2 or portable), as
+			// on a CPU without AVX-512.
+			indexLineFast = nil
+			two := scanTrace(data, false)
+			indexLineFast = one
+			if strings.Join(two, "\n") != strings.Join(fast, "\n") {
+				t.Fatalf("%q:\ntwo-pass index:\n%s\none-pass index:\n%s", data, strings.Join(two, "\n"), strings.Join(fast, "\n"))
+			}
 		}
 		n := len(data) / 64 * 64
 		if n == 0 {

@@ -3,3 +3,6 @@
 package analyze
 
 var indexBlocks = indexBlocksGo
+
+// indexLineFast is nil: lineGeneric indexes every line.
+var indexLineFast func(*lineIndex, []byte, int) int

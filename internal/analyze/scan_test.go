@@ -183,3 +183,30 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+// TestHasKey: hasKey against a byte comparison, for names of every
+// length up to 40 bytes differing from the data in any one byte.
+func TestHasKey(t *testing.T) {
+	for n := range 41 {
+		k := make([]byte, n)
+		for i := range k {
+			k[i] = byte('a' + i)
+		}
+		for extra := range 3 {
+			d := append(append([]byte(nil), k...), bytes.Repeat([]byte{'x'}, extra)...)
+			if !hasKey(d, k) {
+				t.Fatalf("%q does not start with %q", d, k)
+			}
+			if n > 0 && hasKey(d[:n-1], k) {
+				t.Fatalf("%q, shorter, starts with %q", d[:n-1], k)
+			}
+			for i := range n {
+				d[i] ^= 0x20
+				if hasKey(d, k) {
+					t.Fatalf("%q starts with %q", d, k)
+				}
+				d[i] ^= 0x20
+			}
+		}
+	}
+}

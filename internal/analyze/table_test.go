@@ -3,6 +3,7 @@ package analyze
 import (
 	"encoding/binary"
 	"fmt"
+	"iter"
 	"maps"
 	"math/rand/v2"
 	"net/netip"
@@ -60,42 +61,83 @@ func TestIntern(t *testing.T) {
 }
 
 // TestTripleTable checks the (window, IP, URI) counts against a map,
-// through the table's growth, with keys that differ in one part only.
+// through the table's growth, with keys that differ in one part only:
+// one table, and a table per window (windowTriples), also merged.
 func TestTripleTable(t *testing.T) {
-	for _, n := range []int{1, 700, 768, 769, 100000} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			tt := newTripleTable()
-			want := map[triple]uint32{}
-			rng := rand.New(rand.NewPCG(2, uint64(n)))
-			for range 2 * n {
-				k := triple{uint32(rng.IntN(4)), uint32(rng.IntN(n/4 + 1)), uint32(rng.IntN(8))}
-				if rng.IntN(4) == 0 {
-					k.w = 1<<32 - 1 // the top of each part
+	type counts interface {
+		bump(triple) bool
+		add(triple, uint32)
+		get(triple) uint32
+		all() iter.Seq2[triple, uint32]
+	}
+	for _, kind := range []string{"one", "windowed", "merged"} {
+		for _, n := range []int{1, 700, 768, 769, 100000} {
+			t.Run(fmt.Sprint(kind, n), func(t *testing.T) {
+				var tt counts
+				var size func() int
+				switch kind {
+				case "one":
+					x := newTripleTable()
+					tt, size = &x, func() int { return x.n }
+				default:
+					x := newWindowTriples()
+					tt, size = &x, func() int { return x.n }
 				}
-				add := uint32(1 + rng.IntN(3))
-				if add == 1 && tt.bump(k) {
-					want[k]++
-					continue
+				want := map[triple]uint32{}
+				rng := rand.New(rand.NewPCG(2, uint64(n)))
+				for range 2 * n {
+					k := triple{uint32(rng.IntN(4)), uint32(rng.IntN(n/4 + 1)), uint32(rng.IntN(8))}
+					if rng.IntN(4) == 0 {
+						k.w = 1<<32 - 1 // the top of each part
+					}
+					add := uint32(1 + rng.IntN(3))
+					if add == 1 && tt.bump(k) {
+						want[k]++
+						continue
+					}
+					if add == 1 && want[k] > 0 {
+						t.Fatalf("bump %v: not counted although counted %d", k, want[k])
+					}
+					tt.add(k, add)
+					want[k] += add
 				}
-				if add == 1 && want[k] > 0 {
-					t.Fatalf("bump %v: not counted although counted %d", k, want[k])
+				if kind == "merged" {
+					// Into a table holding some of the triples already,
+					// with the numbers mapped to others.
+					into := newWindowTriples()
+					ipMap, uriMap := make([]uint32, n/4+1), make([]uint32, 8)
+					for i := range ipMap {
+						ipMap[i] = uint32(i) * 3
+					}
+					for i := range uriMap {
+						uriMap[i] = uint32(7 - i)
+					}
+					mapped := map[triple]uint32{}
+					for k, c := range want {
+						m := triple{k.w, ipMap[k.ip], uriMap[k.uri]}
+						mapped[m] += c
+						if rng.IntN(2) == 0 {
+							into.add(m, 5)
+							mapped[m] += 5
+						}
+					}
+					into.merge(tt.(*windowTriples), ipMap, uriMap)
+					tt, size, want = &into, func() int { return into.n }, mapped
 				}
-				tt.add(k, add)
-				want[k] += add
-			}
-			got := maps.Collect(tt.all())
-			if !maps.Equal(got, want) || tt.n != len(want) {
-				t.Fatalf("%d triples (n %d), want %d", len(got), tt.n, len(want))
-			}
-			for k, c := range want {
-				if tt.get(k) != c {
-					t.Fatalf("get %v: %d, want %d", k, tt.get(k), c)
+				got := maps.Collect(tt.all())
+				if !maps.Equal(got, want) || size() != len(want) {
+					t.Fatalf("%d triples (n %d), want %d", len(got), size(), len(want))
 				}
-			}
-			if tt.get(triple{5, 5, 5}) != 0 || tt.bump(triple{5, 5, 5}) {
-				t.Fatal("a triple never added is counted")
-			}
-		})
+				for k, c := range want {
+					if tt.get(k) != c {
+						t.Fatalf("get %v: %d, want %d", k, tt.get(k), c)
+					}
+				}
+				if tt.get(triple{5, 5, 5}) != 0 || tt.bump(triple{5, 5, 5}) {
+					t.Fatal("a triple never added is counted")
+				}
+			})
+		}
 	}
 }
 
@@ -177,5 +219,23 @@ func TestIPv6AfterManyIPv4(t *testing.T) {
 		if 2*len(a.ips.strs) > len(a.ips.slots) {
 			t.Fatalf("%d strings in %d slots", len(a.ips.strs), len(a.ips.slots))
 		}
+	}
+}
+
+// TestRevisitedWindow: a window met again after another one holds its
+// pairs in ipWin, not in the current window's array; counting a pair of
+// it again takes no room under the bound of pairs.
+func TestRevisitedWindow(t *testing.T) {
+	a := newAgg(1000, 4) // (window, IP) and (window, IP, URI) in two windows
+	ip, _ := a.ipID([]byte("192.0.2.1"))
+	for _, ts := range []int64{10, 20, 1010, 30, 1020, 40} {
+		a.add(&fields{ts: ts, hasTS: true, ip: []byte("192.0.2.1"), uri: []byte("/"), country: []byte("FR"), action: []byte("ALLOW"), rule: []byte("Default_Action")}, ip)
+	}
+	a.flush()
+	if a.dropped.any() {
+		t.Fatalf("dropped %+v under a bound the pairs fit", a.dropped)
+	}
+	if n0, n1 := a.ipWin[pair(0, ip)], a.ipWin[pair(1, ip)]; n0 != 4 || n1 != 2 {
+		t.Fatalf("windows counted %d and %d requests, want 4 and 2", n0, n1)
 	}
 }
