@@ -17,7 +17,9 @@
 # scheduling cost per request grows too (docs/benchmarks.md).
 # Needs wrk and nginx (apt-get install wrk nginx).
 # Knobs, to measure one lever at a time against the same command:
-#   NGINX_WORKERS       nginx's worker_processes (default auto)
+#   NGINX_WORKERS       nginx's worker_processes (default as docs/integrations.md
+#                       advises: 1 on a host of 2 cores or fewer, else auto;
+#                       nginx alone runs with it too)
 #   FA_KEEPALIVE        idle connections per nginx worker to lockgate (default 256)
 #   LOCKGATE_GOMAXPROCS GOMAXPROCS of lockgate (default: the runtime's)
 #   ONLY                "fwd" measures nginx alone and nginx + lockgate only
@@ -31,7 +33,11 @@
 #                       and the application's, in seconds; a diagnostic (it
 #                       costs nginx CPU), summarised at the end
 set -euo pipefail
-workers="${NGINX_WORKERS:-auto}"
+workers="${NGINX_WORKERS:-}"
+if [ -z "$workers" ]; then
+  workers=auto
+  if [ "$(nproc)" -le 2 ]; then workers=1; fi
+fi
 fa_keepalive="${FA_KEEPALIVE:-256}"
 sched="${LOCKGATE_SCHED:-other}"
 fa_log_format="" fa_log="" fa_log_set=""
