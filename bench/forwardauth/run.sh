@@ -17,14 +17,39 @@
 # scheduling cost per request grows too (docs/benchmarks.md).
 # Needs wrk and nginx (apt-get install wrk nginx).
 # Knobs, to measure one lever at a time against the same command:
-#   NGINX_WORKERS       nginx's worker_processes (default auto)
+#   NGINX_WORKERS       nginx's worker_processes (default as docs/integrations.md
+#                       advises: 1 on a host of 2 cores or fewer, else auto;
+#                       nginx alone runs with it too)
 #   FA_KEEPALIVE        idle connections per nginx worker to lockgate (default 256)
 #   LOCKGATE_GOMAXPROCS GOMAXPROCS of lockgate (default: the runtime's)
 #   ONLY                "fwd" measures nginx alone and nginx + lockgate only
 #   LOCKGATE_BIN        a lockgate binary to run instead of building this tree's
+#   LOCKGATE_SCHED      lockgate's scheduling policy: "batch" (SCHED_BATCH, as
+#                       CPUSchedulingPolicy=batch in its systemd unit) or
+#                       "other" (the default, SCHED_OTHER)
+#   FA_ACCESS_LOG       a file (absolute path) for an access log of nginx + lockgate: per request
+#                       nginx's $request_time, the subrequest's
+#                       $upstream_response_time (lockgate as nginx sees it)
+#                       and the application's, in seconds; a diagnostic (it
+#                       costs nginx CPU), summarised at the end
 set -euo pipefail
-workers="${NGINX_WORKERS:-auto}"
+workers="${NGINX_WORKERS:-}"
+if [ -z "$workers" ]; then
+  workers=auto
+  if [ "$(nproc)" -le 2 ]; then workers=1; fi
+fi
 fa_keepalive="${FA_KEEPALIVE:-256}"
+sched="${LOCKGATE_SCHED:-other}"
+fa_log_format="" fa_log="" fa_log_set=""
+if [ -n "${FA_ACCESS_LOG:-}" ]; then
+  fa_log_format="log_format lockgate_times '\$request_time \$lockgate_time \$upstream_response_time';"
+  fa_log="access_log $FA_ACCESS_LOG lockgate_times buffer=256k;"
+  fa_log_set="auth_request_set \$lockgate_time \$upstream_response_time;"
+fi
+case "$sched" in
+  batch | other) ;;
+  *) echo "LOCKGATE_SCHED is batch or other, not $sched" >&2; exit 2 ;;
+esac
 dur="${1:-5}"
 rounds="${2:-3}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -64,10 +89,13 @@ http {
       proxy_set_header X-Forwarded-For \$remote_addr;
     }
   }
+  $fa_log_format
   server {
     listen 127.0.0.1:19102;
+    $fa_log
     location / {
       auth_request /_lockgate;
+      $fa_log_set
       auth_request_set \$waf_api \$upstream_http_x_amzn_waf_api;
       proxy_set_header x-amzn-waf-api \$waf_api;
       proxy_pass http://app;
@@ -137,7 +165,12 @@ waf:
   ip_reputation_file: $tmp/reputation.txt
 YAML
 if [ -n "${LOCKGATE_GOMAXPROCS:-}" ]; then export GOMAXPROCS="$LOCKGATE_GOMAXPROCS"; fi
-"$tmp/lockgate" serve --config "$tmp/lockgate.yaml" 2>"$tmp/lockgate.stderr" &
+# chrt sets the policy and execs lockgate (its threads inherit it), so
+# $! stays lockgate's pid, whose CPU time run counts.
+case "$sched" in
+  batch) chrt --batch 0 "$tmp/lockgate" serve --config "$tmp/lockgate.yaml" 2>"$tmp/lockgate.stderr" & ;;
+  other) "$tmp/lockgate" serve --config "$tmp/lockgate.yaml" 2>"$tmp/lockgate.stderr" & ;;
+esac
 lockgate_pid=$!
 unset GOMAXPROCS
 for _ in $(seq 100); do # until lockgate and nginx answer
@@ -175,7 +208,7 @@ run() { # label port
 alone="nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') alone"
 fwd="nginx + lockgate forward auth"
 gwl="lockgate's gateway"
-echo "nginx worker_processes $workers, keepalive $fa_keepalive to lockgate, lockgate GOMAXPROCS ${LOCKGATE_GOMAXPROCS:-default}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "nginx worker_processes $workers, keepalive $fa_keepalive to lockgate, lockgate GOMAXPROCS ${LOCKGATE_GOMAXPROCS:-default}, scheduling policy $sched; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk -t2 -c64 -d${dur}s × $rounds rounds, 65,536 client IPs via X-Forwarded-For, the blog's 3 rules, $(nproc) cores, $(go version | awk '{print $3}')"
 for round in $(seq "$rounds"); do
   echo "round $round"
@@ -203,6 +236,16 @@ for label in "${labels[@]}"; do
 done
 echo "CPU µs/req: the CPU time (user + system, /proc/<pid>/stat) lockgate's process and nginx's workers used during a measurement, over wrk's requests; the gateway's requests cost nginx nothing"
 echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg)"
+if [ -n "${FA_ACCESS_LOG:-}" ]; then
+  kill -USR1 "$(cat "$tmp/nginx.pid")" # reopen: flushes the buffered lines
+  sleep 0.5
+  # Requests by nginx's time, in bands: where the time went on average.
+  sort -g "$FA_ACCESS_LOG" | awk '$2 ~ /^[0-9.]+$/ && $3 ~ /^[0-9.]+$/ { t[++n] = $1; l[n] = $2; a[n] = $3 }
+    END { split("0 0.5 0.9 0.99 1", b, " ")
+      for (i = 1; i < 5; i++) { lo = int(n * b[i]) + 1; hi = int(n * b[i + 1]); st = sl = sa = 0
+        for (j = lo; j <= hi; j++) { st += t[j]; sl += l[j]; sa += a[j] }
+        k = hi - lo + 1; printf "nginx + lockgate, requests %3d–%3d%% by time: mean %.2f ms, of which lockgate (as nginx sees it) %.2f ms, the application %.2f ms\n", 100 * b[i], 100 * b[i + 1], 1000 * st / k, 1000 * sl / k, 1000 * sa / k } }'
+fi
 echo "noise: nginx alone's throughput spread over $rounds rounds is ${spread}% of its median"
 if [ "$spread" -gt 15 ]; then
   echo "too noisy to compare (over 15%): something else is using the cores; run again when the machine is quiet"
