@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 )
 
 // checkResponse is the lock check's answer.
@@ -19,14 +20,19 @@ type checkResponse struct {
 // and encoding/json's encoder and reflection over c cost more than
 // appending four fields.
 func writeCheck(w http.ResponseWriter, c checkResponse) {
+	// The header values are shared, read-only slices: Header.Set would
+	// allocate a slice for each on every check. Their capacity is their
+	// length, so an Add to one of these headers later copies it.
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noStore
+	h["X-Content-Type-Options"] = nosniff
 	w.WriteHeader(http.StatusOK)
 	// The fixed part of the answer is 63 bytes; status and session ID
-	// are at most 8 and 36.
-	b := make([]byte, 0, 128+len(c.Message))
+	// are at most 8 and 36. The buffer is pooled: Write copies it into
+	// the connection's buffer before it returns.
+	bp := answerPool.Get().(*[]byte)
+	b := (*bp)[:0]
 	b = append(b, `{"locked":`...)
 	b = strconv.AppendBool(b, c.Locked)
 	b = append(b, `,"status":`...)
@@ -35,8 +41,22 @@ func writeCheck(w http.ResponseWriter, c checkResponse) {
 	b = appendJSONString(b, c.Message)
 	b = append(b, `,"sessionID":`...)
 	b = appendJSONString(b, c.SessionID)
-	w.Write(append(b, "}\n"...))
+	b = append(b, "}\n"...)
+	w.Write(b)
+	// A long message's buffer is left to the collector rather than kept.
+	if cap(b) <= 1<<10 {
+		*bp = b
+		answerPool.Put(bp)
+	}
 }
+
+var (
+	jsonContentType = []string{"application/json"}[:1:1]
+	noStore         = []string{"no-store"}[:1:1]
+	nosniff         = []string{"nosniff"}[:1:1]
+)
+
+var answerPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // appendJSONString appends s as encoding/json writes it: a string of
 // printable ASCII that needs no escape as it is, anything else through

@@ -34,3 +34,24 @@ func FuzzWriteCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteCheckSharedHeaders: the answer's header values are shared by
+// every check, so a later change to one answer's headers must leave the
+// next answer's alone.
+func TestWriteCheckSharedHeaders(t *testing.T) {
+	first := httptest.NewRecorder()
+	writeCheck(first, checkResponse{Status: "unlocked", SessionID: "att_1"})
+	first.Header().Add("Cache-Control", "private")
+	first.Header().Set("Content-Type", "text/plain")
+	next := httptest.NewRecorder()
+	writeCheck(next, checkResponse{Status: "unlocked", SessionID: "att_2"})
+	for k, want := range map[string][]string{
+		"Content-Type":           {"application/json"},
+		"Cache-Control":          {"no-store"},
+		"X-Content-Type-Options": {"nosniff"},
+	} {
+		if got := next.Header()[k]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %q, want %q", k, got, want)
+		}
+	}
+}

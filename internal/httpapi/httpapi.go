@@ -135,7 +135,12 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 // --- lock check ---
 
 func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
-	token := r.Header.Get("x-nl3-authorization-token")
+	// The header is looked up by its canonical key: Header.Get would
+	// canonicalise the lower-case name again, allocating, on every check.
+	var token string
+	if v := r.Header[nl3TokenHeader]; len(v) > 0 {
+		token = v[0]
+	}
 	if token == "" {
 		token, _ = httpjson.Bearer(r.Header.Get("Authorization"))
 	}
@@ -205,6 +210,10 @@ func (h *Handler) integrationEvent(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusCreated, map[string]string{"id": e.ID})
 }
 
+// nl3TokenHeader is x-nl3-authorization-token in canonical form, as
+// net/http keys it.
+const nl3TokenHeader = "X-Nl3-Authorization-Token"
+
 // decodeCheckBody reads an optional JSON object; it returns a status and
 // message on failure.
 func decodeCheckBody(w http.ResponseWriter, r *http.Request, in *lock.CheckInput) (int, string) {
@@ -221,26 +230,38 @@ func decodeCheckBody(w http.ResponseWriter, r *http.Request, in *lock.CheckInput
 		}
 	}()
 	buf.Reset()
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxCheckBody)); err != nil {
+	// A body of known length is already cut at that length by net/http,
+	// and the length was checked above: only a chunked body needs the
+	// limiting reader (which allocates).
+	body := r.Body
+	if r.ContentLength < 0 {
+		body = http.MaxBytesReader(w, r.Body, MaxCheckBody)
+	}
+	if _, err := buf.ReadFrom(body); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return http.StatusRequestEntityTooLarge, "body is over 64 KiB"
 		}
 		return http.StatusBadRequest, "cannot read body"
 	}
-	body := buf.Bytes()
-	if len(bytes.TrimSpace(body)) == 0 {
+	data := buf.Bytes()
+	if len(bytes.TrimSpace(data)) == 0 {
 		return 0, ""
 	}
 	// The shape integrations send is read directly; anything else, and
 	// every error, is encoding/json's.
-	if v, ok := lock.DecodeCheckInput(body); ok {
+	if v, ok := lock.DecodeCheckInput(data); ok {
 		*in = v
 		return 0, ""
 	}
-	if err := decodeStrict(body, in); err != nil {
+	// encoding/json gets a copy: handing it in itself (as an any) would
+	// move every check's input to the heap, not only this rare one's.
+	v := new(lock.CheckInput)
+	*v = *in
+	if err := decodeStrict(data, v); err != nil {
 		return http.StatusBadRequest, "body: " + err.Error()
 	}
+	*in = *v
 	return 0, ""
 }
 

@@ -140,6 +140,18 @@ func (w *writer) commitSQLite(ctx context.Context, batch []*pending) (broken boo
 func (w *writer) insertRows(ctx context.Context, c liteConn, batch []*pending) error {
 	b := &w.lite
 	var unalerted []lock.Attempt
+	// Putting a string in an interface allocates; the rows of a batch
+	// often repeat a column's value (one application, its integration
+	// type, a user signing in again), and a repeat reuses the boxed
+	// value of the row before.
+	var prev [8]any
+	box := func(col int, v string) any {
+		if p, ok := prev[col].(string); ok && p == v {
+			return prev[col]
+		}
+		prev[col] = v
+		return prev[col]
+	}
 	for rest := batch; len(rest) > 0; {
 		n := 1
 		for n*2 <= len(rest) {
@@ -152,17 +164,22 @@ func (w *writer) insertRows(ctx context.Context, c liteConn, batch []*pending) e
 			if a.Locked {
 				locked = 1
 			}
+			data := prev[7]
+			if s, ok := data.(string); !ok || s != string(a.IntegrationData) {
+				data = string(a.IntegrationData)
+				prev[7] = data
+			}
 			args = append(args,
 				driver.NamedValue{Ordinal: len(args) + 1, Value: a.ID},
 				driver.NamedValue{Ordinal: len(args) + 2, Value: micros(a.At)},
-				driver.NamedValue{Ordinal: len(args) + 3, Value: a.AppID},
-				driver.NamedValue{Ordinal: len(args) + 4, Value: a.AccountID},
-				driver.NamedValue{Ordinal: len(args) + 5, Value: a.Username},
-				driver.NamedValue{Ordinal: len(args) + 6, Value: a.UserIP},
-				driver.NamedValue{Ordinal: len(args) + 7, Value: a.UserDevice},
-				driver.NamedValue{Ordinal: len(args) + 8, Value: a.UserLocation},
-				driver.NamedValue{Ordinal: len(args) + 9, Value: a.IntegrationType},
-				driver.NamedValue{Ordinal: len(args) + 10, Value: string(a.IntegrationData)},
+				driver.NamedValue{Ordinal: len(args) + 3, Value: box(0, a.AppID)},
+				driver.NamedValue{Ordinal: len(args) + 4, Value: box(1, a.AccountID)},
+				driver.NamedValue{Ordinal: len(args) + 5, Value: box(2, a.Username)},
+				driver.NamedValue{Ordinal: len(args) + 6, Value: box(3, a.UserIP)},
+				driver.NamedValue{Ordinal: len(args) + 7, Value: box(4, a.UserDevice)},
+				driver.NamedValue{Ordinal: len(args) + 8, Value: box(5, a.UserLocation)},
+				driver.NamedValue{Ordinal: len(args) + 9, Value: box(6, a.IntegrationType)},
+				driver.NamedValue{Ordinal: len(args) + 10, Value: data},
 				driver.NamedValue{Ordinal: len(args) + 11, Value: locked},
 			)
 			if a.Unalerted {
