@@ -414,7 +414,7 @@ func runShellBlock(t *testing.T, b docBlock, d directive) {
 	}
 	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	if d.serves {
-		waitServing(t, b, cmd, addr, out)
+		waitServing(t, b, cmd, addr, out, d.timeout)
 		return
 	}
 	err := cmd.Wait()
@@ -432,19 +432,21 @@ func runShellBlock(t *testing.T, b docBlock, d directive) {
 	}
 }
 
-// waitServing passes once the server the block started answers /readyz.
-func waitServing(t *testing.T, b docBlock, cmd *exec.Cmd, addr string, out *logBuffer) {
+// waitServing passes once the server the block started answers /readyz
+// within timeout, the block's own (a block that builds first, as `go run`
+// does, needs longer on a loaded machine).
+func waitServing(t *testing.T, b docBlock, cmd *exec.Cmd, addr string, out *logBuffer, timeout time.Duration) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	deadline := time.After(2 * time.Minute)
+	deadline := time.After(timeout)
 	for {
 		select {
 		case err := <-exited:
 			t.Fatalf("%s should keep serving; it ended (%v):\n%s", b, err, out)
 		case <-deadline:
-			t.Fatalf("%s: nothing ready at %s within 2m:\n%s", b, addr, out)
+			t.Fatalf("%s: nothing ready at %s within %v (set <!-- run: serves timeout=… --> if it needs longer):\n%s", b, addr, timeout, out)
 		case <-tick.C:
 			if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
 				resp.Body.Close()
