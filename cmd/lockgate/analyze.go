@@ -205,6 +205,13 @@ func runAnalyze(c *cobra.Command, args []string) error {
 			if r.Records == 0 {
 				return fmt.Errorf("--apply %s: no records, so no rules to write", applyTo)
 			}
+			if format == "table" {
+				// The table, which carries the warnings, is not written:
+				// the reason must be on standard error all the same.
+				for _, w := range r.Warnings {
+					fmt.Fprintln(warn, "warning:", w)
+				}
+			}
 			return fmt.Errorf("--apply %s: no rules to write (see the warning above); %s is unchanged", applyTo, applyTo)
 		}
 		res, err := analyze.Apply(applyTo, r.Recommendations, o.Count, time.Now())

@@ -48,6 +48,12 @@ func TestAnalyzeCLI(t *testing.T) {
 		{"gen without --out", []string{"analyze", "gen"}, 2, []string{"--out DIR is required"}},
 		{"gen into a non-empty directory", []string{"analyze", "gen", "--out", logs, "--size", "1MB"}, 1, []string{"is not empty"}},
 		{"gen with a bad size", []string{"analyze", "gen", "--out", t.TempDir(), "--size", "lots"}, 2, []string{"2GB or 500MB"}},
+		// --max-keys reached: the counts are lower bounds, no limit is
+		// recommended from them, and --apply writes nothing (atk16j F4).
+		{"--max-keys reached", []string{"analyze", "--max-keys", "100", logs}, 0,
+			[]string{"Top client IPs per 5-minute window (lower bounds: --max-keys was reached)", "No rate limits are recommended"}},
+		{"--max-keys reached, --apply", []string{"analyze", "--max-keys", "100", "--apply", filepath.Join(t.TempDir(), "acl.json"), logs}, 1,
+			[]string{"no rules to write (see the warning above)", "No rate limits are recommended"}},
 		{"replay without --acl", []string{"analyze", "replay", logs}, 2, []string{"--acl ACL.json is required"}},
 		{"replay with an ACL that does not load", []string{"analyze", "replay", "--acl", "../../examples/blog/blog-acl.json", logs}, 1, []string{"ip-reputation"}},
 	}

@@ -225,20 +225,21 @@ svg text { font: 11px system-ui, sans-serif; fill: #333; }
 </svg>
 <p class="legend">{{range .Lines.Series}}<span><i class="swatch" style="background: {{.Color}}"></i>{{.Label}} (peak {{num .Peak}})</span>{{end}}</p>
 {{end}}
+{{with .R.LowerBound "top_ips"}}<p class="warn">Top client IPs{{.}}</p>{{end}}
 <table id="top-ips"><tr><th>Window start</th><th>Client IP</th><th class="n">Requests</th></tr>
 {{range .R.TopIPs}}<tr><td>{{.WindowStart}}</td><td>{{.ClientIP}}</td><td class="n">{{num .Requests}}</td></tr>{{end}}</table>
 
-<h2 id="per-ip-uri">Per client IP and URI</h2>
+<h2 id="per-ip-uri">Per client IP and URI{{.R.LowerBound "top_ip_uris"}}</h2>
 <svg id="chart-ip-uri" width="{{.URIBars.W}}" height="{{.URIBars.H}}" role="img" aria-label="Top client IP and URI pairs">
 {{range .URIBars.Bars}}<text x="325" y="{{.Y}}" dy="13" text-anchor="end">{{.Label}}</text><rect class="bar" x="330" y="{{.Y}}" width="{{.Width}}" height="16" fill="{{.Color}}"/><text x="{{.Width}}" dx="336" y="{{.Y}}" dy="13">{{.Val}}</text>
 {{end}}</svg>
 
-{{if .R.TopHeaderValues}}<h2 id="header-values">Top {{(index .R.TopHeaderValues 0).Header}} values</h2>
+{{if .R.TopHeaderValues}}<h2 id="header-values">Top {{(index .R.TopHeaderValues 0).Header}} values{{.R.LowerBound "top_header_values"}}</h2>
 <svg id="chart-header" width="{{.HdrBars.W}}" height="{{.HdrBars.H}}" role="img" aria-label="Top header values">
 {{range .HdrBars.Bars}}<text x="325" y="{{.Y}}" dy="13" text-anchor="end">{{.Label}}</text><rect class="bar" x="330" y="{{.Y}}" width="{{.Width}}" height="16" fill="{{.Color}}"/><text x="{{.Width}}" dx="336" y="{{.Y}}" dy="13">{{.Val}}</text>
 {{end}}</svg>{{end}}
 
-<h2 id="distribution">Requests per (client IP, window)</h2>
+<h2 id="distribution">Requests per (client IP, window){{.R.LowerBound "per_ip_window_counts"}}</h2>
 {{with .R.PerIPWindowCounts}}<p id="percentiles">{{num .Keys}} pairs: p50 <b>{{num .P50}}</b>, p90 <b>{{num .P90}}</b>, p99 <b>{{num .P99}}</b>, p99.9 <b>{{num .P999}}</b>, max <b>{{num .Max}}</b></p>{{end}}
 <svg id="chart-distribution" width="{{.Hist.W}}" height="{{.Hist.H}}" role="img" aria-label="Histogram of requests per client IP and window (log scale)">
 {{range .Hist.Bars}}<text x="325" y="{{.Y}}" dy="13" text-anchor="end">{{.Label}}</text><rect class="bar" x="330" y="{{.Y}}" width="{{.Width}}" height="16" fill="{{.Color}}"/><text x="{{.Width}}" dx="336" y="{{.Y}}" dy="13">{{.Val}}</text>

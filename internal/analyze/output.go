@@ -53,23 +53,23 @@ func (r *Report) writeTable(out io.Writer) error {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	win := windowName(time.Duration(r.WindowSeconds) * time.Second)
 	fmt.Fprintf(w, "%s records (%s bad), %s windows, %s to %s\n", num(r.Records), num(r.BadRecords), win, r.From, r.To)
-	fmt.Fprintf(w, "\nTop client IPs per %s window\nWINDOW START\tCLIENT IP\tREQUESTS\n", win)
+	fmt.Fprintf(w, "\nTop client IPs per %s window%s\nWINDOW START\tCLIENT IP\tREQUESTS\n", win, r.LowerBound("top_ips"))
 	for _, t := range r.TopIPs {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", t.WindowStart, t.ClientIP, num(t.Requests))
 	}
-	fmt.Fprintf(w, "\nTop client IP and URI pairs per %s window\nWINDOW START\tCLIENT IP\tURI\tREQUESTS\n", win)
+	fmt.Fprintf(w, "\nTop client IP and URI pairs per %s window%s\nWINDOW START\tCLIENT IP\tURI\tREQUESTS\n", win, r.LowerBound("top_ip_uris"))
 	for _, t := range r.TopIPURIs {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.WindowStart, t.ClientIP, t.URI, num(t.Requests))
 	}
 	if r.Options.Header != "" {
-		fmt.Fprintf(w, "\nTop %s values per %s window\nWINDOW START\tVALUE\tREQUESTS\n", r.Options.Header, win)
+		fmt.Fprintf(w, "\nTop %s values per %s window%s\nWINDOW START\tVALUE\tREQUESTS\n", r.Options.Header, win, r.LowerBound("top_header_values"))
 		for _, t := range r.TopHeaderValues {
 			fmt.Fprintf(w, "%s\t%s\t%s\n", t.WindowStart, t.Value, num(t.Requests))
 		}
 	}
 	d := r.PerIPWindowCounts
-	fmt.Fprintf(w, "\nRequests per (client IP, window): %s pairs; p50 %s, p90 %s, p99 %s, p99.9 %s, max %s\n",
-		num(d.Keys), num(d.P50), num(d.P90), num(d.P99), num(d.P999), num(d.Max))
+	fmt.Fprintf(w, "\nRequests per (client IP, window)%s: %s pairs; p50 %s, p90 %s, p99 %s, p99.9 %s, max %s\n",
+		r.LowerBound("per_ip_window_counts"), num(d.Keys), num(d.P50), num(d.P90), num(d.P99), num(d.P999), num(d.Max))
 	fmt.Fprintf(w, "\nCOUNTRY\tREQUESTS\n")
 	for _, c := range r.ByCountry {
 		fmt.Fprintf(w, "%s\t%s\n", c.Country, num(c.Requests))
@@ -162,6 +162,11 @@ func (r *Report) writeCSV(out io.Writer) error {
 			uri = *rec.URIPrefix
 		}
 		row("recommendation", "", "", uri, "", "", "", "", rec.Name, 0, strconv.FormatInt(rec.Limit, 10), strconv.FormatInt(rec.ObservedPeak, 10), wb)
+	}
+	// A section whose counts are lower bounds (--max-keys reached) is
+	// named in a row of its own: the columns stay those other tools read.
+	for _, l := range r.LowerBounds {
+		row("lower_bound", "", "", "", "", l, "", "", "", 0)
 	}
 	w.Flush()
 	return w.Error()

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -94,12 +95,51 @@ func (p *pass) scanRange(sc *scanner, a *agg, src int, r *fileRange, pool *sync.
 		return err
 	}
 	defer f.Close()
+	if rangeOpened != nil {
+		rangeOpened(r)
+	}
 	if mapRanges {
-		if ok, err := p.scanMapped(sc, a, src, f, r, done); ok || err != nil {
-			return err
+		ok, err := p.scanMapped(sc, a, src, f, r, done)
+		if ok || err != nil {
+			return p.shrunk(src, err)
 		}
 	}
-	return p.scanRangeAt(sc, a, src, f, r, pool, done)
+	return p.shrunk(src, p.scanRangeAt(sc, a, src, f, r, pool, done))
+}
+
+// rangeOpened, when set, is called once a range's file is open, before
+// it is read (tests: a file cut short at a chosen moment).
+var rangeOpened func(r *fileRange)
+
+// shrinkError is a file found shorter than it was when it was split into
+// ranges: a log rotated (copytruncate) or rewritten in place while it is
+// read.
+type shrinkError struct{ from, to int64 }
+
+func (e *shrinkError) Error() string {
+	return fmt.Sprintf("bytes %d to %d: the file changed while it was read (it is shorter than it was)", e.from, e.to)
+}
+
+// shrunk reports a file cut short as a damaged input, once per input
+// (every range past the cut meets it), rather than as an error that ends
+// the analysis: the records read before the cut count. Other errors are
+// returned.
+func (p *pass) shrunk(src int, err error) error {
+	var se *shrinkError
+	if !errors.As(err, &se) {
+		return err
+	}
+	p.mu.Lock()
+	seen := p.shrinkSeen[src]
+	if p.shrinkSeen == nil {
+		p.shrinkSeen = map[int]bool{}
+	}
+	p.shrinkSeen[src] = true
+	p.mu.Unlock()
+	if !seen {
+		p.readFailed(src, err)
+	}
+	return nil
 }
 
 // mapRanges is whether ranges are mapped rather than read (tests read
@@ -124,9 +164,12 @@ func (p *pass) scanMapped(sc *scanner, a *agg, src int, f *os.File, r *fileRange
 	if from >= r.to {
 		return true, nil // the range is inside a record that starts before it
 	}
-	to, lineEnd, err := r.end(f)
-	if err != nil {
-		return false, err
+	to, lineEnd, cut := r.end(f)
+	if cut != nil && !isShrink(cut) {
+		return false, cut
+	}
+	if to <= from {
+		return true, cut // cut short before the range
 	}
 	data, unmap, err := mapRange(f, from, to)
 	if err != nil {
@@ -140,8 +183,7 @@ func (p *pass) scanMapped(sc *scanner, a *agg, src int, f *os.File, r *fileRange
 			return
 		}
 		if fault, isFault := e.(interface{ Addr() uintptr }); isFault && inside(data, fault.Addr()) {
-			p.readFailed(src, fmt.Errorf("bytes %d to %d: the file changed while it was read (it is shorter than it was)", from, to))
-			ok = true // not to be read again
+			ok, err = true, &shrinkError{from, to} // true: not to be read again
 			return
 		}
 		panic(e)
@@ -154,7 +196,7 @@ func (p *pass) scanMapped(sc *scanner, a *agg, src int, f *os.File, r *fileRange
 		p.progress.add(int64(len(data)))
 	}
 	done(info, lo, hi)
-	return true, nil
+	return true, cut
 }
 
 // inside reports whether addr is the address of one of b's bytes.
@@ -171,11 +213,16 @@ func (p *pass) scanRangeAt(sc *scanner, a *agg, src int, f io.ReaderAt, r *fileR
 	if from >= r.to {
 		return nil // the range is inside a record that starts before it
 	}
-	to, lineEnd, err := r.end(f)
-	if err != nil {
-		return err
+	to, lineEnd, cut := r.end(f)
+	if cut != nil && !isShrink(cut) {
+		return cut
 	}
-	var rd io.Reader = io.NewSectionReader(f, from, to-from)
+	if to <= from {
+		return cut // cut short before the range
+	}
+	// The section ends early, without an error, when the file was cut
+	// short since it was split: shrinkReader makes that an error.
+	var rd io.Reader = &shrinkReader{r: io.NewSectionReader(f, from, to-from), off: from, size: to - from}
 	if p.progress != nil {
 		rd = p.progress.reader(rd)
 	}
@@ -199,12 +246,20 @@ func (p *pass) scanRangeAt(sc *scanner, a *agg, src int, f io.ReaderAt, r *fileR
 	if c.err != nil {
 		// As for a damaged stream: what was read counts, the rest is
 		// reported (an error with --strict).
+		if isShrink(c.err) {
+			return c.err
+		}
 		p.readFailed(src, fmt.Errorf("reading bytes %d to %d: %w", from, to, c.err))
 	}
 	if lineEnd {
 		done(chunkInfo{src: src, seq: int64(r.k)<<32 | int64(j), lines: 1}, math.MaxInt64, math.MinInt64)
 	}
-	return nil
+	return cut
+}
+
+func isShrink(err error) bool {
+	var se *shrinkError
+	return errors.As(err, &se)
 }
 
 // end is where the range's records end: at the first record boundary
@@ -216,21 +271,35 @@ func (p *pass) scanRangeAt(sc *scanner, a *agg, src int, f io.ReaderAt, r *fileR
 // with a line end, which this range counts. Without the bound, a range
 // would reach to the end of a file of garbage without line ends, and be
 // mapped whole.
+//
+// A file found cut short (shrinkError) ends the range where it now ends:
+// the range's records before the cut are read, and the error is
+// reported after them.
 func (r *fileRange) end(f io.ReaderAt) (to int64, lineEnd bool, err error) {
 	to, err = firstCut(f, r.to, r.size)
 	bound := r.to + int64(maxRecord) + int64(len(recordJoin))
+	var se *shrinkError
+	if errors.As(err, &se) {
+		return min(se.from, bound), false, err
+	}
 	if err != nil || to <= bound {
 		return to, false, err
 	}
 	var last [1]byte
 	if _, err := f.ReadAt(last[:], to-1); err != nil {
+		if err == io.EOF {
+			err = &shrinkError{to - 1, r.size}
+			return bound, false, err // the read of the range meets the cut too
+		}
 		return 0, false, err
 	}
 	return bound, last[0] == '\n', nil
 }
 
 // firstCut returns the first record boundary at or after x and before
-// limit, or limit when there is none. The boundaries are where the
+// limit, or limit when there is none. The file is at least limit bytes
+// long when it was split: one that ends before is cut short
+// (shrinkError). The boundaries are where the
 // chunker cuts: the start of the data, the start of a line and the
 // start of a record concatenated to the one before (`}{"timestamp"`).
 func firstCut(r io.ReaderAt, x, limit int64) (int64, error) {
@@ -255,6 +324,9 @@ func firstCut(r io.ReaderAt, x, limit int64) (int64, error) {
 		}
 		if err != nil {
 			if err == io.EOF {
+				if off+int64(n) < limit {
+					return 0, &shrinkError{off + int64(n), limit}
+				}
 				return limit, nil
 			}
 			return 0, err

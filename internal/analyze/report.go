@@ -141,6 +141,12 @@ type Report struct {
 	ByTerminatingRule []RuleCount       `json:"by_terminating_rule"`
 	Recommendations   []Recommendation  `json:"recommendations"`
 	Rules             []json.RawMessage `json:"rules"`
+	// LowerBounds names the lists above whose counts are lower bounds
+	// ("top_ips", "per_ip_window_counts", "top_ip_uris",
+	// "top_header_values"): the bound on pairs (--max-keys) was reached
+	// and requests of those lists went uncounted. Empty when every count
+	// is exact.
+	LowerBounds []string `json:"lower_bounds"`
 
 	// What the JSON leaves out: the text and HTML outputs show it.
 	Warnings   []string      `json:"-"`
@@ -260,7 +266,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 	}
 	a := res.agg
 	r := &Report{Records: a.records, BadRecords: res.bad, WindowSeconds: winMs / 1000, Options: opts, BadSamples: res.badSamples, Span: res.span,
-		TopIPs: []IPCount{}, TopIPURIs: []IPURICount{}, TopHeaderValues: []HeaderCount{}, Recommendations: []Recommendation{}, Rules: []json.RawMessage{}}
+		TopIPs: []IPCount{}, TopIPURIs: []IPURICount{}, TopHeaderValues: []HeaderCount{}, Recommendations: []Recommendation{}, Rules: []json.RawMessage{}, LowerBounds: []string{}}
 	r.From, r.To = Time{opts.From}, Time{opts.To}
 	if a.records > 0 {
 		if opts.From.IsZero() {
@@ -338,11 +344,44 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 	r.Warnings = append(r.Warnings, res.damaged...)
 	if a.dropped.any() {
 		r.Warnings = append(r.Warnings, boundWarning(a.dropped, a.records, opts.MaxKeys, p.workerCount()))
+		r.LowerBounds = a.dropped.lowerBounds()
 	}
 	recDone.Wait()
+	if a.dropped.ip+a.dropped.ipURI > 0 {
+		// The peaks are lower bounds: a pair first met past the bound
+		// (or, with several workers, met by one that had no room left)
+		// may be the busiest, and a limit under the true peak blocks a
+		// healthy client. No limit is better than a wrong one: the
+		// recommendations and rules are withheld, and --apply refuses.
+		return r, nil // boundWarning says so
+	}
 	r.Recommendations, r.Rules = rec.Recommendations, rec.Rules
 	r.Warnings = append(r.Warnings, rec.Warnings...)
 	return r, nil
+}
+
+// lowerBounds names the report's lists that the drops leave incomplete.
+func (d drops) lowerBounds() []string {
+	out := []string{}
+	if d.ip > 0 {
+		out = append(out, "top_ips", "per_ip_window_counts")
+	}
+	if d.ipURI > 0 {
+		out = append(out, "top_ip_uris")
+	}
+	if d.hdr > 0 {
+		out = append(out, "top_header_values")
+	}
+	return out
+}
+
+// LowerBound is the note the table and HTML outputs put after the title
+// of a list whose counts are lower bounds, "" for an exact one.
+func (r *Report) LowerBound(list string) string {
+	if slices.Contains(r.LowerBounds, list) {
+		return " (lower bounds: --max-keys was reached)"
+	}
+	return ""
 }
 
 // boundWarning says which counts the bound on pairs left incomplete, and
@@ -366,8 +405,18 @@ func boundWarning(d drops, records int64, maxKeys, workers int) string {
 	if workers > 1 {
 		bound += fmt.Sprintf(" (held by %d workers together; a pair two workers both met counts for each)", workers)
 	}
-	return "the bound of " + bound + " was reached; pairs first seen after it were not counted: " + strings.Join(missing, "; ") +
-		". The record, country, action and rule counts are complete; raise --max-keys (about 100 bytes a pair) or narrow --from/--to"
+	w := "the bound of " + bound + " was reached; pairs first seen after it were not counted: " + strings.Join(missing, "; ") +
+		". The counts of those lists are lower bounds (lower_bounds): a pair may be missing, and "
+	if workers > 1 {
+		w += "a listed pair may lack the requests a worker without room met. "
+	} else {
+		w += "a missing pair may be busier than any listed. "
+	}
+	if d.ip+d.ipURI > 0 {
+		w += "No rate limits are recommended (and --apply writes none): a limit under the true peak would block the busiest healthy client. "
+	}
+	return w + fmt.Sprintf("How many pairs would suffice is not known (more than %d; the pairs past the bound were not counted). ", maxKeys) +
+		"The record, country, action and rule counts are complete; raise --max-keys (about 100 bytes a pair) or narrow --from/--to"
 }
 
 // cmpCount orders by count descending, then window, then name.

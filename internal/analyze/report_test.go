@@ -33,7 +33,7 @@ func TestReportJSON(t *testing.T) {
 	json.Unmarshal(got.Bytes(), &m)
 	// The shape, member for member.
 	keys := []string{"records", "bad_records", "window_seconds", "from", "to", "top_ips", "top_ip_uris", "top_header_values",
-		"per_ip_window_counts", "by_country", "by_action", "by_terminating_rule", "recommendations", "rules"}
+		"per_ip_window_counts", "by_country", "by_action", "by_terminating_rule", "recommendations", "rules", "lower_bounds"}
 	if len(m) != len(keys) {
 		t.Errorf("members: %d, want %d", len(m), len(keys))
 	}

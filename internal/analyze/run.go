@@ -98,6 +98,8 @@ type pass struct {
 	// notReadSeen holds the inputs reported as not read (each of a
 	// file's ranges meets the same failure).
 	notReadSeen map[int]bool
+	// shrinkSeen holds the inputs reported as cut short while read.
+	shrinkSeen map[int]bool
 }
 
 // workerCount is how many workers scan: each has its share of the bound
@@ -588,6 +590,7 @@ func boundary(b []byte) int {
 // gzipped one, and every file replay reads) sees it here.
 type shrinkReader struct {
 	r    io.Reader
+	off  int64 // where r starts in the file, for the message
 	n    int64
 	size int64
 }
@@ -596,7 +599,7 @@ func (s *shrinkReader) Read(b []byte) (int, error) {
 	n, err := s.r.Read(b)
 	s.n += int64(n)
 	if err == io.EOF && s.n < s.size {
-		err = fmt.Errorf("bytes %d to %d: the file changed while it was read (it is shorter than it was)", s.n, s.size)
+		err = &shrinkError{s.off + s.n, s.off + s.size}
 	}
 	return n, err
 }
@@ -615,7 +618,7 @@ func openRecords(ctx context.Context, in Input, prog *Progress) (io.Reader, io.C
 		}
 	}
 	if prog != nil {
-		src = prog.reader(rc)
+		src = prog.reader(src) // not rc: the file's shrinkReader stays
 	}
 	br := bufio.NewReaderSize(src, 256<<10)
 	magic, _ := br.Peek(2)

@@ -13,7 +13,7 @@ import (
 // an integer, or a number with a fraction or exponent (truncated), as a
 // timestamp may be written. It takes JSON numbers only (RFC 8259): no
 // leading zero, a digit on both sides of a point; and, as RFC 8259 lets
-// an implementation, only those within ±2^62, an error that names the
+// an implementation, only those within ±2^62 (inclusive), an error that names the
 // member. The numbers of the members skipped have no bound (skipNumber).
 func (s *scanner) number(name string) (int64, error) {
 	d := s.data
@@ -26,7 +26,8 @@ func (s *scanner) number(name string) (int64, error) {
 	start := i
 	var n int64
 	for i < len(d) && '0' <= d[i] && d[i] <= '9' {
-		if n > (1<<62)/10 {
+		// n*10+digit ≤ 2^62, the bound of the fraction path below too.
+		if n > (1<<62-int64(d[i]-'0'))/10 {
 			return 0, s.fail(name + " out of range")
 		}
 		n = n*10 + int64(d[i]-'0')
