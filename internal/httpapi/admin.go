@@ -12,9 +12,15 @@ import (
 	"github.com/lockgate/lockgate/internal/lock"
 )
 
-// bearer returns the token of an Authorization: Bearer header.
+// bearer returns the token of an Authorization: Bearer header, or none
+// when the request has several Authorization headers (RFC 9110 allows
+// one; which one a proxy in front reads is its choice, atk14j F2).
 func bearer(r *http.Request) string {
-	v, _ := httpjson.Bearer(r.Header.Get("Authorization"))
+	vs := r.Header["Authorization"]
+	if len(vs) != 1 {
+		return ""
+	}
+	v, _ := httpjson.Bearer(vs[0])
 	return v
 }
 

@@ -106,7 +106,18 @@ func (h *Handler) unrouted(w http.ResponseWriter, r *http.Request) {
 	httpjson.Error(w, http.StatusNotFound, "not_found", "no such path: see docs/api.md")
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A chunked request may also have carried a Content-Length, which
+	// net/http drops before the handler sees it; RFC 9112, section 6.3:
+	// "the server MUST close the connection after responding to such a
+	// request", since a front end that framed it by its length is out of
+	// step with us from here on (atk14j F1). Closing after every chunked
+	// request covers it: integrations send lengths.
+	if len(r.TransferEncoding) > 0 {
+		w.Header().Set("Connection", "close")
+	}
+	h.mux.ServeHTTP(w, r)
+}
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -135,15 +146,7 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 // --- lock check ---
 
 func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
-	// The header is looked up by its canonical key: Header.Get would
-	// canonicalise the lower-case name again, allocating, on every check.
-	var token string
-	if v := r.Header[nl3TokenHeader]; len(v) > 0 {
-		token = v[0]
-	}
-	if token == "" {
-		token, _ = httpjson.Bearer(r.Header.Get("Authorization"))
-	}
+	token := httpjson.IntegrationToken(r)
 	var in lock.CheckInput
 	if status, msg := decodeCheckBody(w, r, &in); status != 0 {
 		h.metrics.badRequest.Inc()
@@ -181,10 +184,7 @@ func (h *Handler) lockCheck(w http.ResponseWriter, r *http.Request) {
 // account: {"source": "...", "detail": {...}}. Authenticated like a lock
 // check.
 func (h *Handler) integrationEvent(w http.ResponseWriter, r *http.Request) {
-	token := r.Header.Get("x-nl3-authorization-token")
-	if token == "" {
-		token = bearer(r)
-	}
+	token := httpjson.IntegrationToken(r)
 	var in struct {
 		Source string          `json:"source"`
 		Detail json.RawMessage `json:"detail"`
@@ -209,10 +209,6 @@ func (h *Handler) integrationEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	httpjson.Write(w, http.StatusCreated, map[string]string{"id": e.ID})
 }
-
-// nl3TokenHeader is x-nl3-authorization-token in canonical form, as
-// net/http keys it.
-const nl3TokenHeader = "X-Nl3-Authorization-Token"
 
 // decodeCheckBody reads an optional JSON object; it returns a status and
 // message on failure.

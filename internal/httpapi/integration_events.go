@@ -13,10 +13,7 @@ import (
 // token's account (?source=…&limit=…), newest first. Authenticated like a
 // lock check.
 func (h *Handler) integrationEvents(w http.ResponseWriter, r *http.Request) {
-	token := r.Header.Get("x-nl3-authorization-token")
-	if token == "" {
-		token = bearer(r)
-	}
+	token := httpjson.IntegrationToken(r)
 	limit := 0
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

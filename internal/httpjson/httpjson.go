@@ -58,6 +58,39 @@ func Bearer(header string) (string, bool) {
 	return strings.TrimSpace(header[len(scheme):]), true
 }
 
+// nl3TokenHeader is x-nl3-authorization-token in canonical form, as
+// net/http keys it: looked up by this key, a header costs no allocation
+// (Header.Get would canonicalise the name again on every lock check).
+const nl3TokenHeader = "X-Nl3-Authorization-Token"
+
+// IntegrationToken is the token a request authenticates with as an
+// integration: an x-nl3-authorization-token header (Next Level3's) or an
+// Authorization: Bearer one. A request that carries two different tokens
+// has none (atk14j F2): which of them a proxy or WAF in front reads is its
+// own choice, and the answer must not depend on it. The same token twice
+// is one token; Authorization headers of other schemes are left to
+// whatever in front uses them.
+func IntegrationToken(r *http.Request) string {
+	var token string
+	for _, v := range r.Header[nl3TokenHeader] {
+		if token != "" && v != token {
+			return ""
+		}
+		token = v
+	}
+	for _, v := range r.Header["Authorization"] {
+		b, _ := Bearer(v)
+		if b == "" {
+			continue
+		}
+		if token != "" && b != token {
+			return ""
+		}
+		token = b
+	}
+	return token
+}
+
 // CheckSurrogates refuses JSON text holding a \u escape of a lone UTF-16
 // surrogate (a high one, U+D800–U+DBFF, not followed by the escape of a
 // low one, or a low one, U+DC00–U+DFFF, alone): it encodes no character,

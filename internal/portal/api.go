@@ -59,16 +59,6 @@ func (p *Portal) apiEnrolLink(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusCreated, EnrolLinkAnswer{ID: l.ID, PersonID: l.PersonID, URL: url, ExpiresAt: l.ExpiresAt})
 }
 
-// integrationToken is the token of a lock check: the NL3 header or a
-// bearer token.
-func integrationToken(r *http.Request) string {
-	if t := r.Header.Get("x-nl3-authorization-token"); t != "" {
-		return t
-	}
-	t, _ := httpjson.Bearer(r.Header.Get("Authorization"))
-	return t
-}
-
 // apiRequestUnlock is called by an integration that was answered locked:
 // {"attempt_id": the lock check's sessionID}. The account's owner is
 // asked in the portal (and by mail when they have alerts).
@@ -97,7 +87,7 @@ func (p *Portal) apiRequestUnlock(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusBadRequest, "bad_request", `body: {"attempt_id": "att_…"} expected`)
 		return
 	}
-	q, err := p.svc.RequestUnlock(r.Context(), integrationToken(r), in.AttemptID, p.policy)
+	q, err := p.svc.RequestUnlock(r.Context(), httpjson.IntegrationToken(r), in.AttemptID, p.policy)
 	if err != nil {
 		p.apiFail(w, r, err)
 		return
@@ -106,7 +96,7 @@ func (p *Portal) apiRequestUnlock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) apiUnlockRequest(w http.ResponseWriter, r *http.Request) {
-	q, err := p.svc.UnlockRequestStatus(r.Context(), integrationToken(r), r.PathValue("id"))
+	q, err := p.svc.UnlockRequestStatus(r.Context(), httpjson.IntegrationToken(r), r.PathValue("id"))
 	if err != nil {
 		p.apiFail(w, r, err)
 		return
