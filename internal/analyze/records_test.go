@@ -43,6 +43,7 @@ func recordCases(t *testing.T) []recordCase {
 	long := strings.Repeat("x", 5000)
 	tooLong := "longer than 3000 bytes"
 	notObject := "a record is a JSON object"
+	after := "unexpected data after the record"
 	return []recordCase{
 		{"a byte order mark at the start", bom + r + "\n" + r + "\n", 2, nil, ""},
 		{"a byte order mark before a Firehose concatenation", bom + r + r + r, 3, nil, ""},
@@ -75,6 +76,15 @@ func recordCases(t *testing.T) []recordCase {
 		{"an empty object, a lone CR and junk: one bad record", "{}\rjunk\n" + r + "\n", 1, []int{1}, "unexpected data after the record"},
 		{"records separated by lone CRs, longer than the bound: one bad line", strings.Repeat(r+"\r", 10) + "\n" + r + "\n", 1, []int{1}, tooLong},
 		{"long lines in a row", long + "\n" + long + "\r\n" + r + "\n" + long, 1, []int{1, 2, 4}, tooLong},
+		// After a record's '}': its line end or `{"timestamp"`, the
+		// Firehose concatenation; anything else makes the line one bad
+		// record, not a good one beside a bad one.
+		{"a brace after a record", r + "{\n" + r + "\n", 1, []int{1}, after},
+		{"an object without a timestamp after a record", r + `{"x":1}` + "\n" + r + "\n", 1, []int{1}, after},
+		{"a brace before a concatenated record", r + "{" + r + "\n" + r + "\n", 1, []int{1}, after},
+		{"blanks between two records", r + "   " + r + "\n" + r + "\n", 1, []int{1}, after},
+		{"a blank inside a concatenation's join", r + `{ "timestamp":1}` + "\n" + r + "\n", 1, []int{1}, after},
+		{"blanks after a record", r + " \t\n" + r + "\n", 2, nil, ""},
 	}
 }
 

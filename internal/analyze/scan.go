@@ -197,16 +197,18 @@ func (s *scanner) next() (start int, err error) {
 		s.resync(start)
 		return start, relative(err, start)
 	}
-	// A record ends its line (or is followed directly by the next one).
-	s.skipSpaces()
-	if s.pos < len(s.data) {
+	// A record ends its line, or is followed directly by the next one of
+	// a Firehose concatenation, `}{"timestamp"`, where chunks and ranges
+	// may be cut: anything else after it (`}{`, `}{"x":1}`, `}  {…}`)
+	// makes the line (or segment) one bad record, as junk before a
+	// record does, not a good record beside a bad one.
+	if !bytes.HasPrefix(s.data[s.pos-1:], recordJoin) {
+		s.skipSpaces()
 		// A CR ends a record only as the CR of a CRLF line end (or at
 		// the end of the data): a lone CR is no line end (neither
 		// RFC 8259 nor the JSON Lines convention makes it one), so
 		// `{…}\r{…}` is one line, one bad record, however long.
-		switch c := s.data[s.pos]; {
-		case c == '{', c == '\r' && s.pos == len(s.data)-1:
-		default:
+		if s.pos < len(s.data) && (s.data[s.pos] != '\r' || s.pos != len(s.data)-1) {
 			err = s.fail("unexpected data after the record")
 			s.resync(start)
 			return start, relative(err, start)
@@ -391,8 +393,11 @@ func (s *scanner) member(id uint8) error {
 	case memberRequestID:
 		return s.stringInto(&s.f.requestID)
 	case memberHeaders:
-		if (len(s.header) == 0 && !s.allHeaders) || s.peek() != '[' {
-			return s.skipValue() // skipping blind is quicker than reading
+		// Read even when no header is wanted: a header whose name or
+		// value is no string makes the record bad, for the analysis as
+		// for replay, which must evaluate it.
+		if s.peek() != '[' {
+			return s.skipValue()
 		}
 		return s.headers()
 	case memberName:
