@@ -132,7 +132,7 @@ func BenchmarkIndex(b *testing.B) {
 	m := make([]uint64, 3*len(line)/64)
 	for _, f := range []struct {
 		name string
-		f    func([]byte, []uint64) bool
+		f    func([]byte, []uint64) (bool, bool)
 	}{{"best", indexBlocks}, {"go", indexBlocksGo}} {
 		b.Run(f.name, func(b *testing.B) {
 			b.SetBytes(int64(len(line)))

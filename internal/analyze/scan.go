@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strconv"
+	"unicode/utf8"
 )
 
 // fields is what the analyzer reads of one AWS WAF log record. Byte
@@ -214,6 +215,14 @@ func (s *scanner) next() (start int, err error) {
 			return start, relative(err, start)
 		}
 	}
+	// JSON exchanged between systems is UTF-8 (RFC 8259 §8.1): a record
+	// that is not is bad, whichever member holds the bytes, rather than
+	// counted under a key that prints as another's. Only a line the
+	// index saw a byte of 0x80 or above in (or did not index) is looked
+	// at.
+	if (s.idx == nil || s.idx.high) && !utf8.Valid(s.data[start:s.pos]) {
+		return start, invalidUTF8(s.data[start:s.pos])
+	}
 	if !s.f.hasTS {
 		return start, errors.New("no timestamp")
 	}
@@ -221,6 +230,20 @@ func (s *scanner) next() (start int, err error) {
 		return start, errors.New("no httpRequest.clientIp")
 	}
 	return start, nil
+}
+
+// invalidUTF8 says where the record b, which is not UTF-8, stops being
+// it.
+func invalidUTF8(b []byte) error {
+	i := 0
+	for i < len(b) {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			break
+		}
+		i += n
+	}
+	return &syntaxError{"invalid UTF-8", i}
 }
 
 // relative makes a syntax error's offset count from the record's start.
