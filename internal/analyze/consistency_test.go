@@ -38,7 +38,7 @@ func TestSameBadRecords(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			data := rec("192.0.2.1", tt.headers) + "\n" + rec("192.0.2.2", `[{"name":"X","value":"v"}]`) + "\n"
 			path := writeFile(t, filepath.Join(t.TempDir(), "a.log"), data, false)
-			want := fmt.Sprintf("2 records, 0 bad")
+			want := "2 records, 0 bad"
 			if tt.bad {
 				want = "1 records, 1 bad"
 			}
