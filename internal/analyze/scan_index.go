@@ -13,7 +13,8 @@ import (
 // scanner finds the end of a string from those bits, without looking at
 // the bytes between. Lines with a backslash or a control character, and
 // very long ones (records concatenated without newlines), are read byte
-// by byte, each string checked.
+// by byte, each string checked. The index also notes whether the line
+// holds a byte of 0x80 or above: a line of ASCII needs no UTF-8 check.
 
 // maxIndexed is the longest line indexed; an AWS WAF record is a few
 // kilobytes.
