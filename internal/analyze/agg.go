@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"math"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 )
@@ -119,14 +118,29 @@ func (a *agg) ipID(b []byte) (uint32, bool) {
 		a.v4.put(v, id)
 		return id, true
 	}
+	// The table holds canonical spellings only (canonIP): an address
+	// written as AWS writes it is found at once, any other spelling is
+	// parsed and looked up as its address.
 	id, h, ok := a.ips.find(b)
 	if ok {
 		return id, true
 	}
-	if !validIP(b) {
+	c, ok := canonIP(b)
+	if !ok {
 		return 0, false
 	}
-	return a.ips.add(string(b), h), true
+	if c != string(b) {
+		if v, ok := parseIPv4([]byte(c)); ok { // an IPv4-mapped IPv6 address
+			if id, ok := a.v4.get(v); ok {
+				return id, true
+			}
+			id := a.ips.push(c)
+			a.v4.put(v, id)
+			return id, true
+		}
+		return a.ips.idString(c), true
+	}
+	return a.ips.add(c, h), true
 }
 
 // ipNumber is ipID for an address known to be valid, as a string.
@@ -153,8 +167,8 @@ func (a *agg) ipLookup(s string) (uint32, bool) {
 
 // validIP reports whether b is a client IP as replay reads it.
 func validIP(b []byte) bool {
-	_, err := netip.ParseAddr(string(b))
-	return err == nil
+	_, ok := canonIP(b)
+	return ok
 }
 
 var errNotIP = errors.New("httpRequest.clientIp is not an IP address")

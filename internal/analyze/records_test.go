@@ -43,6 +43,13 @@ func recordCases(t *testing.T) []recordCase {
 	long := strings.Repeat("x", 5000)
 	tooLong := "longer than 3000 bytes"
 	notObject := "a record is a JSON object"
+	after := "unexpected data after the record"
+	badUTF := "invalid UTF-8"
+	// utf is a record whose uri is written as given, byte for byte
+	// (json.Marshal would replace invalid UTF-8).
+	utf := func(uri string) string {
+		return strings.Replace(record(req{ip: "192.0.2.3", uri: "/URI"}), `"/URI"`, `"`+uri+`"`, 1)
+	}
 	return []recordCase{
 		{"a byte order mark at the start", bom + r + "\n" + r + "\n", 2, nil, ""},
 		{"a byte order mark before a Firehose concatenation", bom + r + r + r, 3, nil, ""},
@@ -75,6 +82,33 @@ func recordCases(t *testing.T) []recordCase {
 		{"an empty object, a lone CR and junk: one bad record", "{}\rjunk\n" + r + "\n", 1, []int{1}, "unexpected data after the record"},
 		{"records separated by lone CRs, longer than the bound: one bad line", strings.Repeat(r+"\r", 10) + "\n" + r + "\n", 1, []int{1}, tooLong},
 		{"long lines in a row", long + "\n" + long + "\r\n" + r + "\n" + long, 1, []int{1, 2, 4}, tooLong},
+		// After a record's '}': its line end or `{"timestamp"`, the
+		// Firehose concatenation; anything else makes the line one bad
+		// record, not a good one beside a bad one.
+		{"a brace after a record", r + "{\n" + r + "\n", 1, []int{1}, after},
+		{"an object without a timestamp after a record", r + `{"x":1}` + "\n" + r + "\n", 1, []int{1}, after},
+		{"a brace before a concatenated record", r + "{" + r + "\n" + r + "\n", 1, []int{1}, after},
+		{"blanks between two records", r + "   " + r + "\n" + r + "\n", 1, []int{1}, after},
+		{"a blank inside a concatenation's join", r + `{ "timestamp":1}` + "\n" + r + "\n", 1, []int{1}, after},
+		{"blanks after a record", r + " \t\n" + r + "\n", 2, nil, ""},
+		// Strings are UTF-8 (RFC 8259 §8.1), in every member.
+		{"UTF-8", utf(`/caf\u00e9-é-€-𝄞`) + "\n" + r + "\n", 2, nil, ""},
+		{"an escaped surrogate pair", utf(`/\ud834\udd1e`) + "\n" + r + "\n", 2, nil, ""},
+		{"a byte 0xff", r + "\n" + utf("/a\xffb") + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"a byte 0xfe", r + "\n" + utf("/a\xfeb") + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"an overlong NUL", r + "\n" + utf("/a\xc0\x80b") + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"an overlong slash, three bytes", r + "\n" + utf("/a\xe0\x80\xafb") + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"an encoded surrogate", r + "\n" + utf("/a\xed\xa0\x80b") + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"a truncated sequence", r + "\n" + utf("/a\xe2\x82b") + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"a truncated sequence ending the string", r + "\n" + utf("/a\xc3") + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"a lone continuation byte", r + "\n" + utf("/a\x80b") + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"beyond U+10FFFF", r + "\n" + utf("/a\xf4\x90\x80\x80b") + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"invalid UTF-8 in a member not read", r + "\n" + strings.Replace(r, `"REGULAR"`, "\"REG\xffULAR\"", 1) + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"invalid UTF-8 in a header", r + "\n" + strings.Replace(r, `"shop.example"`, "\"shop\xff\"", 1) + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"invalid UTF-8 on a line with escapes", r + "\n" + utf("/a\\\"\xffb") + "\n" + r + "\n", 2, []int{2}, badUTF},
+		{"invalid UTF-8 in one record of a concatenation", r + utf("/a\xffb") + r + "\n" + r + "\n", 3, []int{1}, badUTF},
+		{"invalid UTF-8 in a long line", r + "\n" + strings.Repeat(r, 20) + utf("/a\xffb") + "\n" + r + "\n", 22, []int{2}, badUTF},
+		{"invalid UTF-8, CRLF", r + "\r\n" + utf("/a\xffb") + "\r\n" + r + "\r\n", 2, []int{2}, badUTF},
 	}
 }
 

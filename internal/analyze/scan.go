@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strconv"
+	"unicode/utf8"
 )
 
 // fields is what the analyzer reads of one AWS WAF log record. Byte
@@ -197,20 +198,30 @@ func (s *scanner) next() (start int, err error) {
 		s.resync(start)
 		return start, relative(err, start)
 	}
-	// A record ends its line (or is followed directly by the next one).
-	s.skipSpaces()
-	if s.pos < len(s.data) {
+	// A record ends its line, or is followed directly by the next one of
+	// a Firehose concatenation, `}{"timestamp"`, where chunks and ranges
+	// may be cut: anything else after it (`}{`, `}{"x":1}`, `}  {…}`)
+	// makes the line (or segment) one bad record, as junk before a
+	// record does, not a good record beside a bad one.
+	if !bytes.HasPrefix(s.data[s.pos-1:], recordJoin) {
+		s.skipSpaces()
 		// A CR ends a record only as the CR of a CRLF line end (or at
 		// the end of the data): a lone CR is no line end (neither
 		// RFC 8259 nor the JSON Lines convention makes it one), so
 		// `{…}\r{…}` is one line, one bad record, however long.
-		switch c := s.data[s.pos]; {
-		case c == '{', c == '\r' && s.pos == len(s.data)-1:
-		default:
+		if s.pos < len(s.data) && (s.data[s.pos] != '\r' || s.pos != len(s.data)-1) {
 			err = s.fail("unexpected data after the record")
 			s.resync(start)
 			return start, relative(err, start)
 		}
+	}
+	// JSON exchanged between systems is UTF-8 (RFC 8259 §8.1): a record
+	// that is not is bad, whichever member holds the bytes, rather than
+	// counted under a key that prints as another's. Only a line the
+	// index saw a byte of 0x80 or above in (or did not index) is looked
+	// at.
+	if (s.idx == nil || s.idx.high) && !utf8.Valid(s.data[start:s.pos]) {
+		return start, invalidUTF8(s.data[start:s.pos])
 	}
 	if !s.f.hasTS {
 		return start, errors.New("no timestamp")
@@ -219,6 +230,20 @@ func (s *scanner) next() (start int, err error) {
 		return start, errors.New("no httpRequest.clientIp")
 	}
 	return start, nil
+}
+
+// invalidUTF8 says where the record b, which is not UTF-8, stops being
+// it.
+func invalidUTF8(b []byte) error {
+	i := 0
+	for i < len(b) {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			break
+		}
+		i += n
+	}
+	return &syntaxError{"invalid UTF-8", i}
 }
 
 // relative makes a syntax error's offset count from the record's start.
@@ -391,8 +416,11 @@ func (s *scanner) member(id uint8) error {
 	case memberRequestID:
 		return s.stringInto(&s.f.requestID)
 	case memberHeaders:
-		if (len(s.header) == 0 && !s.allHeaders) || s.peek() != '[' {
-			return s.skipValue() // skipping blind is quicker than reading
+		// Read even when no header is wanted: a header whose name or
+		// value is no string makes the record bad, for the analysis as
+		// for replay, which must evaluate it.
+		if s.peek() != '[' {
+			return s.skipValue()
 		}
 		return s.headers()
 	case memberName:

@@ -11,25 +11,25 @@ import (
 // at least 1.
 //
 //go:noescape
-func indexAVX2(b *byte, blocks int, m *uint64) (irregular bool)
+func indexAVX2(b *byte, blocks int, m *uint64) (irregular, high bool)
 
 // indexLineAVX512 finds the end of the line at b among n bytes and
 // indexes the line, in one pass: see scan_amd64.s. n is at least 1; m
 // has room for 3·⌈n/64⌉ words.
 //
 //go:noescape
-func indexLineAVX512(b *byte, n int, m *uint64) (end, irregular int)
+func indexLineAVX512(b *byte, n int, m *uint64) (end, irregular, high int)
 
-var indexBlocks = func() func([]byte, []uint64) bool {
+var indexBlocks = func() func([]byte, []uint64) (bool, bool) {
 	if cpu.X86.HasAVX2 {
 		return indexBlocksAVX2
 	}
 	return indexBlocksGo
 }()
 
-func indexBlocksAVX2(b []byte, m []uint64) bool {
+func indexBlocksAVX2(b []byte, m []uint64) (irregular, high bool) {
 	if len(b) < 64 {
-		return false
+		return false, false
 	}
 	_ = m[3*(len(b)/64)-1]
 	return indexAVX2(&b[0], len(b)/64, &m[0])
@@ -47,9 +47,9 @@ var indexLineFast = func() func(*lineIndex, []byte, int) int {
 // lineAVX512 is lineGeneric in one pass over the line instead of two
 // (bytes.IndexByte for the line end, then the index).
 func lineAVX512(x *lineIndex, d []byte, base int) int {
-	x.ok, x.base = false, base
+	x.ok, x.high, x.base = false, true, base
 	if len(d) == 0 {
-		x.m, x.ok = x.m[:0], true
+		x.m, x.ok, x.high = x.m[:0], true, false
 		return -1
 	}
 	if cap(x.m) < maxIndexWords {
@@ -57,7 +57,7 @@ func lineAVX512(x *lineIndex, d []byte, base int) int {
 	}
 	n := min(len(d), maxIndexed+1)
 	m := x.m[:cap(x.m)]
-	end, irregular := indexLineAVX512(unsafe.SliceData(d), n, &m[0])
+	end, irregular, high := indexLineAVX512(unsafe.SliceData(d), n, &m[0])
 	nl := end < n
 	blocks := (n + 63) / 64
 	if nl {
@@ -75,6 +75,7 @@ func lineAVX512(x *lineIndex, d []byte, base int) int {
 		irregular-- // a CRLF line end's CR (see index)
 	}
 	x.ok = end <= maxIndexed && irregular == 0
+	x.high = high != 0
 	if nl {
 		return end
 	}

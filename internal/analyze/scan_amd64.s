@@ -1,18 +1,20 @@
 #include "textflag.h"
 
-// func indexAVX2(b *byte, blocks int, m *uint64) (irregular bool)
+// func indexAVX2(b *byte, blocks int, m *uint64) (irregular, high bool)
 //
 // For each 64-byte block of b, three words at m: the bits of its quotes,
 // of its opening brackets ({ and [, which differ in bit 5 only) and of its
-// closing ones (} and ]); and whether any byte is a backslash or a
-// control character (below 0x20: min(byte, 0x1f) equals it).
+// closing ones (} and ]); whether any byte is a backslash or a control
+// character (below 0x20: min(byte, 0x1f) equals it); and whether any byte
+// is 0x80 or above (its high bit, which VPMOVMSKB gathers), outside
+// ASCII, to be checked as UTF-8.
 //
 // The constants reach the vector registers with VMOVQ, the VEX form: the
 // legacy SSE MOVQ leaves the register's upper half to be merged, which,
 // on the AMD EPYC (family 25) the benchmarks run on, slowed down every
 // later 256-bit use of the register: the loop ran at 2.5 GB per
 // CPU-second with MOVQ and at 20 GB with VMOVQ.
-TEXT ·indexAVX2(SB), NOSPLIT, $0-25
+TEXT ·indexAVX2(SB), NOSPLIT, $0-26
 	MOVQ b+0(FP), SI
 	MOVQ blocks+8(FP), CX
 	MOVQ m+16(FP), R8
@@ -35,10 +37,13 @@ TEXT ·indexAVX2(SB), NOSPLIT, $0-25
 	VMOVQ AX, X9
 	VPBROADCASTB X9, Y9   // the last control character
 	VPXOR Y15, Y15, Y15   // backslashes and control characters seen
+	VPXOR Y8, Y8, Y8      // the bytes' high bits seen
 
 loop:
 	VMOVDQU (SI), Y0
 	VMOVDQU 32(SI), Y1
+	VPOR Y0, Y8, Y8
+	VPOR Y1, Y8, Y8
 	VPCMPEQB Y10, Y0, Y2
 	VPCMPEQB Y10, Y1, Y3
 	VPMOVMSKB Y2, AX
@@ -80,26 +85,32 @@ loop:
 	VPMOVMSKB Y15, AX
 	TESTL AX, AX
 	SETNE irregular+24(FP)
+	VPMOVMSKB Y8, AX
+	TESTL AX, AX
+	SETNE high+25(FP)
 	VZEROUPPER
 	RET
 
-// func indexLineAVX512(b *byte, n int, m *uint64) (end, irregular int)
+// func indexLineAVX512(b *byte, n int, m *uint64) (end, irregular, high int)
 //
 // The line at b: end is the offset of its first line end ('\n') among
 // the n bytes at b, or n when there is none. For each 64-byte block of
 // the line, up to and including the block of its end, the three words of
 // indexAVX2 at m, holding no bit at or past the end; irregular is the
-// number of backslashes and control characters before the end. The
+// number of backslashes and control characters before the end, high
+// nonzero when a byte before the end is 0x80 or above (VPMOVB2M gives the
+// bytes' high bits as a mask), outside ASCII, to be checked as UTF-8. The
 // comparisons (AVX-512BW) write 64-bit masks straight into the mask
 // registers, and a last block shorter than 64 bytes is loaded masked
 // (the bytes past n are neither read nor can fault), so that neither
 // the line end nor a copy of the tail needs another pass.
-TEXT ·indexLineAVX512(SB), NOSPLIT, $0-40
+TEXT ·indexLineAVX512(SB), NOSPLIT, $0-48
 	MOVQ b+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVQ m+16(FP), R8
 	XORQ DX, DX // offset of the block
 	XORQ R9, R9 // backslashes and control characters
+	XORQ DI, DI // high bits
 	MOVL $0x22, AX
 	VPBROADCASTB AX, Z10 // "
 	MOVL $0x5c, AX
@@ -131,6 +142,7 @@ whole:
 compare:
 	VPCMPEQB Z15, Z0, K1
 	KMOVQ K1, R10
+	VPMOVB2M Z0, K7 // high bits; bytes past n were loaded as zeros
 	VPCMPEQB Z11, Z0, K2
 	VPCMPUB $1, Z12, Z0, K3 // below 0x20
 	KORQ K2, K3, K3
@@ -147,6 +159,8 @@ compare:
 	ANDQ BX, R11 // bytes past n were loaded as zeros
 	POPCNTQ R11, R11
 	ADDQ R11, R9
+	KMOVQ K7, R10 // no line end in R10
+	ORQ R10, DI
 	MOVQ R12, (R8)
 	MOVQ R13, 8(R8)
 	MOVQ R14, 16(R8)
@@ -162,6 +176,9 @@ found:
 	ANDQ BX, R12
 	ANDQ BX, R13
 	ANDQ BX, R14
+	KMOVQ K7, R10
+	ANDQ BX, R10
+	ORQ R10, DI
 	POPCNTQ R11, R11
 	ADDQ R11, R9
 	MOVQ R12, (R8)
@@ -170,11 +187,13 @@ found:
 	ADDQ AX, DX
 	MOVQ DX, end+24(FP)
 	MOVQ R9, irregular+32(FP)
+	MOVQ DI, high+40(FP)
 	VZEROUPPER
 	RET
 
 none:
 	MOVQ CX, end+24(FP)
 	MOVQ R9, irregular+32(FP)
+	MOVQ DI, high+40(FP)
 	VZEROUPPER
 	RET

@@ -13,7 +13,8 @@ import (
 // scanner finds the end of a string from those bits, without looking at
 // the bytes between. Lines with a backslash or a control character, and
 // very long ones (records concatenated without newlines), are read byte
-// by byte, each string checked.
+// by byte, each string checked. The index also notes whether the line
+// holds a byte of 0x80 or above: a line of ASCII needs no UTF-8 check.
 
 // maxIndexed is the longest line indexed; an AWS WAF record is a few
 // kilobytes.
@@ -25,6 +26,10 @@ const maxIndexed = 1 << 16
 type lineIndex struct {
 	base int
 	ok   bool // the line is indexed and has no backslash and no control character
+	// high is false when the line holds no byte of 0x80 or above (it is
+	// ASCII, valid UTF-8 without a look): true when it does, or when the
+	// line is too long to be indexed.
+	high bool
 	m    []uint64
 	tail [64]byte
 }
@@ -58,7 +63,7 @@ func (x *lineIndex) lineGeneric(d []byte, base int) int {
 
 // index indexes line, which starts at base in the scanner's data.
 func (x *lineIndex) index(line []byte, base int) {
-	x.ok = false
+	x.ok, x.high = false, true
 	if len(line) > maxIndexed || useIndex == nil {
 		return
 	}
@@ -73,28 +78,31 @@ func (x *lineIndex) index(line []byte, base int) {
 	}
 	x.m = x.m[:3*blocks]
 	full := len(line) / 64
-	bs := useIndex(line[:full*64], x.m)
+	bs, high := useIndex(line[:full*64], x.m)
 	if r := len(line) - full*64; r > 0 {
 		// The last block is copied into one of spaces: a space is no
-		// quote, no bracket, no backslash and no control character.
+		// quote, no bracket, no backslash, no control character and
+		// ASCII.
 		n := copy(x.tail[:], line[full*64:])
 		copy(x.tail[n:], blanks[:])
-		bs = useIndex(x.tail[:], x.m[3*full:]) || bs
+		bs2, high2 := useIndex(x.tail[:], x.m[3*full:])
+		bs, high = bs || bs2, high || high2
 	}
-	x.base, x.ok = base, !bs
+	x.base, x.ok, x.high = base, !bs, high
 }
 
 var blanks = [64]byte(bytes.Repeat([]byte{' '}, 64))
 
 // useIndex computes the bitmaps of whole 64-byte blocks into m and
 // reports whether they hold a backslash or a control character (below
-// 0x20); nil disables stage one.
+// 0x20), and whether they hold a byte of 0x80 or above; nil disables
+// stage one.
 var useIndex = indexBlocks
 
 // indexBlocksGo is the portable stage one: eight bytes at a time, each
 // comparison's high bits gathered into a byte of the word.
-func indexBlocksGo(b []byte, m []uint64) (irregular bool) {
-	var bsAny uint64
+func indexBlocksGo(b []byte, m []uint64) (irregular, high bool) {
+	var bsAny, highAny uint64
 	for blk := 0; blk*64 < len(b); blk++ {
 		var q, o, c uint64
 		for j := 0; j < 8; j++ {
@@ -104,10 +112,11 @@ func indexBlocksGo(b []byte, m []uint64) (irregular bool) {
 			o |= gather(eqBytes(f, '{')) << (8 * j)
 			c |= gather(eqBytes(f, '}')) << (8 * j)
 			bsAny |= eqBytes(v, '\\') | ltBytes(v, ' ')
+			highAny |= v
 		}
 		m[3*blk], m[3*blk+1], m[3*blk+2] = q, o, c
 	}
-	return bsAny != 0
+	return bsAny != 0, highAny&msb != 0
 }
 
 // eqBytes sets the high bit of every byte of v equal to c, exactly (no

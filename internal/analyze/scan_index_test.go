@@ -42,13 +42,13 @@ func lineTrace(f func(*lineIndex, []byte, int) int, d []byte) string {
 	x := new(lineIndex)
 	end := f(x, d, 7)
 	if !x.ok {
-		return fmt.Sprintf("end %d, not indexed", end)
+		return fmt.Sprintf("end %d, not indexed, high %v", end, x.high)
 	}
 	m := x.m
 	for len(m) > 0 && m[len(m)-1] == 0 {
 		m = m[:len(m)-1]
 	}
-	return fmt.Sprintf("end %d, base %d, %x", end, x.base, m)
+	return fmt.Sprintf("end %d, base %d, high %v, %x", end, x.base, x.high, m)
 }
 
 // FuzzScanIndex: the scanner with stage one (the index of quotes and
@@ -70,6 +70,9 @@ func FuzzScanIndex(f *testing.F) {
 	f.Add([]byte(pad[:63] + "\r\n" + rec + "\r\n"))
 	f.Add([]byte(pad[:63] + "\x01\"}}\n" + pad[:64] + "\n" + rec))
 	f.Add([]byte(pad[:63] + `\"}}` + "\n" + rec + "\r"))
+	// Bytes of 0x80 and above, valid UTF-8 or not, across a block's end.
+	f.Add([]byte(pad[:62] + "\xc3\xa9\"}}\n" + pad[:63] + "\xc3\"}}\n" + rec))
+	f.Add([]byte(strings.Replace(rec, `"uri":"/login"`, "\"uri\":\"/a\xed\xa0\x80\xff\"", 1) + "\n" + rec))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if indexLineFast != nil {
 			// The one-pass line index against the two-pass one, at
@@ -105,9 +108,10 @@ func FuzzScanIndex(f *testing.F) {
 			return
 		}
 		want, got := make([]uint64, 3*n/64), make([]uint64, 3*n/64)
-		bw, bg := indexBlocksGo(data[:n], want), indexBlocks(data[:n], got)
-		if bw != bg || fmt.Sprint(want) != fmt.Sprint(got) {
-			t.Fatalf("%q: index %v %x, portable %v %x", data[:n], bg, got, bw, want)
+		bw, hw := indexBlocksGo(data[:n], want)
+		bg, hg := indexBlocks(data[:n], got)
+		if bw != bg || hw != hg || fmt.Sprint(want) != fmt.Sprint(got) {
+			t.Fatalf("%q: index %v %v %x, portable %v %v %x", data[:n], bg, hg, got, bw, hw, want)
 		}
 	})
 }
@@ -119,7 +123,7 @@ func TestIndexBlocks(t *testing.T) {
 	const alphabet = "\"\\{}[]ab:,\x00\xff\x7b\x5b\x7d\x5d\x3b\x1b"
 	for _, fn := range []struct {
 		name string
-		f    func([]byte, []uint64) bool
+		f    func([]byte, []uint64) (bool, bool)
 	}{{"portable", indexBlocksGo}, {"default", indexBlocks}} {
 		for range 200 {
 			b := make([]byte, 64*(1+rng.IntN(4)))
@@ -127,8 +131,8 @@ func TestIndexBlocks(t *testing.T) {
 				b[i] = alphabet[rng.IntN(len(alphabet))]
 			}
 			m := make([]uint64, 3*len(b)/64)
-			bs := fn.f(b, m)
-			var wantBS bool
+			bs, high := fn.f(b, m)
+			var wantBS, wantHigh bool
 			for i, c := range b {
 				w, bit := 3*(i/64), uint64(1)<<(i%64)
 				want := [3]bool{c == '"', c == '{' || c == '[', c == '}' || c == ']'}
@@ -137,10 +141,11 @@ func TestIndexBlocks(t *testing.T) {
 						t.Fatalf("%s: byte %d (%q), kind %d: got %v", fn.name, i, c, k, m[w+k]&bit != 0)
 					}
 				}
-				wantBS = wantBS || c == '\\'
+				wantBS = wantBS || c == '\\' || c < ' '
+				wantHigh = wantHigh || c >= 0x80
 			}
-			if bs != wantBS {
-				t.Fatalf("%s: backslash %v, want %v", fn.name, bs, wantBS)
+			if bs != wantBS || high != wantHigh {
+				t.Fatalf("%s: backslash %v, high %v; want %v, %v", fn.name, bs, high, wantBS, wantHigh)
 			}
 		}
 	}

@@ -256,8 +256,13 @@ func (m *merger) decode(i int, out chan<- []*event) error {
 			line += bytes.Count(data[last:start], []byte{'\n'})
 			last = start
 			var ip netip.Addr
+			var ipText string
 			if err == nil {
-				if ip, err = netip.ParseAddr(string(sc.f.ip)); err != nil {
+				// The same address as the analysis counts (canonIP).
+				var ok bool
+				if ipText, ok = canonIP(sc.f.ip); ok {
+					ip, _ = netip.ParseAddr(ipText)
+				} else {
 					err = errNotIP
 				}
 			}
@@ -272,7 +277,7 @@ func (m *merger) decode(i int, out chan<- []*event) error {
 			if f.ts < m.flt.from || f.ts > m.flt.to {
 				continue
 			}
-			ev := &event{ts: f.ts, seq: seq, ip: ip.Unmap(), ipText: string(f.ip), method: string(f.method), uri: string(f.uri), args: string(f.args),
+			ev := &event{ts: f.ts, seq: seq, ip: ip, ipText: ipText, method: string(f.method), uri: string(f.uri), args: string(f.args),
 				country: string(f.country), requestID: string(f.requestID), bodySize: f.bodySize, input: in.Name, line: line}
 			seq++
 			ev.headers = make([]waf.Header, len(f.hdr))
