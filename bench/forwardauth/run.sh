@@ -132,6 +132,27 @@ http {
       proxy_set_header X-HTTP-Method-Override "";
       proxy_set_header X-Method-Override "";
       proxy_set_header X-HTTP-Method "";
+      # The path some applications serve instead of the inspected one (IIS
+      # URL Rewrite, Laminas, older Symfony), and more names of the above.
+      proxy_set_header X-Original-URL "";
+      proxy_set_header X-Rewrite-URL "";
+      proxy_set_header X-Forwarded-Uri "";
+      proxy_set_header X-Forwarded-Method "";
+      proxy_set_header Fastly-Client-IP "";
+      proxy_set_header X-Cluster-Client-IP "";
+      proxy_set_header X-Originating-IP "";
+      proxy_set_header X-Remote-IP "";
+      proxy_set_header X-Remote-Addr "";
+      proxy_set_header Client-IP "";
+      proxy_set_header X-Forwarded "";
+      proxy_set_header Forwarded-For "";
+      proxy_set_header X-ProxyUser-Ip "";
+      proxy_set_header X-Host "";
+      proxy_set_header X-Forwarded-Server "";
+      proxy_set_header X-Forwarded-Scheme "";
+      proxy_set_header X-Forwarded-Ssl "";
+      proxy_set_header Front-End-Https "";
+      proxy_set_header X-Url-Scheme "";
       proxy_connect_timeout 1s;
       proxy_send_timeout 2s;
       proxy_read_timeout 2s;

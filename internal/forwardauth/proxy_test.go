@@ -593,6 +593,21 @@ func headerCases(t *testing.T, pr *proxyRun, integration string) {
 			// A web ACL's Method rules see the request line (atk20h F2).
 			"X-HTTP-Method-Override", "DELETE", "X-Method-Override", "DELETE", "X-HTTP-Method", "DELETE",
 		}
+		// The path IIS URL Rewrite, Laminas and older Symfony serve instead
+		// of the request line's (atk20j F1: /ok inspected, /admin served),
+		// the method and path names other proxies use, and the rest of
+		// gateway.md's list of headers anyone can write.
+		removed := []string{"X-Original-URL", "X-Rewrite-URL", "X-Forwarded-Uri", "X-Forwarded-Method",
+			"Fastly-Client-IP", "X-Cluster-Client-IP", "X-Originating-IP", "X-Remote-IP", "X-Remote-Addr",
+			"Client-IP", "X-Forwarded", "Forwarded-For", "X-ProxyUser-Ip", "X-Host", "X-Forwarded-Server",
+			"X-Forwarded-Scheme", "X-Forwarded-Ssl", "Front-End-Https", "X-Url-Scheme"}
+		for _, name := range removed {
+			v := "127.0.0.66"
+			if strings.Contains(name, "URL") || strings.Contains(name, "Uri") {
+				v = "/admin"
+			}
+			forged = append(forged, name, v)
+		}
 		resp, _ := get(t, client("127.0.0.12"), base+"/", forged...)
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d", resp.StatusCode)
@@ -613,6 +628,9 @@ func headerCases(t *testing.T, pr *proxyRun, integration string) {
 			{"X-Http-Method-Override", "", ""},
 			{"X-Method-Override", "", ""},
 			{"X-Http-Method", "", ""},
+		}
+		for _, name := range removed {
+			tests = append(tests, struct{ name, want, alt string }{name, "", ""})
 		}
 		for _, tc := range tests {
 			got := h.Values(tc.name)
