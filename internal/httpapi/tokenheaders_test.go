@@ -138,3 +138,28 @@ func TestChunkedRequestClosesTheConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestTooLargeIsAnsweredAtOnce: a lock check declaring a body over 64 KiB
+// is answered 413 as soon as its headers arrive, and the connection
+// closed, even when the client stalls after a few bytes (atk14j F3:
+// net/http read up to 256 KiB of the body before answering, so the
+// client waited for the read timeout and got nothing).
+func TestTooLargeIsAnsweredAtOnce(t *testing.T) {
+	a := newAPI(t, "sqlite")
+	host := strings.TrimPrefix(a.srv.URL, "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "POST /api/v1/lock-check HTTP/1.1\r\nHost: "+host+"\r\nContent-Type: application/json\r\nContent-Length: 70000\r\n\r\n{\"userIP\":")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body stalls: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 413 || !resp.Close {
+		t.Errorf("%d, close %v: want 413 and the connection closed", resp.StatusCode, resp.Close)
+	}
+}

@@ -40,8 +40,15 @@ func TooLarge(w http.ResponseWriter, message string) {
 	Error(w, http.StatusRequestEntityTooLarge, PayloadTooLarge, message)
 }
 
-// Error answers status with an ErrorBody.
+// Error answers status with an ErrorBody. A 413 closes the connection:
+// otherwise net/http reads up to 256 KiB of the unread body before it
+// sends the answer, so a client that declared too long a body and
+// stalls (or trickles it) gets no answer until the read timeout
+// (atk14j F3).
 func Error(w http.ResponseWriter, status int, code, message string) {
+	if status == http.StatusRequestEntityTooLarge {
+		w.Header().Set("Connection", "close")
+	}
 	Write(w, status, ErrorBody{Error: code, Message: message})
 }
 
