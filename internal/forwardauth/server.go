@@ -92,8 +92,13 @@ type dateLine struct {
 // closes a connection with no request read), and lets active ones, whose
 // request's header was read, answer (with Connection: close) first.
 const (
-	connActive int32 = iota // the header read: the body, the answer
-	connHeader              // reading a request's header
+	// connNew is a connection accepted that serveConn has not begun to
+	// serve: the zero value, so that a connection is never seen active
+	// before its request's header was read (the CI run of stop 27 saw
+	// TestListenerShutdown take a new connection for an active one).
+	connNew    int32 = iota
+	connActive       // the header read: the body, the answer
+	connHeader       // reading a request's header
 	connIdle
 	connClosed
 )
