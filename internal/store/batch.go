@@ -269,6 +269,23 @@ func (w *writer) reset() {
 	w.conn = nil
 }
 
+// checkWriterConn refuses a group-commit connection on which gathering
+// the log's writes would be unsound (walvfs.go): one that commits without
+// syncing the log, or spills pages to it before committing.
+func checkWriterConn(ctx context.Context, c *sql.Conn) error {
+	var sync, spill int
+	if err := c.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+		return err
+	}
+	if err := c.QueryRowContext(ctx, `PRAGMA cache_spill`).Scan(&spill); err != nil {
+		return err
+	}
+	if sync < 2 || spill != 0 {
+		return fmt.Errorf("store: the attempt writer's connection has synchronous=%d and cache_spill=%d, want FULL (2) or EXTRA (3) and 0", sync, spill)
+	}
+	return nil
+}
+
 func (w *writer) commit(batch []*pending) (err error) {
 	// Not the callers' contexts: one caller giving up must not fail the
 	// others' writes.
@@ -277,7 +294,11 @@ func (w *writer) commit(batch []*pending) (err error) {
 		return w.s.wrap(w.commitPostgres(ctx, batch))
 	}
 	if w.conn == nil {
-		if w.conn, err = w.s.db.Conn(ctx); err != nil {
+		if w.conn, err = w.s.writeDB.Conn(ctx); err != nil {
+			return err
+		}
+		if err := checkWriterConn(ctx, w.conn); err != nil {
+			w.reset()
 			return err
 		}
 	}

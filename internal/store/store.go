@@ -26,6 +26,7 @@ import (
 // Store implements lock.Store and the webhook dispatcher's outbox.
 type Store struct {
 	db      *sql.DB
+	writeDB *sql.DB // SQLite: the group commit's one connection, see Open
 	dialect dialect
 	batch   *batcher
 	// account is the lock check's one read, prepared once.
@@ -105,10 +106,13 @@ var postgresDialect = dialect{
 // migrations and refuses a database whose schema is newer than this build.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	var (
-		db  *sql.DB
-		d   dialect
-		lf  *os.File // SQLite: held for the store's life
-		err error
+		db *sql.DB
+		// SQLite: the group commit's (walVFS); PostgreSQL's writers
+		// use db.
+		writeDB *sql.DB
+		d       dialect
+		lf      *os.File // SQLite: held for the store's life
+		err     error
 	)
 	path, isSQLite := SQLiteFile(dsn)
 	if !isSQLite {
@@ -146,17 +150,36 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
+		// The group commit's connection gathers its log writes
+		// (walvfs.go), which is sound only if every frame it writes is
+		// part of a commit, synced before the commit returns: no pages
+		// spilled to the log before the commit (cache_spill off; a batch
+		// dirties a few hundred KiB at most), synchronous(FULL) as above.
+		if err := registerWALVFS(); err != nil {
+			db.Close()
+			lf.Close()
+			return nil, err
+		}
+		q.Add("_pragma", "cache_spill(0)")
+		q.Set("vfs", walVFSName)
+		if writeDB, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode()); err != nil {
+			db.Close()
+			lf.Close()
+			return nil, err
+		}
+		writeDB.SetMaxOpenConns(1)
+		writeDB.SetMaxIdleConns(1)
 	}
-	s := &Store{db: db, dialect: d, dsn: dsn, lockFile: lf}
+	s := &Store{db: db, writeDB: writeDB, dialect: d, dsn: dsn, lockFile: lf}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		s.closeDBs()
 		lf.Close()
 		return nil, err
 	}
 	if d.name == "postgres" {
 		var database, schema string
 		if err := db.QueryRowContext(ctx, `SELECT current_database(), current_schema()`).Scan(&database, &schema); err != nil {
-			db.Close()
+			s.closeDBs()
 			return nil, err
 		}
 		s.channel = channelFor(database, schema)
@@ -164,7 +187,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.watch.counter.wake = make(chan struct{}, 1)
 	}
 	if s.account, err = db.PrepareContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE app_id = $1 AND username_key = $2`); err != nil {
-		db.Close()
+		s.closeDBs()
 		lf.Close()
 		return nil, err
 	}
@@ -197,9 +220,20 @@ func (s *Store) Close() error {
 	s.stopWatching()
 	s.batch.close()
 	s.account.Close()
-	err := s.db.Close()
+	err := s.closeDBs()
 	if s.lockFile != nil {
 		s.lockFile.Close()
+	}
+	return err
+}
+
+// closeDBs closes the store's connection pools.
+func (s *Store) closeDBs() error {
+	err := s.db.Close()
+	if s.writeDB != nil {
+		if werr := s.writeDB.Close(); err == nil {
+			err = werr
+		}
 	}
 	return err
 }
