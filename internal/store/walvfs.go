@@ -90,7 +90,7 @@ func registerWALVFS() error {
 			return
 		}
 		// Never freed: SQLite keeps registered VFSes until the process ends.
-		p := libc.Xcalloc(tls, 1, uint64(unsafe.Sizeof(sqlite3.Tsqlite3_vfs{})))
+		p := libc.Xcalloc(tls, 1, libc.Tsize_t(unsafe.Sizeof(sqlite3.Tsqlite3_vfs{})))
 		if p == 0 {
 			walVFSErr = errors.New("store: out of memory")
 			return
@@ -153,7 +153,7 @@ func walMethodsFor(tls *libc.TLS, orig uintptr) uintptr {
 	if orig == 0 {
 		return 0
 	}
-	p := libc.Xcalloc(tls, 1, uint64(unsafe.Sizeof(sqlite3.Tsqlite3_io_methods{})))
+	p := libc.Xcalloc(tls, 1, libc.Tsize_t(unsafe.Sizeof(sqlite3.Tsqlite3_io_methods{})))
 	if p == 0 {
 		return 0
 	}
@@ -217,7 +217,7 @@ func walWrite(tls *libc.TLS, pFile, zBuf uintptr, iAmt int32, iOfst int64) int32
 	}
 	if need := wf.n + amt; need > wf.cap {
 		c := max(need, 2*wf.cap, 64<<10)
-		p := libc.Xrealloc(tls, wf.buf, uint64(c))
+		p := libc.Xrealloc(tls, wf.buf, libc.Tsize_t(c))
 		if p == 0 {
 			if rc := wf.flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 				return rc
@@ -226,7 +226,7 @@ func walWrite(tls *libc.TLS, pFile, zBuf uintptr, iAmt int32, iOfst int64) int32
 		}
 		wf.buf, wf.cap = p, c
 	}
-	libc.Xmemcpy(tls, wf.buf+uintptr(wf.n), zBuf, uint64(amt))
+	libc.Xmemcpy(tls, wf.buf+uintptr(wf.n), zBuf, libc.Tsize_t(amt))
 	wf.n += amt
 	return sqlite3.SQLITE_OK
 }
