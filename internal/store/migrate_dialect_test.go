@@ -89,9 +89,9 @@ func TestMigrationsByDialect(t *testing.T) {
 }
 
 // TestPostgresAttemptsCompareBytes: on PostgreSQL the attempts' indexed
-// text columns compare bytes (COLLATE "C", migration 12), and the
+// text columns compare bytes (COLLATE "C", migration 11), and the
 // listings, paging and lookups still read their indexes in order, with no
-// sort; on SQLite migration 12 is recorded and changes nothing.
+// sort; on SQLite migration 11 is recorded and changes nothing.
 func TestPostgresAttemptsCompareBytes(t *testing.T) {
 	s, admin, name := openPostgres(t)
 	ctx := context.Background()
@@ -218,13 +218,13 @@ func TestSQLiteRecordsPostgresOnlyMigrations(t *testing.T) {
 	}
 	defer s.Close()
 	var recorded, top int
-	if err := s.db.QueryRow(`SELECT COUNT(*) FROM schema_migrations WHERE version = 12`).Scan(&recorded); err != nil {
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM schema_migrations WHERE version = 11`).Scan(&recorded); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.db.QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&top); err != nil {
 		t.Fatal(err)
 	}
 	if recorded != 1 || top != SchemaVersion() {
-		t.Fatalf("SQLite recorded migration 12 %d times, up to %d; want once, up to %d", recorded, top, SchemaVersion())
+		t.Fatalf("SQLite recorded migration 11 %d times, up to %d; want once, up to %d", recorded, top, SchemaVersion())
 	}
 }
