@@ -74,6 +74,9 @@ forward auth.`,
 				return err
 			}
 			log := newLogger(cfg)
+			if gc := server.TuneGC(os.Getenv); gc != 0 {
+				log.Debug("garbage collector target set (GOGC unset)", "gogc", gc)
+			}
 			if cfg.PublicURLsFollowListen {
 				log.Info("no public URL configured: it follows the listen address", "public_url", cfg.PublicURLs[0])
 			}

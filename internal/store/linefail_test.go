@@ -145,8 +145,12 @@ func openProxied(t *testing.T) (*Store, *proxy, *sql.DB, string, func() int) {
 	}
 	t.Cleanup(func() { s.Close() })
 	s.db.SetMaxIdleConns(0)
-	s.batch.lineTimeout = 300 * time.Millisecond
-	s.batch.openTimeout = 300 * time.Millisecond
+	// Short enough for a fast test, long enough for a PostgreSQL
+	// connection's start-up (a backend forked, authentication) on a
+	// loaded 2-core machine: at 300 ms each, a CI-like run beside two
+	// benchmarks (load 15) failed to open the resend's connection.
+	s.batch.lineTimeout = time.Second
+	s.batch.openTimeout = 3 * time.Second
 	count := func() int {
 		var n int
 		if err := admin.QueryRow("SELECT count(*) FROM " + name + ".attempts").Scan(&n); err != nil {
@@ -278,7 +282,7 @@ func TestPingFollowsTheWritePath(t *testing.T) {
 		{"new connections pass", "pass", true},
 	} {
 		p.newConns(tc.newConns)
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := s.batch.ping(pctx)
 		cancel()
 		if (err == nil) != tc.wantReady {

@@ -30,30 +30,67 @@ var goSteps = map[int]func(ctx context.Context, tx *sql.Tx, s *Store) error{
 	4: canonicaliseUsernames,
 }
 
-func migrations() ([]migration, error) {
-	ents, err := fs.ReadDir(migrationFiles, "migrations")
+// dialects are the names a migration file may carry before ".sql" to run
+// on that database only: 0012_x.postgres.sql runs on PostgreSQL, and on
+// SQLite version 12 is recorded with nothing to run, so that both keep
+// one numbering and a database never meets a version it "lacks". A
+// version may have a file for each dialect, or one file for both.
+var dialects = []string{"sqlite", "postgres"}
+
+// migrations returns the migrations of the named dialect in version order.
+func migrations(dialect string) ([]migration, error) {
+	return migrationsIn(migrationFiles, dialect)
+}
+
+func migrationsIn(fsys fs.FS, dialect string) ([]migration, error) {
+	ents, err := fs.ReadDir(fsys, "migrations")
 	if err != nil {
 		return nil, err
 	}
-	var ms []migration
+	files := map[int][]string{} // by version
 	for _, e := range ents {
 		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with its version", e.Name())
+		if err != nil || v < 1 || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("migration %s: name must start with its version and end in .sql", e.Name())
 		}
-		data, err := migrationFiles.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
+		files[v] = append(files[v], e.Name())
+	}
+	var ms []migration
+	for v, names := range files {
+		m := migration{version: v} // another database's step: recorded, not run
+		seen := map[string]string{}
+		for _, name := range names {
+			d := fileDialect(name)
+			if d != "" && !slices.Contains(dialects, d) {
+				return nil, fmt.Errorf("migration %s: %q is not a dialect (%s)", name, d, strings.Join(dialects, ", "))
+			}
+			for other, prev := range seen {
+				if other == d || other == "" || d == "" {
+					return nil, fmt.Errorf("migrations %s and %s have the same version", prev, name)
+				}
+			}
+			seen[d] = name
+			if d == "" || d == dialect {
+				data, err := fs.ReadFile(fsys, "migrations/"+name)
+				if err != nil {
+					return nil, err
+				}
+				m.name, m.sql, m.after = name, string(data), goSteps[v]
+			}
 		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(data), after: goSteps[v]})
+		ms = append(ms, m)
 	}
 	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
-		}
-	}
 	return ms, nil
+}
+
+// fileDialect returns the dialect a migration file is for, "" for both.
+func fileDialect(name string) string {
+	base := strings.TrimSuffix(name, ".sql")
+	if i := strings.LastIndexByte(base, '.'); i >= 0 {
+		return base[i+1:]
+	}
+	return ""
 }
 
 // scrubAfter are the migrations after which a SQLite database is
@@ -69,7 +106,7 @@ var scrubAfter = map[int]bool{4: true, 10: true}
 
 // SchemaVersion is the newest migration this build knows.
 func SchemaVersion() int {
-	ms, _ := migrations()
+	ms, _ := migrations("")
 	if len(ms) == 0 {
 		return 0
 	}
@@ -84,7 +121,7 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this lockgate")
 // lands on main after a later-numbered one (branches merge in any order)
 // is still applied.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := migrations(s.dialect.name)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 // openPostgres opens a store in a fresh schema (storetest, which imports
 // this package, cannot be used here), its connections named by the
 // schema, and returns it with an administrator's connection.
-func openPostgres(t *testing.T) (s *Store, admin *sql.DB, name string) {
+func openPostgres(t testing.TB) (s *Store, admin *sql.DB, name string) {
 	t.Helper()
 	base := os.Getenv("LOCKGATE_TEST_POSTGRES")
 	if base == "" {
