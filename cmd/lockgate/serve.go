@@ -74,7 +74,10 @@ forward auth.`,
 				return err
 			}
 			log := newLogger(cfg)
-			if gc := server.TuneGC(os.Getenv); gc != 0 {
+			switch gc, invalid := server.TuneGC(os.Getenv); {
+			case invalid:
+				log.Warn("GOGC is neither a number nor off: the garbage collector's target is lockgate's default", "gogc", gc)
+			case gc != 0:
 				log.Debug("garbage collector target set (GOGC unset)", "gogc", gc)
 			}
 			if cfg.PublicURLsFollowListen {

@@ -32,7 +32,7 @@ import (
 func BenchmarkLockCheckHTTP(b *testing.B) {
 	// The process runs with the garbage collector's target lockgate
 	// serve sets (server.TuneGC), the trivial handler's run included.
-	if server.TuneGC(os.Getenv) != 0 {
+	if set, _ := server.TuneGC(os.Getenv); set != 0 {
 		defer debug.SetGCPercent(100)
 	}
 	body := []byte(`{"userIP":"203.0.113.7","userDevice":"Mozilla/5.0","userLocation":"","integrationType":"awsiamuser","integrationData":{"k":"v"}}`)

@@ -1,6 +1,9 @@
 package server
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"strconv"
+)
 
 // GCPercent is the garbage collector's target lockgate's servers run
 // with when the GOGC environment variable sets none: the heap may grow
@@ -16,11 +19,21 @@ const GCPercent = 400
 
 // TuneGC sets the garbage collector's target to GCPercent unless the
 // GOGC variable of getenv chose one, which the runtime has applied
-// already. It reports the target it set, or 0 when it left the runtime's.
-func TuneGC(getenv func(string) string) int {
-	if getenv("GOGC") != "" {
-		return 0
+// already. A GOGC that is neither "off" nor a number, which the runtime
+// ignores (it then collects at 100), counts as unset (atk14k F3). It
+// reports the target it set, or 0 when it left the runtime's, and
+// whether GOGC was given but invalid, for the caller to warn.
+func TuneGC(getenv func(string) string) (set int, invalid bool) {
+	switch v := getenv("GOGC"); {
+	case v == "":
+	case v == "off":
+		return 0, false
+	default:
+		if _, err := strconv.ParseInt(v, 10, 32); err == nil {
+			return 0, false
+		}
+		invalid = true
 	}
 	debug.SetGCPercent(GCPercent)
-	return GCPercent
+	return GCPercent, invalid
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/lockgate/lockgate/internal/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // maxBatch bounds one group commit; it is a power of two so that on SQLite
@@ -37,8 +39,9 @@ type batcher struct {
 	line   *pgLine // PostgreSQL: the writers' connection, see pgLine
 
 	// PostgreSQL: the bounds on the line (lineTimeout, lineOpenTimeout;
-	// tests shorten them before the first write), and whether the last
-	// batch failed because the line did, with none sound since (ping).
+	// tests shorten them before the first write). failing: whether the
+	// last batch failed because the write path did (PostgreSQL: the line;
+	// SQLite: the database, not a row), with none sound since (ping).
 	lineTimeout, openTimeout time.Duration
 	failing                  atomic.Bool
 }
@@ -306,5 +309,25 @@ func (w *writer) commit(batch []*pending) (err error) {
 	if broken {
 		w.reset() // the connection may be broken; take a new one next time
 	}
+	w.b.failing.Store(err != nil && !rowError(err))
 	return w.s.wrap(err)
+}
+
+// rowError says whether a SQLite batch failed because of a row (a
+// constraint), not the database: a disk full, an I/O error or a damaged
+// file fail every batch, and readiness must say so (atk14k F1: /readyz
+// answered 200 while every check answered 500).
+func rowError(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
+}
+
+// probeSQLite proves SQLite's write path works: a write transaction
+// that stores the time in write_probe's one row, committed (a WAL frame
+// and its fsync) as an attempt's batch is. It runs only while the last
+// batch failed (ping): a replica out of rotation has no checks to prove
+// the database writable again.
+func (s *Store) probeSQLite(ctx context.Context) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO write_probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, micros(time.Now()))
+	return err
 }

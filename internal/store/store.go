@@ -248,6 +248,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	if s.dialect.name == "postgres" {
 		return s.batch.ping(ctx)
 	}
+	if !s.batch.failing.Load() {
+		return nil
+	}
+	if err := s.probeSQLite(ctx); err != nil {
+		return fmt.Errorf("store: the attempt writer's last batch failed, and the database still refuses a write: %w", err)
+	}
+	s.batch.failing.Store(false)
 	return nil
 }
 
