@@ -309,7 +309,7 @@ func (w *writer) commit(batch []*pending) (err error) {
 	if broken {
 		w.reset() // the connection may be broken; take a new one next time
 	}
-	w.b.failing.Store(err != nil && !rowError(err))
+	w.s.batch.failing.Store(err != nil && !rowError(err))
 	return w.s.wrap(err)
 }
 
