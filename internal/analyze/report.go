@@ -287,15 +287,8 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 	// The lists carry each key's count: comparing by looking the counts
 	// up again cost two lookups in tables larger than the caches for
 	// every key offered to a full list (a million on 2 GB of logs).
-	topIPs := newTop(opts.Top, func(x, y counted[uint64]) int {
-		return cmpCount(x.n, y.n, x.k>>32, y.k>>32, a.ips.strs[uint32(x.k)], a.ips.strs[uint32(y.k)])
-	})
-	for k, n := range a.ipWin {
-		topIPs.add(counted[uint64]{k, n})
-	}
-	for _, x := range topIPs.items {
-		w, ip := unpair(x.k)
-		r.TopIPs = append(r.TopIPs, IPCount{win(w), a.ips.strs[ip], int64(x.n)})
+	for _, x := range topPairs(opts.Top, a.ipWin, a.ips.strs) {
+		r.TopIPs = append(r.TopIPs, IPCount{win(x.w), x.s, x.n})
 	}
 	topURIs := newTop(opts.Top, func(x, y counted[triple]) int {
 		if c := cmpCount(x.n, y.n, uint64(x.k.w), uint64(y.k.w), a.ips.strs[x.k.ip], a.ips.strs[y.k.ip]); c != 0 {
@@ -309,15 +302,8 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 	for _, x := range topURIs.items {
 		r.TopIPURIs = append(r.TopIPURIs, IPURICount{win(x.k.w), a.ips.strs[x.k.ip], a.uris.strs[x.k.uri], int64(x.n)})
 	}
-	topVals := newTop(opts.Top, func(x, y counted[uint64]) int {
-		return cmpCount(x.n, y.n, x.k>>32, y.k>>32, a.vals.strs[uint32(x.k)], a.vals.strs[uint32(y.k)])
-	})
-	for k, n := range a.hdrWin {
-		topVals.add(counted[uint64]{k, n})
-	}
-	for _, x := range topVals.items {
-		w, v := unpair(x.k)
-		r.TopHeaderValues = append(r.TopHeaderValues, HeaderCount{win(w), opts.Header, a.vals.strs[v], int64(x.n)})
+	for _, x := range topPairs(opts.Top, a.hdrWin, a.vals.strs) {
+		r.TopHeaderValues = append(r.TopHeaderValues, HeaderCount{win(x.w), opts.Header, x.s, x.n})
 	}
 	counts := make([]int64, 0, len(a.ipWin))
 	for _, n := range a.ipWin {
@@ -565,6 +551,32 @@ func series(a *agg, topIPs []IPCount, winMs int64) []Series {
 		if i, ok := ids[ip]; ok && int64(w) >= lo && int64(w) <= hi {
 			out[i].Points[int64(w)-lo].Requests = int64(n)
 		}
+	}
+	return out
+}
+
+// pairCount is one entry of a top list keyed by (window, string).
+type pairCount struct {
+	w uint32 // the window
+	s string
+	n int64
+}
+
+// topPairs returns the top n of counts, keyed by pair(window, index into
+// strs), in the order of the blog's queries: requests descending, then
+// window, then the string. The top lists of client IPs and of header
+// values are both this.
+func topPairs(n int, counts map[uint64]uint32, strs []string) []pairCount {
+	top := newTop(n, func(x, y counted[uint64]) int {
+		return cmpCount(x.n, y.n, x.k>>32, y.k>>32, strs[uint32(x.k)], strs[uint32(y.k)])
+	})
+	for k, c := range counts {
+		top.add(counted[uint64]{k, c})
+	}
+	out := make([]pairCount, len(top.items))
+	for i, x := range top.items {
+		w, j := unpair(x.k)
+		out[i] = pairCount{w, strs[j], int64(x.n)}
 	}
 	return out
 }
